@@ -1,0 +1,34 @@
+// Conversions between JavaScript values and the native core's types, and the one place native
+// errors become JavaScript errors (with a `code` the TypeScript layer maps to AWS exceptions).
+#pragma once
+
+#include <napi.h>
+
+#include "ekms/bytes.hpp"
+#include "ekms/ciphertext.hpp"
+#include "ekms/error.hpp"
+#include "ekms/key_spec.hpp"
+
+namespace binding {
+
+std::string stringArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+ekms::Bytes bytesArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+ekms::SecretBytes secretArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+ekms::EncryptionContext contextArg(const Napi::CallbackInfo& info, std::size_t i);
+std::size_t sizeArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+bool boolArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+// Known algorithm and key spec names only; the TS layer refuses unknown ones with AWS's words,
+// so reaching these errors means a bug in the caller.
+const ekms::AlgorithmInfo& algorithmArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+std::string keySpecArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+
+template <typename A>
+Napi::Buffer<uint8_t> toBuffer(Napi::Env env, const std::vector<uint8_t, A>& bytes) {
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+}
+
+Napi::Error nativeError(Napi::Env env, ekms::ErrorCode code, const std::string& message);
+// Rethrows the current exception as a JavaScript error (call inside a catch block).
+[[noreturn]] void rethrowAsJs(Napi::Env env);
+
+}  // namespace binding

@@ -1,0 +1,203 @@
+#include "key_handle.hpp"
+
+#include "addon_data.hpp"
+#include "ekms/data_keys.hpp"
+#include "task.hpp"
+
+namespace binding {
+
+namespace {
+
+// Distinguishes our KeyHandles from any other wrapped object passed in their place.
+constexpr napi_type_tag kKeyHandleTag = {0x6b6d73686e646c65ULL, 0x9c1f3a7e52d04b11ULL};
+
+using ekms::Bytes;
+using ekms::SecretBytes;
+
+struct Empty {};
+
+}  // namespace
+
+Napi::Function KeyHandle::define(Napi::Env env) {
+  return DefineClass(env, "KeyHandle",
+                     {
+                         InstanceMethod<&KeyHandle::sign>("sign"),
+                         InstanceMethod<&KeyHandle::verify>("verify"),
+                         InstanceMethod<&KeyHandle::encrypt>("encrypt"),
+                         InstanceMethod<&KeyHandle::decrypt>("decrypt"),
+                         InstanceMethod<&KeyHandle::reEncrypt>("reEncrypt"),
+                         InstanceMethod<&KeyHandle::generateDataKey>("generateDataKey"),
+                         InstanceMethod<&KeyHandle::generateDataKeyPair>("generateDataKeyPair"),
+                         InstanceMethod<&KeyHandle::generateMac>("generateMac"),
+                         InstanceMethod<&KeyHandle::verifyMac>("verifyMac"),
+                         InstanceMethod<&KeyHandle::deriveSharedSecret>("deriveSharedSecret"),
+                     });
+}
+
+KeyHandle::KeyHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KeyHandle>(info) {
+  // Only create() may make one: it fills source_ and cache_ right after construction.
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  if (data == nullptr || !data->constructingHandle)
+    throw Napi::TypeError::New(info.Env(), "KeyHandle cannot be constructed from JavaScript");
+  info.This().As<Napi::Object>().TypeTag(&kKeyHandleTag);
+}
+
+Napi::Object KeyHandle::create(Napi::Env env, std::shared_ptr<ekms::KeySource> source, std::shared_ptr<ekms::KeyCache> cache) {
+  auto* data = env.GetInstanceData<AddonData>();
+  data->constructingHandle = true;
+  Napi::Object obj;
+  try {
+    obj = data->keyHandle.New({});
+  } catch (...) {
+    data->constructingHandle = false;
+    throw;
+  }
+  data->constructingHandle = false;
+  KeyHandle* handle = Unwrap(obj);
+  handle->source_ = std::move(source);
+  handle->cache_ = std::move(cache);
+  return obj;
+}
+
+KeyHandle* KeyHandle::unwrapArg(const Napi::CallbackInfo& info, std::size_t i) {
+  Napi::Value v = info.Length() > i ? info[i] : info.Env().Undefined();
+  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kKeyHandleTag))
+    throw Napi::TypeError::New(info.Env(), "expected a KeyHandle");
+  return Unwrap(v.As<Napi::Object>());
+}
+
+std::function<std::shared_ptr<const ekms::Key>()> KeyHandle::resolver() const {
+  // Copies of the shared pointers keep the source and cache alive while work is in flight,
+  // even if this handle is collected meanwhile.
+  return [source = source_, cache = cache_]() { return cache->get(*source); };
+}
+
+Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  bool isDigest = boolArg(info, 1, "isDigest");
+  Bytes message = bytesArg(info, 2, "message");
+  return Task<Bytes>::start(
+      info.Env(), [key = resolver(), &alg, isDigest, message = std::move(message)]() { return key()->sign(alg, isDigest, message); },
+      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); });
+}
+
+Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  bool isDigest = boolArg(info, 1, "isDigest");
+  Bytes message = bytesArg(info, 2, "message");
+  Bytes signature = bytesArg(info, 3, "signature");
+  return Task<Empty>::start(
+      info.Env(),
+      [key = resolver(), &alg, isDigest, message = std::move(message), signature = std::move(signature)]() {
+        key()->verify(alg, isDigest, message, signature);
+        return Empty{};
+      },
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  SecretBytes plaintext = secretArg(info, 1, "plaintext");
+  ekms::EncryptionContext context = contextArg(info, 2);
+  return Task<Bytes>::start(
+      info.Env(),
+      [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
+        return key()->encrypt(alg, plaintext, context);
+      },
+      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); });
+}
+
+Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  Bytes ciphertext = bytesArg(info, 1, "ciphertext");
+  ekms::EncryptionContext context = contextArg(info, 2);
+  return Task<SecretBytes>::start(
+      info.Env(),
+      [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
+        return key()->decrypt(alg, ciphertext, context);
+      },
+      [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); });
+}
+
+Napi::Value KeyHandle::reEncrypt(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "sourceAlgorithm");
+  Bytes ciphertext = bytesArg(info, 1, "ciphertext");
+  ekms::EncryptionContext context = contextArg(info, 2);
+  KeyHandle* destination = unwrapArg(info, 3);
+  const auto& dstAlg = algorithmArg(info, 4, "destinationAlgorithm");
+  ekms::EncryptionContext dstContext = contextArg(info, 5);
+  return Task<Bytes>::start(
+      info.Env(),
+      [key = resolver(), dst = destination->resolver(), &alg, &dstAlg, ciphertext = std::move(ciphertext),
+       context = std::move(context), dstContext = std::move(dstContext)]() {
+        return ekms::reEncrypt(*key(), alg, ciphertext, context, *dst(), dstAlg, dstContext);
+      },
+      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); });
+}
+
+Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  std::size_t n = sizeArg(info, 1, "numberOfBytes");
+  ekms::EncryptionContext context = contextArg(info, 2);
+  bool withPlaintext = boolArg(info, 3, "withPlaintext");
+  return Task<ekms::DataKey>::start(
+      info.Env(),
+      [key = resolver(), &alg, n, context = std::move(context), withPlaintext]() {
+        return ekms::generateDataKey(*key(), alg, n, context, withPlaintext);
+      },
+      [withPlaintext](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("ciphertext", toBuffer(env, dk.ciphertext));
+        if (withPlaintext) out.Set("plaintext", toBuffer(env, dk.plaintext));
+        return out;
+      });
+}
+
+Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  std::string pairSpec = keySpecArg(info, 1, "keyPairSpec");
+  ekms::EncryptionContext context = contextArg(info, 2);
+  bool withPlaintext = boolArg(info, 3, "withPlaintext");
+  return Task<ekms::DataKey>::start(
+      info.Env(),
+      [key = resolver(), &alg, pairSpec, context = std::move(context), withPlaintext]() {
+        return ekms::generateDataKeyPair(*key(), alg, pairSpec, context, withPlaintext);
+      },
+      [withPlaintext](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("ciphertext", toBuffer(env, dk.ciphertext));
+        out.Set("publicKey", toBuffer(env, dk.publicKey));
+        if (withPlaintext) out.Set("privateKey", toBuffer(env, dk.plaintext));
+        return out;
+      });
+}
+
+Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  Bytes message = bytesArg(info, 1, "message");
+  return Task<Bytes>::start(
+      info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
+      [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); });
+}
+
+Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
+  const auto& alg = algorithmArg(info, 0, "algorithm");
+  Bytes message = bytesArg(info, 1, "message");
+  Bytes mac = bytesArg(info, 2, "mac");
+  return Task<Empty>::start(
+      info.Env(),
+      [key = resolver(), &alg, message = std::move(message), mac = std::move(mac)]() {
+        ekms::verifyMac(*key(), alg, message, mac);
+        return Empty{};
+      },
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value KeyHandle::deriveSharedSecret(const Napi::CallbackInfo& info) {
+  Bytes peer = bytesArg(info, 0, "publicKey");
+  return Task<SecretBytes>::start(
+      info.Env(), [key = resolver(), peer = std::move(peer)]() { return key()->deriveSharedSecret(peer); },
+      [](Napi::Env env, SecretBytes& secret) -> Napi::Value { return toBuffer(env, secret); });
+}
+
+}  // namespace binding

@@ -1,0 +1,66 @@
+// One promise-returning unit of work on the libuv thread pool. Execute() runs `work` with only
+// owned native values (never a Napi value); the result becomes a JavaScript value on the main
+// thread. Native errors reject the promise with their code.
+#pragma once
+
+#include <functional>
+#include <utility>
+
+#include <napi.h>
+
+#include "convert.hpp"
+
+namespace binding {
+
+template <typename Result>
+class Task final : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<Result()>;
+  using Done = std::function<Napi::Value(Napi::Env, Result&)>;
+
+  static Napi::Promise start(Napi::Env env, Work work, Done done) {
+    auto* task = new Task(env, std::move(work), std::move(done));
+    Napi::Promise promise = task->deferred_.Promise();
+    task->Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override {
+    try {
+      result_ = work_();
+    } catch (const ekms::Error& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const std::exception& e) {
+      code_ = ekms::ErrorCode::Internal;
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(done_(env, result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(nativeError(Env(), code_, e.Message()).Value());
+  }
+
+ private:
+  Task(Napi::Env env, Work work, Done done)
+      : Napi::AsyncWorker(env, "ekms"), deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)), done_(std::move(done)) {}
+
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Done done_;
+  Result result_{};
+  ekms::ErrorCode code_ = ekms::ErrorCode::Internal;
+};
+
+}  // namespace binding

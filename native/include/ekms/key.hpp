@@ -1,0 +1,48 @@
+// A usable KMS key (one key material of it): the operations KMS performs with a key. Software
+// keys and PKCS#11 token keys both implement this; an operation a key cannot do throws
+// Unsupported. Implementations are immutable after construction and safe to use from several
+// threads at once.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ekms/bytes.hpp"
+#include "ekms/ciphertext.hpp"
+#include "ekms/key_spec.hpp"
+#include "ekms/root_key.hpp"
+
+namespace ekms {
+
+class Key {
+ public:
+  explicit Key(KeyIdentity id) : id_(std::move(id)) {}
+  virtual ~Key() = default;
+  Key(const Key&) = delete;
+  Key& operator=(const Key&) = delete;
+
+  const KeyIdentity& identity() const { return id_; }
+
+  // Sign/Verify: isDigest means the message is already the hash (MessageType DIGEST).
+  virtual Bytes sign(const AlgorithmInfo& alg, bool isDigest, ByteView message) const;
+  // Throws InvalidSignature when the signature does not match.
+  virtual void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const;
+
+  // Encrypt/Decrypt: RSAES_OAEP_* for RSA keys (context ignored), SYMMETRIC_DEFAULT for AES keys.
+  virtual Bytes encrypt(const AlgorithmInfo& alg, ByteView plaintext, const EncryptionContext& context) const;
+  virtual SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext& context) const;
+
+  virtual Bytes mac(const AlgorithmInfo& alg, ByteView message) const;
+  virtual SecretBytes deriveSharedSecret(ByteView peerPublicKeyDer) const;
+
+ protected:
+  [[noreturn]] void unsupported(const char* operation) const;
+
+ private:
+  KeyIdentity id_;
+};
+
+// Verifies a MAC in constant time; throws InvalidMac when it does not match.
+void verifyMac(const Key& key, const AlgorithmInfo& alg, ByteView message, ByteView macValue);
+
+}  // namespace ekms

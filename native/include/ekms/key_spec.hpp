@@ -1,0 +1,38 @@
+// Key specs and algorithms the native core knows, parsed from AWS's names. The TS layer decides
+// which combinations AWS allows; these tables only say how to do the crypto.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <openssl/evp.h>
+
+namespace ekms {
+
+enum class KeyFamily { Rsa, Ec, Ed25519, Aes, Hmac };
+
+struct KeySpecInfo {
+  const char* name;   // AWS KeySpec (or data key pair spec)
+  KeyFamily family;
+  int bits;           // RSA modulus bits, AES/HMAC key bits, 0 for EC
+  const char* curve;  // OpenSSL group name for EC, else nullptr
+};
+
+// Throws InvalidInput for names we do not know.
+const KeySpecInfo& keySpec(const std::string& name);
+
+enum class Padding { None, Pkcs1, Pss, Oaep };
+
+struct AlgorithmInfo {
+  const char* name;       // AWS signing/encryption/MAC algorithm
+  const char* digest;     // OpenSSL digest name, nullptr for pure Ed25519
+  std::size_t digestLen;  // bytes
+  Padding padding;
+  bool ed25519ph;         // ED25519_PH_SHA_512
+};
+
+const AlgorithmInfo& algorithm(const std::string& name);
+
+const EVP_MD* digestOf(const AlgorithmInfo& alg);
+
+}  // namespace ekms

@@ -1,0 +1,45 @@
+// The root key: 256 bits in a file of its own (mode 0600) that only native code reads. It wraps
+// every software key with AES-256-GCM, binding the key's identity as associated data, so a blob
+// copied onto another key record, or read under another root key, fails to unwrap.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ekms/bytes.hpp"
+
+namespace ekms {
+
+struct KeyIdentity {
+  std::string keyId;
+  std::string keySpec;
+  std::string materialId;  // 64 lowercase hex characters
+};
+
+class RootKey {
+ public:
+  // Reads the root key file. With create, makes it first when absent (0600, written to a
+  // temporary file, fsynced and linked into place so two processes racing agree on one key).
+  static std::shared_ptr<const RootKey> open(const std::string& path, bool create);
+  static std::shared_ptr<const RootKey> fromBytes(ByteView key);
+
+  // A public value that identifies this root key (HKDF output, not the key): the store keeps it
+  // to refuse a wrong root key before anything is written.
+  Bytes checkValue() const;
+
+  Bytes wrap(const KeyIdentity& id, ByteView material) const;
+  SecretBytes unwrap(const KeyIdentity& id, ByteView blob) const;
+
+  explicit RootKey(SecretBytes key);
+
+ private:
+  SecretBytes wrapKey_;
+  Bytes check_;
+};
+
+// Helpers shared with the ciphertext format.
+Bytes randomBytes(std::size_t n);
+SecretBytes randomSecret(std::size_t n);
+SecretBytes hkdfSha256(ByteView ikm, const std::string& info, std::size_t len);
+
+}  // namespace ekms

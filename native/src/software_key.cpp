@@ -1,0 +1,347 @@
+#include "ekms/software_key.hpp"
+
+#include <cstring>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "ekms/aead.hpp"
+#include "ekms/error.hpp"
+
+namespace ekms {
+
+namespace {
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+Bytes spkiOf(EVP_PKEY* pkey) {
+  int len = i2d_PUBKEY(pkey, nullptr);
+  if (len <= 0) throwOpenssl("encode public key");
+  Bytes out(static_cast<std::size_t>(len));
+  uint8_t* p = out.data();
+  if (i2d_PUBKEY(pkey, &p) != len) throwOpenssl("encode public key");
+  return out;
+}
+
+SecretBytes pkcs8Of(EVP_PKEY* pkey) {
+  PKCS8_PRIV_KEY_INFO* p8 = EVP_PKEY2PKCS8(pkey);
+  if (p8 == nullptr) throwOpenssl("encode private key");
+  int len = i2d_PKCS8_PRIV_KEY_INFO(p8, nullptr);
+  SecretBytes out(len > 0 ? static_cast<std::size_t>(len) : 0);
+  uint8_t* p = out.data();
+  int written = len > 0 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : -1;
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  if (written != len || len <= 0) throwOpenssl("encode private key");
+  return out;
+}
+
+Pkey parsePkcs8(ByteView der) {
+  const uint8_t* p = der.data;
+  PKCS8_PRIV_KEY_INFO* p8 = d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size));
+  if (p8 == nullptr || p != der.data + der.size) {
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    clearOpensslErrors();
+    throw Error(ErrorCode::InvalidKeyBlob, "key material is not a PKCS#8 private key");
+  }
+  Pkey pkey(EVP_PKCS82PKEY(p8));
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  if (!pkey) {
+    clearOpensslErrors();
+    throw Error(ErrorCode::InvalidKeyBlob, "key material is not a usable private key");
+  }
+  return pkey;
+}
+
+void checkPadding(EVP_PKEY_CTX* ctx, const AlgorithmInfo& alg) {
+  if (alg.padding == Padding::Pss) {
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, digestOf(alg)) != 1)
+      throwOpenssl("RSA-PSS parameters");
+  } else if (alg.padding == Padding::Pkcs1) {
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) throwOpenssl("RSA PKCS#1 parameters");
+  }
+}
+
+void setOaep(EVP_PKEY_CTX* ctx, const AlgorithmInfo& alg) {
+  if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
+      EVP_PKEY_CTX_set_rsa_oaep_md(ctx, digestOf(alg)) != 1 ||
+      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, digestOf(alg)) != 1)
+    throwOpenssl("RSA-OAEP parameters");
+}
+
+// Ed25519ph as AWS defines ED25519_PH_SHA_512 with MessageType DIGEST: the 64-byte input is the
+// message M of RFC 8032's Ed25519ph, which hashes it once more (PH(M) = SHA-512(M)).
+// OpenSSL gained Ed25519ph in 3.2; the build decides, since our OpenSSL is linked statically.
+void initEd25519ph(EVP_MD_CTX* md, EVP_PKEY* pkey, bool forSigning) {
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+  char instance[] = "Ed25519ph";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_INSTANCE, instance, 0),
+                         OSSL_PARAM_construct_end()};
+  int ok = forSigning ? EVP_DigestSignInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params)
+                      : EVP_DigestVerifyInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params);
+  if (ok != 1) throwOpenssl("Ed25519ph init");
+#else
+  (void)md;
+  (void)pkey;
+  (void)forSigning;
+  throw Error(ErrorCode::Unsupported,
+              "ED25519_PH_SHA_512 needs Ed25519ph, which this build's OpenSSL (" OPENSSL_VERSION_TEXT
+              ") does not provide; OpenSSL 3.2 or later has it");
+#endif
+}
+
+class AsymmetricKey final : public Key {
+ public:
+  AsymmetricKey(const KeyIdentity& id, Pkey pkey, KeyFamily family)
+      : Key(id), pkey_(std::move(pkey)), family_(family) {}
+
+  Bytes sign(const AlgorithmInfo& alg, bool isDigest, ByteView message) const override {
+    if (family_ == KeyFamily::Ed25519) return signEd25519(alg, message);
+    if (isDigest) {
+      PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+      if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) throwOpenssl("sign init");
+      if (EVP_PKEY_CTX_set_signature_md(ctx.get(), digestOf(alg)) != 1) throwOpenssl("sign digest");
+      checkPadding(ctx.get(), alg);
+      std::size_t len = 0;
+      if (EVP_PKEY_sign(ctx.get(), nullptr, &len, message.data, message.size) != 1) throwOpenssl("sign size");
+      Bytes out(len);
+      if (EVP_PKEY_sign(ctx.get(), out.data(), &len, message.data, message.size) != 1) throwOpenssl("sign");
+      out.resize(len);
+      return out;
+    }
+    MdCtx md(EVP_MD_CTX_new());
+    EVP_PKEY_CTX* pctx = nullptr;
+    if (!md || EVP_DigestSignInit(md.get(), &pctx, digestOf(alg), nullptr, pkey_.get()) != 1)
+      throwOpenssl("sign init");
+    checkPadding(pctx, alg);
+    return digestSign(md.get(), message);
+  }
+
+  void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const override {
+    int rc;
+    if (family_ == KeyFamily::Ed25519) {
+      MdCtx md(EVP_MD_CTX_new());
+      if (!md) throwOpenssl("verify init");
+      if (alg.ed25519ph) initEd25519ph(md.get(), pkey_.get(), false);
+      else if (EVP_DigestVerifyInit(md.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) throwOpenssl("verify init");
+      rc = EVP_DigestVerify(md.get(), signature.data, signature.size, message.data, message.size);
+    } else if (isDigest) {
+      PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+      if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) throwOpenssl("verify init");
+      if (EVP_PKEY_CTX_set_signature_md(ctx.get(), digestOf(alg)) != 1) throwOpenssl("verify digest");
+      checkPadding(ctx.get(), alg);
+      rc = EVP_PKEY_verify(ctx.get(), signature.data, signature.size, message.data, message.size);
+    } else {
+      MdCtx md(EVP_MD_CTX_new());
+      EVP_PKEY_CTX* pctx = nullptr;
+      if (!md || EVP_DigestVerifyInit(md.get(), &pctx, digestOf(alg), nullptr, pkey_.get()) != 1)
+        throwOpenssl("verify init");
+      checkPadding(pctx, alg);
+      rc = EVP_DigestVerify(md.get(), signature.data, signature.size, message.data, message.size);
+    }
+    if (rc != 1) {
+      // 0 is a mismatch; negative is a signature that does not even parse. Both are invalid.
+      clearOpensslErrors();
+      throw Error(ErrorCode::InvalidSignature, "signature is not valid");
+    }
+  }
+
+  Bytes encrypt(const AlgorithmInfo& alg, ByteView plaintext, const EncryptionContext&) const override {
+    if (family_ != KeyFamily::Rsa || alg.padding != Padding::Oaep) unsupported("Encrypt");
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+    if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1) throwOpenssl("encrypt init");
+    setOaep(ctx.get(), alg);
+    std::size_t len = 0;
+    if (EVP_PKEY_encrypt(ctx.get(), nullptr, &len, plaintext.data, plaintext.size) != 1) throwOpenssl("encrypt size");
+    Bytes out(len);
+    if (EVP_PKEY_encrypt(ctx.get(), out.data(), &len, plaintext.data, plaintext.size) != 1) {
+      clearOpensslErrors();
+      throw Error(ErrorCode::InvalidInput, "plaintext is too large for this key and algorithm");
+    }
+    out.resize(len);
+    return out;
+  }
+
+  SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext&) const override {
+    if (family_ != KeyFamily::Rsa || alg.padding != Padding::Oaep) unsupported("Decrypt");
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+    if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1) throwOpenssl("decrypt init");
+    setOaep(ctx.get(), alg);
+    std::size_t len = static_cast<std::size_t>(EVP_PKEY_get_size(pkey_.get()));
+    SecretBytes out(len);
+    if (EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ciphertext.data, ciphertext.size) != 1) {
+      clearOpensslErrors();
+      throw Error(ErrorCode::InvalidCiphertext, "ciphertext is not valid");
+    }
+    out.resize(len);
+    return out;
+  }
+
+  SecretBytes deriveSharedSecret(ByteView peerDer) const override {
+    if (family_ != KeyFamily::Ec) unsupported("DeriveSharedSecret");
+    const uint8_t* p = peerDer.data;
+    Pkey peer(d2i_PUBKEY(nullptr, &p, static_cast<long>(peerDer.size)));
+    if (!peer || p != peerDer.data + peerDer.size) {
+      clearOpensslErrors();
+      throw Error(ErrorCode::InvalidInput, "the public key is not a DER-encoded SubjectPublicKeyInfo");
+    }
+    if (EVP_PKEY_parameters_eq(pkey_.get(), peer.get()) != 1) {
+      clearOpensslErrors();
+      throw Error(ErrorCode::InvalidInput, "the public key is not on the key's curve");
+    }
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+    if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) throwOpenssl("derive init");
+    if (EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1) {
+      clearOpensslErrors();
+      throw Error(ErrorCode::InvalidInput, "the public key is not a valid point on the key's curve");
+    }
+    std::size_t len = 0;
+    if (EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1) throwOpenssl("derive size");
+    SecretBytes out(len);
+    if (EVP_PKEY_derive(ctx.get(), out.data(), &len) != 1) throwOpenssl("derive");
+    out.resize(len);
+    return out;
+  }
+
+ private:
+  Bytes signEd25519(const AlgorithmInfo& alg, ByteView message) const {
+    MdCtx md(EVP_MD_CTX_new());
+    if (!md) throwOpenssl("sign init");
+    if (alg.ed25519ph) initEd25519ph(md.get(), pkey_.get(), true);
+    else if (EVP_DigestSignInit(md.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) throwOpenssl("sign init");
+    return digestSign(md.get(), message);
+  }
+
+  static Bytes digestSign(EVP_MD_CTX* md, ByteView message) {
+    std::size_t len = 0;
+    if (EVP_DigestSign(md, nullptr, &len, message.data, message.size) != 1) throwOpenssl("sign size");
+    Bytes out(len);
+    if (EVP_DigestSign(md, out.data(), &len, message.data, message.size) != 1) throwOpenssl("sign");
+    out.resize(len);
+    return out;
+  }
+
+  Pkey pkey_;
+  KeyFamily family_;
+};
+
+class AesKey final : public Key {
+ public:
+  AesKey(const KeyIdentity& id, ByteView key) : Key(id), key_(toSecret(key)) {
+    if (key_.size() != 32) throw Error(ErrorCode::InvalidKeyBlob, "SYMMETRIC_DEFAULT material must be 32 bytes");
+  }
+
+  Bytes encrypt(const AlgorithmInfo& alg, ByteView plaintext, const EncryptionContext& context) const override {
+    if (std::strcmp(alg.name, "SYMMETRIC_DEFAULT") != 0) unsupported("Encrypt");
+    Bytes nonce = randomBytes(kGcmNonceLen);
+    Bytes out;
+    out.reserve(2 + identity().keyId.size() + kMaterialIdLen + kGcmNonceLen + plaintext.size + kGcmTagLen);
+    writeCiphertextHeader(identity().keyId, identity().materialId, nonce, out);
+    Bytes aad(out);
+    Bytes ctx = encodeContext(context);
+    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    gcmSeal(key_, nonce, aad, plaintext, out);
+    return out;
+  }
+
+  SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext& context) const override {
+    if (std::strcmp(alg.name, "SYMMETRIC_DEFAULT") != 0) unsupported("Decrypt");
+    CiphertextParts parts = parseCiphertext(ciphertext);
+    if (parts.keyId != identity().keyId || parts.materialId != identity().materialId)
+      throw Error(ErrorCode::IncorrectKey, "ciphertext was made under another key");
+    Bytes aad(parts.header.data, parts.header.data + parts.header.size);
+    Bytes ctx = encodeContext(context);
+    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    SecretBytes out;
+    if (!gcmOpen(key_, parts.nonce, aad, parts.body, parts.tag, out))
+      throw Error(ErrorCode::InvalidCiphertext, "ciphertext is not valid");
+    return out;
+  }
+
+ private:
+  SecretBytes key_;
+};
+
+class HmacKey final : public Key {
+ public:
+  HmacKey(const KeyIdentity& id, ByteView key) : Key(id), key_(toSecret(key)) {}
+
+  Bytes mac(const AlgorithmInfo& alg, ByteView message) const override {
+    if (std::strncmp(alg.name, "HMAC_", 5) != 0) unsupported("GenerateMac");
+    Bytes out(EVP_MAX_MD_SIZE);
+    unsigned int len = 0;
+    if (HMAC(digestOf(alg), key_.data(), static_cast<int>(key_.size()), message.data, message.size, out.data(), &len) == nullptr)
+      throwOpenssl("HMAC");
+    out.resize(len);
+    return out;
+  }
+
+ private:
+  SecretBytes key_;
+};
+
+}  // namespace
+
+GeneratedKey generateMaterial(const std::string& keySpecName) {
+  const KeySpecInfo& spec = keySpec(keySpecName);
+  GeneratedKey out;
+  Pkey pkey;
+  switch (spec.family) {
+    case KeyFamily::Aes:
+    case KeyFamily::Hmac:
+      out.material = randomSecret(static_cast<std::size_t>(spec.bits / 8));
+      return out;
+    case KeyFamily::Rsa:
+      pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(spec.bits)));
+      break;
+    case KeyFamily::Ec:
+      pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", spec.curve));
+      break;
+    case KeyFamily::Ed25519:
+      pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+      break;
+  }
+  if (!pkey) throwOpenssl("key generation");
+  out.material = pkcs8Of(pkey.get());
+  out.publicKey = spkiOf(pkey.get());
+  return out;
+}
+
+std::shared_ptr<const Key> loadSoftwareKey(const KeyIdentity& id, ByteView material) {
+  const KeySpecInfo& spec = keySpec(id.keySpec);
+  switch (spec.family) {
+    case KeyFamily::Aes:
+      return std::make_shared<const AesKey>(id, material);
+    case KeyFamily::Hmac:
+      if (material.size == 0) throw Error(ErrorCode::InvalidKeyBlob, "HMAC material is empty");
+      return std::make_shared<const HmacKey>(id, material);
+    default: {
+      Pkey pkey = parsePkcs8(material);
+      int type = EVP_PKEY_get_base_id(pkey.get());
+      bool matches = (spec.family == KeyFamily::Rsa && type == EVP_PKEY_RSA) ||
+                     (spec.family == KeyFamily::Ec && type == EVP_PKEY_EC) ||
+                     (spec.family == KeyFamily::Ed25519 && type == EVP_PKEY_ED25519);
+      if (!matches) throw Error(ErrorCode::InvalidKeyBlob, "key material does not match key spec " + id.keySpec);
+      return std::make_shared<const AsymmetricKey>(id, std::move(pkey), spec.family);
+    }
+  }
+}
+
+Bytes publicKeyOf(ByteView pkcs8) { return spkiOf(parsePkcs8(pkcs8).get()); }
+
+}  // namespace ekms
