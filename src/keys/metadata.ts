@@ -1,0 +1,60 @@
+// KeyMetadata as AWS returns it (DescribeKey, CreateKey), members in the model's order.
+import type { KeyMetadata } from '../model/types.js';
+import type { KeyRecord } from '../store/records.js';
+import type { Arns } from './arn.js';
+import { keySpecs } from './specs.js';
+
+export function algorithmsFor(record: Pick<KeyRecord, 'keySpec' | 'keyUsage'>): Pick<
+  KeyMetadata,
+  'EncryptionAlgorithms' | 'SigningAlgorithms' | 'KeyAgreementAlgorithms' | 'MacAlgorithms'
+> {
+  const spec = keySpecs[record.keySpec];
+  switch (record.keyUsage) {
+    case 'ENCRYPT_DECRYPT':
+      return { EncryptionAlgorithms: [...(spec.encryption ?? [])] };
+    case 'SIGN_VERIFY':
+      return { SigningAlgorithms: [...(spec.signing ?? [])] };
+    case 'KEY_AGREEMENT':
+      return { KeyAgreementAlgorithms: [...(spec.keyAgreement ?? [])] };
+    case 'GENERATE_VERIFY_MAC':
+      return { MacAlgorithms: [...(spec.mac ?? [])] };
+  }
+}
+
+export function keyMetadata(record: KeyRecord, arns: Arns): KeyMetadata {
+  const arn = arns.key(record.keyId);
+  const algorithms = algorithmsFor(record);
+  const m: KeyMetadata = {
+    AWSAccountId: arns.accountId,
+    KeyId: record.keyId,
+    Arn: arn,
+    CreationDate: record.createdAt,
+    Enabled: record.state === 'Enabled',
+    Description: record.description,
+    KeyUsage: record.keyUsage,
+    KeyState: record.state,
+  };
+  if (record.deletionDate) m.DeletionDate = record.deletionDate;
+  m.Origin = record.origin;
+  if (record.customKeyStoreId) m.CustomKeyStoreId = record.customKeyStoreId;
+  m.KeyManager = 'CUSTOMER';
+  m.CustomerMasterKeySpec = record.keySpec as KeyMetadata['CustomerMasterKeySpec'];
+  m.KeySpec = record.keySpec;
+  if (algorithms.EncryptionAlgorithms) m.EncryptionAlgorithms = algorithms.EncryptionAlgorithms;
+  if (algorithms.SigningAlgorithms) m.SigningAlgorithms = algorithms.SigningAlgorithms;
+  if (algorithms.KeyAgreementAlgorithms) m.KeyAgreementAlgorithms = algorithms.KeyAgreementAlgorithms;
+  m.MultiRegion = record.multiRegion;
+  if (record.multiRegion) {
+    m.MultiRegionConfiguration = {
+      MultiRegionKeyType: 'PRIMARY',
+      PrimaryKey: { Arn: arn, Region: arns.region },
+      ReplicaKeys: [],
+    };
+  }
+  if (record.state === 'PendingDeletion' && record.pendingWindowDays !== undefined)
+    m.PendingDeletionWindowInDays = record.pendingWindowDays;
+  if (algorithms.MacAlgorithms) m.MacAlgorithms = algorithms.MacAlgorithms;
+  // AWS reports the current key material only for symmetric encryption keys.
+  if (record.keySpec === 'SYMMETRIC_DEFAULT' && record.currentMaterialId) m.CurrentKeyMaterialId = record.currentMaterialId;
+  return m;
+}

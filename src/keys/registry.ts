@@ -1,0 +1,129 @@
+// Key resolution and the in-memory key cache: turns whatever a caller passed as KeyId (key id,
+// key ARN, alias name, alias ARN) into a key record and, per key material, a native handle.
+// Records are cached until another process writes to the store (PRAGMA data_version), so the
+// hot path touches no disk and still sees a key disabled or deleted elsewhere on its next use.
+import { NotFoundException } from '../errors.js';
+import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
+import type { KeyRecord, MaterialRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { Arns, parseKeyRef } from './arn.js';
+
+export interface LoadedKey {
+  readonly record: KeyRecord;
+  readonly arn: string;
+  /** Every key material, oldest first. */
+  readonly materials: readonly MaterialRecord[];
+  /** The native handle of one material (the current one by default). */
+  handle(materialId?: string): NativeKeyHandle;
+  material(materialId?: string): MaterialRecord | undefined;
+}
+
+/** A token backend makes handles for materials with a tokenRef. */
+export type TokenHandleFactory = (key: KeyRecord, material: MaterialRecord) => NativeKeyHandle;
+
+export class KeyRegistry {
+  private readonly cache = new Map<string, LoadedKey>();
+  private readonly maxCachedRecords: number;
+  tokenHandles?: TokenHandleFactory;
+
+  constructor(
+    private readonly store: Store,
+    private readonly engine: NativeEngine,
+    readonly arns: Arns,
+    maxCachedRecords = 100_000,
+  ) {
+    this.maxCachedRecords = maxCachedRecords;
+  }
+
+  /** Drops cached records when another connection changed the store. Call once per operation. */
+  refresh(): void {
+    if (this.store.changedElsewhere()) this.cache.clear();
+  }
+
+  /** A change this process made: forget the key's record (and its unwrapped materials if asked). */
+  invalidate(keyId: string, { wipe = false } = {}): void {
+    this.cache.delete(keyId);
+    if (wipe) this.engine.evict(keyId);
+  }
+
+  /** The key a KeyId parameter names, or NotFoundException with AWS's wording. */
+  resolve(keyIdParam: string): LoadedKey {
+    const ref = parseKeyRef(keyIdParam);
+    if (!ref) throw new NotFoundException(`Invalid keyId '${keyIdParam}'`);
+    let keyId: string;
+    switch (ref.kind) {
+      case 'keyId':
+        keyId = ref.keyId;
+        break;
+      case 'keyArn':
+        if (ref.region !== this.arns.region) throw new NotFoundException(`Invalid arn ${ref.region}`);
+        if (ref.account !== this.arns.accountId) throw new NotFoundException(`Key '${keyIdParam}' does not exist`);
+        keyId = ref.keyId;
+        break;
+      case 'alias':
+      case 'aliasArn': {
+        if (ref.kind === 'aliasArn' && (ref.region !== this.arns.region || ref.account !== this.arns.accountId))
+          throw new NotFoundException(`Alias ${keyIdParam} is not found.`);
+        const target = this.store.aliasTarget(ref.aliasName);
+        if (target === undefined) throw new NotFoundException(`Alias ${this.arns.alias(ref.aliasName)} is not found.`);
+        keyId = target;
+        break;
+      }
+    }
+    const key = this.get(keyId);
+    if (!key) throw new NotFoundException(`Key '${this.arns.key(keyId)}' does not exist`);
+    return key;
+  }
+
+  /** The key with this exact key id, if it exists. */
+  get(keyId: string): LoadedKey | undefined {
+    const cached = this.cache.get(keyId);
+    if (cached) return cached;
+    const record = this.store.getKey(keyId);
+    if (!record) return undefined;
+    const loaded = this.load(record);
+    if (this.cache.size >= this.maxCachedRecords) {
+      // Maps iterate in insertion order: drop the oldest entry.
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(keyId, loaded);
+    return loaded;
+  }
+
+  /** Seeds the cache with a handle the engine returned for a new key (no unwrap on first use). */
+  remember(record: KeyRecord, materials: MaterialRecord[], handles: Map<string, NativeKeyHandle>): LoadedKey {
+    const loaded = this.load(record, materials, handles);
+    this.cache.set(record.keyId, loaded);
+    return loaded;
+  }
+
+  private load(record: KeyRecord, materials = this.store.getMaterials(record.keyId), handles = new Map<string, NativeKeyHandle>()): LoadedKey {
+    const byId = new Map(materials.map((m) => [m.materialId, m]));
+    const engine = this.engine;
+    const registry = this;
+    return {
+      record,
+      arn: this.arns.key(record.keyId),
+      materials,
+      material(materialId = record.currentMaterialId) {
+        return materialId === undefined ? undefined : byId.get(materialId);
+      },
+      handle(materialId = record.currentMaterialId) {
+        if (materialId === undefined) throw new Error(`key ${record.keyId} has no key material`);
+        let h = handles.get(materialId);
+        if (h) return h;
+        const m = byId.get(materialId);
+        if (!m) throw new Error(`key ${record.keyId} has no key material ${materialId}`);
+        if (m.tokenRef !== undefined) {
+          if (!registry.tokenHandles) throw new Error(`key ${record.keyId} lives on a PKCS#11 token, but no token is configured`);
+          h = registry.tokenHandles(record, m);
+        } else {
+          h = engine.keyHandle(record.keySpec, record.keyId, materialId, m.wrapped as Uint8Array);
+        }
+        handles.set(materialId, h);
+        return h;
+      },
+    };
+  }
+}

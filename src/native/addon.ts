@@ -1,0 +1,100 @@
+// Loads the native addon and describes its surface. The addon is the only place key material
+// exists unwrapped; everything here is opaque handles, public keys and wrapped blobs.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Context = Record<string, string> | undefined;
+
+/** One material of one KMS key, usable from JavaScript only through these methods. */
+export interface NativeKeyHandle {
+  sign(algorithm: string, isDigest: boolean, message: Uint8Array): Promise<Buffer>;
+  verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array): Promise<void>;
+  encrypt(algorithm: string, plaintext: Uint8Array, context: Context): Promise<Buffer>;
+  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context): Promise<Buffer>;
+  reEncrypt(
+    algorithm: string,
+    ciphertext: Uint8Array,
+    context: Context,
+    destination: NativeKeyHandle,
+    destinationAlgorithm: string,
+    destinationContext: Context,
+  ): Promise<Buffer>;
+  generateDataKey(
+    algorithm: string,
+    numberOfBytes: number,
+    context: Context,
+    withPlaintext: boolean,
+  ): Promise<{ ciphertext: Buffer; plaintext?: Buffer }>;
+  generateDataKeyPair(
+    algorithm: string,
+    keyPairSpec: string,
+    context: Context,
+    withPlaintext: boolean,
+  ): Promise<{ ciphertext: Buffer; publicKey: Buffer; privateKey?: Buffer }>;
+  generateMac(algorithm: string, message: Uint8Array): Promise<Buffer>;
+  verifyMac(algorithm: string, message: Uint8Array, mac: Uint8Array): Promise<void>;
+  deriveSharedSecret(publicKey: Uint8Array): Promise<Buffer>;
+}
+
+export interface NativeEngine {
+  checkValue(): Buffer;
+  generateKey(
+    keySpec: string,
+    keyId: string,
+    materialId: string,
+  ): Promise<{ wrapped: Buffer; publicKey?: Buffer; handle: NativeKeyHandle }>;
+  keyHandle(keySpec: string, keyId: string, materialId: string, wrapped: Uint8Array): NativeKeyHandle;
+  evict(keyId: string): void;
+  cachedKeys(): number;
+  close(): void;
+}
+
+export interface NativeAddon {
+  Engine: new (rootKeyPath: string, createRootKey: boolean, cacheCapacity: number) => NativeEngine;
+  opensslVersion(): string;
+  parseCiphertext(ciphertext: Uint8Array): { keyId: string; materialId: string };
+  randomBytes(numberOfBytes: number): Buffer;
+}
+
+/** Error codes the addon attaches to its errors (`err.code`). */
+export type NativeErrorCode =
+  | 'EKMS_INVALID_INPUT'
+  | 'EKMS_INVALID_CIPHERTEXT'
+  | 'EKMS_INVALID_SIGNATURE'
+  | 'EKMS_INVALID_MAC'
+  | 'EKMS_INVALID_KEY_BLOB'
+  | 'EKMS_INCORRECT_KEY'
+  | 'EKMS_UNSUPPORTED'
+  | 'EKMS_ROOT_KEY'
+  | 'EKMS_KEY_UNAVAILABLE'
+  | 'EKMS_INTERNAL';
+
+export function nativeCode(err: unknown): NativeErrorCode | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('EKMS_') ? (code as NativeErrorCode) : undefined;
+}
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function load(): NativeAddon {
+  const require = createRequire(import.meta.url);
+  // A local build wins (developers, install-time builds); then a prebuilt binary for this
+  // platform (node-gyp-build looks in prebuilds/<platform>-<arch>/).
+  const local = join(packageRoot, 'build', 'Release', 'embedded_kms.node');
+  if (existsSync(local)) return require(local) as NativeAddon;
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    return nodeGypBuild(packageRoot) as NativeAddon;
+  } catch (cause) {
+    throw new Error(
+      'embedded-kms: no native addon for this platform. Build it with `npm run build:native` ' +
+        '(needs cmake, a C++17 compiler and OpenSSL 3 headers and static library: on Debian ' +
+        '`apt-get install cmake g++ libssl-dev`).',
+      { cause },
+    );
+  }
+}
+
+export const addon: NativeAddon = load();

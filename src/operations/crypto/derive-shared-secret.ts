@@ -1,0 +1,23 @@
+// DeriveSharedSecret: ECDH between the KMS key's private key and a peer's public key (DER
+// SubjectPublicKeyInfo), returning the raw shared secret as AWS does (no KDF).
+import { ValidationException } from '../../errors.js';
+import { requireUsableFor } from '../../keys/usage.js';
+import { native } from '../native-errors.js';
+import { defineOperation, stopIfDryRun } from '../operation.js';
+
+export const deriveSharedSecret = defineOperation('DeriveSharedSecret', async (ctx, input) => {
+  const key = ctx.keys.resolve(input.KeyId);
+  requireUsableFor(key, 'KEY_AGREEMENT', 'DeriveSharedSecret');
+  if (input.Recipient !== undefined)
+    throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
+  stopIfDryRun(input);
+  let secret: Uint8Array;
+  try {
+    secret = await native(key.handle().deriveSharedSecret(input.PublicKey));
+  } catch (err) {
+    // AWS answers an unusable public key with an empty ValidationException.
+    if (err instanceof ValidationException) throw new ValidationException('');
+    throw err;
+  }
+  return { KeyId: key.arn, SharedSecret: secret, KeyAgreementAlgorithm: input.KeyAgreementAlgorithm, KeyOrigin: key.record.origin };
+});

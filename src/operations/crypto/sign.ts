@@ -1,0 +1,41 @@
+// Sign and Verify with asymmetric keys. MessageType RAW hands the message to the key (hashed in
+// native code); DIGEST hands over a hash that must be exactly the algorithm's digest length.
+import { ValidationException } from '../../errors.js';
+import type { LoadedKey } from '../../keys/registry.js';
+import { digestLength, keySpecs } from '../../keys/specs.js';
+import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
+import type { MessageType, SigningAlgorithmSpec } from '../../model/types.js';
+import { native } from '../native-errors.js';
+import { defineOperation, stopIfDryRun } from '../operation.js';
+
+function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageType, message: Uint8Array): boolean {
+  requireAlgorithm(key, alg, keySpecs[key.record.keySpec].signing);
+  if (type === 'EXTERNAL_MU') throw new ValidationException('MessageType EXTERNAL_MU is valid only with ML-DSA keys.');
+  // AWS: ED25519_SHA_512 signs raw messages only; ED25519_PH_SHA_512 signs digests only.
+  if (alg === 'ED25519_SHA_512' && type !== 'RAW')
+    throw new ValidationException('The ED25519_SHA_512 signing algorithm requires MessageType RAW.');
+  if (alg === 'ED25519_PH_SHA_512' && type !== 'DIGEST')
+    throw new ValidationException('The ED25519_PH_SHA_512 signing algorithm requires MessageType DIGEST.');
+  if (type === 'DIGEST' && message.length !== digestLength[alg])
+    throw new ValidationException(`Digest is invalid length for algorithm ${alg}.`);
+  return type === 'DIGEST';
+}
+
+export const sign = defineOperation('Sign', async (ctx, input) => {
+  const key = ctx.keys.resolve(input.KeyId);
+  requireUsableFor(key, 'SIGN_VERIFY', 'Sign');
+  const isDigest = checkMessage(key, input.SigningAlgorithm, input.MessageType ?? 'RAW', input.Message);
+  stopIfDryRun(input);
+  const signature = await native(key.handle().sign(input.SigningAlgorithm, isDigest, input.Message));
+  return { KeyId: key.arn, Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
+});
+
+export const verify = defineOperation('Verify', async (ctx, input) => {
+  const key = ctx.keys.resolve(input.KeyId);
+  requireUsableFor(key, 'SIGN_VERIFY', 'Verify');
+  const isDigest = checkMessage(key, input.SigningAlgorithm, input.MessageType ?? 'RAW', input.Message);
+  stopIfDryRun(input);
+  // A signature that does not match throws KMSInvalidSignatureException, as AWS does.
+  await native(key.handle().verify(input.SigningAlgorithm, isDigest, input.Message, input.Signature));
+  return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
+});

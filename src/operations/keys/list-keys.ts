@@ -1,0 +1,27 @@
+import { InvalidMarkerException } from '../../errors.js';
+import { defineOperation } from '../operation.js';
+
+// Markers are opaque to callers; ours encode the position in the store's creation order, so
+// paging stays correct while keys are created or deleted between pages.
+const markerPrefix = 'ekms1:';
+
+function parseMarker(marker: string | undefined): number {
+  if (marker === undefined) return 0;
+  const n = marker.startsWith(markerPrefix) ? Number(marker.slice(markerPrefix.length)) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidMarkerException('Invalid marker');
+  return n;
+}
+
+export const listKeys = defineOperation('ListKeys', async (ctx, input) => {
+  const limit = input.Limit ?? 100;
+  const after = parseMarker(input.Marker);
+  const rows = ctx.store.listKeys(after, limit + 1);
+  const page = rows.slice(0, limit);
+  const truncated = rows.length > limit;
+  const out: { Keys: { KeyId: string; KeyArn: string }[]; NextMarker?: string; Truncated: boolean } = {
+    Keys: page.map((r) => ({ KeyId: r.keyId, KeyArn: ctx.arns.key(r.keyId) })),
+    Truncated: truncated,
+  };
+  if (truncated) out.NextMarker = `${markerPrefix}${page[page.length - 1]?.seq ?? after}`;
+  return out;
+});

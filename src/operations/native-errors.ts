@@ -1,0 +1,50 @@
+// Native failures in AWS's vocabulary. The addon tags each error with a code; messages AWS
+// leaves empty (bad signature, bad ciphertext, bad MAC) stay empty here too.
+import {
+  IncorrectKeyException,
+  InvalidCiphertextException,
+  KMSInternalException,
+  KMSInvalidMacException,
+  KMSInvalidSignatureException,
+  KeyUnavailableException,
+  KmsError,
+  UnsupportedOperationException,
+  ValidationException,
+} from '../errors.js';
+import { nativeCode } from '../native/addon.js';
+
+export const incorrectKeyMessage = 'The key ID in the request does not identify a CMK that can perform this operation.';
+
+export function fromNative(err: unknown): KmsError {
+  if (err instanceof KmsError) return err;
+  const message = (err as Error | undefined)?.message ?? String(err);
+  switch (nativeCode(err)) {
+    case 'EKMS_INVALID_SIGNATURE':
+      return new KMSInvalidSignatureException('');
+    case 'EKMS_INVALID_CIPHERTEXT':
+      return new InvalidCiphertextException('');
+    case 'EKMS_INVALID_MAC':
+      return new KMSInvalidMacException('');
+    case 'EKMS_INCORRECT_KEY':
+      return new IncorrectKeyException(incorrectKeyMessage);
+    case 'EKMS_UNSUPPORTED':
+      return new UnsupportedOperationException(message);
+    case 'EKMS_INVALID_INPUT':
+      return new ValidationException(message);
+    case 'EKMS_KEY_UNAVAILABLE':
+      return new KeyUnavailableException(message);
+    case 'EKMS_INVALID_KEY_BLOB':
+      return new KMSInternalException('The key material of this KMS key cannot be unwrapped with the store\'s root key.');
+    default:
+      return new KMSInternalException(`Internal error: ${message}`);
+  }
+}
+
+/** Awaits a native call and rethrows its failure as an AWS error. */
+export async function native<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw fromNative(err);
+  }
+}

@@ -1,0 +1,49 @@
+// What an operation is: a name from AWS's model and a function from a validated request to an
+// AWS-shaped response, given the context of one call. The library, the endpoint and the CLI all
+// go through the one table built from these (operations/table.ts).
+import type { Config } from '../config.js';
+import { DryRunOperationException } from '../errors.js';
+import type { Arns } from '../keys/arn.js';
+import type { KeyRegistry } from '../keys/registry.js';
+import type { OperationName } from '../model/service-model.js';
+import type { OperationTypes } from '../model/types.js';
+import type { NativeEngine } from '../native/addon.js';
+import type { Store } from '../store/store.js';
+
+/** Who made a request, for the audit trail and authorization. */
+export interface Caller {
+  kind: 'library' | 'endpoint' | 'cli';
+  accessKeyId?: string;
+  sourceAddress?: string;
+  requestId: string;
+}
+
+export interface OperationContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly engine: NativeEngine;
+  readonly keys: KeyRegistry;
+  readonly arns: Arns;
+  readonly caller: Caller;
+  now(): Date;
+}
+
+export type Input<N extends OperationName> = OperationTypes[N]['input'];
+export type Output<N extends OperationName> = OperationTypes[N]['output'];
+
+export interface Operation<N extends OperationName = OperationName> {
+  readonly name: N;
+  run(ctx: OperationContext, input: Input<N>): Promise<Output<N>>;
+}
+
+export function defineOperation<N extends OperationName>(
+  name: N,
+  run: (ctx: OperationContext, input: Input<N>) => Promise<Output<N>>,
+): Operation<N> {
+  return { name, run };
+}
+
+/** For operations with DryRun: every check has passed; stop before doing anything. */
+export function stopIfDryRun(input: { DryRun?: boolean | undefined }): void {
+  if (input.DryRun) throw new DryRunOperationException('The request would have succeeded, but the DryRun option is set.');
+}

@@ -1,0 +1,40 @@
+// The store's rows as the rest of the code sees them. Public data and wrapped blobs only.
+import type { KeySpec, KeyState, KeyUsageType, OriginType } from '../model/types.js';
+
+export interface KeyRecord {
+  seq: number;
+  keyId: string;
+  createdAt: Date;
+  keySpec: KeySpec;
+  keyUsage: KeyUsageType;
+  origin: OriginType;
+  state: KeyState;
+  description: string;
+  policy: string;
+  customKeyStoreId?: string;
+  deletionDate?: Date;
+  pendingWindowDays?: number;
+  currentMaterialId?: string;
+  rotationEnabled: boolean;
+  rotationPeriodDays?: number;
+  nextRotationDate?: Date;
+  multiRegion: boolean;
+}
+
+export interface MaterialRecord {
+  keyId: string;
+  materialId: string;
+  createdAt: Date;
+  rotationType?: 'AUTOMATIC' | 'ON_DEMAND';
+  /** Software keys: the material wrapped under the root key. */
+  wrapped?: Uint8Array;
+  /** Asymmetric keys: DER SubjectPublicKeyInfo, so GetPublicKey and Verify need no unwrap. */
+  publicKey?: Uint8Array;
+  /** Token keys: how to find the object on the token. */
+  tokenRef?: string;
+}
+
+export interface TagRecord {
+  TagKey: string;
+  TagValue: string;
+}

@@ -1,0 +1,266 @@
+// The metadata store: SQLite in $EKMS_HOME (key records, materials, aliases, tags). Several
+// processes may open one home: WAL mode, a busy timeout, and every write in an IMMEDIATE
+// transaction. `changedElsewhere()` tells when another connection wrote, so callers can drop
+// what they cached (PRAGMA data_version is cheap enough for every operation).
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+
+import { migrations, schemaVersion } from './schema.js';
+import type { KeyRecord, MaterialRecord, TagRecord } from './records.js';
+
+interface KeyRow {
+  seq: number;
+  key_id: string;
+  created_at: number;
+  key_spec: string;
+  key_usage: string;
+  origin: string;
+  key_state: string;
+  description: string;
+  policy: string;
+  custom_key_store_id: string | null;
+  deletion_date: number | null;
+  pending_window_days: number | null;
+  current_material_id: string | null;
+  rotation_enabled: number;
+  rotation_period_days: number | null;
+  next_rotation_date: number | null;
+  multi_region: number;
+}
+
+interface MaterialRow {
+  key_id: string;
+  material_id: string;
+  created_at: number;
+  rotation_type: string | null;
+  wrapped: Buffer | null;
+  public_key: Buffer | null;
+  token_ref: string | null;
+}
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+}
+
+const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+const dateOf = (ms: number | null): Date | undefined => (ms === null ? undefined : new Date(ms));
+
+function keyFromRow(r: KeyRow): KeyRecord {
+  return {
+    seq: r.seq,
+    keyId: r.key_id,
+    createdAt: new Date(r.created_at),
+    keySpec: r.key_spec as KeyRecord['keySpec'],
+    keyUsage: r.key_usage as KeyRecord['keyUsage'],
+    origin: r.origin as KeyRecord['origin'],
+    state: r.key_state as KeyRecord['state'],
+    description: r.description,
+    policy: r.policy,
+    customKeyStoreId: optional(r.custom_key_store_id),
+    deletionDate: dateOf(r.deletion_date),
+    pendingWindowDays: optional(r.pending_window_days),
+    currentMaterialId: optional(r.current_material_id),
+    rotationEnabled: r.rotation_enabled !== 0,
+    rotationPeriodDays: optional(r.rotation_period_days),
+    nextRotationDate: dateOf(r.next_rotation_date),
+    multiRegion: r.multi_region !== 0,
+  };
+}
+
+function materialFromRow(r: MaterialRow): MaterialRecord {
+  return {
+    keyId: r.key_id,
+    materialId: r.material_id,
+    createdAt: new Date(r.created_at),
+    rotationType: optional(r.rotation_type) as MaterialRecord['rotationType'],
+    wrapped: optional(r.wrapped),
+    publicKey: optional(r.public_key),
+    tokenRef: optional(r.token_ref),
+  };
+}
+
+const keyColumns: Record<keyof Omit<KeyRecord, 'seq' | 'keyId'>, string> = {
+  createdAt: 'created_at',
+  keySpec: 'key_spec',
+  keyUsage: 'key_usage',
+  origin: 'origin',
+  state: 'key_state',
+  description: 'description',
+  policy: 'policy',
+  customKeyStoreId: 'custom_key_store_id',
+  deletionDate: 'deletion_date',
+  pendingWindowDays: 'pending_window_days',
+  currentMaterialId: 'current_material_id',
+  rotationEnabled: 'rotation_enabled',
+  rotationPeriodDays: 'rotation_period_days',
+  nextRotationDate: 'next_rotation_date',
+  multiRegion: 'multi_region',
+};
+
+function toColumnValue(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v;
+}
+
+export class Store {
+  readonly db: Db;
+  private lastDataVersion: number;
+  private readonly statements: {
+    dataVersion: Statement;
+    getKey: Statement;
+    getMaterials: Statement;
+    getMaterial: Statement;
+    listKeys: Statement;
+    getAlias: Statement;
+    getTags: Statement;
+  };
+
+  private constructor(db: Db) {
+    this.db = db;
+    this.statements = {
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      getKey: db.prepare('SELECT * FROM keys WHERE key_id = ?'),
+      getMaterials: db.prepare('SELECT * FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid'),
+      getMaterial: db.prepare('SELECT * FROM key_materials WHERE key_id = ? AND material_id = ?'),
+      listKeys: db.prepare('SELECT seq, key_id FROM keys WHERE seq > ? ORDER BY seq LIMIT ?'),
+      getAlias: db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').pluck(),
+      getTags: db.prepare('SELECT tag_key AS TagKey, tag_value AS TagValue FROM tags WHERE key_id = ? ORDER BY tag_key'),
+    };
+    this.lastDataVersion = this.statements.dataVersion.get() as number;
+  }
+
+  /** Opens the database file and brings its schema up to date (one transaction). */
+  static open(path: string): Store {
+    const db = new Database(path, { timeout: 10_000 });
+    try {
+      db.pragma('journal_mode = WAL');
+      // FULL: a change is on disk before the call that made it returns (nothing acknowledged is lost).
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      return new Store(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Reads a meta value without migrating, for checks that must alter nothing. */
+  static peekMeta(path: string, name: string): Buffer | undefined {
+    let db: Db;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    } catch {
+      return undefined;
+    }
+    try {
+      const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+      if (!exists) return undefined;
+      return db.prepare('SELECT value FROM meta WHERE name = ?').pluck().get(name) as Buffer | undefined;
+    } finally {
+      db.close();
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** True when another connection has written since the last call. */
+  changedElsewhere(): boolean {
+    const v = this.statements.dataVersion.get() as number;
+    if (v === this.lastDataVersion) return false;
+    this.lastDataVersion = v;
+    return true;
+  }
+
+  /** Runs fn in an IMMEDIATE transaction (the write lock is taken up front, so no deadlock upgrade). */
+  write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  getMeta(name: string): Buffer | undefined {
+    return this.db.prepare('SELECT value FROM meta WHERE name = ?').pluck().get(name) as Buffer | undefined;
+  }
+
+  setMetaIfAbsent(name: string, value: Uint8Array): Buffer {
+    return this.write(() => {
+      this.db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(name, value);
+      return this.getMeta(name) as Buffer;
+    });
+  }
+
+  getKey(keyId: string): KeyRecord | undefined {
+    const row = this.statements.getKey.get(keyId) as KeyRow | undefined;
+    return row && keyFromRow(row);
+  }
+
+  getMaterials(keyId: string): MaterialRecord[] {
+    return (this.statements.getMaterials.all(keyId) as MaterialRow[]).map(materialFromRow);
+  }
+
+  getMaterial(keyId: string, materialId: string): MaterialRecord | undefined {
+    const row = this.statements.getMaterial.get(keyId, materialId) as MaterialRow | undefined;
+    return row && materialFromRow(row);
+  }
+
+  insertKey(key: Omit<KeyRecord, 'seq'>, material: MaterialRecord | undefined, tags: readonly TagRecord[]): void {
+    this.write(() => {
+      const cols = ['key_id', ...Object.values(keyColumns)];
+      const values = [key.keyId, ...Object.keys(keyColumns).map((k) => toColumnValue(key[k as keyof typeof keyColumns]))];
+      this.db.prepare(`INSERT INTO keys (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(values);
+      if (material) this.insertMaterial(material);
+      const tag = this.db.prepare('INSERT OR REPLACE INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)');
+      for (const t of tags) tag.run(key.keyId, t.TagKey, t.TagValue);
+    });
+  }
+
+  insertMaterial(m: MaterialRecord): void {
+    this.db
+      .prepare(
+        'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, wrapped, public_key, token_ref) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(m.keyId, m.materialId, m.createdAt.getTime(), m.rotationType ?? null, m.wrapped ?? null, m.publicKey ?? null, m.tokenRef ?? null);
+  }
+
+  updateKey(keyId: string, changes: Partial<Omit<KeyRecord, 'seq' | 'keyId'>>): void {
+    const entries = Object.entries(changes) as [keyof typeof keyColumns, unknown][];
+    if (entries.length === 0) return;
+    const sets = entries.map(([k]) => `${keyColumns[k]} = ?`).join(', ');
+    this.db.prepare(`UPDATE keys SET ${sets} WHERE key_id = ?`).run(...entries.map(([, v]) => toColumnValue(v)), keyId);
+  }
+
+  deleteKey(keyId: string): void {
+    this.db.prepare('DELETE FROM keys WHERE key_id = ?').run(keyId);
+  }
+
+  listKeys(afterSeq: number, limit: number): { seq: number; keyId: string }[] {
+    return (this.statements.listKeys.all(afterSeq, limit) as { seq: number; key_id: string }[]).map((r) => ({
+      seq: r.seq,
+      keyId: r.key_id,
+    }));
+  }
+
+  aliasTarget(aliasName: string): string | undefined {
+    return this.statements.getAlias.get(aliasName) as string | undefined;
+  }
+
+  tags(keyId: string): TagRecord[] {
+    return this.statements.getTags.all(keyId) as TagRecord[];
+  }
+}
+
+function migrate(db: Db): void {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > schemaVersion) {
+      throw new StoreError(
+        `this key store was written by a newer embedded-kms (schema ${current}; this version knows up to ${schemaVersion}); upgrade embedded-kms to open it`,
+      );
+    }
+    for (let v = current; v < schemaVersion; v++) db.exec(migrations[v] as string);
+    if (current !== schemaVersion) db.pragma(`user_version = ${schemaVersion}`);
+  }).immediate();
+}
