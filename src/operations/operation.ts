@@ -1,6 +1,7 @@
 // What an operation is: a name from AWS's model and a function from a validated request to an
 // AWS-shaped response, given the context of one call. The library, the endpoint and the CLI all
 // go through the one table built from these (operations/table.ts).
+import type { TokenBackend } from '../backends/token.js';
 import type { Config } from '../config.js';
 import { DryRunOperationException } from '../errors.js';
 import type { Arns } from '../keys/arn.js';
@@ -25,6 +26,8 @@ export interface OperationContext {
   readonly keys: KeyRegistry;
   readonly arns: Arns;
   readonly caller: Caller;
+  /** The configured PKCS#11 token, if any. */
+  readonly token?: TokenBackend;
   now(): Date;
 }
 

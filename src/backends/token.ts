@@ -1,0 +1,27 @@
+// The seam between the KMS operations and a PKCS#11 token (a "custom key store" in AWS's
+// vocabulary). Operations call these methods; src/backends/pkcs11.ts implements them.
+import type { CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
+import type { NativeKeyHandle } from '../native/addon.js';
+import type { KeyRecord, MaterialRecord } from '../store/records.js';
+
+export interface TokenBackend {
+  /** The id this token has as a custom key store (cks- and 17 hex digits, as AWS's). */
+  readonly customKeyStoreId: string;
+  /** When true, CreateKey without CustomKeyStoreId puts new keys on this token. */
+  readonly isDefault: boolean;
+  /** Generates the key on the token; returns how to find it again and a usable handle. */
+  createKey(
+    spec: KeySpec,
+    usage: KeyUsageType,
+    keyId: string,
+    materialId: string,
+  ): Promise<{ tokenRef: string; publicKey?: Uint8Array; handle: NativeKeyHandle }>;
+  /** A handle for a material that lives on this token. */
+  handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle;
+  /** Destroys the token objects of a material (key deletion). */
+  destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<void>;
+  describe(): CustomKeyStoresListEntry;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  close(): Promise<void>;
+}
