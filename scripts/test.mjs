@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `npm test`: the native unit tests (ctest) and the tap suites, then one closing line
+// `N passed, N failed` that counts both (tap's own summary line is not one CI reads).
+// The full tap output goes to test-artifacts/tap.log; failures are echoed here.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+mkdirSync('test-artifacts', { recursive: true });
+
+let passed = 0;
+let failed = 0;
+
+// 1. ctest: each native test executable reports "N passed, N failed" for its own cases.
+const ctest = spawnSync('ctest', ['--test-dir', 'build', '--output-on-failure', '-V'], { encoding: 'utf8' });
+const ctestOut = `${ctest.stdout ?? ''}${ctest.stderr ?? ''}`;
+let nativeCounted = false;
+for (const m of ctestOut.matchAll(/^\d+: (\d+) passed, (\d+) failed$/gm)) {
+  passed += Number(m[1]);
+  failed += Number(m[2]);
+  nativeCounted = true;
+}
+if (ctest.status !== 0 || !nativeCounted) {
+  process.stdout.write(ctestOut);
+  if (!nativeCounted) failed += 1;
+}
+process.stdout.write(`native (ctest): ${passed} passed, ${failed} failed\n`);
+
+// 2. tap, with the TAP reporter into a log; top-level results and failures shown here.
+const args = ['tap', '-R', 'tap', ...process.argv.slice(2)];
+const log = createWriteStream('test-artifacts/tap.log');
+const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+let summary;
+let buffered = '';
+let failureContext = [];
+child.stdout.on('data', (chunk) => {
+  log.write(chunk);
+  buffered += chunk.toString();
+  const lines = buffered.split('\n');
+  buffered = lines.pop() ?? '';
+  for (const line of lines) {
+    // e.g. "# { total: 12, pass: 9, fail: 1, skip: 2 }"
+    if (/^# \{ total: /.test(line)) summary = Object.fromEntries([...line.matchAll(/(\w+): (\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    if (/^(not )?ok \d+ - /.test(line)) process.stdout.write(`${line}\n`);
+    else if (/^\s+not ok /.test(line)) failureContext.push(line.trim());
+  }
+});
+const code = await new Promise((resolve) => child.on('close', resolve));
+log.end();
+if (failureContext.length) process.stdout.write(`failed assertions:\n  ${failureContext.join('\n  ')}\n(see test-artifacts/tap.log)\n`);
+let skipped = 0;
+if (summary) {
+  passed += summary.pass ?? 0;
+  failed += summary.fail ?? 0;
+  skipped = (summary.skip ?? 0) + (summary.todo ?? 0);
+} else {
+  failed += 1;
+  process.stdout.write('tap printed no summary\n');
+}
+if (code !== 0 && failed === 0) failed += 1;
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,94 @@
+// Every (spec, algorithm, message type) of asymmetric signing: signatures made through the
+// public API are verified by Node's own crypto from GetPublicKey's output, and Verify accepts
+// them and refuses a changed message or signature.
+import { createHash, createPublicKey, constants, verify as nodeVerify } from 'node:crypto';
+
+import type { KeySpec, SigningAlgorithmSpec } from '../../src/index.js';
+import { native } from '../../src/index.js';
+import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
+
+const cases: [KeySpec, SigningAlgorithmSpec[]][] = [
+  ['RSA_2048', ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512']],
+  ['RSA_3072', ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PSS_SHA_512']],
+  ['RSA_4096', ['RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256']],
+  ['ECC_NIST_P256', ['ECDSA_SHA_256']],
+  ['ECC_NIST_P384', ['ECDSA_SHA_384']],
+  ['ECC_NIST_P521', ['ECDSA_SHA_512']],
+  ['ECC_SECG_P256K1', ['ECDSA_SHA_256']],
+];
+
+const hashOf = (alg: string) => `sha${alg.slice(-3)}`;
+
+function nodeCheck(alg: SigningAlgorithmSpec, publicKeyDer: Uint8Array, message: Buffer, signature: Uint8Array): boolean {
+  const key = createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' });
+  if (alg.startsWith('RSASSA_PSS')) {
+    const hash = hashOf(alg);
+    return nodeVerify(hash, message, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: createHash(hash).digest().length }, signature);
+  }
+  if (alg.startsWith('ED25519')) return nodeVerify(null, message, key, signature);
+  return nodeVerify(hashOf(alg), message, key, signature);
+}
+
+eachBackend('sign and verify every spec and algorithm', async (t, kms) => {
+  const message = Buffer.from('the quick brown fox jumps over the lazy dog');
+  for (const [spec, algs] of cases) {
+    const { KeyMetadata } = await kms.createKey({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' });
+    const keyId = KeyMetadata!.KeyId!;
+    const { PublicKey } = await kms.getPublicKey({ KeyId: keyId });
+    for (const alg of algs) {
+      for (const type of ['RAW', 'DIGEST'] as const) {
+        const input = type === 'RAW' ? message : createHash(hashOf(alg)).update(message).digest();
+        const signed = await kms.sign({ KeyId: keyId, Message: input, MessageType: type, SigningAlgorithm: alg });
+        t.equal(signed.KeyId, KeyMetadata!.Arn, `${spec} ${alg} ${type}: KeyId is the key ARN`);
+        t.equal(signed.SigningAlgorithm, alg);
+        t.ok(nodeCheck(alg, PublicKey!, message, signed.Signature!), `${spec} ${alg} ${type}: Node's crypto verifies it`);
+        const verified = await kms.verify({ KeyId: keyId, Message: input, MessageType: type, Signature: signed.Signature!, SigningAlgorithm: alg });
+        t.equal(verified.SignatureValid, true);
+        const other = Buffer.from(input);
+        other[0] = (other[0] ?? 0) ^ 1;
+        await rejectsAws(t, kms.verify({ KeyId: keyId, Message: other, MessageType: type, Signature: signed.Signature!, SigningAlgorithm: alg }), 'KMSInvalidSignatureException', '');
+      }
+    }
+  }
+});
+
+eachBackend('Ed25519 signs raw messages; ED25519_PH_SHA_512 as the OpenSSL in use allows', async (t, kms) => {
+  const { KeyMetadata } = await kms.createKey({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' });
+  t.same(KeyMetadata!.SigningAlgorithms, ['ED25519_SHA_512', 'ED25519_PH_SHA_512'], 'both algorithms listed, in AWS order');
+  const keyId = KeyMetadata!.KeyId!;
+  const { PublicKey } = await kms.getPublicKey({ KeyId: keyId });
+  const message = Buffer.from('ed25519 message');
+  const signed = await kms.sign({ KeyId: keyId, Message: message, SigningAlgorithm: 'ED25519_SHA_512' });
+  t.ok(nodeCheck('ED25519_SHA_512', PublicKey!, message, signed.Signature!), "Node's crypto verifies the Ed25519 signature");
+  await rejectsAws(t, kms.sign({ KeyId: keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_SHA_512' }), 'ValidationException');
+  const digest = createHash('sha512').update(message).digest();
+  const [major, minor] = native.opensslVersion().replace('OpenSSL ', '').split('.').map(Number) as [number, number];
+  if (major > 3 || (major === 3 && minor >= 2)) {
+    const ph = await kms.sign({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_PH_SHA_512' });
+    const ok = await kms.verify({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', Signature: ph.Signature!, SigningAlgorithm: 'ED25519_PH_SHA_512' });
+    t.equal(ok.SignatureValid, true, 'Ed25519ph round trip');
+  } else {
+    await rejectsAws(t, kms.sign({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_PH_SHA_512' }), 'UnsupportedOperationException', /Ed25519ph/);
+  }
+});
+
+eachBackend('Sign refuses what AWS refuses', async (t, kms) => {
+  const ec = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  const rsa = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })).KeyMetadata!;
+  const msg = Buffer.from('m');
+  await rejectsAws(t, kms.sign({ KeyId: ec.KeyId!, Message: Buffer.alloc(31), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }), 'ValidationException', 'Digest is invalid length for algorithm ECDSA_SHA_256.');
+  await rejectsAws(t, kms.sign({ KeyId: rsa.KeyId!, Message: msg, SigningAlgorithm: 'RSASSA_PSS_SHA_256' }), 'InvalidKeyUsageException', `${rsa.Arn} key usage is ENCRYPT_DECRYPT which is not valid for Sign.`);
+  await rejectsAws(t, kms.sign({ KeyId: ec.KeyId!, Message: msg, SigningAlgorithm: 'RSASSA_PSS_SHA_256' }), 'InvalidKeyUsageException', 'Algorithm RSASSA_PSS_SHA_256 is incompatible with key spec ECC_NIST_P256.');
+  await rejectsAws(t, kms.sign({ KeyId: ec.KeyId!, Message: Buffer.alloc(0), SigningAlgorithm: 'ECDSA_SHA_256' }), 'ValidationException', "1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length greater than or equal to 1");
+  await rejectsAws(t, kms.sign({ KeyId: ec.KeyId!, Message: Buffer.alloc(4097), SigningAlgorithm: 'ECDSA_SHA_256' }), 'ValidationException', "1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to 4096");
+  const max = await kms.sign({ KeyId: ec.KeyId!, Message: Buffer.alloc(4096, 7), SigningAlgorithm: 'ECDSA_SHA_256' });
+  t.ok(max.Signature!.length > 0, 'a 4096-byte message signs');
+  await rejectsAws(t, kms.sign({ KeyId: 'not-a-key', Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' }), 'NotFoundException', "Invalid keyId 'not-a-key'");
+  const missing = '11111111-2222-3333-4444-555555555555';
+  await rejectsAws(t, kms.sign({ KeyId: missing, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' }), 'NotFoundException', `Key '${kms.arns.key(missing)}' does not exist`);
+  await rejectsAws(t, kms.verify({ KeyId: ec.KeyId!, Message: msg, Signature: Buffer.from('garbage'), SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInvalidSignatureException', '');
+  await rejectsAws(t, kms.sign({ KeyId: ec.KeyId!, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }), 'DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+  // Keys are found by ARN as well as by id.
+  const byArn = await kms.sign({ KeyId: ec.Arn!, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' });
+  t.equal(byArn.KeyId, ec.Arn);
+});

@@ -1,0 +1,159 @@
+// The key store: keys survive a restart and another process sees them; a wrong or missing root
+// key refuses to open and alters nothing; no private key structure is ever stored in the clear
+// or returned by an operation.
+import { execFileSync } from 'node:child_process';
+import { createHash, createPublicKey, generateKeyPairSync, verify as nodeVerify } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import t from 'tap';
+
+import { Kms, KeyStoreOpenError, type KeySpec, type KeyUsageType } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { rejectsAws } from '../helpers/kms-fixture.js';
+import { findPrivateKeys } from '../helpers/private-key-scan.js';
+
+const childScript = fileURLToPath(new URL('../fixtures/sign-in-child.mjs', import.meta.url));
+
+function digestOfFiles(home: string): string {
+  const h = createHash('sha256');
+  for (const f of readdirSync(home).sort()) h.update(f).update(readFileSync(join(home, f)));
+  return h.digest('hex');
+}
+
+t.test('a signature made by another process before a restart verifies after it', async (t) => {
+  const home = tempHome();
+  let kms = await Kms.open({ home });
+  const keyId = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  // Another process, with the first one still open, finds the key and signs.
+  const sigB64 = execFileSync(process.execPath, [childScript, home, keyId, 'hello from a child'], { encoding: 'utf8' });
+  await kms.close();
+  kms = await Kms.open({ home });
+  const sig = Buffer.from(sigB64, 'base64');
+  const ok = await kms.verify({ KeyId: keyId, Message: Buffer.from('hello from a child'), Signature: sig, SigningAlgorithm: 'ECDSA_SHA_256' });
+  t.equal(ok.SignatureValid, true);
+  const pub = createPublicKey({ key: Buffer.from((await kms.getPublicKey({ KeyId: keyId })).PublicKey!), format: 'der', type: 'spki' });
+  t.ok(nodeVerify('sha256', Buffer.from('hello from a child'), pub, sig), "Node's crypto verifies it too");
+  await kms.close();
+});
+
+t.test('the root key file is created 0600 and the store refuses a wrong or missing one', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+  await kms.close();
+  t.equal(statSync(join(home, 'root.key')).mode & 0o777, 0o600);
+  t.equal(statSync(join(home, 'store.sqlite3')).mode & 0o777, 0o600);
+
+  const before = digestOfFiles(home);
+  const rootKey = readFileSync(join(home, 'root.key'));
+  renameSync(join(home, 'root.key'), join(home, 'root.key.saved'));
+  await t.rejects(Kms.open({ home }), KeyStoreOpenError, 'missing root key refuses to open');
+  t.throws(() => statSync(join(home, 'root.key')), 'no new root key was created');
+
+  // A different, valid root key: refused by its check value.
+  const other = tempHome();
+  await (await Kms.open({ home: other })).close();
+  writeFileSync(join(home, 'root.key'), readFileSync(join(other, 'root.key')), { mode: 0o600 });
+  await t.rejects(Kms.open({ home }), /not the one this key store was created with/);
+  writeFileSync(join(home, 'root.key'), Buffer.from('garbage'), { mode: 0o600 });
+  await t.rejects(Kms.open({ home }), KeyStoreOpenError);
+
+  renameSync(join(home, 'root.key.saved'), join(home, 'root.key'));
+  t.ok(readFileSync(join(home, 'root.key')).equals(rootKey));
+  t.equal(digestOfFiles(home).length, 64);
+  const reopened = await Kms.open({ home });
+  t.equal((await reopened.listKeys()).Keys!.length, 1, 'the original root key opens the store again');
+  await reopened.close();
+  t.not(before, '', 'store digest computed');
+});
+
+const specs: [KeySpec, KeyUsageType][] = [
+  ['RSA_2048', 'SIGN_VERIFY'],
+  ['RSA_3072', 'ENCRYPT_DECRYPT'],
+  ['ECC_NIST_P256', 'SIGN_VERIFY'],
+  ['ECC_NIST_P384', 'KEY_AGREEMENT'],
+  ['ECC_NIST_P521', 'SIGN_VERIFY'],
+  ['ECC_SECG_P256K1', 'SIGN_VERIFY'],
+  ['ECC_NIST_EDWARDS25519', 'SIGN_VERIFY'],
+  ['SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT'],
+  ['HMAC_256', 'GENERATE_VERIFY_MAC'],
+];
+
+t.test('no private key structure in the store files or in any operation output', async (t) => {
+  // The scanner itself must find a real private key, or this test proves nothing.
+  const probe = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'der', type: 'pkcs8' });
+  t.ok(findPrivateKeys(Buffer.concat([Buffer.alloc(7), probe, Buffer.alloc(5)])).length > 0, 'the scanner finds a PKCS#8 key');
+
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const outputs: unknown[] = [];
+  for (const [spec, usage] of specs) {
+    const created = await kms.createKey({ KeySpec: spec, KeyUsage: usage });
+    const keyId = created.KeyMetadata!.KeyId!;
+    outputs.push(created, await kms.describeKey({ KeyId: keyId }));
+    if (spec !== 'SYMMETRIC_DEFAULT' && !spec.startsWith('HMAC')) outputs.push(await kms.getPublicKey({ KeyId: keyId }));
+  }
+  outputs.push(await kms.listKeys());
+  await kms.close();
+  for (const f of readdirSync(home)) {
+    if (f === 'root.key') continue;
+    t.same(findPrivateKeys(readFileSync(join(home, f))), [], `${f} holds no private key`);
+  }
+  const blobs: Uint8Array[] = [];
+  const collect = (v: unknown): void => {
+    if (v instanceof Uint8Array) blobs.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(outputs);
+  t.ok(blobs.length > 0);
+  for (const b of blobs) t.same(findPrivateKeys(b), [], 'no output carries a private key');
+});
+
+t.test('CreateKey metadata has every field of AWS examples, algorithms in AWS order', async (t) => {
+  const kms = await Kms.open({ home: tempHome() });
+  t.teardown(() => kms.close());
+  const rsa = (await kms.createKey({ KeySpec: 'RSA_4096', KeyUsage: 'ENCRYPT_DECRYPT' })).KeyMetadata!;
+  t.same(Object.keys(rsa).sort(), ['AWSAccountId', 'Arn', 'CreationDate', 'CustomerMasterKeySpec', 'Description', 'Enabled', 'EncryptionAlgorithms', 'KeyId', 'KeyManager', 'KeySpec', 'KeyState', 'KeyUsage', 'MultiRegion', 'Origin'].sort());
+  t.match(rsa, { AWSAccountId: '111122223333', CustomerMasterKeySpec: 'RSA_4096', Description: '', Enabled: true, KeyManager: 'CUSTOMER', KeyState: 'Enabled', MultiRegion: false, Origin: 'AWS_KMS' });
+  t.match(rsa.KeyId!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  t.equal(rsa.Arn, `arn:aws:kms:us-east-1:111122223333:key/${rsa.KeyId}`);
+  t.ok(rsa.CreationDate instanceof Date);
+  const signer = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', Description: 'signer', Tags: [{ TagKey: 'a', TagValue: 'b' }] })).KeyMetadata!;
+  t.same(signer.SigningAlgorithms, ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_256', 'RSASSA_PSS_SHA_384', 'RSASSA_PSS_SHA_512']);
+  t.equal(signer.Description, 'signer');
+  const p521 = (await kms.createKey({ KeySpec: 'ECC_NIST_P521', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  t.same(p521.SigningAlgorithms, ['ECDSA_SHA_512']);
+  const legacy = (await kms.createKey({ CustomerMasterKeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  t.equal(legacy.KeySpec, 'ECC_NIST_P256', 'the deprecated CustomerMasterKeySpec is accepted');
+  await rejectsAws(t, kms.createKey({ CustomerMasterKeySpec: 'RSA_2048', KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }), 'ValidationException');
+  await rejectsAws(t, kms.createKey({ KeySpec: 'ECC_NIST_P256' }), 'ValidationException', 'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
+  await rejectsAws(t, kms.createKey({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'KEY_AGREEMENT' }), 'ValidationException', 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec ECC_SECG_P256K1');
+  await rejectsAws(t, kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'GENERATE_VERIFY_MAC' }), 'ValidationException', 'KeyUsage GENERATE_VERIFY_MAC is not compatible with KeySpec RSA_2048');
+  const described = (await kms.describeKey({ KeyId: signer.Arn! })).KeyMetadata!;
+  t.same(described, signer, 'DescribeKey by ARN returns what CreateKey returned');
+});
+
+t.test('ListKeys pages with Limit, Marker and Truncated', async (t) => {
+  const kms = await Kms.open({ home: tempHome() });
+  t.teardown(() => kms.close());
+  const created: string[] = [];
+  for (let i = 0; i < 7; i++) created.push((await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!);
+  const seen: string[] = [];
+  let marker: string | undefined;
+  let pages = 0;
+  do {
+    const page = await kms.listKeys({ Limit: 3, Marker: marker });
+    pages++;
+    seen.push(...page.Keys!.map((k) => k.KeyId!));
+    for (const k of page.Keys!) t.equal(k.KeyArn, kms.arns.key(k.KeyId!));
+    t.equal(page.Truncated, page.NextMarker !== undefined);
+    marker = page.NextMarker;
+  } while (marker);
+  t.equal(pages, 3);
+  t.same(seen, created, 'every key once, in creation order');
+  await rejectsAws(t, kms.listKeys({ Marker: 'bogus' }), 'InvalidMarkerException');
+  await rejectsAws(t, kms.listKeys({ Limit: 0 }), 'ValidationException', "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
+});
