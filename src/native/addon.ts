@@ -78,23 +78,35 @@ export function nativeCode(err: unknown): NativeErrorCode | undefined {
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function load(): NativeAddon {
+export const missingAddonMessage =
+  'embedded-kms: no native addon for this platform. Build it with `npm run build:native` ' +
+  '(needs cmake, a C++17 compiler and OpenSSL 3 headers and static library: on Debian ' +
+  '`apt-get install cmake g++ libssl-dev`).';
+
+/**
+ * Where the addon comes from: a local build wins (developers, install-time builds), then a
+ * prebuilt binary for this platform (prebuilds/<platform>-<arch>/, as node-gyp-build finds it).
+ */
+export function locateAddon(
+  root: string,
+  exists: (path: string) => boolean = existsSync,
+  findPrebuilt: (root: string) => string | undefined = defaultFindPrebuilt,
+): string {
+  const local = join(root, 'build', 'Release', 'embedded_kms.node');
+  if (exists(local)) return local;
+  const prebuilt = findPrebuilt(root);
+  if (prebuilt) return prebuilt;
+  throw new Error(missingAddonMessage);
+}
+
+function defaultFindPrebuilt(root: string): string | undefined {
   const require = createRequire(import.meta.url);
-  // A local build wins (developers, install-time builds); then a prebuilt binary for this
-  // platform (node-gyp-build looks in prebuilds/<platform>-<arch>/).
-  const local = join(packageRoot, 'build', 'Release', 'embedded_kms.node');
-  if (existsSync(local)) return require(local) as NativeAddon;
   try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    return nodeGypBuild(packageRoot) as NativeAddon;
-  } catch (cause) {
-    throw new Error(
-      'embedded-kms: no native addon for this platform. Build it with `npm run build:native` ' +
-        '(needs cmake, a C++17 compiler and OpenSSL 3 headers and static library: on Debian ' +
-        '`apt-get install cmake g++ libssl-dev`).',
-      { cause },
-    );
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    return nodeGypBuild.resolve(root);
+  } catch {
+    return undefined;
   }
 }
 
-export const addon: NativeAddon = load();
+export const addon: NativeAddon = createRequire(import.meta.url)(locateAddon(packageRoot)) as NativeAddon;
