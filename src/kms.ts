@@ -5,15 +5,21 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { AuditTrail } from './audit/index.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
 import { KMSInternalException, KmsError, UnsupportedOperationException } from './errors.js';
 import { Arns } from './keys/arn.js';
+import { DeletionSchedule } from './keys/deletion.js';
 import { KeyRegistry } from './keys/registry.js';
+import { RotationSchedule } from './keys/rotation.js';
 import { lowerCamel } from './model/codec.js';
 import { operationNames, type OperationName } from './model/service-model.js';
 import type { KmsApi, OperationTypes } from './model/types.js';
 import { validateInput } from './model/validate.js';
-import { addon, type NativeEngine } from './native/addon.js';
+import { RootKeyFollower } from './durability/follow-root-key.js';
+import type { ReloadableEngine } from './durability/native.js';
+import { openStoreRootKey } from './durability/open-root-key.js';
+import type { NativeEngine } from './native/addon.js';
 import type { Caller, OperationContext } from './operations/operation.js';
 import { operationTable } from './operations/table.js';
 import { Store, StoreError } from './store/store.js';
@@ -30,6 +36,10 @@ export class Kms {
   /** @internal */ readonly store: Store;
   /** @internal */ readonly engine: NativeEngine;
   /** @internal */ readonly keys: KeyRegistry;
+  /** @internal */ readonly rotations: RotationSchedule;
+  /** @internal */ readonly deletions: DeletionSchedule;
+  /** @internal */ readonly rootKey: RootKeyFollower;
+  /** @internal */ readonly audit: AuditTrail | undefined;
   private inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -39,6 +49,15 @@ export class Kms {
     this.store = store;
     this.engine = engine;
     this.keys = new KeyRegistry(store, engine, this.arns);
+    this.audit = config.audit ? new AuditTrail(config.audit.path, config.region, config.accountId) : undefined;
+    this.rotations = new RotationSchedule(this);
+    this.deletions = new DeletionSchedule(store);
+    this.rootKey = new RootKeyFollower(config.home, store, engine as ReloadableEngine, () => this.keys.refresh());
+    this.keys.onStale = () => {
+      this.rotations.markStale();
+      this.deletions.markStale();
+      this.rootKey.markStale();
+    };
   }
 
   /**
@@ -50,28 +69,9 @@ export class Kms {
     const config = resolveConfig(options);
     mkdirSync(config.home, { recursive: true, mode: 0o700 });
     const dbPath = join(config.home, 'store.sqlite3');
-    const rootPath = join(config.home, 'root.key');
-    const expectedCheck = Store.peekMeta(dbPath, rootKeyCheckName);
-
-    let engine: NativeEngine;
-    try {
-      engine = new addon.Engine(rootPath, expectedCheck === undefined, config.keyCacheSize);
-    } catch (err) {
-      const why = (err as Error).message;
-      throw new KeyStoreOpenError(
-        expectedCheck === undefined
-          ? `cannot create the root key of the key store in ${config.home}: ${why}`
-          : `the key store in ${config.home} has keys, but its root key cannot be read: ${why}. Restore root.key from your backup; without it the software keys cannot be used.`,
-        { cause: err },
-      );
-    }
+    // Finishes a root key rotation another process committed, then refuses a wrong root key.
+    const { engine } = openStoreRootKey(config.home, config.keyCacheSize, (message, cause) => new KeyStoreOpenError(message, { cause }));
     const check = engine.checkValue();
-    if (expectedCheck !== undefined && !check.equals(expectedCheck)) {
-      engine.close();
-      throw new KeyStoreOpenError(
-        `the root key in ${rootPath} is not the one this key store was created with; refusing to open (nothing was changed)`,
-      );
-    }
 
     let store: Store;
     try {
@@ -89,7 +89,20 @@ export class Kms {
       engine.close();
       throw new KeyStoreOpenError(`the key store in ${config.home} was initialised concurrently with a different root key`);
     }
-    return new Kms(config, store, engine);
+    store.wrappingRootCheck = check;
+    let kms: Kms;
+    try {
+      kms = new Kms(config, store, engine);
+    } catch (err) {
+      store.close();
+      engine.close();
+      throw new KeyStoreOpenError(`cannot open the audit log ${config.audit?.path}: ${(err as Error).message}`, { cause: err });
+    }
+    // Keys whose deletion date came while no process had the store open are destroyed first.
+    await kms.deletions.sweep({ store, keys: kms.keys, now: config.clock });
+    // Automatic rotations that fell due while no process had the store open.
+    await kms.rotations.runDueAtOpen(config.clock());
+    return kms;
   }
 
   /** Waits for operations in flight, then wipes every unwrapped key and closes the store. */
@@ -97,6 +110,7 @@ export class Kms {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
+    this.audit?.close();
     this.engine.close();
     this.store.close();
   }
@@ -107,7 +121,8 @@ export class Kms {
     input?: OperationTypes[N]['input'],
     caller?: Partial<Caller>,
   ): Promise<OperationTypes[N]['output']> {
-    const p = this.run(operation, input, caller);
+    const who: Caller = { ...caller, kind: caller?.kind ?? 'library', requestId: caller?.requestId ?? randomUUID() };
+    const p = this.audit ? this.audited(operation, input, who) : this.run(operation, input, who);
     this.inFlight.add(p);
     const done = () => this.inFlight.delete(p);
     p.then(done, done);
@@ -120,6 +135,19 @@ export class Kms {
     if (!(operationNames as readonly string[]).includes(name))
       return Promise.reject(new UnsupportedOperationException(`${command.constructor.name} is not a KMS command.`));
     return this.execute(name as OperationName, command.input as never) as Promise<O>;
+  }
+
+  /** run(), recorded in the audit trail (key management events durably before returning). */
+  private async audited<N extends OperationName>(operation: N, input: OperationTypes[N]['input'] | undefined, caller: Caller) {
+    const time = this.config.clock();
+    try {
+      const output = await this.run(operation, input, caller);
+      this.audit?.record(operation, input, caller, time, { output });
+      return output;
+    } catch (error) {
+      this.audit?.record(operation, input, caller, time, { error });
+      throw error;
+    }
   }
 
   private async run<N extends OperationName>(
@@ -142,7 +170,14 @@ export class Kms {
       now: this.config.clock,
     };
     try {
-      return (await op.run(ctx, valid as never)) as OperationTypes[N]['output'];
+      // Another process may have rotated the root key: follow it before anything is unwrapped,
+      // and run again a write that raced the rotation (root-key-files.ts, follow-root-key.ts).
+      this.rootKey.follow();
+      return (await this.rootKey.retrying(async () => {
+        await this.deletions.runDue(ctx);
+        await this.rotations.runDue(ctx.now());
+        return op.run(ctx, valid as never);
+      })) as OperationTypes[N]['output'];
     } catch (err) {
       if (err instanceof KmsError) throw err;
       throw new KMSInternalException(`Internal error: ${(err as Error).message}`);

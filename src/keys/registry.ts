@@ -2,7 +2,7 @@
 // key ARN, alias name, alias ARN) into a key record and, per key material, a native handle.
 // Records are cached until another process writes to the store (PRAGMA data_version), so the
 // hot path touches no disk and still sees a key disabled or deleted elsewhere on its next use.
-import { NotFoundException } from '../errors.js';
+import { InvalidArnException, NotFoundException } from '../errors.js';
 import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -23,8 +23,12 @@ export type TokenHandleFactory = (key: KeyRecord, material: MaterialRecord) => N
 
 export class KeyRegistry {
   private readonly cache = new Map<string, LoadedKey>();
+  /** Alias name → key id, so that an alias on the hot path costs no query; dropped with the records. */
+  private readonly aliases = new Map<string, string>();
   private readonly maxCachedRecords: number;
   tokenHandles?: TokenHandleFactory;
+  /** Told whenever cached records may be stale (the rotation and deletion schedules re-read due dates then). */
+  onStale?: () => void;
 
   constructor(
     private readonly store: Store,
@@ -37,19 +41,30 @@ export class KeyRegistry {
 
   /** Drops cached records when another connection changed the store. Call once per operation. */
   refresh(): void {
-    if (this.store.changedElsewhere()) this.cache.clear();
+    if (this.store.changedElsewhere()) {
+      this.cache.clear();
+      this.aliases.clear();
+      this.onStale?.();
+    }
   }
 
   /** A change this process made: forget the key's record (and its unwrapped materials if asked). */
   invalidate(keyId: string, { wipe = false } = {}): void {
     this.cache.delete(keyId);
+    this.aliases.clear();
     if (wipe) this.engine.evict(keyId);
+    this.onStale?.();
   }
 
-  /** The key a KeyId parameter names, or NotFoundException with AWS's wording. */
-  resolve(keyIdParam: string): LoadedKey {
+  /**
+   * The key a KeyId parameter names, or NotFoundException with AWS's wording. Operations whose
+   * KeyId AWS documents as "key ID or key ARN" pass `{ aliases: false }`: an alias name is then
+   * an invalid key id, and an alias ARN an InvalidArnException.
+   */
+  resolve(keyIdParam: string, { aliases = true } = {}): LoadedKey {
     const ref = parseKeyRef(keyIdParam);
-    if (!ref) throw new NotFoundException(`Invalid keyId '${keyIdParam}'`);
+    if (!ref || (!aliases && ref.kind === 'alias')) throw new NotFoundException(`Invalid keyId '${keyIdParam}'`);
+    if (!aliases && ref.kind === 'aliasArn') throw new InvalidArnException('Key Aliases are not supported for this operation.');
     let keyId: string;
     switch (ref.kind) {
       case 'keyId':
@@ -64,7 +79,7 @@ export class KeyRegistry {
       case 'aliasArn': {
         if (ref.kind === 'aliasArn' && (ref.region !== this.arns.region || ref.account !== this.arns.accountId))
           throw new NotFoundException(`Alias ${keyIdParam} is not found.`);
-        const target = this.store.aliasTarget(ref.aliasName);
+        const target = this.aliasTarget(ref.aliasName);
         if (target === undefined) throw new NotFoundException(`Alias ${this.arns.alias(ref.aliasName)} is not found.`);
         keyId = target;
         break;
@@ -75,12 +90,30 @@ export class KeyRegistry {
     return key;
   }
 
+  /** A change this process made to an alias. */
+  forgetAlias(aliasName: string): void {
+    this.aliases.delete(aliasName);
+  }
+
+  private aliasTarget(aliasName: string): string | undefined {
+    let target = this.aliases.get(aliasName);
+    if (target === undefined) {
+      target = this.store.aliasTarget(aliasName);
+      if (target !== undefined) this.aliases.set(aliasName, target);
+    }
+    return target;
+  }
+
   /** The key with this exact key id, if it exists. */
   get(keyId: string): LoadedKey | undefined {
     const cached = this.cache.get(keyId);
     if (cached) return cached;
     const record = this.store.getKey(keyId);
-    if (!record) return undefined;
+    if (!record) {
+      // Deleted, perhaps by another process: wipe whatever this process still had unwrapped.
+      this.engine.evict(keyId);
+      return undefined;
+    }
     const loaded = this.load(record);
     if (this.cache.size >= this.maxCachedRecords) {
       // Maps iterate in insertion order: drop the oldest entry.

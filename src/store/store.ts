@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 
 import { migrations, schemaVersion } from './schema.js';
-import type { KeyRecord, MaterialRecord, TagRecord } from './records.js';
+import type { AliasRecord, KeyRecord, MaterialRecord, TagRecord } from './records.js';
 
 interface KeyRow {
   seq: number;
@@ -41,6 +41,13 @@ interface MaterialRow {
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
+
+/**
+ * A software key material was wrapped under a root key the store no longer uses: another process
+ * rotated (or restored) the root key between the wrap and the write. The transaction is rolled
+ * back; the caller reloads the root key and tries again (nothing was acknowledged).
+ */
+export class RootKeyChangedError extends StoreError {}
 
 const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 const dateOf = (ms: number | null): Date | undefined => (ms === null ? undefined : new Date(ms));
@@ -107,6 +114,13 @@ function toColumnValue(v: unknown): unknown {
 export class Store {
   readonly db: Db;
   private lastDataVersion: number;
+  /**
+   * The check value of the root key this connection's process wraps new key material under. When
+   * set, a wrapped material is written only while the store's root key is still that one.
+   */
+  wrappingRootCheck: Buffer | undefined;
+  /** Set when a write was refused with RootKeyChangedError; cleared by takeRootKeyChange(). */
+  private rootKeyChanged = false;
   private readonly statements: {
     dataVersion: Statement;
     getKey: Statement;
@@ -181,6 +195,20 @@ export class Store {
     return this.db.transaction(fn).immediate();
   }
 
+  /** This store's id (a random UUID made when it was created): token objects carry it. */
+  get storeId(): string {
+    const id = this.db.prepare("SELECT value FROM meta WHERE name = 'store_id'").pluck().get();
+    if (typeof id !== 'string') throw new StoreError('the key store has no store id');
+    return id;
+  }
+
+  /** True once after a write was refused because the root key changed under it. */
+  takeRootKeyChange(): boolean {
+    const changed = this.rootKeyChanged;
+    this.rootKeyChanged = false;
+    return changed;
+  }
+
   getMeta(name: string): Buffer | undefined {
     return this.db.prepare('SELECT value FROM meta WHERE name = ?').pluck().get(name) as Buffer | undefined;
   }
@@ -218,6 +246,14 @@ export class Store {
   }
 
   insertMaterial(m: MaterialRecord): void {
+    if (m.wrapped !== undefined && this.wrappingRootCheck !== undefined) {
+      // Inside the writing transaction, so no rotation can commit between this check and the insert.
+      const current = this.getMeta('root_key_check');
+      if (current !== undefined && !current.equals(this.wrappingRootCheck)) {
+        this.rootKeyChanged = true;
+        throw new RootKeyChangedError('the root key of the key store was replaced by another process');
+      }
+    }
     this.db
       .prepare(
         'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, wrapped, public_key, token_ref) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -230,6 +266,43 @@ export class Store {
     if (entries.length === 0) return;
     const sets = entries.map(([k]) => `${keyColumns[k]} = ?`).join(', ');
     this.db.prepare(`UPDATE keys SET ${sets} WHERE key_id = ?`).run(...entries.map(([, v]) => toColumnValue(v)), keyId);
+  }
+
+  /**
+   * Adds a rotated key material and makes it current, in one transaction, provided the key's
+   * current material is still `expectedCurrent`: another connection may have rotated the key
+   * meanwhile, and a key must not rotate twice for one due date. False when it had.
+   */
+  commitRotation(
+    keyId: string,
+    expectedCurrent: string | undefined,
+    material: MaterialRecord,
+    changes: Partial<Omit<KeyRecord, 'seq' | 'keyId'>>,
+  ): boolean {
+    return this.write(() => {
+      const row = this.statements.getKey.get(keyId) as KeyRow | undefined;
+      if (!row || row.current_material_id !== (expectedCurrent ?? null)) return false;
+      this.insertMaterial(material);
+      this.updateKey(keyId, changes);
+      return true;
+    });
+  }
+
+  /** Keys whose automatic rotation is due at `now` (disabled keys do not rotate). */
+  dueRotations(now: Date): string[] {
+    return this.db
+      .prepare("SELECT key_id FROM keys WHERE rotation_enabled = 1 AND key_state = 'Enabled' AND next_rotation_date <= ?")
+      .pluck()
+      .all(now.getTime()) as string[];
+  }
+
+  /** The earliest automatic rotation date of any enabled key, if any key has one. */
+  earliestRotation(): Date | undefined {
+    const ms = this.db
+      .prepare("SELECT MIN(next_rotation_date) FROM keys WHERE rotation_enabled = 1 AND key_state = 'Enabled'")
+      .pluck()
+      .get() as number | null;
+    return dateOf(ms);
   }
 
   deleteKey(keyId: string): void {
@@ -250,6 +323,153 @@ export class Store {
   tags(keyId: string): TagRecord[] {
     return this.statements.getTags.all(keyId) as TagRecord[];
   }
+
+  // ---------------------------------------------------------------- aliases
+
+  getAlias(aliasName: string): AliasRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM aliases WHERE alias_name = ?').get(aliasName) as AliasRow | undefined;
+    return row && aliasFromRow(row);
+  }
+
+  /** Creates an alias; false when one of that name exists already. */
+  insertAlias(a: AliasRecord): boolean {
+    return (
+      this.db
+        .prepare('INSERT OR IGNORE INTO aliases (alias_name, key_id, created_at, updated_at) VALUES (?, ?, ?, ?)')
+        .run(a.aliasName, a.keyId, a.createdAt.getTime(), a.updatedAt.getTime()).changes === 1
+    );
+  }
+
+  /** Points an existing alias at another key; false when there is no such alias. */
+  retargetAlias(aliasName: string, keyId: string, at: Date): boolean {
+    return (
+      this.db.prepare('UPDATE aliases SET key_id = ?, updated_at = ? WHERE alias_name = ?').run(keyId, at.getTime(), aliasName).changes === 1
+    );
+  }
+
+  /** False when there was no such alias. */
+  deleteAlias(aliasName: string): boolean {
+    return this.db.prepare('DELETE FROM aliases WHERE alias_name = ?').run(aliasName).changes === 1;
+  }
+
+  /** Aliases in name order, after `afterName` when given, of one key when `keyId` is given. */
+  listAliases(afterName: string | undefined, limit: number, keyId?: string): AliasRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM aliases WHERE alias_name > ? ${keyId === undefined ? '' : 'AND key_id = ?'} ORDER BY alias_name LIMIT ?`,
+      )
+      .all(...(keyId === undefined ? [afterName ?? '', limit] : [afterName ?? '', keyId, limit])) as AliasRow[];
+    return rows.map(aliasFromRow);
+  }
+
+  // ---------------------------------------------------------------- tags
+
+  /** Adds tags or replaces the values of existing ones. */
+  putTags(keyId: string, tags: readonly TagRecord[]): void {
+    const put = this.db.prepare('INSERT OR REPLACE INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)');
+    for (const t of tags) put.run(keyId, t.TagKey, t.TagValue);
+  }
+
+  /** Removes tags by key; keys the key does not have are ignored. */
+  deleteTags(keyId: string, tagKeys: readonly string[]): void {
+    const del = this.db.prepare('DELETE FROM tags WHERE key_id = ? AND tag_key = ?');
+    for (const k of tagKeys) del.run(keyId, k);
+  }
+
+  /** One page of a key's tags in tag key order, after `afterKey` when given. */
+  tagsPage(keyId: string, afterKey: string | undefined, limit: number): TagRecord[] {
+    return this.db
+      .prepare('SELECT tag_key AS TagKey, tag_value AS TagValue FROM tags WHERE key_id = ? AND tag_key > ? ORDER BY tag_key LIMIT ?')
+      .all(keyId, afterKey ?? '', limit) as TagRecord[];
+  }
+
+  // ---------------------------------------------------------------- key deletion
+
+  /** The earliest deletion date of any key pending deletion. */
+  earliestDeletion(): Date | undefined {
+    return dateOf(this.db.prepare('SELECT MIN(deletion_date) FROM keys WHERE deletion_date IS NOT NULL').pluck().get() as number | null);
+  }
+
+  /** Keys pending deletion whose deletion date has come. */
+  dueDeletions(now: Date): string[] {
+    return this.db
+      .prepare("SELECT key_id FROM keys WHERE deletion_date <= ? AND key_state = 'PendingDeletion' ORDER BY deletion_date")
+      .pluck()
+      .all(now.getTime()) as string[];
+  }
+
+  /**
+   * Deletes a key whose deletion date has come, with its materials, aliases and tags, in one
+   * transaction that first checks it is still due (another connection may have cancelled the
+   * deletion or deleted the key). Materials that live on a token are recorded in
+   * token_destructions in the same transaction, so their token objects are destroyed even if
+   * this process stops before it gets to them. Undefined when the key was not deleted.
+   */
+  deleteDueKey(keyId: string, now: Date): { record: KeyRecord; materials: MaterialRecord[] } | undefined {
+    return this.write(() => {
+      const record = this.getKey(keyId);
+      if (!record || record.state !== 'PendingDeletion' || !record.deletionDate || record.deletionDate.getTime() > now.getTime()) return undefined;
+      const materials = this.getMaterials(keyId);
+      const tombstone = this.db.prepare('INSERT OR REPLACE INTO token_destructions (key_id, material_id, key_record, material) VALUES (?, ?, ?, ?)');
+      for (const m of materials)
+        if (m.tokenRef !== undefined) tombstone.run(keyId, m.materialId, JSON.stringify(record), JSON.stringify(tokenMaterialJson(m)));
+      this.deleteKey(keyId);
+      return { record, materials };
+    });
+  }
+
+  /** Token objects of deleted keys that are still to be destroyed. */
+  pendingTokenDestructions(): { record: KeyRecord; material: MaterialRecord }[] {
+    const rows = this.db.prepare('SELECT key_record, material FROM token_destructions ORDER BY rowid').all() as { key_record: string; material: string }[];
+    return rows.map((r) => ({ record: reviveKeyRecord(r.key_record), material: reviveTokenMaterial(r.material) }));
+  }
+
+  tokenObjectDestroyed(keyId: string, materialId: string): void {
+    this.db.prepare('DELETE FROM token_destructions WHERE key_id = ? AND material_id = ?').run(keyId, materialId);
+  }
+}
+
+interface AliasRow {
+  alias_name: string;
+  key_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function aliasFromRow(r: AliasRow): AliasRecord {
+  return { aliasName: r.alias_name, keyId: r.key_id, createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at) };
+}
+
+// A token material as token_destructions keeps it: what finds the object on the token, never a blob.
+interface TokenMaterialJson {
+  keyId: string;
+  materialId: string;
+  createdAt: number;
+  rotationType?: MaterialRecord['rotationType'];
+  tokenRef?: string;
+}
+
+function tokenMaterialJson(m: MaterialRecord): TokenMaterialJson {
+  return { keyId: m.keyId, materialId: m.materialId, createdAt: m.createdAt.getTime(), rotationType: m.rotationType, tokenRef: m.tokenRef };
+}
+
+function reviveTokenMaterial(json: string): MaterialRecord {
+  const m = JSON.parse(json) as TokenMaterialJson;
+  return { keyId: m.keyId, materialId: m.materialId, createdAt: new Date(m.createdAt), rotationType: m.rotationType, tokenRef: m.tokenRef };
+}
+
+function reviveKeyRecord(json: string): KeyRecord {
+  const r = JSON.parse(json) as Omit<KeyRecord, 'createdAt' | 'deletionDate' | 'nextRotationDate'> & {
+    createdAt: string;
+    deletionDate?: string;
+    nextRotationDate?: string;
+  };
+  return {
+    ...r,
+    createdAt: new Date(r.createdAt),
+    deletionDate: r.deletionDate === undefined ? undefined : new Date(r.deletionDate),
+    nextRotationDate: r.nextRotationDate === undefined ? undefined : new Date(r.nextRotationDate),
+  };
 }
 
 function migrate(db: Db): void {

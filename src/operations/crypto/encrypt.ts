@@ -52,15 +52,23 @@ export function decryptionTarget(
         // Resolve first: an unknown or unusable KeyId is reported before the blob.
         const key = ctx.keys.resolve(keyIdParam);
         requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
+        requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
       }
       throw new InvalidCiphertextException('');
     }
-    const key = keyIdParam !== undefined ? ctx.keys.resolve(keyIdParam) : ctx.keys.get(named.keyId);
-    if (!key) throw new InvalidCiphertextException('');
-    if (key.record.keyId !== named.keyId) {
-      requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
-      throw new IncorrectKeyException(incorrectKeyMessage);
+    // The key the ciphertext names. If this store has no such key, the blob was not made here
+    // (or its key-id bytes were altered): that is an invalid ciphertext, whatever KeyId says.
+    const key = ctx.keys.get(named.keyId);
+    if (keyIdParam !== undefined) {
+      const requested = ctx.keys.resolve(keyIdParam);
+      // AWS (recorded): a KeyId naming another key is IncorrectKeyException, even when that
+      // key's usage or spec could not decrypt anything.
+      if (requested.record.keyId !== named.keyId) {
+        if (!key) throw new InvalidCiphertextException('');
+        throw new IncorrectKeyException(incorrectKeyMessage);
+      }
     }
+    if (!key) throw new InvalidCiphertextException('');
     requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
     requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
     if (!key.material(named.materialId)) throw new InvalidCiphertextException('');

@@ -1,0 +1,138 @@
+// Key rotation: a new key material for a symmetric encryption key, made in native code and stored
+// beside the old ones. Old ciphertexts name their own material, so they keep decrypting; new
+// ones use the newest. There is no scheduler process: a due automatic rotation happens when a
+// store is opened and when any operation runs (RotationSchedule.runDue), which is all a caller
+// can observe of AWS's background rotation.
+import { KMSInvalidStateException, UnsupportedOperationException, type KmsError } from '../errors.js';
+import type { RotationType } from '../model/types.js';
+import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
+import type { KeyRecord, MaterialRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { newMaterialId } from './ids.js';
+import type { KeyRegistry, LoadedKey } from './registry.js';
+
+/** AWS's limit of on-demand rotations per key (the service model's documentation says 25). */
+export const onDemandRotationLimit = 25;
+export const defaultRotationPeriodDays = 365;
+const dayMs = 86_400_000;
+
+export interface RotationDeps {
+  readonly store: Store;
+  readonly engine: NativeEngine;
+  readonly keys: KeyRegistry;
+}
+
+export function addDays(date: Date, days: number): Date {
+  return new Date(date.getTime() + days * dayMs);
+}
+
+/**
+ * The error AWS raises when asked to rotate (or schedule rotation of) this key, after the key
+ * state has been checked; undefined when the key can rotate. Only symmetric encryption keys
+ * whose material KMS made rotate: not asymmetric or HMAC keys, not imported material, not keys
+ * in a custom key store (a PKCS#11 token here).
+ */
+export function rotationRefusal(key: LoadedKey): KmsError | undefined {
+  const { keySpec, origin } = key.record;
+  // AWS answers an asymmetric key with an empty message (recorded).
+  if (keySpec !== 'SYMMETRIC_DEFAULT') return new UnsupportedOperationException('');
+  if (origin !== 'AWS_KMS') return new UnsupportedOperationException(`${key.arn} origin is ${origin} which is not valid for this operation.`);
+  return undefined;
+}
+
+/** RotateKeyOnDemand's refusals: as rotationRefusal, except for imported material (recorded). */
+export function onDemandRefusal(key: LoadedKey): KmsError | undefined {
+  if (key.record.keySpec === 'SYMMETRIC_DEFAULT' && key.record.origin === 'EXTERNAL')
+    return new KMSInvalidStateException(`No available key material pending rotation for the key: ${key.arn}.`);
+  return rotationRefusal(key);
+}
+
+export function isRotationDue(record: KeyRecord, now: Date): boolean {
+  return (
+    record.rotationEnabled &&
+    record.state === 'Enabled' &&
+    record.nextRotationDate !== undefined &&
+    record.nextRotationDate.getTime() <= now.getTime()
+  );
+}
+
+/**
+ * Makes a new material for `key` and records it as current in one transaction, provided nobody
+ * rotated the key since `key` was read. An automatic rotation also moves the next rotation date
+ * one period on from now (a key that was disabled past its date rotates once, then keeps the
+ * period, as AWS describes for re-enabled keys); an on-demand one leaves the schedule alone.
+ * Returns the reloaded key, or undefined when another writer rotated it first.
+ */
+export async function rotateKeyMaterial(
+  deps: RotationDeps,
+  key: LoadedKey,
+  type: RotationType,
+  now: Date,
+): Promise<LoadedKey | undefined> {
+  const { keyId, keySpec, currentMaterialId, rotationPeriodDays } = key.record;
+  const materialId = newMaterialId();
+  const generated = await deps.engine.generateKey(keySpec, keyId, materialId);
+  const material: MaterialRecord = { keyId, materialId, createdAt: now, rotationType: type, wrapped: generated.wrapped };
+  const changes: Partial<KeyRecord> = { currentMaterialId: materialId };
+  if (type === 'AUTOMATIC') changes.nextRotationDate = addDays(now, rotationPeriodDays ?? defaultRotationPeriodDays);
+  const committed = deps.store.commitRotation(keyId, currentMaterialId, material, changes);
+  deps.keys.invalidate(keyId);
+  if (!committed) return undefined;
+  const record = deps.store.getKey(keyId);
+  if (!record) return undefined;
+  // Seed the cache with the new material's handle, so its first use needs no unwrap.
+  const handles = new Map<string, NativeKeyHandle>([[materialId, generated.handle]]);
+  return deps.keys.remember(record, deps.store.getMaterials(keyId), handles);
+}
+
+/**
+ * Keeps the earliest automatic rotation date of the store in memory, so that checking for due
+ * rotations on every operation is one comparison; the date is read again from the store only
+ * after a change (the registry reports every invalidation and every change made elsewhere).
+ */
+export class RotationSchedule {
+  private earliest: number | undefined;
+  private stale = true;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly deps: RotationDeps) {}
+
+  markStale(): void {
+    this.stale = true;
+  }
+
+  /** Rotates every key whose automatic rotation is due at `now`. */
+  runDue(now: Date): Promise<void> {
+    if (!this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return Promise.resolve();
+    // One pass at a time: concurrent operations wait for the pass in progress.
+    this.running ??= this.rotateDue(now).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** As runDue, but a key that fails to rotate is left for its next use (opening must not fail). */
+  async runDueAtOpen(now: Date): Promise<void> {
+    for (const keyId of this.deps.store.dueRotations(now)) {
+      try {
+        await this.rotateOne(keyId, now);
+      } catch {
+        // Left due: the next operation retries it and reports the failure to its caller.
+      }
+    }
+    this.stale = true;
+  }
+
+  private async rotateDue(now: Date): Promise<void> {
+    for (const keyId of this.deps.store.dueRotations(now)) await this.rotateOne(keyId, now);
+    // Read after the rotations (which mark the schedule stale themselves), with no await in
+    // between: any change made meanwhile is already in the store.
+    this.stale = false;
+    this.earliest = this.deps.store.earliestRotation()?.getTime();
+  }
+
+  private async rotateOne(keyId: string, now: Date): Promise<void> {
+    const key = this.deps.keys.get(keyId);
+    if (key && isRotationDue(key.record, now)) await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now);
+  }
+}

@@ -1,0 +1,30 @@
+// GenerateMac and VerifyMac with HMAC keys (RFC 2104, computed in native code). The algorithm
+// must be the one the key spec allows; a MAC that does not match is KMSInvalidMacException (with
+// AWS's empty message), never MacValid: false.
+import type { LoadedKey } from '../../keys/registry.js';
+import { keySpecs } from '../../keys/specs.js';
+import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
+import type { MacAlgorithmSpec } from '../../model/types.js';
+import { native } from '../native-errors.js';
+import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
+
+function macKey(ctx: OperationContext, operation: string, keyId: string, algorithm: MacAlgorithmSpec): LoadedKey {
+  const key = ctx.keys.resolve(keyId);
+  requireUsableFor(key, 'GENERATE_VERIFY_MAC', operation);
+  requireAlgorithm(key, algorithm, keySpecs[key.record.keySpec].mac);
+  return key;
+}
+
+export const generateMac = defineOperation('GenerateMac', async (ctx, input) => {
+  const key = macKey(ctx, 'GenerateMac', input.KeyId, input.MacAlgorithm);
+  stopIfDryRun(input);
+  const mac = await native(key.handle().generateMac(input.MacAlgorithm, input.Message));
+  return { Mac: mac, MacAlgorithm: input.MacAlgorithm, KeyId: key.arn };
+});
+
+export const verifyMac = defineOperation('VerifyMac', async (ctx, input) => {
+  const key = macKey(ctx, 'VerifyMac', input.KeyId, input.MacAlgorithm);
+  stopIfDryRun(input);
+  await native(key.handle().verifyMac(input.MacAlgorithm, input.Message, input.Mac));
+  return { KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm };
+});

@@ -1,0 +1,16 @@
+// GenerateRandom: bytes from the addon's OpenSSL DRBG (1–1024, checked by the model validator).
+import { CustomKeyStoreNotFoundException, ValidationException } from '../../errors.js';
+import { addon } from '../../native/addon.js';
+import { defineOperation } from '../operation.js';
+
+export const generateRandom = defineOperation('GenerateRandom', async (ctx, input) => {
+  // The model leaves NumberOfBytes optional; KMS requires it (recorded wording).
+  if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.');
+  if (input.Recipient !== undefined)
+    throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
+  if (input.CustomKeyStoreId !== undefined && input.CustomKeyStoreId !== ctx.token?.customKeyStoreId)
+    throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
+  // With the token's own CustomKeyStoreId the bytes still come from the addon's DRBG: the token
+  // backend has no random-bytes call yet (TokenBackend would need one for C_GenerateRandom).
+  return { Plaintext: addon.randomBytes(input.NumberOfBytes) };
+});

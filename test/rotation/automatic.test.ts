@@ -1,0 +1,98 @@
+// Automatic rotation without a scheduler: a key whose date has passed rotates when the store is
+// opened and when any operation runs. The clock is moved through Kms.open({ clock }).
+import type { Kms } from '../../src/index.js';
+import { cleanupLater, tempHome, type Backend } from '../helpers/backends.js';
+import { eachBackend } from '../helpers/kms-fixture.js';
+import { TestClock, addDays } from '../symmetric/helpers.js';
+
+const start = new Date('2030-01-01T00:00:00.000Z');
+
+async function currentMaterial(kms: Kms, keyId: string): Promise<string> {
+  return (await kms.describeKey({ KeyId: keyId })).KeyMetadata!.CurrentKeyMaterialId!;
+}
+
+async function rotatingKey(backend: Backend, clock: TestClock, period: number) {
+  const home = tempHome();
+  cleanupLater(home);
+  const kms = await backend.open({ home, clock: clock.read });
+  const meta = (await kms.createKey({})).KeyMetadata!;
+  if (meta.Origin !== 'AWS_KMS') return { home, kms, meta, rotates: false };
+  await kms.enableKeyRotation({ KeyId: meta.KeyId!, RotationPeriodInDays: period });
+  return { home, kms, meta, rotates: true };
+}
+
+eachBackend('a due key rotates on the next operation, then every period', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { kms, meta, rotates } = await rotatingKey(backend, clock, 90);
+  t.teardown(() => kms.close());
+  if (!rotates) return;
+  const first = meta.CurrentKeyMaterialId!;
+  const blob = (await kms.encrypt({ KeyId: meta.KeyId!, Plaintext: Buffer.from('first') })).CiphertextBlob!;
+
+  clock.now = new Date(addDays(start, 90).getTime() - 1);
+  t.equal(await currentMaterial(kms, meta.KeyId!), first, 'not before its date');
+
+  clock.now = addDays(start, 90);
+  // Any operation runs due rotations first; an Encrypt under the key uses the new material.
+  const enc = await kms.encrypt({ KeyId: meta.KeyId!, Plaintext: Buffer.from('second') });
+  const second = await currentMaterial(kms, meta.KeyId!);
+  t.not(second, first, 'rotated on its date');
+  t.equal((await kms.decrypt({ CiphertextBlob: enc.CiphertextBlob! })).KeyMaterialId, second, 'the operation that found it due used the new material');
+  t.equal((await kms.decrypt({ CiphertextBlob: blob })).KeyMaterialId, first, 'the old ciphertext decrypts with the old material');
+  t.same((await kms.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(start, 180), 'next date one period on');
+  t.same((await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations, [
+    { KeyId: meta.KeyId, KeyMaterialId: second, KeyMaterialState: 'CURRENT', RotationDate: addDays(start, 90), RotationType: 'AUTOMATIC' },
+  ]);
+
+  clock.now = addDays(start, 179);
+  await kms.generateRandom({ NumberOfBytes: 1 });
+  t.equal(await currentMaterial(kms, meta.KeyId!), second, 'once per period');
+  clock.now = addDays(start, 180);
+  // An operation that names no key at all still runs the due rotation.
+  await kms.generateRandom({ NumberOfBytes: 1 });
+  t.not(kms.store.getKey(meta.KeyId!)!.currentMaterialId, second, 'rotated again by an unrelated operation');
+  t.equal((await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!.length, 2);
+});
+
+eachBackend('a key that fell due while the store was closed rotates when it is opened', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { home, kms, meta, rotates } = await rotatingKey(backend, clock, 365);
+  await kms.close();
+  if (!rotates) return;
+  clock.advanceDays(400);
+  const reopened = await backend.open({ home, clock: clock.read });
+  t.teardown(() => reopened.close());
+  // Read from the store before any operation: opening did it.
+  t.not(reopened.store.getKey(meta.KeyId!)!.currentMaterialId, meta.CurrentKeyMaterialId, 'rotated at open');
+  const rotations = (await reopened.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
+  t.equal(rotations.length, 1, 'one rotation for the missed date, not one per missed period');
+  t.same(rotations[0]!.RotationDate, clock.now);
+  t.same((await reopened.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(clock.now, 365));
+});
+
+eachBackend('a disabled key does not rotate; re-enabled past its date, it rotates at once', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { kms, meta, rotates } = await rotatingKey(backend, clock, 90);
+  t.teardown(() => kms.close());
+  if (!rotates) return;
+  await kms.disableKey({ KeyId: meta.KeyId! });
+  clock.advanceDays(100);
+  await kms.describeKey({ KeyId: meta.KeyId! });
+  t.equal(await currentMaterial(kms, meta.KeyId!), meta.CurrentKeyMaterialId, 'no rotation while disabled');
+  await kms.enableKey({ KeyId: meta.KeyId! });
+  t.not(await currentMaterial(kms, meta.KeyId!), meta.CurrentKeyMaterialId, 'rotated on the first operation after re-enabling');
+  t.same((await kms.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(clock.now, 90));
+});
+
+eachBackend('two Kms instances on one store rotate a due key once', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { home, kms, meta, rotates } = await rotatingKey(backend, clock, 90);
+  t.teardown(() => kms.close());
+  if (!rotates) return;
+  const other = await backend.open({ home, clock: clock.read });
+  t.teardown(() => other.close());
+  clock.advanceDays(90);
+  await Promise.all([kms.describeKey({ KeyId: meta.KeyId! }), other.describeKey({ KeyId: meta.KeyId! }), kms.generateRandom({ NumberOfBytes: 1 })]);
+  t.equal((await other.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!.length, 1, 'one rotation');
+  t.equal(await currentMaterial(kms, meta.KeyId!), await currentMaterial(other, meta.KeyId!), 'both see the same current material');
+});

@@ -1,0 +1,109 @@
+// GenerateDataKey and GenerateDataKeyWithoutPlaintext: lengths, the ciphertext decrypts to the
+// plaintext key (with its context only), and AWS's refusals.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+import type { GenerateDataKeyResponse, GenerateRandomResponse, ReEncryptResponse } from '../../src/index.js';
+import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
+import { outcome, setKeyState } from './helpers.js';
+
+const eitherOr = 'Please specify either number of bytes or key spec.';
+const dryRun = 'The request would have succeeded, but the DryRun option is set.';
+
+eachBackend('GenerateDataKey: KeySpec or NumberOfBytes, decryptable with the context', async (t, kms) => {
+  const meta = (await kms.createKey({})).KeyMetadata!;
+  const context = { 'context-key': 'context-value' };
+  const cases: [string, { KeySpec?: 'AES_128' | 'AES_256'; NumberOfBytes?: number }, number][] = [
+    ['AES_256', { KeySpec: 'AES_256' }, 32],
+    ['AES_128', { KeySpec: 'AES_128' }, 16],
+    ['1 byte', { NumberOfBytes: 1 }, 1],
+    ['64 bytes', { NumberOfBytes: 64 }, 64],
+    ['1024 bytes', { NumberOfBytes: 1024 }, 1024],
+  ];
+  for (const [what, size, length] of cases) {
+    const out = await kms.generateDataKey({ KeyId: meta.KeyId!, EncryptionContext: context, ...size });
+    t.equal(out.Plaintext!.length, length, `${what}: plaintext length`);
+    t.equal(out.KeyId, meta.Arn);
+    t.equal(out.KeyMaterialId, meta.CurrentKeyMaterialId);
+    const dec = await kms.decrypt({ CiphertextBlob: out.CiphertextBlob!, EncryptionContext: context });
+    t.ok(Buffer.from(dec.Plaintext!).equals(Buffer.from(out.Plaintext!)), `${what}: the ciphertext decrypts to the plaintext key`);
+    t.equal(
+      await outcome(kms.decrypt({ CiphertextBlob: out.CiphertextBlob!, KeyId: meta.KeyId! })),
+      'InvalidCiphertextException: ',
+      `${what}: not without the context`,
+    );
+  }
+  const a = await kms.generateDataKey({ KeyId: meta.KeyId!, KeySpec: 'AES_256' });
+  const b = await kms.generateDataKey({ KeyId: meta.KeyId!, KeySpec: 'AES_256' });
+  t.notSame(Buffer.from(a.Plaintext!), Buffer.from(b.Plaintext!), 'every data key is new');
+  // An AES-256 data key is an AES-256 key to Node's crypto, as envelope encryption uses it.
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', a.Plaintext!, iv);
+  const sealed = Buffer.concat([cipher.update('payload'), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  const recovered = Buffer.from((await kms.decrypt({ CiphertextBlob: a.CiphertextBlob! })).Plaintext!);
+  const decipher = createDecipheriv('aes-256-gcm', recovered, iv).setAuthTag(tag);
+  t.equal(Buffer.concat([decipher.update(sealed), decipher.final()]).toString(), 'payload');
+});
+
+eachBackend('GenerateDataKeyWithoutPlaintext returns only the ciphertext', async (t, kms) => {
+  const meta = (await kms.createKey({})).KeyMetadata!;
+  const context = { k: 'v' };
+  const out = await kms.generateDataKeyWithoutPlaintext({ KeyId: meta.KeyId!, KeySpec: 'AES_256', EncryptionContext: context });
+  t.same(Object.keys(out).sort(), ['CiphertextBlob', 'KeyId', 'KeyMaterialId']);
+  t.equal(out.KeyId, meta.Arn);
+  t.equal((await kms.decrypt({ CiphertextBlob: out.CiphertextBlob!, EncryptionContext: context })).Plaintext!.length, 32);
+  t.equal(await outcome(kms.decrypt({ CiphertextBlob: out.CiphertextBlob! })), 'InvalidCiphertextException: ');
+  const n = await kms.generateDataKeyWithoutPlaintext({ KeyId: meta.KeyId!, NumberOfBytes: 7 });
+  t.equal((await kms.decrypt({ CiphertextBlob: n.CiphertextBlob! })).Plaintext!.length, 7);
+});
+
+eachBackend('GenerateDataKey refuses what AWS refuses', async (t, kms) => {
+  const meta = (await kms.createKey({})).KeyMetadata!;
+  const rsa = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })).KeyMetadata!;
+  const hmac = (await kms.createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata!;
+  for (const op of ['generateDataKey', 'generateDataKeyWithoutPlaintext'] as const) {
+    const name = op === 'generateDataKey' ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext';
+    await rejectsAws(t, kms[op]({ KeyId: meta.KeyId! }), 'ValidationException', eitherOr);
+    await rejectsAws(t, kms[op]({ KeyId: meta.KeyId!, KeySpec: 'AES_256', NumberOfBytes: 32 }), 'ValidationException', eitherOr);
+    await rejectsAws(
+      t,
+      kms[op]({ KeyId: meta.KeyId!, NumberOfBytes: 0 }),
+      'ValidationException',
+      "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1",
+    );
+    await rejectsAws(
+      t,
+      kms[op]({ KeyId: meta.KeyId!, NumberOfBytes: 1025 }),
+      'ValidationException',
+      "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024",
+    );
+    await rejectsAws(
+      t,
+      kms[op]({ KeyId: rsa.KeyId!, KeySpec: 'AES_256' }),
+      'InvalidKeyUsageException',
+      'Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.',
+    );
+    await rejectsAws(
+      t,
+      kms[op]({ KeyId: hmac.KeyId!, KeySpec: 'AES_256' }),
+      'InvalidKeyUsageException',
+      `${hmac.Arn} key usage is GENERATE_VERIFY_MAC which is not valid for ${name}.`,
+    );
+    await rejectsAws(t, kms[op]({ KeyId: meta.KeyId!, KeySpec: 'AES_256', DryRun: true }), 'DryRunOperationException', dryRun);
+  }
+  setKeyState(kms, meta.KeyId!, 'Disabled');
+  await rejectsAws(t, kms.generateDataKey({ KeyId: meta.KeyId!, KeySpec: 'AES_256' }), 'DisabledException', `${meta.Arn} is disabled.`);
+  setKeyState(kms, meta.KeyId!, 'PendingDeletion');
+  await rejectsAws(t, kms.generateDataKey({ KeyId: meta.KeyId!, KeySpec: 'AES_256' }), 'KMSInvalidStateException', `${meta.Arn} is pending deletion.`);
+});
+
+eachBackend('SDK command objects reach the same operations', async (t, kms) => {
+  const { GenerateDataKeyCommand, ReEncryptCommand, GenerateRandomCommand } = await import('@aws-sdk/client-kms');
+  const meta = (await kms.createKey({})).KeyMetadata!;
+  // send() returns what the command's operation returns; the SDK's output types are not ours.
+  const out = (await kms.send(new GenerateDataKeyCommand({ KeyId: meta.KeyId!, KeySpec: 'AES_128' }))) as GenerateDataKeyResponse;
+  t.equal(out.Plaintext!.length, 16);
+  const moved = (await kms.send(new ReEncryptCommand({ CiphertextBlob: out.CiphertextBlob!, DestinationKeyId: meta.Arn! }))) as ReEncryptResponse;
+  t.equal(moved.KeyId, meta.Arn);
+  t.equal(((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 5 }))) as GenerateRandomResponse).Plaintext!.length, 5);
+});
