@@ -1,0 +1,123 @@
+// The `ekms` command: `ekms <operation> [--flags]` with the names of `aws kms`, and
+// `ekms serve`. Exit codes as the AWS CLI's: 0 success, 252 usage or parameter errors,
+// 254 an error response from the service, 255 other failures, 130 interrupted.
+import { KmsError } from '../errors.js';
+import { EndpointConfigError } from '../endpoint/server.js';
+import { AccessKeysError } from '../endpoint/access-keys.js';
+import type { KmsOptions } from '../config.js';
+import { Kms, KeyStoreOpenError } from '../kms.js';
+import { EndpointConnectionError } from '../client/remote.js';
+import { parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { operationHelp, topHelp } from './help.js';
+import { operationForCommand } from './names.js';
+import { QueryError } from './output.js';
+import { ParamError } from './params.js';
+import { runOperation } from './run-operation.js';
+import { serve, serveHelp } from './serve.js';
+
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+  /** For `serve`: resolves with a signal name when it should stop. Default: SIGINT or SIGTERM. */
+  waitForStop?(): Promise<string>;
+  /** Opens the local key store. Default: Kms.open (tests pass a backend's opener). */
+  openKms?(options: KmsOptions): Promise<Kms>;
+}
+
+export const EXIT = { ok: 0, interrupted: 130, usage: 252, service: 254, other: 255 } as const;
+
+const USAGE = [
+  'usage: ekms [options] <command> [parameters]',
+  'To see help text, you can run:',
+  '',
+  '  ekms help',
+  '  ekms <command> help',
+  '',
+].join('\n');
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(sig);
+    };
+    const onInt = () => on('SIGINT');
+    const onTerm = () => on('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+  });
+}
+
+const openKms = (options: KmsOptions): Promise<Kms> => Kms.open(options);
+
+const defaultIO: CliIO = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  env: process.env,
+};
+
+async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
+  const command = args.command;
+  if (command === undefined || command === 'help') {
+    if (command === 'help' || args.switches.has('--help')) {
+      io.stdout(topHelp());
+      return EXIT.ok;
+    }
+    io.stderr(`${USAGE}\nekms: error: the following arguments are required: command\n`);
+    return EXIT.usage;
+  }
+  if (command === 'serve') {
+    if (args.help || args.switches.has('--help')) {
+      io.stdout(serveHelp);
+      return EXIT.ok;
+    }
+    await serve(args, { env: io.env, stdout: io.stdout, stderr: io.stderr, waitForStop: io.waitForStop ?? waitForSignal, openKms: io.openKms ?? openKms });
+    return EXIT.ok;
+  }
+  const op = operationForCommand(command);
+  if (!op) throw new UsageError(`argument command: Invalid choice '${command}'; run \`ekms help\` for the list of commands`);
+  if (args.help || args.switches.has('--help')) {
+    io.stdout(operationHelp(op));
+    return EXIT.ok;
+  }
+  try {
+    await runOperation(op, args, { env: io.env, stdout: io.stdout, openKms: io.openKms ?? openKms });
+  } catch (err) {
+    if (err instanceof KmsError) {
+      io.stderr(`\nAn error occurred (${err.name}) when calling the ${op} operation: ${err.message}\n`);
+      return EXIT.service;
+    }
+    throw err;
+  }
+  return EXIT.ok;
+}
+
+/** Runs `ekms` with these arguments (without the program name); resolves the exit code. */
+export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args.switches.has('--version')) {
+      io.stdout('ekms (embedded-kms)\n');
+      return EXIT.ok;
+    }
+    return await dispatch(args, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof EndpointConfigError) {
+      io.stderr(`${USAGE}\nekms: error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof ParamError || err instanceof QueryError) {
+      io.stderr(`\n${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof EndpointConnectionError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError) {
+      io.stderr(`\n${err.message}\n`);
+      return EXIT.other;
+    }
+    // Unexpected: print the message only (no stack with values), and keep the exit code apart.
+    io.stderr(`\n${(err as Error)?.message ?? String(err)}\n`);
+    return EXIT.other;
+  }
+}

@@ -1,0 +1,54 @@
+// Operation and flag names as the AWS CLI derives them from the model (botocore's xform_name):
+// `GenerateDataKeyPair` → `generate-data-key-pair`, `AWSAccountId` → `aws-account-id`.
+import { operationNames, operations, shapes, type OperationName } from '../model/service-model.js';
+
+export function kebab(name: string): string {
+  let n = name;
+  // Plural acronyms at the end ("ARNs") stay one word.
+  const special = /[A-Z]{2,}s$/.exec(n);
+  if (special) n = `${n.slice(0, -special[0].length)}-${special[0].toLowerCase()}`;
+  n = n.replace(/(.)([A-Z][a-z]+)/g, '$1-$2');
+  return n.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+const byCommand = new Map<string, OperationName>(operationNames.map((op) => [kebab(op), op]));
+
+/** `create-key` → `CreateKey`. */
+export function operationForCommand(command: string): OperationName | undefined {
+  return byCommand.get(command);
+}
+
+export function commandFor(op: OperationName): string {
+  return kebab(op);
+}
+
+export interface FlagDef {
+  member: string;
+  shape: string;
+  /** `--no-x` of a boolean member. */
+  negated: boolean;
+}
+
+const flagCache = new Map<OperationName, Map<string, FlagDef>>();
+
+/** The flags of an operation's input members: `--key-id`, and `--x`/`--no-x` for booleans. */
+export function flagsOf(op: OperationName): Map<string, FlagDef> {
+  let flags = flagCache.get(op);
+  if (!flags) {
+    flags = new Map();
+    const input = operations[op]!.input;
+    for (const [member, def] of Object.entries((input && shapes[input]?.members) ?? {})) {
+      const flag = `--${kebab(member)}`;
+      flags.set(flag, { member, shape: def.shape, negated: false });
+      if (shapes[def.shape]?.type === 'boolean') flags.set(`--no-${kebab(member)}`, { member, shape: def.shape, negated: true });
+    }
+    flagCache.set(op, flags);
+  }
+  return flags;
+}
+
+/** The input members of an operation that the model marks required. */
+export function requiredMembers(op: OperationName): readonly string[] {
+  const input = operations[op]!.input;
+  return input ? (shapes[input]?.required ?? []) : [];
+}

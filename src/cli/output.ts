@@ -1,0 +1,145 @@
+// Printing a response as the AWS CLI v2 does: members in the model's order, blobs as base64,
+// timestamps as ISO 8601 in the local time zone (Python's datetime.isoformat(), which the AWS
+// CLI uses) or as the wire's epoch seconds, then `--query` (JMESPath), then `--output json`
+// (4-space indent) or `--output text` (the AWS CLI's tab-separated format).
+import jmespath from 'jmespath';
+
+import { shapes } from '../model/service-model.js';
+
+export type TimestampFormat = 'iso8601' | 'wire';
+export type OutputFormat = 'json' | 'text';
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Epoch seconds → `2026-03-04T05:06:07.890000+00:00` in the local zone, as Python prints it. */
+export function isoTimestamp(epochSeconds: number): string {
+  const ms = Math.round(epochSeconds * 1000);
+  const d = new Date(ms);
+  const offset = -d.getTimezoneOffset();
+  const local = new Date(ms + offset * 60_000).toISOString().slice(0, 19);
+  const micros = (((ms % 1000) + 1000) % 1000) * 1000;
+  const frac = micros ? `.${pad(micros, 6)}` : '';
+  const a = Math.abs(offset);
+  return `${local}${frac}${offset >= 0 ? '+' : '-'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}
+
+/** Converts the timestamps of a wire value of `shapeName` for display. */
+export function forDisplay(shapeName: string | undefined, value: unknown, format: TimestampFormat): unknown {
+  if (format === 'wire' || !shapeName || value === null || value === undefined) return value;
+  const s = shapes[shapeName];
+  if (!s) return value;
+  switch (s.type) {
+    case 'timestamp':
+      return typeof value === 'number' ? isoTimestamp(value) : value;
+    case 'list':
+      return Array.isArray(value) ? value.map((v) => forDisplay(s.member, v, format)) : value;
+    case 'map': {
+      if (typeof value !== 'object') return value;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = forDisplay(s.value, v, format);
+      return out;
+    }
+    case 'structure': {
+      if (typeof value !== 'object') return value;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = forDisplay(s.members?.[k]?.shape, v, format);
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+export class QueryError extends Error {
+  override readonly name = 'QueryError';
+}
+
+export function applyQuery(value: unknown, query: string | undefined): unknown {
+  if (query === undefined) return value;
+  try {
+    return jmespath.search(value as object, query) as unknown;
+  } catch (err) {
+    throw new QueryError(`Bad value for --query ${query}: ${(err as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------- text
+
+/** Python's str() of a JSON scalar. */
+function str(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  return String(v);
+}
+
+function isContainer(v: unknown): boolean {
+  return typeof v === 'object' && v !== null;
+}
+
+function allScalarKeys(list: readonly Record<string, unknown>[]): string[] {
+  const keys = new Set<string>();
+  for (const d of list) for (const [k, v] of Object.entries(d)) if (!isContainer(v)) keys.add(k);
+  return [...keys].sort();
+}
+
+function formatText(item: unknown, out: string[], identifier?: string, scalarKeys?: readonly string[]): void {
+  if (Array.isArray(item)) formatList(item, out, identifier);
+  else if (isContainer(item)) formatDict(item as Record<string, unknown>, out, identifier, scalarKeys);
+  else out.push(`${str(item)}\n`);
+}
+
+function formatScalarList(elements: readonly unknown[], out: string[], identifier?: string): void {
+  if (identifier !== undefined) for (const e of elements) out.push(`${identifier.toUpperCase()}\t${str(e)}\n`);
+  else out.push(`${elements.map(str).join('\t')}\n`);
+}
+
+function formatList(list: readonly unknown[], out: string[], identifier?: string): void {
+  if (list.length === 0) return;
+  if (list.some((e) => isContainer(e) && !Array.isArray(e))) {
+    const keys = allScalarKeys(list.filter((e) => isContainer(e) && !Array.isArray(e)) as Record<string, unknown>[]);
+    for (const e of list) formatText(e, out, identifier, keys);
+  } else if (list.some(Array.isArray)) {
+    const scalars = list.filter((e) => !isContainer(e));
+    if (scalars.length) formatScalarList(scalars, out, identifier);
+    for (const e of list.filter(isContainer)) formatText(e, out, identifier);
+  } else {
+    formatScalarList(list, out, identifier);
+  }
+}
+
+function formatDict(d: Record<string, unknown>, out: string[], identifier?: string, scalarKeys?: readonly string[]): void {
+  const scalars: string[] = [];
+  const nested: [string, unknown][] = [];
+  if (scalarKeys === undefined) {
+    for (const k of Object.keys(d).sort()) {
+      if (isContainer(d[k])) nested.push([k, d[k]]);
+      else scalars.push(str(d[k]));
+    }
+  } else {
+    for (const k of scalarKeys) scalars.push(k in d ? str(d[k]) : '');
+    for (const k of Object.keys(d).filter((k) => !scalarKeys.includes(k)).sort()) nested.push([k, d[k]]);
+  }
+  if (scalars.length) {
+    if (identifier !== undefined) scalars.unshift(identifier.toUpperCase());
+    out.push(`${scalars.join('\t')}\n`);
+  }
+  for (const [k, v] of nested) formatText(v, out, k);
+}
+
+/**
+ * The printed response: `''` for an empty response (the AWS CLI prints nothing for operations
+ * without output), else JSON or text ending in a newline.
+ */
+export function render(value: unknown, format: OutputFormat, queried: boolean): string {
+  if (!queried && isContainer(value) && !Array.isArray(value) && Object.keys(value as object).length === 0) return '';
+  if (format === 'text') {
+    if (value === null || value === undefined) return queried ? 'None\n' : '';
+    const out: string[] = [];
+    formatText(value, out);
+    return out.join('');
+  }
+  return `${JSON.stringify(value, null, 4) ?? 'null'}\n`;
+}

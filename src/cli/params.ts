@@ -1,0 +1,178 @@
+// Command-line values → the AWS JSON (wire) form of an operation's input, as the AWS CLI v2
+// reads them: blobs as base64 or `fileb://path` (raw bytes), `file://path` for text, maps and
+// structures as JSON or shorthand (`k=v,k2=v2`), lists as several arguments (or one JSON list),
+// lists of structures as several shorthand arguments (`TagKey=a,TagValue=b TagKey=c,TagValue=d`).
+// The result goes through the same codec and validation as an endpoint request.
+import { readFileSync } from 'node:fs';
+
+import { decodeBase64, encodeBase64 } from '../model/codec.js';
+import { shapes, type ShapeDef } from '../model/service-model.js';
+import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
+
+/** A value the CLI cannot read: exit 252, as the AWS CLI's parameter errors. */
+export class ParamError extends Error {
+  override readonly name = 'ParamError';
+}
+
+export type BinaryFormat = 'base64' | 'raw-in-base64-out';
+
+export interface ParamContext {
+  binaryFormat: BinaryFormat;
+}
+
+function shape(name: string): ShapeDef {
+  const s = shapes[name];
+  if (!s) throw new Error(`service model has no shape ${name}`);
+  return s;
+}
+
+function readParamFile(flag: string, path: string, binary: boolean): Buffer | string {
+  try {
+    return binary ? readFileSync(path) : readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ParamError(`Error parsing parameter '${flag}': Unable to load paramfile ${binary ? 'fileb' : 'file'}://${path}: ${code}`);
+  }
+}
+
+/** `file://` and `fileb://` values are read from the file; other values are returned as given. */
+function load(flag: string, token: string): { text?: string; bytes?: Buffer } {
+  if (token.startsWith('fileb://')) return { bytes: readParamFile(flag, token.slice(8), true) as Buffer };
+  if (token.startsWith('file://')) return { text: readParamFile(flag, token.slice(7), false) as string };
+  return { text: token };
+}
+
+function blob(flag: string, loaded: { text?: string; bytes?: Buffer }, ctx: ParamContext): string {
+  if (loaded.bytes) return encodeBase64(loaded.bytes);
+  const text = loaded.text ?? '';
+  if (ctx.binaryFormat === 'raw-in-base64-out') return encodeBase64(Buffer.from(text, 'utf8'));
+  try {
+    decodeBase64(text);
+  } catch {
+    // Never echo the value: it may be a plaintext.
+    throw new ParamError(
+      `Error parsing parameter '${flag}': Invalid base64. Blob values are base64; use fileb://<path> for a file's bytes, or --cli-binary-format raw-in-base64-out for text.`,
+    );
+  }
+  return text;
+}
+
+function scalar(flag: string, shapeName: string, text: string): unknown {
+  const s = shape(shapeName);
+  switch (s.type) {
+    case 'integer':
+    case 'long': {
+      if (!/^\s*-?\d+\s*$/.test(text)) throw new ParamError(`Error parsing parameter '${flag}': invalid literal for int() with base 10: '${text}'`);
+      return Number(text);
+    }
+    case 'boolean': {
+      const t = text.trim().toLowerCase();
+      if (t !== 'true' && t !== 'false') throw new ParamError(`Error parsing parameter '${flag}': expected true or false, got '${text}'`);
+      return t === 'true';
+    }
+    case 'timestamp': {
+      const n = Number(text);
+      if (text.trim() !== '' && Number.isFinite(n)) return n;
+      const ms = Date.parse(text);
+      if (Number.isNaN(ms)) throw new ParamError(`Error parsing parameter '${flag}': Invalid timestamp value: ${text}`);
+      return ms / 1000;
+    }
+    default:
+      return text;
+  }
+}
+
+/** Shorthand or JSON-parsed values → wire values of `shapeName`. */
+function coerce(flag: string, shapeName: string, value: unknown, ctx: ParamContext): unknown {
+  const s = shape(shapeName);
+  if (value === null || value === undefined) return value;
+  switch (s.type) {
+    case 'structure': {
+      if (typeof value !== 'object' || Array.isArray(value)) throw new ParamError(`Error parsing parameter '${flag}': expected a structure`);
+      const members = s.members ?? {};
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        const m = members[k];
+        if (!m) throw new ParamError(`Error parsing parameter '${flag}': Unknown key '${k}', must be one of: ${Object.keys(members).join(', ')}`);
+        out[k] = coerce(flag, m.shape, v, ctx);
+      }
+      return out;
+    }
+    case 'map': {
+      if (typeof value !== 'object' || Array.isArray(value)) throw new ParamError(`Error parsing parameter '${flag}': expected a map`);
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = coerce(flag, s.value!, v, ctx);
+      return out;
+    }
+    case 'list': {
+      const items = Array.isArray(value) ? value : [value];
+      return items.map((v) => coerce(flag, s.member!, v, ctx));
+    }
+    case 'blob':
+      return typeof value === 'string' ? blob(flag, { text: value }, ctx) : value;
+    default:
+      return typeof value === 'string' ? scalar(flag, shapeName, value) : value;
+  }
+}
+
+function parseJson(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ParamError(`Error parsing parameter '${flag}': Invalid JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function structured(flag: string, shapeName: string, text: string, ctx: ParamContext): unknown {
+  const t = text.trim();
+  if (t.startsWith('{') || t.startsWith('[')) return coerce(flag, shapeName, parseJson(flag, t), ctx);
+  let parsed: Record<string, ShorthandValue>;
+  try {
+    parsed = parseShorthand(text);
+  } catch (err) {
+    if (err instanceof ShorthandError) throw new ParamError(`Error parsing parameter '${flag}': ${err.message}`);
+    throw err;
+  }
+  return coerce(flag, shapeName, parsed, ctx);
+}
+
+/** The wire value of a member given the arguments that followed its flag. */
+export function memberValue(flag: string, shapeName: string, tokens: readonly string[], ctx: ParamContext): unknown {
+  const s = shape(shapeName);
+  if (tokens.length === 0) throw new ParamError(`argument ${flag}: expected one argument`);
+  if (s.type === 'list') {
+    const member = shape(s.member!);
+    if (tokens.length === 1) {
+      const loaded = load(flag, tokens[0]!).text ?? '';
+      if (loaded.trim().startsWith('[')) return coerce(flag, shapeName, parseJson(flag, loaded), ctx);
+    }
+    return tokens.map((tok) => {
+      const loaded = load(flag, tok);
+      if (member.type === 'structure' || member.type === 'map') return structured(flag, s.member!, loaded.text ?? '', ctx);
+      if (member.type === 'blob') return blob(flag, loaded, ctx);
+      return scalar(flag, s.member!, loaded.text ?? '');
+    });
+  }
+  if (tokens.length > 1) throw new ParamError(`Unknown options: ${tokens.slice(1).join(', ')}`);
+  const loaded = load(flag, tokens[0]!);
+  switch (s.type) {
+    case 'blob':
+      return blob(flag, loaded, ctx);
+    case 'structure':
+    case 'map':
+      return structured(flag, shapeName, loaded.text ?? loaded.bytes?.toString('utf8') ?? '', ctx);
+    default:
+      return scalar(flag, shapeName, loaded.text ?? loaded.bytes?.toString('utf8') ?? '');
+  }
+}
+
+/** `--cli-input-json` (text or file://): the whole input in wire form, checked against the model. */
+export function cliInputJson(inputShape: string | undefined, text: string, ctx: ParamContext): Record<string, unknown> {
+  const flag = '--cli-input-json';
+  const loaded = load(flag, text);
+  const json = parseJson(flag, loaded.text ?? loaded.bytes?.toString('utf8') ?? '');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ParamError(`Error parsing parameter '${flag}': expected a JSON object`);
+  if (!inputShape) return {};
+  return coerce(flag, inputShape, json, ctx) as Record<string, unknown>;
+}
+

@@ -1,0 +1,121 @@
+// A minimal client of a KMS endpoint (ours or AWS's) speaking AWS JSON 1.1, for the CLI's
+// `--endpoint-url`: it posts wire-form JSON, signs with SigV4 (@smithy/signature-v4) when it has
+// credentials, and turns error responses into the AWS error classes of errors.ts.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+import { SignatureV4 } from '@smithy/signature-v4';
+
+import { errorFor, type KmsError } from '../errors.js';
+import { NodeSha256 } from '../endpoint/sha256.js';
+import { targetPrefix, type OperationName } from '../model/service-model.js';
+
+export interface RemoteCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface RemoteOptions {
+  endpoint: string;
+  region: string;
+  /** Without credentials requests are sent unsigned (enough for an `--auth none` endpoint). */
+  credentials?: RemoteCredentials;
+  /** false: accept any TLS certificate (the AWS CLI's --no-verify-ssl). */
+  verifyTls?: boolean;
+  timeoutMs?: number;
+}
+
+/** The endpoint could not be reached or did not answer in AWS JSON. */
+export class EndpointConnectionError extends Error {
+  override readonly name = 'EndpointConnectionError';
+}
+
+export class RemoteKms {
+  private readonly url: URL;
+  private readonly signer: SignatureV4 | undefined;
+
+  constructor(private readonly options: RemoteOptions) {
+    this.url = new URL(options.endpoint);
+    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:')
+      throw new EndpointConnectionError(`Invalid endpoint: ${options.endpoint}`);
+    this.signer = options.credentials
+      ? new SignatureV4({ service: 'kms', region: options.region, credentials: options.credentials, sha256: NodeSha256 })
+      : undefined;
+  }
+
+  /** Sends one operation with a wire-form input; resolves the wire-form output or rejects with its KmsError. */
+  async call(op: OperationName, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const body = Buffer.from(JSON.stringify(input), 'utf8');
+    const path = this.url.pathname || '/';
+    let headers: Record<string, string> = {
+      host: this.url.host,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `${targetPrefix}.${op}`,
+      'content-length': String(body.length),
+    };
+    if (this.signer) {
+      const signed = await this.signer.sign({
+        method: 'POST',
+        protocol: this.url.protocol,
+        hostname: this.url.hostname,
+        ...(this.url.port ? { port: Number(this.url.port) } : {}),
+        path,
+        query: {},
+        headers,
+        body,
+      });
+      headers = signed.headers;
+    }
+    const res = await this.send(path, headers, body);
+    const text = res.body.toString('utf8');
+    let json: unknown = {};
+    if (text.trim()) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new EndpointConnectionError(`The endpoint ${this.options.endpoint} answered HTTP ${res.status} with a body that is not JSON.`);
+      }
+    }
+    if (res.status >= 200 && res.status < 300) return (json ?? {}) as Record<string, unknown>;
+    throw this.errorOf(res.status, res.headers, json);
+  }
+
+  private errorOf(status: number, headers: IncomingMessage['headers'], json: unknown): KmsError {
+    const body = (json ?? {}) as Record<string, unknown>;
+    const type = String(body['__type'] ?? headers['x-amzn-errortype'] ?? (status >= 500 ? 'InternalFailure' : 'UnknownError'));
+    const message = String(body['message'] ?? body['Message'] ?? '');
+    const err = errorFor(type, message, status >= 500 ? 'server' : 'client');
+    const requestId = headers['x-amzn-requestid'];
+    Object.assign(err.$metadata, { httpStatusCode: status, ...(typeof requestId === 'string' ? { requestId } : {}) });
+    return err;
+  }
+
+  private send(path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+    const https = this.url.protocol === 'https:';
+    return new Promise((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(
+        {
+          method: 'POST',
+          hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.url.port || (https ? 443 : 80),
+          path,
+          headers,
+          ...(https && this.options.verifyTls === false ? { rejectUnauthorized: false } : {}),
+          timeout: this.options.timeoutMs ?? 60_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err) =>
+        reject(new EndpointConnectionError(`Could not connect to the endpoint URL: "${this.options.endpoint}" (${(err as NodeJS.ErrnoException).code ?? err.message})`)),
+      );
+      req.end(body);
+    });
+  }
+}

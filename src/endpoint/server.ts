@@ -1,0 +1,219 @@
+// The HTTP(S) endpoint: reads requests off sockets (with a body limit and timeouts, so no
+// client can stall or exhaust the server), applies the browser guard and SigV4 when asked, and
+// hands each request to the shared AWS JSON 1.1 processing of wire.ts.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+import { RequestEntityTooLargeException } from '../errors.js';
+import type { Kms } from '../kms.js';
+import { loadAccessKeys, type AccessKeys } from './access-keys.js';
+import { isLoopbackHost, requestGuard } from './guard.js';
+import { verifySigV4 } from './sigv4.js';
+import { DEFAULT_MAX_BODY_BYTES, errorResponse, processRequest, type ProcessOptions, type WireResponse } from './wire.js';
+
+export type AuthMode = 'none' | 'sigv4';
+
+export interface ServerOptions {
+  /** Default EKMS_HOST or 127.0.0.1. */
+  host?: string;
+  /** Default EKMS_PORT or 4599; 0 picks a free port. */
+  port?: number;
+  /** `none` (loopback only) accepts any or no credentials; `sigv4` verifies signatures. */
+  auth?: AuthMode;
+  /** For sigv4. Default: $EKMS_HOME/credentials.json and EKMS_ACCESS_KEYS. */
+  accessKeys?: AccessKeys;
+  /** The region credential scopes must name. Default: the key store's region. */
+  region?: string;
+  /** PEM certificate chain and private key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  maxBodyBytes?: number;
+  /** More Host names to accept besides the loopback ones. */
+  allowedHosts?: readonly string[];
+  /** Time allowed to receive the request headers. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time allowed to receive a whole request. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /** For tests of clock skew. */
+  clock?: () => Date;
+}
+
+export interface ServerHandle {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly auth: AuthMode;
+  /** Stops accepting connections, lets requests in flight finish, then closes every connection. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+export class EndpointConfigError extends Error {
+  override readonly name = 'EndpointConfigError';
+}
+
+function headerRecord(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+function send(res: ServerResponse, r: WireResponse, closing: boolean): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string> = { ...r.headers };
+  if (closing) headers['connection'] = 'close';
+  res.writeHead(r.statusCode, headers);
+  res.end(r.body);
+}
+
+/** Reads the body up to `max` bytes; resolves undefined when it is larger (the rest is discarded). */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > max) {
+        tooLarge = true;
+        chunks.length = 0;
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!tooLarge) resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', reject);
+  });
+}
+
+export async function startServer(kms: Kms, options: ServerOptions = {}): Promise<ServerHandle> {
+  const host = options.host ?? process.env.EKMS_HOST ?? '127.0.0.1';
+  const port = options.port ?? (process.env.EKMS_PORT !== undefined ? Number(process.env.EKMS_PORT) : 4599);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EndpointConfigError(`invalid port ${String(port)}`);
+  const auth: AuthMode = options.auth ?? 'none';
+  if (auth !== 'none' && auth !== 'sigv4') throw new EndpointConfigError(`unknown auth mode ${String(auth)}: use none or sigv4`);
+  if (auth === 'none' && !isLoopbackHost(host))
+    throw new EndpointConfigError(`refusing to listen on ${host} without authentication: use a loopback address or --auth sigv4`);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  const processing: ProcessOptions = { callerKind: 'endpoint', maxBodyBytes };
+  if (auth === 'sigv4') {
+    const keys = options.accessKeys ?? loadAccessKeys(kms.config.home);
+    if (keys.size === 0)
+      throw new EndpointConfigError(`--auth sigv4 needs access keys: ${kms.config.home}/credentials.json or EKMS_ACCESS_KEYS`);
+    const region = options.region ?? kms.config.region;
+    const clock = options.clock;
+    processing.authenticate = (req) => verifySigV4(req, { keys, region, service: 'kms', ...(clock ? { clock } : {}) });
+  }
+
+  let closing = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  let guard: ReturnType<typeof requestGuard> | undefined;
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (closing) {
+        server.closeIdleConnections();
+        if (inFlight === 0) drained?.();
+      }
+    });
+    void handle(req, res);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers = headerRecord(req);
+    const refused = guard!.check(headers);
+    if (refused) {
+      req.resume();
+      send(res, errorResponse(refused), true);
+      return;
+    }
+    const declared = Number(headers['content-length'] ?? '0');
+    if (declared > maxBodyBytes) {
+      // Answer at once and drop the connection rather than read what we will not use.
+      req.resume();
+      send(res, errorResponse(new RequestEntityTooLargeException(`Request body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes.`)), true);
+      return;
+    }
+    let body: Buffer | undefined;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch {
+      res.destroy();
+      return;
+    }
+    if (body === undefined) {
+      send(res, errorResponse(new RequestEntityTooLargeException(`Request body exceeds the limit of ${maxBodyBytes} bytes.`)), true);
+      return;
+    }
+    const wire = await processRequest(
+      kms,
+      {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        headers,
+        body,
+        ...(req.socket.remoteAddress ? { sourceAddress: req.socket.remoteAddress } : {}),
+      },
+      processing,
+    );
+    send(res, wire, closing);
+  }
+
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
+    : createHttpServer(handler);
+  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000;
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  guard = requestGuard({ host, port: bound, tls: !!options.tls, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) });
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const url = `${options.tls ? 'https' : 'http'}://${urlHost}:${bound}`;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    host,
+    port: bound,
+    auth,
+    close({ graceMs = 30_000 } = {}) {
+      closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        const serverClosed = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        const requestsDone = new Promise<void>((r) => {
+          drained = r;
+          if (inFlight === 0) r();
+        });
+        // After the grace period, connections still open are cut.
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        void requestsDone
+          .then(() => server.closeIdleConnections())
+          .then(() => serverClosed)
+          .then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+// The AWS JSON 1.1 request/response exchange of one KMS call, independent of any socket: the
+// HTTP endpoint (server.ts) and the in-process SDK handler (client/in-process-handler.ts) both
+// hand their requests to `processRequest`, so the two produce identical responses.
+//
+//   POST /  X-Amz-Target: TrentService.<Operation>  Content-Type: application/x-amz-json-1.1
+//   → 200 with the operation's output as JSON, or 4xx/5xx with {"__type", "message"} and the
+//     x-amzn-ErrorType header; every response carries x-amzn-RequestId.
+import { randomUUID } from 'node:crypto';
+
+import { InternalFailure, KmsError, RequestEntityTooLargeException, SerializationException, UnknownOperationException, httpStatusOf } from '../errors.js';
+import type { Kms } from '../kms.js';
+import { decodeInput, encodeOutput } from '../model/codec.js';
+import { operations, targetPrefix, type OperationName } from '../model/service-model.js';
+import type { Caller } from '../operations/operation.js';
+
+export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** Request bodies larger than this are refused with 413 (KMS's largest inputs are policies of 32 KiB). */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface WireRequest {
+  method: string;
+  /** Path and query as received. */
+  path: string;
+  /** Header names in lower case. */
+  headers: Readonly<Record<string, string | undefined>>;
+  body: Uint8Array;
+  sourceAddress?: string;
+}
+
+export interface WireResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface ProcessOptions {
+  /** Checks the caller's credentials; throws an AWS auth error to refuse. */
+  authenticate?: (req: WireRequest) => Promise<{ accessKeyId?: string }>;
+  callerKind?: Caller['kind'];
+  maxBodyBytes?: number;
+}
+
+// Auth failures carry the status AWS gives them rather than the generic 400 of client faults.
+const STATUS_OVERRIDES: Readonly<Record<string, number>> = {
+  InvalidSignatureException: 403,
+  MissingAuthenticationTokenException: 403,
+  AccessDeniedException: 403,
+};
+
+export function statusOf(err: KmsError): number {
+  return STATUS_OVERRIDES[err.name] ?? httpStatusOf(err);
+}
+
+function respond(statusCode: number, requestId: string, body: Buffer, extra: Record<string, string> = {}): WireResponse {
+  return {
+    statusCode,
+    headers: {
+      'x-amzn-requestid': requestId,
+      'content-type': JSON_CONTENT_TYPE,
+      'content-length': String(body.length),
+      ...extra,
+    },
+    body,
+  };
+}
+
+/** The AWS JSON error response for `err`. */
+export function errorResponse(err: KmsError, requestId: string = randomUUID()): WireResponse {
+  const body = Buffer.from(JSON.stringify({ __type: err.name, message: err.message }), 'utf8');
+  return respond(statusOf(err), requestId, body, { 'x-amzn-errortype': err.name });
+}
+
+// AWS JSON clients send application/x-amz-json-1.1; some hand-written ones send JSON 1.0's type
+// or plain application/json, which Coral services accept as well.
+const ACCEPTED_TYPES = new Set([JSON_CONTENT_TYPE, 'application/x-amz-json-1.0', 'application/json']);
+
+function contentTypeOk(value: string | undefined): boolean {
+  if (!value) return false;
+  return ACCEPTED_TYPES.has(value.split(';', 1)[0]!.trim().toLowerCase());
+}
+
+/** `TrentService.CreateKey` → `CreateKey`, or UnknownOperationException. */
+export function operationOf(target: string | undefined): OperationName {
+  if (!target) throw new UnknownOperationException('Missing X-Amz-Target header: expected TrentService.<Operation>.');
+  const dot = target.indexOf('.');
+  const prefix = dot < 0 ? '' : target.slice(0, dot);
+  const name = dot < 0 ? target : target.slice(dot + 1);
+  if (prefix !== targetPrefix || !Object.hasOwn(operations, name)) {
+    // Only the target's shape is echoed, truncated: it is the client's text, not a secret, but
+    // there is no reason to reflect arbitrary amounts of it.
+    throw new UnknownOperationException(`Unknown operation ${JSON.stringify(target.slice(0, 128))}.`);
+  }
+  return name as OperationName;
+}
+
+function parseJson(body: Uint8Array): unknown {
+  if (body.byteLength === 0) return {};
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch {
+    // JSON.parse's message quotes the body, which may hold a plaintext: say only what failed.
+    throw new SerializationException('The request body is not valid JSON.');
+  }
+}
+
+/** Handles one AWS JSON 1.1 KMS request. Never throws: every failure becomes an AWS error response. */
+export async function processRequest(kms: Kms, req: WireRequest, options: ProcessOptions = {}): Promise<WireResponse> {
+  const requestId = randomUUID();
+  try {
+    const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (req.body.byteLength > max)
+      throw new RequestEntityTooLargeException(`Request body of ${req.body.byteLength} bytes exceeds the limit of ${max} bytes.`);
+    const pathOnly = req.path.split('?', 1)[0];
+    if (req.method !== 'POST' || pathOnly !== '/')
+      throw new UnknownOperationException(`Only POST / is served (AWS JSON 1.1), not ${req.method} ${JSON.stringify(pathOnly?.slice(0, 128))}.`);
+    if (!contentTypeOk(req.headers['content-type']))
+      throw new UnknownOperationException(`Content-Type must be ${JSON_CONTENT_TYPE}.`);
+    const auth = options.authenticate ? await options.authenticate(req) : {};
+    const op = operationOf(req.headers['x-amz-target']);
+    const input = decodeInput(op, parseJson(req.body));
+    const caller: Partial<Caller> = { kind: options.callerKind ?? 'endpoint', requestId };
+    if (auth.accessKeyId !== undefined) caller.accessKeyId = auth.accessKeyId;
+    if (req.sourceAddress !== undefined) caller.sourceAddress = req.sourceAddress;
+    const output = await kms.execute(op, input as never, caller);
+    // Operations without an output shape answer with an empty body, as AWS does.
+    const body = operations[op]!.output ? Buffer.from(JSON.stringify(encodeOutput(op, output)), 'utf8') : Buffer.alloc(0);
+    return respond(200, requestId, body);
+  } catch (err) {
+    if (err instanceof KmsError) return errorResponse(err, requestId);
+    // Not an AWS error: a bug. Its message may name internals, never key material; keep it
+    // out of the response all the same.
+    return errorResponse(new InternalFailure('The request processing has failed because of an unknown error.'), requestId);
+  }
+}

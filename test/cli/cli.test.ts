@@ -1,0 +1,214 @@
+// The ekms CLI in-process: values as the AWS CLI takes them, outputs and errors as it prints
+// them, a signature made through the CLI verified with node:crypto, and --endpoint-url.
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import { parseArgs } from '../../src/cli/args.js';
+import { kebab } from '../../src/cli/names.js';
+import { buildInput } from '../../src/cli/run-operation.js';
+import { parseShorthand } from '../../src/cli/shorthand.js';
+import { isoTimestamp, render } from '../../src/cli/output.js';
+import { startServer } from '../../src/endpoint/index.js';
+import { operationTable } from '../../src/index.js';
+import { backends, cleanupLater, tempHome } from '../helpers/backends.js';
+import { ekms } from './run.js';
+
+function home(): string {
+  const h = tempHome('ekms-cli-');
+  cleanupLater(h);
+  return h;
+}
+
+t.test('names as the AWS CLI derives them', async (tt) => {
+  tt.equal(kebab('GenerateDataKeyPairWithoutPlaintext'), 'generate-data-key-pair-without-plaintext');
+  tt.equal(kebab('ReEncrypt'), 're-encrypt');
+  tt.equal(kebab('AWSAccountId'), 'aws-account-id');
+  tt.equal(kebab('BypassPolicyLockoutSafetyCheck'), 'bypass-policy-lockout-safety-check');
+  tt.equal(kebab('CloudHsmClusterId'), 'cloud-hsm-cluster-id');
+  tt.equal(kebab('XksProxyUriEndpoint'), 'xks-proxy-uri-endpoint');
+});
+
+t.test('shorthand syntax', async (tt) => {
+  tt.same(parseShorthand('TagKey=purpose,TagValue=test'), { TagKey: 'purpose', TagValue: 'test' });
+  tt.same(parseShorthand('a=1,b=x,y,c=z'), { a: '1', b: ['x', 'y'], c: 'z' });
+  tt.same(parseShorthand("k=[a,b],n={x=1,y='p,q'},q=\"s=t\""), { k: ['a', 'b'], n: { x: '1', y: 'p,q' }, q: 's=t' });
+  tt.same(parseShorthand('k=a\\,b'), { k: 'a,b' });
+  tt.throws(() => parseShorthand('novalue'), /shorthand/);
+});
+
+t.test('flags → the wire input', async (tt) => {
+  const dir = home();
+  writeFileSync(join(dir, 'msg.bin'), Buffer.from([0, 1, 2, 255]));
+  writeFileSync(join(dir, 'policy.json'), '{"Version":"2012-10-17"}');
+  const build = (op: Parameters<typeof buildInput>[0], argv: string[]) => buildInput(op, parseArgs([kebab(op), ...argv]));
+
+  tt.same(build('CreateKey', ['--tags', 'TagKey=a,TagValue=b', 'TagKey=c,TagValue=d', '--multi-region', '--description', 'x y']), {
+    Tags: [
+      { TagKey: 'a', TagValue: 'b' },
+      { TagKey: 'c', TagValue: 'd' },
+    ],
+    MultiRegion: true,
+    Description: 'x y',
+  });
+  tt.same(build('CreateKey', ['--tags', '[{"TagKey":"j","TagValue":"v"}]', '--no-multi-region', '--policy', `file://${join(dir, 'policy.json')}`]), {
+    Tags: [{ TagKey: 'j', TagValue: 'v' }],
+    MultiRegion: false,
+    Policy: '{"Version":"2012-10-17"}',
+  });
+  tt.same(build('Encrypt', ['--key-id', 'k', '--plaintext', `fileb://${join(dir, 'msg.bin')}`, '--encryption-context', 'purpose=test,team=a=b']), {
+    KeyId: 'k',
+    Plaintext: 'AAEC/w==',
+    EncryptionContext: { purpose: 'test', team: 'a=b' },
+  }, 'fileb:// reads raw bytes; map shorthand');
+  tt.same(build('Encrypt', ['--key-id', 'k', '--plaintext', 'aGVsbG8=', '--encryption-context', '{"a":"b"}']), { KeyId: 'k', Plaintext: 'aGVsbG8=', EncryptionContext: { a: 'b' } });
+  tt.same(buildInput('Encrypt', parseArgs(['encrypt', '--key-id', 'k', '--plaintext', 'hello', '--cli-binary-format', 'raw-in-base64-out'])), { KeyId: 'k', Plaintext: 'aGVsbG8=' });
+  tt.same(build('GenerateRandom', ['--number-of-bytes', '32']), { NumberOfBytes: 32 });
+  tt.same(build('DescribeKey', ['--key-id', 'k', '--grant-tokens', 'g1', 'g2']), { KeyId: 'k', GrantTokens: ['g1', 'g2'] });
+  tt.same(build('DescribeKey', ['--cli-input-json', '{"KeyId":"from-json","GrantTokens":["g"]}', '--key-id', 'from-flag']), { KeyId: 'from-flag', GrantTokens: ['g'] }, 'flags override --cli-input-json');
+  tt.same(build('DescribeKey', ['--key-id=inline']), { KeyId: 'inline' });
+  tt.same(build('ImportKeyMaterial', ['--key-id', 'k', '--import-token', 'AA==', '--encrypted-key-material', 'AA==', '--valid-to', '2030-01-01T00:00:00Z']), {
+    KeyId: 'k',
+    ImportToken: 'AA==',
+    EncryptedKeyMaterial: 'AA==',
+    ValidTo: 1893456000,
+  });
+});
+
+t.test('output formats', async (tt) => {
+  tt.match(isoTimestamp(1700000000.123), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.123000[+-]\d{2}:\d{2}$/);
+  tt.match(isoTimestamp(1700000000), /:\d{2}[+-]\d{2}:\d{2}$/, 'no fraction when there is none, as Python');
+  const v = { Keys: [{ KeyId: 'a', KeyArn: 'arn:a' }, { KeyId: 'b', KeyArn: 'arn:b' }], Truncated: false };
+  tt.equal(render(v, 'text', false), 'False\nKEYS\tarn:a\ta\nKEYS\tarn:b\tb\n', 'the AWS CLI text format');
+  tt.equal(render({}, 'json', false), '', 'an empty response prints nothing');
+  tt.equal(render(null, 'json', true), 'null\n');
+});
+
+for (const backend of backends()) {
+  const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => ekms(argv, env, backend.open);
+
+  t.test(`sign through the CLI, verified with node:crypto from get-public-key [${backend.name}]`, async (tt) => {
+    const dir = home();
+    const created = await run(['create-key', '--key-spec', 'ECC_NIST_P256', '--key-usage', 'SIGN_VERIFY', '--home', dir, '--query', 'KeyMetadata.KeyId', '--output', 'text']);
+    tt.equal(created.code, 0, created.stderr);
+    const keyId = created.stdout.trim();
+    tt.match(keyId, /^[0-9a-f-]{36}$/);
+    const message = Buffer.from('signed by the ekms CLI');
+    writeFileSync(join(dir, 'message'), message);
+    const signed = await run(['sign', '--key-id', keyId, '--message', `fileb://${join(dir, 'message')}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_256', '--home', dir]);
+    tt.equal(signed.code, 0, signed.stderr);
+    const out = JSON.parse(signed.stdout) as { KeyId: string; Signature: string; SigningAlgorithm: string };
+    tt.equal(out.SigningAlgorithm, 'ECDSA_SHA_256');
+    tt.match(out.KeyId, /^arn:aws:kms:/);
+    const pub = await run(['get-public-key', '--key-id', keyId, '--home', dir, '--output', 'text', '--query', 'PublicKey']);
+    tt.equal(pub.code, 0, pub.stderr);
+    const key = createPublicKey({ key: Buffer.from(pub.stdout.trim(), 'base64'), format: 'der', type: 'spki' });
+    tt.ok(cryptoVerify('sha256', message, key, Buffer.from(out.Signature, 'base64')), 'node:crypto verifies the CLI signature');
+    tt.notOk(cryptoVerify('sha256', Buffer.from('tampered'), key, Buffer.from(out.Signature, 'base64')));
+
+    const verified = await run(['verify', '--key-id', keyId, '--message', message.toString('base64'), '--signature', out.Signature, '--signing-algorithm', 'ECDSA_SHA_256', '--home', dir]);
+    tt.equal(verified.code, 0, verified.stderr);
+    tt.equal((JSON.parse(verified.stdout) as { SignatureValid: boolean }).SignatureValid, true);
+  });
+
+  t.test(`encrypt, save the blob, decrypt from fileb:// [${backend.name}]`, async (tt) => {
+    const dir = home();
+    const id = (await run(['create-key', '--home', dir, '--query', 'KeyMetadata.Arn', '--output', 'text'])).stdout.trim();
+    const enc = await run(['encrypt', '--key-id', id, '--plaintext', Buffer.from('top secret').toString('base64'), '--encryption-context', 'purpose=test', '--home', dir, '--output', 'text', '--query', 'CiphertextBlob']);
+    tt.equal(enc.code, 0, enc.stderr);
+    writeFileSync(join(dir, 'blob'), Buffer.from(enc.stdout.trim(), 'base64'));
+    const dec = await run(['decrypt', '--ciphertext-blob', `fileb://${join(dir, 'blob')}`, '--encryption-context', 'purpose=test', '--home', dir]);
+    tt.equal(dec.code, 0, dec.stderr);
+    const out = JSON.parse(dec.stdout) as { Plaintext: string; KeyId: string; EncryptionAlgorithm: string };
+    tt.equal(Buffer.from(out.Plaintext, 'base64').toString(), 'top secret');
+    tt.equal(out.KeyId, id);
+    const wrongContext = await run(['decrypt', '--ciphertext-blob', `fileb://${join(dir, 'blob')}`, '--encryption-context', 'purpose=other', '--home', dir]);
+    tt.equal(wrongContext.code, 254);
+    tt.equal(wrongContext.stderr, '\nAn error occurred (InvalidCiphertextException) when calling the Decrypt operation: \n');
+    tt.notMatch(wrongContext.stderr + wrongContext.stdout, /top secret/);
+  });
+}
+
+t.test('errors and exit codes as the AWS CLI', async (tt) => {
+  const dir = home();
+  const missing = await ekms(['describe-key', '--key-id', '00000000-0000-4000-8000-000000000000', '--home', dir]);
+  tt.equal(missing.code, 254);
+  tt.equal(missing.stdout, '');
+  tt.equal(
+    missing.stderr,
+    "\nAn error occurred (NotFoundException) when calling the DescribeKey operation: Key 'arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000' does not exist\n",
+  );
+  const validation = await ekms(['create-key', '--key-usage', 'RANDOM', '--home', dir]);
+  tt.equal(validation.code, 254);
+  tt.match(validation.stderr, /^\nAn error occurred \(ValidationException\) when calling the CreateKey operation: 1 validation error detected: Value 'RANDOM' at 'keyUsage'/);
+
+  const required = await ekms(['sign', '--key-id', 'k', '--home', dir]);
+  tt.equal(required.code, 252);
+  tt.match(required.stderr, /^usage: ekms/);
+  tt.match(required.stderr, /the following arguments are required: --message, --signing-algorithm/);
+  const unknownFlag = await ekms(['list-keys', '--bogus', 'x', '--home', dir]);
+  tt.equal(unknownFlag.code, 252);
+  tt.match(unknownFlag.stderr, /Unknown options: --bogus, x/);
+  const unknownCommand = await ekms(['fly-to-the-moon']);
+  tt.equal(unknownCommand.code, 252);
+  tt.match(unknownCommand.stderr, /Invalid choice 'fly-to-the-moon'/);
+  const none = await ekms([]);
+  tt.equal(none.code, 252);
+  const badB64 = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'not base64!', '--home', dir]);
+  tt.equal(badB64.code, 252);
+  tt.match(badB64.stderr, /Error parsing parameter '--plaintext': Invalid base64/);
+  tt.notMatch(badB64.stderr, /not base64!/, 'the value (maybe a plaintext) is not echoed');
+  const noFile = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'fileb:///nonexistent/file', '--home', dir]);
+  tt.equal(noFile.code, 252);
+  tt.match(noFile.stderr, /Unable to load paramfile fileb:\/\/\/nonexistent\/file: ENOENT/);
+  const badOutput = await ekms(['list-keys', '--output', 'yaml-stream', '--home', dir]);
+  tt.equal(badOutput.code, 252);
+  const badQuery = await ekms(['list-keys', '--query', 'Keys[', '--home', dir]);
+  tt.equal(badQuery.code, 252);
+  tt.match(badQuery.stderr, /Bad value for --query/);
+});
+
+t.test('help from the model', async (tt) => {
+  const top = await ekms(['help']);
+  tt.equal(top.code, 0);
+  for (const op of operationTable.keys()) tt.match(top.stdout, new RegExp(`^ {7}${kebab(op)}$`, 'm'), `lists ${kebab(op)}`);
+  tt.match(top.stdout, /serve/);
+  const create = await ekms(['create-key', 'help']);
+  tt.equal(create.code, 0);
+  tt.match(create.stdout, /--key-spec <value>/);
+  tt.match(create.stdout, /--multi-region \| --no-multi-region/);
+  tt.match(create.stdout, /one of: .*ECC_NIST_P521/);
+  tt.match(create.stdout, /TagKey \(string; required; length 1\.\.128 characters\)/);
+  const sign = await ekms(['sign', '--help']);
+  tt.match(sign.stdout, /^ {10}--key-id <value>$/m, 'required flags are not bracketed');
+  tt.match(sign.stdout, /--message  \(Message: blob; required; length 1\.\.4096 bytes/);
+});
+
+t.test('--endpoint-url: through the endpoint, signed with the environment credentials', async (tt) => {
+  const [backend] = backends();
+  const kms = await backend!.open();
+  const server = await startServer(kms, { port: 0, auth: 'sigv4', accessKeys: new Map([['AKIDCLI', 'cli-secret']]) });
+  tt.teardown(async () => {
+    await server.close();
+    await kms.close();
+  });
+  const env = { AWS_ACCESS_KEY_ID: 'AKIDCLI', AWS_SECRET_ACCESS_KEY: 'cli-secret', AWS_REGION: 'us-east-1' };
+  const created = await ekms(['create-key', '--key-spec', 'ECC_NIST_P384', '--key-usage', 'SIGN_VERIFY', '--endpoint-url', server.url], env);
+  tt.equal(created.code, 0, created.stderr);
+  const md = (JSON.parse(created.stdout) as { KeyMetadata: { KeyId: string; SigningAlgorithms: string[]; CreationDate: string } }).KeyMetadata;
+  tt.same(md.SigningAlgorithms, ['ECDSA_SHA_384']);
+  tt.match(md.CreationDate, /^\d{4}-\d{2}-\d{2}T.*[+-]\d{2}:\d{2}$/);
+  tt.equal((await kms.execute('DescribeKey', { KeyId: md.KeyId })).KeyMetadata?.KeySpec, 'ECC_NIST_P384', 'the key is in the served store');
+
+  const wrong = await ekms(['list-keys', '--endpoint-url', server.url], { ...env, AWS_SECRET_ACCESS_KEY: 'wrong' });
+  tt.equal(wrong.code, 254);
+  tt.match(wrong.stderr, /^\nAn error occurred \(InvalidSignatureException\) when calling the ListKeys operation: The request signature we calculated does not match/);
+  const unsigned = await ekms(['list-keys', '--endpoint-url', server.url], {});
+  tt.equal(unsigned.code, 254);
+  tt.match(unsigned.stderr, /MissingAuthenticationTokenException/);
+  const nowhere = await ekms(['list-keys', '--endpoint-url', 'http://127.0.0.1:1'], env);
+  tt.equal(nowhere.code, 255);
+  tt.match(nowhere.stderr, /Could not connect to the endpoint URL: "http:\/\/127\.0\.0\.1:1"/);
+});

@@ -1,0 +1,25 @@
+// Runs the CLI's main() in this process, capturing what it prints.
+import { main } from '../../src/cli/main.js';
+import type { Kms, KmsOptions } from '../../src/index.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function ekms(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  openKms?: (options: KmsOptions) => Promise<Kms>,
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    env,
+    ...(openKms ? { openKms } : {}),
+  });
+  return { code, stdout, stderr };
+}

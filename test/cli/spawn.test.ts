@@ -1,0 +1,130 @@
+// The installed command: `node bin/ekms.js …` as a child process (from dist/, built here when
+// stale), `ekms serve` stopped by SIGTERM and SIGINT, and the AWS CLI itself against it when
+// the machine has one.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import t from 'tap';
+
+import { cleanupLater, tempHome } from '../helpers/backends.js';
+import { createKeyExample } from './reference.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'bin', 'ekms.js');
+
+function newest(dir: string): number {
+  let m = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    m = Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return m;
+}
+
+t.before(() => {
+  const main = join(root, 'dist', 'cli', 'main.js');
+  if (!existsSync(main) || statSync(main).mtimeMs < newest(join(root, 'src'))) {
+    // Type errors elsewhere in a tree under work do not stop tsc from emitting.
+    spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'ignore' });
+  }
+  if (!existsSync(main)) throw new Error('dist/cli/main.js is missing: run `npm run build:ts`');
+});
+
+function home(): string {
+  const h = tempHome('ekms-bin-');
+  cleanupLater(h);
+  return h;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+}
+
+t.test('node bin/ekms.js create-key prints the AWS example fields', async (tt) => {
+  const h = home();
+  const r = run(['create-key', '--key-spec', 'RSA_4096', '--key-usage', 'ENCRYPT_DECRYPT'], { EKMS_HOME: h });
+  tt.equal(r.status, 0, r.stderr);
+  const md = (JSON.parse(r.stdout) as { KeyMetadata: Record<string, unknown> }).KeyMetadata;
+  for (const field of Object.keys(createKeyExample('RSA_4096', 'ENCRYPT_DECRYPT'))) tt.ok(field in md, `${field} printed`);
+  tt.same(md.EncryptionAlgorithms, ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256']);
+
+  const err = run(['describe-key', '--key-id', 'alias/missing'], { EKMS_HOME: h });
+  tt.equal(err.status, 254);
+  tt.match(err.stderr, /^\nAn error occurred \(NotFoundException\) when calling the DescribeKey operation: /);
+  const usage = run(['describe-key'], { EKMS_HOME: h });
+  tt.equal(usage.status, 252);
+});
+
+function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /on (https?:\/\/\S+) \(auth/.exec(out);
+      if (m) resolve({ child, url: m[1]!, stderr: () => err });
+    });
+    child.on('exit', (code) => reject(new Error(`ekms serve exited early (${code}): ${err}`)));
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  t.test(`ekms serve answers the SDK and stops cleanly on ${signal}`, async (tt) => {
+    const h = home();
+    const { child, url, stderr } = await startServe(['--home', h]);
+    tt.teardown(() => child.kill('SIGKILL'));
+    tt.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, endpoint: url });
+    tt.same((await client.send(new ListKeysCommand({}))).Keys, []);
+    client.destroy();
+    const exited = exitOf(child);
+    child.kill(signal);
+    const { code } = await exited;
+    tt.equal(code, 0, 'exit code 0');
+    tt.match(stderr(), new RegExp(`${signal}: finishing requests in flight\\nekms: stopped\\n$`));
+  });
+}
+
+t.test('ekms serve refuses a public address without sigv4', async (tt) => {
+  const r = run(['serve', '--host', '0.0.0.0', '--port', '0', '--home', home()]);
+  tt.equal(r.status, 252);
+  tt.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without authentication/);
+});
+
+const aws = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+const awsVersion = aws.status === 0 ? `${aws.stdout}${aws.stderr}`.trim() : undefined;
+
+t.test('the AWS CLI against ekms serve --auth sigv4', { skip: awsVersion ? false : 'no `aws` command on this machine' }, async (tt) => {
+  tt.comment(awsVersion ?? '');
+  const h = home();
+  const { child, url } = await startServe(['--home', h, '--auth', 'sigv4'], { EKMS_ACCESS_KEYS: 'AKIDAWSCLI:aws-cli-secret' });
+  tt.teardown(() => child.kill('SIGKILL'));
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'AKIDAWSCLI',
+    AWS_SECRET_ACCESS_KEY: 'aws-cli-secret',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_PAGER: '',
+  };
+  const out = execFileSync('aws', ['kms', 'create-key', '--key-spec', 'ECC_NIST_P521', '--key-usage', 'SIGN_VERIFY', '--endpoint-url', url], { env, encoding: 'utf8' });
+  const md = (JSON.parse(out) as { KeyMetadata: Record<string, unknown> }).KeyMetadata;
+  for (const field of Object.keys(createKeyExample('ECC_NIST_P521', 'SIGN_VERIFY'))) tt.ok(field in md, `${field} printed by aws`);
+  tt.same(md.SigningAlgorithms, ['ECDSA_SHA_512']);
+
+  const bad = spawnSync('aws', ['kms', 'list-keys', '--endpoint-url', url], { env: { ...env, AWS_SECRET_ACCESS_KEY: 'wrong' }, encoding: 'utf8' });
+  tt.not(bad.status, 0);
+  tt.match(bad.stderr, /An error occurred \(InvalidSignatureException\) when calling the ListKeys operation: The request signature we calculated/);
+  const missing = spawnSync('aws', ['kms', 'describe-key', '--key-id', 'alias/none', '--endpoint-url', url], { env, encoding: 'utf8' });
+  tt.match(missing.stderr, /An error occurred \(NotFoundException\) when calling the DescribeKey operation/);
+});
