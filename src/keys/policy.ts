@@ -1,33 +1,82 @@
-// Key policies: AWS's default key policy, and the checks AWS makes on a policy document before
-// storing it. Policies are stored and returned; evaluating them is not implemented.
-import { LimitExceededException, MalformedPolicyDocumentException } from '../errors.js';
+// Key policies: AWS's default key policy, and the checks KMS makes on a policy document before
+// storing it (JSON, IAM policy grammar, KMS's size limit). Policies are stored and returned;
+// evaluating them is not implemented, so neither is the lockout safety check (it needs the
+// caller's identity): BypassPolicyLockoutSafetyCheck is accepted and changes nothing.
+import { LimitExceededException, MalformedPolicyDocumentException, NotFoundException } from '../errors.js';
 
-/** AWS's key policy size limit (bytes); the model allows larger documents than KMS accepts. */
+/** KMS's key policy size limit (bytes); the service model allows larger documents than KMS accepts. */
 export const maxPolicyBytes = 32 * 1024;
 
+/** The only policy name a KMS key has. */
+export const defaultPolicyName = 'default';
+
+/**
+ * The default key policy KMS gives a key created without one, byte for byte as GetKeyPolicy
+ * returns it (AWS's pretty-printing: `" : "` and `[ {`).
+ */
 export function defaultKeyPolicy(accountId: string): string {
-  return JSON.stringify(
-    {
-      Version: '2012-10-17',
-      Id: 'key-default-1',
-      Statement: [
-        {
-          Sid: 'Enable IAM User Permissions',
-          Effect: 'Allow',
-          Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-          Action: 'kms:*',
-          Resource: '*',
-        },
-      ],
-    },
-    null,
-    2,
-  );
+  return [
+    '{',
+    '  "Version" : "2012-10-17",',
+    '  "Id" : "key-default-1",',
+    '  "Statement" : [ {',
+    '    "Sid" : "Enable IAM User Permissions",',
+    '    "Effect" : "Allow",',
+    '    "Principal" : {',
+    `      "AWS" : "arn:aws:iam::${accountId}:root"`,
+    '    },',
+    '    "Action" : "kms:*",',
+    '    "Resource" : "*"',
+    '  } ]',
+    '}',
+  ].join('\n');
 }
 
-const statementKeys = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
+/** GetKeyPolicy and PutKeyPolicy know one policy name. */
+export function checkPolicyName(name: string | undefined): void {
+  if (name !== undefined && name !== defaultPolicyName) throw new NotFoundException('No such policy exists');
+}
 
-/** Checks a policy document as IAM policy grammar, as far as KMS checks it before storing. */
+const documentKeys = new Set(['Version', 'Id', 'Statement']);
+const versions = new Set(['2008-10-17', '2012-10-17']);
+const statementKeys = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
+const principalTypes = new Set(['AWS', 'Service', 'Federated', 'CanonicalUser']);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStringOrStrings = (v: unknown): boolean =>
+  typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
+
+function malformed(why: string): MalformedPolicyDocumentException {
+  return new MalformedPolicyDocumentException(why);
+}
+
+function checkPrincipal(p: unknown): void {
+  if (p === '*') return;
+  if (!isObject(p) || Object.keys(p).length === 0) throw malformed('Policy contains a statement with one or more invalid principals.');
+  for (const [type, value] of Object.entries(p))
+    if (!principalTypes.has(type) || !isStringOrStrings(value))
+      throw malformed('Policy contains a statement with one or more invalid principals.');
+}
+
+function checkStatement(s: unknown): void {
+  if (!isObject(s)) throw malformed('Policy contains a statement that is not a JSON object.');
+  for (const k of Object.keys(s)) if (!statementKeys.has(k)) throw malformed(`Policy contains a statement with an unknown element ${k}.`);
+  if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformed('Policy contains a statement with an invalid Effect.');
+  const principal = s.Principal ?? s.NotPrincipal;
+  if (principal === undefined || (s.Principal !== undefined && s.NotPrincipal !== undefined))
+    throw malformed('Policy contains a statement with no principal.');
+  checkPrincipal(principal);
+  const action = s.Action ?? s.NotAction;
+  if (action === undefined || (s.Action !== undefined && s.NotAction !== undefined) || !isStringOrStrings(action))
+    throw malformed('Policy contains a statement with no valid action.');
+  const resource = s.Resource ?? s.NotResource;
+  if (resource === undefined || (s.Resource !== undefined && s.NotResource !== undefined) || !isStringOrStrings(resource))
+    throw malformed('Policy contains a statement with no valid resource.');
+  if (s.Condition !== undefined && !isObject(s.Condition)) throw malformed('Policy contains a statement with an invalid condition.');
+  if (s.Sid !== undefined && typeof s.Sid !== 'string') throw malformed('Policy contains a statement with an invalid Sid.');
+}
+
+/** Checks a policy document as KMS does before storing it: size, JSON, IAM policy grammar. */
 export function checkPolicy(policy: string): void {
   if (Buffer.byteLength(policy, 'utf8') > maxPolicyBytes)
     throw new LimitExceededException(`Policy exceeds the maximum size of ${maxPolicyBytes} bytes.`);
@@ -35,21 +84,14 @@ export function checkPolicy(policy: string): void {
   try {
     doc = JSON.parse(policy);
   } catch {
-    throw new MalformedPolicyDocumentException('The new key policy will not allow you to update the key policy in the future.');
+    throw malformed('Policy is not valid JSON.');
   }
-  const malformed = (why: string) => new MalformedPolicyDocumentException(`Policy contains a statement with ${why}`);
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-    throw new MalformedPolicyDocumentException('Policy document must be a JSON object.');
-  const statements = (doc as { Statement?: unknown }).Statement;
-  const list = Array.isArray(statements) ? statements : statements === undefined ? undefined : [statements];
-  if (!list || list.length === 0) throw new MalformedPolicyDocumentException('Policy document must contain a Statement.');
-  for (const s of list) {
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw malformed('an invalid element.');
-    for (const k of Object.keys(s)) if (!statementKeys.has(k)) throw malformed(`an unknown element ${k}.`);
-    const st = s as Record<string, unknown>;
-    if (st.Effect !== 'Allow' && st.Effect !== 'Deny') throw malformed('an invalid Effect.');
-    if (st.Principal === undefined && st.NotPrincipal === undefined) throw malformed('no principal.');
-    if (st.Action === undefined && st.NotAction === undefined) throw malformed('no action.');
-    if (st.Resource === undefined && st.NotResource === undefined) throw malformed('no resource.');
-  }
+  if (!isObject(doc)) throw malformed('Policy document must be a JSON object.');
+  for (const k of Object.keys(doc)) if (!documentKeys.has(k)) throw malformed(`Policy contains an unknown element ${k}.`);
+  if (doc.Version !== undefined && !(typeof doc.Version === 'string' && versions.has(doc.Version)))
+    throw malformed('Policy contains an invalid Version.');
+  if (doc.Id !== undefined && typeof doc.Id !== 'string') throw malformed('Policy contains an invalid Id.');
+  const statements = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement === undefined ? [] : [doc.Statement];
+  if (statements.length === 0) throw malformed('Policy document must contain a Statement.');
+  for (const s of statements) checkStatement(s);
 }

@@ -1,17 +1,27 @@
-// AWS's rules for tags on KMS keys (CreateKey's Tags and TagResource).
+// AWS's rules for tags on KMS keys (CreateKey's Tags, TagResource, UntagResource), in its
+// recorded words. Over-long keys and values are the model validator's (ValidationException).
 import { TagException } from '../errors.js';
 import type { Tag } from '../model/types.js';
 
 export const maxTagsPerKey = 50;
 
-/** Checks a request's tags; `existing` counts tags already on the key (TagResource). */
+const reservedPrefix = 'aws:';
+const isReserved = (tagKey: string) => tagKey.toLowerCase().startsWith(reservedPrefix);
+const reserved = () => new TagException('Tags beginning with aws: are reserved');
+
+/** Checks a request's tags; `existingKeys` are the tag keys already on the key (TagResource). */
 export function checkTags(tags: readonly Tag[], existingKeys: readonly string[] = []): void {
   const seen = new Set<string>();
   for (const t of tags) {
-    if (t.TagKey.toLowerCase().startsWith('aws:')) throw new TagException('Tags beginning with aws: are reserved');
+    if (isReserved(t.TagKey)) throw reserved();
     if (seen.has(t.TagKey)) throw new TagException('Duplicate tag keys');
     seen.add(t.TagKey);
   }
   const total = new Set([...existingKeys, ...seen]).size;
   if (total > maxTagsPerKey) throw new TagException('Too many tags');
+}
+
+/** UntagResource: AWS's own tags cannot be removed either. */
+export function checkTagKeysToRemove(tagKeys: readonly string[]): void {
+  if (tagKeys.some(isReserved)) throw reserved();
 }

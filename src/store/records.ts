@@ -38,3 +38,10 @@ export interface TagRecord {
   TagKey: string;
   TagValue: string;
 }
+
+export interface AliasRecord {
+  aliasName: string;
+  keyId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -1,5 +1,6 @@
 // The store's schema, as numbered migrations. Each runs once, in order, inside the transaction
 // that opens the store; a store written by a newer version (a higher user_version) is refused.
+// Once released, a migration never changes: a new column, table or meta row is a new migration.
 export const migrations: readonly string[] = [
   // 1: the first release.
   `
@@ -50,6 +51,24 @@ export const migrations: readonly string[] = [
     tag_value  TEXT NOT NULL,
     PRIMARY KEY (key_id, tag_key)
   );
+  -- Keys pending deletion, for the sweep that destroys them when their date comes.
+  CREATE INDEX keys_by_deletion_date ON keys(deletion_date) WHERE deletion_date IS NOT NULL;
+  -- Token objects of deleted keys still to be destroyed (written in the transaction that
+  -- deletes the key, removed once the token has destroyed the object).
+  CREATE TABLE token_destructions (
+    key_id      TEXT NOT NULL,
+    material_id TEXT NOT NULL,
+    key_record  TEXT NOT NULL,
+    material    TEXT NOT NULL,
+    PRIMARY KEY (key_id, material_id)
+  );
+  `,
+  // 2: the store's own id (a random UUID), so that objects it makes outside this file (token
+  // keys on a PKCS#11 token several stores may share) can say which store made them.
+  `
+  INSERT OR IGNORE INTO meta (name, value) VALUES ('store_id',
+    lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' ||
+    substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
   `,
 ];
 

@@ -7,7 +7,7 @@ import { defineOperation } from '../operation.js';
 // The public key comes from the store: no unwrap, no token round trip.
 export const getPublicKey = defineOperation('GetPublicKey', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
-  checkKeyState(key.record.state, key.arn, 'crypto');
+  checkKeyState(key, 'GetPublicKey');
   const publicKey = key.material()?.publicKey;
   if (!publicKey)
     throw new UnsupportedOperationException(`${key.arn} key usage is ${key.record.keyUsage} which is not valid for GetPublicKey.`);

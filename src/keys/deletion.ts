@@ -1,0 +1,102 @@
+// Key deletion: a key scheduled for deletion is destroyed for real once its deletion date has
+// come — the record, its wrapped materials, aliases and tags removed from the store in one
+// transaction, its unwrapped materials wiped from native memory, its token objects destroyed.
+// There is no scheduler process: the sweep runs when a store is opened and before an operation
+// whenever some key's date has come (DeletionSchedule.runDue), which is all a caller can
+// observe of AWS's background deletion.
+import type { TokenBackend } from '../backends/token.js';
+import type { Store } from '../store/store.js';
+import type { KeyRegistry } from './registry.js';
+
+/** AWS's waiting period limits and default (days). */
+export const minPendingWindowDays = 7;
+export const maxPendingWindowDays = 30;
+export const defaultPendingWindowDays = 30;
+const dayMs = 86_400_000;
+
+export function deletionDateFor(now: Date, days: number): Date {
+  return new Date(now.getTime() + days * dayMs);
+}
+
+export interface DeletionDeps {
+  readonly store: Store;
+  readonly keys: KeyRegistry;
+  /** The PKCS#11 token, when one is configured: it destroys the token objects of deleted keys. */
+  readonly token?: TokenBackend;
+  now(): Date;
+}
+
+/**
+ * Remembers the earliest deletion date so that the hot path asks the store nothing: the date is
+ * re-read only after a change (markStale), and the sweep runs only once it has come.
+ */
+export class DeletionSchedule {
+  private earliest: number | undefined;
+  private known = false;
+  /** Token destructions left over (another process deleted the key without the token) are retried once per change. */
+  private tokenBacklogChecked = false;
+  private running: Promise<string[]> | undefined;
+
+  constructor(private readonly store: Store) {}
+
+  /** Another connection or this process changed keys: re-read the earliest deletion date. */
+  markStale(): void {
+    this.known = false;
+    this.tokenBacklogChecked = false;
+  }
+
+  isDue(now: Date): boolean {
+    if (!this.known) {
+      this.earliest = this.store.earliestDeletion()?.getTime();
+      this.known = true;
+    }
+    return this.earliest !== undefined && this.earliest <= now.getTime();
+  }
+
+  /** Before an operation: destroys the keys whose date has come, if any. */
+  async runDue(deps: DeletionDeps): Promise<void> {
+    if (this.isDue(deps.now()) || (deps.token !== undefined && !this.tokenBacklogChecked)) await this.sweep(deps);
+  }
+
+  /** Destroys every key whose deletion date has come; one sweep at a time per process. Returns their ids. */
+  sweep(deps: DeletionDeps): Promise<string[]> {
+    this.running ??= destroyDueKeys(deps).finally(() => {
+      this.running = undefined;
+      this.known = false;
+      if (deps.token !== undefined) this.tokenBacklogChecked = true;
+    });
+    return this.running;
+  }
+}
+
+/** Destroys every key pending deletion whose deletion date is at or before now. */
+export async function destroyDueKeys(deps: DeletionDeps): Promise<string[]> {
+  const now = deps.now();
+  const destroyed: string[] = [];
+  for (const keyId of deps.store.dueDeletions(now)) {
+    // Rechecked inside the deleting transaction: another process may have cancelled it.
+    if (!deps.store.deleteDueKey(keyId, now)) continue;
+    deps.keys.invalidate(keyId, { wipe: true });
+    destroyed.push(keyId);
+  }
+  await destroyTokenObjects(deps);
+  return destroyed;
+}
+
+/**
+ * Destroys the token objects of deleted keys. A failure leaves the object listed, to be
+ * retried by a later sweep: the key is gone from the API either way.
+ */
+export async function destroyTokenObjects(deps: DeletionDeps): Promise<void> {
+  const token = deps.token;
+  if (!token) return;
+  for (const { record, material } of deps.store.pendingTokenDestructions()) {
+    if (record.customKeyStoreId !== undefined && record.customKeyStoreId !== token.customKeyStoreId) continue;
+    try {
+      await token.destroyMaterial(record, material);
+    } catch {
+      continue;
+    }
+    deps.store.tokenObjectDestroyed(record.keyId, material.materialId);
+  }
+}

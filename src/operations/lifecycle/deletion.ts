@@ -1,0 +1,45 @@
+// ScheduleKeyDeletion and CancelKeyDeletion. The key is destroyed when its deletion date comes
+// (keys/deletion.ts); until then it is PendingDeletion and refuses nearly everything.
+import { KMSInvalidStateException, ValidationException } from '../../errors.js';
+import {
+  defaultPendingWindowDays,
+  deletionDateFor,
+  maxPendingWindowDays,
+  minPendingWindowDays,
+} from '../../keys/deletion.js';
+import { checkKeyState } from '../../keys/state.js';
+import { defineOperation } from '../operation.js';
+
+export const scheduleKeyDeletion = defineOperation('ScheduleKeyDeletion', async (ctx, input) => {
+  const days = input.PendingWindowInDays ?? defaultPendingWindowDays;
+  // The model allows 1–365; KMS allows 7–30.
+  if (days < minPendingWindowDays || days > maxPendingWindowDays)
+    throw new ValidationException(`PendingWindowInDays should be between ${minPendingWindowDays} and ${maxPendingWindowDays}, but it is ${days}`);
+  const key = ctx.keys.resolve(input.KeyId, { aliases: false });
+  checkKeyState(key, 'ScheduleKeyDeletion');
+  const deletionDate = deletionDateFor(ctx.now(), days);
+  const scheduled = ctx.store.write(() => {
+    // Rechecked in the transaction: another process may have scheduled it first.
+    const current = ctx.store.getKey(key.record.keyId);
+    if (!current || current.state === 'PendingDeletion') return false;
+    ctx.store.updateKey(key.record.keyId, { state: 'PendingDeletion', deletionDate, pendingWindowDays: days });
+    return true;
+  });
+  ctx.keys.invalidate(key.record.keyId);
+  if (!scheduled) throw new KMSInvalidStateException(`${key.arn} is pending deletion.`);
+  return { KeyId: key.arn, DeletionDate: deletionDate, KeyState: 'PendingDeletion', PendingWindowInDays: days };
+});
+
+export const cancelKeyDeletion = defineOperation('CancelKeyDeletion', async (ctx, input) => {
+  const key = ctx.keys.resolve(input.KeyId, { aliases: false });
+  checkKeyState(key, 'CancelKeyDeletion');
+  const cancelled = ctx.store.write(() => {
+    if (ctx.store.getKey(key.record.keyId)?.state !== 'PendingDeletion') return false;
+    // AWS leaves a key whose deletion is cancelled disabled.
+    ctx.store.updateKey(key.record.keyId, { state: 'Disabled', deletionDate: undefined, pendingWindowDays: undefined });
+    return true;
+  });
+  ctx.keys.invalidate(key.record.keyId);
+  if (!cancelled) throw new KMSInvalidStateException(`${key.arn} is not pending deletion.`);
+  return { KeyId: key.arn };
+});

@@ -1,0 +1,23 @@
+// EnableKey and DisableKey. Both are idempotent in AWS. An unavailable key (its token
+// disconnected) accepts them but keeps its state, as AWS's key-state table says.
+import { checkKeyState } from '../../keys/state.js';
+import type { KeyState } from '../../model/types.js';
+import { defineOperation, type OperationContext } from '../operation.js';
+
+async function setEnabled(ctx: OperationContext, keyIdParam: string, operation: 'EnableKey' | 'DisableKey'): Promise<Record<string, never>> {
+  const key = ctx.keys.resolve(keyIdParam, { aliases: false });
+  checkKeyState(key, operation);
+  const target: KeyState = operation === 'EnableKey' ? 'Enabled' : 'Disabled';
+  if (key.record.state === 'Enabled' || key.record.state === 'Disabled') {
+    const from = key.record.state;
+    // Only from the state checked above: another process may have scheduled deletion meanwhile.
+    ctx.store.write(() => {
+      if (ctx.store.getKey(key.record.keyId)?.state === from) ctx.store.updateKey(key.record.keyId, { state: target });
+    });
+    ctx.keys.invalidate(key.record.keyId);
+  }
+  return {};
+}
+
+export const enableKey = defineOperation('EnableKey', (ctx, input) => setEnabled(ctx, input.KeyId, 'EnableKey'));
+export const disableKey = defineOperation('DisableKey', (ctx, input) => setEnabled(ctx, input.KeyId, 'DisableKey'));

@@ -1,0 +1,106 @@
+// Key policies: AWS's default policy, GetKeyPolicy/PutKeyPolicy/ListKeyPolicies, CreateKey's
+// Policy, and the checks made before a policy is stored.
+import t from 'tap';
+
+import type { Kms } from '../../src/index.js';
+import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
+
+type Test = typeof t;
+
+const policy = (statement: object) => JSON.stringify({ Version: '2012-10-17', Statement: [statement] });
+const allowRoot = (account: string) => ({
+  Sid: 'root',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${account}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+});
+
+async function newKey(kms: Kms, Policy?: string): Promise<string> {
+  return (await kms.createKey({ Policy })).KeyMetadata!.KeyId!;
+}
+
+eachBackend('a key without a policy has AWS\'s default key policy for the account', async (t: Test, kms) => {
+  const keyId = await newKey(kms);
+  const out = await kms.getKeyPolicy({ KeyId: keyId, PolicyName: 'default' });
+  // Byte for byte as AWS returns it (kms-examples-1.json, GetKeyPolicy), for this account.
+  const expected =
+    '{\n  "Version" : "2012-10-17",\n  "Id" : "key-default-1",\n  "Statement" : [ {\n    "Sid" : "Enable IAM User Permissions",\n' +
+    '    "Effect" : "Allow",\n    "Principal" : {\n      "AWS" : "arn:aws:iam::' +
+    kms.config.accountId +
+    ':root"\n    },\n    "Action" : "kms:*",\n    "Resource" : "*"\n  } ]\n}';
+  t.equal(out.Policy, expected);
+  t.equal(out.PolicyName, 'default');
+  t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, expected, 'PolicyName defaults to default');
+  t.same(await kms.listKeyPolicies({ KeyId: keyId }), { PolicyNames: ['default'], Truncated: false });
+});
+
+eachBackend('PutKeyPolicy and CreateKey store the document as given', async (t: Test, kms) => {
+  const account = kms.config.accountId;
+  const doc = policy(allowRoot(account)) + '\n';
+  const keyId = await newKey(kms, doc);
+  t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, doc);
+  const replaced = JSON.stringify(
+    { Version: '2012-10-17', Id: 'custom', Statement: [allowRoot(account), { ...allowRoot(account), Sid: 'deny', Effect: 'Deny', Action: ['kms:Encrypt'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
+    null,
+    4,
+  );
+  t.same(await kms.putKeyPolicy({ KeyId: keyId, PolicyName: 'default', Policy: replaced, BypassPolicyLockoutSafetyCheck: true }), {});
+  t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, replaced);
+  await kms.putKeyPolicy({ KeyId: keyId, Policy: doc });
+  t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, doc, 'PolicyName defaults to default');
+  const bypassed = (await kms.createKey({ Policy: policy({ ...allowRoot(account), Principal: '*' }), BypassPolicyLockoutSafetyCheck: true })).KeyMetadata!;
+  t.equal(JSON.parse((await kms.getKeyPolicy({ KeyId: bypassed.KeyId! })).Policy!).Statement[0].Principal, '*', 'CreateKey accepts BypassPolicyLockoutSafetyCheck');
+  // Policies are not evaluated: a policy that allows nobody still leaves the key usable.
+  await kms.putKeyPolicy({ KeyId: keyId, Policy: policy({ ...allowRoot(account), Effect: 'Deny' }) });
+  t.ok((await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('x') })).CiphertextBlob);
+});
+
+eachBackend('only the policy named default exists', async (t: Test, kms) => {
+  const keyId = await newKey(kms);
+  await rejectsAws(t, kms.getKeyPolicy({ KeyId: keyId, PolicyName: 'other' }), 'NotFoundException');
+  await rejectsAws(t, kms.putKeyPolicy({ KeyId: keyId, PolicyName: 'other', Policy: policy(allowRoot('1')) }), 'NotFoundException');
+  await rejectsAws(t, kms.getKeyPolicy({ KeyId: keyId, PolicyName: 'no-dashes' }), 'ValidationException', /at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern/);
+});
+
+eachBackend('malformed policies are refused before anything is stored', async (t: Test, kms) => {
+  const keyId = await newKey(kms);
+  const before = (await kms.getKeyPolicy({ KeyId: keyId })).Policy;
+  const root = allowRoot(kms.config.accountId);
+  const bad: [string, string][] = [
+    ['not JSON', '{"Version": '],
+    ['not an object', '["Statement"]'],
+    ['no statement', JSON.stringify({ Version: '2012-10-17' })],
+    ['empty statement list', JSON.stringify({ Version: '2012-10-17', Statement: [] })],
+    ['unknown top-level element', JSON.stringify({ Version: '2012-10-17', Statement: [root], Extra: 1 })],
+    ['unknown version', JSON.stringify({ Version: '2020-01-01', Statement: [root] })],
+    ['bad effect', policy({ ...root, Effect: 'Maybe' })],
+    ['no principal', policy({ Effect: 'Allow', Action: 'kms:*', Resource: '*' })],
+    ['bad principal type', policy({ ...root, Principal: { Someone: 'x' } })],
+    ['no action', policy({ Effect: 'Allow', Principal: '*', Resource: '*' })],
+    ['action of the wrong type', policy({ ...root, Action: 5 })],
+    ['no resource', policy({ Effect: 'Allow', Principal: '*', Action: 'kms:*' })],
+    ['unknown statement element', policy({ ...root, Color: 'blue' })],
+    ['condition not an object', policy({ ...root, Condition: 'x' })],
+  ];
+  for (const [why, doc] of bad) {
+    await rejectsAws(t, kms.putKeyPolicy({ KeyId: keyId, Policy: doc }), 'MalformedPolicyDocumentException', undefined);
+    await rejectsAws(t, kms.createKey({ Policy: doc }), 'MalformedPolicyDocumentException', undefined);
+    t.pass(why);
+  }
+  t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, before, 'the stored policy is unchanged');
+});
+
+eachBackend('policies over 32 KB are LimitExceededException', async (t: Test, kms) => {
+  const keyId = await newKey(kms);
+  const root = allowRoot(kms.config.accountId);
+  const sized = (bytes: number) => {
+    const base = policy({ ...root, Sid: '' });
+    return policy({ ...root, Sid: 'x'.repeat(bytes - base.length) });
+  };
+  t.equal(Buffer.byteLength(sized(32 * 1024)), 32 * 1024);
+  await kms.putKeyPolicy({ KeyId: keyId, Policy: sized(32 * 1024) });
+  t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy!.length, 32 * 1024, '32 KB exactly is accepted');
+  await rejectsAws(t, kms.putKeyPolicy({ KeyId: keyId, Policy: sized(32 * 1024 + 1) }), 'LimitExceededException');
+  await rejectsAws(t, kms.createKey({ Policy: sized(32 * 1024 + 1) }), 'LimitExceededException');
+});
