@@ -16,19 +16,21 @@ export interface ServeContext {
   openKms(options: KmsOptions): Promise<Kms>;
 }
 
-const SERVE_FLAGS = new Set(['--host', '--port', '--auth', '--tls-cert', '--tls-key', '--max-body-bytes', '--allowed-host']);
+const SERVE_FLAGS = new Set(['--host', '--port', '--auth', '--tls-cert', '--tls-key', '--max-body-bytes', '--allowed-host', '--no-console']);
 
 export const serveHelp = [
   'usage: ekms serve [--host <addr>] [--port <n>] [--auth none|sigv4] [--tls-cert <pem> --tls-key <pem>]',
-  '                  [--home <dir>] [--region <region>] [--max-body-bytes <n>] [--allowed-host <name>]',
+  '                  [--home <dir>] [--region <region>] [--max-body-bytes <n>] [--allowed-host <name>] [--no-console]',
   '',
-  'Serves AWS KMS\'s JSON 1.1 API (POST /, X-Amz-Target: TrentService.<Operation>).',
+  'Serves AWS KMS\'s JSON 1.1 API (POST /, X-Amz-Target: TrentService.<Operation>), and the key',
+  'console for browsers at / (with --auth sigv4 it asks for an access key id and secret).',
   '  --host           listen address (default $EKMS_HOST or 127.0.0.1)',
   '  --port           port (default $EKMS_PORT or 4599; 0 picks a free one)',
   '  --auth           none (default; loopback addresses only) or sigv4 (access keys from',
   '                   $EKMS_HOME/credentials.json or EKMS_ACCESS_KEYS=AKID:SECRET,...)',
   '  --tls-cert/--tls-key  PEM files: serve HTTPS',
   '  --allowed-host   another Host name to accept (repeatable)',
+  '  --no-console     serve the API only, not the key console',
   '',
 ].join('\n');
 
@@ -39,6 +41,11 @@ function serverOptions(args: ParsedArgs): ServerOptions {
   const allowed: string[] = [];
   for (const { flag, values } of args.flags) {
     if (!SERVE_FLAGS.has(flag)) throw new UsageError(`Unknown options: ${flag}`);
+    if (flag === '--no-console') {
+      if (values.length !== 0) throw new UsageError(`argument ${flag}: expected no argument`);
+      opts.console = false;
+      continue;
+    }
     if (values.length !== 1) throw new UsageError(`argument ${flag}: expected one argument`);
     const v = values[0]!;
     switch (flag) {
@@ -93,6 +100,7 @@ export async function serve(args: ParsedArgs, ctx: ServeContext): Promise<void> 
     throw err;
   }
   ctx.stdout(`ekms: serving ${kms.config.home} on ${handle.url} (auth ${handle.auth})\n`);
+  if (opts.console !== false) ctx.stdout(`ekms: key console at ${handle.url}/\n`);
   const signal = await ctx.waitForStop();
   ctx.stderr(`ekms: ${signal}: finishing requests in flight\n`);
   await handle.close();

@@ -1,16 +1,18 @@
 // The HTTP(S) endpoint: reads requests off sockets (with a body limit and timeouts, so no
 // client can stall or exhaust the server), applies the browser guard and SigV4 when asked, and
-// hands each request to the shared AWS JSON 1.1 processing of wire.ts.
+// hands each request to the shared AWS JSON 1.1 processing of wire.ts, or to the key console
+// (src/console/) when a browser asks for the page or one of its /console/ paths.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
+import { createConsole } from '../console/index.js';
 import { RequestEntityTooLargeException } from '../errors.js';
 import type { Kms } from '../kms.js';
 import { loadAccessKeys, type AccessKeys } from './access-keys.js';
 import { isLoopbackHost, requestGuard } from './guard.js';
 import { verifySigV4 } from './sigv4.js';
-import { DEFAULT_MAX_BODY_BYTES, errorResponse, processRequest, type ProcessOptions, type WireResponse } from './wire.js';
+import { DEFAULT_MAX_BODY_BYTES, errorResponse, processRequest, type ProcessOptions, type WireRequest, type WireResponse } from './wire.js';
 
 export type AuthMode = 'none' | 'sigv4';
 
@@ -38,6 +40,8 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** For tests of clock skew. */
   clock?: () => Date;
+  /** Serve the key console (src/console/) at / for browsers. Default true. */
+  console?: boolean;
 }
 
 export interface ServerHandle {
@@ -102,14 +106,21 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   const processing: ProcessOptions = { callerKind: 'endpoint', maxBodyBytes };
+  let keys: AccessKeys | undefined;
   if (auth === 'sigv4') {
-    const keys = options.accessKeys ?? loadAccessKeys(kms.config.home);
+    keys = options.accessKeys ?? loadAccessKeys(kms.config.home);
     if (keys.size === 0)
       throw new EndpointConfigError(`--auth sigv4 needs access keys: ${kms.config.home}/credentials.json or EKMS_ACCESS_KEYS`);
     const region = options.region ?? kms.config.region;
     const clock = options.clock;
-    processing.authenticate = (req) => verifySigV4(req, { keys, region, service: 'kms', ...(clock ? { clock } : {}) });
+    const accepted = keys;
+    processing.authenticate = (req) => verifySigV4(req, { keys: accepted, region, service: 'kms', ...(clock ? { clock } : {}) });
   }
+  // The console signs in with the same access keys, and sends a secret only over TLS or loopback.
+  const consoleApp =
+    options.console === false
+      ? undefined
+      : createConsole(kms, { ...(keys ? { accessKeys: keys } : {}), secureTransport: !!options.tls || isLoopbackHost(host), maxBodyBytes });
 
   let closing = false;
   let inFlight = 0;
@@ -154,17 +165,14 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
       send(res, errorResponse(new RequestEntityTooLargeException(`Request body exceeds the limit of ${maxBodyBytes} bytes.`)), true);
       return;
     }
-    const wire = await processRequest(
-      kms,
-      {
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        headers,
-        body,
-        ...(req.socket.remoteAddress ? { sourceAddress: req.socket.remoteAddress } : {}),
-      },
-      processing,
-    );
+    const request: WireRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers,
+      body,
+      ...(req.socket.remoteAddress ? { sourceAddress: req.socket.remoteAddress } : {}),
+    };
+    const wire = consoleApp?.serves(request) ? await consoleApp.handle(request) : await processRequest(kms, request, processing);
     send(res, wire, closing);
   }
 

@@ -1,0 +1,101 @@
+// The page's link to the server. KMS calls are AWS JSON 1.1 requests (X-Amz-Target,
+// application/x-amz-json-1.1) sent to the console's KMS route, which hands them to the same
+// processing as the endpoint; every console request carries the session token, which is also
+// the CSRF token. Failures become AwsError, carrying AWS's error type and message.
+
+const TOKEN_KEY = 'ekms-console-token';
+const TOKEN_HEADER = 'x-ekms-console-token';
+
+export class AwsError extends Error {
+  constructor(type, message, status) {
+    super(message);
+    this.name = 'AwsError';
+    this.type = type;
+    this.status = status;
+  }
+}
+
+// sessionStorage, not a cookie: private to this scheme, host and port, and never sent by the
+// browser on its own.
+let token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+let sessionLost = () => {};
+
+/** Called when the server no longer knows the session (expired, signed out, restarted). */
+export function onSessionLost(handler) {
+  sessionLost = handler;
+}
+
+export function hasSession() {
+  return token !== undefined;
+}
+
+function forgetSession() {
+  token = undefined;
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+async function post(path, body, { contentType = 'application/json', headers = {}, anonymous = false } = {}) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...(token && !anonymous ? { [TOKEN_HEADER]: token } : {}), ...headers },
+      body: JSON.stringify(body ?? {}),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new AwsError('NetworkError', 'The console cannot reach the server. Is `ekms serve` still running?', 0);
+  }
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const type = String(json?.__type ?? `HTTP ${res.status}`).split('#').pop();
+    const err = new AwsError(type, String(json?.message ?? json?.Message ?? ''), res.status);
+    if (!anonymous && (type === 'ExpiredTokenException' || type === 'MissingAuthenticationTokenException')) {
+      forgetSession();
+      sessionLost(err);
+    }
+    throw err;
+  }
+  return json ?? {};
+}
+
+/** Opens a session: with no credentials when the server needs none, else with an access key. */
+export async function openSession(credentials = {}) {
+  const out = await post('/console/api/session', credentials, { anonymous: true });
+  token = out.Token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  return out;
+}
+
+export async function signOut() {
+  try {
+    await post('/console/api/sign-out', {});
+  } finally {
+    forgetSession();
+  }
+}
+
+/** What the forms offer: key specs, limits, operations available, account and region. */
+export function context() {
+  return post('/console/api/context', {});
+}
+
+/** Resolves when the alias may be created; rejects with the error CreateAlias would give. */
+export function checkAlias(aliasName) {
+  return post('/console/api/check-alias', { AliasName: aliasName });
+}
+
+/** One KMS operation by its AWS name, e.g. kms('DescribeKey', { KeyId }). */
+export function kms(operation, input = {}) {
+  return post('/console/api/kms', input, {
+    contentType: 'application/x-amz-json-1.1',
+    headers: { 'x-amz-target': `TrentService.${operation}` },
+  });
+}

@@ -1,0 +1,135 @@
+// The console under --auth sigv4 in a browser: the sign-in form, a wrong secret refused in
+// words, the keys after signing in, and signing out. And a page whose server lacks some
+// operations: the parts that need them say so instead of failing.
+import t from 'tap';
+
+import { browserMissing, openBrowser, screenshot, type Browser } from './browser.js';
+import { serve } from './setup.js';
+
+const missing = browserMissing();
+if (missing && process.env.EKMS_SKIP_BROWSER_TESTS === '1') {
+  t.skip(`browser tests skipped: ${missing}`);
+} else {
+  if (missing) throw new Error(missing);
+  await run();
+}
+
+async function run(): Promise<void> {
+  let browser: Browser;
+  t.before(async () => {
+    browser = await openBrowser();
+  });
+  t.teardown(() => browser?.close());
+
+  t.test('sign in with an access key, sign out', async (tt) => {
+    const s = await serve(tt, { auth: 'sigv4', accessKeys: new Map([['AKIDCONSOLE', 'the-secret']]) });
+    await s.kms.createKey({ Description: 'visible after sign-in' });
+    const { page } = browser;
+    await page.goto(`${s.url}/`);
+    await page.getByRole('heading', { name: 'Sign in to the key console' }).waitFor();
+    tt.notOk(await page.getByRole('navigation', { name: 'Main' }).isVisible(), 'nothing else before signing in');
+    await page.getByLabel('Access key ID').fill('AKIDCONSOLE');
+    await page.getByLabel('Secret access key').fill('wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('The access key ID or the secret access key is not valid. (UnrecognizedClientException)').waitFor();
+    tt.equal(await page.getByLabel('Secret access key').inputValue(), '', 'the wrong secret is cleared');
+    await screenshot(page, 'sign-in-refused');
+    await page.getByLabel('Secret access key').fill('the-secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Page 1: 1 key.').waitFor();
+    tt.match(await page.locator('#who').textContent(), /^AKIDCONSOLE/);
+    tt.equal(await page.evaluate(() => document.body.innerText.includes('the-secret')), false, 'the secret is not on the page');
+
+    // A reload keeps the session (sessionStorage); signing out ends it on the server too.
+    const token = await page.evaluate(() => sessionStorage.getItem('ekms-console-token'));
+    await page.reload();
+    await page.getByText('Page 1: 1 key.').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to the key console' }).waitFor();
+    tt.equal(await page.evaluate(() => sessionStorage.getItem('ekms-console-token')), null);
+    const reused = await page.evaluate(async (tok) => {
+      const r = await fetch('/console/api/context', { method: 'POST', headers: { 'content-type': 'application/json', 'x-ekms-console-token': tok ?? '' }, body: '{}' });
+      return r.status;
+    }, token);
+    tt.equal(reused, 400, 'the old token is refused');
+    tt.same(browser.problems, []);
+  });
+
+  t.test('without sign-in, a session the server forgot is replaced at once', async (tt) => {
+    const s = await serve(tt);
+    const { page } = browser;
+    await page.goto('about:blank');
+    await page.goto(`${s.url}/`);
+    await page.getByText('Page 1: 0 keys.').waitFor();
+    const old = await page.evaluate(() => sessionStorage.getItem('ekms-console-token'));
+    // As after a server restart: the server no longer knows the token.
+    await page.evaluate(async (tok) => {
+      await fetch('/console/api/sign-out', { method: 'POST', headers: { 'content-type': 'application/json', 'x-ekms-console-token': tok ?? '' }, body: '{}' });
+    }, old);
+    await s.kms.createKey({});
+    await page.getByRole('link', { name: 'Customer managed keys' }).click();
+    await page.getByLabel('Keys per page').selectOption('10');
+    await page.getByText('Page 1: 1 key.').waitFor();
+    const renewed = await page.evaluate(() => sessionStorage.getItem('ekms-console-token'));
+    tt.ok(renewed && renewed !== old, 'a new session');
+    tt.same(browser.problems, []);
+  });
+
+  t.test('operations this build lacks are shown as unavailable', async (tt) => {
+    const s = await serve(tt);
+    const keyId = (await s.kms.createKey({})).KeyMetadata!.KeyId!;
+    const { page } = browser;
+    // As if PutKeyPolicy, the rotation operations and DescribeCustomKeyStores had not landed yet.
+    const lacking = ['PutKeyPolicy', 'EnableKeyRotation', 'DescribeCustomKeyStores'];
+    await page.route('**/console/api/context', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.Operations = body.Operations.filter((op: string) => !lacking.includes(op));
+      await route.fulfill({ response, json: body });
+    });
+    tt.teardown(() => page.unroute('**/console/api/context'));
+    await page.goto(`${s.url}/#/keys/${keyId}`);
+    await page.getByRole('heading', { name: 'Key policy' }).waitFor();
+    const policy = page.getByRole('region', { name: 'Key policy' });
+    await policy.getByText('does not implement PutKeyPolicy yet').waitFor();
+    tt.equal(await policy.getByRole('button', { name: 'Edit policy' }).count(), 0, 'no edit button');
+    tt.match(await policy.locator('pre').textContent(), /Enable IAM User Permissions/, 'the policy is still shown');
+    await page.getByRole('region', { name: 'Key rotation' }).getByText('does not implement EnableKeyRotation yet').waitFor();
+    await page.goto(`${s.url}/#/create`);
+    for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Next', exact: true }).click();
+    await page.getByText('Custom key stores cannot be listed').waitFor();
+    tt.same(browser.problems, []);
+  });
+
+  t.test('keyboard only: focus is visible, steps move with Tab, arrows and Enter', async (tt) => {
+    const s = await serve(tt);
+    const { page } = browser;
+    await page.goto(`${s.url}/#/create`);
+    await page.getByRole('heading', { name: 'Step 1 of 7: Key type' }).waitFor();
+    const focused = () => page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      return { tag: el.tagName, name: el.getAttribute('name'), text: el.textContent, outline: getComputedStyle(el).outlineStyle };
+    });
+    // The page starts with focus on its heading; Tab moves on from there.
+    tt.equal((await focused()).tag, 'H1');
+    let f = await focused();
+    for (let i = 0; i < 15 && f.name !== 'key-type'; i++) {
+      await page.keyboard.press('Tab');
+      f = await focused();
+    }
+    tt.equal(f.name, 'key-type', 'the key type radios are reachable by Tab');
+    tt.not(f.outline, 'none', 'with a visible focus ring');
+    await page.keyboard.press('ArrowDown');
+    tt.ok(await page.getByRole('radio', { name: 'Asymmetric', exact: true }).isChecked(), 'arrows choose');
+    // Previous is disabled on the first step, so Next is the next stop.
+    await page.keyboard.press('Tab');
+    f = await focused();
+    tt.equal(f.text, 'Next');
+    tt.not(f.outline, 'none');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Step 2 of 7: Key usage' }).waitFor();
+    const names = await page.getByRole('radio').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).labels?.[0]?.textContent));
+    tt.same(names, ['Encrypt and decrypt', 'Sign and verify', 'Key agreement'], 'every radio has a label');
+    tt.same(browser.problems, []);
+  });
+}
