@@ -27,6 +27,7 @@ Napi::Function Engine::define(Napi::Env env) {
                          InstanceMethod<&Engine::keyHandle>("keyHandle"),
                          InstanceMethod<&Engine::evict>("evict"),
                          InstanceMethod<&Engine::cachedKeys>("cachedKeys"),
+                         InstanceMethod<&Engine::reloadRootKey>("reloadRootKey"),
                          InstanceMethod<&Engine::close>("close"),
                      });
 }
@@ -43,6 +44,12 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   }
   cache_ = std::make_shared<ekms::KeyCache>(capacity);
   info.This().As<Napi::Object>().TypeTag(&kEngineTag);
+}
+
+Engine* Engine::unwrapArg(const Napi::CallbackInfo& info, std::size_t i) {
+  Napi::Value v = info.Length() > i ? info[i] : info.Env().Undefined();
+  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kEngineTag)) throw Napi::TypeError::New(info.Env(), "expected an Engine");
+  return Unwrap(v.As<Napi::Object>());
 }
 
 Napi::Value Engine::checkValue(const Napi::CallbackInfo& info) { return toBuffer(info.Env(), root_->checkValue()); }
@@ -89,6 +96,19 @@ Napi::Value Engine::evict(const Napi::CallbackInfo& info) {
 
 Napi::Value Engine::cachedKeys(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(cache_->size()));
+}
+
+// reloadRootKey(rootKeyPath) -> Buffer check value. Another process rotated (or restored) the
+// store's root key: new handles and new keys use the key in this file from now on. Handles made
+// earlier keep the root key their blob was wrapped under, so they go on working.
+Napi::Value Engine::reloadRootKey(const Napi::CallbackInfo& info) {
+  std::string path = stringArg(info, 0, "rootKeyPath");
+  try {
+    root_ = ekms::RootKey::open(path, false);
+  } catch (...) {
+    rethrowAsJs(info.Env());
+  }
+  return toBuffer(info.Env(), root_->checkValue());
 }
 
 Napi::Value Engine::close(const Napi::CallbackInfo& info) {

@@ -51,39 +51,20 @@ bool readFile(const std::string& path, SecretBytes& out) {
   return true;
 }
 
-void writeNew(const std::string& path, ByteView contents) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) rootError(std::string("cannot create the root key file: ") + std::strerror(errno), tmp);
-  std::size_t done = 0;
-  while (done < contents.size) {
-    ssize_t n = ::write(fd, contents.data + done, contents.size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      rootError("cannot write the root key file", tmp);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    rootError("cannot sync the root key file", tmp);
-  }
-  ::close(fd);
-  // link() refuses to replace an existing file, so a racing process that created the root key
-  // first wins and we read its key below instead of clobbering it.
-  int rc = ::link(tmp.c_str(), path.c_str());
-  int linkErrno = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0 && linkErrno != EEXIST) rootError(std::string("cannot place the root key file: ") + std::strerror(linkErrno), path);
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+SecretBytes fileContents(ByteView key) {
+  SecretBytes contents(kMagic, kMagic + sizeof kMagic);
+  contents.push_back(kFileVersion);
+  contents.insert(contents.end(), key.data, key.data + key.size);
+  return contents;
+}
+
+// The key bytes inside a root key file's contents, after checking magic, version and length.
+ByteView keyOfFile(const SecretBytes& file, const std::string& path) {
+  if (file.size() != kFileLen || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
+    rootError("not an embedded-kms root key file", path);
+  if (file[sizeof kMagic] != kFileVersion)
+    rootError("root key file version " + std::to_string(file[sizeof kMagic]) + " is not supported", path);
+  return ByteView(file.data() + sizeof kMagic + 1, kKeyLen);
 }
 
 void appendLengthPrefixed(Bytes& out, const std::string& s) {
@@ -102,6 +83,45 @@ Bytes wrapAad(const KeyIdentity& id) {
 }
 
 }  // namespace
+
+void writeNewFile(const std::string& path, ByteView contents, bool exclusive, const std::string& what) {
+  // pid and random bits: a file left by a killed process whose pid is reused must not collide.
+  Bytes salt = randomBytes(4);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string((uint32_t{salt[0]} << 24) | (uint32_t{salt[1]} << 16) | (uint32_t{salt[2]} << 8) | salt[3]);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) rootError("cannot create the " + what + ": " + std::strerror(errno), tmp);
+  std::size_t done = 0;
+  while (done < contents.size) {
+    ssize_t n = ::write(fd, contents.data + done, contents.size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      rootError("cannot write the " + what, tmp);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    rootError("cannot sync the " + what, tmp);
+  }
+  ::close(fd);
+  // link() refuses to replace an existing file, so a racing process that created the file first
+  // wins (the root key: we read its key afterwards instead of clobbering it).
+  int rc = ::link(tmp.c_str(), path.c_str());
+  int linkErrno = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0 && (exclusive || linkErrno != EEXIST))
+    rootError("cannot place the " + what + ": " + std::strerror(linkErrno), path);
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
 
 Bytes randomBytes(std::size_t n) {
   Bytes out(n);
@@ -136,7 +156,7 @@ SecretBytes hkdfSha256(ByteView ikm, const std::string& info, std::size_t len) {
 }
 
 RootKey::RootKey(SecretBytes key)
-    : wrapKey_(hkdfSha256(key, "ekms root key: wrapping", 32)) {
+    : wrapKey_(toKeyBytes(hkdfSha256(key, "ekms root key: wrapping", 32))) {
   SecretBytes check = hkdfSha256(key, "ekms root key: check value", 16);
   check_.assign(check.begin(), check.end());
 }
@@ -150,18 +170,21 @@ std::shared_ptr<const RootKey> RootKey::open(const std::string& path, bool creat
   SecretBytes file;
   if (!readFile(path, file)) {
     if (!create) rootError("the root key file is missing", path);
-    SecretBytes contents(kMagic, kMagic + sizeof kMagic);
-    contents.push_back(kFileVersion);
-    SecretBytes key = randomSecret(kKeyLen);
-    contents.insert(contents.end(), key.begin(), key.end());
-    writeNew(path, contents);
+    writeNewFile(path, fileContents(randomSecret(kKeyLen)), false, "root key file");
     if (!readFile(path, file)) rootError("the root key file vanished after creation", path);
   }
-  if (file.size() != kFileLen || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0)
-    rootError("not an embedded-kms root key file", path);
-  if (file[sizeof kMagic] != kFileVersion)
-    rootError("root key file version " + std::to_string(file[sizeof kMagic]) + " is not supported", path);
-  return fromBytes(ByteView(file.data() + sizeof kMagic + 1, kKeyLen));
+  return fromBytes(keyOfFile(file, path));
+}
+
+SecretBytes readRootKeyFile(const std::string& path) {
+  SecretBytes file;
+  if (!readFile(path, file)) rootError("the root key file is missing", path);
+  return toSecret(keyOfFile(file, path));
+}
+
+void writeRootKeyFile(const std::string& path, ByteView key) {
+  if (key.size != kKeyLen) throw Error(ErrorCode::RootKey, "a root key is 32 bytes");
+  writeNewFile(path, fileContents(key), true, "root key file");
 }
 
 Bytes RootKey::checkValue() const { return check_; }

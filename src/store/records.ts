@@ -1,5 +1,5 @@
 // The store's rows as the rest of the code sees them. Public data and wrapped blobs only.
-import type { KeySpec, KeyState, KeyUsageType, OriginType } from '../model/types.js';
+import type { ExpirationModelType, KeySpec, KeyState, KeyUsageType, OriginType } from '../model/types.js';
 
 export interface KeyRecord {
   seq: number;
@@ -19,6 +19,14 @@ export interface KeyRecord {
   rotationPeriodDays?: number;
   nextRotationDate?: Date;
   multiRegion: boolean;
+  /** Origin EXTERNAL: the expiration DescribeKey reports (kept in keys.extra; src/keys/import-store.ts writes it). */
+  imported?: KeyImportSummary;
+}
+
+export interface KeyImportSummary {
+  expirationModel?: ExpirationModelType;
+  /** The earliest expiry of the key's imported materials, when any expires. */
+  validTo?: Date;
 }
 
 export interface MaterialRecord {

@@ -70,6 +70,37 @@ export const migrations: readonly string[] = [
     lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' ||
     substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
   `,
+  // 3: imported key material (Origin EXTERNAL). Per material: whether it is imported now or
+  // waits for a reimport (deleted or expired: the wrapped blob is gone, the id stays), its
+  // expiration, its description, and whether it waits for RotateKeyOnDemand. The wrapping keys of
+  // GetParametersForImport, their private halves wrapped under the root key, until their
+  // parameters expire. (What DescribeKey reports about a key's expiration is kept in keys.extra.)
+  // New tables only, IF NOT EXISTS: running this again changes nothing.
+  `
+  CREATE TABLE IF NOT EXISTS imported_materials (
+    key_id           TEXT NOT NULL,
+    material_id      TEXT NOT NULL,
+    import_state     TEXT NOT NULL,
+    expiration_model TEXT,
+    valid_to         INTEGER,
+    description      TEXT,
+    pending_rotation INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (key_id, material_id),
+    FOREIGN KEY (key_id, material_id) REFERENCES key_materials(key_id, material_id) ON DELETE CASCADE
+  );
+  CREATE INDEX IF NOT EXISTS imported_materials_by_valid_to ON imported_materials(valid_to) WHERE valid_to IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS import_parameters (
+    wrapping_key_id     TEXT PRIMARY KEY,
+    key_id              TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+    wrapping_key_spec   TEXT NOT NULL,
+    wrapping_algorithm  TEXT NOT NULL,
+    created_at          INTEGER NOT NULL,
+    valid_to            INTEGER NOT NULL,
+    wrapped_private_key BLOB NOT NULL,
+    public_key          BLOB NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS import_parameters_by_key ON import_parameters(key_id);
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 
 import { migrations, schemaVersion } from './schema.js';
-import type { AliasRecord, KeyRecord, MaterialRecord, TagRecord } from './records.js';
+import type { AliasRecord, KeyImportSummary, KeyRecord, MaterialRecord, TagRecord } from './records.js';
 
 interface KeyRow {
   seq: number;
@@ -26,6 +26,7 @@ interface KeyRow {
   rotation_period_days: number | null;
   next_rotation_date: number | null;
   multi_region: number;
+  extra?: string;
 }
 
 interface MaterialRow {
@@ -71,7 +72,16 @@ function keyFromRow(r: KeyRow): KeyRecord {
     rotationPeriodDays: optional(r.rotation_period_days),
     nextRotationDate: dateOf(r.next_rotation_date),
     multiRegion: r.multi_region !== 0,
+    ...importSummaryOf(r.extra),
   };
+}
+
+/** keys.extra's expiration of imported material (Origin EXTERNAL), if it has one. */
+function importSummaryOf(extra: string | undefined): Pick<KeyRecord, 'imported'> {
+  if (extra === undefined || extra === '{}') return {};
+  const e = JSON.parse(extra) as { expirationModel?: KeyImportSummary['expirationModel']; validTo?: number };
+  if (e.expirationModel === undefined) return {};
+  return { imported: { expirationModel: e.expirationModel, ...(e.validTo === undefined ? {} : { validTo: new Date(e.validTo) }) } };
 }
 
 function materialFromRow(r: MaterialRow): MaterialRecord {
@@ -86,7 +96,7 @@ function materialFromRow(r: MaterialRow): MaterialRecord {
   };
 }
 
-const keyColumns: Record<keyof Omit<KeyRecord, 'seq' | 'keyId'>, string> = {
+const keyColumns: Record<keyof Omit<KeyRecord, 'seq' | 'keyId' | 'imported'>, string> = {
   createdAt: 'created_at',
   keySpec: 'key_spec',
   keyUsage: 'key_usage',
@@ -192,7 +202,22 @@ export class Store {
 
   /** Runs fn in an IMMEDIATE transaction (the write lock is taken up front, so no deadlock upgrade). */
   write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    for (let attempt = 1; ; attempt++) {
+      let began = false;
+      try {
+        return this.db
+          .transaction(() => {
+            began = true;
+            return fn();
+          })
+          .immediate();
+      } catch (err) {
+        // The busy timeout already waited 10 s for the write lock. A writer holding it longer (a
+        // root key rotation or restore of a very large store) gets a few more chances before a
+        // caller sees SQLITE_BUSY. Only a BEGIN that failed is retried: fn has not run then.
+        if (began || attempt >= 4 || !String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw err;
+      }
+    }
   }
 
   /** This store's id (a random UUID made when it was created): token objects carry it. */
@@ -245,15 +270,22 @@ export class Store {
     });
   }
 
-  insertMaterial(m: MaterialRecord): void {
-    if (m.wrapped !== undefined && this.wrappingRootCheck !== undefined) {
-      // Inside the writing transaction, so no rotation can commit between this check and the insert.
-      const current = this.getMeta('root_key_check');
-      if (current !== undefined && !current.equals(this.wrappingRootCheck)) {
-        this.rootKeyChanged = true;
-        throw new RootKeyChangedError('the root key of the key store was replaced by another process');
-      }
+  /**
+   * Call inside the write transaction that stores anything wrapped under the root key: throws
+   * RootKeyChangedError when the store's root key is no longer the one this process wraps under
+   * (inside the transaction, no rotation can commit between this check and the write).
+   */
+  assertWrappingRoot(): void {
+    if (this.wrappingRootCheck === undefined) return;
+    const current = this.getMeta('root_key_check');
+    if (current !== undefined && !current.equals(this.wrappingRootCheck)) {
+      this.rootKeyChanged = true;
+      throw new RootKeyChangedError('the root key of the key store was replaced by another process');
     }
+  }
+
+  insertMaterial(m: MaterialRecord): void {
+    if (m.wrapped !== undefined) this.assertWrappingRoot();
     this.db
       .prepare(
         'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, wrapped, public_key, token_ref) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -33,9 +33,20 @@ class RootKey {
   explicit RootKey(SecretBytes key);
 
  private:
-  SecretBytes wrapKey_;
+  KeyBytes wrapKey_;
   Bytes check_;
 };
+
+// The 32 key bytes of a root key file, for the few native jobs that need the key itself (escrow,
+// rotation); everything else goes through RootKey. Throws RootKey when missing or malformed.
+SecretBytes readRootKeyFile(const std::string& path);
+// Writes a new root key file holding `key` (0600, fsynced, linked into place, directory
+// fsynced). Unlike RootKey::open's creation, an existing file is an error, never reused.
+void writeRootKeyFile(const std::string& path, ByteView key);
+// Writes a new file the way root key files are written (0600, fsynced, linked into place so it
+// appears whole or not at all, directory fsynced); `what` names it in errors. With exclusive,
+// an existing file is an error; without, the existing file wins and nothing is written.
+void writeNewFile(const std::string& path, ByteView contents, bool exclusive, const std::string& what);
 
 // Helpers shared with the ciphertext format.
 Bytes randomBytes(std::size_t n);

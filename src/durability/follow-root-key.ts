@@ -1,0 +1,65 @@
+// Keeps an open Kms on the store's current root key when another process rotates it (or restores
+// a backup made under another one). Two guards: after any change made elsewhere, the next
+// operation compares the store's check value with the engine's and reloads the root key from its
+// file; and a write of key material wrapped under the old root key is refused inside its
+// transaction (Store.insertMaterial), after which the operation runs once more on the new key.
+import { KMSInternalException } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { ReloadableEngine } from './native.js';
+import { rootKeyCheckName } from './open-root-key.js';
+import { findRootKeyFile } from './root-key-files.js';
+
+const maxAttempts = 5;
+
+export class RootKeyFollower {
+  private stale = false;
+
+  constructor(
+    private readonly home: string,
+    private readonly store: Store,
+    private readonly engine: ReloadableEngine,
+    /** Drops cached key records (their blobs may be wrapped under the old root key). */
+    private readonly dropRecords: () => void,
+  ) {}
+
+  /** Something changed: the next follow() looks at the store's root key. */
+  markStale(): void {
+    this.stale = true;
+  }
+
+  /** Call once per operation, after the key registry's refresh. Costs nothing unless marked stale. */
+  follow(): void {
+    if (!this.stale) return;
+    this.stale = false;
+    const current = this.store.getMeta(rootKeyCheckName);
+    const mine = this.store.wrappingRootCheck;
+    if (current === undefined || mine === undefined || current.equals(mine)) return;
+    const path = findRootKeyFile(this.home, current);
+    if (path === undefined)
+      throw new KMSInternalException(
+        `The root key of the key store in ${this.home} was replaced by another process, but the new root key file is not in that folder.`,
+      );
+    const check = this.engine.reloadRootKey(path);
+    if (!check.equals(current)) throw new KMSInternalException('The root key of the key store changed while it was being loaded.');
+    this.store.wrappingRootCheck = check;
+    // Records read before the change hold blobs wrapped under the old root key; handles made
+    // from them earlier keep working, but new ones must come from the re-wrapped blobs.
+    this.dropRecords();
+  }
+
+  /**
+   * Runs an operation; if its write was refused because the root key changed, again on the new
+   * key. A few times: rotations back to back can beat the same operation more than once.
+   */
+  async retrying<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (!this.store.takeRootKeyChange() || attempt === maxAttempts) throw err;
+        this.stale = true;
+        this.follow();
+      }
+    }
+  }
+}

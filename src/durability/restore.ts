@@ -1,0 +1,195 @@
+// Restore: a backup becomes the store in `home`, in one transaction, with the root key it was
+// made for. The backup's root key check value must match the root key given (or the one already
+// in `home`); otherwise nothing is changed and the message says which key is needed. A backup
+// made by an older version is migrated (on a private copy) first; a newer one is refused.
+//
+// The restored store gets a new store id: objects on a token are cleaned up only by the store
+// whose id they carry, and a restored copy must never destroy objects the original (or a later
+// state of this home) still uses. The ids it had before are kept in meta 'store_id_history'.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { countKeys, deleteMetaValue, getMetaValue, integrityCheck, replaceAllRows, setMetaValue } from '../store/durable-ops.js';
+import type { Store } from '../store/store.js';
+import { inspectBackup } from './backup.js';
+import { DurabilityError } from './errors.js';
+import { rootKeyCheckName } from './open-root-key.js';
+import {
+  checkOfFile,
+  copyFileDurably,
+  finishRootKeyChange,
+  newPendingRootKeyPath,
+  rootKeyPath,
+  sweepAbandonedPendingKeys,
+} from './root-key-files.js';
+import { dbPath, hex, openStore, openStoreFile } from './target.js';
+
+export interface RestoreOptions {
+  /** The root key file the backup was made with, when `home` does not hold it (a new home, or after a rotation). */
+  rootKeyFile?: string;
+  /** Replace a store in `home` that has keys. Keys created after the backup are lost. */
+  replace?: boolean;
+}
+
+export interface RestoreResult {
+  keys: number;
+  rootKeyCheckValue: string;
+  storeId: string;
+}
+
+export async function restoreStore(home: string, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  home = resolve(home);
+  const backup = inspectBackup(file);
+  const wanted = Buffer.from(backup.rootKeyCheckValue, 'hex');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+
+  // Which root key file will be the store's, and is it the backup's?
+  const rootPath = rootKeyPath(home);
+  const homeStoreCheck = existsSync(dbPath(home)) ? storeCheckOf(home) : undefined;
+  if (homeStoreCheck !== undefined) finishRootKeyChange(home, homeStoreCheck);
+  const homeRootCheck = checkOfFile(rootPath);
+  let source: string;
+  if (options.rootKeyFile !== undefined) {
+    source = resolve(options.rootKeyFile);
+    const given = checkOfFile(source);
+    if (given === undefined) throw new DurabilityError(`${source} is not a readable embedded-kms root key file`);
+    if (!given.equals(wanted))
+      throw new DurabilityError(
+        `this backup was made for a different root key: it needs the root key with check value ${hex(wanted)}, and ${source} holds the one with check value ${hex(given)}. Nothing was changed.`,
+      );
+  } else if (homeRootCheck !== undefined) {
+    source = rootPath;
+    if (!homeRootCheck.equals(wanted))
+      throw new DurabilityError(
+        `this backup was made for a different root key than the one in ${home} (the backup needs check value ${hex(wanted)}, ${rootPath} has ${hex(homeRootCheck)}); give the root key file the backup was made with (rootKeyFile). Nothing was changed.`,
+      );
+  } else {
+    throw new DurabilityError(`${home} has no root key; give the root key file the backup was made with (rootKeyFile, check value ${hex(wanted)})`);
+  }
+  if (!options.replace) refuseToReplace(home);
+
+  // A private copy of the backup, checked and brought to this version's schema.
+  const copy = join(home, `.restore.${process.pid}.${randomBytes(4).toString('hex')}.sqlite3`);
+  copyFileSync(resolve(file), copy);
+  try {
+    const staged = openStoreFile(copy);
+    try {
+      const integrity = integrityCheck(staged.db);
+      if (integrity !== 'ok') throw new DurabilityError(`the backup ${backup.file} is damaged: ${integrity}`);
+    } finally {
+      staged.close();
+    }
+    return install(home, copy, wanted, rootPath, source, homeRootCheck, options);
+  } finally {
+    for (const suffix of ['', '-wal', '-shm', '-journal'])
+      try {
+        unlinkSync(copy + suffix);
+      } catch {
+        // Not there.
+      }
+  }
+}
+
+function storeCheckOf(home: string): Buffer | undefined {
+  const store = openStore(home);
+  try {
+    const check = getMetaValue(store.db, rootKeyCheckName);
+    return Buffer.isBuffer(check) ? check : undefined;
+  } finally {
+    store.close();
+  }
+}
+
+function keysIn(store: Store): number {
+  return countKeys(store.db);
+}
+
+function refuseToReplace(home: string, store?: Store): void {
+  if (store === undefined) {
+    if (!existsSync(dbPath(home))) return;
+    const s = openStore(home);
+    try {
+      refuseToReplace(home, s);
+    } finally {
+      s.close();
+    }
+    return;
+  }
+  const n = keysIn(store);
+  if (n > 0)
+    throw new DurabilityError(
+      `${home} already holds a key store with ${n} key(s); restore into a new folder, or pass replace: true to replace it (keys made after the backup are then lost). Nothing was changed.`,
+    );
+}
+
+function install(
+  home: string,
+  copy: string,
+  wanted: Buffer,
+  rootPath: string,
+  source: string,
+  homeRootCheck: Buffer | undefined,
+  options: RestoreOptions,
+): RestoreResult {
+  // The root key goes in first. A home without one gets it directly; a home whose root key is
+  // another one gets it as a pending file that takes over at the commit (root-key-files.ts).
+  let pending: string | undefined;
+  if (homeRootCheck === undefined) copyFileDurably(source, rootPath);
+  else if (!homeRootCheck.equals(wanted)) {
+    pending = newPendingRootKeyPath(home);
+    copyFileDurably(source, pending);
+  }
+  let result: RestoreResult | undefined;
+  const store = openStore(home);
+  try {
+    store.db.prepare('ATTACH DATABASE ? AS backup').run(copy);
+    try {
+      result = store.write(() => {
+        if (!options.replace) refuseToReplace(home, store);
+        const current = getMetaValue(store.db, rootKeyCheckName);
+        if (pending !== undefined) {
+          if (!checkOfFile(pending)?.equals(wanted)) throw new DurabilityError('the root key file being restored disappeared; nothing was changed');
+          if (Buffer.isBuffer(current)) sweepAbandonedPendingKeys(home, current);
+        } else if (Buffer.isBuffer(current) && !current.equals(wanted)) {
+          throw new DurabilityError('the root key of the store in this folder changed during the restore; nothing was changed');
+        }
+        const history = new Set<string>();
+        for (const db of ['backup', 'main']) {
+          const id = store.db.prepare(`SELECT value FROM ${db}.meta WHERE name = 'store_id'`).pluck().get();
+          const earlier = store.db.prepare(`SELECT value FROM ${db}.meta WHERE name = 'store_id_history'`).pluck().get();
+          if (typeof earlier === 'string') for (const e of JSON.parse(earlier) as string[]) history.add(e);
+          if (typeof id === 'string') history.add(id);
+        }
+        replaceAllRows(store.db, 'backup');
+        deleteMetaValue(store.db, 'backup_format');
+        deleteMetaValue(store.db, 'backup_created_at');
+        const storeId = randomUUID();
+        setMetaValue(store.db, 'store_id', storeId);
+        setMetaValue(store.db, 'store_id_history', JSON.stringify([...history]));
+        setMetaValue(store.db, 'restored_at', new Date().toISOString());
+        return { keys: keysIn(store), rootKeyCheckValue: hex(wanted), storeId };
+      });
+    } finally {
+      try {
+        store.db.prepare('DETACH DATABASE backup').run();
+      } catch {
+        // Closing the connection below detaches it anyway.
+      }
+    }
+  } catch (err) {
+    // Only a pending key that never became the store's may go (result is set once committed).
+    if (pending !== undefined && result === undefined)
+      try {
+        unlinkSync(pending);
+      } catch {
+        // Swept, or never made.
+      }
+    throw err;
+  } finally {
+    store.close();
+  }
+  if (pending !== undefined && !finishRootKeyChange(home, wanted))
+    throw new DurabilityError(`the backup is restored, but its root key could not be moved to ${rootPath}; the next Kms.open finishes that`);
+  return result as RestoreResult;
+}

@@ -1,0 +1,178 @@
+// Backup and restore: a consistent copy taken while the store is in use, that restores only with
+// the root key it was made for (also after a root key rotation), into a new home or over the
+// old store, and never holds a key in the clear.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Database from 'better-sqlite3';
+import t from 'tap';
+
+import { DurabilityError, Kms, backupStore, inspectBackup, restoreStore, rotateRootKey } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { findPrivateKeys } from '../helpers/private-key-scan.js';
+import { checkSampleKeys, makeSampleKeys, storeProblems } from './helpers.js';
+
+const writer = fileURLToPath(new URL('../fixtures/durability-writer.mjs', import.meta.url));
+
+function keyIds(dbFile: string): string[] {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    return db.prepare('SELECT key_id FROM keys ORDER BY key_id').pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+t.test('a backup restores into a new home with the root key file it was made with', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const keys = await makeSampleKeys(kms);
+  await kms.tagResource({ KeyId: keys[0]!.keyId, Tags: [{ TagKey: 'team', TagValue: 'durability' }] });
+  await kms.createAlias({ AliasName: 'alias/backed-up', TargetKeyId: keys[0]!.keyId });
+  const file = join(tempHome(), 'store.backup');
+  const info = await backupStore(kms, file);
+  // Changes after the backup are not in it.
+  const later = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await kms.close();
+
+  t.equal(statSync(file).mode & 0o777, 0o600, 'backup file is 0600');
+  t.equal(info.keys, keys.length);
+  t.equal(info.rootKeyCheckValue, kms.engine.checkValue().toString('hex'), 'the backup records the root key check value');
+  t.same(inspectBackup(file), { ...info, createdAt: info.createdAt }, 'inspectBackup reads the same facts');
+  t.same(findPrivateKeys(readFileSync(file)), [], 'software keys stay wrapped in the backup');
+  await t.rejects(backupStore(home, file), /never replaces/);
+
+  const target = join(tempHome(), 'restored');
+  await t.rejects(restoreStore(target, file), /no root key/, 'a new home needs the root key file');
+  t.notOk(existsSync(join(target, 'store.sqlite3')), 'nothing was created');
+  const result = await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') });
+  t.equal(result.keys, keys.length);
+  t.equal(statSync(join(target, 'root.key')).mode & 0o777, 0o600);
+  t.same(storeProblems(join(target, 'store.sqlite3')), []);
+  const restored = await Kms.open({ home: target });
+  t.same(await checkSampleKeys(restored, keys), [], 'every key works in the restored home');
+  t.same((await restored.listResourceTags({ KeyId: keys[0]!.keyId })).Tags, [{ TagKey: 'team', TagValue: 'durability' }]);
+  t.equal((await restored.describeKey({ KeyId: 'alias/backed-up' })).KeyMetadata!.KeyId, keys[0]!.keyId);
+  await t.rejects(restored.describeKey({ KeyId: later }), { name: 'NotFoundException' });
+  t.not(restored.store.storeId, result.storeId === '' ? 'x' : '', 'restored store has an id');
+  t.equal(restored.store.storeId, result.storeId);
+  const original = await Kms.open({ home });
+  t.not(restored.store.storeId, original.store.storeId, 'a restored copy gets its own store id');
+  await original.close();
+  await restored.close();
+});
+
+t.test('restore refuses a backup made for a different root key, and changes nothing', async (t) => {
+  const a = tempHome();
+  const b = tempHome();
+  const kmsA = await Kms.open({ home: a });
+  await makeSampleKeys(kmsA);
+  const file = join(tempHome(), 'a.backup');
+  await backupStore(kmsA, file);
+  await kmsA.close();
+  await (await Kms.open({ home: b })).close();
+
+  const target = join(tempHome(), 'new');
+  const err = (await restoreStore(target, file, { rootKeyFile: join(b, 'root.key') }).catch((e: unknown) => e)) as Error;
+  t.type(err, DurabilityError, 'a root key file of another store is refused');
+  t.match(err.message, /this backup was made for a different root key: it needs the root key with check value [0-9a-f]{32}, and .* holds the one with check value [0-9a-f]{32}\. Nothing was changed\./);
+  t.notOk(existsSync(join(target, 'root.key')));
+  t.notOk(existsSync(join(target, 'store.sqlite3')));
+  // Into b, whose own root key is another one.
+  const before = readFileSync(join(b, 'store.sqlite3'));
+  await t.rejects(restoreStore(b, file), /different root key than the one in/);
+  t.ok(readFileSync(join(b, 'store.sqlite3')).equals(before), "b's store is unchanged");
+  await t.rejects(restoreStore(target, join(a, 'root.key')), /not an embedded-kms backup/);
+});
+
+t.test('restoring over a store with keys needs replace, and then brings the backup back', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const keys = await makeSampleKeys(kms);
+  const file = join(tempHome(), 'backup');
+  await backupStore(home, file);
+  const later = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await t.rejects(restoreStore(home, file), /already holds a key store with 5 key/);
+  // Restored while kms is open: it sees the restored state on its next operation.
+  await restoreStore(home, file, { replace: true });
+  await t.rejects(kms.describeKey({ KeyId: later }), { name: 'NotFoundException' });
+  t.same(await checkSampleKeys(kms, keys), []);
+  await kms.close();
+  t.same(keyIds(join(home, 'store.sqlite3')), keys.map((k) => k.keyId).sort());
+});
+
+t.test('an old backup restores with its old root key after a root key rotation', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const keys = await makeSampleKeys(kms);
+  const file = join(tempHome(), 'before-rotation.backup');
+  await backupStore(kms, file);
+  const oldRoot = join(tempHome(), 'old-root.key');
+  await rotateRootKey(kms, { keepPreviousRootKeyAs: oldRoot });
+  const newKey = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  t.same(await checkSampleKeys(kms, keys), [], 'keys work after the rotation');
+
+  // The rotated home's root key is not the backup's.
+  const fresh = join(tempHome(), 'fresh');
+  await t.rejects(restoreStore(fresh, file, { rootKeyFile: join(home, 'root.key') }), /made for a different root key/);
+  await restoreStore(fresh, file, { rootKeyFile: oldRoot });
+  const restored = await Kms.open({ home: fresh });
+  t.same(await checkSampleKeys(restored, keys), [], 'the old backup works with the old root key');
+  await restored.close();
+
+  // A backup made after the rotation needs the new root key.
+  const file2 = join(tempHome(), 'after-rotation.backup');
+  await backupStore(kms, file2);
+  const fresh2 = join(tempHome(), 'fresh2');
+  await t.rejects(restoreStore(fresh2, file2, { rootKeyFile: oldRoot }), /made for a different root key/);
+  await restoreStore(fresh2, file2, { rootKeyFile: join(home, 'root.key') });
+
+  // Over the rotated home itself, with the old root key: the home goes back to the old key, and
+  // the open kms follows.
+  await restoreStore(home, file, { rootKeyFile: oldRoot, replace: true });
+  t.ok(readFileSync(join(home, 'root.key')).equals(readFileSync(oldRoot)), 'root.key is the old key again');
+  t.same(await checkSampleKeys(kms, keys), [], 'the open Kms follows the restored root key');
+  await t.rejects(kms.describeKey({ KeyId: newKey }), { name: 'NotFoundException' });
+  await kms.close();
+  t.same(storeProblems(join(home, 'store.sqlite3')), []);
+});
+
+t.test('a backup taken while another process writes is consistent', async (t) => {
+  const home = tempHome();
+  await (await Kms.open({ home })).close();
+  const log = join(tempHome(), 'writer.log');
+  writeFileSync(log, '');
+  const child = spawn(process.execPath, [writer, home, log, '400'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const backups: string[] = [];
+  const dir = tempHome();
+  // Back up repeatedly while the writer creates and tags keys.
+  while (child.exitCode === null && backups.length < 20) {
+    await new Promise((r) => setTimeout(r, 40));
+    const file = join(dir, `b${backups.length}`);
+    await backupStore(home, file);
+    backups.push(file);
+  }
+  t.equal(await exited, 0, 'the writer finished without errors');
+  t.ok(backups.length >= 2, `took ${backups.length} backups during the writes`);
+  for (const file of backups) {
+    const problems = storeProblems(file);
+    t.same(problems, [], `${file} is consistent`);
+  }
+  // The last backup restores and its keys work.
+  const last = backups[backups.length - 1]!;
+  const target = join(tempHome(), 'r');
+  await restoreStore(target, last, { rootKeyFile: join(home, 'root.key') });
+  const kms = await Kms.open({ home: target });
+  const ids = keyIds(join(target, 'store.sqlite3'));
+  for (const id of ids.slice(0, 20)) {
+    const ct = await kms.encrypt({ KeyId: id, Plaintext: Buffer.from('x') });
+    t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: ct.CiphertextBlob! })).Plaintext!).toString(), 'x');
+  }
+  await kms.close();
+  // An unrelated file copied over the backup is refused as damaged or foreign.
+  copyFileSync(join(home, 'root.key'), join(dir, 'not-a-backup'));
+  await t.rejects(restoreStore(join(tempHome(), 'x'), join(dir, 'not-a-backup'), { rootKeyFile: join(home, 'root.key') }), DurabilityError);
+});

@@ -1,0 +1,200 @@
+// Several processes on one home: 4 processes × 1,000 mixed operations (knob:
+// EKMS_CONCURRENCY_OPS), all of which must succeed (no SQLITE_BUSY or lock error reaches a
+// caller), ending in a state consistent with their logs. Tags and aliases every worker changes
+// must end as one of the workers left them (no lost or torn update). Worker threads too.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+import Database from 'better-sqlite3';
+import t from 'tap';
+
+import { Kms } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { storeProblems } from './helpers.js';
+
+const workerScript = fileURLToPath(new URL('../fixtures/durability-worker.mjs', import.meta.url));
+const opsPerWorker = Number(process.env.EKMS_CONCURRENCY_OPS ?? 1000);
+
+interface Ack {
+  op: 'CreateKey' | 'Encrypt' | 'Tag' | 'Alias' | 'Rotate' | 'State';
+  key?: string;
+  ct?: string;
+  tagKey?: string;
+  value?: string | null;
+  alias?: string;
+  enabled?: boolean;
+}
+
+interface Shared {
+  keys: string[];
+  signingKey: string;
+  taggedKey: string;
+  tagKeys: string[];
+  aliases: string[];
+}
+
+async function prepare(home: string): Promise<{ shared: Shared; sharedFile: string }> {
+  const kms = await Kms.open({ home });
+  const keys: string[] = [];
+  for (let i = 0; i < 3; i++) keys.push((await kms.createKey({ Description: `shared ${i}` })).KeyMetadata!.KeyId!);
+  const signingKey = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const aliases = ['alias/shared-0', 'alias/shared-1', 'alias/shared-2'];
+  for (const [i, a] of aliases.entries()) await kms.createAlias({ AliasName: a, TargetKeyId: keys[i]! });
+  await kms.close();
+  const shared: Shared = { keys, signingKey, taggedKey: keys[0]!, tagKeys: ['a', 'b', 'c', 'd'], aliases };
+  const sharedFile = join(tempHome(), 'shared.json');
+  writeFileSync(sharedFile, JSON.stringify(shared));
+  return { shared, sharedFile };
+}
+
+function readLog(file: string): Ack[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ack);
+}
+
+/** Checks the final store against the workers' logs; returns the problems. */
+async function verify(home: string, shared: Shared, logs: Ack[][]): Promise<string[]> {
+  const problems = [...storeProblems(join(home, 'store.sqlite3'))];
+  const db = new Database(join(home, 'store.sqlite3'), { readonly: true });
+  const rows = new Map(
+    (db.prepare('SELECT k.key_id, k.key_state, (SELECT COUNT(*) FROM key_materials m WHERE m.key_id = k.key_id) AS n FROM keys k').all() as {
+      key_id: string;
+      key_state: string;
+      n: number;
+    }[]).map((r) => [r.key_id, r]),
+  );
+  const tags = new Map((db.prepare('SELECT tag_key, tag_value FROM tags WHERE key_id = ?').all(shared.taggedKey) as { tag_key: string; tag_value: string }[]).map((r) => [r.tag_key, r.tag_value]));
+  const aliases = new Map((db.prepare('SELECT alias_name, key_id FROM aliases').all() as { alias_name: string; key_id: string }[]).map((r) => [r.alias_name, r.key_id]));
+  db.close();
+
+  let created = 0;
+  for (const log of logs) {
+    const rotations = new Map<string, number>();
+    const enabled = new Map<string, boolean>();
+    for (const a of log) {
+      if (a.op === 'CreateKey') {
+        created++;
+        if (!rows.has(a.key!)) problems.push(`acknowledged key ${a.key} is missing`);
+      }
+      if (a.op === 'Rotate') rotations.set(a.key!, (rotations.get(a.key!) ?? 0) + 1);
+      if (a.op === 'State') enabled.set(a.key!, a.enabled!);
+    }
+    for (const [k, n] of rotations) if (rows.get(k)?.n !== n + 1) problems.push(`${k}: ${rows.get(k)?.n} materials after ${n} rotations`);
+    for (const [k, e] of enabled) if (rows.get(k)?.key_state !== (e ? 'Enabled' : 'Disabled')) problems.push(`${k}: state ${rows.get(k)?.key_state}, last set ${e}`);
+  }
+  if (rows.size !== created + shared.keys.length + 1) problems.push(`${rows.size} keys in the store, ${created + shared.keys.length + 1} expected`);
+
+  // Shared tags and aliases: the final value is the last one some worker wrote.
+  for (const tagKey of shared.tagKeys) {
+    const lasts = logs.map((log) => log.filter((a) => a.op === 'Tag' && a.tagKey === tagKey).at(-1)).filter((a) => a !== undefined);
+    const allowed = lasts.length === 0 ? [null] : lasts.map((a) => a.value ?? null);
+    const actual = tags.get(tagKey) ?? null;
+    if (!allowed.includes(actual)) problems.push(`tag ${tagKey} = ${actual}; the workers' last writes were ${allowed.join(', ')}`);
+  }
+  for (const [i, alias] of shared.aliases.entries()) {
+    const lasts = logs.map((log) => log.filter((a) => a.op === 'Alias' && a.alias === alias).at(-1)).filter((a) => a !== undefined);
+    const allowed = lasts.length === 0 ? [shared.keys[i]] : lasts.map((a) => a.key);
+    if (!allowed.includes(aliases.get(alias))) problems.push(`${alias} -> ${aliases.get(alias)}; the workers' last writes were ${allowed.join(', ')}`);
+  }
+
+  // Ciphertexts the workers made (under keys that may since have been disabled or rotated).
+  const kms = await Kms.open({ home });
+  try {
+    for (const [w, log] of logs.entries())
+      for (const a of log.filter((x) => x.op === 'Encrypt').slice(-25)) {
+        if (rows.get(a.key!)?.key_state !== 'Enabled') continue;
+        try {
+          const pt = await kms.decrypt({ CiphertextBlob: Buffer.from(a.ct!, 'base64'), EncryptionContext: { worker: `w${w}` } });
+          if (Buffer.from(pt.Plaintext!).toString() !== `from w${w}`) problems.push(`${a.key}: ciphertext of w${w} decrypts wrong`);
+        } catch (err) {
+          problems.push(`${a.key}: ciphertext of w${w}: ${(err as Error).name} ${(err as Error).message}`);
+        }
+      }
+  } finally {
+    await kms.close();
+  }
+  return problems;
+}
+
+function runProcess(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [workerScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+function runThread(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const w = new Worker(workerScript, { argv: args, stderr: true });
+    let stderr = '';
+    w.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    w.on('error', (err) => (stderr += String(err)));
+    w.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+t.test(`4 processes × ${opsPerWorker} mixed operations on one home`, async (t) => {
+  const home = tempHome();
+  const { shared, sharedFile } = await prepare(home);
+  const logDir = tempHome();
+  const logFiles = [0, 1, 2, 3].map((i) => join(logDir, `w${i}.log`));
+  for (const f of logFiles) writeFileSync(f, '');
+  const results = await Promise.all(logFiles.map((f, i) => runProcess([home, f, sharedFile, String(opsPerWorker), `w${i}`])));
+  for (const [i, r] of results.entries()) t.equal(r.code, 0, `worker ${i} had no error${r.stderr ? `: ${r.stderr}` : ''}`);
+  const logs = logFiles.map(readLog);
+  t.ok(logs.every((l) => l.some((a) => a.op === 'Tag') && l.some((a) => a.op === 'Alias')), 'every worker tagged and re-aliased the shared keys');
+  t.same(await verify(home, shared, logs), [], 'the store is what the logs say');
+});
+
+t.test('worker threads and processes share one home', async (t) => {
+  const home = tempHome();
+  const { shared, sharedFile } = await prepare(home);
+  const logDir = tempHome();
+  const logFiles = [0, 1, 2, 3].map((i) => join(logDir, `w${i}.log`));
+  for (const f of logFiles) writeFileSync(f, '');
+  const n = String(Math.max(50, Math.floor(opsPerWorker / 5)));
+  const results = await Promise.all([
+    runThread([home, logFiles[0]!, sharedFile, n, 'w0']),
+    runThread([home, logFiles[1]!, sharedFile, n, 'w1']),
+    runProcess([home, logFiles[2]!, sharedFile, n, 'w2']),
+    runProcess([home, logFiles[3]!, sharedFile, n, 'w3']),
+  ]);
+  for (const [i, r] of results.entries()) t.equal(r.code, 0, `worker ${i} had no error${r.stderr ? `: ${r.stderr}` : ''}`);
+  t.same(await verify(home, shared, logFiles.map(readLog)), [], 'the store is what the logs say');
+});
+
+t.test('processes opening a new home at the same moment agree on one store and one root key', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const home = tempHome();
+    const script = `import { Kms } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
+      const kms = await Kms.open({ home: process.argv[1] });
+      const id = (await kms.createKey({})).KeyMetadata.KeyId;
+      process.stdout.write(id + ' ' + kms.engine.checkValue().toString('hex'));
+      await kms.close();`;
+    const outs = await Promise.all(
+      [0, 1, 2, 3].map(
+        () =>
+          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+            const p = spawn(process.execPath, ['--input-type=module', '-e', script, home], { stdio: ['ignore', 'pipe', 'pipe'] });
+            let out = '';
+            let err = '';
+            p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+            p.on('exit', (code) => resolve({ code, out, err }));
+          }),
+      ),
+    );
+    for (const o of outs) t.equal(o.code, 0, `opened and created a key${o.err ? `: ${o.err}` : ''}`);
+    t.equal(new Set(outs.map((o) => o.out.split(' ')[1])).size, 1, `round ${round}: one root key`);
+    const kms = await Kms.open({ home });
+    for (const o of outs) await kms.encrypt({ KeyId: o.out.split(' ')[0]!, Plaintext: Buffer.from('x') });
+    await kms.close();
+  }
+});

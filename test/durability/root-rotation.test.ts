@@ -1,0 +1,185 @@
+// Root key rotation: every software key re-wrapped under a new root key in one transaction;
+// processes that have the store open follow; an interrupted rotation leaves a store that opens
+// with exactly one of the two keys (the kill test is in root-rotation-kill.test.ts).
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Database from 'better-sqlite3';
+import t from 'tap';
+
+import { DurabilityError, Kms, KeyStoreOpenError, operationTable, rotateRootKey } from '../../src/index.js';
+import { durability } from '../../src/durability/native.js';
+import { tempHome } from '../helpers/backends.js';
+import { findPrivateKeys } from '../helpers/private-key-scan.js';
+import { checkSampleKeys, makeSampleKeys, storeProblems } from './helpers.js';
+
+const signChild = fileURLToPath(new URL('../fixtures/sign-in-child.mjs', import.meta.url));
+
+function wrappedBlobs(home: string): Map<string, Buffer> {
+  const db = new Database(join(home, 'store.sqlite3'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT key_id, material_id, wrapped FROM key_materials WHERE wrapped IS NOT NULL').all() as {
+      key_id: string;
+      material_id: string;
+      wrapped: Buffer;
+    }[];
+    return new Map(rows.map((r) => [`${r.key_id}/${r.material_id}`, r.wrapped]));
+  } finally {
+    db.close();
+  }
+}
+
+t.test('a rotation re-wraps every key; keys, old ciphertexts and signatures keep working', async (t) => {
+  const home = tempHome();
+  let kms = await Kms.open({ home });
+  const keys = await makeSampleKeys(kms);
+  await kms.rotateKeyOnDemand({ KeyId: keys[0]!.keyId });
+  await kms.close();
+  const before = wrappedBlobs(home);
+  const oldRoot = join(tempHome(), 'old.key');
+  const rotation = await rotateRootKey(home, { keepPreviousRootKeyAs: oldRoot });
+  t.equal(rotation.rewrapped, before.size, 'every software material re-wrapped (a rotated key has two)');
+  t.not(rotation.checkValue, rotation.previousCheckValue);
+  t.equal(durability.rootKeyCheck(oldRoot).toString('hex'), rotation.previousCheckValue, 'the previous root key was kept as asked');
+  t.equal(statSync(oldRoot).mode & 0o777, 0o600);
+  t.equal(durability.rootKeyCheck(join(home, 'root.key')).toString('hex'), rotation.checkValue, 'root.key is the new key');
+  t.same(readdirSync(home).filter((n) => n.startsWith('root.key')), ['root.key'], 'no pending or temporary root key file is left');
+  const after = wrappedBlobs(home);
+  t.same([...after.keys()].sort(), [...before.keys()].sort());
+  for (const [id, blob] of after) t.notOk(blob.equals(before.get(id)!), `${id} re-wrapped`);
+  t.same(findPrivateKeys(readFileSync(join(home, 'store.sqlite3'))), [], 'still no private key in the clear');
+  t.same(storeProblems(join(home, 'store.sqlite3')), []);
+
+  kms = await Kms.open({ home });
+  t.same(await checkSampleKeys(kms, keys), [], 'every key works under the new root key');
+  await kms.close();
+
+  // The old root key no longer opens the store.
+  copyFileSync(oldRoot, join(home, 'root.key'));
+  await t.rejects(Kms.open({ home }), KeyStoreOpenError);
+});
+
+t.test('an open Kms, here and in another process, follows a rotation made elsewhere', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const keys = await makeSampleKeys(kms);
+  const ecc = keys.find((k) => k.kind === 'ecc')!.keyId;
+  // Rotated through another connection while kms is open and has keys cached.
+  await rotateRootKey(home);
+  t.same(await checkSampleKeys(kms, keys), [], 'cached and reloaded keys work');
+  // New keys made after the rotation are wrapped under the new root key.
+  const fresh = await makeSampleKeys(kms);
+  await rotateRootKey(kms);
+  t.same(await checkSampleKeys(kms, [...keys, ...fresh]), [], 'twice rotated, every key works');
+  // A second Kms in this process that never saw any key before.
+  const other = await Kms.open({ home, keyCacheSize: 1 });
+  t.same(await checkSampleKeys(other, [...keys, ...fresh]), []);
+  await other.close();
+  // Another process signs with the store open here, after a third rotation.
+  await rotateRootKey(home);
+  const sig = execFileSync(process.execPath, [signChild, home, ecc, 'child'], { encoding: 'utf8' });
+  const ok = await kms.verify({ KeyId: ecc, Message: Buffer.from('child'), Signature: Buffer.from(sig, 'base64'), SigningAlgorithm: 'ECDSA_SHA_256' });
+  t.equal(ok.SignatureValid, true);
+  await kms.close();
+});
+
+t.test('a key made under the old root key and written after the rotation is re-made, not lost', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  await kms.createKey({});
+  // Rotate between this process's generation of a key and its write: the engine has wrapped
+  // under the old root key, the store refuses that blob, and the operation runs again.
+  const realGenerate = kms.engine.generateKey.bind(kms.engine);
+  let rotated = false;
+  // Addon methods are read-only on the prototype: shadow it with an own property.
+  Object.defineProperty(kms.engine, 'generateKey', {
+    configurable: true,
+    value: async (...args: Parameters<typeof realGenerate>) => {
+      const out = await realGenerate(...args);
+      if (!rotated) {
+        rotated = true;
+        await rotateRootKey(home);
+      }
+      return out;
+    },
+  });
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  delete (kms.engine as unknown as Record<string, unknown>).generateKey;
+  t.ok(rotated);
+  const ct = await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('x') });
+  await kms.close();
+  const again = await Kms.open({ home });
+  t.equal(Buffer.from((await again.decrypt({ CiphertextBlob: ct.CiphertextBlob! })).Plaintext!).toString(), 'x', 'the key works after a reopen');
+  t.same(storeProblems(join(home, 'store.sqlite3')), []);
+  await again.close();
+});
+
+t.test('a rotation committed but not renamed is finished by the next open', async (t) => {
+  const home = tempHome();
+  let kms = await Kms.open({ home });
+  const keys = await makeSampleKeys(kms);
+  await kms.close();
+  const saved = join(tempHome(), 'root.key.saved');
+  copyFileSync(join(home, 'root.key'), saved);
+  const rotation = await rotateRootKey(home);
+  // Put the state back to "committed, not yet renamed": the new key as a pending file, the old
+  // one as root.key.
+  const pending = join(home, 'root.key.next.999999.abcdef');
+  renameSync(join(home, 'root.key'), pending);
+  copyFileSync(saved, join(home, 'root.key'));
+  // And an abandoned pending key of a rotation that never committed.
+  durability.createRootKeyFile(join(home, 'root.key.next.999998.123456'));
+  kms = await Kms.open({ home });
+  t.equal(durability.rootKeyCheck(join(home, 'root.key')).toString('hex'), rotation.checkValue, 'open moved the new key into place');
+  t.same(await checkSampleKeys(kms, keys), []);
+  await kms.close();
+  // The next rotation sweeps the abandoned pending file (its process is gone).
+  await rotateRootKey(home);
+  t.same(readdirSync(home).filter((n) => n.startsWith('root.key')), ['root.key']);
+});
+
+t.test('rotation refuses a root key that is not the store\'s and changes nothing', async (t) => {
+  const home = tempHome();
+  await (await Kms.open({ home })).close();
+  const other = tempHome();
+  await (await Kms.open({ home: other })).close();
+  const original = readFileSync(join(home, 'root.key'));
+  writeFileSync(join(home, 'root.key'), readFileSync(join(other, 'root.key')));
+  await t.rejects(rotateRootKey(home), DurabilityError);
+  t.same(readdirSync(home).filter((n) => n.startsWith('root.key')), ['root.key']);
+  writeFileSync(join(home, 'root.key'), original);
+  await t.rejects(rotateRootKey(tempHome()), /no key store/);
+});
+
+t.test('imported key material is re-wrapped too; import parameters from before the rotation are not usable', async (t) => {
+  if (!operationTable.has('ImportKeyMaterial')) {
+    t.skip('ImportKeyMaterial is not in this build');
+    return;
+  }
+  const { externalKey, importInto, makeMaterial, wrapMaterial } = await import('../import/helpers.js');
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const imported = (await externalKey(kms)).KeyId!;
+  await importInto(kms, imported, makeMaterial('SYMMETRIC_DEFAULT').bytes);
+  const ct = (await kms.encrypt({ KeyId: imported, Plaintext: Buffer.from('imported') })).CiphertextBlob!;
+  const pending = (await externalKey(kms)).KeyId!;
+  const params = await kms.getParametersForImport({ KeyId: pending, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+  await rotateRootKey(home);
+  t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: ct })).Plaintext!).toString(), 'imported', 'imported material works under the new root key');
+  const material = makeMaterial('SYMMETRIC_DEFAULT').bytes;
+  const err = (await kms
+    .importKeyMaterial({
+      KeyId: pending,
+      ImportToken: params.ImportToken!,
+      EncryptedKeyMaterial: wrapMaterial(material, params.PublicKey!, 'RSA_AES_KEY_WRAP_SHA_256'),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    })
+    .catch((e: unknown) => e)) as Error;
+  t.type(err, Error, 'an import token from before the rotation is refused');
+  t.not(err.name, 'KMSInternalException', `refused as a client error (${err.name})`);
+  await importInto(kms, pending, material);
+  t.ok((await kms.encrypt({ KeyId: pending, Plaintext: Buffer.from('x') })).CiphertextBlob, 'new parameters import fine');
+  await kms.close();
+});
