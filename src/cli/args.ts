@@ -33,10 +33,12 @@ export interface ParsedArgs {
   switches: Set<string>;
   /** The command's flags, in order, each with the values that followed it. */
   flags: { flag: string; values: string[] }[];
+  /** Words after the command that belong to no flag (`ekms backup <file>`). */
+  positionals: string[];
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { help: false, globals: new Map(), switches: new Set(), flags: [] };
+  const out: ParsedArgs = { help: false, globals: new Map(), switches: new Set(), flags: [], positionals: [] };
   let i = 0;
   while (i < argv.length) {
     const tok = argv[i]!;
@@ -63,7 +65,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     i++;
     if (out.command === undefined) out.command = tok;
     else if (tok === 'help') out.help = true;
-    else throw new UsageError(`Unknown options: ${tok}`);
+    else out.positionals.push(tok);
   }
   return out;
 }

@@ -9,11 +9,13 @@ import { Kms, KeyStoreOpenError } from '../kms.js';
 import { EndpointConnectionError } from '../client/remote.js';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { operationHelp, topHelp } from './help.js';
+import { importKey, importKeyHelp } from './import-key.js';
 import { operationForCommand } from './names.js';
 import { QueryError } from './output.js';
 import { ParamError } from './params.js';
 import { runOperation } from './run-operation.js';
 import { serve, serveHelp } from './serve.js';
+import { DurabilityError, isStoreCommand, runStoreCommand, storeCommandHelp } from './store-commands.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -76,7 +78,25 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
     await serve(args, { env: io.env, stdout: io.stdout, stderr: io.stderr, waitForStop: io.waitForStop ?? waitForSignal, openKms: io.openKms ?? openKms });
     return EXIT.ok;
   }
+  if (command === 'import-key') {
+    // Not an AWS operation: a convenience over CreateKey and ImportKeyMaterial (import-key.ts).
+    if (args.help || args.switches.has('--help')) {
+      io.stdout(importKeyHelp);
+      return EXIT.ok;
+    }
+    return importKey(args, { env: io.env, stdout: io.stdout, stderr: io.stderr, openKms: io.openKms ?? openKms });
+  }
+  if (isStoreCommand(command)) {
+    // Backup, restore and root key commands: not AWS operations (store-commands.ts).
+    if (args.help || args.switches.has('--help')) {
+      io.stdout(storeCommandHelp(command));
+      return EXIT.ok;
+    }
+    await runStoreCommand(command, args, { env: io.env, stdout: io.stdout });
+    return EXIT.ok;
+  }
   const op = operationForCommand(command);
+  if (args.positionals.length > 0) throw new UsageError(`Unknown options: ${args.positionals.join(' ')}`);
   if (!op) throw new UsageError(`argument command: Invalid choice '${command}'; run \`ekms help\` for the list of commands`);
   if (args.help || args.switches.has('--help')) {
     io.stdout(operationHelp(op));
@@ -112,7 +132,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
       io.stderr(`\n${err.message}\n`);
       return EXIT.usage;
     }
-    if (err instanceof EndpointConnectionError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError) {
+    if (err instanceof EndpointConnectionError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError || err instanceof DurabilityError) {
       io.stderr(`\n${err.message}\n`);
       return EXIT.other;
     }

@@ -1,0 +1,71 @@
+// `ekms backup`, `restore`, `rotate-root-key`, `escrow-root-key` and `recover-root-key`: round
+// trips through the CLI, with the keys checked by signing after each step.
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import { Kms } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { ekms } from './run.js';
+
+async function signWith(home: string, keyId: string): Promise<void> {
+  const kms = await Kms.open({ home });
+  try {
+    const sig = await kms.sign({ KeyId: keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' });
+    await kms.verify({ KeyId: keyId, Message: Buffer.from('m'), Signature: sig.Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
+  } finally {
+    await kms.close();
+  }
+}
+
+t.test('backup, restore into a new home, rotate the root key, escrow and recover it', async (t) => {
+  const home = tempHome();
+  const created = await ekms(['create-key', '--key-spec', 'ECC_NIST_P256', '--key-usage', 'SIGN_VERIFY', '--home', home]);
+  t.equal(created.code, 0, created.stderr);
+  const keyId = JSON.parse(created.stdout).KeyMetadata.KeyId as string;
+
+  const backupFile = join(tempHome(), 'store.backup');
+  const backup = await ekms(['backup', backupFile, '--home', home]);
+  t.equal(backup.code, 0, backup.stderr);
+  t.equal(JSON.parse(backup.stdout).Keys, 1);
+  t.ok(existsSync(backupFile));
+  t.equal((await ekms(['backup', backupFile, '--home', home])).code, 255, 'an existing backup file is never replaced');
+
+  // A new home refuses the backup without the root key it was made with, then accepts it.
+  const other = tempHome();
+  const refused = await ekms(['restore', backupFile, '--home', other]);
+  t.not(refused.code, 0, 'restore without the matching root key is refused');
+  const rootCopy = join(tempHome(), 'root.key');
+  copyFileSync(join(home, 'root.key'), rootCopy);
+  const restored = await ekms(['restore', backupFile, '--root-key-file', rootCopy, '--home', other]);
+  t.equal(restored.code, 0, restored.stderr);
+  await signWith(other, keyId);
+
+  const rotated = await ekms(['rotate-root-key', '--home', home]);
+  t.equal(rotated.code, 0, rotated.stderr);
+  const rotation = JSON.parse(rotated.stdout);
+  t.not(rotation.RootKeyCheckValue, rotation.PreviousRootKeyCheckValue);
+  t.equal(rotation.RewrappedKeyMaterials, 1);
+  t.notOk(readFileSync(join(home, 'root.key')).equals(readFileSync(rootCopy)), 'root.key was replaced');
+  await signWith(home, keyId);
+
+  const passFile = join(tempHome(), 'pass');
+  writeFileSync(passFile, 'correct horse battery staple\n', { mode: 0o600 });
+  const escrowFile = join(tempHome(), 'root.escrow');
+  const escrowed = await ekms(['escrow-root-key', escrowFile, '--passphrase-file', passFile, '--home', home]);
+  t.equal(escrowed.code, 0, escrowed.stderr);
+  t.equal(JSON.parse(escrowed.stdout).RootKeyCheckValue, rotation.RootKeyCheckValue);
+  t.notOk(escrowed.stdout.includes('correct horse'), 'the passphrase is not printed');
+
+  const fresh = tempHome();
+  const wrong = await ekms(['recover-root-key', escrowFile, '--home', fresh], { EKMS_ESCROW_PASSPHRASE: 'not the passphrase' });
+  t.not(wrong.code, 0, 'a wrong passphrase recovers nothing');
+  t.notOk(wrong.stderr.includes('not the passphrase'));
+  const recovered = await ekms(['recover-root-key', escrowFile, '--passphrase-file', passFile, '--home', fresh]);
+  t.equal(recovered.code, 0, recovered.stderr);
+  t.ok(readFileSync(join(fresh, 'root.key')).equals(readFileSync(join(home, 'root.key'))), 'the recovered root key is the current one');
+
+  t.equal((await ekms(['escrow-root-key', escrowFile, '--home', home], {})).code, 252, 'no passphrase is a usage error');
+  t.equal((await ekms(['describe-key', 'extra-word', '--key-id', keyId, '--home', home])).code, 252, 'operations take no positional words');
+});
