@@ -32,7 +32,9 @@ process.stdout.write(`native (ctest): ${passed} passed, ${failed} failed\n`);
 // 2. tap, with the TAP reporter into a log; top-level results and failures shown here.
 const args = ['tap', '-R', 'tap', ...process.argv.slice(2)];
 const log = createWriteStream('test-artifacts/tap.log');
-const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+// stderr goes to the log too: dependencies' warnings (the AWS SDK's Node version notice) are noise here.
+const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+child.stderr.on('data', (chunk) => log.write(chunk));
 let summary;
 let buffered = '';
 let failureContext = [];
