@@ -18,7 +18,7 @@ const result = spawnSync(existsSync(cmakeJs) ? cmakeJs : 'cmake-js', ['compile']
 if (result.status !== 0) {
   console.error(
     '\nembedded-kms: building the native addon failed. It needs cmake, a C++17 compiler and OpenSSL 3 ' +
-      '(headers and static library).\nOn Debian or Ubuntu: apt-get install cmake g++ libssl-dev\n',
+      '(headers and static library).\nOn Debian or Ubuntu: apt-get install cmake g++ libssl-dev libp11-kit-dev\n',
   );
   process.exit(result.status ?? 1);
 }

@@ -20,6 +20,8 @@ export interface TokenBackend {
   handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle;
   /** Destroys the token objects of a material (key deletion). */
   destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<void>;
+  /** Random bytes from the token's own generator (GenerateRandom with CustomKeyStoreId). */
+  generateRandom(numberOfBytes: number): Promise<Uint8Array>;
   describe(): CustomKeyStoresListEntry;
   connect(): Promise<void>;
   disconnect(): Promise<void>;

@@ -2,7 +2,7 @@
 // key ARN, alias name, alias ARN) into a key record and, per key material, a native handle.
 // Records are cached until another process writes to the store (PRAGMA data_version), so the
 // hot path touches no disk and still sees a key disabled or deleted elsewhere on its next use.
-import { InvalidArnException, NotFoundException } from '../errors.js';
+import { KeyUnavailableException, InvalidArnException, NotFoundException } from '../errors.js';
 import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -149,7 +149,8 @@ export class KeyRegistry {
         const m = byId.get(materialId);
         if (!m) throw new Error(`key ${record.keyId} has no key material ${materialId}`);
         if (m.tokenRef !== undefined) {
-          if (!registry.tokenHandles) throw new Error(`key ${record.keyId} lives on a PKCS#11 token, but no token is configured`);
+          if (!registry.tokenHandles)
+            throw new KeyUnavailableException(`${registry.arns.key(record.keyId)} lives on a PKCS#11 token, and this key store was opened without one.`);
           h = registry.tokenHandles(record, m);
         } else {
           h = engine.keyHandle(record.keySpec, record.keyId, materialId, m.wrapped as Uint8Array);

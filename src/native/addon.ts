@@ -81,7 +81,7 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const missingAddonMessage =
   'embedded-kms: no native addon for this platform. Build it with `npm run build:native` ' +
   '(needs cmake, a C++17 compiler and OpenSSL 3 headers and static library: on Debian ' +
-  '`apt-get install cmake g++ libssl-dev`).';
+  '`apt-get install cmake g++ libssl-dev libp11-kit-dev`).';
 
 /**
  * Where the addon comes from: a local build wins (developers, install-time builds), then a

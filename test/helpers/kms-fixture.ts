@@ -3,6 +3,8 @@ import t from 'tap';
 
 import type { Kms } from '../../src/index.js';
 import { backends, type Backend } from './backends.js';
+// Registers the SoftHSM2 backend, so every suite using eachBackend runs on a token too.
+import './softhsm.js';
 
 type Test = typeof t;
 

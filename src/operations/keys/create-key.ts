@@ -1,7 +1,14 @@
 // CreateKey: checks the combination of spec, usage and origin as AWS does, makes the key
 // material in native code (or on a token), and stores record and material in one transaction.
-import { UnsupportedOperationException, ValidationException } from '../../errors.js';
+import type { TokenBackend } from '../../backends/token.js';
+import {
+  CustomKeyStoreInvalidStateException,
+  CustomKeyStoreNotFoundException,
+  UnsupportedOperationException,
+  ValidationException,
+} from '../../errors.js';
 import { newKeyId, newMaterialId } from '../../keys/ids.js';
+import { insertExternalKey } from '../../keys/import-keys.js';
 import { keyMetadata } from '../../keys/metadata.js';
 import { checkPolicy, defaultKeyPolicy } from '../../keys/policy.js';
 import { keySpecs } from '../../keys/specs.js';
@@ -9,6 +16,7 @@ import { checkTags } from '../../keys/tags.js';
 import type { KeySpec, KeyUsageType } from '../../model/types.js';
 import type { KeyRecord, MaterialRecord } from '../../store/records.js';
 import type { NativeKeyHandle } from '../../native/addon.js';
+import { externalKeyOnTokenRefusal } from '../import/token.js';
 import { native } from '../native-errors.js';
 import { defineOperation, type Input, type OperationContext } from '../operation.js';
 
@@ -36,29 +44,74 @@ export function resolveSpecAndUsage(input: Input<'CreateKey'>): { spec: KeySpec;
   return { spec, usage };
 }
 
+/**
+ * The token a new key goes to, if any: the one CustomKeyStoreId names, the configured token for
+ * Origin AWS_CLOUDHSM, or the default token when neither Origin nor CustomKeyStoreId is given.
+ * Unlike AWS, which keeps only symmetric keys in custom key stores, every key spec may go there.
+ */
+export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>): TokenBackend | undefined {
+  const token = ctx.token;
+  let chosen: TokenBackend | undefined;
+  if (input.CustomKeyStoreId !== undefined) {
+    if (input.Origin !== undefined && input.Origin !== 'AWS_CLOUDHSM')
+      throw new UnsupportedOperationException(`Origin ${input.Origin} cannot be used with a CustomKeyStoreId: keys in this custom key store have Origin AWS_CLOUDHSM.`);
+    if (token === undefined || input.CustomKeyStoreId !== token.customKeyStoreId)
+      throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
+    chosen = token;
+  } else if (input.Origin === 'AWS_CLOUDHSM') {
+    if (token === undefined)
+      throw new UnsupportedOperationException('Origin AWS_CLOUDHSM needs a PKCS#11 token (the pkcs11 option or EKMS_PKCS11_MODULE).');
+    chosen = token;
+  } else if (input.Origin === undefined && token?.isDefault) {
+    chosen = token;
+  }
+  if (chosen !== undefined && chosen.describe().ConnectionState !== 'CONNECTED')
+    throw new CustomKeyStoreInvalidStateException(`Custom key store ${chosen.customKeyStoreId} is not connected.`);
+  return chosen;
+}
+
 export const createKey = defineOperation('CreateKey', async (ctx, input) => {
   const { spec, usage } = resolveSpecAndUsage(input);
-  const origin = input.Origin ?? 'AWS_KMS';
-  if (origin !== 'AWS_KMS') throw new UnsupportedOperationException(`Origin ${origin} is not supported by embedded-kms.`);
-  if (input.CustomKeyStoreId !== undefined)
-    throw new UnsupportedOperationException('CustomKeyStoreId requires Origin AWS_CLOUDHSM and a configured PKCS#11 token.');
+  // Imported material is not unwrapped into tokens yet (operations/import/token.ts).
+  if (input.Origin === 'EXTERNAL' && input.CustomKeyStoreId !== undefined) throw externalKeyOnTokenRefusal(ctx, input.CustomKeyStoreId);
+  const token = tokenForNewKey(ctx, input);
+  const origin = token ? 'AWS_CLOUDHSM' : (input.Origin ?? 'AWS_KMS');
+  if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL' && !token) throw new UnsupportedOperationException(`Origin ${origin} is not supported by embedded-kms.`);
   if (input.XksKeyId !== undefined) throw new UnsupportedOperationException('External key stores are not supported by embedded-kms.');
   const tags = input.Tags ?? [];
   checkTags(tags);
   const policy = input.Policy ?? defaultKeyPolicy(ctx.arns.accountId);
   if (input.Policy !== undefined) checkPolicy(policy);
 
+  if (origin === 'EXTERNAL') {
+    // No key material yet (KeyState PendingImport): ImportKeyMaterial brings it (operations/import).
+    const record = insertExternalKey(ctx, {
+      keyId: newKeyId(input.MultiRegion === true),
+      keySpec: spec,
+      keyUsage: usage,
+      description: input.Description ?? '',
+      policy,
+      multiRegion: input.MultiRegion === true,
+      tags,
+      createdAt: ctx.now(),
+    });
+    return { KeyMetadata: keyMetadata(record, ctx.arns) };
+  }
+
   const keyId = newKeyId(input.MultiRegion === true);
   const materialId = newMaterialId();
   const now = ctx.now();
-  const generated = await native(ctx.engine.generateKey(spec, keyId, materialId));
-  const material: MaterialRecord = {
-    keyId,
-    materialId,
-    createdAt: now,
-    wrapped: generated.wrapped,
-    publicKey: generated.publicKey,
-  };
+  let material: MaterialRecord;
+  let handle: NativeKeyHandle;
+  if (token) {
+    const generated = await native(token.createKey(spec, usage, keyId, materialId));
+    material = { keyId, materialId, createdAt: now, tokenRef: generated.tokenRef, publicKey: generated.publicKey };
+    handle = generated.handle;
+  } else {
+    const generated = await native(ctx.engine.generateKey(spec, keyId, materialId));
+    material = { keyId, materialId, createdAt: now, wrapped: generated.wrapped, publicKey: generated.publicKey };
+    handle = generated.handle;
+  }
   const record: KeyRecord = {
     seq: 0,
     keyId,
@@ -73,7 +126,14 @@ export const createKey = defineOperation('CreateKey', async (ctx, input) => {
     rotationEnabled: false,
     multiRegion: input.MultiRegion === true,
   };
-  ctx.store.insertKey(record, material, tags);
-  ctx.keys.remember(record, [material], new Map([[materialId, generated.handle]]));
+  if (token) record.customKeyStoreId = token.customKeyStoreId;
+  try {
+    ctx.store.insertKey(record, material, tags);
+  } catch (err) {
+    // No orphan on the token when the record cannot be written.
+    if (token) await token.destroyMaterial(record, material).catch(() => undefined);
+    throw err;
+  }
+  ctx.keys.remember(record, [material], new Map([[materialId, handle]]));
   return { KeyMetadata: keyMetadata(record, ctx.arns) };
 });

@@ -1,0 +1,272 @@
+/*
+ * A PKCS#11 module that wraps another one and fails chosen calls, so tests can produce faults a
+ * software token cannot: a locked PIN, a removed device, a session that dies mid-operation.
+ *
+ *   EKMS_FAULT_TARGET  path of the real module (e.g. /usr/lib/softhsm/libsofthsm2.so)
+ *   EKMS_FAULT_PLAN    rules separated by ',' or ';', each  FUNCTION[@N[+]]=RV
+ *                        C_Login=CKR_PIN_LOCKED                 every C_Login fails
+ *                        C_SignInit@3=CKR_SESSION_HANDLE_INVALID only the 3rd C_SignInit fails
+ *                        C_SignInit@2+=CKR_DEVICE_REMOVED        the 2nd and every later one fail
+ *                      RV is a CKR_ name from the table below or a number (0xb3).
+ *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per injected fault,
+ *                      so a test can tell that its fault really happened.
+ *
+ * The plan is read, and the call counters reset, at every C_Initialize: a process can finalise
+ * the module (last user released it), change the plan and initialise it again. A failed call
+ * is not forwarded to the real module.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <p11-kit/pkcs11.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_RULES 16
+
+enum { F_Initialize, F_Login, F_OpenSession, F_GetSessionInfo, F_GetTokenInfo, F_FindObjectsInit, F_SignInit, F_Sign,
+       F_EncryptInit, F_Encrypt, F_DecryptInit, F_Decrypt, F_GenerateKey, F_GenerateKeyPair, F_DeriveKey,
+       F_GenerateRandom, F_DestroyObject, F_COUNT };
+
+static const char* const kNames[F_COUNT] = {
+    "C_Initialize", "C_Login", "C_OpenSession", "C_GetSessionInfo", "C_GetTokenInfo", "C_FindObjectsInit",
+    "C_SignInit", "C_Sign", "C_EncryptInit", "C_Encrypt", "C_DecryptInit", "C_Decrypt", "C_GenerateKey",
+    "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject"};
+
+static const struct {
+  const char* name;
+  CK_RV rv;
+} kRvs[] = {
+    {"CKR_GENERAL_ERROR", CKR_GENERAL_ERROR},         {"CKR_FUNCTION_FAILED", CKR_FUNCTION_FAILED},
+    {"CKR_DEVICE_ERROR", CKR_DEVICE_ERROR},           {"CKR_DEVICE_REMOVED", CKR_DEVICE_REMOVED},
+    {"CKR_TOKEN_NOT_PRESENT", CKR_TOKEN_NOT_PRESENT}, {"CKR_SESSION_HANDLE_INVALID", CKR_SESSION_HANDLE_INVALID},
+    {"CKR_SESSION_CLOSED", CKR_SESSION_CLOSED},       {"CKR_PIN_INCORRECT", CKR_PIN_INCORRECT},
+    {"CKR_PIN_LOCKED", CKR_PIN_LOCKED},               {"CKR_PIN_EXPIRED", CKR_PIN_EXPIRED},
+    {"CKR_KEY_HANDLE_INVALID", CKR_KEY_HANDLE_INVALID}, {"CKR_OBJECT_HANDLE_INVALID", CKR_OBJECT_HANDLE_INVALID},
+    {"CKR_USER_NOT_LOGGED_IN", CKR_USER_NOT_LOGGED_IN}, {"CKR_MECHANISM_INVALID", CKR_MECHANISM_INVALID},
+    {"CKR_ARGUMENTS_BAD", CKR_ARGUMENTS_BAD},
+};
+
+struct Rule {
+  int fn;
+  unsigned long nth; /* 0: every call */
+  int andLater;
+  CK_RV rv;
+};
+
+static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
+static CK_FUNCTION_LIST* g_target;
+static CK_FUNCTION_LIST g_list;
+static struct Rule g_rules[MAX_RULES];
+static int g_ruleCount;
+static unsigned long g_calls[F_COUNT];
+
+static int functionIndex(const char* name, size_t len) {
+  for (int i = 0; i < F_COUNT; ++i)
+    if (strlen(kNames[i]) == len && strncmp(kNames[i], name, len) == 0) return i;
+  return -1;
+}
+
+static int parseRv(const char* text, CK_RV* out) {
+  for (size_t i = 0; i < sizeof kRvs / sizeof kRvs[0]; ++i)
+    if (strcmp(kRvs[i].name, text) == 0) {
+      *out = kRvs[i].rv;
+      return 1;
+    }
+  char* end = NULL;
+  unsigned long v = strtoul(text, &end, 0);
+  if (end == text || *end != '\0') return 0;
+  *out = (CK_RV)v;
+  return 1;
+}
+
+/* Returns 0 when the plan is malformed: a test with a typo must fail, not pass without faults. */
+static int loadPlan(void) {
+  g_ruleCount = 0;
+  memset(g_calls, 0, sizeof g_calls);
+  const char* plan = getenv("EKMS_FAULT_PLAN");
+  if (plan == NULL) return 1;
+  char* copy = strdup(plan);
+  char* save = NULL;
+  int ok = 1;
+  for (char* tok = strtok_r(copy, ",;", &save); tok != NULL && ok; tok = strtok_r(NULL, ",;", &save)) {
+    while (*tok == ' ') ++tok;
+    if (*tok == '\0') continue;
+    char* eq = strchr(tok, '=');
+    if (eq == NULL || g_ruleCount == MAX_RULES) {
+      ok = 0;
+      break;
+    }
+    *eq = '\0';
+    struct Rule r = {0, 0, 0, 0};
+    char* at = strchr(tok, '@');
+    size_t nameLen = at != NULL ? (size_t)(at - tok) : strlen(tok);
+    r.fn = functionIndex(tok, nameLen);
+    if (at != NULL) {
+      char* end = NULL;
+      r.nth = strtoul(at + 1, &end, 10);
+      if (end != NULL && *end == '+') {
+        r.andLater = 1;
+        ++end;
+      }
+      if (end == NULL || *end != '\0' || r.nth == 0) ok = 0;
+    }
+    if (r.fn < 0 || !parseRv(eq + 1, &r.rv)) ok = 0;
+    g_rules[g_ruleCount++] = r;
+  }
+  free(copy);
+  return ok;
+}
+
+static void logFault(int fn, unsigned long n, CK_RV rv) {
+  const char* path = getenv("EKMS_FAULT_LOG");
+  if (path == NULL) return;
+  FILE* f = fopen(path, "a");
+  if (f == NULL) return;
+  fprintf(f, "%s #%lu 0x%lx\n", kNames[fn], n, (unsigned long)rv);
+  fclose(f);
+}
+
+/* Counts the call and returns the fault to inject, or CKR_OK to forward it. */
+static CK_RV fault(int fn) {
+  pthread_mutex_lock(&g_mutex);
+  unsigned long n = ++g_calls[fn];
+  CK_RV rv = CKR_OK;
+  for (int i = 0; i < g_ruleCount; ++i) {
+    const struct Rule* r = &g_rules[i];
+    if (r->fn != fn) continue;
+    if (r->nth == 0 || n == r->nth || (r->andLater && n > r->nth)) {
+      rv = r->rv;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&g_mutex);
+  if (rv != CKR_OK) logFault(fn, n, rv);
+  return rv;
+}
+
+#define FAULT(fn)               \
+  do {                          \
+    CK_RV injected_ = fault(fn); \
+    if (injected_ != CKR_OK) return injected_; \
+  } while (0)
+
+static CK_RV w_Initialize(CK_VOID_PTR args) {
+  pthread_mutex_lock(&g_mutex);
+  int ok = loadPlan();
+  pthread_mutex_unlock(&g_mutex);
+  if (!ok) return CKR_ARGUMENTS_BAD;
+  FAULT(F_Initialize);
+  return g_target->C_Initialize(args);
+}
+static CK_RV w_Login(CK_SESSION_HANDLE s, CK_USER_TYPE u, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
+  FAULT(F_Login);
+  return g_target->C_Login(s, u, pin, len);
+}
+static CK_RV w_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify, CK_SESSION_HANDLE_PTR s) {
+  FAULT(F_OpenSession);
+  return g_target->C_OpenSession(slot, flags, app, notify, s);
+}
+static CK_RV w_GetSessionInfo(CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR info) {
+  FAULT(F_GetSessionInfo);
+  return g_target->C_GetSessionInfo(s, info);
+}
+static CK_RV w_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
+  FAULT(F_GetTokenInfo);
+  return g_target->C_GetTokenInfo(slot, info);
+}
+static CK_RV w_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+  FAULT(F_FindObjectsInit);
+  return g_target->C_FindObjectsInit(s, t, n);
+}
+static CK_RV w_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
+  FAULT(F_SignInit);
+  return g_target->C_SignInit(s, m, k);
+}
+static CK_RV w_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR sig, CK_ULONG_PTR sl) {
+  FAULT(F_Sign);
+  return g_target->C_Sign(s, d, dl, sig, sl);
+}
+static CK_RV w_EncryptInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
+  FAULT(F_EncryptInit);
+  return g_target->C_EncryptInit(s, m, k);
+}
+static CK_RV w_Encrypt(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol) {
+  FAULT(F_Encrypt);
+  return g_target->C_Encrypt(s, d, dl, o, ol);
+}
+static CK_RV w_DecryptInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
+  FAULT(F_DecryptInit);
+  return g_target->C_DecryptInit(s, m, k);
+}
+static CK_RV w_Decrypt(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol) {
+  FAULT(F_Decrypt);
+  return g_target->C_Decrypt(s, d, dl, o, ol);
+}
+static CK_RV w_GenerateKey(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR k) {
+  FAULT(F_GenerateKey);
+  return g_target->C_GenerateKey(s, m, t, n, k);
+}
+static CK_RV w_GenerateKeyPair(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pt, CK_ULONG pn,
+                               CK_ATTRIBUTE_PTR kt, CK_ULONG kn, CK_OBJECT_HANDLE_PTR pub, CK_OBJECT_HANDLE_PTR priv) {
+  FAULT(F_GenerateKeyPair);
+  return g_target->C_GenerateKeyPair(s, m, pt, pn, kt, kn, pub, priv);
+}
+static CK_RV w_DeriveKey(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE b, CK_ATTRIBUTE_PTR t, CK_ULONG n,
+                         CK_OBJECT_HANDLE_PTR k) {
+  FAULT(F_DeriveKey);
+  return g_target->C_DeriveKey(s, m, b, t, n, k);
+}
+static CK_RV w_GenerateRandom(CK_SESSION_HANDLE s, CK_BYTE_PTR out, CK_ULONG n) {
+  FAULT(F_GenerateRandom);
+  return g_target->C_GenerateRandom(s, out, n);
+}
+static CK_RV w_DestroyObject(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o) {
+  FAULT(F_DestroyObject);
+  return g_target->C_DestroyObject(s, o);
+}
+
+EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
+  if (out == NULL) return CKR_ARGUMENTS_BAD;
+  pthread_mutex_lock(&g_mutex);
+  CK_RV rv = CKR_OK;
+  if (g_target == NULL) {
+    const char* path = getenv("EKMS_FAULT_TARGET");
+    int flags = RTLD_NOW | RTLD_LOCAL;
+#ifndef EKMS_NO_DEEPBIND
+    flags |= RTLD_DEEPBIND; /* as our own loader does: the target keeps its own OpenSSL */
+#endif
+    void* dl = path != NULL ? dlopen(path, flags) : NULL;
+    CK_C_GetFunctionList get = dl != NULL ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+    CK_FUNCTION_LIST* target = NULL;
+    if (get == NULL || get(&target) != CKR_OK || target == NULL) {
+      rv = CKR_GENERAL_ERROR;
+    } else {
+      g_target = target;
+      g_list = *target;
+      g_list.C_Initialize = w_Initialize;
+      g_list.C_Login = w_Login;
+      g_list.C_OpenSession = w_OpenSession;
+      g_list.C_GetSessionInfo = w_GetSessionInfo;
+      g_list.C_GetTokenInfo = w_GetTokenInfo;
+      g_list.C_FindObjectsInit = w_FindObjectsInit;
+      g_list.C_SignInit = w_SignInit;
+      g_list.C_Sign = w_Sign;
+      g_list.C_EncryptInit = w_EncryptInit;
+      g_list.C_Encrypt = w_Encrypt;
+      g_list.C_DecryptInit = w_DecryptInit;
+      g_list.C_Decrypt = w_Decrypt;
+      g_list.C_GenerateKey = w_GenerateKey;
+      g_list.C_GenerateKeyPair = w_GenerateKeyPair;
+      g_list.C_DeriveKey = w_DeriveKey;
+      g_list.C_GenerateRandom = w_GenerateRandom;
+      g_list.C_DestroyObject = w_DestroyObject;
+    }
+  }
+  pthread_mutex_unlock(&g_mutex);
+  if (rv == CKR_OK) *out = &g_list;
+  return rv;
+}

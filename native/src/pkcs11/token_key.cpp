@@ -1,0 +1,340 @@
+// TokenKey: the ekms::Key of a key material on a PKCS#11 token. Private and secret operations go
+// to the token; Verify and RSA-OAEP Encrypt use the public key in software. Mechanisms come
+// from the token's list: where a combined mechanism is missing (SoftHSM2 has no
+// CKM_ECDSA_SHA256) we hash here and use the raw one; what the token cannot do at all is
+// Unsupported, naming the mechanism.
+#include <atomic>
+#include <cstring>
+
+#include <openssl/core_names.h>
+
+#include "ekms/aead.hpp"
+#include "internal.hpp"
+
+namespace ekms::pkcs11 {
+
+namespace {
+
+CK_MECHANISM_TYPE hashMechanism(const AlgorithmInfo& alg) {
+  if (std::strcmp(alg.digest, "SHA1") == 0) return CKM_SHA_1;
+  if (std::strcmp(alg.digest, "SHA224") == 0) return CKM_SHA224;
+  if (std::strcmp(alg.digest, "SHA256") == 0) return CKM_SHA256;
+  if (std::strcmp(alg.digest, "SHA384") == 0) return CKM_SHA384;
+  return CKM_SHA512;
+}
+
+CK_RSA_PKCS_MGF_TYPE mgfOf(const AlgorithmInfo& alg) {
+  switch (hashMechanism(alg)) {
+    case CKM_SHA_1: return CKG_MGF1_SHA1;
+    case CKM_SHA224: return CKG_MGF1_SHA224;
+    case CKM_SHA256: return CKG_MGF1_SHA256;
+    case CKM_SHA384: return CKG_MGF1_SHA384;
+    default: return CKG_MGF1_SHA512;
+  }
+}
+
+CK_MECHANISM_TYPE hmacMechanism(const AlgorithmInfo& alg) {
+  switch (hashMechanism(alg)) {
+    case CKM_SHA224: return CKM_SHA224_HMAC;
+    case CKM_SHA256: return CKM_SHA256_HMAC;
+    case CKM_SHA384: return CKM_SHA384_HMAC;
+    default: return CKM_SHA512_HMAC;
+  }
+}
+
+// Combined hash-and-sign mechanisms, used only when the raw one is missing.
+CK_MECHANISM_TYPE combinedMechanism(const AlgorithmInfo& alg) {
+  const CK_MECHANISM_TYPE h = hashMechanism(alg);
+  switch (alg.padding) {
+    case Padding::Pkcs1:
+      return h == CKM_SHA256 ? CKM_SHA256_RSA_PKCS : h == CKM_SHA384 ? CKM_SHA384_RSA_PKCS : CKM_SHA512_RSA_PKCS;
+    case Padding::Pss:
+      return h == CKM_SHA256 ? CKM_SHA256_RSA_PKCS_PSS : h == CKM_SHA384 ? CKM_SHA384_RSA_PKCS_PSS : CKM_SHA512_RSA_PKCS_PSS;
+    default:
+      return h == CKM_SHA256 ? CKM_ECDSA_SHA256 : h == CKM_SHA384 ? CKM_ECDSA_SHA384 : CKM_ECDSA_SHA512;
+  }
+}
+
+// DER DigestInfo prefixes (RFC 8017 §9.2 note 1): CKM_RSA_PKCS signs DigestInfo, not the hash.
+Bytes digestInfoPrefix(const AlgorithmInfo& alg) {
+  switch (hashMechanism(alg)) {
+    case CKM_SHA256:
+      return {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+    case CKM_SHA384:
+      return {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30};
+    default:
+      return {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40};
+  }
+}
+
+Bytes hashOf(const AlgorithmInfo& alg, ByteView message) {
+  Bytes out(EVP_MAX_MD_SIZE);
+  unsigned int len = 0;
+  if (EVP_Digest(message.data, message.size, out.data(), &len, digestOf(alg), nullptr) != 1) throwOpenssl("digest");
+  out.resize(len);
+  return out;
+}
+
+// A failed decryption is one uniform InvalidCiphertext, whatever the token said, except for the
+// failures Token::run() recovers from (lost session, stale handle), which must reach it.
+[[noreturn]] void invalidCiphertextOr(const RvError& e) {
+  if (isSessionLost(e.rv()) || isHandleStale(e.rv()) || e.rv() == CKR_BUFFER_TOO_SMALL || e.rv() == CKR_OPERATION_ACTIVE)
+    throw e;
+  throw Error(ErrorCode::InvalidCiphertext, "ciphertext is not valid");
+}
+
+class TokenKey final : public Key {
+ public:
+  TokenKey(const KeyIdentity& id, std::shared_ptr<Token> token, const std::string& tokenRef, Pkey publicKey)
+      : Key(id), token_(std::move(token)), ckaId_(tokenRef.begin(), tokenRef.end()), spec_(keySpec(id.keySpec)),
+        public_(std::move(publicKey)) {
+    objectClass_ = (spec_.family == KeyFamily::Aes || spec_.family == KeyFamily::Hmac) ? CKO_SECRET_KEY : CKO_PRIVATE_KEY;
+  }
+
+  Bytes sign(const AlgorithmInfo& alg, bool isDigest, ByteView message) const override {
+    switch (spec_.family) {
+      case KeyFamily::Ed25519:
+        if (alg.ed25519ph)
+          throw Error(ErrorCode::Unsupported, kEd25519phUnsupported);
+        token_->require(CKM_EDDSA, "Ed25519 signing");
+        return signWith({CKM_EDDSA, nullptr, 0}, message, 64);
+      case KeyFamily::Ec: {
+        const std::size_t size = 2 * ecFieldBytes(spec_);
+        if (!token_->has(CKM_ECDSA) && !isDigest && token_->has(combinedMechanism(alg)))
+          return ecdsaRawToDer(signWith({combinedMechanism(alg), nullptr, 0}, message, size));
+        token_->require(CKM_ECDSA, "ECDSA signing");
+        Bytes digest = isDigest ? toBytes(message) : hashOf(alg, message);
+        return ecdsaRawToDer(signWith({CKM_ECDSA, nullptr, 0}, digest, size));
+      }
+      case KeyFamily::Rsa:
+        return signRsa(alg, isDigest, message);
+      default:
+        unsupported("Sign");
+    }
+  }
+
+  void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const override {
+    if (!public_) unsupported("Verify");
+    verifyWithPublicKey(public_.get(), spec_.family, alg, isDigest, message, signature);
+  }
+
+  Bytes encrypt(const AlgorithmInfo& alg, ByteView plaintext, const EncryptionContext& context) const override {
+    if (spec_.family == KeyFamily::Rsa && alg.padding == Padding::Oaep) return oaepEncrypt(public_.get(), alg, plaintext);
+    if (spec_.family != KeyFamily::Aes || std::strcmp(alg.name, "SYMMETRIC_DEFAULT") != 0) unsupported("Encrypt");
+    token_->require(CKM_AES_GCM, "SYMMETRIC_DEFAULT encryption");
+    Bytes nonce = randomBytes(kGcmNonceLen);
+    Bytes out;
+    out.reserve(2 + identity().keyId.size() + kMaterialIdLen + kGcmNonceLen + plaintext.size + kGcmTagLen);
+    writeCiphertextHeader(identity().keyId, identity().materialId, nonce, out);
+    Bytes aad(out);
+    Bytes ctx = encodeContext(context);
+    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    CK_GCM_PARAMS params{nonce.data(), kGcmNonceLen, kGcmNonceLen * 8, aad.data(), aad.size(), kGcmTagLen * 8};
+    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
+    Bytes sealed = withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+      check(s.fn()->C_EncryptInit(s.handle(), &mech, h), "C_EncryptInit");
+      Bytes buf(plaintext.size + kGcmTagLen);
+      CK_ULONG len = buf.size();
+      check(s.fn()->C_Encrypt(s.handle(), const_cast<uint8_t*>(plaintext.data), plaintext.size, buf.data(), &len),
+            "C_Encrypt");
+      buf.resize(len);
+      return buf;
+    });
+    out.insert(out.end(), sealed.begin(), sealed.end());
+    return out;
+  }
+
+  SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext& context) const override {
+    if (spec_.family == KeyFamily::Rsa && alg.padding == Padding::Oaep) return decryptOaep(alg, ciphertext);
+    if (spec_.family != KeyFamily::Aes || std::strcmp(alg.name, "SYMMETRIC_DEFAULT") != 0) unsupported("Decrypt");
+    token_->require(CKM_AES_GCM, "SYMMETRIC_DEFAULT decryption");
+    CiphertextParts parts = parseCiphertext(ciphertext);
+    if (parts.keyId != identity().keyId || parts.materialId != identity().materialId)
+      throw Error(ErrorCode::IncorrectKey, "ciphertext was made under another key");
+    Bytes aad(parts.header.data, parts.header.data + parts.header.size);
+    Bytes ctx = encodeContext(context);
+    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    CK_GCM_PARAMS params{const_cast<uint8_t*>(parts.nonce.data), kGcmNonceLen, kGcmNonceLen * 8, aad.data(), aad.size(),
+                         kGcmTagLen * 8};
+    CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
+    // The blob ends with body then tag, which is the input PKCS#11's GCM expects.
+    const std::size_t sealedLen = parts.body.size + parts.tag.size;
+    return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+      check(s.fn()->C_DecryptInit(s.handle(), &mech, h), "C_DecryptInit");
+      SecretBytes out(sealedLen);
+      CK_ULONG len = out.size();
+      // SoftHSM2 reports a wrong tag as CKR_GENERAL_ERROR; every failure here is InvalidCiphertext.
+      CK_RV rv = s.fn()->C_Decrypt(s.handle(), const_cast<uint8_t*>(parts.body.data), sealedLen, out.data(), &len);
+      if (rv != CKR_OK) invalidCiphertextOr(RvError("C_Decrypt", rv));
+      out.resize(len);
+      return out;
+    });
+  }
+
+  Bytes mac(const AlgorithmInfo& alg, ByteView message) const override {
+    if (spec_.family != KeyFamily::Hmac || std::strncmp(alg.name, "HMAC_", 5) != 0) unsupported("GenerateMac");
+    CK_MECHANISM_TYPE m = hmacMechanism(alg);
+    token_->require(m, "GenerateMac");
+    return signWith({m, nullptr, 0}, message, alg.digestLen);
+  }
+
+  SecretBytes deriveSharedSecret(ByteView peerDer) const override {
+    if (spec_.family != KeyFamily::Ec) unsupported("DeriveSharedSecret");
+    token_->require(CKM_ECDH1_DERIVE, "DeriveSharedSecret");
+    Pkey peer = parseSpki(peerDer);  // d2i checks that the point is on its curve
+    if (EVP_PKEY_parameters_eq(public_.get(), peer.get()) != 1) {
+      clearOpensslErrors();
+      throw Error(ErrorCode::InvalidInput, "the public key is not on the key's curve");
+    }
+    // Uncompressed, the encoding every token accepts, whatever form the caller sent.
+    char uncompressed[] = "uncompressed";
+    if (EVP_PKEY_set_utf8_string_param(peer.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, uncompressed) != 1)
+      throwOpenssl("peer point format");
+    unsigned char* point = nullptr;
+    std::size_t pointLen = EVP_PKEY_get1_encoded_public_key(peer.get(), &point);
+    if (pointLen == 0) throwOpenssl("peer point");
+    Bytes peerPoint(point, point + pointLen);
+    OPENSSL_free(point);
+
+    CK_ECDH1_DERIVE_PARAMS params{CKD_NULL, 0, nullptr, peerPoint.size(), peerPoint.data()};
+    CK_MECHANISM mech{CKM_ECDH1_DERIVE, &params, sizeof params};
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE type = CKK_GENERIC_SECRET;
+    CK_BBOOL no = CK_FALSE, yes = CK_TRUE;
+    CK_ULONG valueLen = ecFieldBytes(spec_);
+    // A session object whose value we may read: the raw shared secret is what DeriveSharedSecret
+    // returns (DESIGN.md §4). It is destroyed right after.
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof cls},       {CKA_KEY_TYPE, &type, sizeof type},
+        {CKA_TOKEN, &no, sizeof no},         {CKA_SENSITIVE, &no, sizeof no},
+        {CKA_EXTRACTABLE, &yes, sizeof yes}, {CKA_VALUE_LEN, &valueLen, sizeof valueLen},
+    };
+    return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+      CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
+      check(s.fn()->C_DeriveKey(s.handle(), &mech, h, tmpl, 6, &derived), "C_DeriveKey");
+      ObjectGuard guard(s, derived);
+      CK_ATTRIBUTE value{CKA_VALUE, nullptr, 0};
+      check(s.fn()->C_GetAttributeValue(s.handle(), derived, &value, 1), "C_GetAttributeValue");
+      SecretBytes out(value.ulValueLen);
+      value.pValue = out.data();
+      check(s.fn()->C_GetAttributeValue(s.handle(), derived, &value, 1), "C_GetAttributeValue");
+      out.resize(value.ulValueLen);
+      return out;
+    });
+  }
+
+ private:
+  // Runs f(session, object) on a pooled session with this key's object handle, found once per
+  // token epoch.
+  template <typename F>
+  auto withObject(F&& f) const -> decltype(f(std::declval<Session&>(), CK_OBJECT_HANDLE{})) {
+    return token_->run([&](Session& s) { return f(s, object(s)); });
+  }
+
+  CK_OBJECT_HANDLE object(Session& s) const {
+    const uint64_t epoch = token_->epoch();
+    {
+      std::lock_guard<std::mutex> lock(handleMutex_);
+      if (handleEpoch_ == epoch) return handle_;
+    }
+    CK_OBJECT_HANDLE h = Token::findOne(s, objectClass_, ckaId_);
+    if (h == CK_INVALID_HANDLE)
+      throw Error(ErrorCode::KeyUnavailable, "the key material of " + identity().keyId + " is not on PKCS#11 token '" +
+                                                 token_->label() + "'");
+    std::lock_guard<std::mutex> lock(handleMutex_);
+    handle_ = h;
+    handleEpoch_ = epoch;  // the epoch read before the search: a change meanwhile forces another
+    return h;
+  }
+
+  Bytes signWith(CK_MECHANISM mech, ByteView input, std::size_t maxLen) const {
+    return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+      check(s.fn()->C_SignInit(s.handle(), &mech, h), "C_SignInit");
+      Bytes out(maxLen);
+      CK_ULONG len = out.size();
+      check(s.fn()->C_Sign(s.handle(), const_cast<uint8_t*>(input.data), input.size, out.data(), &len), "C_Sign");
+      out.resize(len);
+      return out;
+    });
+  }
+
+  Bytes signRsa(const AlgorithmInfo& alg, bool isDigest, ByteView message) const {
+    const std::size_t k = static_cast<std::size_t>(EVP_PKEY_get_size(public_.get()));
+    if (alg.padding == Padding::Pss) {
+      CK_RSA_PKCS_PSS_PARAMS params{hashMechanism(alg), mgfOf(alg), alg.digestLen};
+      if (!token_->has(CKM_RSA_PKCS_PSS) && !isDigest && token_->has(combinedMechanism(alg)))
+        return signWith({combinedMechanism(alg), &params, sizeof params}, message, k);
+      token_->require(CKM_RSA_PKCS_PSS, "RSASSA-PSS signing");
+      Bytes digest = isDigest ? toBytes(message) : hashOf(alg, message);
+      return signWith({CKM_RSA_PKCS_PSS, &params, sizeof params}, digest, k);
+    }
+    if (alg.padding != Padding::Pkcs1) unsupported("Sign");
+    if (!token_->has(CKM_RSA_PKCS) && !isDigest && token_->has(combinedMechanism(alg)))
+      return signWith({combinedMechanism(alg), nullptr, 0}, message, k);
+    token_->require(CKM_RSA_PKCS, "RSASSA-PKCS1-v1_5 signing");
+    Bytes digestInfo = digestInfoPrefix(alg);
+    Bytes digest = isDigest ? toBytes(message) : hashOf(alg, message);
+    digestInfo.insert(digestInfo.end(), digest.begin(), digest.end());
+    return signWith({CKM_RSA_PKCS, nullptr, 0}, digestInfo, k);
+  }
+
+  // RSA-OAEP decryption: CKM_RSA_PKCS_OAEP where the token takes the hash (SoftHSM2 2.6.1 only
+  // takes SHA-1), else raw CKM_RSA_X_509 and our constant-time OAEP decoding. The token's refusal
+  // happens at C_DecryptInit, before it sees the ciphertext, so trying it reveals nothing.
+  SecretBytes decryptOaep(const AlgorithmInfo& alg, ByteView ciphertext) const {
+    const std::size_t k = static_cast<std::size_t>(EVP_PKEY_get_size(public_.get()));
+    if (ciphertext.size != k) throw Error(ErrorCode::InvalidCiphertext, "ciphertext is not valid");
+    const bool sha1 = hashMechanism(alg) == CKM_SHA_1;
+    std::atomic<bool>& refused = sha1 ? oaepSha1Refused_ : oaepOtherRefused_;
+    const bool tryNative = token_->has(CKM_RSA_PKCS_OAEP) && !refused.load(std::memory_order_relaxed);
+    if (!tryNative) token_->require(CKM_RSA_X_509, std::string("RSA-OAEP decryption with ").append(alg.name).c_str());
+    CK_RSA_PKCS_OAEP_PARAMS oaep{hashMechanism(alg), mgfOf(alg), CKZ_DATA_SPECIFIED, nullptr, 0};
+    return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+      CK_FUNCTION_LIST* fn = s.fn();
+      if (tryNative) {
+        CK_MECHANISM mech{CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
+        CK_RV rv = fn->C_DecryptInit(s.handle(), &mech, h);
+        if (rv == CKR_OK) {
+          SecretBytes out(k);
+          CK_ULONG len = out.size();
+          rv = fn->C_Decrypt(s.handle(), const_cast<uint8_t*>(ciphertext.data), ciphertext.size, out.data(), &len);
+          if (rv != CKR_OK) invalidCiphertextOr(RvError("C_Decrypt", rv));
+          out.resize(len);
+          return out;
+        }
+        if (rv != CKR_ARGUMENTS_BAD && rv != CKR_MECHANISM_PARAM_INVALID && rv != CKR_MECHANISM_INVALID)
+          throw RvError("C_DecryptInit", rv);
+        refused.store(true, std::memory_order_relaxed);
+        token_->require(CKM_RSA_X_509, std::string("RSA-OAEP decryption with ").append(alg.name).c_str());
+      }
+      CK_MECHANISM raw{CKM_RSA_X_509, nullptr, 0};
+      check(fn->C_DecryptInit(s.handle(), &raw, h), "C_DecryptInit");
+      SecretBytes em(k);
+      CK_ULONG len = em.size();
+      CK_RV rv = fn->C_Decrypt(s.handle(), const_cast<uint8_t*>(ciphertext.data), ciphertext.size, em.data(), &len);
+      if (rv != CKR_OK || len > k) invalidCiphertextOr(RvError("C_Decrypt", rv));
+      // A token may drop leading zero bytes; the decoder restores them without branching on it.
+      return oaepDecode(ByteView(em.data(), len), k, digestOf(alg));
+    });
+  }
+
+  std::shared_ptr<Token> token_;
+  Bytes ckaId_;
+  const KeySpecInfo& spec_;
+  CK_OBJECT_CLASS objectClass_;
+  Pkey public_;
+  mutable std::mutex handleMutex_;
+  mutable uint64_t handleEpoch_ = 0;
+  mutable CK_OBJECT_HANDLE handle_ = CK_INVALID_HANDLE;
+  mutable std::atomic<bool> oaepSha1Refused_{false};
+  mutable std::atomic<bool> oaepOtherRefused_{false};
+};
+
+}  // namespace
+
+std::shared_ptr<const Key> makeTokenKey(std::shared_ptr<Token> token, const KeyIdentity& id, const std::string& tokenRef,
+                                        Pkey publicKey) {
+  return std::make_shared<const TokenKey>(id, std::move(token), tokenRef, std::move(publicKey));
+}
+
+}  // namespace ekms::pkcs11

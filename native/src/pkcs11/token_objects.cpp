@@ -1,0 +1,123 @@
+// Token objects by tokenRef: loading a usable key, destroying, listing a store's objects, and
+// reading attributes back for the tests that check the protections.
+#include "internal.hpp"
+
+namespace ekms::pkcs11 {
+
+namespace {
+
+Bytes idOf(const std::string& tokenRef) { return Bytes(tokenRef.begin(), tokenRef.end()); }
+
+CK_OBJECT_CLASS secretClassOf(const KeySpecInfo& spec) {
+  return spec.family == KeyFamily::Aes || spec.family == KeyFamily::Hmac ? CKO_SECRET_KEY : CKO_PRIVATE_KEY;
+}
+
+bool readFlag(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) {
+  CK_BBOOL v = CK_FALSE;
+  CK_ATTRIBUTE a{type, &v, sizeof v};
+  check(s.fn()->C_GetAttributeValue(s.handle(), h, &a, 1), "C_GetAttributeValue");
+  return v == CK_TRUE;
+}
+
+}  // namespace
+
+std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, const KeyIdentity& id,
+                                        const std::string& tokenRef, ByteView publicKeyDer) {
+  const KeySpecInfo& spec = keySpec(id.keySpec);
+  if (secretClassOf(spec) == CKO_SECRET_KEY) return makeTokenKey(token, id, tokenRef, nullptr);
+  if (publicKeyDer.size > 0) return makeTokenKey(token, id, tokenRef, parseSpki(publicKeyDer));
+  const Bytes ckaId = idOf(tokenRef);
+  Pkey pub = token->run([&](Session& s) {
+    CK_OBJECT_HANDLE h = Token::findOne(s, CKO_PUBLIC_KEY, ckaId);
+    if (h == CK_INVALID_HANDLE)
+      throw Error(ErrorCode::KeyUnavailable,
+                  "the public key of " + id.keyId + " is not on PKCS#11 token '" + token->label() + "'");
+    if (spec.family == KeyFamily::Rsa)
+      return rsaPublicKey(Token::readAttribute(s, h, CKA_MODULUS), Token::readAttribute(s, h, CKA_PUBLIC_EXPONENT));
+    Bytes point = Token::readAttribute(s, h, CKA_EC_POINT);
+    return spec.family == KeyFamily::Ed25519 ? ed25519PublicKey(point) : ecPublicKey(spec, point);
+  });
+  return makeTokenKey(token, id, tokenRef, std::move(pub));
+}
+
+std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef) {
+  const Bytes ckaId = idOf(tokenRef);
+  return token->run([&](Session& s) {
+    CK_ATTRIBUTE tmpl[] = {{CKA_ID, const_cast<uint8_t*>(ckaId.data()), static_cast<CK_ULONG>(ckaId.size())}};
+    std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, tmpl, 1);
+    for (CK_OBJECT_HANDLE h : found) check(s.fn()->C_DestroyObject(s.handle(), h), "C_DestroyObject");
+    return found.size();
+  });
+}
+
+std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::string& storeId) {
+  const std::string prefix = "ekms " + storeId + ' ';
+  return token->run([&](Session& s) {
+    std::vector<std::string> refs;
+    for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_SECRET_KEY}) {
+      CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls}};
+      for (CK_OBJECT_HANDLE h : Token::findAll(s, tmpl, 1)) {
+        Bytes label = Token::readAttribute(s, h, CKA_LABEL);
+        if (label.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), label.begin())) continue;
+        Bytes id = Token::readAttribute(s, h, CKA_ID);
+        refs.emplace_back(id.begin(), id.end());
+      }
+    }
+    return refs;
+  });
+}
+
+TokenKeyAttributes readTokenKeyAttributes(const std::shared_ptr<Token>& token, const std::string& tokenRef) {
+  const Bytes ckaId = idOf(tokenRef);
+  return token->run([&](Session& s) {
+    TokenKeyAttributes a;
+    CK_OBJECT_HANDLE h = Token::findOne(s, CKO_PRIVATE_KEY, ckaId);
+    a.objectClass = CKO_PRIVATE_KEY;
+    if (h == CK_INVALID_HANDLE) {
+      h = Token::findOne(s, CKO_SECRET_KEY, ckaId);
+      a.objectClass = CKO_SECRET_KEY;
+    }
+    if (h == CK_INVALID_HANDLE) return a;
+    a.found = true;
+    a.sensitive = readFlag(s, h, CKA_SENSITIVE);
+    a.extractable = readFlag(s, h, CKA_EXTRACTABLE);
+    a.neverExtractable = readFlag(s, h, CKA_NEVER_EXTRACTABLE);
+    a.alwaysSensitive = readFlag(s, h, CKA_ALWAYS_SENSITIVE);
+    a.onToken = readFlag(s, h, CKA_TOKEN);
+    a.isPrivate = readFlag(s, h, CKA_PRIVATE);
+    a.id = Token::readAttribute(s, h, CKA_ID);
+    Bytes label = Token::readAttribute(s, h, CKA_LABEL);
+    a.label.assign(label.begin(), label.end());
+    // The secret itself: CKA_VALUE for EC, EdDSA and secret keys, CKA_PRIVATE_EXPONENT for RSA.
+    CK_KEY_TYPE type = 0;
+    CK_ATTRIBUTE typeAttr{CKA_KEY_TYPE, &type, sizeof type};
+    check(s.fn()->C_GetAttributeValue(s.handle(), h, &typeAttr, 1), "C_GetAttributeValue");
+    SecretBytes value(1024);
+    CK_ATTRIBUTE secret{type == CKK_RSA ? CKA_PRIVATE_EXPONENT : CKA_VALUE, value.data(), 1024};
+    CK_RV rv = s.fn()->C_GetAttributeValue(s.handle(), h, &secret, 1);
+    a.valueRefused = rv != CKR_OK || secret.ulValueLen == CK_UNAVAILABLE_INFORMATION;
+    a.valueRv = rvName(rv);
+    a.hasPublicObject = Token::findOne(s, CKO_PUBLIC_KEY, ckaId) != CK_INVALID_HANDLE;
+    return a;
+  });
+}
+
+Bytes tokenRandom(const std::shared_ptr<Token>& token, std::size_t n) {
+  return token->run([&](Session& s) {
+    Bytes out(n);
+    CK_RV rv = n == 0 ? CKR_OK : s.fn()->C_GenerateRandom(s.handle(), out.data(), n);
+    if (rv == CKR_RANDOM_NO_RNG || rv == CKR_FUNCTION_NOT_SUPPORTED)
+      throw Error(ErrorCode::Unsupported, "PKCS#11 token '" + token->label() + "' has no random number generator (" +
+                                              rvName(rv) + ")");
+    check(rv, "C_GenerateRandom");
+    return out;
+  });
+}
+
+TokenKeySource::TokenKeySource(std::shared_ptr<Token> token, KeyIdentity id, std::string tokenRef, Bytes publicKey)
+    : token_(std::move(token)), id_(std::move(id)), tokenRef_(std::move(tokenRef)), publicKey_(std::move(publicKey)),
+      cacheKey_(cacheKeyOf(id_)) {}
+
+std::shared_ptr<const Key> TokenKeySource::load() const { return loadTokenKey(token_, id_, tokenRef_, publicKey_); }
+
+}  // namespace ekms::pkcs11

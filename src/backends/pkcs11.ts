@@ -1,0 +1,237 @@
+// The PKCS#11 token backend: keys generated and used inside a token (an HSM in production,
+// SoftHSM2 in development and CI), presented in AWS's vocabulary as a custom key store of type
+// AWS_CLOUDHSM. Everything that touches the token is native (binding/token.cpp); this module
+// holds configuration, connection state and public data only.
+//
+// Token objects are named as native/include/ekms/pkcs11/token_key.hpp describes: CKA_ID is the
+// tokenRef "<keyId>/<materialId>", CKA_LABEL is "ekms <storeId> <keyId>".
+import { createHash } from 'node:crypto';
+
+import type { Pkcs11Options } from '../config.js';
+import type { ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
+import { addon, nativeCode, type NativeAddon, type NativeKeyHandle } from '../native/addon.js';
+import type { KeyRecord, MaterialRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import type { TokenBackend } from './token.js';
+
+export interface TokenInfo {
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  /** Names (CKM_…) of the mechanisms the token lists. */
+  mechanisms: string[];
+}
+
+/** The protections of a key's private or secret object, as the token reports them. */
+export interface TokenKeyAttributes {
+  found: boolean;
+  objectClass?: 'CKO_PRIVATE_KEY' | 'CKO_SECRET_KEY';
+  sensitive?: boolean;
+  extractable?: boolean;
+  neverExtractable?: boolean;
+  alwaysSensitive?: boolean;
+  token?: boolean;
+  private?: boolean;
+  id?: Buffer;
+  label?: string;
+  /** Asking the token for the secret value (CKA_VALUE, CKA_PRIVATE_EXPONENT for RSA) was refused. */
+  valueRefused?: boolean;
+  /** What the token answered when asked for it, e.g. CKR_ATTRIBUTE_SENSITIVE. */
+  valueRv?: string;
+  hasPublicObject?: boolean;
+}
+
+/** The addon's Token class (binding/token.hpp). */
+export interface NativeToken {
+  open(modulePath: string, tokenLabel: string, pin: Uint8Array | null, pinFile: string | null, cacheCapacity: number): Promise<void>;
+  generateKey(
+    keySpec: string,
+    keyId: string,
+    materialId: string,
+    keyUsage: string,
+    storeId: string,
+  ): Promise<{ tokenRef: string; publicKey?: Buffer; handle: NativeKeyHandle }>;
+  keyHandle(keySpec: string, keyId: string, materialId: string, tokenRef: string, publicKey?: Uint8Array): NativeKeyHandle;
+  destroyKey(tokenRef: string): Promise<number>;
+  listKeys(storeId: string): Promise<string[]>;
+  info(): TokenInfo;
+  readAttributes(tokenRef: string): Promise<TokenKeyAttributes>;
+  random(numberOfBytes: number): Promise<Buffer>;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+type AddonWithToken = NativeAddon & { Token: new () => NativeToken };
+
+export class Pkcs11ConfigError extends Error {
+  override readonly name = 'Pkcs11ConfigError';
+}
+
+/**
+ * Loads the module, finds the token by label and logs in: every failure (module missing or not
+ * PKCS#11, no such token, wrong or locked PIN) rejects with the cause in its message, and no
+ * token stays open. A PIN given as a string is copied into a buffer that is wiped after the
+ * native copy is made; a PIN file is read by native code only.
+ */
+export async function openNativeToken(options: Pkcs11Options, cacheCapacity: number): Promise<NativeToken> {
+  if (!options.module) throw new Pkcs11ConfigError('no PKCS#11 module path is configured (pkcs11.module, EKMS_PKCS11_MODULE)');
+  if (!options.tokenLabel)
+    throw new Pkcs11ConfigError('no PKCS#11 token label is configured (pkcs11.tokenLabel, EKMS_PKCS11_TOKEN_LABEL)');
+  const hasPin = options.pin !== undefined && options.pin !== '';
+  const hasPinFile = options.pinFile !== undefined && options.pinFile !== '';
+  if (hasPin === hasPinFile)
+    throw new Pkcs11ConfigError(
+      hasPin
+        ? 'give the PKCS#11 PIN either as pin or as pinFile, not both'
+        : 'no PKCS#11 user PIN is configured (pkcs11.pin or pkcs11.pinFile, EKMS_PKCS11_PIN or EKMS_PKCS11_PIN_FILE)',
+    );
+  const token = new (addon as AddonWithToken).Token();
+  const pin = hasPin ? Buffer.from(options.pin as string, 'utf8') : null;
+  try {
+    await token.open(options.module, options.tokenLabel, pin, hasPinFile ? (options.pinFile as string) : null, cacheCapacity);
+  } finally {
+    pin?.fill(0);
+  }
+  return token;
+}
+
+/** AWS-style custom key store id (cks- and 17 hex digits), stable for one token. */
+export function customKeyStoreIdOf(info: TokenInfo): string {
+  const h = createHash('sha256').update([info.manufacturer, info.model, info.serial, info.label].join('\0')).digest('hex');
+  return `cks-${h.slice(0, 17)}`;
+}
+
+/** What a failed connection attempt means in AWS's ConnectionErrorCode vocabulary. */
+function connectionErrorCode(err: unknown): ConnectionErrorCodeType {
+  const message = (err as Error | undefined)?.message ?? '';
+  if (/CKR_PIN_LOCKED/.test(message)) return 'USER_LOCKED_OUT';
+  if (/CKR_PIN_(INCORRECT|LEN_RANGE|EXPIRED)|PIN file/.test(message)) return 'INVALID_CREDENTIALS';
+  if (/no token labelled|cannot load the PKCS#11 module/.test(message)) return 'CLUSTER_NOT_FOUND';
+  if (nativeCode(err) === 'EKMS_KEY_UNAVAILABLE') return 'NETWORK_ERRORS';
+  return 'INTERNAL_ERROR';
+}
+
+export class Pkcs11Backend implements TokenBackend {
+  readonly customKeyStoreId: string;
+  readonly isDefault = true;
+  private state: ConnectionStateType = 'CONNECTED';
+  private errorCode: ConnectionErrorCodeType | undefined;
+  private readonly info: TokenInfo;
+
+  /**
+   * @param storeId this key store's id, carried in the token objects' labels
+   * @param creationDate when this store first used the token (CreationDate of the custom key store)
+   */
+  constructor(
+    private readonly native: NativeToken,
+    private readonly storeId: string,
+    private readonly creationDate: Date,
+  ) {
+    this.info = native.info();
+    this.customKeyStoreId = customKeyStoreIdOf(this.info);
+  }
+
+  get connectionState(): ConnectionStateType {
+    return this.state;
+  }
+
+  get label(): string {
+    return this.info.label;
+  }
+
+  tokenInfo(): TokenInfo {
+    return { ...this.info, mechanisms: [...this.info.mechanisms] };
+  }
+
+  createKey(
+    spec: KeySpec,
+    usage: KeyUsageType,
+    keyId: string,
+    materialId: string,
+  ): Promise<{ tokenRef: string; publicKey?: Uint8Array; handle: NativeKeyHandle }> {
+    return this.native.generateKey(spec, keyId, materialId, usage, this.storeId);
+  }
+
+  handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle {
+    if (material.tokenRef === undefined) throw new Error(`key material ${material.materialId} is not on a token`);
+    return this.native.keyHandle(key.keySpec, key.keyId, material.materialId, material.tokenRef, material.publicKey);
+  }
+
+  async destroyMaterial(_key: KeyRecord, material: MaterialRecord): Promise<void> {
+    if (material.tokenRef !== undefined) await this.native.destroyKey(material.tokenRef);
+  }
+
+  /** Random bytes from the token's generator (C_GenerateRandom). */
+  generateRandom(numberOfBytes: number): Promise<Uint8Array> {
+    return this.native.random(numberOfBytes);
+  }
+
+  /** The tokenRefs of every private or secret object this store made on the token. */
+  listTokenRefs(): Promise<string[]> {
+    return this.native.listKeys(this.storeId);
+  }
+
+  /** The token's own account of a material's object (for tests of the protections). */
+  attributesOf(material: MaterialRecord): Promise<TokenKeyAttributes> {
+    if (material.tokenRef === undefined) return Promise.resolve({ found: false });
+    return this.native.readAttributes(material.tokenRef);
+  }
+
+  describe(): CustomKeyStoresListEntry {
+    const entry: CustomKeyStoresListEntry = {
+      CustomKeyStoreId: this.customKeyStoreId,
+      CustomKeyStoreName: this.info.label,
+      ConnectionState: this.state,
+    };
+    if (this.state === 'FAILED' && this.errorCode !== undefined) entry.ConnectionErrorCode = this.errorCode;
+    entry.CreationDate = this.creationDate;
+    entry.CustomKeyStoreType = 'AWS_CLOUDHSM';
+    return entry;
+  }
+
+  /**
+   * Logs in again. As in AWS, a failure does not reject: the store becomes FAILED and
+   * DescribeCustomKeyStores reports why (ConnectionErrorCode).
+   */
+  async connect(): Promise<void> {
+    if (this.state === 'CONNECTED') return;
+    this.state = 'CONNECTING';
+    try {
+      await this.native.connect();
+      this.state = 'CONNECTED';
+      this.errorCode = undefined;
+    } catch (err) {
+      this.state = 'FAILED';
+      this.errorCode = connectionErrorCode(err);
+    }
+  }
+
+  /** Waits for operations in flight, then closes this store's sessions on the token. */
+  async disconnect(): Promise<void> {
+    this.state = 'DISCONNECTING';
+    try {
+      await this.native.disconnect();
+    } finally {
+      this.state = 'DISCONNECTED';
+      this.errorCode = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.state = 'DISCONNECTED';
+    await this.native.close();
+  }
+}
+
+/**
+ * The backend for an opened token within one key store. The store remembers when it first used
+ * this token: that is the custom key store's CreationDate.
+ */
+export function tokenBackendFor(native: NativeToken, store: Store): Pkcs11Backend {
+  const id = customKeyStoreIdOf(native.info());
+  const created = store.setMetaIfAbsent(`custom_key_store_created:${id}`, Buffer.from(new Date().toISOString()));
+  return new Pkcs11Backend(native, store.storeId, new Date(created.toString()));
+}

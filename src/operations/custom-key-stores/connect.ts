@@ -1,0 +1,28 @@
+// ConnectCustomKeyStore and DisconnectCustomKeyStore for the configured PKCS#11 token.
+// Connecting logs in again; as in AWS, a failed connection is not an error of the call: the
+// store becomes FAILED and DescribeCustomKeyStores gives the ConnectionErrorCode. While it is
+// disconnected, creating keys in it fails (CustomKeyStoreInvalidStateException) and using its
+// keys fails (KeyUnavailableException).
+import { CustomKeyStoreInvalidStateException } from '../../errors.js';
+import { defineOperation } from '../operation.js';
+import { customKeyStore } from './store-of.js';
+
+export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', async (ctx, input) => {
+  const token = customKeyStore(ctx, input.CustomKeyStoreId);
+  const state = token.describe().ConnectionState;
+  if (state === 'FAILED' || state === 'DISCONNECTING')
+    throw new CustomKeyStoreInvalidStateException(
+      `Custom key store ${input.CustomKeyStoreId} is ${state}; disconnect it before connecting it again.`,
+    );
+  await token.connect();
+  return {};
+});
+
+export const disconnectCustomKeyStore = defineOperation('DisconnectCustomKeyStore', async (ctx, input) => {
+  const token = customKeyStore(ctx, input.CustomKeyStoreId);
+  const state = token.describe().ConnectionState;
+  if (state === 'DISCONNECTED' || state === 'DISCONNECTING')
+    throw new CustomKeyStoreInvalidStateException(`Custom key store ${input.CustomKeyStoreId} is ${state}.`);
+  await token.disconnect();
+  return {};
+});

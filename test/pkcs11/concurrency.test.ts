@@ -1,0 +1,70 @@
+// Concurrency on one token: 64 operations in flight at once complete correctly (the session
+// pool gives each its own session: no CKR_OPERATION_ACTIVE), and a worker thread using the same
+// module opens and closes its store while the main thread keeps working (the module is
+// initialised once per process and finalised only by its last user).
+import { createPublicKey, verify } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+import t from 'tap';
+
+import { tempHome } from '../helpers/backends.js';
+import { softhsmOptions } from '../helpers/softhsm.js';
+import { openOnToken } from './helpers.js';
+
+t.test('64 operations in flight on one token', async (tt) => {
+  const kms = await openOnToken();
+  tt.teardown(() => kms.close());
+  const ec = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const rsa = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const aes = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const ecPub = createPublicKey({ key: Buffer.from((await kms.getPublicKey({ KeyId: ec })).PublicKey!), format: 'der', type: 'spki' });
+  const rsaPub = createPublicKey({ key: Buffer.from((await kms.getPublicKey({ KeyId: rsa })).PublicKey!), format: 'der', type: 'spki' });
+
+  const ops = Array.from({ length: 64 }, async (_, i) => {
+    const message = Buffer.from(`operation ${i}`);
+    switch (i % 3) {
+      case 0: {
+        const { Signature } = await kms.sign({ KeyId: ec, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' });
+        return verify('sha256', message, ecPub, Signature!);
+      }
+      case 1: {
+        const { Signature } = await kms.sign({ KeyId: rsa, Message: message, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' });
+        return verify('sha256', message, rsaPub, Signature!);
+      }
+      default: {
+        const { CiphertextBlob } = await kms.encrypt({ KeyId: aes, Plaintext: message });
+        const { Plaintext } = await kms.decrypt({ CiphertextBlob });
+        return Buffer.from(Plaintext!).equals(message);
+      }
+    }
+  });
+  const results = await Promise.allSettled(ops);
+  const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+  tt.same(failures, [], 'no operation failed');
+  tt.equal(results.filter((r) => r.status === 'fulfilled' && r.value === true).length, 64, 'all 64 results are right');
+});
+
+for (const close of [true, false])
+t.test(`a worker thread shares the module and releases only its own use (${close ? 'closing its store' : 'exiting with it open'})`, async (tt) => {
+  const kms = await openOnToken();
+  tt.teardown(() => kms.close());
+  const key = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const sign = () => kms.sign({ KeyId: key, Message: Buffer.from('main'), SigningAlgorithm: 'ECDSA_SHA_256' });
+
+  const worker = new Worker(new URL('./fixtures/worker-sign.ts', import.meta.url), {
+    workerData: { home: tempHome('ekms-p11-worker-'), pkcs11: softhsmOptions(), rounds: 20, close },
+  });
+  const busy = Promise.all(Array.from({ length: 20 }, sign));
+  const result = await new Promise<{ publicKey: Uint8Array; signatures: Uint8Array[] }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await busy;
+  await new Promise((resolve) => worker.once('exit', resolve));
+  const workerKey = createPublicKey({ key: Buffer.from(result.publicKey), format: 'der', type: 'spki' });
+  tt.ok(result.signatures.every((s, i) => verify('sha256', Buffer.from(`worker ${i}`), workerKey, s)), "the worker's signatures verify");
+  // The worker's close (or its teardown) released its use of the module; the main thread's store still works.
+  const { Signature } = await sign();
+  const { PublicKey } = await kms.getPublicKey({ KeyId: key });
+  tt.ok(verify('sha256', Buffer.from('main'), createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }), Signature!));
+});

@@ -1,0 +1,106 @@
+// The token as an AWS_CLOUDHSM custom key store: DescribeCustomKeyStores, Connect and
+// Disconnect, and CreateKey's choice between the token and software keys.
+import t from 'tap';
+
+import { software } from '../helpers/backends.js';
+import { softhsmOptions } from '../helpers/softhsm.js';
+import { backendOf, faultPlan, openOnToken, rejects } from './helpers.js';
+
+t.test('DescribeCustomKeyStores lists the token', async (tt) => {
+  const kms = await openOnToken();
+  tt.teardown(() => kms.close());
+  const id = backendOf(kms).customKeyStoreId;
+  tt.match(id, /^cks-[0-9a-f]{17}$/);
+  const all = await kms.describeCustomKeyStores({});
+  tt.equal(all.CustomKeyStores?.length, 1);
+  const entry = all.CustomKeyStores![0]!;
+  tt.equal(entry.CustomKeyStoreId, id);
+  tt.equal(entry.CustomKeyStoreName, 'ekms-test');
+  tt.equal(entry.ConnectionState, 'CONNECTED');
+  tt.equal(entry.CustomKeyStoreType, 'AWS_CLOUDHSM');
+  tt.ok(entry.CreationDate instanceof Date);
+  tt.equal(all.Truncated, false);
+  tt.same((await kms.describeCustomKeyStores({ CustomKeyStoreId: id })).CustomKeyStores, [entry]);
+  tt.same((await kms.describeCustomKeyStores({ CustomKeyStoreName: 'ekms-test' })).CustomKeyStores, [entry]);
+  await rejects(tt, kms.describeCustomKeyStores({ CustomKeyStoreId: 'cks-00000000000000000' }), 'CustomKeyStoreNotFoundException');
+  await rejects(tt, kms.describeCustomKeyStores({ CustomKeyStoreName: 'other' }), 'CustomKeyStoreNotFoundException');
+
+  // The same token seen from another store (and later) has the same id and creation date.
+  const again = await openOnToken();
+  tt.teardown(() => again.close());
+  tt.equal(backendOf(again).customKeyStoreId, id);
+});
+
+t.test('without a token there are no custom key stores and no AWS_CLOUDHSM keys', async (tt) => {
+  const kms = await software.open();
+  tt.teardown(() => kms.close());
+  tt.same((await kms.describeCustomKeyStores({})).CustomKeyStores, []);
+  await rejects(tt, kms.createKey({ Origin: 'AWS_CLOUDHSM' }), 'UnsupportedOperationException');
+  await rejects(tt, kms.createKey({ CustomKeyStoreId: 'cks-00000000000000000' }), 'CustomKeyStoreNotFoundException');
+  await rejects(tt, kms.connectCustomKeyStore({ CustomKeyStoreId: 'cks-00000000000000000' }), 'CustomKeyStoreNotFoundException');
+});
+
+t.test('CreateKey: default token, CustomKeyStoreId, AWS_CLOUDHSM, or software on request', async (tt) => {
+  const kms = await openOnToken();
+  tt.teardown(() => kms.close());
+  const id = backendOf(kms).customKeyStoreId;
+  const byDefault = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  tt.equal(byDefault.Origin, 'AWS_CLOUDHSM');
+  tt.equal(byDefault.CustomKeyStoreId, id);
+  const named = (await kms.createKey({ CustomKeyStoreId: id, Origin: 'AWS_CLOUDHSM' })).KeyMetadata!;
+  tt.equal(named.CustomKeyStoreId, id);
+  const described = (await kms.describeKey({ KeyId: named.KeyId! })).KeyMetadata!;
+  tt.equal(described.Origin, 'AWS_CLOUDHSM');
+  tt.equal(described.CustomKeyStoreId, id);
+  const softwareKey = (await kms.createKey({ Origin: 'AWS_KMS' })).KeyMetadata!;
+  tt.equal(softwareKey.Origin, 'AWS_KMS', 'an explicit AWS_KMS origin makes a software key');
+  tt.equal(softwareKey.CustomKeyStoreId, undefined);
+  tt.ok(kms.store.getMaterials(softwareKey.KeyId!)[0]?.wrapped, 'wrapped under the root key');
+  await rejects(tt, kms.createKey({ CustomKeyStoreId: 'cks-11111111111111111' }), 'CustomKeyStoreNotFoundException');
+  await rejects(tt, kms.createKey({ CustomKeyStoreId: id, Origin: 'AWS_KMS' }), 'UnsupportedOperationException');
+});
+
+t.test('Disconnect and Connect', async (tt) => {
+  const kms = await openOnToken();
+  tt.teardown(() => kms.close());
+  const id = backendOf(kms).customKeyStoreId;
+  const key = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const sign = () => kms.sign({ KeyId: key, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' });
+  await sign();
+
+  tt.same(await kms.connectCustomKeyStore({ CustomKeyStoreId: id }), {}, 'connecting a connected store is a no-op');
+  tt.same(await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id }), {});
+  tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'DISCONNECTED');
+  await rejects(tt, kms.disconnectCustomKeyStore({ CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
+  await rejects(tt, sign(), 'KeyUnavailableException');
+  await rejects(tt, kms.createKey({}), 'CustomKeyStoreInvalidStateException');
+  const stillDescribed = await kms.describeKey({ KeyId: key });
+  tt.equal(stillDescribed.KeyMetadata?.KeyState, 'Enabled', 'keys can still be managed');
+  const { PublicKey } = await kms.getPublicKey({ KeyId: key });
+  tt.ok(PublicKey, 'GetPublicKey needs no token');
+
+  tt.same(await kms.connectCustomKeyStore({ CustomKeyStoreId: id }), {});
+  tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'CONNECTED');
+  const { Signature } = await sign();
+  const verified = await kms.verify({ KeyId: key, Message: Buffer.from('m'), Signature: Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
+  tt.equal(verified.SignatureValid, true, 'the key works again after reconnecting');
+});
+
+t.test('a connection that fails is FAILED, with its ConnectionErrorCode', async (tt) => {
+  const fault = faultPlan('');
+  const kms = await openOnToken({ pkcs11: { ...softhsmOptions(), module: fault.module } });
+  tt.teardown(() => kms.close());
+  const id = backendOf(kms).customKeyStoreId;
+  await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  // The module was released (finalised) by the disconnect; the next C_Initialize reads this plan.
+  faultPlan('C_Login=CKR_PIN_LOCKED');
+  tt.same(await kms.connectCustomKeyStore({ CustomKeyStoreId: id }), {}, 'as in AWS, the call itself succeeds');
+  const entry = (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!;
+  tt.equal(entry.ConnectionState, 'FAILED');
+  tt.equal(entry.ConnectionErrorCode, 'USER_LOCKED_OUT');
+  await rejects(tt, kms.connectCustomKeyStore({ CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
+  await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  faultPlan('');
+  await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'CONNECTED');
+});

@@ -1,0 +1,91 @@
+// Opening a store on a token that cannot be used: each failure names its cause, leaks no PIN,
+// and creates nothing (no home folder, no root key, no store).
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import { Kms, type KmsOptions } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { softhsmModule, softhsmOptions, softhsmTokens, userPin } from '../helpers/softhsm.js';
+import { type Checks, faultPlan, openOnToken } from './helpers.js';
+
+/** Opens in a home that does not exist yet; expects KeyStoreOpenError matching `why`. */
+async function refused(tt: Checks, options: KmsOptions, why: RegExp): Promise<void> {
+  const home = join(tempHome('ekms-p11-open-'), 'store');
+  try {
+    const kms = await Kms.open({ ...options, home });
+    await kms.close();
+    tt.fail('the store opened');
+  } catch (err) {
+    const e = err as Error;
+    tt.equal(e.name, 'KeyStoreOpenError');
+    tt.match(e.message, why);
+    tt.notMatch(e.message, new RegExp(`\\b(${userPin}|9999)\\b`), 'no PIN in the message');
+  }
+  tt.notOk(existsSync(home), 'nothing was created');
+}
+
+t.test('a module path that does not exist', async (tt) => {
+  await refused(tt, { pkcs11: { ...softhsmOptions(), module: '/nonexistent/libpkcs11.so' } }, /\/nonexistent\/libpkcs11\.so.*no such file/);
+});
+
+t.test('a file that is not a PKCS#11 module', async (tt) => {
+  const notAModule = join(softhsmTokens(), 'softhsm2.conf');
+  await refused(tt, { pkcs11: { ...softhsmOptions(), module: notAModule } }, /cannot load the PKCS#11 module/);
+});
+
+t.test('a token label no slot has, listing the labels present', async (tt) => {
+  await refused(tt, { pkcs11: { ...softhsmOptions(), tokenLabel: 'no-such-token' } }, /no token labelled 'no-such-token'.*'ekms-test'/);
+});
+
+t.test('a wrong PIN', async (tt) => {
+  await refused(tt, { pkcs11: { ...softhsmOptions(), pin: '9999' } }, /PIN .*incorrect \(CKR_PIN_INCORRECT\)/);
+});
+
+t.test('a wrong PIN while another store of this process is logged in to the token', async (tt) => {
+  // PKCS#11 answers CKR_USER_ALREADY_LOGGED_IN to any PIN then; the PIN must still be checked.
+  const open = await openOnToken();
+  tt.teardown(() => open.close());
+  await refused(tt, { pkcs11: { ...softhsmOptions(), pin: '9999' } }, /CKR_PIN_INCORRECT/);
+});
+
+t.test('a locked PIN (injected: SoftHSM2 never locks one)', async (tt) => {
+  const fault = faultPlan('C_Login=CKR_PIN_LOCKED');
+  await refused(tt, { pkcs11: { ...softhsmOptions(), module: fault.module } }, /locked \(CKR_PIN_LOCKED\)/);
+  tt.equal(fault.log().length, 1, 'the fault was injected');
+});
+
+t.test('no PIN, or both PIN and PIN file', async (tt) => {
+  const { pin: _pin, ...noPin } = softhsmOptions();
+  await refused(tt, { pkcs11: noPin }, /no PKCS#11 user PIN is configured/);
+  await refused(tt, { pkcs11: { ...softhsmOptions(), pinFile: '/tmp/x' } }, /either as pin or as pinFile/);
+});
+
+t.test('the PIN from a file, read natively; a missing file is named', async (tt) => {
+  const dir = tempHome('ekms-p11-pin-');
+  const pinFile = join(dir, 'pin');
+  writeFileSync(pinFile, `${userPin}\n`, { mode: 0o600 });
+  const { pin: _pin, ...options } = softhsmOptions();
+  const kms = await openOnToken({ pkcs11: { ...options, pinFile } });
+  const created = await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+  tt.equal(created.KeyMetadata?.Origin, 'AWS_CLOUDHSM');
+  await kms.close();
+  await refused(tt, { pkcs11: { ...options, pinFile: join(dir, 'missing') } }, /cannot read the PIN file .*missing/);
+});
+
+t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
+  const saved = { ...process.env };
+  tt.teardown(() => {
+    for (const k of ['EKMS_PKCS11_MODULE', 'EKMS_PKCS11_TOKEN_LABEL', 'EKMS_PKCS11_PIN']) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
+  const o = softhsmOptions();
+  process.env.EKMS_PKCS11_MODULE = softhsmModule;
+  process.env.EKMS_PKCS11_TOKEN_LABEL = o.tokenLabel;
+  process.env.EKMS_PKCS11_PIN = userPin;
+  const kms = await Kms.open({ home: tempHome('ekms-p11-env-') });
+  const created = await kms.createKey({});
+  tt.equal(created.KeyMetadata?.Origin, 'AWS_CLOUDHSM', 'new keys go to the token by default');
+  await kms.close();
+});
