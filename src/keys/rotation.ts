@@ -3,9 +3,10 @@
 // ones use the newest. There is no scheduler process: a due automatic rotation happens when a
 // store is opened and when any operation runs (RotationSchedule.runDue), which is all a caller
 // can observe of AWS's background rotation.
-import { KMSInvalidStateException, UnsupportedOperationException, type KmsError } from '../errors.js';
+import { KMSInvalidStateException, KeyUnavailableException, UnsupportedOperationException, type KmsError } from '../errors.js';
 import type { RotationType } from '../model/types.js';
 import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
+import type { TokenBackend } from '../backends/token.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { newMaterialId } from './ids.js';
@@ -20,6 +21,8 @@ export interface RotationDeps {
   readonly store: Store;
   readonly engine: NativeEngine;
   readonly keys: KeyRegistry;
+  /** The PKCS#11 token, which makes the new material of keys that live on it. */
+  readonly token?: TokenBackend | undefined;
 }
 
 export function addDays(date: Date, days: number): Date {
@@ -29,14 +32,16 @@ export function addDays(date: Date, days: number): Date {
 /**
  * The error AWS raises when asked to rotate (or schedule rotation of) this key, after the key
  * state has been checked; undefined when the key can rotate. Only symmetric encryption keys
- * whose material KMS made rotate: not asymmetric or HMAC keys, not imported material, not keys
- * in a custom key store (a PKCS#11 token here).
+ * whose material KMS made rotate: not asymmetric or HMAC keys, not imported material. Unlike AWS,
+ * which does not rotate keys in custom key stores, keys on a PKCS#11 token rotate too: the token
+ * makes the new material (a deliberate deviation, listed in the README).
  */
 export function rotationRefusal(key: LoadedKey): KmsError | undefined {
   const { keySpec, origin } = key.record;
   // AWS answers an asymmetric key with an empty message (recorded).
   if (keySpec !== 'SYMMETRIC_DEFAULT') return new UnsupportedOperationException('');
-  if (origin !== 'AWS_KMS') return new UnsupportedOperationException(`${key.arn} origin is ${origin} which is not valid for this operation.`);
+  if (origin !== 'AWS_KMS' && origin !== 'AWS_CLOUDHSM')
+    return new UnsupportedOperationException(`${key.arn} origin is ${origin} which is not valid for this operation.`);
   return undefined;
 }
 
@@ -69,19 +74,39 @@ export async function rotateKeyMaterial(
   type: RotationType,
   now: Date,
 ): Promise<LoadedKey | undefined> {
-  const { keyId, keySpec, currentMaterialId, rotationPeriodDays } = key.record;
+  const { keyId, keySpec, keyUsage, currentMaterialId, rotationPeriodDays } = key.record;
   const materialId = newMaterialId();
-  const generated = await deps.engine.generateKey(keySpec, keyId, materialId);
-  const material: MaterialRecord = { keyId, materialId, createdAt: now, rotationType: type, wrapped: generated.wrapped };
+  let material: MaterialRecord;
+  let handle: NativeKeyHandle;
+  if (key.record.origin === 'AWS_CLOUDHSM') {
+    if (!deps.token) throw new KeyUnavailableException(`${key.arn} lives on a PKCS#11 token, and this key store was opened without one.`);
+    const made = await deps.token.createKey(keySpec, keyUsage, keyId, materialId);
+    material = { keyId, materialId, createdAt: now, rotationType: type, tokenRef: made.tokenRef };
+    handle = made.handle;
+  } else {
+    const generated = await deps.engine.generateKey(keySpec, keyId, materialId);
+    material = { keyId, materialId, createdAt: now, rotationType: type, wrapped: generated.wrapped };
+    handle = generated.handle;
+  }
   const changes: Partial<KeyRecord> = { currentMaterialId: materialId };
   if (type === 'AUTOMATIC') changes.nextRotationDate = addDays(now, rotationPeriodDays ?? defaultRotationPeriodDays);
-  const committed = deps.store.commitRotation(keyId, currentMaterialId, material, changes);
+  let committed: boolean;
+  try {
+    committed = deps.store.commitRotation(keyId, currentMaterialId, material, changes);
+  } catch (err) {
+    if (material.tokenRef !== undefined) await deps.token?.destroyMaterial(key.record, material).catch(() => undefined);
+    throw err;
+  }
   deps.keys.invalidate(keyId);
-  if (!committed) return undefined;
+  if (!committed) {
+    // Another writer rotated first: the token object we made belongs to no record.
+    if (material.tokenRef !== undefined) await deps.token?.destroyMaterial(key.record, material).catch(() => undefined);
+    return undefined;
+  }
   const record = deps.store.getKey(keyId);
   if (!record) return undefined;
   // Seed the cache with the new material's handle, so its first use needs no unwrap.
-  const handles = new Map<string, NativeKeyHandle>([[materialId, generated.handle]]);
+  const handles = new Map<string, NativeKeyHandle>([[materialId, handle]]);
   return deps.keys.remember(record, deps.store.getMaterials(keyId), handles);
 }
 

@@ -16,16 +16,14 @@ async function rotatingKey(backend: Backend, clock: TestClock, period: number) {
   cleanupLater(home);
   const kms = await backend.open({ home, clock: clock.read });
   const meta = (await kms.createKey({})).KeyMetadata!;
-  if (meta.Origin !== 'AWS_KMS') return { home, kms, meta, rotates: false };
   await kms.enableKeyRotation({ KeyId: meta.KeyId!, RotationPeriodInDays: period });
-  return { home, kms, meta, rotates: true };
+  return { home, kms, meta };
 }
 
 eachBackend('a due key rotates on the next operation, then every period', async (t, _kms, backend) => {
   const clock = new TestClock(start);
-  const { kms, meta, rotates } = await rotatingKey(backend, clock, 90);
+  const { kms, meta } = await rotatingKey(backend, clock, 90);
   t.teardown(() => kms.close());
-  if (!rotates) return;
   const first = meta.CurrentKeyMaterialId!;
   const blob = (await kms.encrypt({ KeyId: meta.KeyId!, Plaintext: Buffer.from('first') })).CiphertextBlob!;
 
@@ -56,9 +54,8 @@ eachBackend('a due key rotates on the next operation, then every period', async 
 
 eachBackend('a key that fell due while the store was closed rotates when it is opened', async (t, _kms, backend) => {
   const clock = new TestClock(start);
-  const { home, kms, meta, rotates } = await rotatingKey(backend, clock, 365);
+  const { home, kms, meta } = await rotatingKey(backend, clock, 365);
   await kms.close();
-  if (!rotates) return;
   clock.advanceDays(400);
   const reopened = await backend.open({ home, clock: clock.read });
   t.teardown(() => reopened.close());
@@ -72,9 +69,8 @@ eachBackend('a key that fell due while the store was closed rotates when it is o
 
 eachBackend('a disabled key does not rotate; re-enabled past its date, it rotates at once', async (t, _kms, backend) => {
   const clock = new TestClock(start);
-  const { kms, meta, rotates } = await rotatingKey(backend, clock, 90);
+  const { kms, meta } = await rotatingKey(backend, clock, 90);
   t.teardown(() => kms.close());
-  if (!rotates) return;
   await kms.disableKey({ KeyId: meta.KeyId! });
   clock.advanceDays(100);
   await kms.describeKey({ KeyId: meta.KeyId! });
@@ -86,9 +82,8 @@ eachBackend('a disabled key does not rotate; re-enabled past its date, it rotate
 
 eachBackend('two Kms instances on one store rotate a due key once', async (t, _kms, backend) => {
   const clock = new TestClock(start);
-  const { home, kms, meta, rotates } = await rotatingKey(backend, clock, 90);
+  const { home, kms, meta } = await rotatingKey(backend, clock, 90);
   t.teardown(() => kms.close());
-  if (!rotates) return;
   const other = await backend.open({ home, clock: clock.read });
   t.teardown(() => other.close());
   clock.advanceDays(90);
