@@ -68,3 +68,12 @@ t.test('a failed generation leaves no object behind', async (tt) => {
   tt.same((await kms.listKeys({})).Keys, [], 'no key record');
   tt.same(await backendOf(kms).listTokenRefs(), [], 'no token object');
 });
+
+t.test("GenerateRandom with the token's CustomKeyStoreId draws from the token", async (tt) => {
+  const { kms, log } = await withFaults(tt, 'C_GenerateRandom=CKR_DEVICE_ERROR');
+  const id = (await kms.describeCustomKeyStores()).CustomKeyStores![0]!.CustomKeyStoreId!;
+  tt.equal((await kms.generateRandom({ NumberOfBytes: 16 })).Plaintext!.length, 16, 'without the id: our own generator');
+  tt.same(log(), [], 'the token was not asked');
+  await tt.rejects(kms.generateRandom({ NumberOfBytes: 16, CustomKeyStoreId: id }), 'with the id: the token is asked, and its failure shows');
+  tt.ok(log().some((line) => line.startsWith('C_GenerateRandom')), 'C_GenerateRandom was called');
+});

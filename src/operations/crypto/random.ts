@@ -1,6 +1,8 @@
-// GenerateRandom: bytes from the addon's OpenSSL DRBG (1–1024, checked by the model validator).
+// GenerateRandom: bytes from the addon's OpenSSL DRBG (1–1024, checked by the model validator),
+// or from the token's own generator (C_GenerateRandom) when its CustomKeyStoreId is given.
 import { CustomKeyStoreNotFoundException, ValidationException } from '../../errors.js';
 import { addon } from '../../native/addon.js';
+import { native } from '../native-errors.js';
 import { defineOperation } from '../operation.js';
 
 export const generateRandom = defineOperation('GenerateRandom', async (ctx, input) => {
@@ -10,7 +12,7 @@ export const generateRandom = defineOperation('GenerateRandom', async (ctx, inpu
     throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
   if (input.CustomKeyStoreId !== undefined && input.CustomKeyStoreId !== ctx.token?.customKeyStoreId)
     throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
-  // With the token's own CustomKeyStoreId the bytes still come from the addon's DRBG: the token
-  // backend has no random-bytes call yet (TokenBackend would need one for C_GenerateRandom).
+  if (input.CustomKeyStoreId !== undefined && ctx.token)
+    return { Plaintext: await native(ctx.token.generateRandom(input.NumberOfBytes)) };
   return { Plaintext: addon.randomBytes(input.NumberOfBytes) };
 });
