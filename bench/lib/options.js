@@ -1,0 +1,61 @@
+// Knobs of `npm run bench`: command-line flags win over environment variables, which win over
+// the defaults. The defaults keep one run under about three minutes on a 2-core machine.
+import { parseArgs } from 'node:util';
+
+const spec = {
+  seconds: { env: 'EKMS_BENCH_SECONDS', type: 'number', def: 0.8, help: 'measured seconds per row (each kms row and each Node baseline)' },
+  rounds: { env: 'EKMS_BENCH_ROUNDS', type: 'number', def: 4, help: 'slices per row: kms and its Node baseline alternate (A B B A …) so drift hits both' },
+  warmup: { env: 'EKMS_BENCH_WARMUP', type: 'number', def: 0.2, help: 'unmeasured warm-up seconds before each row' },
+  'openssl-seconds': { env: 'EKMS_BENCH_OPENSSL_SECONDS', type: 'number', def: 1, help: 'openssl speed -seconds (integer)' },
+  concurrency: { env: 'EKMS_BENCH_CONCURRENCY', type: 'string', def: '1,64', help: 'comma-separated in-flight counts' },
+  'message-type': { env: 'EKMS_BENCH_MESSAGE_TYPE', type: 'string', def: 'DIGEST', help: 'Sign/Verify MessageType for ECDSA and RSA rows (RAW or DIGEST); Ed25519 always RAW' },
+  only: { env: 'EKMS_BENCH_ONLY', type: 'string', def: '', help: 'regex over "section operation spec" to select rows' },
+  sections: { env: 'EKMS_BENCH_SECTIONS', type: 'string', def: 'ops,cpu,lag,scale,endpoint', help: 'sections to run: ops,cpu,lag,scale,endpoint' },
+  backends: { env: 'EKMS_BENCH_BACKENDS', type: 'string', def: 'software,softhsm', help: 'key backends for the ops table' },
+  'scale-keys': { env: 'EKMS_BENCH_SCALE_KEYS', type: 'number', def: 2000, help: 'keys in the large store (100000 for the issue target)' },
+  'scale-base-keys': { env: 'EKMS_BENCH_SCALE_BASE_KEYS', type: 'number', def: 1000, help: 'keys in the reference store' },
+  'scale-sign-keys': { env: 'EKMS_BENCH_SCALE_SIGN_KEYS', type: 'number', def: 500, help: 'ECC_NIST_P256 keys spread through each store (the rest are SYMMETRIC_DEFAULT, which create faster)' },
+  'scale-sample': { env: 'EKMS_BENCH_SCALE_SAMPLE', type: 'number', def: 300, help: 'keys sampled for the cold and warm DescribeKey/Sign latencies' },
+  'scale-store-dir': { env: 'EKMS_BENCH_SCALE_STORE_DIR', type: 'string', def: '', help: 'keep the scale stores here and reuse them on later runs (default: temporary, removed)' },
+  'lag-seconds': { env: 'EKMS_BENCH_LAG_SECONDS', type: 'number', def: 2, help: 'seconds of 64 concurrent RSA-4096 signs for the event-loop lag' },
+  'endpoint-seconds': { env: 'EKMS_BENCH_ENDPOINT_SECONDS', type: 'number', def: 3, help: 'seconds of load on the endpoint' },
+  'endpoint-connections': { env: 'EKMS_BENCH_ENDPOINT_CONNECTIONS', type: 'number', def: 64, help: 'keep-alive connections of the load generator' },
+  'load-generator': { env: 'EKMS_BENCH_LOAD_GENERATOR', type: 'string', def: 'auto', help: 'wrk, autocannon, node or auto (first available in that order)' },
+  out: { env: 'EKMS_BENCH_OUT', type: 'string', def: 'bench/results/latest.json', help: 'JSON results file' },
+  help: { env: '', type: 'boolean', def: false, help: 'print this help' },
+};
+
+export function parseOptions(argv = process.argv.slice(2), env = process.env) {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.entries(spec).map(([k, s]) => [k, { type: s.type === 'boolean' ? 'boolean' : 'string' }])),
+    strict: true,
+  });
+  const out = {};
+  for (const [k, s] of Object.entries(spec)) {
+    let v = values[k] ?? (s.env ? env[s.env] : undefined) ?? s.def;
+    if (s.type === 'number') {
+      v = Number(v);
+      if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a non-negative number`);
+    }
+    out[camel(k)] = v;
+  }
+  out.concurrency = String(out.concurrency).split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
+  out.sections = new Set(String(out.sections).split(',').map((x) => x.trim()).filter(Boolean));
+  out.backends = String(out.backends).split(',').map((x) => x.trim()).filter(Boolean);
+  out.opensslSeconds = Math.max(1, Math.round(out.opensslSeconds));
+  out.only = out.only ? new RegExp(out.only, 'i') : undefined;
+  return out;
+}
+
+export function usage() {
+  const lines = ['usage: npm run bench -- [flags]   (or: node bench/run.js [flags] after npm run build:ts)', ''];
+  for (const [k, s] of Object.entries(spec)) {
+    lines.push(`  --${k}${s.type === 'boolean' ? '' : ' <v>'}`.padEnd(30) + `${s.help}${s.env ? ` [${s.env}, default ${s.def}]` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+function camel(s) {
+  return s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+}
