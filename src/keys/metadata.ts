@@ -35,8 +35,11 @@ export function keyMetadata(record: KeyRecord, arns: Arns): KeyMetadata {
     KeyState: record.state,
   };
   if (record.deletionDate) m.DeletionDate = record.deletionDate;
+  // Imported material (Origin EXTERNAL): how it expires, while the key has it (import-store.ts).
+  if (record.imported?.validTo) m.ValidTo = record.imported.validTo;
   m.Origin = record.origin;
   if (record.customKeyStoreId) m.CustomKeyStoreId = record.customKeyStoreId;
+  if (record.imported?.expirationModel) m.ExpirationModel = record.imported.expirationModel;
   m.KeyManager = 'CUSTOMER';
   m.CustomerMasterKeySpec = record.keySpec as KeyMetadata['CustomerMasterKeySpec'];
   m.KeySpec = record.keySpec;

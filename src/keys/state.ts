@@ -46,6 +46,8 @@ const toggle: Row = { ...any, PendingDeletion: 'pendingDeletion', PendingImport:
 const rotationSettings: Row = { Enabled: 'ok', Disabled: 'disabled', PendingDeletion: 'pendingDeletion', PendingImport: 'origin', Unavailable: 'origin' };
 /** Importing key material: allowed in any state but PendingDeletion; the operation refuses keys that cannot hold imported material. */
 const importing: Row = { ...any, PendingDeletion: 'pendingDeletion', Unavailable: 'origin' };
+/** Deleting imported material: a key pending deletion too (AWS then leaves its state alone); on a PendingImport key it has no effect. */
+const deletingImport: Row = { ...any, Unavailable: 'origin' };
 
 export const keyStateTable = {
   CancelKeyDeletion: { Enabled: 'notPendingDeletion', Disabled: 'notPendingDeletion', PendingDeletion: 'ok', PendingImport: 'notPendingDeletion', Unavailable: 'notPendingDeletion' },
@@ -53,7 +55,7 @@ export const keyStateTable = {
   CreateGrant: { ...use, Unavailable: 'ok' },
   Decrypt: use,
   DeleteAlias: any,
-  DeleteImportedKeyMaterial: importing,
+  DeleteImportedKeyMaterial: deletingImport,
   DeriveSharedSecret: use,
   DescribeKey: any,
   DisableKey: toggle,

@@ -8,6 +8,11 @@ import { generateMac, verifyMac } from './crypto/mac.js';
 import { generateRandom } from './crypto/random.js';
 import { reEncrypt } from './crypto/re-encrypt.js';
 import { sign, verify } from './crypto/sign.js';
+import { connectCustomKeyStore, disconnectCustomKeyStore } from './custom-key-stores/connect.js';
+import { describeCustomKeyStores } from './custom-key-stores/describe.js';
+import { deleteImportedKeyMaterial } from './import/delete-imported-key-material.js';
+import { getParametersForImport } from './import/get-parameters-for-import.js';
+import { importKeyMaterial } from './import/import-key-material.js';
 import { createKey } from './keys/create-key.js';
 import { describeKey } from './keys/describe-key.js';
 import { getPublicKey } from './keys/get-public-key.js';
@@ -62,6 +67,12 @@ const implemented: Operation[] = [
   getKeyPolicy,
   putKeyPolicy,
   listKeyPolicies,
+  describeCustomKeyStores,
+  connectCustomKeyStore,
+  disconnectCustomKeyStore,
+  getParametersForImport,
+  importKeyMaterial,
+  deleteImportedKeyMaterial,
 ] as Operation[];
 
 export const operationTable: ReadonlyMap<OperationName, Operation> = new Map(implemented.map((op) => [op.name, op]));

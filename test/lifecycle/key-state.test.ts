@@ -118,6 +118,16 @@ const requests: Partial<Record<keyof typeof keyStateTable, Request>> = {
   GetKeyRotationStatus: { ...sym, call: (kms, m) => kms.getKeyRotationStatus({ KeyId: m.keyId }) },
   RotateKeyOnDemand: { ...sym, call: (kms, m) => kms.rotateKeyOnDemand({ KeyId: m.keyId }) },
   ListKeyRotations: { ...sym, call: (kms, m) => kms.listKeyRotations({ KeyId: m.keyId }) },
+  GetParametersForImport: {
+    ...sym,
+    call: (kms, m) => kms.getParametersForImport({ KeyId: m.keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+  },
+  ImportKeyMaterial: {
+    ...sym,
+    call: (kms, m) =>
+      kms.importKeyMaterial({ KeyId: m.keyId, ImportToken: msg, EncryptedKeyMaterial: msg, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
+  },
+  DeleteImportedKeyMaterial: { ...sym, call: (kms, m) => kms.deleteImportedKeyMaterial({ KeyId: m.keyId }) },
 };
 
 /** AWS's refusals, written out independently of the code under test. */

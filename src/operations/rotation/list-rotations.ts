@@ -1,6 +1,7 @@
 // ListKeyRotations: the key's materials, oldest first. By default only those made by rotations;
 // with ALL_KEY_MATERIAL the first one too (without rotation date or type, as AWS shows it).
 import { InvalidMarkerException } from '../../errors.js';
+import { importedMaterialsOf, isImportedSymmetric, withImportFields } from '../../keys/import-keys.js';
 import { rotationRefusal } from '../../keys/rotation.js';
 import { checkKeyState } from '../../keys/state.js';
 import type { RotationsListEntry } from '../../model/types.js';
@@ -21,10 +22,12 @@ function startAfter(entries: readonly MaterialRecord[], marker: string | undefin
 export const listKeyRotations = defineOperation('ListKeyRotations', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
   checkKeyState(key, 'ListKeyRotations');
-  const refused = rotationRefusal(key);
+  // Symmetric keys with imported material list their materials with import states (import-keys.ts).
+  const imported = isImportedSymmetric(key.record) ? importedMaterialsOf(ctx.store, key.record.keyId) : undefined;
+  const refused = imported ? undefined : rotationRefusal(key);
   if (refused) throw refused;
   const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
-  const entries = key.materials.filter((m) => all || m.rotationType !== undefined);
+  const entries = key.materials.filter((m) => all || m.rotationType !== undefined || imported?.get(m.materialId)?.pendingRotation);
   const limit = input.Limit ?? 100;
   const start = startAfter(entries, input.Marker);
   const page = entries.slice(start, start + limit);
@@ -39,7 +42,7 @@ export const listKeyRotations = defineOperation('ListKeyRotations', async (ctx, 
       entry.RotationDate = m.createdAt;
       entry.RotationType = m.rotationType;
     }
-    return entry;
+    return imported ? withImportFields(entry, imported.get(m.materialId)) : entry;
   });
   const out: { Rotations: RotationsListEntry[]; NextMarker?: string; Truncated: boolean } = { Rotations: rotations, Truncated: truncated };
   const last = page[page.length - 1];

@@ -1,0 +1,118 @@
+// The addon's `imports` object: the native half of GetParametersForImport and ImportKeyMaterial
+// (native/include/ekms/import.hpp). Key material crosses into JavaScript only wrapped: the
+// caller's EncryptedKeyMaterial comes in, a blob wrapped under the root key goes out.
+//
+//   generateWrappingKey(engine, keyId, wrappingKeyId, wrappingKeySpec, algorithm, validToMs)
+//     -> Promise<{ wrappedPrivateKey, publicKey, importToken }>
+//   openImportToken(engine, keyId, token)
+//     -> { wrappingKeyId, wrappingKeySpec, algorithm, validToMs } | null (not a token of this
+//        store for this key, or altered)
+//   importKeyMaterial(engine, keySpec, keyId, wrappingKeyId, wrappingKeySpec, algorithm,
+//                     wrappedPrivateKey, encryptedKeyMaterial)
+//     -> Promise<{ materialId, wrapped, publicKey? }>; EKMS_INVALID_CIPHERTEXT when the material
+//        does not decrypt, EKMS_INVALID_INPUT (with what is wrong) when it does not fit keySpec.
+#include "import.hpp"
+
+#include <cmath>
+
+#include "convert.hpp"
+#include "ekms/import.hpp"
+#include "engine.hpp"
+#include "task.hpp"
+
+namespace binding {
+
+namespace {
+
+struct Imported {
+  std::string materialId;
+  ekms::Bytes wrapped;
+  ekms::Bytes publicKey;
+};
+
+int64_t millisArg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  Napi::Value v = info.Length() > i ? info[i] : info.Env().Undefined();
+  if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d < 0 || d > 8.64e15) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a time in milliseconds");
+  return static_cast<int64_t>(d);
+}
+
+Napi::Value generateWrappingKey(const Napi::CallbackInfo& info) {
+  Engine* engine = Engine::unwrapArg(info, 0);
+  ekms::ImportParameters p;
+  p.keyId = stringArg(info, 1, "keyId");
+  p.wrappingKeyId = stringArg(info, 2, "wrappingKeyId");
+  p.wrappingKeySpec = stringArg(info, 3, "wrappingKeySpec");
+  p.algorithm = stringArg(info, 4, "algorithm");
+  p.validToMs = millisArg(info, 5, "validToMs");
+  return Task<ekms::WrappingKey>::start(
+      info.Env(), [root = engine->rootKey(), p]() { return ekms::generateWrappingKey(*root, p); },
+      [](Napi::Env env, ekms::WrappingKey& k) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("wrappedPrivateKey", toBuffer(env, k.wrappedPrivateKey));
+        out.Set("publicKey", toBuffer(env, k.publicKey));
+        out.Set("importToken", toBuffer(env, k.importToken));
+        return out;
+      });
+}
+
+Napi::Value openImportToken(const Napi::CallbackInfo& info) {
+  Engine* engine = Engine::unwrapArg(info, 0);
+  std::string keyId = stringArg(info, 1, "keyId");
+  ekms::Bytes token = bytesArg(info, 2, "importToken");
+  ekms::ImportParameters p;
+  try {
+    if (!ekms::openImportToken(*engine->rootKey(), keyId, token, p)) return info.Env().Null();
+  } catch (...) {
+    rethrowAsJs(info.Env());
+  }
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("wrappingKeyId", p.wrappingKeyId);
+  out.Set("wrappingKeySpec", p.wrappingKeySpec);
+  out.Set("algorithm", p.algorithm);
+  out.Set("validToMs", Napi::Number::New(info.Env(), static_cast<double>(p.validToMs)));
+  return out;
+}
+
+Napi::Value importKeyMaterial(const Napi::CallbackInfo& info) {
+  Engine* engine = Engine::unwrapArg(info, 0);
+  std::string keySpec = keySpecArg(info, 1, "keySpec");
+  ekms::ImportParameters p;
+  p.keyId = stringArg(info, 2, "keyId");
+  p.wrappingKeyId = stringArg(info, 3, "wrappingKeyId");
+  p.wrappingKeySpec = stringArg(info, 4, "wrappingKeySpec");
+  p.algorithm = stringArg(info, 5, "algorithm");
+  ekms::Bytes wrappedPrivateKey = bytesArg(info, 6, "wrappedPrivateKey");
+  ekms::Bytes encrypted = bytesArg(info, 7, "encryptedKeyMaterial");
+  return Task<Imported>::start(
+      info.Env(),
+      [root = engine->rootKey(), keySpec, p, wrappedPrivateKey = std::move(wrappedPrivateKey), encrypted = std::move(encrypted)]() {
+        ekms::SecretBytes material = ekms::unwrapKeyMaterial(*root, p, wrappedPrivateKey, encrypted);
+        ekms::CheckedMaterial checked = ekms::checkImportedMaterial(keySpec, p.keyId, material);
+        Imported out;
+        out.materialId = checked.materialId;
+        out.wrapped = root->wrap({p.keyId, keySpec, checked.materialId}, checked.material);
+        out.publicKey = std::move(checked.publicKey);
+        return out;
+      },
+      [](Napi::Env env, Imported& m) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("materialId", m.materialId);
+        out.Set("wrapped", toBuffer(env, m.wrapped));
+        if (!m.publicKey.empty()) out.Set("publicKey", toBuffer(env, m.publicKey));
+        return out;
+      });
+}
+
+}  // namespace
+
+Napi::Object importExports(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("generateWrappingKey", Napi::Function::New<generateWrappingKey>(env, "generateWrappingKey"));
+  o.Set("openImportToken", Napi::Function::New<openImportToken>(env, "openImportToken"));
+  o.Set("importKeyMaterial", Napi::Function::New<importKeyMaterial>(env, "importKeyMaterial"));
+  return o;
+}
+
+}  // namespace binding

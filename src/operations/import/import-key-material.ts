@@ -1,0 +1,139 @@
+// ImportKeyMaterial: the caller's material, wrapped with GetParametersForImport's public key, is
+// unwrapped, checked against the key spec and re-wrapped under the root key in native code;
+// JavaScript sees only its material id (a keyed check value, import.hpp) and the new blob.
+//
+// As AWS KMS: the first import makes the key Enabled; asymmetric and HMAC keys take that same
+// material again and nothing else (IncorrectKeyMaterialException); symmetric keys also take new
+// material (ImportType NEW_KEY_MATERIAL), which waits as PENDING_ROTATION until
+// RotateKeyOnDemand, one at a time. Reimporting a material (EXISTING_KEY_MATERIAL) restores it
+// after DeleteImportedKeyMaterial or expiry and sets its expiration anew.
+import {
+  ExpiredImportTokenException,
+  IncorrectKeyMaterialException,
+  InvalidCiphertextException,
+  InvalidImportTokenException,
+  KMSInvalidStateException,
+  ValidationException,
+} from '../../errors.js';
+import { checkExpiration, isSymmetric, keyStateAfter, requireExternal } from '../../keys/import-keys.js';
+import { nativeImports } from '../../keys/import-native.js';
+import { ImportStore, type ImportedMaterialRecord } from '../../keys/import-store.js';
+import { checkKeyState } from '../../keys/state.js';
+import type { ImportKeyMaterialResponse } from '../../model/types.js';
+import { nativeCode } from '../../native/addon.js';
+import type { MaterialRecord } from '../../store/records.js';
+import { fromNative } from '../native-errors.js';
+import { defineOperation } from '../operation.js';
+import { tokenImportUnsupported } from './token.js';
+
+const invalidToken = (arn: string) =>
+  new InvalidImportTokenException(`The import token is not valid for ${arn}: it is altered, from another key store, or for another KMS key.`);
+
+export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx, input) => {
+  const key = ctx.keys.resolve(input.KeyId, { aliases: false });
+  checkKeyState(key, 'ImportKeyMaterial');
+  requireExternal(key);
+  const { keyId, keySpec } = key.record;
+  const symmetric = isSymmetric(key.record);
+  if (!symmetric) {
+    for (const member of ['ImportType', 'KeyMaterialId', 'KeyMaterialDescription'] as const)
+      if (input[member] !== undefined)
+        throw new ValidationException(`${member} is only supported for symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT).`);
+  }
+  if (input.ImportType === 'NEW_KEY_MATERIAL' && input.KeyMaterialId !== undefined)
+    throw new ValidationException('You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL.');
+  const now = ctx.now();
+  const expirationModel = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
+  const validTo = checkExpiration(expirationModel, input.ValidTo, now);
+  if (key.record.customKeyStoreId !== undefined) throw tokenImportUnsupported(key);
+
+  // The import token: sealed under this store's root key for this key, and not expired.
+  const token = nativeImports.openImportToken(ctx.engine, keyId, input.ImportToken);
+  if (token === null) throw invalidToken(key.arn);
+  if (token.validToMs <= now.getTime())
+    throw new ExpiredImportTokenException(
+      `The import token expired at ${new Date(token.validToMs).toISOString()}. Use GetParametersForImport to get a new import token and public key.`,
+    );
+  const imports = new ImportStore(ctx.store);
+  const parameters = imports.parameters(token.wrappingKeyId);
+  if (!parameters || parameters.keyId !== keyId) throw invalidToken(key.arn);
+
+  let imported: { materialId: string; wrapped: Buffer; publicKey?: Buffer };
+  try {
+    imported = await nativeImports.importKeyMaterial(
+      ctx.engine,
+      keySpec,
+      keyId,
+      token.wrappingKeyId,
+      token.wrappingKeySpec,
+      token.algorithm,
+      parameters.wrappedPrivateKey,
+      input.EncryptedKeyMaterial,
+    );
+  } catch (err) {
+    if (nativeCode(err) === 'EKMS_INVALID_CIPHERTEXT')
+      throw new InvalidCiphertextException(
+        `The encrypted key material cannot be decrypted with the wrapping key and wrapping algorithm (${token.algorithm}) of the import token.`,
+      );
+    if (nativeCode(err) === 'EKMS_INVALID_INPUT') throw new IncorrectKeyMaterialException(`The key material does not fit ${key.arn}: ${(err as Error).message}.`);
+    throw fromNative(err);
+  }
+  const materialId = imported.materialId;
+
+  ctx.store.write(() => {
+    // Read again inside the transaction: another process may have imported meanwhile.
+    const record = ctx.store.getKey(keyId);
+    if (!record) throw new KMSInvalidStateException(`${key.arn} was deleted during the import.`);
+    const materials = imports.materials(keyId);
+    const existing = materials.find((m) => m.materialId === materialId);
+    let pendingRotation = false;
+    if (!symmetric) {
+      if (materials.length > 0 && !existing)
+        throw new IncorrectKeyMaterialException(`The key material is not the key material that was previously imported into ${key.arn}.`);
+    } else {
+      const importType = input.ImportType ?? (materials.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+      if (importType === 'NEW_KEY_MATERIAL') {
+        if (existing)
+          throw new IncorrectKeyMaterialException(
+            `The key material (id: ${materialId}) is already associated with ${key.arn}. Import it with ImportType EXISTING_KEY_MATERIAL.`,
+          );
+        const pending = materials.find((m) => m.pendingRotation);
+        if (pending)
+          throw new KMSInvalidStateException(
+            `New key material (id: ${materialId}) cannot be imported into KMS key ${key.arn}, because another key material (id: ${pending.materialId}) is pending rotation.`,
+          );
+        pendingRotation = materials.length > 0;
+      } else {
+        if (!existing)
+          throw new IncorrectKeyMaterialException(
+            `The key material (id: ${materialId}) is not associated with ${key.arn}. Import new key material with ImportType NEW_KEY_MATERIAL.`,
+          );
+        if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== materialId)
+          throw new IncorrectKeyMaterialException(`The key material in the request does not have the key material id ${input.KeyMaterialId}.`);
+        pendingRotation = existing.pendingRotation;
+      }
+    }
+    const material: MaterialRecord = { keyId, materialId, createdAt: now, wrapped: imported.wrapped };
+    if (imported.publicKey) material.publicKey = imported.publicKey;
+    const state: ImportedMaterialRecord = { keyId, materialId, importState: 'IMPORTED', expirationModel, pendingRotation };
+    if (validTo) state.validTo = validTo;
+    // The description stays what it was unless a new one is given.
+    const description = input.KeyMaterialDescription ?? existing?.description;
+    if (description !== undefined) state.description = description;
+    imports.putMaterial(material, state);
+
+    const currentMaterialId = record.currentMaterialId ?? materialId;
+    const after = imports.materials(keyId);
+    const changes: Parameters<typeof ctx.store.updateKey>[1] = {};
+    if (record.currentMaterialId === undefined) changes.currentMaterialId = materialId;
+    const newState = keyStateAfter(record, after);
+    if (newState !== record.state) changes.state = newState;
+    ctx.store.updateKey(keyId, changes);
+    imports.updateSummary(keyId, currentMaterialId);
+  });
+  ctx.keys.invalidate(keyId);
+  const out: ImportKeyMaterialResponse = { KeyId: key.arn };
+  // AWS shows material ids only for symmetric encryption keys.
+  if (symmetric) out.KeyMaterialId = materialId;
+  return out;
+});
