@@ -211,3 +211,16 @@ eachBackend('CreateKey with Origin EXTERNAL: shapes as AWS records them', async 
   t.ok(keys.indexOf('ValidTo') > keys.indexOf('KeyState') && keys.indexOf('ValidTo') < keys.indexOf('Origin'));
   t.ok(keys.indexOf('ExpirationModel') > keys.indexOf('Origin') && keys.indexOf('ExpirationModel') < keys.indexOf('KeyManager'));
 });
+
+eachBackend('a cancelled deletion leaves an imported key without material PendingImport, one with material Disabled', async (t, kms) => {
+  const bare = await externalKey(kms);
+  await kms.scheduleKeyDeletion({ KeyId: bare.KeyId!, PendingWindowInDays: 7 });
+  await kms.cancelKeyDeletion({ KeyId: bare.KeyId! });
+  t.equal((await kms.describeKey({ KeyId: bare.KeyId! })).KeyMetadata!.KeyState, 'PendingImport', 'no material: PendingImport');
+
+  const imported = await externalKey(kms);
+  await importInto(kms, imported.KeyId!, makeMaterial('SYMMETRIC_DEFAULT').bytes, { algorithm: 'RSAES_OAEP_SHA_256' });
+  await kms.scheduleKeyDeletion({ KeyId: imported.KeyId!, PendingWindowInDays: 7 });
+  await kms.cancelKeyDeletion({ KeyId: imported.KeyId! });
+  t.equal((await kms.describeKey({ KeyId: imported.KeyId! })).KeyMetadata!.KeyState, 'Disabled', 'with material: Disabled');
+});

@@ -1,5 +1,6 @@
 // ScheduleKeyDeletion and CancelKeyDeletion. The key is destroyed when its deletion date comes
 // (keys/deletion.ts); until then it is PendingDeletion and refuses nearly everything.
+import { stateAfterCancelledDeletion } from '../../keys/import-keys.js';
 import { KMSInvalidStateException, ValidationException } from '../../errors.js';
 import {
   defaultPendingWindowDays,
@@ -35,8 +36,10 @@ export const cancelKeyDeletion = defineOperation('CancelKeyDeletion', async (ctx
   checkKeyState(key, 'CancelKeyDeletion');
   const cancelled = ctx.store.write(() => {
     if (ctx.store.getKey(key.record.keyId)?.state !== 'PendingDeletion') return false;
-    // AWS leaves a key whose deletion is cancelled disabled.
-    ctx.store.updateKey(key.record.keyId, { state: 'Disabled', deletionDate: undefined, pendingWindowDays: undefined });
+    // AWS leaves a key whose deletion is cancelled disabled, or pending import when it is an
+    // imported key that has no key material any more.
+    const state = stateAfterCancelledDeletion(ctx.store, key.record);
+    ctx.store.updateKey(key.record.keyId, { state, deletionDate: undefined, pendingWindowDays: undefined });
     return true;
   });
   ctx.keys.invalidate(key.record.keyId);
