@@ -1,13 +1,19 @@
 // The addon's entry point: registers Engine and KeyHandle and the few stateless functions.
 #include <napi.h>
 
+#include <cstdlib>
+
 #include "addon_data.hpp"
 #include "convert.hpp"
+#include "durability.hpp"
 #include "ekms/ciphertext.hpp"
 #include "ekms/data_keys.hpp"
 #include "ekms/root_key.hpp"
+#include "ekms/secure_heap.hpp"
 #include "engine.hpp"
+#include "import.hpp"
 #include "key_handle.hpp"
+#include "token.hpp"
 
 namespace binding {
 
@@ -39,18 +45,47 @@ Napi::Value randomBytes(const Napi::CallbackInfo& info) {
   }
 }
 
+// EKMS_SECURE_HEAP_BYTES: the size of OpenSSL's secure heap for key material (see
+// native/include/ekms/secure_heap.hpp); default 4 MiB, 0 turns it off, at most 1 GiB.
+std::size_t secureHeapBytes() {
+  constexpr std::size_t kDefault = std::size_t{4} << 20;
+  const char* v = std::getenv("EKMS_SECURE_HEAP_BYTES");
+  if (v == nullptr || *v == '\0') return kDefault;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  if (end == v || *end != '\0') return kDefault;
+  return n > (1ULL << 30) ? std::size_t{1} << 30 : static_cast<std::size_t>(n);
+}
+
+// secureHeap() -> { enabled, locked, size, used }
+Napi::Value secureHeap(const Napi::CallbackInfo& info) {
+  const ekms::SecureHeapStatus s = ekms::secureHeapStatus();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("enabled", s.enabled);
+  out.Set("locked", s.locked);
+  out.Set("size", static_cast<double>(s.size));
+  out.Set("used", static_cast<double>(s.used));
+  return out;
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  // Once per process (every environment loads this same copy of OpenSSL).
+  ekms::initSecureHeap(secureHeapBytes());
   auto* data = new AddonData();
   env.SetInstanceData(data);  // deleted by Node when this environment is torn down
   Napi::Function keyHandle = KeyHandle::define(env);
   data->keyHandle = Napi::Persistent(keyHandle);
   exports.Set("Engine", Engine::define(env));
   exports.Set("KeyHandle", keyHandle);
+  exports.Set("Token", Token::define(env));
   exports.Set("opensslVersion", Napi::Function::New<opensslVersion>(env, "opensslVersion"));
   exports.Set("parseCiphertext", Napi::Function::New<parseCiphertext>(env, "parseCiphertext"));
   exports.Set("randomBytes", Napi::Function::New<randomBytes>(env, "randomBytes"));
+  exports.Set("secureHeap", Napi::Function::New<secureHeap>(env, "secureHeap"));
+  exports.Set("durability", durabilityExports(env));
+  exports.Set("imports", importExports(env));
   return exports;
 }
 

@@ -75,7 +75,7 @@ std::function<std::shared_ptr<const ekms::Key>()> KeyHandle::resolver() const {
 Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   bool isDigest = boolArg(info, 1, "isDigest");
-  Bytes message = bytesArg(info, 2, "message");
+  SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, isDigest, message = std::move(message)]() { return key()->sign(alg, isDigest, message); },
       [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); });
@@ -84,7 +84,7 @@ Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
 Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   bool isDigest = boolArg(info, 1, "isDigest");
-  Bytes message = bytesArg(info, 2, "message");
+  SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
   Bytes signature = bytesArg(info, 3, "signature");
   return Task<Empty>::start(
       info.Env(),
@@ -174,7 +174,7 @@ Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
 
 Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
-  Bytes message = bytesArg(info, 1, "message");
+  SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
       [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); });
@@ -182,7 +182,7 @@ Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
 
 Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
-  Bytes message = bytesArg(info, 1, "message");
+  SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
   Bytes mac = bytesArg(info, 2, "mac");
   return Task<Empty>::start(
       info.Env(),

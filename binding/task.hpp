@@ -43,12 +43,23 @@ class Task final : public Napi::AsyncWorker {
     try {
       deferred_.Resolve(done_(env, result_));
     } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      settleQuietly([&] { deferred_.Reject(e.Value()); });
     }
   }
 
   void OnError(const Napi::Error& e) override {
-    deferred_.Reject(nativeError(Env(), code_, e.Message()).Value());
+    settleQuietly([&] { deferred_.Reject(nativeError(Env(), code_, e.Message()).Value()); });
+  }
+
+  // A worker thread terminated while this task ran: its environment is being torn down and no
+  // JavaScript can run, so settling the promise fails. An exception escaping here would
+  // std::terminate the whole process; there is nobody left to tell, so it is dropped.
+  template <typename F>
+  static void settleQuietly(F&& settle) {
+    try {
+      settle();
+    } catch (const Napi::Error&) {
+    }
   }
 
  private:

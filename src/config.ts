@@ -1,6 +1,6 @@
 // Options of Kms.open() and the environment variables they mirror (DESIGN.md §2). Options win
 // over the environment; the environment wins over defaults.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface Pkcs11Options {
   /** Path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so). */
@@ -24,6 +24,22 @@ export interface KmsOptions {
   keyCacheSize?: number;
   /** The clock, for tests that move time (rotation and deletion deadlines). */
   clock?: () => Date;
+  /**
+   * The audit trail (CloudTrail-shaped JSON lines, one per operation): `false` turns it off,
+   * `{ path }` writes it elsewhere. Env EKMS_AUDIT (`off`, or a path); default $EKMS_HOME/audit.log
+   */
+  audit?: false | { path?: string };
+  /**
+   * Fixed keys for tests: a JSON (or YAML) file declaring keys with chosen key ids, aliases and
+   * material, created when the store is opened if absent (src/fixtures). Accepted only by a store
+   * created for testing. Env EKMS_FIXTURES
+   */
+  fixtures?: string;
+  /**
+   * Marks a store created by this open as a test store (in its meta table; an existing store is
+   * never marked afterwards): only test stores accept fixtures. Env EKMS_TESTING=1
+   */
+  testing?: boolean;
 }
 
 export interface Config {
@@ -33,6 +49,21 @@ export interface Config {
   pkcs11?: Pkcs11Options;
   keyCacheSize: number;
   clock: () => Date;
+  /** Where the audit trail goes; undefined when it is off. */
+  audit: { path: string } | undefined;
+  /** The fixtures file, absolute; undefined when there is none. */
+  fixtures: string | undefined;
+  testing: boolean;
+}
+
+function resolveAudit(option: KmsOptions['audit'], envValue: string | undefined, home: string): Config['audit'] {
+  if (option === false) return undefined;
+  if (option?.path) return { path: resolve(option.path) };
+  if (option === undefined && envValue !== undefined && envValue !== '') {
+    if (/^(off|false|0|no|none)$/i.test(envValue)) return undefined;
+    return { path: resolve(envValue) };
+  }
+  return { path: join(home, 'audit.log') };
 }
 
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -47,12 +78,16 @@ export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv =
       pinFile: env.EKMS_PKCS11_PIN_FILE,
     };
   }
+  const home = resolve(options.home ?? env.EKMS_HOME ?? '.ekms');
   return {
-    home: resolve(options.home ?? env.EKMS_HOME ?? '.ekms'),
+    home,
     region: options.region ?? env.EKMS_REGION ?? 'us-east-1',
     accountId: options.accountId ?? env.EKMS_ACCOUNT_ID ?? '111122223333',
     pkcs11,
     keyCacheSize: options.keyCacheSize ?? 10_000,
     clock: options.clock ?? (() => new Date()),
+    audit: resolveAudit(options.audit, env.EKMS_AUDIT, home),
+    fixtures: options.fixtures !== undefined ? resolve(options.fixtures) : env.EKMS_FIXTURES ? resolve(env.EKMS_FIXTURES) : undefined,
+    testing: options.testing ?? /^(1|true|yes|on)$/i.test(env.EKMS_TESTING ?? ''),
   };
 }

@@ -6,10 +6,14 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { AuditTrail } from './audit/index.js';
+import { openNativeToken, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
+import type { TokenBackend } from './backends/token.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
 import { KMSInternalException, KmsError, UnsupportedOperationException } from './errors.js';
+import { applyFixtures, testingMetaName } from './fixtures/index.js';
 import { Arns } from './keys/arn.js';
 import { DeletionSchedule } from './keys/deletion.js';
+import { ImportExpiry } from './keys/import-expiry.js';
 import { KeyRegistry } from './keys/registry.js';
 import { RotationSchedule } from './keys/rotation.js';
 import { lowerCamel } from './model/codec.js';
@@ -38,8 +42,10 @@ export class Kms {
   /** @internal */ readonly keys: KeyRegistry;
   /** @internal */ readonly rotations: RotationSchedule;
   /** @internal */ readonly deletions: DeletionSchedule;
+  /** @internal Expiry of imported key material (ValidTo). */ readonly importExpiry: ImportExpiry;
   /** @internal */ readonly rootKey: RootKeyFollower;
   /** @internal */ readonly audit: AuditTrail | undefined;
+  /** @internal The PKCS#11 token (a custom key store), when one is configured. */ token: TokenBackend | undefined;
   private inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -52,10 +58,12 @@ export class Kms {
     this.audit = config.audit ? new AuditTrail(config.audit.path, config.region, config.accountId) : undefined;
     this.rotations = new RotationSchedule(this);
     this.deletions = new DeletionSchedule(store);
+    this.importExpiry = new ImportExpiry(store, this.keys);
     this.rootKey = new RootKeyFollower(config.home, store, engine as ReloadableEngine, () => this.keys.refresh());
     this.keys.onStale = () => {
       this.rotations.markStale();
       this.deletions.markStale();
+      this.importExpiry.markStale();
       this.rootKey.markStale();
     };
   }
@@ -67,6 +75,24 @@ export class Kms {
    */
   static async open(options: KmsOptions = {}): Promise<Kms> {
     const config = resolveConfig(options);
+    // The token first: a wrong module, label or PIN fails before anything is created.
+    let token: NativeToken | undefined;
+    if (config.pkcs11) {
+      try {
+        token = await openNativeToken(config.pkcs11, config.keyCacheSize);
+      } catch (err) {
+        throw new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    try {
+      return await Kms.openStore(config, token);
+    } catch (err) {
+      await token?.close();
+      throw err;
+    }
+  }
+
+  private static async openStore(config: Config, token: NativeToken | undefined): Promise<Kms> {
     mkdirSync(config.home, { recursive: true, mode: 0o700 });
     const dbPath = join(config.home, 'store.sqlite3');
     // Finishes a root key rotation another process committed, then refuses a wrong root key.
@@ -82,6 +108,8 @@ export class Kms {
       if (err instanceof StoreError) throw new KeyStoreOpenError(err.message, { cause: err });
       throw err;
     }
+    // A store is created for testing (fixtures allowed) by the open that creates it, or never.
+    const created = store.getMeta(rootKeyCheckName) === undefined;
     const stored = store.setMetaIfAbsent(rootKeyCheckName, check);
     if (!stored.equals(check)) {
       // Another process created this store at the same moment with another root key file.
@@ -90,6 +118,7 @@ export class Kms {
       throw new KeyStoreOpenError(`the key store in ${config.home} was initialised concurrently with a different root key`);
     }
     store.wrappingRootCheck = check;
+    if (created && config.testing) store.setMetaIfAbsent(testingMetaName, Buffer.from('1'));
     let kms: Kms;
     try {
       kms = new Kms(config, store, engine);
@@ -98,10 +127,26 @@ export class Kms {
       engine.close();
       throw new KeyStoreOpenError(`cannot open the audit log ${config.audit?.path}: ${(err as Error).message}`, { cause: err });
     }
+    if (token) {
+      const backend = tokenBackendFor(token, store);
+      kms.token = backend;
+      kms.keys.tokenHandles = (key, material) => backend.handleFor(key, material);
+    }
     // Keys whose deletion date came while no process had the store open are destroyed first.
-    await kms.deletions.sweep({ store, keys: kms.keys, now: config.clock });
+    await kms.deletions.sweep({ store, keys: kms.keys, token: kms.token, now: config.clock });
     // Automatic rotations that fell due while no process had the store open.
     await kms.rotations.runDueAtOpen(config.clock());
+    // Imported key material whose ValidTo came while no process had the store open.
+    kms.importExpiry.runDue(config.clock());
+    if (config.fixtures) {
+      try {
+        await applyFixtures(kms, config.fixtures);
+      } catch (err) {
+        kms.token = undefined; // open() closes the token itself
+        await kms.close();
+        throw new KeyStoreOpenError(`cannot apply the fixtures file ${config.fixtures}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     return kms;
   }
 
@@ -110,6 +155,7 @@ export class Kms {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
+    await this.token?.close();
     this.audit?.close();
     this.engine.close();
     this.store.close();
@@ -167,6 +213,7 @@ export class Kms {
       keys: this.keys,
       arns: this.arns,
       caller: { kind: caller?.kind ?? 'library', requestId: caller?.requestId ?? randomUUID(), ...caller },
+      token: this.token,
       now: this.config.clock,
     };
     try {
@@ -176,6 +223,7 @@ export class Kms {
       return (await this.rootKey.retrying(async () => {
         await this.deletions.runDue(ctx);
         await this.rotations.runDue(ctx.now());
+        this.importExpiry.runDue(ctx.now());
         return op.run(ctx, valid as never);
       })) as OperationTypes[N]['output'];
     } catch (err) {

@@ -1,6 +1,7 @@
 #include "ekms/key_cache.hpp"
 
 #include "ekms/error.hpp"
+#include "ekms/secure_heap.hpp"
 #include "ekms/software_key.hpp"
 
 namespace ekms {
@@ -25,7 +26,22 @@ std::shared_ptr<const Key> KeyCache::get(const KeySource& source) {
       return it->second->second;
     }
   }
-  std::shared_ptr<const Key> key = source.load();
+  std::shared_ptr<const Key> key;
+  try {
+    key = source.load();
+  } catch (const Error&) {
+    // OpenSSL puts private keys in the secure heap and fails to load one when that is full:
+    // make room by dropping the least recently used half of the cache, then try once more.
+    if (!secureHeapUnderPressure()) throw;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (std::size_t n = lru_.size() / 2; n > 0; --n) {
+        index_.erase(lru_.back().first);
+        lru_.pop_back();
+      }
+    }
+    key = source.load();
+  }
   put(source.cacheKey(), key);
   return key;
 }
@@ -43,6 +59,14 @@ void KeyCache::put(const std::string& cacheKey, std::shared_ptr<const Key> key) 
   while (lru_.size() > capacity_) {
     index_.erase(lru_.back().first);
     lru_.pop_back();  // the Key is destroyed (and wiped) once no operation in flight holds it
+  }
+  // OpenSSL keeps private keys in the secure heap, which has a fixed size: keep room there for
+  // the next key to be generated or loaded by dropping the least recently used half.
+  if (secureHeapUnderPressure()) {
+    for (std::size_t n = lru_.size() / 2; n > 0; --n) {
+      index_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
   }
 }
 

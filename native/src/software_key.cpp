@@ -242,7 +242,7 @@ class AsymmetricKey final : public Key {
 
 class AesKey final : public Key {
  public:
-  AesKey(const KeyIdentity& id, ByteView key) : Key(id), key_(toSecret(key)) {
+  AesKey(const KeyIdentity& id, ByteView key) : Key(id), key_(toKeyBytes(key)) {
     if (key_.size() != 32) throw Error(ErrorCode::InvalidKeyBlob, "SYMMETRIC_DEFAULT material must be 32 bytes");
   }
 
@@ -274,12 +274,12 @@ class AesKey final : public Key {
   }
 
  private:
-  SecretBytes key_;
+  KeyBytes key_;
 };
 
 class HmacKey final : public Key {
  public:
-  HmacKey(const KeyIdentity& id, ByteView key) : Key(id), key_(toSecret(key)) {}
+  HmacKey(const KeyIdentity& id, ByteView key) : Key(id), key_(toKeyBytes(key)) {}
 
   Bytes mac(const AlgorithmInfo& alg, ByteView message) const override {
     if (std::strncmp(alg.name, "HMAC_", 5) != 0) unsupported("GenerateMac");
@@ -292,7 +292,7 @@ class HmacKey final : public Key {
   }
 
  private:
-  SecretBytes key_;
+  KeyBytes key_;
 };
 
 }  // namespace

@@ -108,7 +108,7 @@ function javaString(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value instanceof Uint8Array) return `java.nio.HeapByteBuffer[pos=0 lim=${value.byteLength} cap=${value.byteLength}]`;
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   if (Array.isArray(value)) return `[${value.map(javaString).join(', ')}]`;
   if (typeof value === 'object') {
     return `{${Object.entries(value as Record<string, unknown>)
@@ -334,6 +334,19 @@ function compileMap(s: ShapeDef): Validator {
   };
 }
 
+/**
+ * A copy of a structure for normalizing: its own members, and every member of the model read as
+ * the validation read it (inherited ones too: class instances with getters on their prototype).
+ */
+function membersOf(value: Record<string, unknown>, names: readonly { name: string }[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...value };
+  for (const { name } of names) {
+    const v = value[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
 function compileStructure(s: ShapeDef): Validator {
   const members = Object.entries(s.members ?? {}).map(([m, d]) => ({
     name: m,
@@ -353,10 +366,12 @@ function compileStructure(s: ShapeDef): Validator {
       const p = path === '' ? m.wire : `${path}.${m.wire}`;
       if (v === undefined || v === null) {
         if (m.required) c.add('null ', p, 'Member must not be null');
+        // null is absent (as on the wire): operations test members against undefined only.
+        else if (v === null) delete (out ??= membersOf(value, members))[m.name];
         continue;
       }
       const nv = (m.v ??= validatorFor(m.shape))(v, p, c);
-      if (nv !== v) (out ??= { ...value })[m.name] = nv;
+      if (nv !== v) (out ??= membersOf(value, members))[m.name] = nv;
     }
     return out ?? value;
   };

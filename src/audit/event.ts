@@ -1,0 +1,191 @@
+// One audit record: a JSON object in the shape of an AWS CloudTrail event for KMS, so the tools
+// that read CloudTrail (jq recipes, Athena tables, SIEM parsers) read these too.
+//
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+// Requests and responses are logged through redact.ts (no plaintexts, no blobs: lengths only).
+import { randomUUID } from 'node:crypto';
+
+import { KmsError } from '../errors.js';
+import { operations, type OperationName } from '../model/service-model.js';
+import type { Caller } from '../operations/operation.js';
+import { loggable } from './redact.js';
+
+export const EVENT_VERSION = '1.11';
+
+/**
+ * Operations that change nothing: CloudTrail marks them readOnly. Everything else is a key
+ * management event, written and fsync'd before its call returns; read-only events (the
+ * cryptographic operations among them) may wait up to a second in the buffer.
+ */
+const READ_ONLY = /^(Describe|Get|List|Encrypt$|Decrypt$|ReEncrypt$|Sign$|Verify$|VerifyMac$|GenerateMac$|GenerateRandom$|GenerateDataKey|DeriveSharedSecret$)/;
+
+export function isReadOnly(operation: string): boolean {
+  return READ_ONLY.test(operation);
+}
+
+export interface AuditIdentity {
+  region: string;
+  accountId: string;
+  /** `embedded-kms/<version>`, for library calls. */
+  userAgent: string;
+}
+
+export interface CloudTrailEvent {
+  eventVersion: string;
+  userIdentity: {
+    type: 'AWSAccount' | 'IAMUser' | 'AWSService';
+    principalId: string;
+    accountId: string;
+    accessKeyId?: string;
+    invokedBy?: string;
+  };
+  eventTime: string;
+  eventSource: 'kms.amazonaws.com';
+  eventName: string;
+  awsRegion: string;
+  sourceIPAddress: string;
+  userAgent: string;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
+  errorCode?: string;
+  errorMessage?: string;
+  requestID: string;
+  eventID: string;
+  readOnly: boolean;
+  resources?: { accountId: string; type: 'AWS::KMS::Key'; ARN: string }[];
+  eventType: 'AwsApiCall' | 'AwsServiceEvent';
+  managementEvent: true;
+  recipientAccountId: string;
+  eventCategory: 'Management';
+}
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[^:]*:(\d{12}):key\/(.+)$/;
+const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** The key ARNs a request and its response name (aliases are not keys: left out). */
+function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
+  const arns = new Set<string>();
+  const add = (v: unknown) => {
+    if (typeof v !== 'string') return;
+    if (KEY_ARN.test(v)) arns.add(v);
+    else if (KEY_ID.test(v)) arns.add(`arn:aws:kms:${id.region}:${id.accountId}:key/${v}`);
+  };
+  const o = (output ?? {}) as Record<string, unknown>;
+  // A response names the key that was used (as an ARN) after aliases were resolved.
+  add(o.KeyId);
+  add(o.SourceKeyId);
+  add((o.KeyMetadata as Record<string, unknown> | undefined)?.Arn);
+  if (arns.size === 0 && typeof input === 'object' && input !== null) {
+    const i = input as Record<string, unknown>;
+    for (const m of ['KeyId', 'TargetKeyId', 'SourceKeyId', 'DestinationKeyId']) add(i[m]);
+  }
+  return [...arns];
+}
+
+export interface CallRecord {
+  operation: OperationName | string;
+  input: unknown;
+  output?: unknown;
+  error?: unknown;
+  caller: Caller;
+  time: Date;
+}
+
+const q = JSON.stringify;
+// Strings that need no escaping are quoted directly (most are: names, ids, ARNs).
+const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+const str = (s: string): string => (PLAIN.test(s) ? `"${s}"` : q(s));
+
+// eventTime has a resolution of seconds: the string is made once per second.
+let lastSecond = Number.NaN;
+let lastIso = '';
+function isoSeconds(time: Date): string {
+  const second = Math.floor(time.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastIso = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'); // throws for an invalid clock
+    lastSecond = second;
+  }
+  return lastIso;
+}
+
+// The userIdentity of each kind of caller, serialized once.
+const identities = new Map<string, string>();
+function identityJson(id: AuditIdentity, caller: Caller): string {
+  const key = `${id.accountId}\0${caller.kind}\0${caller.accessKeyId ?? ''}`;
+  let json = identities.get(key);
+  if (json === undefined) {
+    const identity: CloudTrailEvent['userIdentity'] =
+      caller.accessKeyId !== undefined
+        ? { type: 'IAMUser', principalId: caller.accessKeyId, accountId: id.accountId, accessKeyId: caller.accessKeyId }
+        : { type: 'AWSAccount', principalId: id.accountId, accountId: id.accountId };
+    if (caller.kind !== 'endpoint') identity.invokedBy = caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms';
+    json = q(identity);
+    if (identities.size < 1000) identities.set(key, json);
+  }
+  return json;
+}
+
+/**
+ * The audit line of one call: a CloudTrail event as JSON, written directly (this runs for every
+ * operation, on the hot path of Sign and Encrypt).
+ */
+export function eventLine(id: AuditIdentity, call: CallRecord): string {
+  const { caller } = call;
+  const op = Object.hasOwn(operations, call.operation) ? operations[call.operation] : undefined;
+  const failed = call.error !== undefined;
+  const agent = (caller as { userAgent?: unknown }).userAgent;
+  let tail = '';
+  if (failed) {
+    // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
+    // else is summarised by its AWS type.
+    const [code, message] = call.error instanceof KmsError ? [call.error.name, call.error.message] : ['KMSInternalException', 'Internal error'];
+    tail += `,"errorCode":${q(code)},"errorMessage":${q(message)}`;
+  }
+  const arns = keyArns(id, call.input, failed ? undefined : call.output);
+  if (arns.length > 0)
+    tail += `,"resources":${q(arns.map((ARN) => ({ accountId: KEY_ARN.exec(ARN)?.[1] ?? id.accountId, type: 'AWS::KMS::Key', ARN })))}`;
+  return (
+    `{"eventVersion":"${EVENT_VERSION}","userIdentity":${identityJson(id, caller)},"eventTime":"${isoSeconds(call.time)}",` +
+    `"eventSource":"kms.amazonaws.com","eventName":${str(String(call.operation))},"awsRegion":${str(id.region)},` +
+    `"sourceIPAddress":${str(caller.sourceAddress ?? (caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms'))},` +
+    `"userAgent":${str(typeof agent === 'string' ? agent.slice(0, 512) : id.userAgent)},` +
+    `"requestParameters":${q(loggable(op?.input, call.input))},` +
+    `"responseElements":${failed ? 'null' : q(loggable(op?.output, call.output))},` +
+    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}","readOnly":${isReadOnly(String(call.operation))},` +
+    `"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"${tail}}`
+  );
+}
+
+/** The event of one call as an object (eventLine, parsed). */
+export function cloudTrailEvent(id: AuditIdentity, call: CallRecord): CloudTrailEvent {
+  return JSON.parse(eventLine(id, call)) as CloudTrailEvent;
+}
+
+/**
+ * An action the key store took by itself (CloudTrail's AwsServiceEvent): a scheduled deletion
+ * (DeleteKey), an automatic rotation (RotateKey), expired imported material
+ * (DeleteExpiredKeyMaterial). Always a key management event.
+ */
+export function serviceEvent(id: AuditIdentity, name: string, keyArn: string, time: Date, details: Record<string, unknown> = {}): CloudTrailEvent {
+  return {
+    eventVersion: EVENT_VERSION,
+    userIdentity: { type: 'AWSService', principalId: 'kms.amazonaws.com', accountId: id.accountId, invokedBy: 'kms.amazonaws.com' },
+    eventTime: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventSource: 'kms.amazonaws.com',
+    eventName: name,
+    awsRegion: id.region,
+    sourceIPAddress: 'kms.amazonaws.com',
+    userAgent: 'kms.amazonaws.com',
+    requestParameters: null,
+    responseElements: null,
+    requestID: randomUUID(),
+    eventID: randomUUID(),
+    readOnly: false,
+    resources: [{ accountId: KEY_ARN.exec(keyArn)?.[1] ?? id.accountId, type: 'AWS::KMS::Key', ARN: keyArn }],
+    eventType: 'AwsServiceEvent',
+    managementEvent: true,
+    recipientAccountId: id.accountId,
+    eventCategory: 'Management',
+    ...(Object.keys(details).length ? { additionalEventData: details } : {}),
+  } as CloudTrailEvent;
+}

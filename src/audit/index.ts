@@ -1,0 +1,76 @@
+// The audit trail: every operation of a Kms (library, endpoint, CLI) appends one
+// CloudTrail-shaped JSON line to $EKMS_HOME/audit.log (or the configured path). See event.ts
+// for the record, redact.ts for what is never logged, log.ts for durability.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { OperationName } from '../model/service-model.js';
+import type { Caller } from '../operations/operation.js';
+import { eventLine, isReadOnly, serviceEvent, type AuditIdentity } from './event.js';
+import { AuditLog } from './log.js';
+
+export { cloudTrailEvent, eventLine, isReadOnly, serviceEvent, type CloudTrailEvent } from './event.js';
+export { loggable } from './redact.js';
+export { AuditLog } from './log.js';
+
+function packageVersion(): string {
+  try {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+const userAgent = `embedded-kms/${packageVersion()} node/${process.version}`;
+
+export class AuditTrail {
+  private readonly log: AuditLog;
+  private readonly id: AuditIdentity;
+
+  constructor(path: string, region: string, accountId: string) {
+    this.log = new AuditLog(path);
+    this.id = { region, accountId, userAgent };
+  }
+
+  get path(): string {
+    return this.log.path;
+  }
+
+  /**
+   * Records one call. Never throws: an audit trail that cannot be written is reported once as a
+   * process warning, and the call's own outcome stands.
+   */
+  record(operation: OperationName | string, input: unknown, caller: Caller, time: Date, outcome: { output?: unknown; error?: unknown }): void {
+    let line: string;
+    try {
+      line = eventLine(this.id, { operation, input, caller, time, ...outcome });
+    } catch {
+      return;
+    }
+    // A failed call changed nothing: only successful key management events wait for the disk.
+    if (isReadOnly(String(operation)) || outcome.error !== undefined) this.log.append(line);
+    else this.log.appendDurableQuietly(line);
+  }
+
+  /**
+   * Records an action the store took by itself (a scheduled deletion: `DeleteKey`, an automatic
+   * rotation: `RotateKey`), durably. For the deletion and rotation schedules to call.
+   */
+  recordServiceEvent(name: string, keyArn: string, time: Date, details: Record<string, unknown> = {}): void {
+    try {
+      this.log.appendDurableQuietly(JSON.stringify(serviceEvent(this.id, name, keyArn, time, details)));
+    } catch {
+      // never fails the action it records
+    }
+  }
+
+  flush(): void {
+    this.log.flushQuietly();
+  }
+
+  close(): void {
+    this.log.close();
+  }
+}

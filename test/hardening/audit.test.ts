@@ -1,0 +1,181 @@
+// The audit trail: one CloudTrail-shaped JSON line per operation in $EKMS_HOME/audit.log (0600),
+// no secrets in it, the options that move or disable it, and durability: key management events
+// are on disk when their call returns (checked by SIGKILLing a child process right after).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import { resolveConfig } from '../../src/config.js';
+import { Kms, NotFoundException } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+
+type Event = Record<string, any>;
+
+function readEvents(path: string): Event[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Event);
+}
+
+t.test('every operation leaves a CloudTrail-shaped event without secrets', async (t) => {
+  const home = tempHome('ekms-audit-');
+  const kms = await Kms.open({ home, region: 'eu-west-3', accountId: '444455556666' });
+  const plaintext = Buffer.from('audit plaintext 7f3a9c');
+  const { KeyMetadata } = await kms.createKey({ Description: 'audited', Tags: [{ TagKey: 'team', TagValue: 'sec' }] });
+  const keyId = KeyMetadata!.KeyId!;
+  const arn = KeyMetadata!.Arn!;
+  await kms.createAlias({ AliasName: 'alias/audited', TargetKeyId: keyId });
+  const { CiphertextBlob } = await kms.encrypt({ KeyId: 'alias/audited', Plaintext: plaintext, EncryptionContext: { purpose: 'audit' } });
+  await kms.decrypt({ CiphertextBlob, EncryptionContext: { purpose: 'audit' } });
+  await kms.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
+  await t.rejects(kms.describeKey({ KeyId: '11111111-2222-3333-4444-555555555555' }), NotFoundException);
+  // A wrong-typed plaintext (a string) must not be copied into the log either.
+  await t.rejects(kms.encrypt({ KeyId: keyId, Plaintext: 'string plaintext 55aa' as never }), { name: 'ValidationException' });
+  // As the endpoint calls it: an access key and a source address.
+  await kms.execute('DescribeKey', { KeyId: keyId }, { kind: 'endpoint', accessKeyId: 'AKIAAUDITTEST0000001', sourceAddress: '127.0.0.1', requestId: 'req-1' });
+  await kms.close();
+
+  const path = join(home, 'audit.log');
+  t.equal(statSync(path).mode & 0o777, 0o600, 'audit.log is 0600');
+  const text = readFileSync(path, 'utf8');
+  const events = readEvents(path);
+  t.same(
+    events.map((e) => e.eventName),
+    ['CreateKey', 'CreateAlias', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'DescribeKey', 'Encrypt', 'DescribeKey'],
+    'one event per call, in order',
+  );
+  for (const e of events) {
+    t.equal(e.eventVersion, '1.11');
+    t.equal(e.eventSource, 'kms.amazonaws.com');
+    t.equal(e.awsRegion, 'eu-west-3');
+    t.equal(e.eventType, 'AwsApiCall');
+    t.equal(e.eventCategory, 'Management');
+    t.equal(e.managementEvent, true);
+    t.equal(e.recipientAccountId, '444455556666');
+    t.match(e.eventTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    t.match(e.eventID, /^[0-9a-f-]{36}$/);
+    t.type(e.requestID, 'string');
+    t.type(e.userAgent, 'string');
+    t.type(e.readOnly, 'boolean');
+  }
+  const [create, alias, enc, dec, gdk, notFound, badEnc, endpoint] = events as [Event, Event, Event, Event, Event, Event, Event, Event];
+  t.same(create.userIdentity, { type: 'AWSAccount', principalId: '444455556666', accountId: '444455556666', invokedBy: 'embedded-kms' });
+  t.equal(create.readOnly, false);
+  t.same(create.requestParameters, { description: 'audited', tags: [{ tagKey: 'team', tagValue: 'sec' }] });
+  t.equal(create.responseElements.keyMetadata.arn, arn);
+  t.same(create.resources, [{ accountId: '444455556666', type: 'AWS::KMS::Key', ARN: arn }]);
+  t.same(alias.requestParameters, { aliasName: 'alias/audited', targetKeyId: keyId });
+  t.same(alias.resources, [{ accountId: '444455556666', type: 'AWS::KMS::Key', ARN: arn }]);
+  t.equal(enc.readOnly, true);
+  t.same(enc.requestParameters, { keyId: 'alias/audited', plaintext: { length: plaintext.length }, encryptionContext: { purpose: 'audit' } });
+  t.same(enc.resources?.[0]?.ARN, arn, 'the alias resolved to the key in resources');
+  t.same(enc.responseElements.ciphertextBlob, { length: CiphertextBlob!.length });
+  t.same(dec.responseElements.plaintext, { length: plaintext.length }, 'Decrypt: the plaintext by length only');
+  t.same(gdk.responseElements.plaintext, { length: 32 });
+  t.equal(notFound.errorCode, 'NotFoundException');
+  t.type(notFound.errorMessage, 'string');
+  t.equal(notFound.responseElements, null);
+  t.same(notFound.resources, [{ accountId: '444455556666', type: 'AWS::KMS::Key', ARN: 'arn:aws:kms:eu-west-3:444455556666:key/11111111-2222-3333-4444-555555555555' }]);
+  t.equal(badEnc.errorCode, 'ValidationException');
+  t.same(badEnc.requestParameters.plaintext, { invalidType: 'string' });
+  t.same(endpoint.userIdentity, { type: 'IAMUser', principalId: 'AKIAAUDITTEST0000001', accountId: '444455556666', accessKeyId: 'AKIAAUDITTEST0000001' });
+  t.equal(endpoint.sourceIPAddress, '127.0.0.1');
+  t.equal(endpoint.requestID, 'req-1');
+  t.notOk(text.includes('audit plaintext 7f3a9c'), 'no plaintext in the log');
+  t.notOk(text.includes('string plaintext 55aa'), 'no wrong-typed plaintext in the log');
+  t.notOk(text.includes(plaintext.toString('base64')), 'no base64 plaintext in the log');
+  t.notOk(text.includes(Buffer.from(CiphertextBlob!).toString('base64')), 'no ciphertext in the log');
+});
+
+t.test('options and EKMS_AUDIT move or disable the trail', async (t) => {
+  const home = tempHome('ekms-audit-');
+  t.same(resolveConfig({ home }, {}).audit, { path: join(home, 'audit.log') }, 'on by default in the home');
+  t.equal(resolveConfig({ home }, { EKMS_AUDIT: 'off' }).audit, undefined, 'EKMS_AUDIT=off');
+  t.same(resolveConfig({ home }, { EKMS_AUDIT: '/var/log/x.log' }).audit, { path: '/var/log/x.log' });
+  t.equal(resolveConfig({ home, audit: false }, { EKMS_AUDIT: '/var/log/x.log' }).audit, undefined, 'the option wins');
+  t.same(resolveConfig({ home, audit: { path: '/tmp/a.log' } }, { EKMS_AUDIT: 'off' }).audit, { path: '/tmp/a.log' });
+
+  const off = await Kms.open({ home, audit: false });
+  await off.createKey({});
+  await off.close();
+  t.notOk(existsSync(join(home, 'audit.log')), 'audit: false writes nothing');
+
+  const elsewhere = join(tempHome('ekms-audit-dest-'), 'sub', 'trail.jsonl');
+  const kms = await Kms.open({ home, audit: { path: elsewhere } });
+  await kms.listKeys({});
+  await kms.close();
+  t.same(readEvents(elsewhere).map((e) => e.eventName), ['ListKeys']);
+  t.equal(statSync(elsewhere).mode & 0o777, 0o600);
+});
+
+t.test('read-only events reach the file within a second without close', async (t) => {
+  const home = tempHome('ekms-audit-');
+  const kms = await Kms.open({ home });
+  t.teardown(() => kms.close());
+  await kms.generateRandom({ NumberOfBytes: 16 });
+  // Poll rather than assert a duration: the flush timer runs at most a second later.
+  let seen = false;
+  for (let i = 0; i < 50 && !seen; i++) {
+    seen = readEvents(join(home, 'audit.log')).some((e) => e.eventName === 'GenerateRandom');
+    if (!seen) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.ok(seen, 'the buffered event was flushed by the timer');
+});
+
+function runChild(home: string, mode: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'audit-crash-child.mjs'), home, mode], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, EKMS_AUDIT: '' },
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^ready (\S+)$/m.exec(out);
+      if (m) {
+        child.kill('SIGKILL');
+        child.once('exit', () => resolve(m[1]!));
+      }
+    });
+    child.once('exit', (code, signal) => {
+      if (signal !== 'SIGKILL') reject(new Error(`child exited ${code}: ${err}`));
+    });
+  });
+}
+
+t.test('key management events survive SIGKILL right after the call returns', async (t) => {
+  const home = tempHome('ekms-audit-crash-');
+  const keyId = await runChild(home, 'now');
+  const events = readEvents(join(home, 'audit.log'));
+  const management = events.filter((e) => !e.readOnly).map((e) => e.eventName);
+  t.same(management, ['CreateKey', 'CreateAlias', 'TagResource', 'DisableKey', 'EnableKey'], 'every management event is on disk');
+  t.ok(events.every((e) => e.resources?.[0]?.ARN.endsWith(keyId)), 'each names the key');
+
+  const home2 = tempHome('ekms-audit-crash-');
+  await runChild(home2, 'wait');
+  t.ok(
+    readEvents(join(home2, 'audit.log')).some((e) => e.eventName === 'Encrypt'),
+    'a cryptographic event is on disk after its flush window, without close',
+  );
+});
+
+t.test('service events (scheduled deletion, automatic rotation) have the AwsServiceEvent shape', async (t) => {
+  const home = tempHome('ekms-audit-');
+  const kms = await Kms.open({ home });
+  const { KeyMetadata } = await kms.createKey({});
+  kms.audit!.recordServiceEvent('RotateKey', KeyMetadata!.Arn!, new Date(Date.UTC(2030, 0, 1)), { keyMaterialId: 'ab'.repeat(32) });
+  await kms.close();
+  const e = readEvents(join(home, 'audit.log')).find((x) => x.eventName === 'RotateKey')!;
+  t.equal(e.eventType, 'AwsServiceEvent');
+  t.same(e.userIdentity, { type: 'AWSService', principalId: 'kms.amazonaws.com', accountId: '111122223333', invokedBy: 'kms.amazonaws.com' });
+  t.equal(e.eventTime, '2030-01-01T00:00:00Z');
+  t.same(e.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: KeyMetadata!.Arn }]);
+  t.same(e.additionalEventData, { keyMaterialId: 'ab'.repeat(32) });
+  t.equal(e.readOnly, false);
+});
