@@ -56,6 +56,8 @@ export interface NativeAddon {
   opensslVersion(): string;
   parseCiphertext(ciphertext: Uint8Array): { keyId: string; materialId: string };
   randomBytes(numberOfBytes: number): Buffer;
+  /** OpenSSL's secure heap, where key material lives (locked memory, not in core dumps). */
+  secureHeap(): { enabled: boolean; locked: boolean; size: number; used: number };
 }
 
 /** Error codes the addon attaches to its errors (`err.code`). */
