@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AuditTrail } from './audit/index.js';
 import { openNativeToken, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
 import type { TokenBackend } from './backends/token.js';
+import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
 import { KMSInternalException, KmsError, UnsupportedOperationException } from './errors.js';
 import { applyFixtures, testingMetaName } from './fixtures/index.js';
@@ -134,6 +135,8 @@ export class Kms {
     }
     // Keys whose deletion date came while no process had the store open are destroyed first.
     await kms.deletions.sweep({ store, keys: kms.keys, token: kms.token, now: config.clock });
+    // Token objects left by a process that died between generating and storing a key.
+    if (kms.token) await sweepTokenOrphans(store, kms.token, config.clock()).catch(() => 0);
     // Automatic rotations that fell due while no process had the store open.
     await kms.rotations.runDueAtOpen(config.clock());
     // Imported key material whose ValidTo came while no process had the store open.

@@ -7,6 +7,7 @@ import { KMSInvalidStateException, KeyUnavailableException, UnsupportedOperation
 import type { RotationType } from '../model/types.js';
 import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
 import type { TokenBackend } from '../backends/token.js';
+import { clearTokenCreation, noteTokenCreation } from '../backends/token-orphans.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { newMaterialId } from './ids.js';
@@ -80,6 +81,7 @@ export async function rotateKeyMaterial(
   let handle: NativeKeyHandle;
   if (key.record.origin === 'AWS_CLOUDHSM') {
     if (!deps.token) throw new KeyUnavailableException(`${key.arn} lives on a PKCS#11 token, and this key store was opened without one.`);
+    noteTokenCreation(deps.store, keyId, materialId, now);
     const made = await deps.token.createKey(keySpec, keyUsage, keyId, materialId);
     material = { keyId, materialId, createdAt: now, rotationType: type, tokenRef: made.tokenRef };
     handle = made.handle;
@@ -100,9 +102,11 @@ export async function rotateKeyMaterial(
   deps.keys.invalidate(keyId);
   if (!committed) {
     // Another writer rotated first: the token object we made belongs to no record.
-    if (material.tokenRef !== undefined) await deps.token?.destroyMaterial(key.record, material).catch(() => undefined);
+    if (material.tokenRef !== undefined)
+      await deps.token?.destroyMaterial(key.record, material).then(() => clearTokenCreation(deps.store, keyId, materialId), () => undefined);
     return undefined;
   }
+  if (material.tokenRef !== undefined) clearTokenCreation(deps.store, keyId, materialId);
   const record = deps.store.getKey(keyId);
   if (!record) return undefined;
   // Seed the cache with the new material's handle, so its first use needs no unwrap.

@@ -101,6 +101,18 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS import_parameters_by_key ON import_parameters(key_id);
   `,
+  // 4: token objects being made. A row is written before a key material is generated on a
+  // PKCS#11 token and removed once its record is stored (or the object destroyed), so an object
+  // left by a process that died in between can be found and destroyed later — and only such
+  // objects: a token shared by several stores or processes holds others we must not touch.
+  `
+  CREATE TABLE IF NOT EXISTS token_creations (
+    key_id      TEXT NOT NULL,
+    material_id TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    PRIMARY KEY (key_id, material_id)
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;

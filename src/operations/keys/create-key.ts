@@ -1,6 +1,7 @@
 // CreateKey: checks the combination of spec, usage and origin as AWS does, makes the key
 // material in native code (or on a token), and stores record and material in one transaction.
 import type { TokenBackend } from '../../backends/token.js';
+import { clearTokenCreation, noteTokenCreation } from '../../backends/token-orphans.js';
 import {
   CustomKeyStoreInvalidStateException,
   CustomKeyStoreNotFoundException,
@@ -104,6 +105,8 @@ export const createKey = defineOperation('CreateKey', async (ctx, input) => {
   let material: MaterialRecord;
   let handle: NativeKeyHandle;
   if (token) {
+    // Noted first, so that an object left by a crash before the record is stored is found later.
+    noteTokenCreation(ctx.store, keyId, materialId, now);
     const generated = await native(token.createKey(spec, usage, keyId, materialId));
     material = { keyId, materialId, createdAt: now, tokenRef: generated.tokenRef, publicKey: generated.publicKey };
     handle = generated.handle;
@@ -130,10 +133,11 @@ export const createKey = defineOperation('CreateKey', async (ctx, input) => {
   try {
     ctx.store.insertKey(record, material, tags);
   } catch (err) {
-    // No orphan on the token when the record cannot be written.
-    if (token) await token.destroyMaterial(record, material).catch(() => undefined);
+    // No orphan on the token when the record cannot be written (the note stays if this fails too).
+    if (token) await token.destroyMaterial(record, material).then(() => clearTokenCreation(ctx.store, keyId, materialId), () => undefined);
     throw err;
   }
+  if (token) clearTokenCreation(ctx.store, keyId, materialId);
   ctx.keys.remember(record, [material], new Map([[materialId, handle]]));
   return { KeyMetadata: keyMetadata(record, ctx.arns) };
 });
