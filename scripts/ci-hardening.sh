@@ -25,6 +25,10 @@ seconds="${EKMS_FUZZ_SECONDS:-8}"
 runs="${EKMS_FUZZ_RUNS:-2000000}"
 jobs="${EKMS_FUZZ_JOBS:-1}"
 build="$dir/build"
+# A build folder configured from another checkout cannot be reused (CMake refuses): start over.
+if [ -f "$build/CMakeCache.txt" ] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$root" "$build/CMakeCache.txt"; then
+  rm -rf "$build"
+fi
 passed=0
 failed=0
 pass() { passed=$((passed + 1)); echo "ok - $1"; }
