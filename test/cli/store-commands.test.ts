@@ -69,3 +69,10 @@ t.test('backup, restore into a new home, rotate the root key, escrow and recover
   t.equal((await ekms(['escrow-root-key', escrowFile, '--home', home], {})).code, 252, 'no passphrase is a usage error');
   t.equal((await ekms(['describe-key', 'extra-word', '--key-id', keyId, '--home', home])).code, 252, 'operations take no positional words');
 });
+
+t.test('ekms help lists the key store commands', async (t) => {
+  const help = await ekms(['help']);
+  t.equal(help.code, 0);
+  for (const command of ['import-key', 'backup <file>', 'restore <file>', 'rotate-root-key', 'escrow-root-key <file>', 'recover-root-key <file>'])
+    t.ok(help.stdout.includes(`       ${command}`), `lists ${command}`);
+});
