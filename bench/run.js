@@ -16,7 +16,7 @@ import { compare, measure } from './lib/measure.js';
 import { nodeBaselines } from './lib/node-baselines.js';
 import { opensslPk, opensslSym, opensslVersion } from './lib/openssl.js';
 import { parseOptions, usage } from './lib/options.js';
-import { pkcs11CLoop, pkcs11jsAvailable } from './lib/pkcs11-baselines.js';
+import { pkcs11CLoop, pkcs11jsLoop, pkcs11jsUnavailable } from './lib/pkcs11-baselines.js';
 import { buildRows } from './lib/rows.js';
 import { scaleSection } from './lib/scale.js';
 import { fmtNum, fmtRatio, Table } from './lib/table.js';
@@ -154,24 +154,47 @@ function opensslBaseline(row, concurrency) {
   return { name: concurrency === 1 ? row.openssl.label : row.openssl.label.replace('speed', 'speed -multi 2'), opsPerSec: v };
 }
 
-/** The token baselines of a row: the C loop as a subject for compare() (run in slices between ours), and pkcs11js. */
+/**
+ * The token baselines of a row, as subjects for compare() (each run in slices between ours, in
+ * its own process): the plain C loop (one thread per sign the kms row can have inside the token
+ * at once) and pkcs11js with as many signs in flight as the kms row.
+ */
 async function tokenSubjects(row, concurrency, backend, keyId) {
   const algorithm = { 'Sign ECC_NIST_P256 ECDSA_SHA_256': 'ecdsa-p256', 'Sign RSA_2048 RSASSA_PKCS1_V1_5_SHA_256': 'rsa-2048' }[row.id];
   if (!algorithm) return { subjects: [], fixed: [] };
-  // Our key's object on the token, so the C loop signs with the very same key (internal API).
+  // Our key's object on the token, so the baselines sign with the very same key (internal API).
   const tokenRef = safe(() => backend.kms.keys.resolve(keyId).material().tokenRef);
-  const threads = concurrency === 1 ? 1 : 2;
-  const name = `PKCS#11 C loop, ${threads} thread${threads > 1 ? 's' : ''}`;
-  const js = await pkcs11jsAvailable();
-  const fixed = [{ name: 'pkcs11js / graphene-pk11', error: js ? `${js} installed, baseline not wired yet` : 'not installed' }];
+  const subjects = [];
+  const fixed = [];
+  // As many signs inside the token at once as ours can have: our sessions (and pkcs11js's
+  // C_Sign calls) run on the libuv thread pool, so at most `threadpool` of them at a time.
+  const threads = Math.min(concurrency, results.meta.threadpool);
+  const cName = `PKCS#11 C loop, ${threads} thread${threads > 1 ? 's' : ''}`;
   const probe = pkcs11CLoop({ token: backend.token, algorithm, keyId: tokenRef, seconds: 0.1, threads });
-  if (probe.unavailable) return { subjects: [], fixed: [{ name, error: probe.unavailable }, ...fixed] };
-  const external = async (seconds) => {
-    const r = pkcs11CLoop({ token: backend.token, algorithm, keyId: tokenRef, seconds, threads });
-    if (r.unavailable) throw new Error(r.unavailable);
-    return { opsPerSec: r.opsPerSec, seconds };
-  };
-  return { subjects: [{ name, external }], fixed };
+  if (probe.unavailable) fixed.push({ name: cName, error: probe.unavailable });
+  else
+    subjects.push({
+      name: cName,
+      external: async (seconds) => {
+        const r = pkcs11CLoop({ token: backend.token, algorithm, keyId: tokenRef, seconds, threads });
+        if (r.unavailable) throw new Error(r.unavailable);
+        return { opsPerSec: r.opsPerSec, seconds, cpuUsPerOp: r.cpuUsPerOp };
+      },
+    });
+  const deepbind = opts.pkcs11jsBind !== 'plain';
+  const jsName = `pkcs11js C_Sign async ×${concurrency}${deepbind ? '' : ', plain dlopen'}`;
+  const why = (await pkcs11jsUnavailable()) ?? pkcs11jsLoop({ token: backend.token, algorithm, keyId: tokenRef, seconds: 0.05, concurrency, deepbind }).unavailable;
+  if (why) fixed.push({ name: 'pkcs11js', error: why });
+  else
+    subjects.push({
+      name: jsName,
+      external: async (seconds) => {
+        const r = pkcs11jsLoop({ token: backend.token, algorithm, keyId: tokenRef, seconds, concurrency, deepbind });
+        if (r.unavailable) throw new Error(r.unavailable);
+        return { opsPerSec: r.opsPerSec, seconds, cpuUsPerOp: r.cpuUsPerOp };
+      },
+    });
+  return { subjects, fixed };
 }
 
 async function runOps() {
@@ -235,7 +258,7 @@ async function runOps() {
             m = kmsResult;
             others.forEach((o, i) => {
               const b = { name: o.name, ...otherResults[i] };
-              if (o.external) b.p50us = b.p99us = b.cpuUsPerOp = undefined;
+              if (o.external) b.p50us = b.p99us = undefined;
               baselines.push(b);
               if (o === node) nodeCache.set(`${row.node.key} ${c === 1 ? 'sync' : 'async'}`, b);
             });
@@ -261,6 +284,35 @@ async function runOps() {
       backend.cleanup?.();
     }
   }
+  print();
+  tokenCpuTable();
+}
+
+/** CPU per token Sign (every thread of each process), beside the baselines that report theirs. */
+function tokenCpuTable() {
+  const rows = results.rows.filter((r) => r.backend !== 'software' && r.cpuUsPerOp && r.baselines?.some((b) => b.cpuUsPerOp));
+  if (rows.length === 0) return;
+  print('## CPU time per token Sign (process CPU, all threads, ÷ operations; the machine\'s other load moves it less than ops/s)');
+  print();
+  const t = new Table([
+    { title: 'operation', width: 40 },
+    { title: 'conc', width: 4, align: 'right' },
+    { title: 'kms µs/op', width: 9, align: 'right' },
+    { title: 'baseline', width: 38 },
+    { title: 'base µs/op', width: 10, align: 'right' },
+    { title: 'base ÷ kms', width: 10, align: 'right' },
+  ]);
+  t.header();
+  for (const r of rows) {
+    r.baselines
+      .filter((b) => b.cpuUsPerOp)
+      .forEach((b, i) => {
+        b.cpuRatio = b.cpuUsPerOp / r.cpuUsPerOp;
+        const head = i === 0 ? [`${r.operation} ${r.spec} ${r.backend}`, r.concurrency, fmtNum(r.cpuUsPerOp, 1)] : ['', '', ''];
+        t.line([...head, b.name, fmtNum(b.cpuUsPerOp, 1), fmtRatio(b.cpuRatio)]);
+      });
+  }
+  print('(base ÷ kms is the CPU-time counterpart of the ratio column: 1.00× when ours costs what the baseline costs)');
   print();
 }
 
@@ -454,9 +506,19 @@ function targets() {
   const enc64 = row('Encrypt SYMMETRIC_DEFAULT', 64);
   const enc64Node = enc64?.baselines.find((x) => x.name.startsWith('node'));
   if (enc64Node?.ratio) add('Encrypt 4 KiB ≥ 0.7× node AES-256-GCM (64 in flight, vs webcrypto)', fmtRatio(enc64Node.ratio), enc64Node.ratio >= 0.7);
-  const hsm = row(p256, 1, 'softhsm');
-  const hsmC = hsm?.baselines.find((x) => x.name.startsWith('PKCS#11 C loop'));
-  add('SoftHSM2 Sign ≥ 0.8× plain C loop', hsmC?.ratio ? fmtRatio(hsmC.ratio) : 'n/a', hsmC?.ratio ? hsmC.ratio >= 0.8 : undefined);
+  for (const [id, name] of [
+    [p256, 'P-256'],
+    ['Sign RSA_2048 RSASSA_PKCS1_V1_5_SHA_256', 'RSA-2048'],
+  ]) {
+    for (const c of opts.concurrency) {
+      const hsm = row(id, c, 'softhsm');
+      if (!hsm) continue;
+      const hsmC = hsm.baselines.find((x) => x.name.startsWith('PKCS#11 C loop'));
+      const hsmJs = hsm.baselines.find((x) => x.name.startsWith('pkcs11js'));
+      add(`SoftHSM2 Sign ${name} ≥ 0.8× plain C loop (${c} in flight)`, hsmC?.ratio ? fmtRatio(hsmC.ratio) : 'n/a', hsmC?.ratio ? hsmC.ratio >= 0.8 : undefined, hsmC?.unavailable ?? '');
+      add(`SoftHSM2 Sign ${name} ahead of pkcs11js (${c} in flight)`, hsmJs?.ratio ? fmtRatio(hsmJs.ratio) : 'n/a', hsmJs?.ratio ? hsmJs.ratio > 1 : undefined, hsmJs?.unavailable ?? '');
+    }
+  }
   const ep = results.endpoint;
   add('Endpoint Sign ≥ 0.3× in-process 64 in flight', ep?.ratioToInProcess64 ? fmtRatio(ep.ratioToInProcess64) : 'n/a', ep?.ratioToInProcess64 ? ep.ratioToInProcess64 >= 0.3 : undefined, ep?.unavailable ?? '');
   const sc = results.scale?.stores;

@@ -33,8 +33,8 @@ export class Meter {
       opsPerSec: this.ops / seconds,
       p50us: percentile(sorted, 50) * 1000,
       p99us: percentile(sorted, 99) * 1000,
-      cpuUsPerOp: this.cpuUs / this.ops,
-      cpuUtilisation: this.cpuUs / 1e6 / seconds,
+      cpuUsPerOp: this.cpuUnknown ? undefined : this.cpuUs / this.ops,
+      cpuUtilisation: this.cpuUnknown ? undefined : this.cpuUs / 1e6 / seconds,
     };
   }
 }
@@ -48,11 +48,14 @@ export function percentile(sorted, p) {
 /** Runs `fn` for `seconds`, `concurrency` calls in flight (a sync fn runs one at a time). */
 export async function slice(fn, { concurrency = 1, seconds, sync = false, external }, meter) {
   if (external) {
-    // Measured elsewhere (another process): it reports its own rate for the slice.
+    // Measured elsewhere (another process): it reports its own rate for the slice, and its CPU
+    // time per operation when it can.
     const r = await external(seconds);
     if (meter) {
       meter.ops += r.opsPerSec * r.seconds;
       meter.ms += r.seconds * 1000;
+      if (r.cpuUsPerOp !== undefined) meter.cpuUs += r.cpuUsPerOp * r.opsPerSec * r.seconds;
+      else meter.cpuUnknown = true;
     }
     return r.opsPerSec * r.seconds;
   }

@@ -21,6 +21,7 @@ const spec = {
   'endpoint-seconds': { env: 'EKMS_BENCH_ENDPOINT_SECONDS', type: 'number', def: 3, help: 'seconds of load on the endpoint' },
   'endpoint-connections': { env: 'EKMS_BENCH_ENDPOINT_CONNECTIONS', type: 'number', def: 64, help: 'keep-alive connections of the load generator' },
   'load-generator': { env: 'EKMS_BENCH_LOAD_GENERATOR', type: 'string', def: 'auto', help: 'wrk, autocannon, node or auto (first available in that order)' },
+  'pkcs11js-bind': { env: 'EKMS_BENCH_PKCS11JS_BIND', type: 'string', def: 'deepbind', help: 'how the pkcs11js baseline loads the token module: deepbind (as embedded-kms and the C loop do, so all three run the same OpenSSL inside the token) or plain (as pkcs11js does by itself: the module then runs the OpenSSL of the node binary)' },
   out: { env: 'EKMS_BENCH_OUT', type: 'string', def: 'bench/results/latest.json', help: 'JSON results file' },
   help: { env: '', type: 'boolean', def: false, help: 'print this help' },
 };
@@ -45,6 +46,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env) {
   out.backends = String(out.backends).split(',').map((x) => x.trim()).filter(Boolean);
   out.opensslSeconds = Math.max(1, Math.round(out.opensslSeconds));
   out.only = out.only ? new RegExp(out.only, 'i') : undefined;
+  if (!['deepbind', 'plain'].includes(out.pkcs11jsBind)) throw new Error('--pkcs11js-bind must be deepbind or plain');
   return out;
 }
 

@@ -13,11 +13,14 @@
  *
  * --key-id names an existing private key by its CKA_ID text (embedded-kms's tokenRef,
  * "<keyId>/<materialId>"); without it a session key pair is generated (and gone at exit).
- * Prints one JSON line: {"algorithm":…,"threads":…,"seconds":…,"operations":…,"opsPerSecond":…}
+ * Prints one JSON line: {"algorithm":…,"threads":…,"seconds":…,"operations":…,"opsPerSecond":…,
+ * "cpuUsPerOp":…}. cpuUsPerOp is the process's CPU time (every thread, user + system) over the
+ * timed loops divided by the operations: on a shared machine it moves less than opsPerSecond.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,17 @@ struct Worker {
   double elapsed; /* of the timed loop only: warm-up and session set-up are not counted */
 };
 
+/* Every worker has done its warm-up before any starts timing, so the CPU time measured between
+ * the two barriers is that of the timed loops alone. */
+static pthread_barrier_t ready, finished;
+
+static double cpuSeconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void signOnce(CK_SESSION_HANDLE s, const unsigned char* message) {
   unsigned char input[sizeof kSha256DigestInfo + 32];
   size_t offset = isRsa ? sizeof kSha256DigestInfo : 0;
@@ -77,6 +91,7 @@ static void* run(void* arg) {
   CK(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s), "C_OpenSession");
   unsigned char* message = calloc(messageBytes ? messageBytes : 1, 1);
   for (int i = 0; i < 100; ++i) signOnce(s, message); /* warm-up */
+  pthread_barrier_wait(&ready);
   double start = now(), end = start + seconds, t = start;
   while (t < end) {
     for (int i = 0; i < 16; ++i) signOnce(s, message);
@@ -84,6 +99,7 @@ static void* run(void* arg) {
     t = now();
   }
   w->elapsed = t - start;
+  pthread_barrier_wait(&finished);
   free(message);
   p11->C_CloseSession(s);
   return NULL;
@@ -204,7 +220,13 @@ int main(int argc, char** argv) {
   key = keyId != NULL ? findKey(s, keyId) : generateKey(s);
 
   struct Worker* workers = calloc((size_t)threads, sizeof *workers);
+  pthread_barrier_init(&ready, NULL, (unsigned)threads + 1);
+  pthread_barrier_init(&finished, NULL, (unsigned)threads + 1);
   for (int i = 0; i < threads; ++i) pthread_create(&workers[i].thread, NULL, run, &workers[i]);
+  pthread_barrier_wait(&ready);
+  double cpu0 = cpuSeconds();
+  pthread_barrier_wait(&finished);
+  double cpu = cpuSeconds() - cpu0;
   unsigned long total = 0;
   double elapsed = 0;
   for (int i = 0; i < threads; ++i) {
@@ -212,8 +234,9 @@ int main(int argc, char** argv) {
     total += workers[i].ops;
     if (workers[i].elapsed > elapsed) elapsed = workers[i].elapsed;
   }
-  printf("{\"algorithm\":\"%s\",\"threads\":%d,\"seconds\":%.3f,\"operations\":%lu,\"opsPerSecond\":%.1f}\n", alg,
-         threads, elapsed, total, (double)total / elapsed);
+  printf("{\"algorithm\":\"%s\",\"threads\":%d,\"seconds\":%.3f,\"operations\":%lu,\"opsPerSecond\":%.1f,"
+         "\"cpuUsPerOp\":%.2f}\n",
+         alg, threads, elapsed, total, (double)total / elapsed, cpu * 1e6 / (double)total);
   free(workers);
   p11->C_CloseSession(s);
   p11->C_Finalize(NULL);
