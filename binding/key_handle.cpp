@@ -72,6 +72,17 @@ std::function<std::shared_ptr<const ekms::Key>()> KeyHandle::resolver() const {
   return [source = source_, cache = cache_]() { return cache->get(*source); };
 }
 
+// The largest input run inline: above every KMS limit on these operations (4 KiB plaintext and
+// MAC message, 6 KiB ciphertext, 1 KiB data key), so only malformed calls take the pool.
+constexpr std::size_t kInlineMaxBytes = 8 * 1024;
+
+bool KeyHandle::runsInline(std::size_t inputBytes) const {
+  if (inputBytes > kInlineMaxBytes) return false;
+  // Only a key already unwrapped: a first use (unwrapping, parsing) goes to the thread pool.
+  std::shared_ptr<const ekms::Key> key = cache_->peek(source_->cacheKey());
+  return key != nullptr && key->cheapToRunInline();
+}
+
 Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   bool isDigest = boolArg(info, 1, "isDigest");
@@ -99,24 +110,26 @@ Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes plaintext = secretArg(info, 1, "plaintext");
   ekms::EncryptionContext context = contextArg(info, 2);
+  const bool inlineNow = runsInline(plaintext.size());
   return Task<Bytes>::start(
       info.Env(),
       [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
         return key()->encrypt(alg, plaintext, context);
       },
-      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); });
+      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, inlineNow);
 }
 
 Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   Bytes ciphertext = bytesArg(info, 1, "ciphertext");
   ekms::EncryptionContext context = contextArg(info, 2);
+  const bool inlineNow = runsInline(ciphertext.size());
   return Task<SecretBytes>::start(
       info.Env(),
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
         return key()->decrypt(alg, ciphertext, context);
       },
-      [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); });
+      [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); }, inlineNow);
 }
 
 Napi::Value KeyHandle::reEncrypt(const Napi::CallbackInfo& info) {
@@ -140,6 +153,7 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
   std::size_t n = sizeArg(info, 1, "numberOfBytes");
   ekms::EncryptionContext context = contextArg(info, 2);
   bool withPlaintext = boolArg(info, 3, "withPlaintext");
+  const bool inlineNow = runsInline(n);
   return Task<ekms::DataKey>::start(
       info.Env(),
       [key = resolver(), &alg, n, context = std::move(context), withPlaintext]() {
@@ -150,7 +164,8 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
         out.Set("ciphertext", toBuffer(env, dk.ciphertext));
         if (withPlaintext) out.Set("plaintext", toBuffer(env, dk.plaintext));
         return out;
-      });
+      },
+      inlineNow);
 }
 
 Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
@@ -175,22 +190,24 @@ Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
 Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
+  const bool inlineNow = runsInline(message.size());
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
-      [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); });
+      [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow);
 }
 
 Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
   Bytes mac = bytesArg(info, 2, "mac");
+  const bool inlineNow = runsInline(message.size());
   return Task<Empty>::start(
       info.Env(),
       [key = resolver(), &alg, message = std::move(message), mac = std::move(mac)]() {
         ekms::verifyMac(*key(), alg, message, mac);
         return Empty{};
       },
-      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow);
 }
 
 Napi::Value KeyHandle::deriveSharedSecret(const Napi::CallbackInfo& info) {

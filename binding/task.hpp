@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <utility>
 
 #include <napi.h>
@@ -18,7 +19,10 @@ class Task final : public Napi::AsyncWorker {
   using Work = std::function<Result()>;
   using Done = std::function<Napi::Value(Napi::Env, Result&)>;
 
-  static Napi::Promise start(Napi::Env env, Work work, Done done) {
+  // runInline: do the work now, on the calling (main) thread, and return a settled promise. Only
+  // for work that costs less than the thread hand-off would (see ekms::Key::cheapToRunInline).
+  static Napi::Promise start(Napi::Env env, Work work, Done done, bool runInline = false) {
+    if (runInline) return runNow(env, work, done);
     auto* task = new Task(env, std::move(work), std::move(done));
     Napi::Promise promise = task->deferred_.Promise();
     task->Queue();
@@ -49,6 +53,24 @@ class Task final : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override {
     settleQuietly([&] { deferred_.Reject(nativeError(Env(), code_, e.Message()).Value()); });
+  }
+
+  static Napi::Promise runNow(Napi::Env env, const Work& work, const Done& done) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    ekms::ErrorCode code = ekms::ErrorCode::Internal;
+    std::string message;
+    try {
+      Result result = work();
+      deferred.Resolve(done(env, result));
+      return deferred.Promise();
+    } catch (const ekms::Error& e) {
+      code = e.code();
+      message = e.what();
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    deferred.Reject(nativeError(env, code, message).Value());
+    return deferred.Promise();
   }
 
   // A worker thread terminated while this task ran: its environment is being torn down and no

@@ -46,6 +46,15 @@ std::shared_ptr<const Key> KeyCache::get(const KeySource& source) {
   return key;
 }
 
+std::shared_ptr<const Key> KeyCache::peek(const std::string& cacheKey) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return nullptr;
+  auto it = index_.find(cacheKey);
+  if (it == index_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->second;
+}
+
 void KeyCache::put(const std::string& cacheKey, std::shared_ptr<const Key> key) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return;

@@ -291,6 +291,8 @@ class AesKey final : public Key {
     return out;
   }
 
+  bool cheapToRunInline() const override { return true; }
+
   SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext& context) const override {
     if (std::strcmp(alg.name, "SYMMETRIC_DEFAULT") != 0) unsupported("Decrypt");
     CiphertextParts parts = parseCiphertext(ciphertext);
@@ -312,6 +314,8 @@ class AesKey final : public Key {
 class HmacKey final : public Key {
  public:
   HmacKey(const KeyIdentity& id, ByteView key) : Key(id), key_(toKeyBytes(key)) {}
+
+  bool cheapToRunInline() const override { return true; }
 
   Bytes mac(const AlgorithmInfo& alg, ByteView message) const override {
     if (std::strncmp(alg.name, "HMAC_", 5) != 0) unsupported("GenerateMac");

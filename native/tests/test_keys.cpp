@@ -217,6 +217,29 @@ TEST(key_cache_is_bounded_and_closes) {
   CHECK_THROWS_CODE(cache.get(*sources[0]), ErrorCode::KeyUnavailable);
 }
 
+TEST(key_cache_peek_never_loads) {
+  // peek() is what lets the binding run small AES/HMAC work inline: it must not unwrap.
+  auto root = RootKey::fromBytes(randomBytes(32));
+  KeyCache cache(4);
+  KeyIdentity id{"key-peek", "SYMMETRIC_DEFAULT", kMaterial};
+  GeneratedKey g = generateMaterial("SYMMETRIC_DEFAULT");
+  WrappedKeySource source(root, id, root->wrap(id, g.material));
+  CHECK(cache.peek(source.cacheKey()) == nullptr);
+  CHECK(cache.size() == 0);
+  auto loaded = cache.get(source);
+  CHECK(cache.peek(source.cacheKey()) == loaded);
+  CHECK(loaded->cheapToRunInline());
+  cache.close();
+  CHECK(cache.peek(source.cacheKey()) == nullptr);
+}
+
+TEST(only_software_symmetric_keys_run_inline) {
+  CHECK(fresh("SYMMETRIC_DEFAULT")->cheapToRunInline());
+  CHECK(fresh("HMAC_256")->cheapToRunInline());
+  CHECK(!fresh("ECC_NIST_P256")->cheapToRunInline());
+  CHECK(!fresh("RSA_2048")->cheapToRunInline());
+}
+
 TEST(openssl_is_the_linked_version) {
   // The static OpenSSL we link reports the version of the headers we built against.
   CHECK(opensslVersion() == OPENSSL_VERSION_TEXT);

@@ -35,6 +35,12 @@ class Key {
   virtual Bytes mac(const AlgorithmInfo& alg, ByteView message) const;
   virtual SecretBytes deriveSharedSecret(ByteView peerPublicKeyDer) const;
 
+  // True for keys whose every operation on a KMS-sized input (at most a few KiB) costs about a
+  // microsecond and never waits (AES-GCM and HMAC in software): handing such work to a thread
+  // costs ten times more than the work, so callers may run it on their own thread. Token keys
+  // and asymmetric keys say false: their operations take tens of microseconds or can block.
+  virtual bool cheapToRunInline() const { return false; }
+
  protected:
   [[noreturn]] void unsupported(const char* operation) const;
 

@@ -40,6 +40,8 @@ class KeyCache {
 
   // Returns the cached key, or loads it (outside the lock: unwrapping is slow) and caches it.
   std::shared_ptr<const Key> get(const KeySource& source);
+  // The cached key, or nullptr: never loads (for callers that must not wait for an unwrap).
+  std::shared_ptr<const Key> peek(const std::string& cacheKey);
   void put(const std::string& cacheKey, std::shared_ptr<const Key> key);
   // Drops every material of a key (disabled, deleted or rotated elsewhere).
   void evictKey(const std::string& keyId);
