@@ -159,7 +159,7 @@ export class Kms {
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
     await this.token?.close();
-    this.audit?.close();
+    await this.audit?.close();
     this.engine.close();
     this.store.close();
   }
@@ -191,7 +191,8 @@ export class Kms {
     const time = this.config.clock();
     try {
       const output = await this.run(operation, input, caller);
-      this.audit?.record(operation, input, caller, time, { output });
+      // A key management event is on disk before its call returns.
+      await this.audit?.record(operation, input, caller, time, { output });
       return output;
     } catch (error) {
       this.audit?.record(operation, input, caller, time, { error });

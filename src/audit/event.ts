@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { KmsError } from '../errors.js';
 import { operations, type OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
-import { loggable } from './redact.js';
+import { jsonString as str, loggableJson } from './redact.js';
 
 export const EVENT_VERSION = '1.11';
 
@@ -92,9 +92,6 @@ export interface CallRecord {
 }
 
 const q = JSON.stringify;
-// Strings that need no escaping are quoted directly (most are: names, ids, ARNs).
-const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
-const str = (s: string): string => (PLAIN.test(s) ? `"${s}"` : q(s));
 
 // eventTime has a resolution of seconds: the string is made once per second.
 let lastSecond = Number.NaN;
@@ -133,6 +130,7 @@ export function eventLine(id: AuditIdentity, call: CallRecord): string {
   const { caller } = call;
   const op = Object.hasOwn(operations, call.operation) ? operations[call.operation] : undefined;
   const failed = call.error !== undefined;
+  const readOnly = isReadOnly(String(call.operation));
   const agent = (caller as { userAgent?: unknown }).userAgent;
   let tail = '';
   if (failed) {
@@ -149,9 +147,11 @@ export function eventLine(id: AuditIdentity, call: CallRecord): string {
     `"eventSource":"kms.amazonaws.com","eventName":${str(String(call.operation))},"awsRegion":${str(id.region)},` +
     `"sourceIPAddress":${str(caller.sourceAddress ?? (caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms'))},` +
     `"userAgent":${str(typeof agent === 'string' ? agent.slice(0, 512) : id.userAgent)},` +
-    `"requestParameters":${q(loggable(op?.input, call.input))},` +
-    `"responseElements":${failed ? 'null' : q(loggable(op?.output, call.output))},` +
-    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}","readOnly":${isReadOnly(String(call.operation))},` +
+    `"requestParameters":${loggableJson(op?.input, call.input)},` +
+    // As AWS logs them: read-only calls (every cryptographic operation among them) and failed
+    // calls have no responseElements; the key they used is in resources.
+    `"responseElements":${failed || readOnly ? 'null' : loggableJson(op?.output, call.output)},` +
+    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}","readOnly":${readOnly},` +
     `"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"${tail}}`
   );
 }

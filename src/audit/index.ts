@@ -39,38 +39,46 @@ export class AuditTrail {
   }
 
   /**
-   * Records one call. Never throws: an audit trail that cannot be written is reported once as a
-   * process warning, and the call's own outcome stands.
+   * Records one call. Never throws or rejects: an audit trail that cannot be written is reported
+   * once as a process warning, and the call's own outcome stands. The promise settles once the
+   * event is as durable as its kind requires: a successful key management event fsynced, any
+   * other event buffered (on disk within a second).
    */
-  record(operation: OperationName | string, input: unknown, caller: Caller, time: Date, outcome: { output?: unknown; error?: unknown }): void {
+  record(operation: OperationName | string, input: unknown, caller: Caller, time: Date, outcome: { output?: unknown; error?: unknown }): Promise<void> | undefined {
     let line: string;
     try {
       line = eventLine(this.id, { operation, input, caller, time, ...outcome });
     } catch {
-      return;
+      return undefined;
     }
     // A failed call changed nothing: only successful key management events wait for the disk.
-    if (isReadOnly(String(operation)) || outcome.error !== undefined) this.log.append(line);
-    else this.log.appendDurableQuietly(line);
+    if (isReadOnly(String(operation)) || outcome.error !== undefined) {
+      this.log.append(line);
+      return undefined;
+    }
+    return this.log.appendDurable(line);
   }
 
   /**
    * Records an action the store took by itself (a scheduled deletion: `DeleteKey`, an automatic
-   * rotation: `RotateKey`), durably. For the deletion and rotation schedules to call.
+   * rotation: `RotateKey`), durably: the promise settles once it is fsynced. Never rejects.
    */
-  recordServiceEvent(name: string, keyArn: string, time: Date, details: Record<string, unknown> = {}): void {
+  recordServiceEvent(name: string, keyArn: string, time: Date, details: Record<string, unknown> = {}): Promise<void> {
+    let line: string;
     try {
-      this.log.appendDurableQuietly(JSON.stringify(serviceEvent(this.id, name, keyArn, time, details)));
+      line = JSON.stringify(serviceEvent(this.id, name, keyArn, time, details));
     } catch {
-      // never fails the action it records
+      return Promise.resolve(); // never fails the action it records
     }
+    return this.log.appendDurable(line);
   }
 
-  flush(): void {
-    this.log.flushQuietly();
+  /** Writes and syncs everything recorded so far. */
+  flush(): Promise<void> {
+    return this.log.flush();
   }
 
-  close(): void {
-    this.log.close();
+  close(): Promise<void> {
+    return this.log.close();
   }
 }

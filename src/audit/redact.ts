@@ -10,11 +10,6 @@ const MAX_STRING = 32 * 1024; // key policies are the longest strings (32 KiB)
 const MAX_ITEMS = 1000;
 const MAX_DEPTH = 12;
 
-export interface BlobSummary {
-  /** Length in bytes; the bytes themselves are never logged. */
-  length: number;
-}
-
 const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -40,65 +35,87 @@ function membersOf(shapeName: string): { name: string; logged: string; shape: st
 }
 
 /** A wrong-typed value: only its type is recorded. */
-const invalid = (v: unknown) => ({ invalidType: typeName(v) });
+const invalid = (v: unknown): string => `{"invalidType":"${typeName(v)}"}`;
 
-function walk(shapeName: string, value: unknown, depth: number): unknown {
+// Strings that need no escaping are quoted directly (most are: names, ids, ARNs, enums).
+const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+export const jsonString = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
+
+const isoOrInvalid = (d: Date): string => (Number.isNaN(d.getTime()) ? invalid(d) : `"${d.toISOString()}"`);
+
+/**
+ * The JSON text of a value of a model shape, as it may be logged; undefined when nothing is
+ * logged for it (no shape, too deep). Written as text directly, without an intermediate object:
+ * this runs for every operation, on the hot path of Sign and Encrypt.
+ */
+function json(shapeName: string, value: unknown, depth: number): string | undefined {
   const s = shapes[shapeName];
   if (!s || depth > MAX_DEPTH) return undefined;
   switch (s.type) {
     case 'blob':
-      return value instanceof Uint8Array ? ({ length: value.byteLength } satisfies BlobSummary) : invalid(value);
+      return value instanceof Uint8Array ? `{"length":${value.byteLength}}` : invalid(value);
     case 'string':
       if (typeof value !== 'string') return invalid(value);
-      if (s.sensitive) return '[redacted]';
-      return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length - MAX_STRING} more characters]` : value;
+      if (s.sensitive) return '"[redacted]"';
+      return jsonString(value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length - MAX_STRING} more characters]` : value);
     case 'integer':
     case 'long':
-      return typeof value === 'number' && Number.isFinite(value) ? value : invalid(value);
+      return typeof value === 'number' && Number.isFinite(value) ? String(value) : invalid(value);
     case 'boolean':
-      return typeof value === 'boolean' ? value : invalid(value);
+      return typeof value === 'boolean' ? String(value) : invalid(value);
     case 'timestamp':
-      if (value instanceof Date) return Number.isNaN(value.getTime()) ? invalid(value) : value.toISOString();
-      return typeof value === 'number' && Number.isFinite(value) ? new Date(value * 1000).toISOString() : invalid(value);
+      if (value instanceof Date) return isoOrInvalid(value);
+      return typeof value === 'number' && Number.isFinite(value) ? isoOrInvalid(new Date(value * 1000)) : invalid(value);
     case 'list': {
       if (!Array.isArray(value)) return invalid(value);
-      const out: unknown[] = [];
-      for (const el of value.slice(0, MAX_ITEMS)) out.push(el === null || el === undefined ? null : walk(s.member!, el, depth + 1));
-      if (value.length > MAX_ITEMS) out.push(`…[${value.length - MAX_ITEMS} more items]`);
-      return out;
+      const out: string[] = [];
+      for (const el of value.slice(0, MAX_ITEMS)) out.push(el === null || el === undefined ? 'null' : (json(s.member!, el, depth + 1) ?? 'null'));
+      if (value.length > MAX_ITEMS) out.push(jsonString(`…[${value.length - MAX_ITEMS} more items]`));
+      return `[${out.join(',')}]`;
     }
     case 'map': {
       if (!isPlainObject(value)) return invalid(value);
-      const out: Record<string, unknown> = {};
-      const keys = Object.keys(value);
       const keyShape = shapes[s.key!];
-      for (const k of keys.slice(0, MAX_ITEMS)) {
+      // Names are unique in the value; redacted or shortened ones may not be: the last one wins.
+      const out = new Map<string, string>();
+      for (const k of Object.keys(value).slice(0, MAX_ITEMS)) {
         const name = keyShape?.sensitive ? '[redacted]' : k.length > 1024 ? `${k.slice(0, 1024)}…` : k;
         const v = value[k];
-        out[name] = v === null || v === undefined ? null : walk(s.value!, v, depth + 1);
+        const text = v === null || v === undefined ? 'null' : json(s.value!, v, depth + 1);
+        if (text === undefined) out.delete(name);
+        else {
+          out.delete(name); // a repeated name takes the place of its last occurrence, as in an object literal
+          out.set(name, text);
+        }
       }
-      return out;
+      return `{${[...out].map(([name, text]) => `${jsonString(name)}:${text}`).join(',')}}`;
     }
     case 'structure': {
       if (!isPlainObject(value)) return invalid(value);
-      const out: Record<string, unknown> = {};
+      let out = '';
       for (const m of membersOf(shapeName)) {
         const v = value[m.name];
         if (v === undefined || v === null) continue;
-        const w = walk(m.shape, v, depth + 1);
-        if (w !== undefined) out[m.logged] = w;
+        const text = json(m.shape, v, depth + 1);
+        if (text !== undefined) out += `${out ? ',' : ''}"${m.logged}":${text}`;
       }
-      return out;
+      return `{${out}}`;
     }
   }
 }
 
 /**
- * The loggable form of a value of `shapeName` (a request or response structure), or null when
- * there is nothing to log (no shape, or no value).
+ * The loggable form of a value of `shapeName` (a request or response structure) as JSON text,
+ * or 'null' when there is nothing to log (no shape, or no value).
  */
+export function loggableJson(shapeName: string | undefined, value: unknown): string {
+  if (!shapeName || value === undefined || value === null) return 'null';
+  const out = json(shapeName, value, 0);
+  if (out === undefined) return '{}';
+  return out.startsWith('{') ? out : `{"input":${out}}`;
+}
+
+/** loggableJson(), parsed. */
 export function loggable(shapeName: string | undefined, value: unknown): Record<string, unknown> | null {
-  if (!shapeName || value === undefined || value === null) return null;
-  const out = walk(shapeName, value, 0);
-  return isPlainObject(out) ? out : { input: out };
+  return JSON.parse(loggableJson(shapeName, value)) as Record<string, unknown> | null;
 }

@@ -133,7 +133,7 @@ t.test('every operation survives hostile input', async (t) => {
   t.ok(rssEnd - rssAfterWarmup < rssBudget, `RSS grew by ${(rssEnd - rssAfterWarmup).toFixed(0)} MiB after warm-up (budget ${rssBudget} MiB)`);
 
   // Every call left one well-formed event in the audit trail, hostile input included.
-  kms.audit!.flush();
+  await kms.audit!.flush();
   let events = 0;
   let malformed = 0;
   for (const line of readFileSync(audit, 'utf8').split('\n')) {

@@ -1,0 +1,85 @@
+// What of a request or response the audit trail may hold, as the JSON text the trail writes
+// (src/audit/redact.ts): blobs by length, sensitive strings redacted, wrong types by their type
+// name, long values cut, and unknown members dropped. Every case also checks the text parses.
+import t from 'tap';
+
+import { loggable, loggableJson } from '../../src/audit/redact.js';
+
+const parsed = (shape: string, value: unknown) => {
+  const text = loggableJson(shape, value);
+  return JSON.parse(text) as unknown;
+};
+
+t.test('blobs are logged by length, sensitive strings never', async (t) => {
+  t.same(parsed('DecryptResponse', { KeyId: 'k', Plaintext: new Uint8Array(33), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), {
+    keyId: 'k',
+    plaintext: { length: 33 },
+    encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+  });
+  const secret = 'p4ssw0rd-for-the-token';
+  const text = loggableJson('CreateCustomKeyStoreRequest', { CustomKeyStoreName: 'n', KeyStorePassword: secret });
+  t.notOk(text.includes(secret), 'the password is not in the text');
+  t.same(JSON.parse(text), { customKeyStoreName: 'n', keyStorePassword: '[redacted]' });
+});
+
+t.test('wrong types are described by their type, never copied', async (t) => {
+  const value = {
+    KeyId: 42,
+    Plaintext: 'a plaintext passed as a string 9c1e',
+    EncryptionContext: ['not', 'a', 'map'],
+    GrantTokens: 'x',
+  };
+  const text = loggableJson('EncryptRequest', value);
+  t.notOk(text.includes('9c1e'));
+  t.same(JSON.parse(text), {
+    keyId: { invalidType: 'number' },
+    plaintext: { invalidType: 'string' },
+    encryptionContext: { invalidType: 'list' },
+    grantTokens: { invalidType: 'string' },
+  });
+  t.same(parsed('EncryptRequest', 'a string'), { invalidType: 'string' }, 'a top-level value of the wrong type');
+  t.same(parsed('SignRequest', { KeyId: 'k', Message: new Uint8Array(1), Unknown: 'dropped', SigningAlgorithm: null }), {
+    keyId: 'k',
+    message: { length: 1 },
+  });
+});
+
+t.test('strings that need escaping, maps, lists, numbers, booleans and timestamps', async (t) => {
+  const context = { 'quote"and\\slash': 'line\nbreak', 'ünïcode': '\u0001', plain: 'v' };
+  t.same(parsed('EncryptRequest', { KeyId: 'k', Plaintext: new Uint8Array(0), EncryptionContext: context }), {
+    keyId: 'k',
+    plaintext: { length: 0 },
+    encryptionContext: context,
+  });
+  t.same(parsed('ListKeysRequest', { Limit: 7, Marker: 'm' }), { limit: 7, marker: 'm' });
+  t.same(parsed('ListKeysRequest', { Limit: Number.NaN }), { limit: { invalidType: 'number' } });
+  t.same(parsed('CreateKeyRequest', { MultiRegion: true, BypassPolicyLockoutSafetyCheck: 'yes' }), {
+    multiRegion: true,
+    bypassPolicyLockoutSafetyCheck: { invalidType: 'string' },
+  });
+  t.same(parsed('CreateKeyRequest', { Tags: [{ TagKey: 'a', TagValue: 'b' }, null, 5] }), {
+    tags: [{ tagKey: 'a', tagValue: 'b' }, null, { invalidType: 'number' }],
+  });
+  const when = new Date(Date.UTC(2030, 0, 2, 3, 4, 5));
+  t.same(parsed('ImportKeyMaterialRequest', { KeyId: 'k', ValidTo: when }), { keyId: 'k', validTo: when.toISOString() });
+  t.same(parsed('ImportKeyMaterialRequest', { ValidTo: when.getTime() / 1000 }), { validTo: when.toISOString() });
+  t.same(parsed('ImportKeyMaterialRequest', { ValidTo: new Date(Number.NaN) }), { validTo: { invalidType: 'object' } });
+});
+
+t.test('long strings and lists are cut, with what was left out counted', async (t) => {
+  const policy = 'p'.repeat(40 * 1024);
+  const out = parsed('PutKeyPolicyRequest', { KeyId: 'k', Policy: policy }) as { policy: string };
+  t.equal(out.policy.length < policy.length, true);
+  t.match(out.policy, /…\[8192 more characters\]$/);
+  const ids = Array.from({ length: 1005 }, (_, i) => `g${i}`);
+  const list = (parsed('EncryptRequest', { GrantTokens: ids }) as { grantTokens: string[] }).grantTokens;
+  t.equal(list.length, 1001);
+  t.equal(list[1000], '…[5 more items]');
+});
+
+t.test('no shape or no value is null; loggable() is the parsed text', async (t) => {
+  t.equal(loggableJson(undefined, { a: 1 }), 'null');
+  t.equal(loggableJson('EncryptRequest', undefined), 'null');
+  t.equal(loggable('EncryptRequest', null), null);
+  t.same(loggable('SignRequest', { KeyId: 'k' }), { keyId: 'k' });
+});
