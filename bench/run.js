@@ -60,6 +60,7 @@ const results = {
   openssl: undefined,
   rows: [],
   cpu: undefined,
+  tokenCpu: undefined,
   lag: undefined,
   scale: undefined,
   endpoint: undefined,
@@ -374,6 +375,76 @@ async function runCpu() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The same for a Sign on a SoftHSM2 token: where the time goes between kms.sign and C_Sign, beside
+// pkcs11js and the plain C loop on the same token and key object
+async function runTokenCpu() {
+  print('## CPU time per SoftHSM2 Sign, layer by layer (each process\'s CPU, all threads) vs the plain C loop');
+  print();
+  const a = await openBackend('softhsm', { Kms });
+  if (a.unavailable) {
+    print(`n/a (${a.unavailable})`);
+    print();
+    return;
+  }
+  const b = await openBackend('softhsm', { Kms, audit: false, token: a.token });
+  const crypto = await import('node:crypto');
+  const measured = [];
+  try {
+    if (b.unavailable) throw new Error(b.unavailable);
+    const t = new Table([
+      { title: 'algorithm', width: 10 },
+      { title: 'layer', width: 46 },
+      { title: 'conc', width: 4, align: 'right' },
+      { title: 'ops/s', width: 8, align: 'right' },
+      { title: 'CPU µs/op', width: 9, align: 'right' },
+      { title: 'C loop CPU ÷ this', width: 17, align: 'right' },
+    ]);
+    t.header();
+    for (const [spec, alg, algorithm] of [
+      ['ECC_NIST_P256', 'ECDSA_SHA_256', 'ecdsa-p256'],
+      ['RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_256', 'rsa-2048'],
+    ]) {
+      if (opts.only && !opts.only.test(`cpu ${spec}`)) continue;
+      const digest = crypto.randomBytes(32);
+      const make = async (kms) => ({ KeyId: (await kms.createKey({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' })).KeyMetadata.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: alg });
+      const inA = await make(a.kms);
+      const inB = await make(b.kms);
+      const handle = safe(() => b.kms.keys.resolve(inB.KeyId).handle());
+      for (const c of opts.concurrency) {
+        log(`cpu: SoftHSM2 ${algorithm} layers ×${c}, interleaved`);
+        const token = await tokenSubjects({ id: `Sign ${spec} ${alg}` }, c, b, inB.KeyId);
+        const layers = [
+          { name: 'kms.sign (default options)', fn: () => a.kms.sign(inA), concurrency: c },
+          { name: 'kms.sign, audit: false', fn: () => b.kms.sign(inB), concurrency: c },
+          handle && { name: 'native handle.sign (addon + thread pool only)', fn: () => handle.sign(alg, true, digest), concurrency: c },
+          ...token.subjects,
+        ].filter(Boolean);
+        const rs = await compare(layers, { seconds: opts.seconds, warmup: opts.warmup, rounds: opts.rounds });
+        const cIndex = layers.findIndex((l) => l.name.startsWith('PKCS#11 C loop'));
+        const cCpu = cIndex >= 0 ? rs[cIndex].cpuUsPerOp : undefined;
+        layers.forEach((l, i) => {
+          const r = rs[i];
+          const ratio = cCpu && r.cpuUsPerOp ? cCpu / r.cpuUsPerOp : undefined;
+          measured.push({ algorithm, layer: l.name, concurrency: c, opsPerSec: r.opsPerSec, cpuUsPerOp: r.cpuUsPerOp, cLoopCpuRatio: ratio });
+          t.line([algorithm, l.name, c, fmtNum(r.opsPerSec), fmtNum(r.cpuUsPerOp, 1), fmtRatio(ratio)]);
+        });
+        for (const f of token.fixed) t.line([algorithm, f.name, c, `n/a: ${f.error}`, '', '']);
+      }
+    }
+    print('(each row\'s difference from the next is the cost of one layer: audit trail, the facade, the addon and thread-pool hop; 1.00× = as cheap as the C loop)');
+  } catch (e) {
+    print(`n/a (${errText(e)})`);
+  } finally {
+    await b.kms?.close();
+    await a.kms?.close();
+    b.cleanup?.();
+    a.cleanup?.();
+  }
+  results.tokenCpu = measured;
+  print();
+}
+
+// ---------------------------------------------------------------------------------------------
 async function runLag() {
   print('## Event-loop lag under 64 concurrent RSA-4096 signs (monitorEventLoopDelay + a 1 ms timer)');
   print();
@@ -556,6 +627,7 @@ function targets() {
 // ---------------------------------------------------------------------------------------------
 if (opts.sections.has('ops')) await runOps();
 if (opts.sections.has('cpu')) await runCpu();
+if (opts.sections.has('cpu') && opts.backends.includes('softhsm')) await runTokenCpu();
 if (opts.sections.has('lag')) await runLag();
 if (opts.sections.has('scale')) await runScale();
 if (opts.sections.has('endpoint')) await runEndpoint();

@@ -33,7 +33,8 @@ export function createSofthsmToken(dir, label = 'ekms-bench', pin = '1234') {
   return { module, tokenLabel: label, pin, conf };
 }
 
-export async function openBackend(name, { Kms, keyCacheSize, audit } = {}) {
+/** `token`: with `softhsm`, open a store on that existing token (same module, same objects) instead of a new one. */
+export async function openBackend(name, { Kms, keyCacheSize, audit, token: existing } = {}) {
   const dir = mkdtempSync(join(tmpdir(), `ekms-bench-${name}-`));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
@@ -42,14 +43,19 @@ export async function openBackend(name, { Kms, keyCacheSize, audit } = {}) {
       return { name, kms, cleanup };
     }
     if (name === 'softhsm') {
-      let token;
+      let token = existing;
       try {
-        token = createSofthsmToken(dir);
+        token ??= createSofthsmToken(dir);
       } catch (e) {
         cleanup();
         return { name, unavailable: `SoftHSM2 token: ${e.message}` };
       }
-      const kms = await Kms.open({ home: join(dir, 'home'), keyCacheSize, pkcs11: { module: token.module, tokenLabel: token.tokenLabel, pin: token.pin } });
+      const kms = await Kms.open({
+        home: join(dir, 'home'),
+        keyCacheSize,
+        ...(audit === undefined ? {} : { audit }),
+        pkcs11: { module: token.module, tokenLabel: token.tokenLabel, pin: token.pin },
+      });
       let origin;
       try {
         const { KeyMetadata } = await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
