@@ -15,7 +15,10 @@
 // second or two). At a process exit without close(), what is buffered is written synchronously;
 // a batch the thread pool was writing at that moment is written again, so it may appear twice
 // (every event has its own eventID) but is never lost.
-import { closeSync, fchmodSync, fdatasync, fsync, fsyncSync, mkdirSync, openSync, write, writeSync } from 'node:fs';
+//
+// Rotation: when the file is renamed or removed (logrotate's default `create` mode, or by hand),
+// the next batch goes to a new file at the path, so no process keeps writing into the old one.
+import { closeSync, fchmodSync, fdatasync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const FLUSH_MS = 1000;
@@ -68,14 +71,52 @@ export class AuditLog {
   constructor(path: string) {
     this.path = path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.fd = openSync(path, 'a', 0o600);
-    // An existing file keeps its mode on open: make sure it is 0600.
-    fchmodSync(this.fd, 0o600);
+    this.fd = AuditLog.openFile(path);
     open.add(this);
     if (!exitHook) {
       exitHook = true;
       process.on('exit', flushAllAtExit);
     }
+  }
+
+  private static openFile(path: string): number {
+    const fd = openSync(path, 'a', 0o600);
+    // An existing file keeps its mode on open: make sure it is 0600.
+    fchmodSync(fd, 0o600);
+    return fd;
+  }
+
+  /**
+   * The descriptor to write the next batch to: a new file when the old one was renamed or
+   * removed since it was opened. Only the writer (drain) calls this, so nothing is in flight on
+   * the old descriptor when it is closed.
+   */
+  private currentFd(fd: number): number {
+    let moved: boolean;
+    try {
+      const now = statSync(this.path);
+      const mine = fstatSync(fd);
+      moved = now.ino !== mine.ino || now.dev !== mine.dev;
+    } catch {
+      moved = true; // removed
+    }
+    if (!moved) return fd;
+    let fresh: number;
+    try {
+      fresh = AuditLog.openFile(this.path);
+    } catch (err) {
+      this.warnOnce(err);
+      return fd; // no new file can be made there: keep the old one rather than buffer forever
+    }
+    this.fd = fresh;
+    this.unsynced = false; // the old file is synced below, before it is let go
+    try {
+      fsyncSync(fd);
+      closeSync(fd);
+    } catch {
+      // the old file is gone with its descriptor; its lines were written
+    }
+    return fresh;
   }
 
   /** Buffers a line; it reaches the file within a second. */
@@ -115,7 +156,7 @@ export class AuditLog {
 
   private async drain(): Promise<void> {
     while (this.fd !== undefined && (this.waiters.length > 0 || this.syncDue || this.buffered >= MAX_BUFFERED_BYTES)) {
-      const fd = this.fd;
+      let fd = this.fd;
       const waiters = this.waiters;
       const full = waiters.length > 0;
       const syncRound = full || this.syncDue;
@@ -123,6 +164,7 @@ export class AuditLog {
       this.syncDue = false;
       try {
         if (this.buffer.length > 0) {
+          fd = this.currentFd(fd);
           this.inFlight = this.take();
           await writeAll(fd, this.inFlight);
           this.inFlight = undefined;

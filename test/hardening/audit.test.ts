@@ -2,7 +2,7 @@
 // no secrets in it, the options that move or disable it, and durability: key management events
 // are on disk when their call returns (checked by SIGKILLing a child process right after).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import t from 'tap';
@@ -181,4 +181,28 @@ t.test('service events (scheduled deletion, automatic rotation) have the AwsServ
   t.same(e.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: KeyMetadata!.Arn }]);
   t.same(e.additionalEventData, { keyMaterialId: 'ab'.repeat(32) });
   t.equal(e.readOnly, false);
+});
+
+t.test('a rotated audit log (renamed or removed) is followed by a new file, nothing lost', async (t) => {
+  const home = tempHome('ekms-audit-rotate-');
+  const path = join(home, 'audit.log');
+  const kms = await Kms.open({ home });
+  const { KeyMetadata } = await kms.createKey({ Description: 'before rotation' });
+  await kms.encrypt({ KeyId: KeyMetadata!.KeyId!, Plaintext: Buffer.from('x') });
+  await kms.audit!.flush();
+  renameSync(path, `${path}.1`); // what logrotate does in its default `create` mode
+  await kms.describeKey({ KeyId: KeyMetadata!.KeyId! });
+  await kms.tagResource({ KeyId: KeyMetadata!.KeyId!, Tags: [{ TagKey: 'after', TagValue: 'rename' }] });
+  await kms.audit!.flush();
+  t.same(readEvents(path).map((e) => e.eventName), ['DescribeKey', 'TagResource'], 'a new file after the rename');
+  unlinkSync(path); // removed by hand
+  await kms.disableKey({ KeyId: KeyMetadata!.KeyId! });
+  await kms.close();
+  t.same(
+    readEvents(`${path}.1`).map((e) => e.eventName),
+    ['CreateKey', 'Encrypt'],
+    'the renamed file holds what came before',
+  );
+  t.same(readEvents(path).map((e) => e.eventName), ['DisableKey'], 'a new file after the removal');
+  t.equal(statSync(path).mode & 0o777, 0o600, 'the new file is 0600 too');
 });
