@@ -39,6 +39,9 @@ interface MaterialRow {
   token_ref: string | null;
 }
 
+/** How much of the store file is read through a memory map (Store.open). */
+export const mmapBytes = 256 * 1024 * 1024;
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
@@ -96,6 +99,27 @@ function materialFromRow(r: MaterialRow): MaterialRecord {
   };
 }
 
+/**
+ * The queries of the paths that must not grow with the store: opening it (due deletions,
+ * rotations and their earliest dates) and a key's first touch (record, materials, alias). Each
+ * is an index search; test/durability/lookup-path.test.ts checks their query plans.
+ */
+export const lookupSql = {
+  dataVersion: 'PRAGMA data_version',
+  getKey: 'SELECT * FROM keys WHERE key_id = ?',
+  getMaterials: 'SELECT * FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid',
+  getMaterial: 'SELECT * FROM key_materials WHERE key_id = ? AND material_id = ?',
+  listKeys: 'SELECT seq, key_id FROM keys WHERE seq > ? ORDER BY seq LIMIT ?',
+  getAlias: 'SELECT key_id FROM aliases WHERE alias_name = ?',
+  getTags: 'SELECT tag_key AS TagKey, tag_value AS TagValue FROM tags WHERE key_id = ? ORDER BY tag_key',
+  getMeta: 'SELECT value FROM meta WHERE name = ?',
+  // The conditions of these two are keys_by_next_rotation's (schema migration 5): keep them equal.
+  dueRotations: "SELECT key_id FROM keys WHERE rotation_enabled = 1 AND key_state = 'Enabled' AND next_rotation_date <= ?",
+  earliestRotation: "SELECT MIN(next_rotation_date) FROM keys WHERE rotation_enabled = 1 AND key_state = 'Enabled'",
+  dueDeletions: "SELECT key_id FROM keys WHERE deletion_date <= ? AND key_state = 'PendingDeletion' ORDER BY deletion_date",
+  earliestDeletion: 'SELECT MIN(deletion_date) FROM keys WHERE deletion_date IS NOT NULL',
+} as const;
+
 const keyColumns: Record<keyof Omit<KeyRecord, 'seq' | 'keyId' | 'imported'>, string> = {
   createdAt: 'created_at',
   keySpec: 'key_spec',
@@ -131,26 +155,24 @@ export class Store {
   wrappingRootCheck: Buffer | undefined;
   /** Set when a write was refused with RootKeyChangedError; cleared by takeRootKeyChange(). */
   private rootKeyChanged = false;
-  private readonly statements: {
-    dataVersion: Statement;
-    getKey: Statement;
-    getMaterials: Statement;
-    getMaterial: Statement;
-    listKeys: Statement;
-    getAlias: Statement;
-    getTags: Statement;
-  };
+  private readonly statements: Record<keyof typeof lookupSql, Statement>;
 
   private constructor(db: Db) {
     this.db = db;
+    const p = (sql: string) => db.prepare(sql);
     this.statements = {
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
-      getKey: db.prepare('SELECT * FROM keys WHERE key_id = ?'),
-      getMaterials: db.prepare('SELECT * FROM key_materials WHERE key_id = ? ORDER BY created_at, rowid'),
-      getMaterial: db.prepare('SELECT * FROM key_materials WHERE key_id = ? AND material_id = ?'),
-      listKeys: db.prepare('SELECT seq, key_id FROM keys WHERE seq > ? ORDER BY seq LIMIT ?'),
-      getAlias: db.prepare('SELECT key_id FROM aliases WHERE alias_name = ?').pluck(),
-      getTags: db.prepare('SELECT tag_key AS TagKey, tag_value AS TagValue FROM tags WHERE key_id = ? ORDER BY tag_key'),
+      dataVersion: p(lookupSql.dataVersion).pluck(),
+      getKey: p(lookupSql.getKey),
+      getMaterials: p(lookupSql.getMaterials),
+      getMaterial: p(lookupSql.getMaterial),
+      listKeys: p(lookupSql.listKeys),
+      getAlias: p(lookupSql.getAlias).pluck(),
+      getTags: p(lookupSql.getTags),
+      getMeta: p(lookupSql.getMeta).pluck(),
+      dueRotations: p(lookupSql.dueRotations).pluck(),
+      earliestRotation: p(lookupSql.earliestRotation).pluck(),
+      dueDeletions: p(lookupSql.dueDeletions).pluck(),
+      earliestDeletion: p(lookupSql.earliestDeletion).pluck(),
     };
     this.lastDataVersion = this.statements.dataVersion.get() as number;
   }
@@ -163,6 +185,15 @@ export class Store {
       // FULL: a change is on disk before the call that made it returns (nothing acknowledged is lost).
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
+      // Reads through a memory map instead of read() into SQLite's own page cache (16 MB, a
+      // fifth of a 100,000-key store). Measured on a 100,000-key store, with every page already
+      // read once: a key record's lookup by id 8.3 µs mapped vs 11–12 µs with the default cache
+      // and 10.5 µs with a 64 MiB one (1,000 keys: 6 µs either way). The mapped pages are the
+      // kernel's page cache, shared by every process on the store, not memory of ours. Writes
+      // still go through write() (SQLite's default), so the WAL and fsync rules are unchanged; the
+      // cost is that a read error of the disk under the file would be a SIGBUS rather than an
+      // SQLITE_IOERR. Stores beyond the map's size read the rest the ordinary way.
+      db.pragma(`mmap_size = ${mmapBytes}`);
       migrate(db);
       return new Store(db);
     } catch (err) {
@@ -235,7 +266,7 @@ export class Store {
   }
 
   getMeta(name: string): Buffer | undefined {
-    return this.db.prepare('SELECT value FROM meta WHERE name = ?').pluck().get(name) as Buffer | undefined;
+    return this.statements.getMeta.get(name) as Buffer | undefined;
   }
 
   setMetaIfAbsent(name: string, value: Uint8Array): Buffer {
@@ -322,19 +353,12 @@ export class Store {
 
   /** Keys whose automatic rotation is due at `now` (disabled keys do not rotate). */
   dueRotations(now: Date): string[] {
-    return this.db
-      .prepare("SELECT key_id FROM keys WHERE rotation_enabled = 1 AND key_state = 'Enabled' AND next_rotation_date <= ?")
-      .pluck()
-      .all(now.getTime()) as string[];
+    return this.statements.dueRotations.all(now.getTime()) as string[];
   }
 
   /** The earliest automatic rotation date of any enabled key, if any key has one. */
   earliestRotation(): Date | undefined {
-    const ms = this.db
-      .prepare("SELECT MIN(next_rotation_date) FROM keys WHERE rotation_enabled = 1 AND key_state = 'Enabled'")
-      .pluck()
-      .get() as number | null;
-    return dateOf(ms);
+    return dateOf(this.statements.earliestRotation.get() as number | null);
   }
 
   deleteKey(keyId: string): void {
@@ -419,15 +443,12 @@ export class Store {
 
   /** The earliest deletion date of any key pending deletion. */
   earliestDeletion(): Date | undefined {
-    return dateOf(this.db.prepare('SELECT MIN(deletion_date) FROM keys WHERE deletion_date IS NOT NULL').pluck().get() as number | null);
+    return dateOf(this.statements.earliestDeletion.get() as number | null);
   }
 
   /** Keys pending deletion whose deletion date has come. */
   dueDeletions(now: Date): string[] {
-    return this.db
-      .prepare("SELECT key_id FROM keys WHERE deletion_date <= ? AND key_state = 'PendingDeletion' ORDER BY deletion_date")
-      .pluck()
-      .all(now.getTime()) as string[];
+    return this.statements.dueDeletions.all(now.getTime()) as string[];
   }
 
   /**

@@ -1,5 +1,6 @@
 // Schema versions: a store made by an older version is migrated in one transaction when opened
-// (here: schema 1, before stores had an id, and an empty schema-0 file), and a store from a newer
+// (here: schema 1, before stores had an id; schema 4, before the rotation index; and an empty
+// schema-0 file), and a store from a newer
 // version is refused with a clear message and left as it was.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -60,6 +61,34 @@ t.test('a schema 1 store (before store ids) is migrated when opened, keys intact
   t.same(await checkSampleKeys(again, keys), []);
   await again.close();
   sql(home, (db) => t.equal(db.pragma('user_version', { simple: true }), schemaVersion));
+  t.same(storeProblems(join(home, 'store.sqlite3')), []);
+});
+
+t.test('a schema 4 store (before the rotation index) is migrated when opened; due rotations still run', async (t) => {
+  const home = tempHome();
+  const created = Date.parse('2030-01-01T00:00:00Z');
+  const kms = await Kms.open({ home, clock: () => new Date(created) });
+  const keys = await makeSampleKeys(kms);
+  const rotating = (await kms.createKey({})).KeyMetadata!;
+  await kms.enableKeyRotation({ KeyId: rotating.KeyId!, RotationPeriodInDays: 90 });
+  await kms.close();
+  // Back to what schema 4 left: no keys_by_next_rotation, user_version 4.
+  sql(home, (db) => {
+    db.exec('DROP INDEX keys_by_next_rotation');
+    db.pragma('user_version = 4');
+  });
+  // Opened after the key's rotation date: migrated, then the rotation due at open happens.
+  const later = created + 91 * 86_400_000;
+  const again = await Kms.open({ home, clock: () => new Date(later) });
+  const after = (await again.describeKey({ KeyId: rotating.KeyId! })).KeyMetadata!;
+  t.not(after.CurrentKeyMaterialId, rotating.CurrentKeyMaterialId, 'rotated when opened');
+  t.equal(again.store.earliestRotation()?.getTime(), later + 90 * 86_400_000, 'next rotation one period on');
+  t.same(await checkSampleKeys(again, keys), []);
+  await again.close();
+  sql(home, (db) => {
+    t.equal(db.pragma('user_version', { simple: true }), schemaVersion);
+    t.equal(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'keys_by_next_rotation'").pluck().get(), 1, 'index made');
+  });
   t.same(storeProblems(join(home, 'store.sqlite3')), []);
 });
 
