@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Test } from 'tap';
 
 export const chromiumPath = process.env.EKMS_CHROMIUM ?? '/usr/bin/chromium';
 export const artifacts = join(process.cwd(), 'test-artifacts', 'console');
@@ -55,6 +56,42 @@ export async function openBrowser(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The frame of a browser test file: skipped when no browser can run and
+ * EKMS_SKIP_BROWSER_TESTS=1 says so (a failure otherwise: CI installs one); else one browser,
+ * opened before the file's tests and closed after them. `define` adds the tests; the browser it
+ * is given may be used inside them.
+ */
+export async function browserSuite(t: Test, define: (browser: Browser) => void | Promise<void>): Promise<void> {
+  const missing = browserMissing();
+  if (missing && process.env.EKMS_SKIP_BROWSER_TESTS === '1') {
+    t.skip(`browser tests skipped: ${missing}`);
+    return;
+  }
+  if (missing) throw new Error(missing);
+  let opened: Browser | undefined;
+  t.before(async () => {
+    opened = await openBrowser();
+  });
+  t.teardown(() => opened?.close());
+  const use = (): Browser => {
+    if (!opened) throw new Error('the browser opens before the first test runs');
+    return opened;
+  };
+  await define({
+    get context() {
+      return use().context;
+    },
+    get page() {
+      return use().page;
+    },
+    get problems() {
+      return use().problems;
+    },
+    close: () => use().close(),
+  });
 }
 
 /** Saves a full-page screenshot as test-artifacts/console/<name>.png. */

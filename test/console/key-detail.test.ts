@@ -2,23 +2,12 @@
 // description, and aliases added and deleted, each checked through the library.
 import t from 'tap';
 
-import { browserMissing, openBrowser, type Browser } from './browser.js';
+import { browserSuite, type Browser } from './browser.js';
 import { serve } from './setup.js';
 
-const missing = browserMissing();
-if (missing && process.env.EKMS_SKIP_BROWSER_TESTS === '1') {
-  t.skip(`browser tests skipped: ${missing}`);
-} else {
-  if (missing) throw new Error(missing);
-  await run();
-}
+await browserSuite(t, run);
 
-async function run(): Promise<void> {
-  let browser: Browser;
-  t.before(async () => {
-    browser = await openBrowser();
-  });
-  t.teardown(() => browser?.close());
+async function run(browser: Browser): Promise<void> {
 
   t.test('rotation, description and aliases of a symmetric key', async (tt) => {
     const s = await serve(tt);

@@ -4,24 +4,13 @@
 import t from 'tap';
 
 import { softhsm } from '../helpers/softhsm.js';
-import { browserMissing, openBrowser, screenshot, type Browser } from './browser.js';
+import { browserSuite, screenshot, type Browser } from './browser.js';
 import { serve } from './setup.js';
 import { fillWizard, finishWizard, type KeyChoice } from './wizard-driver.js';
 
-const missing = browserMissing();
-if (missing && process.env.EKMS_SKIP_BROWSER_TESTS === '1') {
-  t.skip(`browser tests skipped: ${missing}`);
-} else {
-  if (missing) throw new Error(missing);
-  await run();
-}
+await browserSuite(t, run);
 
-async function run(): Promise<void> {
-  let browser: Browser;
-  t.before(async () => {
-    browser = await openBrowser();
-  });
-  t.teardown(() => browser?.close());
+async function run(browser: Browser): Promise<void> {
 
   t.test('token or software, as chosen', async (tt) => {
     const s = await serve(tt, {}, softhsm);

@@ -2,23 +2,12 @@
 // state, and the columns a user looks for. Its screenshot is one of the documented ones.
 import t from 'tap';
 
-import { browserMissing, openBrowser, screenshot, type Browser } from './browser.js';
+import { browserSuite, screenshot, type Browser } from './browser.js';
 import { serve } from './setup.js';
 
-const missing = browserMissing();
-if (missing && process.env.EKMS_SKIP_BROWSER_TESTS === '1') {
-  t.skip(`browser tests skipped: ${missing}`);
-} else {
-  if (missing) throw new Error(missing);
-  await run();
-}
+await browserSuite(t, run);
 
-async function run(): Promise<void> {
-  let browser: Browser;
-  t.before(async () => {
-    browser = await openBrowser();
-  });
-  t.teardown(() => browser?.close());
+async function run(browser: Browser): Promise<void> {
 
   t.test('pages, filters and columns', async (tt) => {
     const s = await serve(tt);

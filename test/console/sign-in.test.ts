@@ -3,23 +3,12 @@
 // operations: the parts that need them say so instead of failing.
 import t from 'tap';
 
-import { browserMissing, openBrowser, screenshot, type Browser } from './browser.js';
+import { browserSuite, screenshot, type Browser } from './browser.js';
 import { serve } from './setup.js';
 
-const missing = browserMissing();
-if (missing && process.env.EKMS_SKIP_BROWSER_TESTS === '1') {
-  t.skip(`browser tests skipped: ${missing}`);
-} else {
-  if (missing) throw new Error(missing);
-  await run();
-}
+await browserSuite(t, run);
 
-async function run(): Promise<void> {
-  let browser: Browser;
-  t.before(async () => {
-    browser = await openBrowser();
-  });
-  t.teardown(() => browser?.close());
+async function run(browser: Browser): Promise<void> {
 
   t.test('sign in with an access key, sign out', async (tt) => {
     const s = await serve(tt, { auth: 'sigv4', accessKeys: new Map([['AKIDCONSOLE', 'the-secret']]) });

@@ -8,17 +8,11 @@ import { readFileSync } from 'node:fs';
 
 import t, { type Test } from 'tap';
 
-import { browserMissing, openBrowser, screenshot, type Browser } from './browser.js';
+import { browserSuite, screenshot, type Browser } from './browser.js';
 import { serve, type Served } from './setup.js';
 import { fillWizard, finishWizard, type KeyChoice } from './wizard-driver.js';
 
-const missing = browserMissing();
-if (missing && process.env.EKMS_SKIP_BROWSER_TESTS === '1') {
-  t.skip(`browser tests skipped: ${missing}`);
-} else {
-  if (missing) throw new Error(missing);
-  await run();
-}
+await browserSuite(t, run);
 
 const account = '111122223333';
 const arn = (kind: string) => `arn:aws:iam::${account}:${kind}`;
@@ -36,14 +30,8 @@ async function policyOf(s: Served, keyId: string): Promise<Statement[]> {
   return (JSON.parse(Policy!) as { Statement: Statement[] }).Statement;
 }
 
-async function run(): Promise<void> {
-  let browser: Browser;
+async function run(browser: Browser): Promise<void> {
   let s: Served;
-
-  t.before(async () => {
-    browser = await openBrowser();
-  });
-  t.teardown(() => browser?.close());
 
   // Each test has its own key store; each ends by checking that the page's scripts raised nothing.
   const browserTest = (name: string, body: (tt: Test) => Promise<void>) =>
