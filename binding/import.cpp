@@ -4,6 +4,8 @@
 //
 //   generateWrappingKey(engine, keyId, wrappingKeyId, wrappingKeySpec, algorithm, validToMs)
 //     -> Promise<{ wrappedPrivateKey, publicKey, importToken }>
+//   sealImportToken(engine, keyId, wrappingKeyId, wrappingKeySpec, algorithm, validToMs) -> Buffer
+//     (the import token alone, for a wrapping key made elsewhere: on a PKCS#11 token)
 //   openImportToken(engine, keyId, token)
 //     -> { wrappingKeyId, wrappingKeySpec, algorithm, validToMs } | null (not a token of this
 //        store for this key, or altered)
@@ -55,6 +57,24 @@ Napi::Value generateWrappingKey(const Napi::CallbackInfo& info) {
         out.Set("importToken", toBuffer(env, k.importToken));
         return out;
       });
+}
+
+Napi::Value sealImportToken(const Napi::CallbackInfo& info) {
+  Engine* engine = Engine::unwrapArg(info, 0);
+  ekms::ImportParameters p;
+  p.keyId = stringArg(info, 1, "keyId");
+  p.wrappingKeyId = stringArg(info, 2, "wrappingKeyId");
+  p.wrappingKeySpec = stringArg(info, 3, "wrappingKeySpec");
+  p.algorithm = stringArg(info, 4, "algorithm");
+  p.validToMs = millisArg(info, 5, "validToMs");
+  try {
+    ekms::wrappingAlgorithm(p.algorithm);
+    ekms::wrappingKeyBits(p.wrappingKeySpec);
+    return toBuffer(info.Env(), ekms::sealImportToken(*engine->rootKey(), p));
+  } catch (...) {
+    rethrowAsJs(info.Env());
+  }
+  return info.Env().Undefined();
 }
 
 Napi::Value openImportToken(const Napi::CallbackInfo& info) {
@@ -110,6 +130,7 @@ Napi::Value importKeyMaterial(const Napi::CallbackInfo& info) {
 Napi::Object importExports(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("generateWrappingKey", Napi::Function::New<generateWrappingKey>(env, "generateWrappingKey"));
+  o.Set("sealImportToken", Napi::Function::New<sealImportToken>(env, "sealImportToken"));
   o.Set("openImportToken", Napi::Function::New<openImportToken>(env, "openImportToken"));
   o.Set("importKeyMaterial", Napi::Function::New<importKeyMaterial>(env, "importKeyMaterial"));
   return o;

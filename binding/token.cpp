@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "convert.hpp"
+#include "ekms/pkcs11/token_import.hpp"
 #include "ekms/pkcs11/token_key.hpp"
 #include "key_handle.hpp"
 #include "task.hpp"
@@ -72,6 +73,9 @@ Napi::Function Token::define(Napi::Env env) {
                          InstanceMethod<&Token::info>("info"),
                          InstanceMethod<&Token::readAttributes>("readAttributes"),
                          InstanceMethod<&Token::random>("random"),
+                         InstanceMethod<&Token::generateWrappingKey>("generateWrappingKey"),
+                         InstanceMethod<&Token::unwrapKeyMaterial>("unwrapKeyMaterial"),
+                         InstanceMethod<&Token::commitImported>("commitImported"),
                          InstanceMethod<&Token::connect>("connect"),
                          InstanceMethod<&Token::disconnect>("disconnect"),
                          InstanceMethod<&Token::connected>("connected"),
@@ -235,6 +239,63 @@ Napi::Value Token::random(const Napi::CallbackInfo& info) {
   return Task<ekms::Bytes>::start(
       info.Env(), [token, n]() { return p11::tokenRandom(token, n); },
       [](Napi::Env env, ekms::Bytes& bytes) -> Napi::Value { return toBuffer(env, bytes); });
+}
+
+Napi::Value Token::generateWrappingKey(const Napi::CallbackInfo& info) {
+  std::string keyId = stringArg(info, 0, "keyId");
+  std::string wrappingKeyId = stringArg(info, 1, "wrappingKeyId");
+  std::string wrappingKeySpec = stringArg(info, 2, "wrappingKeySpec");
+  std::string algorithm = stringArg(info, 3, "algorithm");
+  std::string storeId = stringArg(info, 4, "storeId");
+  auto token = opened(info.Env());
+  return Task<p11::TokenWrappingKey>::start(
+      info.Env(),
+      [token, keyId, wrappingKeyId, wrappingKeySpec, algorithm, storeId]() {
+        return p11::generateTokenWrappingKey(token, keyId, wrappingKeyId, wrappingKeySpec, algorithm, storeId);
+      },
+      [](Napi::Env env, p11::TokenWrappingKey& k) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("tokenRef", k.tokenRef);
+        out.Set("publicKey", toBuffer(env, k.publicKey));
+        return out;
+      });
+}
+
+Napi::Value Token::unwrapKeyMaterial(const Napi::CallbackInfo& info) {
+  std::string keySpec = keySpecArg(info, 0, "keySpec");
+  std::string keyUsage = stringArg(info, 1, "keyUsage");
+  std::string keyId = stringArg(info, 2, "keyId");
+  std::string storeId = stringArg(info, 3, "storeId");
+  std::string wrappingRef = stringArg(info, 4, "wrappingRef");
+  std::string algorithm = stringArg(info, 5, "algorithm");
+  std::string pendingRef = stringArg(info, 6, "pendingRef");
+  ekms::Bytes encrypted = bytesArg(info, 7, "encryptedKeyMaterial");
+  auto token = opened(info.Env());
+  return Task<p11::TokenImported>::start(
+      info.Env(),
+      [token, keySpec, keyUsage, keyId, storeId, wrappingRef, algorithm, pendingRef, encrypted = std::move(encrypted)]() {
+        return p11::unwrapIntoToken(token, keySpec, keyUsage, keyId, storeId, wrappingRef, algorithm, pendingRef, encrypted);
+      },
+      [](Napi::Env env, p11::TokenImported& m) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("materialId", m.materialId);
+        if (!m.publicKey.empty()) out.Set("publicKey", toBuffer(env, m.publicKey));
+        return out;
+      });
+}
+
+Napi::Value Token::commitImported(const Napi::CallbackInfo& info) {
+  std::string pendingRef = stringArg(info, 0, "pendingRef");
+  std::string finalRef = stringArg(info, 1, "finalRef");
+  auto token = opened(info.Env());
+  auto cache = cache_;
+  return Task<bool>::start(
+      info.Env(), [token, pendingRef, finalRef]() { return p11::commitImportedObject(token, pendingRef, finalRef); },
+      [cache, finalRef](Napi::Env env, bool& renamed) -> Napi::Value {
+        // A handle cached for an earlier object of this material (destroyed meanwhile) must go.
+        cache->evictKey(finalRef.substr(0, finalRef.find('/')));
+        return Napi::Boolean::New(env, renamed);
+      });
 }
 
 Napi::Value Token::connect(const Napi::CallbackInfo& info) {

@@ -9,6 +9,12 @@
 //   t.info() -> { label, manufacturer, model, serial, mechanisms }
 //   await t.readAttributes(tokenRef) -> the protections of the key's object (tests)
 //   await t.random(n) -> Buffer from C_GenerateRandom
+//   await t.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, storeId)
+//     -> { tokenRef, publicKey }: GetParametersForImport's RSA key pair, made on the token
+//   await t.unwrapKeyMaterial(keySpec, keyUsage, keyId, storeId, wrappingRef, algorithm, pendingRef,
+//                             encryptedKeyMaterial) -> { materialId, publicKey? }: unwrapped inside
+//     the token into an object named pendingRef (native/include/ekms/pkcs11/token_import.hpp)
+//   await t.commitImported(pendingRef, finalRef) -> true when renamed, false when finalRef existed
 //   await t.connect(); await t.disconnect(); t.connected(); await t.close()
 //
 // Everything that talks to the token runs on the thread pool. The PIN is read from pinFile in
@@ -44,6 +50,9 @@ class Token final : public Napi::ObjectWrap<Token> {
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value readAttributes(const Napi::CallbackInfo& info);
   Napi::Value random(const Napi::CallbackInfo& info);
+  Napi::Value generateWrappingKey(const Napi::CallbackInfo& info);
+  Napi::Value unwrapKeyMaterial(const Napi::CallbackInfo& info);
+  Napi::Value commitImported(const Napi::CallbackInfo& info);
   Napi::Value connect(const Napi::CallbackInfo& info);
   Napi::Value disconnect(const Napi::CallbackInfo& info);
   Napi::Value connected(const Napi::CallbackInfo& info);

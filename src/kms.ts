@@ -132,6 +132,7 @@ export class Kms {
       const backend = tokenBackendFor(token, store);
       kms.token = backend;
       kms.keys.tokenHandles = (key, material) => backend.handleFor(key, material);
+      kms.importExpiry.token = backend;
     }
     // Keys whose deletion date came while no process had the store open are destroyed first.
     await kms.deletions.sweep({ store, keys: kms.keys, token: kms.token, now: config.clock });

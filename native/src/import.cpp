@@ -267,6 +267,25 @@ void checkAsymmetric(const KeySpecInfo& spec, EVP_PKEY* pkey) {
 
 }  // namespace
 
+std::string materialIdFromCheckValue(const std::string& keyId, ByteView checkValue) { return hashedMaterialId(keyId, checkValue); }
+
+Bytes hmacMaterialIdMessage(const std::string& keyId) {
+  std::string message(kMaterialIdLabel, sizeof kMaterialIdLabel);  // label and its NUL
+  message += keyId;
+  return Bytes(message.begin(), message.end());
+}
+
+void checkSecretMaterialLength(const std::string& keySpecName, std::size_t n) {
+  const KeySpecInfo& spec = keySpec(keySpecName);
+  if (spec.family == KeyFamily::Aes) {
+    if (n != static_cast<std::size_t>(spec.bits / 8))
+      mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long, not " + std::to_string(n) + " bytes");
+    return;
+  }
+  if (spec.family != KeyFamily::Hmac) mismatch("key spec " + std::string(spec.name) + " does not take secret key material");
+  checkHmacLength(spec, n);
+}
+
 const WrappingAlgorithmInfo& wrappingAlgorithm(const std::string& name) {
   for (const auto& a : kWrappingAlgorithms)
     if (name == a.name) return a;

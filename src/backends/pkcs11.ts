@@ -58,6 +58,18 @@ export interface NativeToken {
   info(): TokenInfo;
   readAttributes(tokenRef: string): Promise<TokenKeyAttributes>;
   random(numberOfBytes: number): Promise<Buffer>;
+  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, storeId: string): Promise<{ tokenRef: string; publicKey: Buffer }>;
+  unwrapKeyMaterial(
+    keySpec: string,
+    keyUsage: string,
+    keyId: string,
+    storeId: string,
+    wrappingRef: string,
+    algorithm: string,
+    pendingRef: string,
+    encryptedKeyMaterial: Uint8Array,
+  ): Promise<{ materialId: string; publicKey?: Buffer }>;
+  commitImported(pendingRef: string, finalRef: string): Promise<boolean>;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   connected(): boolean;
@@ -162,6 +174,28 @@ export class Pkcs11Backend implements TokenBackend {
 
   async destroyMaterial(_key: KeyRecord, material: MaterialRecord): Promise<void> {
     if (material.tokenRef !== undefined) await this.native.destroyKey(material.tokenRef);
+  }
+
+  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
+    return this.native.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, this.storeId);
+  }
+
+  unwrapKeyMaterial(
+    key: KeyRecord,
+    wrappingRef: string,
+    algorithm: string,
+    pendingRef: string,
+    encryptedKeyMaterial: Uint8Array,
+  ): Promise<{ materialId: string; publicKey?: Uint8Array }> {
+    return this.native.unwrapKeyMaterial(key.keySpec, key.keyUsage, key.keyId, this.storeId, wrappingRef, algorithm, pendingRef, encryptedKeyMaterial);
+  }
+
+  commitImported(pendingRef: string, finalRef: string): Promise<boolean> {
+    return this.native.commitImported(pendingRef, finalRef);
+  }
+
+  destroyTokenRef(tokenRef: string): Promise<number> {
+    return this.native.destroyKey(tokenRef);
   }
 
   /** Random bytes from the token's generator (C_GenerateRandom). */

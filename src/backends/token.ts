@@ -20,6 +20,25 @@ export interface TokenBackend {
   handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle;
   /** Destroys the token objects of a material (key deletion). */
   destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<void>;
+  /**
+   * GetParametersForImport for a key on this token: the RSA wrapping key pair is made on the
+   * token (its private half can only unwrap); returns its CKA_ID and public key.
+   */
+  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }>;
+  /** ImportKeyMaterial: unwraps inside the token into an object named pendingRef; returns the material id it computed. */
+  unwrapKeyMaterial(
+    key: KeyRecord,
+    wrappingRef: string,
+    algorithm: string,
+    pendingRef: string,
+    encryptedKeyMaterial: Uint8Array,
+  ): Promise<{ materialId: string; publicKey?: Uint8Array }>;
+  /** Renames the pending object to finalRef, or drops it when finalRef exists already. */
+  commitImported(pendingRef: string, finalRef: string): Promise<boolean>;
+  /** Destroys every object with this CKA_ID. */
+  destroyTokenRef(tokenRef: string): Promise<number>;
+  /** The CKA_IDs of every private or secret object this store made on the token. */
+  listTokenRefs(): Promise<string[]>;
   /** Random bytes from the token's own generator (GenerateRandom with CustomKeyStoreId). */
   generateRandom(numberOfBytes: number): Promise<Uint8Array>;
   describe(): CustomKeyStoresListEntry;

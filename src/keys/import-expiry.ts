@@ -3,6 +3,8 @@
 // background process: as with rotations and deletions, due expiries are applied when a store is
 // opened and before every operation, against the configured clock. The earliest ValidTo is kept
 // in memory, so the check on the hot path is one comparison; it is read again after any change.
+import { destroyForgottenMaterial } from '../backends/token-orphans.js';
+import type { TokenBackend } from '../backends/token.js';
 import type { Store } from '../store/store.js';
 import { forgetImportedMaterial } from './import-keys.js';
 import { ImportStore } from './import-store.js';
@@ -12,6 +14,8 @@ export class ImportExpiry {
   private earliest: number | undefined;
   private stale = true;
   private readonly imports: ImportStore;
+  /** The PKCS#11 token, whose objects of expired materials are destroyed (in the background). */
+  token: TokenBackend | undefined;
 
   constructor(
     private readonly store: Store,
@@ -28,12 +32,17 @@ export class ImportExpiry {
   runDue(now: Date): void {
     if (!this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
     for (const { keyId, materialId } of this.imports.dueExpiries(now)) {
+      let tokenRef: string | undefined;
       const changed = this.store.write(() => {
         // Still due inside the transaction (another process may have reimported or expired it).
         const m = this.imports.material(keyId, materialId);
         if (!m || m.importState !== 'IMPORTED' || m.validTo === undefined || m.validTo.getTime() > now.getTime()) return false;
+        tokenRef = this.store.getMaterial(keyId, materialId)?.tokenRef;
         return forgetImportedMaterial(this.store, this.imports, keyId, materialId);
       });
+      // The record no longer names the object; if the token cannot destroy it now, the import
+      // sweep (backends/token-orphans.ts) does later.
+      if (changed && tokenRef !== undefined && this.token) void destroyForgottenMaterial(this.store, this.token, keyId, materialId).catch(() => undefined);
       if (changed) this.keys.invalidate(keyId, { wipe: true });
     }
     // invalidate() marked the schedule stale again through the registry; what is read now is current.

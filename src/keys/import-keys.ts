@@ -51,6 +51,8 @@ export interface NewExternalKey {
   multiRegion: boolean;
   tags: readonly TagRecord[];
   createdAt: Date;
+  /** A key whose material will be unwrapped into this PKCS#11 token (operations/import/token.ts). */
+  customKeyStoreId?: string;
 }
 
 /** Writes a new EXTERNAL key without key material (KeyState PendingImport). */
@@ -68,6 +70,7 @@ export function insertExternalKey(deps: { store: Store; keys: KeyRegistry }, k: 
     rotationEnabled: false,
     multiRegion: k.multiRegion,
   };
+  if (k.customKeyStoreId !== undefined) record.customKeyStoreId = k.customKeyStoreId;
   deps.store.insertKey(record, undefined, k.tags);
   deps.keys.invalidate(k.keyId);
   return record;

@@ -19,6 +19,8 @@ export interface NativeImports {
     algorithm: string,
     validToMs: number,
   ): Promise<{ wrappedPrivateKey: Buffer; publicKey: Buffer; importToken: Buffer }>;
+  /** The import token alone, for a wrapping key made on a PKCS#11 token. */
+  sealImportToken(engine: NativeEngine, keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, validToMs: number): Buffer;
   /** Null when the token is not an intact import token of this store for this key. */
   openImportToken(engine: NativeEngine, keyId: string, importToken: Uint8Array): NativeImportParameters | null;
   /**

@@ -151,7 +151,8 @@ export class ImportStore {
 
   /** DeleteImportedKeyMaterial and expiry: the blob goes, the id stays for a reimport. */
   forgetMaterial(keyId: string, materialId: string): void {
-    this.db.prepare('UPDATE key_materials SET wrapped = NULL WHERE key_id = ? AND material_id = ?').run(keyId, materialId);
+    // A token material's object is destroyed by the caller (the record no longer names it).
+    this.db.prepare('UPDATE key_materials SET wrapped = NULL, token_ref = NULL WHERE key_id = ? AND material_id = ?').run(keyId, materialId);
     this.db
       .prepare(
         "UPDATE imported_materials SET import_state = 'PENDING_IMPORT', expiration_model = NULL, valid_to = NULL WHERE key_id = ? AND material_id = ?",

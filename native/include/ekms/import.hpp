@@ -79,6 +79,15 @@ struct CheckedMaterial {
   std::string materialId;  // 64 lowercase hex characters, derived as above
 };
 
+// The parts of the material id derivation above that a PKCS#11 token needs: it computes the check
+// value (AES_K(0^128), or HMAC-SHA-256 under the material of hmacMaterialIdMessage) itself, so the
+// material never leaves it, and gets the same ids as software keys.
+std::string materialIdFromCheckValue(const std::string& keyId, ByteView checkValue);
+Bytes hmacMaterialIdMessage(const std::string& keyId);
+// Throws InvalidInput (with the same words as checkImportedMaterial) when secret material of n
+// bytes does not fit a SYMMETRIC_DEFAULT or HMAC key spec.
+void checkSecretMaterialLength(const std::string& keySpec, std::size_t n);
+
 // Checks that material fits keySpec (AES-256: 32 bytes; HMAC_224 28–64, HMAC_256 32–64,
 // HMAC_384 48–128, HMAC_512 64–128 bytes; asymmetric: a PKCS#8 private key of the spec's type,
 // size or curve whose public and private halves agree). Throws InvalidInput naming what is wrong

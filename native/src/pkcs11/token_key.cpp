@@ -75,6 +75,39 @@ Bytes hashOf(const AlgorithmInfo& alg, ByteView message) {
   return out;
 }
 
+// The token's raw r||s as the DER ECDSA-Sig-Value KMS returns, written directly: the same bytes
+// as ecdsaRawToDer (public_key.cpp), without the BIGNUM and ECDSA_SIG round trip, which cost
+// about 1.4 µs a signature here, some 2% of a SoftHSM2 P-256 Sign.
+Bytes ecdsaSignatureDer(ByteView raw) {
+  if (raw.size == 0 || raw.size % 2 != 0 || raw.size > 2 * 66)
+    throw Error(ErrorCode::Internal, "the token returned a malformed ECDSA signature");
+  const std::size_t half = raw.size / 2;
+  struct Int {
+    const uint8_t* p;
+    std::size_t n;    // without leading zero bytes (at least one byte)
+    bool pad;         // a 0x00 first, so that the INTEGER stays positive
+  };
+  auto integer = [](const uint8_t* p, std::size_t n) {
+    while (n > 1 && p[0] == 0) ++p, --n;
+    return Int{p, n, (p[0] & 0x80) != 0};
+  };
+  const Int ints[2] = {integer(raw.data, half), integer(raw.data + half, half)};
+  std::size_t body = 0;
+  for (const Int& i : ints) body += 2 + i.pad + i.n;  // each INTEGER is under 128 bytes
+  Bytes out;
+  out.reserve(3 + body);
+  out.push_back(0x30);
+  if (body >= 0x80) out.push_back(0x81);  // P-521: a SEQUENCE of up to 139 bytes
+  out.push_back(static_cast<uint8_t>(body));
+  for (const Int& i : ints) {
+    out.push_back(0x02);
+    out.push_back(static_cast<uint8_t>(i.n + i.pad));
+    if (i.pad) out.push_back(0);
+    out.insert(out.end(), i.p, i.p + i.n);
+  }
+  return out;
+}
+
 // A failed decryption is one uniform InvalidCiphertext, whatever the token said, except for the
 // failures Token::run() recovers from (lost session, stale handle), which must reach it.
 [[noreturn]] void invalidCiphertextOr(const RvError& e) {
@@ -100,11 +133,14 @@ class TokenKey final : public Key {
         return signWith({CKM_EDDSA, nullptr, 0}, message, 64);
       case KeyFamily::Ec: {
         const std::size_t size = 2 * ecFieldBytes(spec_);
-        if (!token_->has(CKM_ECDSA) && !isDigest && token_->has(combinedMechanism(alg)))
-          return ecdsaRawToDer(signWith({combinedMechanism(alg), nullptr, 0}, message, size));
-        token_->require(CKM_ECDSA, "ECDSA signing");
-        Bytes digest = isDigest ? toBytes(message) : hashOf(alg, message);
-        return ecdsaRawToDer(signWith({CKM_ECDSA, nullptr, 0}, digest, size));
+        if (!token_->has(CKM_ECDSA)) {
+          if (!isDigest && token_->has(combinedMechanism(alg)))
+            return ecdsaSignatureDer(signWith({combinedMechanism(alg), nullptr, 0}, message, size));
+          token_->require(CKM_ECDSA, "ECDSA signing");
+        }
+        if (isDigest) return ecdsaSignatureDer(signWith({CKM_ECDSA, nullptr, 0}, message, size));
+        Bytes digest = hashOf(alg, message);
+        return ecdsaSignatureDer(signWith({CKM_ECDSA, nullptr, 0}, digest, size));
       }
       case KeyFamily::Rsa:
         return signRsa(alg, isDigest, message);

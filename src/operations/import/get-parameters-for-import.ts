@@ -1,6 +1,8 @@
 // GetParametersForImport: a fresh RSA wrapping key pair made in native code, its private half
 // kept in the store wrapped under the root key, and an import token sealed under the root key
 // that binds the KMS key, the wrapping key, the wrapping algorithm and the expiry (24 hours).
+// For a key in a custom key store the wrapping key pair is made on the PKCS#11 token instead
+// (./token.ts), and only its public key is stored.
 import { randomBytes } from 'node:crypto';
 
 import { UnsupportedOperationException, ValidationException } from '../../errors.js';
@@ -11,7 +13,8 @@ import { checkKeyState } from '../../keys/state.js';
 import type { AlgorithmSpec, WrappingKeySpec } from '../../model/types.js';
 import { native } from '../native-errors.js';
 import { defineOperation } from '../operation.js';
-import { tokenImportUnsupported } from './token.js';
+import { sweepImportObjects } from '../../backends/token-orphans.js';
+import { tokenParametersForImport, wrappingKeyStored } from './token.js';
 
 /** The wrapping algorithm and key spec, refused as AWS refuses them. */
 export function checkWrapping(keySpec: string, algorithm: AlgorithmSpec, wrappingKeySpec: WrappingKeySpec): void {
@@ -31,15 +34,25 @@ export const getParametersForImport = defineOperation('GetParametersForImport', 
   checkKeyState(key, 'GetParametersForImport');
   requireExternal(key);
   checkWrapping(key.record.keySpec, input.WrappingAlgorithm, input.WrappingKeySpec);
-  if (key.record.customKeyStoreId !== undefined) throw tokenImportUnsupported(key);
 
   const now = ctx.now();
   const validTo = new Date(now.getTime() + importParametersValidityMs);
+  const imports = new ImportStore(ctx.store);
+  if (key.record.customKeyStoreId !== undefined) {
+    const { parameters, importToken } = await tokenParametersForImport(ctx, key, input.WrappingKeySpec, input.WrappingAlgorithm, now, validTo);
+    ctx.store.write(() => {
+      imports.dropExpiredParameters(new Date(now.getTime() - importParametersValidityMs));
+      imports.saveParameters(parameters);
+    });
+    wrappingKeyStored(ctx, key.record.keyId, parameters.wrappingKeyId);
+    // Wrapping keys of expired parameters, or of deleted keys, leave the token.
+    if (ctx.token) await sweepImportObjects(ctx.store, ctx.token, now).catch(() => 0);
+    return { KeyId: key.arn, ImportToken: new Uint8Array(importToken), PublicKey: new Uint8Array(parameters.publicKey), ParametersValidTo: validTo };
+  }
   const wrappingKeyId = randomBytes(32).toString('hex');
   const generated = await native(
     nativeImports.generateWrappingKey(ctx.engine, key.record.keyId, wrappingKeyId, input.WrappingKeySpec, input.WrappingAlgorithm, validTo.getTime()),
   );
-  const imports = new ImportStore(ctx.store);
   ctx.store.write(() => {
     // Wrapping keys whose parameters expired a day ago are of no use to anyone.
     imports.dropExpiredParameters(new Date(now.getTime() - importParametersValidityMs));

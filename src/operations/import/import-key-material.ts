@@ -7,6 +7,10 @@
 // material (ImportType NEW_KEY_MATERIAL), which waits as PENDING_ROTATION until
 // RotateKeyOnDemand, one at a time. Reimporting a material (EXISTING_KEY_MATERIAL) restores it
 // after DeleteImportedKeyMaterial or expiry and sets its expiration anew.
+//
+// For a key in a custom key store the material is unwrapped inside the PKCS#11 token instead
+// (./token.ts): the token computes the material id, the rules above are checked against it
+// before the object gets its final name, and the record names the token object.
 import {
   ExpiredImportTokenException,
   IncorrectKeyMaterialException,
@@ -24,7 +28,7 @@ import { nativeCode } from '../../native/addon.js';
 import type { MaterialRecord } from '../../store/records.js';
 import { fromNative } from '../native-errors.js';
 import { defineOperation } from '../operation.js';
-import { tokenImportUnsupported } from './token.js';
+import { importedMaterialStored, importIntoToken } from './token.js';
 
 const invalidToken = (arn: string) =>
   new InvalidImportTokenException(`The import token is not valid for ${arn}: it is altered, from another key store, or for another KMS key.`);
@@ -45,7 +49,6 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
   const now = ctx.now();
   const expirationModel = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
   const validTo = checkExpiration(expirationModel, input.ValidTo, now);
-  if (key.record.customKeyStoreId !== undefined) throw tokenImportUnsupported(key);
 
   // The import token: sealed under this store's root key for this key, and not expired.
   const token = nativeImports.openImportToken(ctx.engine, keyId, input.ImportToken);
@@ -58,33 +61,12 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
   const parameters = imports.parameters(token.wrappingKeyId);
   if (!parameters || parameters.keyId !== keyId) throw invalidToken(key.arn);
 
-  let imported: { materialId: string; wrapped: Buffer; publicKey?: Buffer };
-  try {
-    imported = await nativeImports.importKeyMaterial(
-      ctx.engine,
-      keySpec,
-      keyId,
-      token.wrappingKeyId,
-      token.wrappingKeySpec,
-      token.algorithm,
-      parameters.wrappedPrivateKey,
-      input.EncryptedKeyMaterial,
-    );
-  } catch (err) {
-    if (nativeCode(err) === 'EKMS_INVALID_CIPHERTEXT')
-      throw new InvalidCiphertextException(
-        `The encrypted key material cannot be decrypted with the wrapping key and wrapping algorithm (${token.algorithm}) of the import token.`,
-      );
-    if (nativeCode(err) === 'EKMS_INVALID_INPUT') throw new IncorrectKeyMaterialException(`The key material does not fit ${key.arn}: ${(err as Error).message}.`);
-    throw fromNative(err);
-  }
-  const materialId = imported.materialId;
+  const onToken = key.record.customKeyStoreId !== undefined;
+  // Parameters of a wrapping key on the token store no private key (token.ts).
+  if (onToken !== (parameters.wrappedPrivateKey.length === 0)) throw invalidToken(key.arn);
 
-  ctx.store.write(() => {
-    // Read again inside the transaction: another process may have imported meanwhile.
-    const record = ctx.store.getKey(keyId);
-    if (!record) throw new KMSInvalidStateException(`${key.arn} was deleted during the import.`);
-    const materials = imports.materials(keyId);
+  /** The import rules of the header, for material `materialId`; returns what to store. */
+  const place = (materials: ImportedMaterialRecord[], materialId: string) => {
     const existing = materials.find((m) => m.materialId === materialId);
     let pendingRotation = false;
     if (!symmetric) {
@@ -113,8 +95,48 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
         pendingRotation = existing.pendingRotation;
       }
     }
-    const material: MaterialRecord = { keyId, materialId, createdAt: now, wrapped: imported.wrapped };
-    if (imported.publicKey) material.publicKey = imported.publicKey;
+    return { existing, pendingRotation };
+  };
+
+  let imported: { materialId: string; wrapped?: Buffer; tokenRef?: string; publicKey?: Uint8Array };
+  try {
+    if (onToken) {
+      imported = await importIntoToken(ctx, key, token.wrappingKeyId, token.algorithm, input.EncryptedKeyMaterial, (materialId) => {
+        place(imports.materials(keyId), materialId);
+      });
+    } else {
+      imported = await nativeImports.importKeyMaterial(
+        ctx.engine,
+        keySpec,
+        keyId,
+        token.wrappingKeyId,
+        token.wrappingKeySpec,
+        token.algorithm,
+        parameters.wrappedPrivateKey,
+        input.EncryptedKeyMaterial,
+      );
+    }
+  } catch (err) {
+    if (nativeCode(err) === 'EKMS_INVALID_CIPHERTEXT')
+      throw new InvalidCiphertextException(
+        `The encrypted key material cannot be decrypted with the wrapping key and wrapping algorithm (${token.algorithm}) of the import token.`,
+      );
+    if (nativeCode(err) === 'EKMS_INVALID_INPUT') throw new IncorrectKeyMaterialException(`The key material does not fit ${key.arn}: ${(err as Error).message}.`);
+    // A token's wrapping key that is gone (its parameters expired and were swept).
+    if (onToken && nativeCode(err) === 'EKMS_INVALID_KEY_BLOB') throw invalidToken(key.arn);
+    throw fromNative(err);
+  }
+  const materialId = imported.materialId;
+
+  ctx.store.write(() => {
+    // Read again inside the transaction: another process may have imported meanwhile.
+    const record = ctx.store.getKey(keyId);
+    if (!record) throw new KMSInvalidStateException(`${key.arn} was deleted during the import.`);
+    const { existing, pendingRotation } = place(imports.materials(keyId), materialId);
+    const material: MaterialRecord = { keyId, materialId, createdAt: now };
+    if (imported.wrapped) material.wrapped = imported.wrapped;
+    if (imported.tokenRef !== undefined) material.tokenRef = imported.tokenRef;
+    if (imported.publicKey) material.publicKey = Buffer.from(imported.publicKey);
     const state: ImportedMaterialRecord = { keyId, materialId, importState: 'IMPORTED', expirationModel, pendingRotation };
     if (validTo) state.validTo = validTo;
     // The description stays what it was unless a new one is given.
@@ -131,6 +153,7 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
     ctx.store.updateKey(keyId, changes);
     imports.updateSummary(keyId, currentMaterialId);
   });
+  if (onToken) importedMaterialStored(ctx, keyId, materialId);
   ctx.keys.invalidate(keyId);
   const out: ImportKeyMaterialResponse = { KeyId: key.arn };
   // AWS shows material ids only for symmetric encryption keys.

@@ -17,7 +17,7 @@ import { checkTags } from '../../keys/tags.js';
 import type { KeySpec, KeyUsageType } from '../../model/types.js';
 import type { KeyRecord, MaterialRecord } from '../../store/records.js';
 import type { NativeKeyHandle } from '../../native/addon.js';
-import { externalKeyOnTokenRefusal } from '../import/token.js';
+import { tokenForExternalKey } from '../import/token.js';
 import { native } from '../native-errors.js';
 import { defineOperation, type Input, type OperationContext } from '../operation.js';
 
@@ -73,9 +73,10 @@ export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>)
 
 export const createKey = defineOperation('CreateKey', async (ctx, input) => {
   const { spec, usage } = resolveSpecAndUsage(input);
-  // Imported material is not unwrapped into tokens yet (operations/import/token.ts).
-  if (input.Origin === 'EXTERNAL' && input.CustomKeyStoreId !== undefined) throw externalKeyOnTokenRefusal(ctx, input.CustomKeyStoreId);
-  const token = tokenForNewKey(ctx, input);
+  // Imported material unwrapped inside a token (operations/import/token.ts).
+  const externalToken =
+    input.Origin === 'EXTERNAL' && input.CustomKeyStoreId !== undefined ? tokenForExternalKey(ctx, input.CustomKeyStoreId, spec) : undefined;
+  const token = externalToken ? undefined : tokenForNewKey(ctx, input);
   const origin = token ? 'AWS_CLOUDHSM' : (input.Origin ?? 'AWS_KMS');
   if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL' && !token) throw new UnsupportedOperationException(`Origin ${origin} is not supported by embedded-kms.`);
   if (input.XksKeyId !== undefined) throw new UnsupportedOperationException('External key stores are not supported by embedded-kms.');
@@ -95,6 +96,7 @@ export const createKey = defineOperation('CreateKey', async (ctx, input) => {
       multiRegion: input.MultiRegion === true,
       tags,
       createdAt: ctx.now(),
+      ...(externalToken ? { customKeyStoreId: externalToken.customKeyStoreId } : {}),
     });
     return { KeyMetadata: keyMetadata(record, ctx.arns) };
   }
