@@ -131,22 +131,35 @@ export class KeyRegistry {
     return loaded;
   }
 
-  private load(record: KeyRecord, materials = this.store.getMaterials(record.keyId), handles = new Map<string, NativeKeyHandle>()): LoadedKey {
-    const byId = new Map(materials.map((m) => [m.materialId, m]));
+  /**
+   * A cached key. Its materials are read on first use, not with the record: DescribeKey and the
+   * other metadata operations never need them, and in a large store the material lookup is half
+   * of a first touch's SQLite time (its index is the largest in the file). Reading them later is
+   * safe: the cached record and the store have not changed in between, or refresh() (a write by
+   * another connection) or invalidate() (a write by this process) would have dropped the entry.
+   */
+  private load(record: KeyRecord, materials?: readonly MaterialRecord[], handles = new Map<string, NativeKeyHandle>()): LoadedKey {
+    const store = this.store;
+    let all = materials;
+    let byId: Map<string, MaterialRecord> | undefined;
+    const materialsOf = (): readonly MaterialRecord[] => (all ??= store.getMaterials(record.keyId));
+    const find = (materialId: string): MaterialRecord | undefined => (byId ??= new Map(materialsOf().map((m) => [m.materialId, m]))).get(materialId);
     const engine = this.engine;
     const registry = this;
     return {
       record,
       arn: this.arns.key(record.keyId),
-      materials,
+      get materials() {
+        return materialsOf();
+      },
       material(materialId = record.currentMaterialId) {
-        return materialId === undefined ? undefined : byId.get(materialId);
+        return materialId === undefined ? undefined : find(materialId);
       },
       handle(materialId = record.currentMaterialId) {
         if (materialId === undefined) throw new Error(`key ${record.keyId} has no key material`);
         let h = handles.get(materialId);
         if (h) return h;
-        const m = byId.get(materialId);
+        const m = find(materialId);
         if (!m) throw new Error(`key ${record.keyId} has no key material ${materialId}`);
         if (m.tokenRef !== undefined) {
           if (!registry.tokenHandles)

@@ -5,9 +5,10 @@
 // another connection made before its materials are first used.
 import t from 'tap';
 
-import { Kms } from '../../src/index.js';
+import { Kms, type KmsOptions } from '../../src/index.js';
 import { lookupSql, mmapBytes } from '../../src/store/store.js';
 import { tempHome } from '../helpers/backends.js';
+import { eachBackend } from '../helpers/kms-fixture.js';
 
 const day = 86_400_000;
 
@@ -56,4 +57,41 @@ t.test('the store is read through a memory map', async (t) => {
   const kms = await Kms.open({ home: tempHome() });
   t.teardown(() => kms.close());
   t.equal(kms.store.db.pragma('mmap_size', { simple: true }), mmapBytes);
+});
+
+eachBackend('DescribeKey reads no key material; a rotation by another connection is seen by the next use', async (t, kms) => {
+  const { home, region, accountId, pkcs11 } = kms.config;
+  const options: KmsOptions = { home, region, accountId, ...(pkcs11 ? { pkcs11 } : {}) };
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const plaintext = Buffer.from('lookup path');
+
+  // A second connection on the same store, with a cold cache: its first touch is DescribeKey.
+  const other = await Kms.open(options);
+  t.teardown(() => other.close());
+  let materialReads = 0;
+  const getMaterials = other.store.getMaterials.bind(other.store);
+  other.store.getMaterials = (id: string) => {
+    materialReads++;
+    return getMaterials(id);
+  };
+  const described = (await other.describeKey({ KeyId: keyId })).KeyMetadata!;
+  t.equal(materialReads, 0, 'DescribeKey read the record only');
+
+  // The first connection rotates the key; the second, whose record is cached without materials,
+  // encrypts under the new material at once.
+  await kms.rotateKeyOnDemand({ KeyId: keyId });
+  const current = (await kms.describeKey({ KeyId: keyId })).KeyMetadata!.CurrentKeyMaterialId;
+  t.not(current, described.CurrentKeyMaterialId, 'rotated');
+  const enc = await other.encrypt({ KeyId: keyId, Plaintext: plaintext });
+  t.equal(materialReads, 1, 'materials read on their first use');
+  await other.encrypt({ KeyId: keyId, Plaintext: plaintext });
+  t.equal(materialReads, 1, 'and then cached');
+  // Decrypt names the material a ciphertext was made under.
+  const dec = await kms.decrypt({ CiphertextBlob: enc.CiphertextBlob! });
+  t.equal(dec.KeyMaterialId, current, 'the other connection encrypted under the new material');
+  t.same(Buffer.from(dec.Plaintext!), plaintext);
+
+  // Disabled by the first connection after the second cached record and materials: refused at once.
+  await kms.disableKey({ KeyId: keyId });
+  await t.rejects(other.encrypt({ KeyId: keyId, Plaintext: plaintext }), { name: 'DisabledException' });
 });
