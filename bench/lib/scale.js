@@ -5,11 +5,11 @@ import crypto from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-import { latencies } from './measure.js';
+import { percentile } from './measure.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -19,6 +19,81 @@ function settle() {
   gc();
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
+}
+
+/**
+ * Latencies of the calls one at a time (p50, p99, mean in µs, as measure.js's `latencies`), and
+ * what was going on during each call slower than `slowUs`: the process's context switches
+ * (getrusage, taken outside the timed span) and the GC pauses that overlapped it. On a shared
+ * 2-core machine a p99 over a few hundred calls is a handful of such calls; this says whether they
+ * were the scheduler (involuntary switches: another process ran), a blocking read (voluntary
+ * switches in a call that does no I/O of its own, such as DescribeKey), a GC pause, or neither
+ * (work of ours). Counts are per process, every thread included: a Sign always has voluntary
+ * switches (the event loop waits for the thread pool).
+ */
+async function latencies(fns, slowUs = 1000) {
+  const gcs = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const ms = new Float64Array(fns.length);
+  const calls = [];
+  for (let i = 0; i < fns.length; i++) {
+    const r0 = process.resourceUsage();
+    const t = performance.now();
+    await fns[i]();
+    const d = performance.now();
+    const r1 = process.resourceUsage();
+    ms[i] = d - t;
+    if ((d - t) * 1000 >= slowUs)
+      calls.push({
+        start: t,
+        end: d,
+        us: Math.round((d - t) * 1000),
+        cpuUs: r1.userCPUTime + r1.systemCPUTime - r0.userCPUTime - r0.systemCPUTime,
+        involuntary: r1.involuntaryContextSwitches - r0.involuntaryContextSwitches,
+        voluntary: r1.voluntaryContextSwitches - r0.voluntaryContextSwitches,
+      });
+  }
+  // GC entries arrive on a later turn of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  obs.disconnect();
+  for (const c of calls) {
+    c.gcUs = Math.round(gcs.reduce((sum, g) => sum + Math.max(0, Math.min(g.end, c.end) - Math.max(g.start, c.start)), 0) * 1000);
+    delete c.start;
+    delete c.end;
+  }
+  const sorted = ms.slice().sort();
+  const slow = {
+    thresholdUs: slowUs,
+    count: calls.length,
+    withGc: calls.filter((c) => c.gcUs > 0).length,
+    preempted: calls.filter((c) => c.gcUs === 0 && c.involuntary > 0).length,
+    neither: calls.filter((c) => c.gcUs === 0 && c.involuntary === 0).length,
+    calls,
+  };
+  return {
+    n: ms.length,
+    p50us: percentile(sorted, 50) * 1000,
+    p99us: percentile(sorted, 99) * 1000,
+    meanUs: (sorted.reduce((a, b) => a + b, 0) / ms.length) * 1000,
+    slow,
+  };
+}
+
+function slowText(what, r) {
+  const s = r.slow;
+  if (s.count === 0) return `${what}: no call over ${s.thresholdUs / 1000} ms`;
+  return (
+    `${what}: ${s.count} of ${r.n} calls over ${s.thresholdUs / 1000} ms (${s.withGc} overlapping a GC pause, ${s.preempted} more preempted, ${s.neither} neither): ` +
+    [...s.calls]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, 6)
+      .map((c) => `${c.us} µs [cpu ${c.cpuUs} µs, invol ${c.involuntary}, vol ${c.voluntary}${c.gcUs ? `, gc ${c.gcUs} µs` : ''}]`)
+      .join(', ') +
+    (s.count > 6 ? ', …' : '')
+  );
 }
 
 function sampleOf(ids, n, exclude = new Set()) {
@@ -87,7 +162,7 @@ async function buildStore(Kms, home, total, signKeys, log) {
   return { ...manifest, reused: false };
 }
 
-async function measureStore(Kms, home, manifest, sample) {
+async function measureStore(Kms, home, manifest, sample, log) {
   const opens = [];
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
@@ -118,6 +193,8 @@ async function measureStore(Kms, home, manifest, sample) {
   const describeWarm = await latencies(describeFns);
   const signCold = await latencies(signFns);
   const signWarm = await latencies(signFns);
+  for (const [what, r] of [['DescribeKey first touch', describeCold], ['DescribeKey cached', describeWarm], ['Sign first touch', signCold], ['Sign cached', signWarm]])
+    log(`scale: ${manifest.total} keys, ${slowText(what, r)}`);
   const per = (a, b, n) => (n > 0 ? { rss: (b.rss - a.rss) / n, heap: (b.heapUsed - a.heapUsed) / n, n } : { rss: NaN, heap: NaN, n });
 
   const tl = performance.now();
@@ -159,7 +236,7 @@ export async function scaleSection({ Kms, keys, baseKeys, signKeys, sample, stor
       const manifest = await buildStore(Kms, home, total, Math.min(signKeys, total), log);
       out.built[name] = { keys: total, signKeys: manifest.sign.length, fillerSpec: manifest.fillerSpec, buildSeconds: manifest.buildMs / 1000, keysPerSec: manifest.keysPerSec, reused: manifest.reused, syncOff: manifest.syncOff };
       log(`scale: measuring the ${total}-key store`);
-      out.stores[name] = await measureStore(Kms, home, manifest, sample);
+      out.stores[name] = await measureStore(Kms, home, manifest, sample, log);
     }
   } finally {
     if (!storeDir) rmSync(root, { recursive: true, force: true });
