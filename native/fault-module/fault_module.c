@@ -29,12 +29,12 @@
 
 enum { F_Initialize, F_Login, F_OpenSession, F_GetSessionInfo, F_GetTokenInfo, F_FindObjectsInit, F_SignInit, F_Sign,
        F_EncryptInit, F_Encrypt, F_DecryptInit, F_Decrypt, F_GenerateKey, F_GenerateKeyPair, F_DeriveKey,
-       F_GenerateRandom, F_DestroyObject, F_COUNT };
+       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_COUNT };
 
 static const char* const kNames[F_COUNT] = {
     "C_Initialize", "C_Login", "C_OpenSession", "C_GetSessionInfo", "C_GetTokenInfo", "C_FindObjectsInit",
     "C_SignInit", "C_Sign", "C_EncryptInit", "C_Encrypt", "C_DecryptInit", "C_Decrypt", "C_GenerateKey",
-    "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject"};
+    "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject", "C_UnwrapKey", "C_SetAttributeValue"};
 
 static const struct {
   const char* name;
@@ -228,6 +228,15 @@ static CK_RV w_DestroyObject(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o) {
   FAULT(F_DestroyObject);
   return g_target->C_DestroyObject(s, o);
 }
+static CK_RV w_UnwrapKey(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k, CK_BYTE_PTR w, CK_ULONG wl, CK_ATTRIBUTE_PTR t,
+                         CK_ULONG n, CK_OBJECT_HANDLE_PTR out) {
+  FAULT(F_UnwrapKey);
+  return g_target->C_UnwrapKey(s, m, k, w, wl, t, n, out);
+}
+static CK_RV w_SetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+  FAULT(F_SetAttributeValue);
+  return g_target->C_SetAttributeValue(s, o, t, n);
+}
 
 EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
   if (out == NULL) return CKR_ARGUMENTS_BAD;
@@ -264,6 +273,8 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
       g_list.C_DeriveKey = w_DeriveKey;
       g_list.C_GenerateRandom = w_GenerateRandom;
       g_list.C_DestroyObject = w_DestroyObject;
+      g_list.C_UnwrapKey = w_UnwrapKey;
+      g_list.C_SetAttributeValue = w_SetAttributeValue;
     }
   }
   pthread_mutex_unlock(&g_mutex);

@@ -354,3 +354,39 @@ t.test('objects of an import cut short by a crash are destroyed when the store i
   tt.ok(after.includes(kept[0]!), 'the wrapping key of stored parameters stays');
   tt.equal(kms.store.db.prepare('SELECT COUNT(*) FROM token_creations').pluck().get(), 0, 'no notes remain');
 });
+
+t.test('symmetric token keys rotate on demand to new imported material; a disconnected token refuses imports', async (tt) => {
+  const kms = await openOnToken();
+  tt.teardown(() => kms.close());
+  const key = await tokenExternalKey(kms, 'SYMMETRIC_DEFAULT');
+  const first = makeMaterial('SYMMETRIC_DEFAULT');
+  const firstId = (await importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1')).KeyMaterialId!;
+  const old = (await kms.encrypt({ KeyId: key.KeyId!, Plaintext: message })).CiphertextBlob!;
+  const second = makeMaterial('SYMMETRIC_DEFAULT');
+  const params = await kms.getParametersForImport({ KeyId: key.KeyId!, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_1', WrappingKeySpec: 'RSA_4096' });
+  const secondId = (
+    await kms.importKeyMaterial({
+      KeyId: key.KeyId!,
+      ImportToken: params.ImportToken!,
+      EncryptedKeyMaterial: wrapMaterial(second.bytes, params.PublicKey!, 'RSA_AES_KEY_WRAP_SHA_1'),
+      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      ImportType: 'NEW_KEY_MATERIAL',
+    })
+  ).KeyMaterialId!;
+  tt.not(secondId, firstId);
+  await kms.rotateKeyOnDemand({ KeyId: key.KeyId! });
+  const fresh = (await kms.encrypt({ KeyId: key.KeyId!, Plaintext: message })).CiphertextBlob!;
+  tt.equal(openOutside(fresh, second.bytes).materialId, secondId, 'new ciphertexts are under the new material, on the token');
+  tt.same(Buffer.from((await kms.decrypt({ CiphertextBlob: old })).Plaintext!), message, 'old ciphertexts still decrypt');
+  await checkProtected(tt, kms, key.KeyId!, 'first material');
+  const refs = await backendOf(kms).listTokenRefs();
+  tt.ok(refs.includes(`${key.KeyId}/${firstId}`) && refs.includes(`${key.KeyId}/${secondId}`), 'both materials are token objects');
+
+  const id = backendOf(kms).customKeyStoreId;
+  await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  await rejectsAws(tt, kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
+  await rejectsAws(tt, importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1'), 'KeyUnavailableException');
+  await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
+  await importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1');
+  tt.pass('connected again: the import works');
+});

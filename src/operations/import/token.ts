@@ -110,27 +110,32 @@ export async function importIntoToken(
   const pendingId = `pending-${randomBytes(16).toString('hex')}`;
   const pendingRef = `${keyId}/${pendingId}`;
   noteTokenCreation(ctx.store, keyId, pendingId, now);
+  let unwrapped: { materialId: string; publicKey?: Uint8Array };
   try {
-    const unwrapped = await token.unwrapKeyMaterial(key.record, wrappingTokenRef(keyId, wrappingKeyId), algorithm, pendingRef, encryptedKeyMaterial);
-    const tokenRef = `${keyId}/${unwrapped.materialId}`;
-    try {
-      accept(unwrapped.materialId);
-    } catch (err) {
-      await token.destroyTokenRef(pendingRef);
-      throw err;
-    }
-    noteTokenCreation(ctx.store, keyId, unwrapped.materialId, now);
-    await token.commitImported(pendingRef, tokenRef);
-    clearTokenCreation(ctx.store, keyId, pendingId);
-    const out: { materialId: string; tokenRef: string; publicKey?: Uint8Array } = { materialId: unwrapped.materialId, tokenRef };
-    if (unwrapped.publicKey) out.publicKey = unwrapped.publicKey;
-    return out;
+    unwrapped = await token.unwrapKeyMaterial(key.record, wrappingTokenRef(keyId, wrappingKeyId), algorithm, pendingRef, encryptedKeyMaterial);
   } catch (err) {
     // The native side destroys the pending object when it refuses the material. Only when the
     // token could not be reached may one be left: the note stays for the orphan sweep.
     if (nativeCode(err) !== 'EKMS_KEY_UNAVAILABLE') clearTokenCreation(ctx.store, keyId, pendingId);
     throw err;
   }
+  const tokenRef = `${keyId}/${unwrapped.materialId}`;
+  try {
+    accept(unwrapped.materialId);
+    noteTokenCreation(ctx.store, keyId, unwrapped.materialId, now);
+    await token.commitImported(pendingRef, tokenRef);
+  } catch (err) {
+    // Refused, or the rename failed: the pending object goes (its note stays if it cannot).
+    await token.destroyTokenRef(pendingRef).then(
+      () => clearTokenCreation(ctx.store, keyId, pendingId),
+      () => undefined,
+    );
+    throw err;
+  }
+  clearTokenCreation(ctx.store, keyId, pendingId);
+  const out: { materialId: string; tokenRef: string; publicKey?: Uint8Array } = { materialId: unwrapped.materialId, tokenRef };
+  if (unwrapped.publicKey) out.publicKey = unwrapped.publicKey;
+  return out;
 }
 
 export function importedMaterialStored(ctx: OperationContext, keyId: string, materialId: string): void {
