@@ -2,7 +2,7 @@
 // same way, measured in the same run. Most keys are SYMMETRIC_DEFAULT (they create fastest);
 // `signKeys` ECC_NIST_P256 keys are spread evenly through each store for the Sign latencies.
 import crypto from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
@@ -22,14 +22,31 @@ function settle() {
 }
 
 /**
+ * The main thread's time spent runnable but waiting for a CPU, in ns (Linux /proc schedstat; the
+ * kernel adds it up when the thread gets a CPU back, so it is exact at the end of a call). Its
+ * first field, time on a CPU, is brought up to date only at scheduler ticks: not used.
+ */
+const schedstat = (() => {
+  let fd;
+  try {
+    fd = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+  } catch {
+    return undefined;
+  }
+  const buf = Buffer.alloc(128);
+  return () => {
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return Number(buf.toString('latin1', 0, n).split(' ')[1]);
+  };
+})();
+
+/**
  * Latencies of the calls one at a time (p50, p99, mean in µs, as measure.js's `latencies`), and
- * what was going on during each call slower than `slowUs`: the process's context switches
- * (getrusage, taken outside the timed span) and the GC pauses that overlapped it. On a shared
- * 2-core machine a p99 over a few hundred calls is a handful of such calls; this says whether they
- * were the scheduler (involuntary switches: another process ran), a blocking read (voluntary
- * switches in a call that does no I/O of its own, such as DescribeKey), a GC pause, or neither
- * (work of ours). Counts are per process, every thread included: a Sign always has voluntary
- * switches (the event loop waits for the thread pool).
+ * where the time of each call slower than `slowUs` went: the main thread runnable but waiting for
+ * a CPU (another thread or process had it), the GC pauses that overlapped the call, and the rest
+ * (our code running, or the thread blocked on a read or a lock). The wait comes from /proc (read
+ * outside the timed span). On a shared 2-core machine a p99 over a few hundred calls is a handful
+ * of such calls: this says whose time they were.
  */
 async function latencies(fns, slowUs = 1000) {
   const gcs = [];
@@ -40,20 +57,18 @@ async function latencies(fns, slowUs = 1000) {
   const ms = new Float64Array(fns.length);
   const calls = [];
   for (let i = 0; i < fns.length; i++) {
-    const r0 = process.resourceUsage();
+    const s0 = schedstat?.();
     const t = performance.now();
     await fns[i]();
     const d = performance.now();
-    const r1 = process.resourceUsage();
+    const s1 = schedstat?.();
     ms[i] = d - t;
     if ((d - t) * 1000 >= slowUs)
       calls.push({
         start: t,
         end: d,
         us: Math.round((d - t) * 1000),
-        cpuUs: r1.userCPUTime + r1.systemCPUTime - r0.userCPUTime - r0.systemCPUTime,
-        involuntary: r1.involuntaryContextSwitches - r0.involuntaryContextSwitches,
-        voluntary: r1.voluntaryContextSwitches - r0.voluntaryContextSwitches,
+        ...(s0 !== undefined && s1 !== undefined ? { waitingForCpuUs: Math.round((s1 - s0) / 1000) } : {}),
       });
   }
   // GC entries arrive on a later turn of the event loop.
@@ -63,14 +78,18 @@ async function latencies(fns, slowUs = 1000) {
     c.gcUs = Math.round(gcs.reduce((sum, g) => sum + Math.max(0, Math.min(g.end, c.end) - Math.max(g.start, c.start)), 0) * 1000);
     delete c.start;
     delete c.end;
+    // What most of the call's time was.
+    if (c.gcUs * 2 >= c.us) c.mostly = 'gc';
+    else if (c.waitingForCpuUs === undefined) c.mostly = 'unknown';
+    else if (c.waitingForCpuUs * 2 >= c.us) c.mostly = 'waitingForCpu';
+    else c.mostly = 'ours';
   }
   const sorted = ms.slice().sort();
+  const count = (what) => calls.filter((c) => c.mostly === what).length;
   const slow = {
     thresholdUs: slowUs,
     count: calls.length,
-    withGc: calls.filter((c) => c.gcUs > 0).length,
-    preempted: calls.filter((c) => c.gcUs === 0 && c.involuntary > 0).length,
-    neither: calls.filter((c) => c.gcUs === 0 && c.involuntary === 0).length,
+    mostly: { gc: count('gc'), waitingForCpu: count('waitingForCpu'), ours: count('ours'), unknown: count('unknown') },
     calls,
   };
   return {
@@ -85,14 +104,16 @@ async function latencies(fns, slowUs = 1000) {
 function slowText(what, r) {
   const s = r.slow;
   if (s.count === 0) return `${what}: no call over ${s.thresholdUs / 1000} ms`;
+  const m = s.mostly;
   return (
-    `${what}: ${s.count} of ${r.n} calls over ${s.thresholdUs / 1000} ms (${s.withGc} overlapping a GC pause, ${s.preempted} more preempted, ${s.neither} neither): ` +
+    `${what}: ${s.count} of ${r.n} calls over ${s.thresholdUs / 1000} ms; most of their time: waiting for a CPU ${m.waitingForCpu}, ` +
+    `a GC pause ${m.gc}, neither (running or blocked) ${m.ours}${m.unknown ? `, unknown ${m.unknown}` : ''}; slowest: ` +
     [...s.calls]
       .sort((a, b) => b.us - a.us)
-      .slice(0, 6)
-      .map((c) => `${c.us} µs [cpu ${c.cpuUs} µs, invol ${c.involuntary}, vol ${c.voluntary}${c.gcUs ? `, gc ${c.gcUs} µs` : ''}]`)
+      .slice(0, 5)
+      .map((c) => `${c.us} µs [waiting for a CPU ${c.waitingForCpuUs ?? '?'}${c.gcUs ? `, gc ${c.gcUs}` : ''}]`)
       .join(', ') +
-    (s.count > 6 ? ', …' : '')
+    (s.count > 5 ? ', …' : '')
   );
 }
 
