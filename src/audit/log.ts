@@ -31,6 +31,14 @@ function flushAllAtExit(): void {
   for (const log of open) log.flushAtExit();
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
 function writeAllSync(fd: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) off += writeSync(fd, data, off, data.length - off);
@@ -66,12 +74,18 @@ export class AuditLog {
   private waiters: (() => void)[] = [];
   /** The batch the thread pool is writing, until it is written. */
   private inFlight: Buffer | undefined;
-  private pumping: Promise<void> | undefined;
+  /** A writer (drain) runs; `written` settles when it stops. */
+  private writing = false;
+  private written: Promise<void> = Promise.resolve();
+  /** The trail is a regular file (not /dev/null, a pipe or a terminal): it is chmod'ed and synced. */
+  private regular = true;
+  /** A failed write may have left half a line: the next batch starts on a new line. */
+  private brokenLine = false;
 
   constructor(path: string) {
     this.path = path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.fd = AuditLog.openFile(path);
+    this.fd = this.openFile(path);
     open.add(this);
     if (!exitHook) {
       exitHook = true;
@@ -79,19 +93,22 @@ export class AuditLog {
     }
   }
 
-  private static openFile(path: string): number {
+  private openFile(path: string): number {
     const fd = openSync(path, 'a', 0o600);
-    // An existing file keeps its mode on open: make sure it is 0600.
-    fchmodSync(fd, 0o600);
+    // An existing file keeps its mode on open: make sure it is 0600. Only a regular file: a
+    // trail sent to /dev/null or a pipe must not change the device's mode (we may be root), and
+    // there is nothing to sync there.
+    this.regular = fstatSync(fd).isFile();
+    if (this.regular) fchmodSync(fd, 0o600);
     return fd;
   }
 
   /**
    * The descriptor to write the next batch to: a new file when the old one was renamed or
    * removed since it was opened. Only the writer (drain) calls this, so nothing is in flight on
-   * the old descriptor when it is closed.
+   * the old descriptor; it is synced (off the event loop) and closed.
    */
-  private currentFd(fd: number): number {
+  private async currentFd(fd: number): Promise<number> {
     let moved: boolean;
     try {
       const now = statSync(this.path);
@@ -103,19 +120,19 @@ export class AuditLog {
     if (!moved) return fd;
     let fresh: number;
     try {
-      fresh = AuditLog.openFile(this.path);
+      fresh = this.openFile(this.path);
     } catch (err) {
       this.warnOnce(err);
       return fd; // no new file can be made there: keep the old one rather than buffer forever
     }
     this.fd = fresh;
-    this.unsynced = false; // the old file is synced below, before it is let go
+    this.unsynced = false;
     try {
-      fsyncSync(fd);
-      closeSync(fd);
+      await syncFile(fd, true);
     } catch {
-      // the old file is gone with its descriptor; its lines were written
+      // the old file's lines were written; a failed sync of a rotated file is not ours to report
     }
+    closeQuietly(fd);
     return fresh;
   }
 
@@ -124,67 +141,96 @@ export class AuditLog {
     if (this.fd === undefined) return;
     this.buffer.push(line);
     this.buffered += line.length + 1;
-    if (this.buffered >= MAX_BUFFERED_BYTES) this.pump();
+    if (this.buffered >= MAX_BUFFERED_BYTES) void this.pump();
     if (!this.timer) {
       this.timer = setTimeout(() => this.tick(), FLUSH_MS);
       this.timer.unref();
     }
   }
 
-  /** Writes a line after everything before it; settles once all of it is fsynced. Never rejects. */
+  /**
+   * Writes a line after everything before it; settles once all of it is fsynced, or once the
+   * failure to write it was reported (AuditLogWarning). Never rejects.
+   */
   appendDurable(line: string): Promise<void> {
     if (this.fd === undefined) return Promise.resolve();
     this.buffer.push(line);
     this.buffered += line.length + 1;
     return new Promise((resolve) => {
       this.waiters.push(resolve);
-      this.pump();
+      void this.pump();
     });
   }
 
   private tick(): void {
     this.timer = undefined;
     this.syncDue = true;
-    this.pump();
+    void this.pump();
   }
 
-  /** Starts the writer unless it runs; the writer takes whatever is there when it gets to it. */
+  private hasWork(): boolean {
+    return this.fd !== undefined && (this.waiters.length > 0 || this.syncDue || this.buffered >= MAX_BUFFERED_BYTES);
+  }
+
+  /**
+   * Starts the writer unless it runs. A running writer looks for work again after each round
+   * and stops in the same step as it finds none (`writing` is cleared synchronously), so work
+   * added at any moment is either seen by it or starts a new one.
+   */
   private pump(): Promise<void> {
-    this.pumping ??= this.drain().finally(() => (this.pumping = undefined));
-    return this.pumping;
+    if (!this.writing) {
+      this.writing = true;
+      this.written = this.drain();
+    }
+    return this.written;
   }
 
   private async drain(): Promise<void> {
-    while (this.fd !== undefined && (this.waiters.length > 0 || this.syncDue || this.buffered >= MAX_BUFFERED_BYTES)) {
-      let fd = this.fd;
-      const waiters = this.waiters;
-      const full = waiters.length > 0;
-      const syncRound = full || this.syncDue;
-      this.waiters = [];
-      this.syncDue = false;
-      try {
-        if (this.buffer.length > 0) {
-          fd = this.currentFd(fd);
-          this.inFlight = this.take();
-          await writeAll(fd, this.inFlight);
-          this.inFlight = undefined;
-          this.unsynced = true;
-        }
-        // Read-only events are synced by the timer's round only; a large buffer is just written.
-        if (this.unsynced && syncRound) {
-          this.unsynced = false;
-          await syncFile(fd, full);
-        }
-      } catch (err) {
-        this.inFlight = undefined;
-        this.warnOnce(err);
-      }
-      for (const done of waiters) done();
+    try {
+      while (this.hasWork()) await this.round();
+    } finally {
+      this.writing = false;
     }
   }
 
+  /** One batch: what is buffered is written, then synced if someone waits for it or the timer asked. */
+  private async round(): Promise<void> {
+    const waiters = this.waiters;
+    const full = waiters.length > 0;
+    const syncRound = full || this.syncDue;
+    this.waiters = [];
+    this.syncDue = false;
+    try {
+      let fd = this.fd!;
+      if (this.buffer.length > 0) {
+        fd = await this.currentFd(fd);
+        this.inFlight = this.take();
+        try {
+          await writeAll(fd, this.inFlight);
+        } finally {
+          this.inFlight = undefined;
+        }
+        this.unsynced = true;
+        this.warned = false; // a later failure is reported again
+      }
+      // Read-only events are synced by the timer's round only; a large buffer is just written.
+      if (this.unsynced && syncRound) {
+        if (this.regular) await syncFile(fd, full);
+        this.unsynced = false;
+      }
+    } catch (err) {
+      // The batch is dropped (reported once per run of failures); a line cut short by a failed
+      // write is ended before the next batch, so every later line still parses.
+      this.brokenLine = true;
+      this.warnOnce(err);
+    }
+    for (const done of waiters) done();
+  }
+
   private take(): Buffer {
-    const data = Buffer.from(`${this.buffer.join('\n')}\n`, 'utf8');
+    const lead = this.brokenLine ? '\n' : '';
+    this.brokenLine = false;
+    const data = Buffer.from(`${lead}${this.buffer.join('\n')}\n`, 'utf8');
     this.buffer = [];
     this.buffered = 0;
     return data;
@@ -196,12 +242,11 @@ export class AuditLog {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.syncDue = true;
-    await this.pump();
-    // A durable append made while the last round finished is in the buffer still.
-    if (this.buffer.length > 0 || this.unsynced) {
+    // Until nothing is buffered, unsynced or being written: appends made meanwhile are included.
+    while (this.fd !== undefined && (this.writing || this.buffer.length > 0 || this.unsynced)) {
       this.syncDue = true;
       await this.pump();
+      if (this.unsynced && this.buffer.length === 0 && !this.writing) break; // the sync failed: reported, not retried forever
     }
   }
 
@@ -213,24 +258,27 @@ export class AuditLog {
       if (this.inFlight) writeAllSync(fd, this.inFlight);
       this.inFlight = undefined;
       if (this.buffer.length > 0) writeAllSync(fd, this.take());
-      fsyncSync(fd);
+      if (this.regular) fsyncSync(fd);
     } catch (err) {
       this.warnOnce(err);
     }
   }
 
+  /** Writes and syncs everything, then closes the file once no write is in flight on it. */
   async close(): Promise<void> {
     if (this.fd === undefined) return;
-    await this.flush();
+    // An append made while flush() was finishing starts a writer again: flush until none runs.
+    // The check and the close below run in one step, so no write can start on the descriptor
+    // between them (a closed descriptor number is soon reused by another file).
+    do await this.flush();
+    while (this.fd !== undefined && (this.writing || this.buffer.length > 0));
     open.delete(this);
     const fd = this.fd;
     this.fd = undefined;
     for (const done of this.waiters.splice(0)) done();
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
+    this.buffer = [];
+    this.buffered = 0;
+    if (fd !== undefined) closeQuietly(fd);
   }
 
   private warnOnce(err: unknown): void {
