@@ -76,7 +76,10 @@ std::function<std::shared_ptr<const ekms::Key>()> KeyHandle::resolver() const {
 // MAC message, 6 KiB ciphertext, 1 KiB data key), so only malformed calls take the pool.
 constexpr std::size_t kInlineMaxBytes = 8 * 1024;
 
-bool KeyHandle::runsInline(std::size_t inputBytes) const {
+bool KeyHandle::runsInline(const Napi::CallbackInfo& info, std::size_t allowArg, std::size_t inputBytes) const {
+  // The caller allows it (src/operations/inline-budget.ts: a bounded number per event-loop turn,
+  // so a loop of awaited calls still gives timers and I/O their turn).
+  if (info.Length() <= allowArg || !info[allowArg].IsBoolean() || !info[allowArg].As<Napi::Boolean>().Value()) return false;
   if (inputBytes > kInlineMaxBytes) return false;
   // Only a key already unwrapped: a first use (unwrapping, parsing) goes to the thread pool.
   std::shared_ptr<const ekms::Key> key = cache_->peek(source_->cacheKey());
@@ -110,7 +113,7 @@ Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes plaintext = secretArg(info, 1, "plaintext");
   ekms::EncryptionContext context = contextArg(info, 2);
-  const bool inlineNow = runsInline(plaintext.size());
+  const bool inlineNow = runsInline(info, 3, plaintext.size());
   return Task<Bytes>::start(
       info.Env(),
       [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
@@ -123,7 +126,7 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   Bytes ciphertext = bytesArg(info, 1, "ciphertext");
   ekms::EncryptionContext context = contextArg(info, 2);
-  const bool inlineNow = runsInline(ciphertext.size());
+  const bool inlineNow = runsInline(info, 3, ciphertext.size());
   return Task<SecretBytes>::start(
       info.Env(),
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
@@ -153,7 +156,7 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
   std::size_t n = sizeArg(info, 1, "numberOfBytes");
   ekms::EncryptionContext context = contextArg(info, 2);
   bool withPlaintext = boolArg(info, 3, "withPlaintext");
-  const bool inlineNow = runsInline(n);
+  const bool inlineNow = runsInline(info, 4, n);
   return Task<ekms::DataKey>::start(
       info.Env(),
       [key = resolver(), &alg, n, context = std::move(context), withPlaintext]() {
@@ -190,7 +193,7 @@ Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
 Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
-  const bool inlineNow = runsInline(message.size());
+  const bool inlineNow = runsInline(info, 2, message.size());
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
       [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow);
@@ -200,7 +203,7 @@ Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
   Bytes mac = bytesArg(info, 2, "mac");
-  const bool inlineNow = runsInline(message.size());
+  const bool inlineNow = runsInline(info, 3, message.size());
   return Task<Empty>::start(
       info.Env(),
       [key = resolver(), &alg, message = std::move(message), mac = std::move(mac)]() {

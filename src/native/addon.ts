@@ -7,12 +7,16 @@ import { fileURLToPath } from 'node:url';
 
 export type Context = Record<string, string> | undefined;
 
-/** One material of one KMS key, usable from JavaScript only through these methods. */
+/**
+ * One material of one KMS key, usable from JavaScript only through these methods. `allowInline`
+ * lets a software AES or HMAC key already in memory do small work on the calling thread (its
+ * promise is then settled at once); see src/operations/inline-budget.ts.
+ */
 export interface NativeKeyHandle {
   sign(algorithm: string, isDigest: boolean, message: Uint8Array): Promise<Buffer>;
   verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array): Promise<void>;
-  encrypt(algorithm: string, plaintext: Uint8Array, context: Context): Promise<Buffer>;
-  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context): Promise<Buffer>;
+  encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
+  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
   reEncrypt(
     algorithm: string,
     ciphertext: Uint8Array,
@@ -26,6 +30,7 @@ export interface NativeKeyHandle {
     numberOfBytes: number,
     context: Context,
     withPlaintext: boolean,
+    allowInline?: boolean,
   ): Promise<{ ciphertext: Buffer; plaintext?: Buffer }>;
   generateDataKeyPair(
     algorithm: string,
@@ -33,8 +38,8 @@ export interface NativeKeyHandle {
     context: Context,
     withPlaintext: boolean,
   ): Promise<{ ciphertext: Buffer; publicKey: Buffer; privateKey?: Buffer }>;
-  generateMac(algorithm: string, message: Uint8Array): Promise<Buffer>;
-  verifyMac(algorithm: string, message: Uint8Array, mac: Uint8Array): Promise<void>;
+  generateMac(algorithm: string, message: Uint8Array, allowInline?: boolean): Promise<Buffer>;
+  verifyMac(algorithm: string, message: Uint8Array, mac: Uint8Array, allowInline?: boolean): Promise<void>;
   deriveSharedSecret(publicKey: Uint8Array): Promise<Buffer>;
 }
 
