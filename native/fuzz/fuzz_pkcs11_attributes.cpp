@@ -23,6 +23,8 @@ const char* const kEc[] = {"ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "E
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   using namespace ekms::pkcs11;
+  using ekms::Pkey;
+  using ekms::spkiOf;
   const uint8_t mode = data[0];
   ekms::ByteView rest(data + 1, size - 1);
   switch (mode % 5) {

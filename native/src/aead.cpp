@@ -1,19 +1,13 @@
 #include "ekms/aead.hpp"
 
-#include <memory>
-
 #include <openssl/evp.h>
 
 #include "ekms/error.hpp"
+#include "ekms/ossl.hpp"
 
 namespace ekms {
 
 namespace {
-
-struct CtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 
 const EVP_CIPHER* aes256gcm() {
   static const EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);

@@ -90,4 +90,11 @@ Bytes encodeContext(EncryptionContext context) {
   return out;
 }
 
+Bytes ciphertextAad(ByteView header, const EncryptionContext& context) {
+  Bytes aad(header.data, header.data + header.size);
+  Bytes encoded = encodeContext(context);
+  aad.insert(aad.end(), encoded.begin(), encoded.end());
+  return aad;
+}
+
 }  // namespace ekms

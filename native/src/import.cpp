@@ -1,7 +1,6 @@
 #include "ekms/import.hpp"
 
 #include <cstring>
-#include <memory>
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -9,32 +8,15 @@
 #include <openssl/hmac.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "ekms/ciphertext.hpp"
 #include "ekms/error.hpp"
 #include "ekms/key_spec.hpp"
+#include "ekms/ossl.hpp"
 
 namespace ekms {
 
 namespace {
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
-struct CipherFree {
-  void operator()(EVP_CIPHER* p) const { EVP_CIPHER_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-using Cipher = std::unique_ptr<EVP_CIPHER, CipherFree>;
 
 const WrappingAlgorithmInfo kWrappingAlgorithms[] = {
     {"RSAES_OAEP_SHA_1", "SHA1", false},
@@ -54,42 +36,6 @@ KeyIdentity wrappingKeyIdentity(const ImportParameters& p) {
 
 KeyIdentity tokenIdentity(const std::string& keyId, const std::string& wrappingKeyId) {
   return {keyId, "IMPORT_TOKEN", wrappingKeyId};
-}
-
-Bytes spkiOf(EVP_PKEY* pkey) {
-  int len = i2d_PUBKEY(pkey, nullptr);
-  if (len <= 0) throwOpenssl("encode public key");
-  Bytes out(static_cast<std::size_t>(len));
-  uint8_t* p = out.data();
-  if (i2d_PUBKEY(pkey, &p) != len) throwOpenssl("encode public key");
-  return out;
-}
-
-SecretBytes pkcs8Of(EVP_PKEY* pkey) {
-  PKCS8_PRIV_KEY_INFO* p8 = EVP_PKEY2PKCS8(pkey);
-  if (p8 == nullptr) throwOpenssl("encode private key");
-  int len = i2d_PKCS8_PRIV_KEY_INFO(p8, nullptr);
-  SecretBytes out(len > 0 ? static_cast<std::size_t>(len) : 0);
-  uint8_t* p = out.data();
-  int written = len > 0 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : -1;
-  PKCS8_PRIV_KEY_INFO_free(p8);
-  if (written != len || len <= 0) throwOpenssl("encode private key");
-  return out;
-}
-
-// A PKCS#8 PrivateKeyInfo that is the whole input, or null.
-Pkey parsePkcs8(ByteView der) {
-  const uint8_t* p = der.data;
-  PKCS8_PRIV_KEY_INFO* p8 = d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size));
-  if (p8 == nullptr || p != der.data + der.size) {
-    PKCS8_PRIV_KEY_INFO_free(p8);
-    clearOpensslErrors();
-    return nullptr;
-  }
-  Pkey pkey(EVP_PKCS82PKEY(p8));
-  PKCS8_PRIV_KEY_INFO_free(p8);
-  if (!pkey) clearOpensslErrors();
-  return pkey;
 }
 
 const EVP_MD* mdOf(const char* name) {

@@ -7,83 +7,22 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "ekms/aead.hpp"
 #include "ekms/error.hpp"
+#include "ekms/ossl.hpp"
 
 namespace ekms {
 
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-
-Bytes spkiOf(EVP_PKEY* pkey) {
-  int len = i2d_PUBKEY(pkey, nullptr);
-  if (len <= 0) throwOpenssl("encode public key");
-  Bytes out(static_cast<std::size_t>(len));
-  uint8_t* p = out.data();
-  if (i2d_PUBKEY(pkey, &p) != len) throwOpenssl("encode public key");
-  return out;
-}
-
-SecretBytes pkcs8Of(EVP_PKEY* pkey) {
-  PKCS8_PRIV_KEY_INFO* p8 = EVP_PKEY2PKCS8(pkey);
-  if (p8 == nullptr) throwOpenssl("encode private key");
-  int len = i2d_PKCS8_PRIV_KEY_INFO(p8, nullptr);
-  SecretBytes out(len > 0 ? static_cast<std::size_t>(len) : 0);
-  uint8_t* p = out.data();
-  int written = len > 0 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : -1;
-  PKCS8_PRIV_KEY_INFO_free(p8);
-  if (written != len || len <= 0) throwOpenssl("encode private key");
-  return out;
-}
-
-Pkey parsePkcs8(ByteView der) {
-  const uint8_t* p = der.data;
-  PKCS8_PRIV_KEY_INFO* p8 = d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size));
-  if (p8 == nullptr || p != der.data + der.size) {
-    PKCS8_PRIV_KEY_INFO_free(p8);
-    clearOpensslErrors();
-    throw Error(ErrorCode::InvalidKeyBlob, "key material is not a PKCS#8 private key");
-  }
-  Pkey pkey(EVP_PKCS82PKEY(p8));
-  PKCS8_PRIV_KEY_INFO_free(p8);
-  if (!pkey) {
-    clearOpensslErrors();
-    throw Error(ErrorCode::InvalidKeyBlob, "key material is not a usable private key");
-  }
+// Loading stored material: the two ways it can be wrong get their own messages.
+Pkey loadPkcs8(ByteView der) {
+  Pkcs8Info p8 = decodePkcs8(der);
+  if (!p8) throw Error(ErrorCode::InvalidKeyBlob, "key material is not a PKCS#8 private key");
+  Pkey pkey = keyOfPkcs8(p8.get());
+  if (!pkey) throw Error(ErrorCode::InvalidKeyBlob, "key material is not a usable private key");
   return pkey;
-}
-
-void checkPadding(EVP_PKEY_CTX* ctx, const AlgorithmInfo& alg) {
-  if (alg.padding == Padding::Pss) {
-    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, digestOf(alg)) != 1)
-      throwOpenssl("RSA-PSS parameters");
-  } else if (alg.padding == Padding::Pkcs1) {
-    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) throwOpenssl("RSA PKCS#1 parameters");
-  }
-}
-
-void setOaep(EVP_PKEY_CTX* ctx, const AlgorithmInfo& alg) {
-  if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_oaep_md(ctx, digestOf(alg)) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, digestOf(alg)) != 1)
-    throwOpenssl("RSA-OAEP parameters");
 }
 
 // Ed25519ph as AWS defines ED25519_PH_SHA_512 with MessageType DIGEST: the 64-byte input is the
@@ -157,25 +96,14 @@ class AsymmetricKey final : public Key {
 
   Bytes encrypt(const AlgorithmInfo& alg, ByteView plaintext, const EncryptionContext&) const override {
     if (family_ != KeyFamily::Rsa || alg.padding != Padding::Oaep) unsupported("Encrypt");
-    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
-    if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1) throwOpenssl("encrypt init");
-    setOaep(ctx.get(), alg);
-    std::size_t len = 0;
-    if (EVP_PKEY_encrypt(ctx.get(), nullptr, &len, plaintext.data, plaintext.size) != 1) throwOpenssl("encrypt size");
-    Bytes out(len);
-    if (EVP_PKEY_encrypt(ctx.get(), out.data(), &len, plaintext.data, plaintext.size) != 1) {
-      clearOpensslErrors();
-      throw Error(ErrorCode::InvalidInput, "plaintext is too large for this key and algorithm");
-    }
-    out.resize(len);
-    return out;
+    return rsaOaepEncrypt(pkey_.get(), alg, plaintext);
   }
 
   SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext&) const override {
     if (family_ != KeyFamily::Rsa || alg.padding != Padding::Oaep) unsupported("Decrypt");
     PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
     if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1) throwOpenssl("decrypt init");
-    setOaep(ctx.get(), alg);
+    setRsaOaep(ctx.get(), alg);
     std::size_t len = static_cast<std::size_t>(EVP_PKEY_get_size(pkey_.get()));
     SecretBytes out(len);
     if (EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ciphertext.data, ciphertext.size) != 1) {
@@ -188,12 +116,7 @@ class AsymmetricKey final : public Key {
 
   SecretBytes deriveSharedSecret(ByteView peerDer) const override {
     if (family_ != KeyFamily::Ec) unsupported("DeriveSharedSecret");
-    const uint8_t* p = peerDer.data;
-    Pkey peer(d2i_PUBKEY(nullptr, &p, static_cast<long>(peerDer.size)));
-    if (!peer || p != peerDer.data + peerDer.size) {
-      clearOpensslErrors();
-      throw Error(ErrorCode::InvalidInput, "the public key is not a DER-encoded SubjectPublicKeyInfo");
-    }
+    Pkey peer = parseSpki(peerDer);
     if (EVP_PKEY_parameters_eq(pkey_.get(), peer.get()) != 1) {
       clearOpensslErrors();
       throw Error(ErrorCode::InvalidInput, "the public key is not on the key's curve");
@@ -242,7 +165,7 @@ class AsymmetricKey final : public Key {
       if (!t->pkey || (signing ? EVP_PKEY_sign_init(t->pkey.get()) : EVP_PKEY_verify_init(t->pkey.get())) != 1)
         throwOpenssl(signing ? "sign init" : "verify init");
       if (EVP_PKEY_CTX_set_signature_md(t->pkey.get(), digestOf(alg)) != 1) throwOpenssl("signature digest");
-      checkPadding(t->pkey.get(), alg);
+      setRsaSignaturePadding(t->pkey.get(), alg);
     } else {
       t->md.reset(EVP_MD_CTX_new());
       EVP_PKEY_CTX* pctx = nullptr;
@@ -250,7 +173,7 @@ class AsymmetricKey final : public Key {
           (signing ? EVP_DigestSignInit(t->md.get(), &pctx, digestOf(alg), nullptr, pkey_.get())
                    : EVP_DigestVerifyInit(t->md.get(), &pctx, digestOf(alg), nullptr, pkey_.get())) != 1)
         throwOpenssl(signing ? "sign init" : "verify init");
-      checkPadding(pctx, alg);
+      setRsaSignaturePadding(pctx, alg);
     }
     templates_.push_back(std::move(t));
     return *templates_.back();
@@ -284,9 +207,7 @@ class AesKey final : public Key {
     Bytes out;
     out.reserve(2 + identity().keyId.size() + kMaterialIdLen + kGcmNonceLen + plaintext.size + kGcmTagLen);
     writeCiphertextHeader(identity().keyId, identity().materialId, nonce, out);
-    Bytes aad(out);
-    Bytes ctx = encodeContext(context);
-    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    Bytes aad = ciphertextAad(out, context);
     gcmSeal(key_, nonce, aad, plaintext, out);
     return out;
   }
@@ -298,9 +219,7 @@ class AesKey final : public Key {
     CiphertextParts parts = parseCiphertext(ciphertext);
     if (parts.keyId != identity().keyId || parts.materialId != identity().materialId)
       throw Error(ErrorCode::IncorrectKey, "ciphertext was made under another key");
-    Bytes aad(parts.header.data, parts.header.data + parts.header.size);
-    Bytes ctx = encodeContext(context);
-    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    Bytes aad = ciphertextAad(parts.header, context);
     SecretBytes out;
     if (!gcmOpen(key_, parts.nonce, aad, parts.body, parts.tag, out))
       throw Error(ErrorCode::InvalidCiphertext, "ciphertext is not valid");
@@ -367,7 +286,7 @@ std::shared_ptr<const Key> loadSoftwareKey(const KeyIdentity& id, ByteView mater
       if (material.size == 0) throw Error(ErrorCode::InvalidKeyBlob, "HMAC material is empty");
       return std::make_shared<const HmacKey>(id, material);
     default: {
-      Pkey pkey = parsePkcs8(material);
+      Pkey pkey = loadPkcs8(material);
       int type = EVP_PKEY_get_base_id(pkey.get());
       bool matches = (spec.family == KeyFamily::Rsa && type == EVP_PKEY_RSA) ||
                      (spec.family == KeyFamily::Ec && type == EVP_PKEY_EC) ||
@@ -378,6 +297,6 @@ std::shared_ptr<const Key> loadSoftwareKey(const KeyIdentity& id, ByteView mater
   }
 }
 
-Bytes publicKeyOf(ByteView pkcs8) { return spkiOf(parsePkcs8(pkcs8).get()); }
+Bytes publicKeyOf(ByteView pkcs8) { return spkiOf(loadPkcs8(pkcs8).get()); }
 
 }  // namespace ekms

@@ -2,7 +2,6 @@
 // key may use: keys and signatures made by OpenSSL, the recovered point compared with the key's
 // own; signatures of two different keys, equal digests and malformed signatures refused.
 #include <cstring>
-#include <memory>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -12,16 +11,12 @@
 #include <openssl/rand.h>
 
 #include "check.hpp"
+#include "ekms/ossl.hpp"
 #include "ekms/pkcs11/ec_recover.hpp"
 
 using namespace ekms;
 
 namespace {
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 struct Curve {
   const char* name;
@@ -50,7 +45,7 @@ Bytes pointOf(EVP_PKEY* k) {
 
 // A raw r || s signature over `digest` (as CKM_ECDSA returns it).
 Bytes signRaw(EVP_PKEY* k, const Curve& c, ByteView digest) {
-  std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, k, nullptr), EVP_PKEY_CTX_free);
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, k, nullptr));
   std::size_t len = 0;
   EVP_PKEY_sign_init(ctx.get());
   EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data, digest.size);

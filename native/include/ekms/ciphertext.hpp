@@ -39,6 +39,10 @@ void writeCiphertextHeader(const std::string& keyId, const std::string& material
 // Duplicate keys cannot occur (the context is a map).
 Bytes encodeContext(EncryptionContext context);
 
+// The associated data AES-GCM authenticates: the header, then the encoded context. One function
+// so that software and token keys, which seal and open the same format, cannot drift apart.
+Bytes ciphertextAad(ByteView header, const EncryptionContext& context);
+
 std::string toHex(ByteView bytes);
 bool fromHex(const std::string& hex, Bytes& out);
 

@@ -1,34 +1,17 @@
 #include "ekms/pkcs11/ec_recover.hpp"
 
 #include <algorithm>
-#include <memory>
 #include <vector>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 
 #include "ekms/error.hpp"
+#include "ekms/ossl.hpp"
 
 namespace ekms::pkcs11 {
 
 namespace {
-
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct BnCtxFree {
-  void operator()(BN_CTX* p) const { BN_CTX_free(p); }
-};
-struct GroupFree {
-  void operator()(EC_GROUP* p) const { EC_GROUP_free(p); }
-};
-struct PointFree {
-  void operator()(EC_POINT* p) const { EC_POINT_free(p); }
-};
-using Bn = std::unique_ptr<BIGNUM, BnFree>;
-using BnCtx = std::unique_ptr<BN_CTX, BnCtxFree>;
-using Group = std::unique_ptr<EC_GROUP, GroupFree>;
-using Point = std::unique_ptr<EC_POINT, PointFree>;
 
 [[noreturn]] void unrecoverable(const char* why) {
   clearOpensslErrors();
@@ -71,7 +54,7 @@ std::vector<Bytes> candidates(const EC_GROUP* group, const BIGNUM* order, const 
   // x(R) ≡ r (mod n) and x(R) < p: r itself, and r + n on curves whose field exceeds the order.
   for (; BN_cmp(x.get(), field) < 0; BN_add(x.get(), x.get(), order)) {
     for (int yBit = 0; yBit < 2; ++yBit) {
-      Point R(EC_POINT_new(group)), Q(EC_POINT_new(group));
+      EcPoint R(EC_POINT_new(group)), Q(EC_POINT_new(group));
       if (!R || !Q) throwOpenssl("EC_POINT_new");
       if (EC_POINT_set_compressed_coordinates(group, R.get(), x.get(), yBit, ctx) != 1) {
         clearOpensslErrors();  // no point with this x on the curve
@@ -92,7 +75,7 @@ std::vector<Bytes> candidates(const EC_GROUP* group, const BIGNUM* order, const 
 }  // namespace
 
 Bytes recoverEcdsaPublicPoint(int curveNid, ByteView digest1, ByteView signature1, ByteView digest2, ByteView signature2) {
-  Group group(EC_GROUP_new_by_curve_name(curveNid));
+  EcGroup group(EC_GROUP_new_by_curve_name(curveNid));
   if (!group) throwOpenssl("EC_GROUP_new_by_curve_name");
   BnCtx ctx(BN_CTX_new());
   Bn field = newBn();

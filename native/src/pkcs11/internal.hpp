@@ -1,12 +1,48 @@
 // Pieces shared by the token key sources (not part of the core's interface).
 #pragma once
 
+#include <list>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ekms/pkcs11/token_key.hpp"
 #include "public_key.hpp"
 
 namespace ekms::pkcs11 {
+
+// What a key of a KMS key usage may do, as the CKA_SIGN / CKA_ENCRYPT / ... flags of its objects.
+// Generated and imported token keys must agree on it: the same usage gets the same flags.
+struct Usage {
+  bool encrypt = false, sign = false, derive = false;
+};
+// Throws InvalidInput for a usage KMS does not have.
+Usage usageOf(const std::string& usage);
+
+// Builds an attribute template whose values live as long as the builder.
+class AttributeTemplate {
+ public:
+  AttributeTemplate& flag(CK_ATTRIBUTE_TYPE type, bool value) { return add(type, value ? &yes_ : &no_, sizeof(CK_BBOOL)); }
+  AttributeTemplate& ulong(CK_ATTRIBUTE_TYPE type, CK_ULONG value) {
+    values_.emplace_back(reinterpret_cast<const uint8_t*>(&value), reinterpret_cast<const uint8_t*>(&value) + sizeof value);
+    return add(type, values_.back().data(), sizeof value);
+  }
+  AttributeTemplate& bytes(CK_ATTRIBUTE_TYPE type, ByteView value) {
+    values_.push_back(toBytes(value));
+    return add(type, values_.back().data(), value.size);
+  }
+  CK_ATTRIBUTE* data() { return attrs_.data(); }
+  CK_ULONG size() const { return static_cast<CK_ULONG>(attrs_.size()); }
+
+ private:
+  AttributeTemplate& add(CK_ATTRIBUTE_TYPE type, void* value, std::size_t len) {
+    attrs_.push_back({type, value, static_cast<CK_ULONG>(len)});
+    return *this;
+  }
+  CK_BBOOL yes_ = CK_TRUE, no_ = CK_FALSE;
+  std::vector<CK_ATTRIBUTE> attrs_;
+  std::list<Bytes> values_;  // a list: growing it never moves the bytes attrs_ points to
+};
 
 // publicKey is null for symmetric keys.
 std::shared_ptr<const Key> makeTokenKey(std::shared_ptr<Token> token, const KeyIdentity& id, const std::string& tokenRef,

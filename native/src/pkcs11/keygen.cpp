@@ -1,63 +1,20 @@
 // Key generation on the token, for every KMS key spec, with the protections of token_key.hpp.
-#include <list>
-#include <vector>
-
 #include "internal.hpp"
 
 namespace ekms::pkcs11 {
 
 namespace {
 
-struct Usage {
-  bool encrypt = false, sign = false, derive = false;
-};
-
-Usage usageOf(const std::string& usage) {
-  Usage u;
-  if (usage == "ENCRYPT_DECRYPT") u.encrypt = true;
-  else if (usage == "SIGN_VERIFY" || usage == "GENERATE_VERIFY_MAC") u.sign = true;
-  else if (usage == "KEY_AGREEMENT") u.derive = true;
-  else throw Error(ErrorCode::InvalidInput, "unknown key usage " + usage);
-  return u;
-}
-
-// Builds attribute templates whose values live as long as the builder.
-class Template {
- public:
-  Template& flag(CK_ATTRIBUTE_TYPE type, bool value) {
-    return add(type, value ? &yes_ : &no_, sizeof(CK_BBOOL));
-  }
-  Template& ulong(CK_ATTRIBUTE_TYPE type, CK_ULONG value) {
-    values_.push_back(Bytes(reinterpret_cast<const uint8_t*>(&value), reinterpret_cast<const uint8_t*>(&value) + sizeof value));
-    return add(type, values_.back().data(), sizeof value);
-  }
-  Template& bytes(CK_ATTRIBUTE_TYPE type, ByteView value) {
-    values_.push_back(toBytes(value));
-    return add(type, values_.back().data(), value.size);
-  }
-  CK_ATTRIBUTE* data() { return attrs_.data(); }
-  CK_ULONG size() const { return attrs_.size(); }
-
- private:
-  Template& add(CK_ATTRIBUTE_TYPE type, void* value, std::size_t len) {
-    attrs_.push_back({type, value, static_cast<CK_ULONG>(len)});
-    return *this;
-  }
-  CK_BBOOL yes_ = CK_TRUE, no_ = CK_FALSE;
-  std::vector<CK_ATTRIBUTE> attrs_;
-  std::list<Bytes> values_;  // a list: growing it never moves the bytes attrs_ points to
-};
-
 // The protections every private or secret object gets (token_key.hpp).
-Template protectedObject(ByteView id, const std::string& label) {
-  Template t;
+AttributeTemplate protectedObject(ByteView id, const std::string& label) {
+  AttributeTemplate t;
   t.flag(CKA_TOKEN, true).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   t.bytes(CKA_ID, id).bytes(CKA_LABEL, label);
   return t;
 }
 
-Template publicObject(ByteView id, const std::string& label) {
-  Template t;
+AttributeTemplate publicObject(ByteView id, const std::string& label) {
+  AttributeTemplate t;
   t.flag(CKA_TOKEN, true).flag(CKA_PRIVATE, false);
   t.bytes(CKA_ID, id).bytes(CKA_LABEL, label);
   return t;
@@ -79,6 +36,15 @@ Pkey publicKeyOf(Session& s, const KeySpecInfo& spec, CK_OBJECT_HANDLE pub) {
 
 }  // namespace
 
+Usage usageOf(const std::string& usage) {
+  Usage u;
+  if (usage == "ENCRYPT_DECRYPT") u.encrypt = true;
+  else if (usage == "SIGN_VERIFY" || usage == "GENERATE_VERIFY_MAC") u.sign = true;
+  else if (usage == "KEY_AGREEMENT") u.derive = true;
+  else throw Error(ErrorCode::InvalidInput, "unknown key usage " + usage);
+  return u;
+}
+
 std::string tokenRefOf(const KeyIdentity& id) { return id.keyId + '/' + id.materialId; }
 std::string labelOf(const std::string& storeId, const std::string& keyId) { return "ekms " + storeId + ' ' + keyId; }
 
@@ -95,7 +61,7 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
     const bool aes = spec.family == KeyFamily::Aes;
     const CK_MECHANISM_TYPE mech = aes ? CKM_AES_KEY_GEN : CKM_GENERIC_SECRET_KEY_GEN;
     token->require(mech, (std::string("a ") + spec.name + " key").c_str());
-    Template t = protectedObject(ckaId, label);
+    AttributeTemplate t = protectedObject(ckaId, label);
     t.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, aes ? CKK_AES : CKK_GENERIC_SECRET);
     t.ulong(CKA_VALUE_LEN, static_cast<CK_ULONG>(spec.bits / 8));
     if (aes) t.flag(CKA_ENCRYPT, true).flag(CKA_DECRYPT, true);
@@ -111,8 +77,8 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
     return out;
   }
 
-  Template pub = publicObject(ckaId, label);
-  Template priv = protectedObject(ckaId, label);
+  AttributeTemplate pub = publicObject(ckaId, label);
+  AttributeTemplate priv = protectedObject(ckaId, label);
   CK_MECHANISM_TYPE mech;
   if (spec.family == KeyFamily::Rsa) {
     mech = CKM_RSA_PKCS_KEY_PAIR_GEN;

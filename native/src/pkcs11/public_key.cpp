@@ -6,7 +6,6 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "ekms/error.hpp"
@@ -14,15 +13,6 @@
 namespace ekms::pkcs11 {
 
 namespace {
-
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
 Pkey fromData(const char* type, OSSL_PARAM* params) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
@@ -48,37 +38,7 @@ Bytes unwrapEcPoint(ByteView ecPoint, std::size_t bareSize, uint8_t bareFirst) {
   return out;
 }
 
-void setPadding(EVP_PKEY_CTX* ctx, const AlgorithmInfo& alg) {
-  if (alg.padding == Padding::Pss) {
-    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, digestOf(alg)) != 1)
-      throwOpenssl("RSA-PSS parameters");
-  } else if (alg.padding == Padding::Pkcs1) {
-    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) throwOpenssl("RSA PKCS#1 parameters");
-  }
-}
-
 }  // namespace
-
-Bytes spkiOf(EVP_PKEY* pkey) {
-  int len = i2d_PUBKEY(pkey, nullptr);
-  if (len <= 0) throwOpenssl("encode public key");
-  Bytes out(static_cast<std::size_t>(len));
-  uint8_t* p = out.data();
-  if (i2d_PUBKEY(pkey, &p) != len) throwOpenssl("encode public key");
-  return out;
-}
-
-Pkey parseSpki(ByteView der) {
-  const uint8_t* p = der.data;
-  Pkey pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size)));
-  if (!pkey || p != der.data + der.size) {
-    clearOpensslErrors();
-    throw Error(ErrorCode::InvalidInput, "the public key is not a DER-encoded SubjectPublicKeyInfo");
-  }
-  return pkey;
-}
 
 Pkey rsaPublicKey(ByteView modulus, ByteView exponent) {
   BIGNUM* n = BN_bin2bn(modulus.data, static_cast<int>(modulus.size), nullptr);
@@ -152,13 +112,13 @@ void verifyWithPublicKey(EVP_PKEY* pkey, KeyFamily family, const AlgorithmInfo& 
     PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
     if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) throwOpenssl("verify init");
     if (EVP_PKEY_CTX_set_signature_md(ctx.get(), digestOf(alg)) != 1) throwOpenssl("verify digest");
-    setPadding(ctx.get(), alg);
+    setRsaSignaturePadding(ctx.get(), alg);
     rc = EVP_PKEY_verify(ctx.get(), signature.data, signature.size, message.data, message.size);
   } else {
     MdCtx md(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;
     if (!md || EVP_DigestVerifyInit(md.get(), &pctx, digestOf(alg), nullptr, pkey) != 1) throwOpenssl("verify init");
-    setPadding(pctx, alg);
+    setRsaSignaturePadding(pctx, alg);
     rc = EVP_DigestVerify(md.get(), signature.data, signature.size, message.data, message.size);
   }
   if (rc != 1) {
@@ -166,24 +126,6 @@ void verifyWithPublicKey(EVP_PKEY* pkey, KeyFamily family, const AlgorithmInfo& 
     clearOpensslErrors();
     throw Error(ErrorCode::InvalidSignature, "signature is not valid");
   }
-}
-
-Bytes oaepEncrypt(EVP_PKEY* pkey, const AlgorithmInfo& alg, ByteView plaintext) {
-  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
-  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1) throwOpenssl("encrypt init");
-  if (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), digestOf(alg)) != 1 ||
-      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), digestOf(alg)) != 1)
-    throwOpenssl("RSA-OAEP parameters");
-  std::size_t len = 0;
-  if (EVP_PKEY_encrypt(ctx.get(), nullptr, &len, plaintext.data, plaintext.size) != 1) throwOpenssl("encrypt size");
-  Bytes out(len);
-  if (EVP_PKEY_encrypt(ctx.get(), out.data(), &len, plaintext.data, plaintext.size) != 1) {
-    clearOpensslErrors();
-    throw Error(ErrorCode::InvalidInput, "plaintext is too large for this key and algorithm");
-  }
-  out.resize(len);
-  return out;
 }
 
 Bytes ecdsaRawToDer(ByteView raw) {

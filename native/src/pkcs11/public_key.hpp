@@ -1,25 +1,14 @@
-// The public half of token keys, handled in software: building DER SubjectPublicKeyInfo from the
-// attributes a token reports, and Verify and RSA-OAEP Encrypt, which need no token round trip
-// (the key is public; OpenSSL here is faster than a call into the token).
+// The public half of token keys, handled in software: building public keys from the attributes
+// a token reports, and Verify, which needs no token round trip (the key is public; OpenSSL here
+// is faster than a call into the token). RSA-OAEP Encrypt does the same with rsaOaepEncrypt and
+// the DER forms come from spkiOf / parseSpki (ekms/ossl.hpp), shared with software keys.
 #pragma once
-
-#include <memory>
-
-#include <openssl/evp.h>
 
 #include "ekms/bytes.hpp"
 #include "ekms/key_spec.hpp"
+#include "ekms/ossl.hpp"
 
 namespace ekms::pkcs11 {
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-Bytes spkiOf(EVP_PKEY* pkey);
-// Throws InvalidInput when der is not a SubjectPublicKeyInfo.
-Pkey parseSpki(ByteView der);
 
 Pkey rsaPublicKey(ByteView modulus, ByteView exponent);
 // ecPoint as CKA_EC_POINT holds it: a DER OCTET STRING around the encoded point (the standard
@@ -41,7 +30,6 @@ inline constexpr const char* kEd25519phUnsupported =
 // Throws InvalidSignature when the signature does not match.
 void verifyWithPublicKey(EVP_PKEY* pkey, KeyFamily family, const AlgorithmInfo& alg, bool isDigest, ByteView message,
                          ByteView signature);
-Bytes oaepEncrypt(EVP_PKEY* pkey, const AlgorithmInfo& alg, ByteView plaintext);
 
 // PKCS#11's raw ECDSA signature (r || s, each padded to the field size) as DER, as AWS returns.
 Bytes ecdsaRawToDer(ByteView raw);

@@ -155,16 +155,14 @@ class TokenKey final : public Key {
   }
 
   Bytes encrypt(const AlgorithmInfo& alg, ByteView plaintext, const EncryptionContext& context) const override {
-    if (spec_.family == KeyFamily::Rsa && alg.padding == Padding::Oaep) return oaepEncrypt(public_.get(), alg, plaintext);
+    if (spec_.family == KeyFamily::Rsa && alg.padding == Padding::Oaep) return rsaOaepEncrypt(public_.get(), alg, plaintext);
     if (spec_.family != KeyFamily::Aes || std::strcmp(alg.name, "SYMMETRIC_DEFAULT") != 0) unsupported("Encrypt");
     token_->require(CKM_AES_GCM, "SYMMETRIC_DEFAULT encryption");
     Bytes nonce = randomBytes(kGcmNonceLen);
     Bytes out;
     out.reserve(2 + identity().keyId.size() + kMaterialIdLen + kGcmNonceLen + plaintext.size + kGcmTagLen);
     writeCiphertextHeader(identity().keyId, identity().materialId, nonce, out);
-    Bytes aad(out);
-    Bytes ctx = encodeContext(context);
-    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    Bytes aad = ciphertextAad(out, context);
     CK_GCM_PARAMS params{nonce.data(), kGcmNonceLen, kGcmNonceLen * 8, aad.data(), aad.size(), kGcmTagLen * 8};
     CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
     Bytes sealed = withObject([&](Session& s, CK_OBJECT_HANDLE h) {
@@ -187,9 +185,7 @@ class TokenKey final : public Key {
     CiphertextParts parts = parseCiphertext(ciphertext);
     if (parts.keyId != identity().keyId || parts.materialId != identity().materialId)
       throw Error(ErrorCode::IncorrectKey, "ciphertext was made under another key");
-    Bytes aad(parts.header.data, parts.header.data + parts.header.size);
-    Bytes ctx = encodeContext(context);
-    aad.insert(aad.end(), ctx.begin(), ctx.end());
+    Bytes aad = ciphertextAad(parts.header, context);
     CK_GCM_PARAMS params{const_cast<uint8_t*>(parts.nonce.data), kGcmNonceLen, kGcmNonceLen * 8, aad.data(), aad.size(),
                          kGcmTagLen * 8};
     CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};

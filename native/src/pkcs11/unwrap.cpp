@@ -1,6 +1,5 @@
 // Key material unwrapped inside a PKCS#11 token (token_import.hpp).
 #include <cstring>
-#include <list>
 #include <vector>
 
 #include <openssl/ec.h>
@@ -27,31 +26,6 @@ namespace {
 struct RsaAesKeyWrapParams {
   CK_ULONG aesKeyBits;
   CK_RSA_PKCS_OAEP_PARAMS* oaepParams;
-};
-
-// Attribute templates whose values live as long as the builder.
-class Attrs {
- public:
-  Attrs& flag(CK_ATTRIBUTE_TYPE type, bool value) { return add(type, value ? &yes_ : &no_, sizeof(CK_BBOOL)); }
-  Attrs& ulong(CK_ATTRIBUTE_TYPE type, CK_ULONG value) {
-    values_.emplace_back(reinterpret_cast<const uint8_t*>(&value), reinterpret_cast<const uint8_t*>(&value) + sizeof value);
-    return add(type, values_.back().data(), sizeof value);
-  }
-  Attrs& bytes(CK_ATTRIBUTE_TYPE type, ByteView value) {
-    values_.push_back(toBytes(value));
-    return add(type, values_.back().data(), value.size);
-  }
-  CK_ATTRIBUTE* data() { return attrs_.data(); }
-  CK_ULONG size() const { return static_cast<CK_ULONG>(attrs_.size()); }
-
- private:
-  Attrs& add(CK_ATTRIBUTE_TYPE type, void* value, std::size_t len) {
-    attrs_.push_back({type, value, static_cast<CK_ULONG>(len)});
-    return *this;
-  }
-  CK_BBOOL yes_ = CK_TRUE, no_ = CK_FALSE;
-  std::vector<CK_ATTRIBUTE> attrs_;
-  std::list<Bytes> values_;
 };
 
 Bytes idBytes(const std::string& ref) { return Bytes(ref.begin(), ref.end()); }
@@ -134,7 +108,7 @@ class Unwrapper {
 
   // C_UnwrapKey of the material into an object made from tmpl; the CK_RV of the step that made
   // the material's object (the steps before it throw).
-  CK_RV unwrap(Attrs& tmpl, CK_OBJECT_HANDLE& out) {
+  CK_RV unwrap(AttributeTemplate& tmpl, CK_OBJECT_HANDLE& out) {
     out = CK_INVALID_HANDLE;
     if (!u_.aes) {
       if (encrypted_.size != k_) undecryptable();
@@ -162,7 +136,7 @@ class Unwrapper {
  private:
   // Step one of two: the ephemeral AES key, as a session object that can only unwrap.
   void unwrapAesKey() {
-    Attrs t;
+    AttributeTemplate t;
     t.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, CKK_AES);
     t.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
     t.flag(CKA_UNWRAP, true).flag(CKA_WRAP, false).flag(CKA_ENCRYPT, false).flag(CKA_DECRYPT, false);
@@ -187,19 +161,6 @@ class Unwrapper {
   CK_OBJECT_HANDLE aesKey_ = CK_INVALID_HANDLE;
 };
 
-struct Usage {
-  bool encrypt = false, sign = false, derive = false;
-};
-
-Usage usageOf(const std::string& usage) {
-  Usage u;
-  if (usage == "ENCRYPT_DECRYPT") u.encrypt = true;
-  else if (usage == "SIGN_VERIFY" || usage == "GENERATE_VERIFY_MAC") u.sign = true;
-  else if (usage == "KEY_AGREEMENT") u.derive = true;
-  else throw Error(ErrorCode::InvalidInput, "unknown key usage " + usage);
-  return u;
-}
-
 CK_KEY_TYPE keyTypeOf(const KeySpecInfo& spec) {
   switch (spec.family) {
     case KeyFamily::Aes: return CKK_AES;
@@ -213,8 +174,8 @@ CK_KEY_TYPE keyTypeOf(const KeySpecInfo& spec) {
 bool isSecret(const KeySpecInfo& spec) { return spec.family == KeyFamily::Aes || spec.family == KeyFamily::Hmac; }
 
 // The imported key's object: the protections and usage of generated token keys (keygen.cpp).
-Attrs targetTemplate(const KeySpecInfo& spec, const Usage& u, const std::string& ref, const std::string& label) {
-  Attrs t;
+AttributeTemplate targetTemplate(const KeySpecInfo& spec, const Usage& u, const std::string& ref, const std::string& label) {
+  AttributeTemplate t;
   t.ulong(CKA_CLASS, isSecret(spec) ? CKO_SECRET_KEY : CKO_PRIVATE_KEY).ulong(CKA_KEY_TYPE, keyTypeOf(spec));
   t.flag(CKA_TOKEN, true).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   t.bytes(CKA_ID, idBytes(ref)).bytes(CKA_LABEL, ByteView(reinterpret_cast<const uint8_t*>(label.data()), label.size()));
@@ -227,8 +188,8 @@ Attrs targetTemplate(const KeySpecInfo& spec, const Usage& u, const std::string&
 
 // A session copy of a private key that can only sign: it proves the key's halves belong together
 // and gives an EC key's public point, whatever the key's own usage. Destroyed right after.
-Attrs probeTemplate(const KeySpecInfo& spec) {
-  Attrs t;
+AttributeTemplate probeTemplate(const KeySpecInfo& spec) {
+  AttributeTemplate t;
   t.ulong(CKA_CLASS, CKO_PRIVATE_KEY).ulong(CKA_KEY_TYPE, keyTypeOf(spec));
   t.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   t.flag(CKA_SIGN, true).flag(CKA_DECRYPT, false).flag(CKA_DERIVE, false);
@@ -236,8 +197,8 @@ Attrs probeTemplate(const KeySpecInfo& spec) {
 }
 
 // A session generic secret that takes any bytes: tells "does not decrypt" from "does not fit".
-Attrs anySecretTemplate() {
-  Attrs t;
+AttributeTemplate anySecretTemplate() {
+  AttributeTemplate t;
   t.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET);
   t.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   t.flag(CKA_SIGN, false).flag(CKA_ENCRYPT, false).flag(CKA_DECRYPT, false);
@@ -288,7 +249,7 @@ int curveNidOf(const KeySpecInfo& spec) {
 }
 
 void verifyDigest(EVP_PKEY* pkey, bool rsaPkcs1, ByteView digest, ByteView signature) {
-  std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr), EVP_PKEY_CTX_free);
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
   bool ok = ctx && EVP_PKEY_verify_init(ctx.get()) == 1;
   if (ok && rsaPkcs1)
     ok = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 && EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) == 1;
@@ -347,7 +308,7 @@ std::size_t paddedSecretLength(Session& s, Unwrapper& unwrapper, CK_MECHANISM_TY
   if (kwp == 0)
     throw Error(ErrorCode::Unsupported, "checking the length of imported secret key material on a PKCS#11 token that does not report it "
                                         "(CKA_VALUE_LEN) needs AES key wrap with padding (CKM_AES_KEY_WRAP_KWP or CKM_AES_KEY_WRAP_PAD)");
-  Attrs kek;
+  AttributeTemplate kek;
   kek.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, CKK_AES).ulong(CKA_VALUE_LEN, 32);
   kek.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   kek.flag(CKA_WRAP, true).flag(CKA_UNWRAP, false).flag(CKA_ENCRYPT, false).flag(CKA_DECRYPT, false);
@@ -355,7 +316,7 @@ std::size_t paddedSecretLength(Session& s, Unwrapper& unwrapper, CK_MECHANISM_TY
   CK_OBJECT_HANDLE hKek = CK_INVALID_HANDLE;
   check(s.fn()->C_GenerateKey(s.handle(), &gen, kek.data(), kek.size(), &hKek), "C_GenerateKey");
   ObjectGuard guardKek(s, hKek);
-  Attrs copy;
+  AttributeTemplate copy;
   copy.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET);
   copy.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, true);
   copy.flag(CKA_SIGN, false).flag(CKA_ENCRYPT, false).flag(CKA_DECRYPT, false);
@@ -446,10 +407,10 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
   const ByteView labelView(reinterpret_cast<const uint8_t*>(label.data()), label.size());
   const uint8_t f4[] = {0x01, 0x00, 0x01};
   // The public half is needed once, to be read: a session object.
-  Attrs pub;
+  AttributeTemplate pub;
   pub.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, false).ulong(CKA_MODULUS_BITS, static_cast<CK_ULONG>(bits));
   pub.bytes(CKA_PUBLIC_EXPONENT, ByteView(f4, sizeof f4)).flag(CKA_WRAP, true).flag(CKA_ENCRYPT, false).flag(CKA_VERIFY, false);
-  Attrs priv;
+  AttributeTemplate priv;
   priv.flag(CKA_TOKEN, true).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   priv.bytes(CKA_ID, idBytes(out.tokenRef)).bytes(CKA_LABEL, labelView);
   priv.flag(CKA_UNWRAP, true).flag(CKA_DECRYPT, false).flag(CKA_SIGN, false).flag(CKA_SIGN_RECOVER, false).flag(CKA_DERIVE, false);
@@ -464,7 +425,7 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
     Bytes modulus = Token::readAttribute(s, hPub, CKA_MODULUS);
     Pkey key = rsaPublicKey(modulus, Token::readAttribute(s, hPub, CKA_PUBLIC_EXPONENT));
     // Does the token take the OAEP parameters? A ciphertext of zeros finds out without a key.
-    Attrs probe = anySecretTemplate();
+    AttributeTemplate probe = anySecretTemplate();
     CK_RSA_PKCS_OAEP_PARAMS oaep{u.hash, u.mgf, CKZ_DATA_SPECIFIED, nullptr, 0};
     RsaAesKeyWrapParams rsaAes{256, &oaep};
     CK_MECHANISM pm = u.rsaAesKeyWrap ? CK_MECHANISM{CKM_RSA_AES_KEY_WRAP, &rsaAes, sizeof rsaAes}
@@ -502,13 +463,13 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
     const std::size_t k = Token::readAttribute(s, wrappingKey, CKA_MODULUS).size();
     Unwrapper unwrapper(s, *token, u, wrappingKey, k, encrypted);
 
-    Attrs target = targetTemplate(spec, usage, pendingRef, label);
+    AttributeTemplate target = targetTemplate(spec, usage, pendingRef, label);
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     CK_RV rv = unwrapper.unwrap(target, h);
     if (isSessionLost(rv) || isHandleStale(rv)) throw RvError("C_UnwrapKey", rv);
     if (rv != CKR_OK) {
       // Did the material not decrypt, or does it not fit the key spec?
-      Attrs any = anySecretTemplate();
+      AttributeTemplate any = anySecretTemplate();
       CK_OBJECT_HANDLE loose = CK_INVALID_HANDLE;
       if (unwrapper.unwrap(any, loose) != CKR_OK) undecryptable();
       ObjectGuard guardLoose(s, loose);
@@ -521,7 +482,7 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
     if (isSecret(spec)) {
       out.materialId = checkSecretOnToken(s, unwrapper, u, spec, keySpecName, h, keyId);
     } else {
-      Attrs probeT = probeTemplate(spec);
+      AttributeTemplate probeT = probeTemplate(spec);
       CK_OBJECT_HANDLE probe = CK_INVALID_HANDLE;
       CK_RV prv = unwrapper.unwrap(probeT, probe);
       if (prv != CKR_OK) throw RvError("C_UnwrapKey", prv);
