@@ -4,6 +4,13 @@
 // object destroyed, the note goes. A note older than the grace period whose material has no
 // record names an orphan of this store, which the sweep destroys. Objects without a note are
 // never touched: they belong to other stores, or to work still in progress elsewhere.
+//
+// One kind of name is not the work of one process alone: an imported material's object is named
+// by the material's id, the same for every import of that material into the key. Such objects
+// are claimed (renamed to a doomed- CKA_ID) before the decision to destroy them is checked again
+// (destroyClaimed), so that an import committing the same name meanwhile keeps its object.
+import { randomBytes } from 'node:crypto';
+
 import type { MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { TokenBackend } from './token.js';
@@ -23,6 +30,13 @@ export function clearTokenCreation(store: Store, keyId: string, materialId: stri
   });
 }
 
+/** Clears a note only if it is still the one written at `notedAt` (not one another process wrote since). */
+export function clearOwnTokenCreation(store: Store, keyId: string, materialId: string, notedAt: Date): void {
+  store.write(() => {
+    store.db.prepare('DELETE FROM token_creations WHERE key_id = ? AND material_id = ? AND started_at = ?').run(keyId, materialId, notedAt.getTime());
+  });
+}
+
 /** Whether the object of an imported material is unneeded: its material was taken away and no import of it is under way. */
 function forgottenMaterial(store: Store, keyId: string, materialId: string): boolean {
   const state = store.db.prepare('SELECT import_state FROM imported_materials WHERE key_id = ? AND material_id = ?').pluck().get(keyId, materialId);
@@ -30,9 +44,87 @@ function forgottenMaterial(store: Store, keyId: string, materialId: string): boo
   return state === 'PENDING_IMPORT' && !noted && store.getMaterial(keyId, materialId)?.tokenRef === undefined;
 }
 
+/** When the note was written, if there is one. */
+function notedAt(store: Store, keyId: string, materialId: string): number | undefined {
+  return store.db.prepare('SELECT started_at FROM token_creations WHERE key_id = ? AND material_id = ?').pluck().get(keyId, materialId) as
+    | number
+    | undefined;
+}
+
+/** Clears a note only if it is still older than `cutoff`: a note written again since then is live work of another process. */
+function clearStaleNote(store: Store, keyId: string, materialId: string, cutoff: number): void {
+  store.write(() => {
+    store.db.prepare('DELETE FROM token_creations WHERE key_id = ? AND material_id = ? AND started_at <= ?').run(keyId, materialId, cutoff);
+  });
+}
+
+/**
+ * Whether `<keyId>/<materialId>` is needed: a record names it, or an import of it was noted
+ * after `cutoff` (its process may be between renaming its object to this name and storing the record).
+ */
+function materialNeeded(store: Store, keyId: string, materialId: string, cutoff: number): boolean {
+  if (store.getMaterial(keyId, materialId)?.tokenRef !== undefined) return true;
+  const at = notedAt(store, keyId, materialId);
+  return at !== undefined && at > cutoff;
+}
+
+// An object claimed for destruction is renamed "<keyId>/doomed-<random>-<materialId>" (below).
+const doomedPrefix = 'doomed-';
+
+function doomedName(materialId: string): string {
+  return `${doomedPrefix}${randomBytes(8).toString('hex')}-${materialId}`;
+}
+
+/** The material id a doomed- name was claimed from. */
+function claimedFrom(name: string): string | undefined {
+  if (!name.startsWith(doomedPrefix)) return undefined;
+  const rest = name.slice(doomedPrefix.length);
+  const dash = rest.indexOf('-');
+  return dash < 0 ? undefined : rest.slice(dash + 1);
+}
+
+/**
+ * Destroys the object `<keyId>/<materialId>` of an imported material if `unneeded` still holds
+ * once the object is claimed. The material id is the same for every import of the same material,
+ * so a check followed by a destroy is not enough: between the two another process may note an
+ * import of that material and rename its new object to that name (commitImported renames, or
+ * keeps the object already there), and its record would then name a destroyed object. So the
+ * object is first renamed away to a doomed- CKA_ID (noted, so that the orphan sweep decides about
+ * it if this process dies), `unneeded` is asked again in a write transaction, and only then is the
+ * object destroyed; if the name is needed after all, the object gets it back. An importer notes
+ * the material id before its rename and keeps the note until its record is stored, so whatever
+ * it renamed before the claim is seen by the second check. Returns whether it destroyed the object.
+ */
+async function destroyClaimed(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date, unneeded: () => boolean): Promise<boolean> {
+  const ref = `${keyId}/${materialId}`;
+  const doomed = doomedName(materialId);
+  const doomedRef = `${keyId}/${doomed}`;
+  noteTokenCreation(store, keyId, doomed, now);
+  try {
+    await token.commitImported(ref, doomedRef);
+  } catch {
+    // Nothing to claim, or the token failed part way: whatever moved goes back. If that fails
+    // too, the note stays and the orphan sweep decides later.
+    await token.commitImported(doomedRef, ref).then(
+      () => clearTokenCreation(store, keyId, doomed),
+      () => undefined,
+    );
+    return false;
+  }
+  if (store.write(unneeded)) {
+    // If the token fails now, the note stays and the orphan sweep destroys the object later.
+    await token.destroyTokenRef(doomedRef);
+    clearTokenCreation(store, keyId, doomed);
+    return true;
+  }
+  await token.commitImported(doomedRef, ref);
+  clearTokenCreation(store, keyId, doomed);
+  return false;
+}
+
 /** Destroys the object of an imported material that expired, if it is still unneeded when asked. */
-export async function destroyForgottenMaterial(store: Store, token: TokenBackend, keyId: string, materialId: string): Promise<void> {
-  if (forgottenMaterial(store, keyId, materialId)) await token.destroyTokenRef(`${keyId}/${materialId}`);
+export async function destroyForgottenMaterial(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date): Promise<void> {
+  if (forgottenMaterial(store, keyId, materialId)) await destroyClaimed(store, token, keyId, materialId, now, () => forgottenMaterial(store, keyId, materialId));
 }
 
 /**
@@ -51,18 +143,16 @@ export async function sweepImportObjects(store: Store, token: TokenBackend, now:
     if (slash < 0) continue;
     const keyId = ref.slice(0, slash);
     const name = ref.slice(slash + 1);
-    if (name.startsWith('pending-') || noted.get(keyId, name) !== undefined) continue;
-    let unused: boolean;
-    if (name.startsWith('import-')) {
-      const validTo = parameters.get(name.slice('import-'.length), keyId) as number | undefined;
-      unused = validTo === undefined || validTo <= now.getTime();
-    } else {
-      // Material of an EXTERNAL key taken away: its record no longer names the object.
-      unused = forgottenMaterial(store, keyId, name);
-    }
-    if (!unused) continue;
+    if (name.startsWith('pending-') || name.startsWith(doomedPrefix) || noted.get(keyId, name) !== undefined) continue;
     try {
-      destroyed += (await token.destroyTokenRef(ref)) > 0 ? 1 : 0;
+      if (name.startsWith('import-')) {
+        // A wrapping key's name is its own (random): nobody else can give it to a new object.
+        const validTo = parameters.get(name.slice('import-'.length), keyId) as number | undefined;
+        if (validTo === undefined || validTo <= now.getTime()) destroyed += (await token.destroyTokenRef(ref)) > 0 ? 1 : 0;
+      } else if (forgottenMaterial(store, keyId, name)) {
+        // Material of an EXTERNAL key taken away: its record no longer names the object.
+        if (await destroyClaimed(store, token, keyId, name, now, () => forgottenMaterial(store, keyId, name))) destroyed++;
+      }
     } catch {
       // the token may be unreachable now; next time
     }
@@ -72,22 +162,54 @@ export async function sweepImportObjects(store: Store, token: TokenBackend, now:
 
 /** Destroys this store's orphaned token objects; returns how many. Failures are left for next time. */
 export async function sweepTokenOrphans(store: Store, token: TokenBackend, now: Date, graceMs = orphanGraceMs): Promise<number> {
+  const cutoff = now.getTime() - graceMs;
   const stale = store.db
     .prepare('SELECT key_id AS keyId, material_id AS materialId FROM token_creations WHERE started_at <= ?')
-    .all(now.getTime() - graceMs) as { keyId: string; materialId: string }[];
+    .all(cutoff) as { keyId: string; materialId: string }[];
   let destroyed = 0;
+  let listed: Set<string> | undefined;
+  const onToken = async (ref: string) => (listed ??= new Set(await token.listTokenRefs())).has(ref);
   for (const { keyId, materialId } of stale) {
-    const storedParameters =
-      materialId.startsWith('import-') &&
-      store.db.prepare('SELECT 1 FROM import_parameters WHERE wrapping_key_id = ?').get(materialId.slice('import-'.length)) !== undefined;
-    if (store.getMaterial(keyId, materialId) || storedParameters) {
-      // The record was stored; only the note outlived the process.
-      clearTokenCreation(store, keyId, materialId);
-      continue;
-    }
-    const material: MaterialRecord = { keyId, materialId, createdAt: now, tokenRef: `${keyId}/${materialId}` };
-    const key = store.getKey(keyId);
+    const ref = `${keyId}/${materialId}`;
     try {
+      const claimed = claimedFrom(materialId);
+      if (claimed !== undefined) {
+        // A claim (destroyClaimed) whose process died or whose token failed: decided again.
+        if (await onToken(ref)) {
+          if (materialNeeded(store, keyId, claimed, cutoff)) await token.commitImported(ref, `${keyId}/${claimed}`);
+          else destroyed += (await token.destroyTokenRef(ref)) > 0 ? 1 : 0;
+        }
+        clearTokenCreation(store, keyId, materialId);
+        continue;
+      }
+      const storedParameters =
+        materialId.startsWith('import-') &&
+        store.db.prepare('SELECT 1 FROM import_parameters WHERE wrapping_key_id = ?').get(materialId.slice('import-'.length)) !== undefined;
+      if (store.getMaterial(keyId, materialId) || storedParameters) {
+        // The record was stored; only the note outlived the process. (A note written again
+        // meanwhile is another import of the material under way: it stays.)
+        clearStaleNote(store, keyId, materialId, cutoff);
+        continue;
+      }
+      const key = store.getKey(keyId);
+      if (key?.origin === 'EXTERNAL' && !materialId.startsWith('pending-') && !materialId.startsWith('import-')) {
+        // The material id of an import: the next import of the same material names its object
+        // the same, perhaps right now in another process.
+        if (!(await onToken(ref))) {
+          clearStaleNote(store, keyId, materialId, cutoff);
+          continue;
+        }
+        const unneeded = () => {
+          if (materialNeeded(store, keyId, materialId, cutoff)) return false;
+          store.db.prepare('DELETE FROM token_creations WHERE key_id = ? AND material_id = ?').run(keyId, materialId);
+          return true;
+        };
+        if (await destroyClaimed(store, token, keyId, materialId, now, unneeded)) destroyed++;
+        continue;
+      }
+      // Names nobody else gives to an object: a generated key's random material id, a pending
+      // import or a wrapping key.
+      const material: MaterialRecord = { keyId, materialId, createdAt: now, tokenRef: ref };
       if (key) await token.destroyMaterial(key, material);
       else await token.destroyMaterial({ keyId } as Parameters<TokenBackend['destroyMaterial']>[0], material);
       destroyed++;

@@ -42,7 +42,7 @@ export class ImportExpiry {
       });
       // The record no longer names the object; if the token cannot destroy it now, the import
       // sweep (backends/token-orphans.ts) does later.
-      if (changed && tokenRef !== undefined && this.token) void destroyForgottenMaterial(this.store, this.token, keyId, materialId).catch(() => undefined);
+      if (changed && tokenRef !== undefined && this.token) void destroyForgottenMaterial(this.store, this.token, keyId, materialId, now).catch(() => undefined);
       if (changed) this.keys.invalidate(keyId, { wipe: true });
     }
     // invalidate() marked the schedule stale again through the registry; what is read now is current.

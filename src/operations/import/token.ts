@@ -11,10 +11,13 @@
 //   once its parameters are stored; destroyed once the parameters expired, or when they are gone
 //   (the key was deleted), by sweepImportObjects;
 // - the imported key "<keyId>/pending-<random>" while its material id is computed, then renamed
-//   "<keyId>/<materialId>": both names are noted before the object has them.
+//   "<keyId>/<materialId>": both names are noted before the object has them, and both notes go
+//   when the import fails short of the rename. The material id is the same for every import of
+//   the same material, so the sweeps claim such an object (renaming it "<keyId>/doomed-…") and
+//   check again before destroying it; the note of the final name stays until the record is stored.
 import { randomBytes } from 'node:crypto';
 
-import { clearTokenCreation, noteTokenCreation } from '../../backends/token-orphans.js';
+import { clearOwnTokenCreation, clearTokenCreation, noteTokenCreation } from '../../backends/token-orphans.js';
 import type { TokenBackend } from '../../backends/token.js';
 import { CustomKeyStoreInvalidStateException, CustomKeyStoreNotFoundException, KeyUnavailableException, UnsupportedOperationException } from '../../errors.js';
 import { nativeImports } from '../../keys/import-native.js';
@@ -71,7 +74,16 @@ export async function tokenParametersForImport(
   // The import token first: it checks the algorithm and spec before anything is made on the token.
   const importToken = nativeImports.sealImportToken(ctx.engine, keyId, wrappingKeyId, wrappingKeySpec, algorithm, validTo.getTime());
   noteTokenCreation(ctx.store, keyId, `import-${wrappingKeyId}`, now);
-  const generated = await native(token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm));
+  let generated: { publicKey: Uint8Array };
+  try {
+    generated = await native(token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm));
+  } catch (err) {
+    // Refused (SoftHSM2 refuses OAEP with SHA-256), or the token failed. Nothing else will ever
+    // store parameters for this wrapping key id, so an object left behind is swept without the
+    // note (sweepImportObjects: a wrapping key without parameters).
+    clearTokenCreation(ctx.store, keyId, `import-${wrappingKeyId}`);
+    throw err;
+  }
   const parameters: ImportParametersRecord = {
     wrappingKeyId,
     keyId,
@@ -120,9 +132,11 @@ export async function importIntoToken(
     throw err;
   }
   const tokenRef = `${keyId}/${unwrapped.materialId}`;
+  let noted = false;
   try {
     accept(unwrapped.materialId);
     noteTokenCreation(ctx.store, keyId, unwrapped.materialId, now);
+    noted = true;
     await token.commitImported(pendingRef, tokenRef);
   } catch (err) {
     // Refused, or the rename failed: the pending object goes (its note stays if it cannot).
@@ -130,6 +144,12 @@ export async function importIntoToken(
       () => clearTokenCreation(ctx.store, keyId, pendingId),
       () => undefined,
     );
+    // The note of the final name goes too: nothing was renamed to it. Left behind, it would make
+    // the orphan sweep take the name for an orphan later, when another import may be using it.
+    // (When the token could not be reached the rename may have happened: the note stays, and the
+    // sweep claims the object before deciding, token-orphans.ts.) A note written again since by
+    // another import of the same material is that import's, and stays.
+    if (noted && nativeCode(err) !== 'EKMS_KEY_UNAVAILABLE') clearOwnTokenCreation(ctx.store, keyId, unwrapped.materialId, now);
     throw err;
   }
   clearTokenCreation(ctx.store, keyId, pendingId);
