@@ -2,11 +2,12 @@
 // key ARN, alias name, alias ARN) into a key record and, per key material, a native handle.
 // Records are cached until another process writes to the store (PRAGMA data_version), so the
 // hot path touches no disk and still sees a key disabled or deleted elsewhere on its next use.
-import { KeyUnavailableException, InvalidArnException, NotFoundException } from '../errors.js';
+import { KeyUnavailableException, InvalidArnException, type KmsError, NotFoundException } from '../errors.js';
 import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { Arns, parseKeyRef } from './arn.js';
+import { cellFor, refusal } from './state.js';
 
 export interface LoadedKey {
   readonly record: KeyRecord;
@@ -132,6 +133,27 @@ export class KeyRegistry {
   }
 
   /**
+   * The error for a key whose material is missing when an operation that passed its key state
+   * check comes to use it: what the key's state in the store now means for cryptographic use, as
+   * DescribeKey and the key-state table (state.ts) would say. A key deleted meanwhile is
+   * NotFoundException with DescribeKey's words; a key now pending import, disabled or pending
+   * deletion gets that state's refusal; otherwise the material is unavailable.
+   */
+  private materialGone(record: KeyRecord, message: string): KmsError {
+    this.cache.delete(record.keyId);
+    const arn = this.arns.key(record.keyId);
+    const now = this.store.getKey(record.keyId);
+    if (!now) {
+      this.engine.evict(record.keyId);
+      return new NotFoundException(`Key '${arn}' does not exist`);
+    }
+    // Every operation that uses a key's material has the key-state table's row of cryptographic use.
+    const cell = cellFor('Encrypt', now.state);
+    if (cell !== 'ok') return refusal(cell, arn, now);
+    return new KeyUnavailableException(message);
+  }
+
+  /**
    * A cached key. Its materials are read on first use, not with the record: DescribeKey and the
    * other metadata operations never need them, and in a large store the material lookup is half
    * of a first touch's SQLite time (its index is the largest in the file). Reading them later is
@@ -153,14 +175,21 @@ export class KeyRegistry {
         return materialsOf();
       },
       material(materialId = record.currentMaterialId) {
-        return materialId === undefined ? undefined : find(materialId);
+        if (materialId === undefined) return undefined;
+        const m = find(materialId);
+        // No such material: a ciphertext naming another material, or the key deleted meanwhile.
+        if (!m && !store.getKey(record.keyId)) throw registry.materialGone(record, '');
+        return m;
       },
       handle(materialId = record.currentMaterialId) {
-        if (materialId === undefined) throw new Error(`key ${record.keyId} has no key material`);
+        if (materialId === undefined) throw registry.materialGone(record, `${registry.arns.key(record.keyId)} has no key material.`);
         let h = handles.get(materialId);
         if (h) return h;
         const m = find(materialId);
-        if (!m) throw new Error(`key ${record.keyId} has no key material ${materialId}`);
+        // Gone since the record was read: another process deleted the key, or took the material
+        // away (DeleteImportedKeyMaterial, expiry: the row stays, without its key).
+        if (!m || (m.tokenRef === undefined && m.wrapped === undefined))
+          throw registry.materialGone(record, `The key material ${materialId} of ${registry.arns.key(record.keyId)} is not available.`);
         if (m.tokenRef !== undefined) {
           if (!registry.tokenHandles)
             throw new KeyUnavailableException(`${registry.arns.key(record.keyId)} lives on a PKCS#11 token, and this key store was opened without one.`);
