@@ -7,8 +7,10 @@
  *                        C_Login=CKR_PIN_LOCKED                 every C_Login fails
  *                        C_SignInit@3=CKR_SESSION_HANDLE_INVALID only the 3rd C_SignInit fails
  *                        C_SignInit@2+=CKR_DEVICE_REMOVED        the 2nd and every later one fail
- *                      RV is a CKR_ name from the table below or a number (0xb3).
- *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per injected fault,
+ *                      RV is a CKR_ name from the table below or a number (0xb3). CKR_OK
+ *                      injects nothing: the call goes through and is only logged, so a test can
+ *                      tell that it happened (C_CloseSession=CKR_OK: sessions dropped).
+ *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per call a rule matched,
  *                      so a test can tell that its fault really happened.
  *
  * The plan is read, and the call counters reset, at every C_Initialize: a process can finalise
@@ -29,12 +31,13 @@
 
 enum { F_Initialize, F_Login, F_OpenSession, F_GetSessionInfo, F_GetTokenInfo, F_FindObjectsInit, F_SignInit, F_Sign,
        F_EncryptInit, F_Encrypt, F_DecryptInit, F_Decrypt, F_GenerateKey, F_GenerateKeyPair, F_DeriveKey,
-       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_COUNT };
+       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_WrapKey, F_CloseSession, F_COUNT };
 
 static const char* const kNames[F_COUNT] = {
     "C_Initialize", "C_Login", "C_OpenSession", "C_GetSessionInfo", "C_GetTokenInfo", "C_FindObjectsInit",
     "C_SignInit", "C_Sign", "C_EncryptInit", "C_Encrypt", "C_DecryptInit", "C_Decrypt", "C_GenerateKey",
-    "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject", "C_UnwrapKey", "C_SetAttributeValue"};
+    "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject", "C_UnwrapKey", "C_SetAttributeValue",
+    "C_WrapKey", "C_CloseSession"};
 
 static const struct {
   const char* name;
@@ -47,7 +50,7 @@ static const struct {
     {"CKR_PIN_LOCKED", CKR_PIN_LOCKED},               {"CKR_PIN_EXPIRED", CKR_PIN_EXPIRED},
     {"CKR_KEY_HANDLE_INVALID", CKR_KEY_HANDLE_INVALID}, {"CKR_OBJECT_HANDLE_INVALID", CKR_OBJECT_HANDLE_INVALID},
     {"CKR_USER_NOT_LOGGED_IN", CKR_USER_NOT_LOGGED_IN}, {"CKR_MECHANISM_INVALID", CKR_MECHANISM_INVALID},
-    {"CKR_ARGUMENTS_BAD", CKR_ARGUMENTS_BAD},
+    {"CKR_ARGUMENTS_BAD", CKR_ARGUMENTS_BAD},         {"CKR_OK", CKR_OK},
 };
 
 struct Rule {
@@ -135,16 +138,18 @@ static CK_RV fault(int fn) {
   pthread_mutex_lock(&g_mutex);
   unsigned long n = ++g_calls[fn];
   CK_RV rv = CKR_OK;
+  int matched = 0;
   for (int i = 0; i < g_ruleCount; ++i) {
     const struct Rule* r = &g_rules[i];
     if (r->fn != fn) continue;
     if (r->nth == 0 || n == r->nth || (r->andLater && n > r->nth)) {
       rv = r->rv;
+      matched = 1;
       break;
     }
   }
   pthread_mutex_unlock(&g_mutex);
-  if (rv != CKR_OK) logFault(fn, n, rv);
+  if (matched) logFault(fn, n, rv);
   return rv;
 }
 
@@ -237,6 +242,14 @@ static CK_RV w_SetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATT
   FAULT(F_SetAttributeValue);
   return g_target->C_SetAttributeValue(s, o, t, n);
 }
+static CK_RV w_WrapKey(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE wk, CK_OBJECT_HANDLE k, CK_BYTE_PTR out, CK_ULONG_PTR ol) {
+  FAULT(F_WrapKey);
+  return g_target->C_WrapKey(s, m, wk, k, out, ol);
+}
+static CK_RV w_CloseSession(CK_SESSION_HANDLE s) {
+  FAULT(F_CloseSession);
+  return g_target->C_CloseSession(s);
+}
 
 EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
   if (out == NULL) return CKR_ARGUMENTS_BAD;
@@ -275,6 +288,8 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
       g_list.C_DestroyObject = w_DestroyObject;
       g_list.C_UnwrapKey = w_UnwrapKey;
       g_list.C_SetAttributeValue = w_SetAttributeValue;
+      g_list.C_WrapKey = w_WrapKey;
+      g_list.C_CloseSession = w_CloseSession;
     }
   }
   pthread_mutex_unlock(&g_mutex);

@@ -9,7 +9,7 @@ import t from 'tap';
 import type { Kms } from '../../src/index.js';
 import { softhsmOptions } from '../helpers/softhsm.js';
 import { openOutside, sealOutside, wrapMaterial } from '../import/helpers.js';
-import { type Checks, backendOf, faultPlan, openOnToken } from './helpers.js';
+import { type Checks, backendOf, faultPlan, openOnToken, rejects } from './helpers.js';
 
 async function withFaults(tt: Checks, plan: string): Promise<{ kms: Kms; log: () => string[] }> {
   const fault = faultPlan(plan);
@@ -71,4 +71,46 @@ t.test('a rename whose session is lost (CKR_DEVICE_ERROR once) is retried on a f
   tt.same(await materialObjects(kms, key.KeyId!), [`${key.KeyId}/${id}`], 'one object, under its final name');
   tt.equal(openOutside((await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('n') })).CiphertextBlob!, material).plaintext.toString(), 'n');
   tt.equal(notes(kms), 0, 'no notes left');
+});
+
+// The length of imported HMAC material (SoftHSM2 does not report CKA_VALUE_LEN for it).
+async function importHmac(kms: Kms, keyId: string, material: Buffer, algorithm: 'RSAES_OAEP_SHA_1' | 'RSA_AES_KEY_WRAP_SHA_1') {
+  const params = await kms.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
+  return kms.importKeyMaterial({
+    KeyId: keyId,
+    ImportToken: params.ImportToken!,
+    EncryptedKeyMaterial: wrapMaterial(material, params.PublicKey!, algorithm),
+    ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+  });
+}
+
+const hmacKey = async (kms: Kms) =>
+  (await kms.createKey({ Origin: 'EXTERNAL', KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', CustomKeyStoreId: backendOf(kms).customKeyStoreId }))
+    .KeyMetadata!;
+
+t.test('RSA_AES_KEY_WRAP material: its length comes from the ciphertext, with no extractable copy wrapped on the token', async (tt) => {
+  // C_WrapKey is how the length of a copy is measured: refused here, it must not be needed.
+  const { kms, log } = await withFaults(tt, 'C_WrapKey=CKR_FUNCTION_FAILED');
+  const key = await hmacKey(kms);
+  await importHmac(kms, key.KeyId!, randomBytes(32), 'RSA_AES_KEY_WRAP_SHA_1');
+  tt.same(log(), [], 'no C_WrapKey');
+  tt.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'Enabled');
+  // Too long for HMAC_256 (64 bytes at most), told from the ciphertext's length alone.
+  const other = await hmacKey(kms);
+  await rejects(tt, importHmac(kms, other.KeyId!, randomBytes(72), 'RSA_AES_KEY_WRAP_SHA_1'), 'IncorrectKeyMaterialException', /64 bytes/);
+  tt.same(log(), [], 'no C_WrapKey');
+});
+
+t.test('RSAES_OAEP material: a session whose extractable copy the token would not destroy is closed, not reused', async (tt) => {
+  // C_DestroyObject #1 is GetParametersForImport's public key; from #2 on, the import's: the
+  // extractable copy, then the AES key that measured it. C_CloseSession calls are only logged.
+  const { kms, log } = await withFaults(tt, 'C_DestroyObject@2+=CKR_FUNCTION_FAILED,C_CloseSession=CKR_OK');
+  const key = await hmacKey(kms);
+  await importHmac(kms, key.KeyId!, randomBytes(32), 'RSAES_OAEP_SHA_1');
+  const faults = log();
+  tt.ok(faults.some((l) => l.startsWith('C_DestroyObject #2 ')), 'the copy was not destroyed');
+  tt.ok(faults.some((l) => l.startsWith('C_CloseSession ')), 'the session was closed');
+  tt.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'Enabled');
+  const mac = await kms.generateMac({ KeyId: key.KeyId!, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_256' });
+  tt.ok(mac.Mac!.length === 32, 'the key works on a fresh session');
 });

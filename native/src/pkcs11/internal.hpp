@@ -55,11 +55,13 @@ std::shared_ptr<const Key> makeTokenKey(std::shared_ptr<Token> token, const KeyI
 SecretBytes oaepDecode(ByteView em, std::size_t k, const EVP_MD* md);
 
 // Destroys a session object when it goes out of scope (derived secrets, failed generations).
+// If the token does not destroy it, the session is marked failed: it is closed instead of going
+// back to the pool, and its session objects go with it.
 class ObjectGuard {
  public:
   ObjectGuard(Session& s, CK_OBJECT_HANDLE h) : s_(s), h_(h) {}
   ~ObjectGuard() {
-    if (h_ != CK_INVALID_HANDLE) s_.fn()->C_DestroyObject(s_.handle(), h_);
+    if (h_ != CK_INVALID_HANDLE && s_.fn()->C_DestroyObject(s_.handle(), h_) != CKR_OK) s_.fail();
   }
   void release() { h_ = CK_INVALID_HANDLE; }
   ObjectGuard(const ObjectGuard&) = delete;

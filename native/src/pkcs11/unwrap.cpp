@@ -101,10 +101,16 @@ class Unwrapper {
     rsaAes_ = {256, &oaep_};
   }
   ~Unwrapper() {
-    if (aesKey_ != CK_INVALID_HANDLE) s_.fn()->C_DestroyObject(s_.handle(), aesKey_);
+    // A session that keeps the ephemeral AES key must not be used again: closing it destroys it.
+    if (aesKey_ != CK_INVALID_HANDLE && s_.fn()->C_DestroyObject(s_.handle(), aesKey_) != CKR_OK) s_.fail();
   }
   Unwrapper(const Unwrapper&) = delete;
   Unwrapper& operator=(const Unwrapper&) = delete;
+
+  // RSA_AES_KEY_WRAP_*: the length of the material's AES key wrap with padding (after the k bytes
+  // of the RSA-OAEP-wrapped AES key), which unwrap() has checked is a multiple of 8 and at least
+  // 16. 0 for RSAES_OAEP_*.
+  std::size_t aesWrappedLength() const { return u_.aes && encrypted_.size >= k_ + 16 ? encrypted_.size - k_ : 0; }
 
   // C_UnwrapKey of the material into an object made from tmpl; the CK_RV of the step that made
   // the material's object (the steps before it throw).
@@ -300,11 +306,15 @@ CK_MECHANISM_TYPE hmacMechanismOf(const KeySpecInfo& spec) {
 }
 
 // The length of an unwrapped secret, rounded up to a multiple of 8. A token need not say how
-// long an unwrapped secret is (SoftHSM2 2.6.1 leaves CKA_VALUE_LEN at 0), so the token wraps a
-// session copy with AES key wrap with padding, whose output is 8 + that many bytes, under a
+// long an unwrapped secret is (SoftHSM2 2.6.1 leaves CKA_VALUE_LEN at 0). Material that came
+// wrapped with AES key wrap with padding (RSA_AES_KEY_WRAP_*) says it itself: the token checked
+// that wrap (RFC 5649's length and padding) when it unwrapped it, and its output is 8 + that
+// many bytes. Otherwise (RSAES_OAEP_*) the token wraps a session copy the same way under a
 // session AES key it makes for the purpose; only the size is asked for (C_WrapKey without an
-// output buffer), so nothing wrapped exists outside the token either. Both objects go at once.
+// output buffer), so nothing wrapped exists outside the token either. Both objects go at once,
+// or the session does (ObjectGuard), taking its objects with it.
 std::size_t paddedSecretLength(Session& s, Unwrapper& unwrapper, CK_MECHANISM_TYPE kwp) {
+  if (std::size_t wrapped = unwrapper.aesWrappedLength(); wrapped != 0) return wrapped - 8;
   if (kwp == 0)
     throw Error(ErrorCode::Unsupported, "checking the length of imported secret key material on a PKCS#11 token that does not report it "
                                         "(CKA_VALUE_LEN) needs AES key wrap with padding (CKM_AES_KEY_WRAP_KWP or CKM_AES_KEY_WRAP_PAD)");
