@@ -76,23 +76,25 @@ std::function<std::shared_ptr<const ekms::Key>()> KeyHandle::resolver() const {
 // MAC message, 6 KiB ciphertext, 1 KiB data key), so only malformed calls take the pool.
 constexpr std::size_t kInlineMaxBytes = 8 * 1024;
 
-bool KeyHandle::runsInline(const Napi::CallbackInfo& info, std::size_t allowArg, std::size_t inputBytes) const {
+bool KeyHandle::runsInline(const Napi::CallbackInfo& info, std::size_t allowArg, std::size_t inputBytes,
+                           bool (ekms::Key::*cheapEnough)() const) const {
   // The caller allows it (src/operations/inline-budget.ts: a bounded number per event-loop turn,
   // so a loop of awaited calls still gives timers and I/O their turn).
   if (info.Length() <= allowArg || !info[allowArg].IsBoolean() || !info[allowArg].As<Napi::Boolean>().Value()) return false;
   if (inputBytes > kInlineMaxBytes) return false;
   // Only a key already unwrapped: a first use (unwrapping, parsing) goes to the thread pool.
   std::shared_ptr<const ekms::Key> key = cache_->peek(source_->cacheKey());
-  return key != nullptr && key->cheapToRunInline();
+  return key != nullptr && ((*key).*cheapEnough)();
 }
 
 Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   bool isDigest = boolArg(info, 1, "isDigest");
   SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
+  const bool inlineNow = runsInline(info, 3, message.size(), &ekms::Key::cheapToSignInline);
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, isDigest, message = std::move(message)]() { return key()->sign(alg, isDigest, message); },
-      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); });
+      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); }, inlineNow);
 }
 
 Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
@@ -100,20 +102,21 @@ Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
   bool isDigest = boolArg(info, 1, "isDigest");
   SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
   Bytes signature = bytesArg(info, 3, "signature");
+  const bool inlineNow = runsInline(info, 4, message.size(), &ekms::Key::cheapToSignInline);
   return Task<Empty>::start(
       info.Env(),
       [key = resolver(), &alg, isDigest, message = std::move(message), signature = std::move(signature)]() {
         key()->verify(alg, isDigest, message, signature);
         return Empty{};
       },
-      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow);
 }
 
 Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes plaintext = secretArg(info, 1, "plaintext");
   ekms::EncryptionContext context = contextArg(info, 2);
-  const bool inlineNow = runsInline(info, 3, plaintext.size());
+  const bool inlineNow = runsInline(info, 3, plaintext.size(), &ekms::Key::cheapToRunInline);
   return Task<Bytes>::start(
       info.Env(),
       [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
@@ -126,7 +129,7 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   Bytes ciphertext = bytesArg(info, 1, "ciphertext");
   ekms::EncryptionContext context = contextArg(info, 2);
-  const bool inlineNow = runsInline(info, 3, ciphertext.size());
+  const bool inlineNow = runsInline(info, 3, ciphertext.size(), &ekms::Key::cheapToRunInline);
   return Task<SecretBytes>::start(
       info.Env(),
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
@@ -156,7 +159,7 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
   std::size_t n = sizeArg(info, 1, "numberOfBytes");
   ekms::EncryptionContext context = contextArg(info, 2);
   bool withPlaintext = boolArg(info, 3, "withPlaintext");
-  const bool inlineNow = runsInline(info, 4, n);
+  const bool inlineNow = runsInline(info, 4, n, &ekms::Key::cheapToRunInline);
   return Task<ekms::DataKey>::start(
       info.Env(),
       [key = resolver(), &alg, n, context = std::move(context), withPlaintext]() {
@@ -193,7 +196,7 @@ Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
 Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
-  const bool inlineNow = runsInline(info, 2, message.size());
+  const bool inlineNow = runsInline(info, 2, message.size(), &ekms::Key::cheapToRunInline);
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
       [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow);
@@ -203,7 +206,7 @@ Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
   Bytes mac = bytesArg(info, 2, "mac");
-  const bool inlineNow = runsInline(info, 3, message.size());
+  const bool inlineNow = runsInline(info, 3, message.size(), &ekms::Key::cheapToRunInline);
   return Task<Empty>::start(
       info.Env(),
       [key = resolver(), &alg, message = std::move(message), mac = std::move(mac)]() {

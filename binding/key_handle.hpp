@@ -34,7 +34,8 @@ class KeyHandle final : public Napi::ObjectWrap<KeyHandle> {
   Napi::Value verifyMac(const Napi::CallbackInfo& info);
   Napi::Value deriveSharedSecret(const Napi::CallbackInfo& info);
 
-  bool runsInline(const Napi::CallbackInfo& info, std::size_t allowArg, std::size_t inputBytes) const;
+  bool runsInline(const Napi::CallbackInfo& info, std::size_t allowArg, std::size_t inputBytes,
+                  bool (ekms::Key::*cheapEnough)() const) const;
 
   std::shared_ptr<ekms::KeySource> source_;
   std::shared_ptr<ekms::KeyCache> cache_;

@@ -99,6 +99,10 @@ class AsymmetricKey final : public Key {
     return rsaOaepEncrypt(pkey_.get(), alg, plaintext);
   }
 
+  bool cheapToSignInline() const override {
+    return identity().keySpec == "ECC_NIST_P256" || identity().keySpec == "ECC_NIST_EDWARDS25519";
+  }
+
   SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext&) const override {
     if (family_ != KeyFamily::Rsa || alg.padding != Padding::Oaep) unsupported("Decrypt");
     PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));

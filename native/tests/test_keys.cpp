@@ -240,6 +240,15 @@ TEST(only_software_symmetric_keys_run_inline) {
   CHECK(!fresh("RSA_2048")->cheapToRunInline());
 }
 
+TEST(only_fast_signing_keys_sign_inline) {
+  CHECK(fresh("ECC_NIST_P256")->cheapToSignInline());
+  CHECK(fresh("ECC_NIST_EDWARDS25519")->cheapToSignInline());
+  CHECK(!fresh("ECC_NIST_P384")->cheapToSignInline());
+  CHECK(!fresh("ECC_SECG_P256K1")->cheapToSignInline());
+  CHECK(!fresh("RSA_2048")->cheapToSignInline());
+  CHECK(!fresh("SYMMETRIC_DEFAULT")->cheapToSignInline());
+}
+
 TEST(openssl_is_the_linked_version) {
   // The static OpenSSL we link reports the version of the headers we built against.
   CHECK(opensslVersion() == OPENSSL_VERSION_TEXT);

@@ -9,12 +9,12 @@ export type Context = Record<string, string> | undefined;
 
 /**
  * One material of one KMS key, usable from JavaScript only through these methods. `allowInline`
- * lets a software AES or HMAC key already in memory do small work on the calling thread (its
- * promise is then settled at once); see src/operations/inline-budget.ts.
+ * lets a software key already in memory do cheap work (AES, HMAC; P-256 and Ed25519 signatures)
+ * on the calling thread, its promise then settled at once; see src/operations/inline-budget.ts.
  */
 export interface NativeKeyHandle {
-  sign(algorithm: string, isDigest: boolean, message: Uint8Array): Promise<Buffer>;
-  verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array): Promise<void>;
+  sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean): Promise<Buffer>;
+  verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array, allowInline?: boolean): Promise<void>;
   encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
   decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
   reEncrypt(

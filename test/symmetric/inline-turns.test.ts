@@ -27,3 +27,28 @@ eachBackend('a loop of awaited Encrypt and GenerateMac calls lets the event loop
   // loop at least 30 turns; a loop that never yielded would give it none.
   t.ok(turns >= Math.floor(calls / 65), `the event loop turned ${turns} times during ${calls} awaited calls`);
 });
+
+eachBackend('a loop of awaited P-256 and Ed25519 Sign/Verify calls lets the event loop turn', async (t, kms) => {
+  const p256 = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const ed = (await kms.createKey({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const digest = Buffer.alloc(32, 7);
+  const sig = await kms.sign({ KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
+  await kms.sign({ KeyId: ed, Message: digest, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' });
+
+  let turns = 0;
+  let stop = false;
+  const spin = () => {
+    turns++;
+    if (!stop) setImmediate(spin);
+  };
+  setImmediate(spin);
+  const calls = 1500;
+  for (let i = 0; i < calls; i++) {
+    if (i % 3 === 0) await kms.sign({ KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
+    else if (i % 3 === 1) await kms.verify({ KeyId: p256, Message: digest, MessageType: 'DIGEST', Signature: sig.Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
+    else await kms.sign({ KeyId: ed, Message: digest, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' });
+  }
+  stop = true;
+  // At most 32 inline signatures per turn (src/operations/inline-budget.ts).
+  t.ok(turns >= Math.floor(calls / 33), `the event loop turned ${turns} times during ${calls} awaited calls`);
+});

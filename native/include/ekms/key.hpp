@@ -41,6 +41,11 @@ class Key {
   // and asymmetric keys say false: their operations take tens of microseconds or can block.
   virtual bool cheapToRunInline() const { return false; }
 
+  // True for keys whose Sign and Verify take a few tens of microseconds (ECDSA P-256 and Ed25519
+  // in software): about what one thread-pool round trip costs on an idle machine, so a caller
+  // doing one at a time may run them on its own thread (bounded per event-loop turn).
+  virtual bool cheapToSignInline() const { return false; }
+
  protected:
   [[noreturn]] void unsupported(const char* operation) const;
 
