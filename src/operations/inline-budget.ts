@@ -3,8 +3,8 @@
 // trip costs ten times that (a hundred on an idle VM, where waking a thread is slow). Its promise is settled at once, so a loop of `await kms.encrypt()`
 // would never give the event loop a turn: timers, I/O and the audit trail's writes would all
 // wait for the loop to end, and the audit lines would pile up in memory meanwhile. A budget per
-// event-loop turn bounds that: after PER_TURN inline operations in one turn, the turn's further
-// operations take the thread pool (whose completion is a new turn), and the budget is renewed.
+// event-loop turn bounds that: after PER_TURN inline operations in one turn, further ones wait
+// for the next turn (the budget is renewed there).
 //
 // ECDSA P-256 and Ed25519 Sign and Verify take a few tens of microseconds: about one idle
 // round trip. They run inline only while none of ours waits on the pool (a caller doing one at a
@@ -30,11 +30,18 @@ function renewNextTurn(): void {
   setImmediate(renew).unref();
 }
 
-/** Whether this AES or HMAC operation may run inline; counts it against the turn's budget. */
-export function inlineAllowed(): boolean {
+/**
+ * For an AES or HMAC operation: undefined when it may run inline now (counted against this turn's
+ * budget), else a promise for a later turn where it may. Waiting a turn (setImmediate) costs a
+ * microsecond or two; a thread-pool round trip instead would cost far more than the work.
+ */
+export function inlineSlot(): Promise<void> | undefined {
   renewNextTurn();
-  used += 1;
-  return used <= PER_TURN;
+  if (used < PER_TURN) {
+    used += 1;
+    return undefined;
+  }
+  return new Promise<void>((resolve) => setImmediate(resolve)).then(inlineSlot);
 }
 
 const settled = (): void => {

@@ -5,7 +5,7 @@ import { UnsupportedOperationException, ValidationException } from '../../errors
 import type { LoadedKey } from '../../keys/registry.js';
 import { keySpecs } from '../../keys/specs.js';
 import type { DataKeyPairSpec, DataKeySpec } from '../../model/types.js';
-import { inlineAllowed } from '../inline-budget.js';
+import { inlineSlot } from '../inline-budget.js';
 import { native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 import { checkEncryption } from './encrypt.js';
@@ -60,7 +60,9 @@ async function makeDataKey(ctx: OperationContext, operation: string, input: Data
   refuseRecipient(input);
   const key = wrappingKey(ctx, operation, input);
   stopIfDryRun(input);
-  const out = await native(key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, inlineAllowed()));
+  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
+  if (slot) await slot;
+  const out = await native(key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, true));
   return { key, ciphertext: out.ciphertext, plaintext: out.plaintext };
 }
 

@@ -6,7 +6,7 @@ import { keySpecs, oaepLimit } from '../../keys/specs.js';
 import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { EncryptionAlgorithmSpec } from '../../model/types.js';
 import { addon } from '../../native/addon.js';
-import { inlineAllowed } from '../inline-budget.js';
+import { inlineSlot } from '../inline-budget.js';
 import { incorrectKeyMessage, native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 
@@ -89,7 +89,9 @@ export const encrypt = defineOperation('Encrypt', async (ctx, input) => {
   checkEncryption(key, 'Encrypt', alg, input.EncryptionContext);
   checkPlaintextSize(key, alg, input.Plaintext.length);
   stopIfDryRun(input);
-  const ciphertext = await native(key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, inlineAllowed()));
+  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
+  if (slot) await slot;
+  const ciphertext = await native(key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, true));
   return { CiphertextBlob: ciphertext, KeyId: key.arn, EncryptionAlgorithm: alg };
 });
 
@@ -102,7 +104,9 @@ export const decrypt = defineOperation('Decrypt', async (ctx, input) => {
     throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
   const target = decryptionTarget(ctx, 'Decrypt', blob, input.KeyId, input.EncryptionAlgorithm);
   stopIfDryRun(input);
-  const plaintext = await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, inlineAllowed()));
+  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
+  if (slot) await slot;
+  const plaintext = await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true));
   const out: { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: EncryptionAlgorithmSpec; KeyMaterialId?: string } = {
     KeyId: target.key.arn,
     Plaintext: plaintext,

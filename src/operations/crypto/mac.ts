@@ -5,7 +5,7 @@ import type { LoadedKey } from '../../keys/registry.js';
 import { keySpecs } from '../../keys/specs.js';
 import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { MacAlgorithmSpec } from '../../model/types.js';
-import { inlineAllowed } from '../inline-budget.js';
+import { inlineSlot } from '../inline-budget.js';
 import { native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 
@@ -19,13 +19,17 @@ function macKey(ctx: OperationContext, operation: string, keyId: string, algorit
 export const generateMac = defineOperation('GenerateMac', async (ctx, input) => {
   const key = macKey(ctx, 'GenerateMac', input.KeyId, input.MacAlgorithm);
   stopIfDryRun(input);
-  const mac = await native(key.handle().generateMac(input.MacAlgorithm, input.Message, inlineAllowed()));
+  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
+  if (slot) await slot;
+  const mac = await native(key.handle().generateMac(input.MacAlgorithm, input.Message, true));
   return { Mac: mac, MacAlgorithm: input.MacAlgorithm, KeyId: key.arn };
 });
 
 export const verifyMac = defineOperation('VerifyMac', async (ctx, input) => {
   const key = macKey(ctx, 'VerifyMac', input.KeyId, input.MacAlgorithm);
   stopIfDryRun(input);
-  await native(key.handle().verifyMac(input.MacAlgorithm, input.Message, input.Mac, inlineAllowed()));
+  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
+  if (slot) await slot;
+  await native(key.handle().verifyMac(input.MacAlgorithm, input.Message, input.Mac, true));
   return { KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm };
 });
