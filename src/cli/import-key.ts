@@ -27,6 +27,7 @@ export interface ImportKeyContext {
 export const importKeyHelp = [
   'usage: ekms import-key --key-spec <spec> [--key-usage <usage>] --key-file <path>',
   '                       [--description <text>] [--alias <alias/name> ...] [--tags Key=k,Value=v ...]',
+  '                       [--custom-key-store-id <id>]',
   '                       [--valid-to <date>] [--home <dir>] [--region <region>] [--endpoint-url <url>]',
   '',
   'Makes a KMS key (Origin EXTERNAL) whose key material comes from a file, the way AWS KMS imports',
@@ -38,16 +39,19 @@ export const importKeyHelp = [
   '                 SYMMETRIC_DEFAULT and HMAC specs: the raw key bytes',
   '  --alias        an alias to create for the key (repeatable)',
   '  --valid-to     when the imported material expires (ISO 8601); default: it does not expire',
+  '  --custom-key-store-id  put the key on that PKCS#11 token (DescribeCustomKeyStores lists them);',
+  '                 the material is then unwrapped inside the token',
   '',
 ].join('\n');
 
-const FLAGS = new Set(['--key-spec', '--key-usage', '--key-file', '--description', '--alias', '--tags', '--valid-to']);
+const FLAGS = new Set(['--key-spec', '--key-usage', '--key-file', '--description', '--alias', '--tags', '--valid-to', '--custom-key-store-id']);
 
 interface Request {
   spec: KeySpec;
   usage?: KeyUsageType;
   file: string;
   description?: string;
+  customKeyStoreId?: string;
   aliases: string[];
   tags: Tag[];
   validTo?: Date;
@@ -86,6 +90,8 @@ function parse(args: ParsedArgs): Request {
   if (usage !== undefined) req.usage = usage as KeyUsageType;
   const description = one.get('--description');
   if (description !== undefined) req.description = description;
+  const customKeyStoreId = one.get('--custom-key-store-id');
+  if (customKeyStoreId !== undefined) req.customKeyStoreId = customKeyStoreId;
   const validTo = one.get('--valid-to');
   if (validTo !== undefined) {
     const d = new Date(validTo);
@@ -151,6 +157,7 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
       KeySpec: req.spec,
       ...(req.usage ? { KeyUsage: req.usage } : {}),
       ...(req.description !== undefined ? { Description: req.description } : {}),
+      ...(req.customKeyStoreId !== undefined ? { CustomKeyStoreId: req.customKeyStoreId } : {}),
       ...(req.tags.length ? { Tags: req.tags } : {}),
     });
     keyId = created.KeyMetadata?.KeyId as string;
