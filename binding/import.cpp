@@ -40,14 +40,20 @@ int64_t millisArg(const Napi::CallbackInfo& info, std::size_t i, const char* nam
   return static_cast<int64_t>(d);
 }
 
-Napi::Value generateWrappingKey(const Napi::CallbackInfo& info) {
-  Engine* engine = Engine::unwrapArg(info, 0);
+// Arguments 1-5 of generateWrappingKey and sealImportToken: what an import token is bound to.
+ekms::ImportParameters importParametersArg(const Napi::CallbackInfo& info) {
   ekms::ImportParameters p;
   p.keyId = stringArg(info, 1, "keyId");
   p.wrappingKeyId = stringArg(info, 2, "wrappingKeyId");
   p.wrappingKeySpec = stringArg(info, 3, "wrappingKeySpec");
   p.algorithm = stringArg(info, 4, "algorithm");
   p.validToMs = millisArg(info, 5, "validToMs");
+  return p;
+}
+
+Napi::Value generateWrappingKey(const Napi::CallbackInfo& info) {
+  Engine* engine = Engine::unwrapArg(info, 0);
+  ekms::ImportParameters p = importParametersArg(info);
   return Task<ekms::WrappingKey>::start(
       info.Env(), [root = engine->rootKey(), p]() { return ekms::generateWrappingKey(*root, p); },
       [](Napi::Env env, ekms::WrappingKey& k) -> Napi::Value {
@@ -61,12 +67,7 @@ Napi::Value generateWrappingKey(const Napi::CallbackInfo& info) {
 
 Napi::Value sealImportToken(const Napi::CallbackInfo& info) {
   Engine* engine = Engine::unwrapArg(info, 0);
-  ekms::ImportParameters p;
-  p.keyId = stringArg(info, 1, "keyId");
-  p.wrappingKeyId = stringArg(info, 2, "wrappingKeyId");
-  p.wrappingKeySpec = stringArg(info, 3, "wrappingKeySpec");
-  p.algorithm = stringArg(info, 4, "algorithm");
-  p.validToMs = millisArg(info, 5, "validToMs");
+  ekms::ImportParameters p = importParametersArg(info);
   try {
     ekms::wrappingAlgorithm(p.algorithm);
     ekms::wrappingKeyBits(p.wrappingKeySpec);

@@ -192,8 +192,9 @@ export class Kms {
     const time = this.config.clock();
     try {
       const output = await this.run(operation, input, caller);
-      // A key management event is on disk before its call returns.
-      await this.audit?.record(operation, input, caller, time, { output });
+      // A key management event is on disk before its call returns (others need no wait).
+      const durable = this.audit?.record(operation, input, caller, time, { output });
+      if (durable) await durable;
       return output;
     } catch (error) {
       this.audit?.record(operation, input, caller, time, { error });

@@ -8,7 +8,7 @@ import t from 'tap';
 
 import type { Kms } from '../../src/index.js';
 import { softhsmOptions } from '../helpers/softhsm.js';
-import { openOutside, sealOutside, wrapMaterial } from '../import/helpers.js';
+import { importInto, openOutside, sealOutside } from '../import/helpers.js';
 import { type Checks, backendOf, faultPlan, openOnToken, rejects } from './helpers.js';
 
 async function withFaults(tt: Checks, plan: string): Promise<{ kms: Kms; log: () => string[] }> {
@@ -18,25 +18,18 @@ async function withFaults(tt: Checks, plan: string): Promise<{ kms: Kms; log: ()
   return { kms, log: fault.log };
 }
 
-async function importAes(kms: Kms, keyId: string, material: Buffer) {
-  const params = await kms.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' });
-  return kms.importKeyMaterial({
-    KeyId: keyId,
-    ImportToken: params.ImportToken!,
-    EncryptedKeyMaterial: wrapMaterial(material, params.PublicKey!, 'RSAES_OAEP_SHA_1'),
-    ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-  });
-}
-
 const notes = (kms: Kms) => kms.store.db.prepare('SELECT COUNT(*) FROM token_creations').pluck().get();
 const materialObjects = async (kms: Kms, keyId: string) => (await backendOf(kms).listTokenRefs()).filter((r) => r.startsWith(keyId) && !r.includes('/import-'));
+
+// SoftHSM2 2.6.1 unwraps with OAEP-SHA-1 only.
+const oaep = { algorithm: 'RSAES_OAEP_SHA_1' } as const;
 
 t.test('a session lost in C_UnwrapKey: retried on a fresh session, one object, the key works', async (tt) => {
   // C_UnwrapKey #1 is GetParametersForImport's check of the OAEP parameters; #2 is the import.
   const { kms, log } = await withFaults(tt, 'C_UnwrapKey@2=CKR_SESSION_HANDLE_INVALID');
   const key = (await kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(kms).customKeyStoreId })).KeyMetadata!;
   const material = randomBytes(32);
-  const id = (await importAes(kms, key.KeyId!, material)).KeyMaterialId!;
+  const id = (await importInto(kms, key.KeyId!, material, oaep)).KeyMaterialId!;
   tt.equal(log().length, 1, 'the fault happened');
   tt.same(await materialObjects(kms, key.KeyId!), [`${key.KeyId}/${id}`], 'exactly one object, under its final name');
   const blob = sealOutside(key.KeyId!, id, material, Buffer.from('m'));
@@ -49,14 +42,14 @@ t.test('a failing rename (CKR_FUNCTION_FAILED, not retried): no object, no note,
   const { kms, log } = await withFaults(tt, 'C_SetAttributeValue@1=0x6');
   const key = (await kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(kms).customKeyStoreId })).KeyMetadata!;
   const material = randomBytes(32);
-  await tt.rejects(importAes(kms, key.KeyId!, material), 'the import fails');
+  await tt.rejects(importInto(kms, key.KeyId!, material, oaep), 'the import fails');
   tt.equal(log().length, 1, 'the fault happened');
   tt.same(await materialObjects(kms, key.KeyId!), [], 'the pending object was destroyed');
   // Neither the pending object's note nor the final name's: a note of the final name left
   // behind would let the orphan sweep take a later import's object for an orphan.
   tt.equal(notes(kms), 0, 'no note left');
   tt.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'PendingImport');
-  const id = (await importAes(kms, key.KeyId!, material)).KeyMaterialId!;
+  const id = (await importInto(kms, key.KeyId!, material, oaep)).KeyMaterialId!;
   tt.same(await materialObjects(kms, key.KeyId!), [`${key.KeyId}/${id}`]);
   tt.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'Enabled');
   tt.equal(notes(kms), 0, 'no notes left');
@@ -66,7 +59,7 @@ t.test('a rename whose session is lost (CKR_DEVICE_ERROR once) is retried on a f
   const { kms, log } = await withFaults(tt, 'C_SetAttributeValue@1=CKR_DEVICE_ERROR');
   const key = (await kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(kms).customKeyStoreId })).KeyMetadata!;
   const material = randomBytes(32);
-  const id = (await importAes(kms, key.KeyId!, material)).KeyMaterialId!;
+  const id = (await importInto(kms, key.KeyId!, material, oaep)).KeyMaterialId!;
   tt.equal(log().length, 1, 'the fault happened');
   tt.same(await materialObjects(kms, key.KeyId!), [`${key.KeyId}/${id}`], 'one object, under its final name');
   tt.equal(openOutside((await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('n') })).CiphertextBlob!, material).plaintext.toString(), 'n');
@@ -74,16 +67,6 @@ t.test('a rename whose session is lost (CKR_DEVICE_ERROR once) is retried on a f
 });
 
 // The length of imported HMAC material (SoftHSM2 does not report CKA_VALUE_LEN for it).
-async function importHmac(kms: Kms, keyId: string, material: Buffer, algorithm: 'RSAES_OAEP_SHA_1' | 'RSA_AES_KEY_WRAP_SHA_1') {
-  const params = await kms.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
-  return kms.importKeyMaterial({
-    KeyId: keyId,
-    ImportToken: params.ImportToken!,
-    EncryptedKeyMaterial: wrapMaterial(material, params.PublicKey!, algorithm),
-    ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-  });
-}
-
 const hmacKey = async (kms: Kms) =>
   (await kms.createKey({ Origin: 'EXTERNAL', KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC', CustomKeyStoreId: backendOf(kms).customKeyStoreId }))
     .KeyMetadata!;
@@ -92,12 +75,12 @@ t.test('RSA_AES_KEY_WRAP material: its length comes from the ciphertext, with no
   // C_WrapKey is how the length of a copy is measured: refused here, it must not be needed.
   const { kms, log } = await withFaults(tt, 'C_WrapKey=CKR_FUNCTION_FAILED');
   const key = await hmacKey(kms);
-  await importHmac(kms, key.KeyId!, randomBytes(32), 'RSA_AES_KEY_WRAP_SHA_1');
+  await importInto(kms, key.KeyId!, randomBytes(32), { algorithm: 'RSA_AES_KEY_WRAP_SHA_1' });
   tt.same(log(), [], 'no C_WrapKey');
   tt.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'Enabled');
   // Too long for HMAC_256 (64 bytes at most), told from the ciphertext's length alone.
   const other = await hmacKey(kms);
-  await rejects(tt, importHmac(kms, other.KeyId!, randomBytes(72), 'RSA_AES_KEY_WRAP_SHA_1'), 'IncorrectKeyMaterialException', /64 bytes/);
+  await rejects(tt, importInto(kms, other.KeyId!, randomBytes(72), { algorithm: 'RSA_AES_KEY_WRAP_SHA_1' }), 'IncorrectKeyMaterialException', /64 bytes/);
   tt.same(log(), [], 'no C_WrapKey');
 });
 
@@ -106,7 +89,7 @@ t.test('RSAES_OAEP material: a session whose extractable copy the token would no
   // extractable copy, then the AES key that measured it. C_CloseSession calls are only logged.
   const { kms, log } = await withFaults(tt, 'C_DestroyObject@2+=CKR_FUNCTION_FAILED,C_CloseSession=CKR_OK');
   const key = await hmacKey(kms);
-  await importHmac(kms, key.KeyId!, randomBytes(32), 'RSAES_OAEP_SHA_1');
+  await importInto(kms, key.KeyId!, randomBytes(32), oaep);
   const faults = log();
   tt.ok(faults.some((l) => l.startsWith('C_DestroyObject #2 ')), 'the copy was not destroyed');
   tt.ok(faults.some((l) => l.startsWith('C_CloseSession ')), 'the session was closed');

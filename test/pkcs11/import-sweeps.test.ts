@@ -13,20 +13,10 @@ import type { TokenBackend } from '../../src/backends/token.js';
 import type { Kms } from '../../src/index.js';
 import { forgetImportedMaterial } from '../../src/keys/import-keys.js';
 import { ImportStore } from '../../src/keys/import-store.js';
-import { openOutside, wrapMaterial } from '../import/helpers.js';
+import { importInto, openOutside, wrapMaterial } from '../import/helpers.js';
 import { type Checks, backendOf, openOnToken, rejects } from './helpers.js';
 
 const algorithm = 'RSAES_OAEP_SHA_1';
-
-async function importAes(kms: Kms, keyId: string, material: Buffer) {
-  const params = await kms.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
-  return kms.importKeyMaterial({
-    KeyId: keyId,
-    ImportToken: params.ImportToken!,
-    EncryptedKeyMaterial: wrapMaterial(material, params.PublicKey!, algorithm),
-    ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-  });
-}
 
 /**
  * The token as a sweep sees it, with `meanwhile` run to completion just before its first call
@@ -99,7 +89,7 @@ for (const leftover of [false, true]) {
     const now = new Date();
     noteTokenCreation(kms.store, keyId, materialId, new Date(now.getTime() - orphanGraceMs - 60_000));
     // With an object on the token, the import runs once the sweep has judged it an orphan.
-    const race = racing(backendOf(kms), () => importAes(kms, keyId, material), leftover);
+    const race = racing(backendOf(kms), () => importInto(kms, keyId, material, { algorithm }), leftover);
     await sweepTokenOrphans(kms.store, race.token, now);
     tt.ok(race.ran(), 'the import ran inside the sweep');
     tt.same(await objectsOf(kms, keyId), [`${keyId}/${materialId}`], 'the imported object is on the token, under its name');
@@ -117,7 +107,7 @@ t.test('an old note of a material id with nothing on the token is cleared', asyn
   noteTokenCreation(kms.store, keyId, materialId, new Date(now.getTime() - orphanGraceMs - 60_000));
   tt.equal(await sweepTokenOrphans(kms.store, backendOf(kms), now), 0, 'nothing to destroy');
   tt.same(notes(kms), [], 'the note is gone');
-  await importAes(kms, keyId, material);
+  await importInto(kms, keyId, material, { algorithm });
   await works(tt, kms, keyId, material);
 });
 
@@ -146,11 +136,11 @@ for (const [name, sweep] of [
   t.test(`${name}, destroying an expired material's object while the material is imported again, leaves the new import its object`, async (tt) => {
     const { kms, keyId } = await newKey();
     const material = randomBytes(32);
-    const materialId = (await importAes(kms, keyId, material)).KeyMaterialId!;
+    const materialId = (await importInto(kms, keyId, material, { algorithm })).KeyMaterialId!;
     await forgotten(kms, keyId, materialId);
     tt.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport');
     // The import runs once the sweep has judged the object unneeded (the import sweep lists first).
-    const race = racing(backendOf(kms), () => importAes(kms, keyId, material), true);
+    const race = racing(backendOf(kms), () => importInto(kms, keyId, material, { algorithm }), true);
     await sweep(kms, race.token, keyId, materialId);
     tt.ok(race.ran(), 'the import ran inside the sweep');
     tt.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'Enabled');
@@ -162,12 +152,12 @@ for (const [name, sweep] of [
   t.test(`${name} destroys an expired material's object when nothing imports it`, async (tt) => {
     const { kms, keyId } = await newKey();
     const material = randomBytes(32);
-    const materialId = (await importAes(kms, keyId, material)).KeyMaterialId!;
+    const materialId = (await importInto(kms, keyId, material, { algorithm })).KeyMaterialId!;
     await forgotten(kms, keyId, materialId);
     await sweep(kms, backendOf(kms), keyId, materialId);
     tt.same(await objectsOf(kms, keyId), [], 'the object is gone');
     tt.same(notes(kms), [], 'no notes left');
-    await importAes(kms, keyId, material);
+    await importInto(kms, keyId, material, { algorithm });
     await works(tt, kms, keyId, material);
   });
 }
@@ -176,7 +166,7 @@ t.test('a claim whose process died is decided again by the orphan sweep: put bac
   const { kms, keyId } = await newKey();
   const backend = backendOf(kms);
   const material = randomBytes(32);
-  const materialId = (await importAes(kms, keyId, material)).KeyMaterialId!;
+  const materialId = (await importInto(kms, keyId, material, { algorithm })).KeyMaterialId!;
   const now = new Date();
   const long = new Date(now.getTime() - orphanGraceMs - 60_000);
   // Claimed (renamed away) and noted, then the process died.

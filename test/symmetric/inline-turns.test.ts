@@ -3,6 +3,23 @@
 // I/O and the audit trail's writes are not held up until the loop ends.
 import { eachBackend } from '../helpers/kms-fixture.js';
 
+/** Counts the event loop's turns (a setImmediate chain) until stop() returns the count. */
+function countTurns(): { stop(): number } {
+  let turns = 0;
+  let stopped = false;
+  const spin = () => {
+    turns++;
+    if (!stopped) setImmediate(spin);
+  };
+  setImmediate(spin);
+  return {
+    stop() {
+      stopped = true;
+      return turns;
+    },
+  };
+}
+
 eachBackend('a loop of awaited Encrypt and GenerateMac calls lets the event loop turn', async (t, kms) => {
   const { KeyMetadata } = await kms.createKey({});
   const keyId = KeyMetadata!.KeyId!;
@@ -10,22 +27,16 @@ eachBackend('a loop of awaited Encrypt and GenerateMac calls lets the event loop
   await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('warm the key cache') });
   await kms.generateMac({ KeyId: hmac!.KeyId!, MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from('warm') });
 
-  let turns = 0;
-  let stop = false;
-  const spin = () => {
-    turns++;
-    if (!stop) setImmediate(spin);
-  };
-  setImmediate(spin);
+  const turns = countTurns();
   const calls = 2000;
   for (let i = 0; i < calls; i++) {
     if (i % 2 === 0) await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from(`message ${i}`) });
     else await kms.generateMac({ KeyId: hmac!.KeyId!, MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from(`message ${i}`) });
   }
-  stop = true;
+  const turned = turns.stop();
   // At most 64 inline calls per turn (src/operations/inline-budget.ts): 2,000 calls give the
   // loop at least 30 turns; a loop that never yielded would give it none.
-  t.ok(turns >= Math.floor(calls / 65), `the event loop turned ${turns} times during ${calls} awaited calls`);
+  t.ok(turned >= Math.floor(calls / 65), `the event loop turned ${turned} times during ${calls} awaited calls`);
 });
 
 eachBackend('a loop of awaited P-256 and Ed25519 Sign/Verify calls lets the event loop turn', async (t, kms) => {
@@ -35,20 +46,14 @@ eachBackend('a loop of awaited P-256 and Ed25519 Sign/Verify calls lets the even
   const sig = await kms.sign({ KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
   await kms.sign({ KeyId: ed, Message: digest, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' });
 
-  let turns = 0;
-  let stop = false;
-  const spin = () => {
-    turns++;
-    if (!stop) setImmediate(spin);
-  };
-  setImmediate(spin);
+  const turns = countTurns();
   const calls = 1500;
   for (let i = 0; i < calls; i++) {
     if (i % 3 === 0) await kms.sign({ KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
     else if (i % 3 === 1) await kms.verify({ KeyId: p256, Message: digest, MessageType: 'DIGEST', Signature: sig.Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
     else await kms.sign({ KeyId: ed, Message: digest, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' });
   }
-  stop = true;
+  const turned = turns.stop();
   // At most 32 inline signatures per turn (src/operations/inline-budget.ts).
-  t.ok(turns >= Math.floor(calls / 33), `the event loop turned ${turns} times during ${calls} awaited calls`);
+  t.ok(turned >= Math.floor(calls / 33), `the event loop turned ${turned} times during ${calls} awaited calls`);
 });
