@@ -23,6 +23,8 @@ import { dirname } from 'node:path';
 
 const FLUSH_MS = 1000;
 const MAX_BUFFERED_BYTES = 256 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 const open = new Set<AuditLog>();
 let exitHook = false;
@@ -62,7 +64,12 @@ const syncFile = (fd: number, full: boolean): Promise<void> =>
 export class AuditLog {
   readonly path: string;
   private fd: number | undefined;
-  private buffer: string[] = [];
+  /**
+   * Lines not yet handed to a write, encoded as they are appended: one UTF-8 copy per line, where
+   * joining the lines into a string and encoding that cost three times more (about 2 µs a line).
+   * A batch taken for writing keeps its memory; the next lines go to a fresh chunk.
+   */
+  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
@@ -136,11 +143,22 @@ export class AuditLog {
     return fresh;
   }
 
+  private buffer(line: string): void {
+    // A UTF-16 unit becomes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, 4 bytes).
+    const room = line.length * 3 + 1;
+    if (this.chunk.length - this.buffered < room) {
+      const grown = Buffer.allocUnsafe(Math.max(this.chunk.length * 2, this.buffered + room));
+      this.chunk.copy(grown, 0, 0, this.buffered);
+      this.chunk = grown;
+    }
+    this.buffered += this.chunk.write(line, this.buffered);
+    this.chunk[this.buffered++] = 0x0a;
+  }
+
   /** Buffers a line; it reaches the file within a second. */
   append(line: string): void {
     if (this.fd === undefined) return;
-    this.buffer.push(line);
-    this.buffered += line.length + 1;
+    this.buffer(line);
     if (this.buffered >= MAX_BUFFERED_BYTES) void this.pump();
     if (!this.timer) {
       this.timer = setTimeout(() => this.tick(), FLUSH_MS);
@@ -154,8 +172,7 @@ export class AuditLog {
    */
   appendDurable(line: string): Promise<void> {
     if (this.fd === undefined) return Promise.resolve();
-    this.buffer.push(line);
-    this.buffered += line.length + 1;
+    this.buffer(line);
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       void this.pump();
@@ -202,7 +219,7 @@ export class AuditLog {
     this.syncDue = false;
     try {
       let fd = this.fd!;
-      if (this.buffer.length > 0) {
+      if (this.buffered > 0) {
         fd = await this.currentFd(fd);
         this.inFlight = this.take();
         try {
@@ -228,10 +245,10 @@ export class AuditLog {
   }
 
   private take(): Buffer {
-    const lead = this.brokenLine ? '\n' : '';
+    let data = this.chunk.subarray(0, this.buffered);
+    if (this.brokenLine) data = Buffer.concat([NEWLINE, data]);
     this.brokenLine = false;
-    const data = Buffer.from(`${lead}${this.buffer.join('\n')}\n`, 'utf8');
-    this.buffer = [];
+    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES);
     this.buffered = 0;
     return data;
   }
@@ -243,10 +260,10 @@ export class AuditLog {
       this.timer = undefined;
     }
     // Until nothing is buffered, unsynced or being written: appends made meanwhile are included.
-    while (this.fd !== undefined && (this.writing || this.buffer.length > 0 || this.unsynced)) {
+    while (this.fd !== undefined && (this.writing || this.buffered > 0 || this.unsynced)) {
       this.syncDue = true;
       await this.pump();
-      if (this.unsynced && this.buffer.length === 0 && !this.writing) break; // the sync failed: reported, not retried forever
+      if (this.unsynced && this.buffered === 0 && !this.writing) break; // the sync failed: reported, not retried forever
     }
   }
 
@@ -257,7 +274,7 @@ export class AuditLog {
     try {
       if (this.inFlight) writeAllSync(fd, this.inFlight);
       this.inFlight = undefined;
-      if (this.buffer.length > 0) writeAllSync(fd, this.take());
+      if (this.buffered > 0) writeAllSync(fd, this.take());
       if (this.regular) fsyncSync(fd);
     } catch (err) {
       this.warnOnce(err);
@@ -271,12 +288,11 @@ export class AuditLog {
     // The check and the close below run in one step, so no write can start on the descriptor
     // between them (a closed descriptor number is soon reused by another file).
     do await this.flush();
-    while (this.fd !== undefined && (this.writing || this.buffer.length > 0));
+    while (this.fd !== undefined && (this.writing || this.buffered > 0));
     open.delete(this);
     const fd = this.fd;
     this.fd = undefined;
     for (const done of this.waiters.splice(0)) done();
-    this.buffer = [];
     this.buffered = 0;
     if (fd !== undefined) closeQuietly(fd);
   }

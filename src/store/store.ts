@@ -1,7 +1,7 @@
 // The metadata store: SQLite in $EKMS_HOME (key records, materials, aliases, tags). Several
 // processes may open one home: WAL mode, a busy timeout, and every write in an IMMEDIATE
 // transaction. `changedElsewhere()` tells when another connection wrote, so callers can drop
-// what they cached (PRAGMA data_version is cheap enough for every operation).
+// what they cached (PRAGMA data_version, asked at most once per turn and millisecond).
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 
@@ -145,9 +145,20 @@ function toColumnValue(v: unknown): unknown {
   return v;
 }
 
+// Writes made by any Store of this process (another Kms on the same folder, a restore): they
+// must be seen by the next operation even within the same event-loop turn (changedElsewhere).
+let localWrites = 0;
+const RECHECK_MS = 1;
+
 export class Store {
   readonly db: Db;
   private lastDataVersion: number;
+  private seenLocalWrites = localWrites;
+  private checkedThisTurn = false;
+  private checkedAt = 0;
+  private readonly endTurn = (): void => {
+    this.checkedThisTurn = false;
+  };
   /**
    * The check value of the root key this connection's process wraps new key material under. When
    * set, a wrapped material is written only while the store's root key is still that one.
@@ -195,6 +206,7 @@ export class Store {
       // SQLITE_IOERR. Stores beyond the map's size read the rest the ordinary way.
       db.pragma(`mmap_size = ${mmapBytes}`);
       migrate(db);
+      localWrites += 1; // a migration is a write the other Stores of this process must see
       return new Store(db);
     } catch (err) {
       db.close();
@@ -223,8 +235,23 @@ export class Store {
     this.db.close();
   }
 
-  /** True when another connection has written since the last call. */
+  /**
+   * True when another connection has written since the last call. Asked once per operation; the
+   * SQLite query (`PRAGMA data_version`, a few µs) is skipped while the last one was made in the
+   * same event-loop turn less than RECHECK_MS ago and no other Store of this process wrote since.
+   * Learning of another process's write takes a new turn (its message arrives as I/O) or a
+   * blocking call longer than that (a child process run synchronously), so whatever a caller can
+   * know has happened is seen; operations started together share one query.
+   */
   changedElsewhere(): boolean {
+    const now = performance.now();
+    if (this.checkedThisTurn && now - this.checkedAt < RECHECK_MS && this.seenLocalWrites === localWrites) return false;
+    this.seenLocalWrites = localWrites;
+    this.checkedAt = now;
+    if (!this.checkedThisTurn) {
+      this.checkedThisTurn = true;
+      setImmediate(this.endTurn).unref();
+    }
     const v = this.statements.dataVersion.get() as number;
     if (v === this.lastDataVersion) return false;
     this.lastDataVersion = v;
@@ -236,12 +263,14 @@ export class Store {
     for (let attempt = 1; ; attempt++) {
       let began = false;
       try {
-        return this.db
+        const result = this.db
           .transaction(() => {
             began = true;
             return fn();
           })
           .immediate();
+        localWrites += 1;
+        return result;
       } catch (err) {
         // The busy timeout already waited 10 s for the write lock. A writer holding it longer (a
         // root key rotation or restore of a very large store) gets a few more chances before a
