@@ -12,6 +12,18 @@ import { jsonString as str, loggableJson } from './redact.js';
 
 export const EVENT_VERSION = '1.11';
 
+// A bounded cache: cleared when full (the keys are callers, operations and key ARNs, of which a
+// process has few; the bound only stops a stream of distinct ones from growing it).
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    if (map.size >= 10_000) map.clear();
+    map.set(key, v);
+  }
+  return v;
+}
+
 /**
  * Operations that change nothing: CloudTrail marks them readOnly. Everything else is a key
  * management event, written and fsync'd before its call returns; read-only events (the
@@ -19,8 +31,9 @@ export const EVENT_VERSION = '1.11';
  */
 const READ_ONLY = /^(Describe|Get|List|Encrypt$|Decrypt$|ReEncrypt$|Sign$|Verify$|VerifyMac$|GenerateMac$|GenerateRandom$|GenerateDataKey|DeriveSharedSecret$)/;
 
+const readOnlyByName = new Map<string, boolean>();
 export function isReadOnly(operation: string): boolean {
-  return READ_ONLY.test(operation);
+  return cached(readOnlyByName, operation, () => READ_ONLY.test(operation));
 }
 
 export interface AuditIdentity {
@@ -105,21 +118,59 @@ function isoSeconds(time: Date): string {
   return lastIso;
 }
 
-// The userIdentity of each kind of caller, serialized once.
-const identities = new Map<string, string>();
-function identityJson(id: AuditIdentity, caller: Caller): string {
-  const key = `${id.accountId}\0${caller.kind}\0${caller.accessKeyId ?? ''}`;
-  let json = identities.get(key);
-  if (json === undefined) {
+/**
+ * What a line holds for one caller and operation whatever the call (identity, source, agent,
+ * names), serialized once: a line is then a few strings joined, where building each from its
+ * fields cost several microseconds per operation (this runs for every Sign and Encrypt).
+ */
+interface Frame {
+  /** Up to the eventTime value. */
+  head: string;
+  /** From after the eventTime value up to the requestParameters value. */
+  middle: string;
+  /** `"readOnly"` and the constant fields after it. */
+  tail: string;
+  readOnly: boolean;
+  input: string | undefined;
+  output: string | undefined;
+}
+
+const frames = new WeakMap<AuditIdentity, Map<string, Frame>>();
+
+function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: string | undefined): Frame {
+  let byCaller = frames.get(id);
+  if (!byCaller) frames.set(id, (byCaller = new Map()));
+  const key = `${operation}\0${caller.kind}\0${caller.accessKeyId ?? ''}\0${caller.sourceAddress ?? ''}\0${agent ?? ''}`;
+  return cached(byCaller, key, () => {
+    const op = Object.hasOwn(operations, operation) ? operations[operation as OperationName] : undefined;
     const identity: CloudTrailEvent['userIdentity'] =
       caller.accessKeyId !== undefined
         ? { type: 'IAMUser', principalId: caller.accessKeyId, accountId: id.accountId, accessKeyId: caller.accessKeyId }
         : { type: 'AWSAccount', principalId: id.accountId, accountId: id.accountId };
     if (caller.kind !== 'endpoint') identity.invokedBy = caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms';
-    json = q(identity);
-    if (identities.size < 1000) identities.set(key, json);
-  }
-  return json;
+    const readOnly = isReadOnly(operation);
+    return {
+      head: `{"eventVersion":"${EVENT_VERSION}","userIdentity":${q(identity)},"eventTime":"`,
+      middle:
+        `","eventSource":"kms.amazonaws.com","eventName":${str(operation)},"awsRegion":${str(id.region)},` +
+        `"sourceIPAddress":${str(caller.sourceAddress ?? (caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms'))},` +
+        `"userAgent":${str(agent ?? id.userAgent)},"requestParameters":`,
+      tail:
+        `"readOnly":${readOnly},"eventType":"AwsApiCall","managementEvent":true,` +
+        `"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"`,
+      readOnly,
+      input: op?.input,
+      output: op?.output,
+    };
+  });
+}
+
+// The resources member for a list of key ARNs, by the list.
+const resourceJson = new Map<string, string>();
+function resourcesOf(id: AuditIdentity, arns: string[]): string {
+  return cached(resourceJson, `${id.accountId}\0${arns.join('\0')}`, () =>
+    q(arns.map((ARN) => ({ accountId: KEY_ARN.exec(ARN)?.[1] ?? id.accountId, type: 'AWS::KMS::Key', ARN }))),
+  );
 }
 
 /**
@@ -128,31 +179,28 @@ function identityJson(id: AuditIdentity, caller: Caller): string {
  */
 export function eventLine(id: AuditIdentity, call: CallRecord): string {
   const { caller } = call;
-  const op = Object.hasOwn(operations, call.operation) ? operations[call.operation] : undefined;
+  const userAgent = (caller as { userAgent?: unknown }).userAgent;
+  const agent = typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined;
+  const frame = frameOf(id, String(call.operation), caller, agent);
   const failed = call.error !== undefined;
-  const readOnly = isReadOnly(String(call.operation));
-  const agent = (caller as { userAgent?: unknown }).userAgent;
-  let tail = '';
+  let extra = '';
   if (failed) {
     // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
     // else is summarised by its AWS type.
     const [code, message] = call.error instanceof KmsError ? [call.error.name, call.error.message] : ['KMSInternalException', 'Internal error'];
-    tail += `,"errorCode":${q(code)},"errorMessage":${q(message)}`;
+    extra += `,"errorCode":${q(code)},"errorMessage":${q(message)}`;
   }
   const arns = keyArns(id, call.input, failed ? undefined : call.output);
-  if (arns.length > 0)
-    tail += `,"resources":${q(arns.map((ARN) => ({ accountId: KEY_ARN.exec(ARN)?.[1] ?? id.accountId, type: 'AWS::KMS::Key', ARN })))}`;
+  if (arns.length > 0) extra += `,"resources":${resourcesOf(id, arns)}`;
   return (
-    `{"eventVersion":"${EVENT_VERSION}","userIdentity":${identityJson(id, caller)},"eventTime":"${isoSeconds(call.time)}",` +
-    `"eventSource":"kms.amazonaws.com","eventName":${str(String(call.operation))},"awsRegion":${str(id.region)},` +
-    `"sourceIPAddress":${str(caller.sourceAddress ?? (caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms'))},` +
-    `"userAgent":${str(typeof agent === 'string' ? agent.slice(0, 512) : id.userAgent)},` +
-    `"requestParameters":${loggableJson(op?.input, call.input)},` +
+    frame.head +
+    isoSeconds(call.time) +
+    frame.middle +
+    loggableJson(frame.input, call.input) +
     // As AWS logs them: read-only calls (every cryptographic operation among them) and failed
     // calls have no responseElements; the key they used is in resources.
-    `"responseElements":${failed || readOnly ? 'null' : loggableJson(op?.output, call.output)},` +
-    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}","readOnly":${readOnly},` +
-    `"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"${tail}}`
+    `,"responseElements":${failed || frame.readOnly ? 'null' : loggableJson(frame.output, call.output)},` +
+    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}",${frame.tail}${extra}}`
   );
 }
 

@@ -47,7 +47,7 @@ export class AuditTrail {
   record(operation: OperationName | string, input: unknown, caller: Caller, time: Date, outcome: { output?: unknown; error?: unknown }): Promise<void> | undefined {
     let line: string;
     try {
-      line = eventLine(this.id, { operation, input, caller, time, ...outcome });
+      line = eventLine(this.id, { operation, input, caller, time, output: outcome.output, error: outcome.error });
     } catch {
       return undefined;
     }
