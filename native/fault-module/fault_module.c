@@ -10,8 +10,12 @@
  *                      RV is a CKR_ name from the table below or a number (0xb3). CKR_OK
  *                      injects nothing: the call goes through and is only logged, so a test can
  *                      tell that it happened (C_CloseSession=CKR_OK: sessions dropped).
+ *                      SLEEP:MICROSECONDS makes the call slow instead: it goes through after that
+ *                      wait, as a network HSM's would (C_Sign=SLEEP:2000).
  *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per call a rule matched,
  *                      so a test can tell that its fault really happened.
+ *   EKMS_FAULT_LOG_THREAD=1  adds " main" or " other" to each line: whether the call ran on the
+ *                      process's main thread (the event loop's, in Node) or another one.
  *
  * The plan is read, and the call counters reset, at every C_Initialize: a process can finalise
  * the module (last user released it), change the plan and initialise it again. A failed call
@@ -19,10 +23,13 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -58,6 +65,7 @@ struct Rule {
   unsigned long nth; /* 0: every call */
   int andLater;
   CK_RV rv;
+  unsigned long sleepUs; /* a slow call, not a failed one */
 };
 
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -66,6 +74,7 @@ static CK_FUNCTION_LIST g_list;
 static struct Rule g_rules[MAX_RULES];
 static int g_ruleCount;
 static unsigned long g_calls[F_COUNT];
+static int g_logFd = -1;
 
 static int functionIndex(const char* name, size_t len) {
   for (int i = 0; i < F_COUNT; ++i)
@@ -90,6 +99,9 @@ static int parseRv(const char* text, CK_RV* out) {
 static int loadPlan(void) {
   g_ruleCount = 0;
   memset(g_calls, 0, sizeof g_calls);
+  if (g_logFd >= 0) close(g_logFd);
+  const char* logPath = getenv("EKMS_FAULT_LOG");
+  g_logFd = logPath != NULL ? open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
   const char* plan = getenv("EKMS_FAULT_PLAN");
   if (plan == NULL) return 1;
   char* copy = strdup(plan);
@@ -104,7 +116,7 @@ static int loadPlan(void) {
       break;
     }
     *eq = '\0';
-    struct Rule r = {0, 0, 0, 0};
+    struct Rule r = {0, 0, 0, 0, 0};
     char* at = strchr(tok, '@');
     size_t nameLen = at != NULL ? (size_t)(at - tok) : strlen(tok);
     r.fn = functionIndex(tok, nameLen);
@@ -117,20 +129,36 @@ static int loadPlan(void) {
       }
       if (end == NULL || *end != '\0' || r.nth == 0) ok = 0;
     }
-    if (r.fn < 0 || !parseRv(eq + 1, &r.rv)) ok = 0;
+    if (strncmp(eq + 1, "SLEEP:", 6) == 0) {
+      char* end = NULL;
+      r.sleepUs = strtoul(eq + 7, &end, 10);
+      if (end == eq + 7 || *end != '\0') ok = 0;
+      r.rv = CKR_OK;
+      if (r.fn < 0) ok = 0;
+    } else if (r.fn < 0 || !parseRv(eq + 1, &r.rv)) {
+      ok = 0;
+    }
     g_rules[g_ruleCount++] = r;
   }
   free(copy);
   return ok;
 }
 
+/* One write() per line on a descriptor opened at C_Initialize: cheap enough (a few µs) that
+ * logging every call does not change how fast the token looks to the code under test. */
 static void logFault(int fn, unsigned long n, CK_RV rv) {
-  const char* path = getenv("EKMS_FAULT_LOG");
-  if (path == NULL) return;
-  FILE* f = fopen(path, "a");
-  if (f == NULL) return;
-  fprintf(f, "%s #%lu 0x%lx\n", kNames[fn], n, (unsigned long)rv);
-  fclose(f);
+  if (g_logFd < 0) return;
+  char line[128];
+  const char* thread = getenv("EKMS_FAULT_LOG_THREAD");
+  int len;
+  if (thread != NULL && strcmp(thread, "1") == 0)
+    len = snprintf(line, sizeof line, "%s #%lu 0x%lx %s\n", kNames[fn], n, (unsigned long)rv,
+                   (pid_t)syscall(SYS_gettid) == getpid() ? "main" : "other");
+  else
+    len = snprintf(line, sizeof line, "%s #%lu 0x%lx\n", kNames[fn], n, (unsigned long)rv);
+  if (len > 0 && write(g_logFd, line, (size_t)len) < 0) {
+    /* a test reading the log sees the line missing */
+  }
 }
 
 /* Counts the call and returns the fault to inject, or CKR_OK to forward it. */
@@ -138,18 +166,21 @@ static CK_RV fault(int fn) {
   pthread_mutex_lock(&g_mutex);
   unsigned long n = ++g_calls[fn];
   CK_RV rv = CKR_OK;
+  unsigned long sleepUs = 0;
   int matched = 0;
   for (int i = 0; i < g_ruleCount; ++i) {
     const struct Rule* r = &g_rules[i];
     if (r->fn != fn) continue;
     if (r->nth == 0 || n == r->nth || (r->andLater && n > r->nth)) {
       rv = r->rv;
+      sleepUs = r->sleepUs;
       matched = 1;
       break;
     }
   }
   pthread_mutex_unlock(&g_mutex);
   if (matched) logFault(fn, n, rv);
+  if (sleepUs > 0) usleep((useconds_t)sleepUs);
   return rv;
 }
 

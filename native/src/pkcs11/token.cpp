@@ -218,6 +218,11 @@ void Token::require(CK_MECHANISM_TYPE mechanism, const char* what) const {
                                             ", which token '" + options_.label + "' does not offer");
 }
 
+bool Token::sessionReady() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return connected_ && (!idle_.empty() || leased_ < options_.sessions);
+}
+
 Session Token::acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {

@@ -3,7 +3,9 @@
 // from the token's list: where a combined mechanism is missing (SoftHSM2 has no
 // CKM_ECDSA_SHA256) we hash here and use the raw one; what the token cannot do at all is
 // Unsupported, naming the mechanism.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 
 #include <openssl/core_names.h>
@@ -149,6 +151,18 @@ class TokenKey final : public Key {
     }
   }
 
+  // The token's signature may run on the calling thread once it has proved cheap: its measured
+  // time (signWith, wherever it ran) under kInlineSignNanos, about what a thread hand-off and
+  // back costs on an idle machine. SoftHSM2's P-256 signature (50-100 µs) qualifies; an RSA one
+  // (0.8 ms) or any HSM across a network (a millisecond and more per call) never does, and a
+  // token that slows down stops qualifying after a few slow calls. Never when every session is
+  // busy: the calling thread must not wait for one. Verify, done with the public key here,
+  // follows suit. The JavaScript side bounds the calling thread's share (inline-budget.ts).
+  bool cheapToSignInline() const override {
+    if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) return false;
+    return signNanos_.load(std::memory_order_relaxed) < kInlineSignNanos && token_->sessionReady();
+  }
+
   void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const override {
     if (!public_) unsupported("Verify");
     verifyWithPublicKey(public_.get(), spec_.family, alg, isDigest, message, signature);
@@ -280,14 +294,29 @@ class TokenKey final : public Key {
   }
 
   Bytes signWith(CK_MECHANISM mech, ByteView input, std::size_t maxLen) const {
-    return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+    const auto start = std::chrono::steady_clock::now();
+    Bytes out = withObject([&](Session& s, CK_OBJECT_HANDLE h) {
       check(s.fn()->C_SignInit(s.handle(), &mech, h), "C_SignInit");
-      Bytes out(maxLen);
-      CK_ULONG len = out.size();
-      check(s.fn()->C_Sign(s.handle(), const_cast<uint8_t*>(input.data), input.size, out.data(), &len), "C_Sign");
-      out.resize(len);
-      return out;
+      Bytes sig(maxLen);
+      CK_ULONG len = sig.size();
+      check(s.fn()->C_Sign(s.handle(), const_cast<uint8_t*>(input.data), input.size, sig.data(), &len), "C_Sign");
+      sig.resize(len);
+      return sig;
     });
+    measured(std::chrono::steady_clock::now() - start);
+    return out;
+  }
+
+  // A moving average of the token's time per signature (weight 1/8 for the newest), waiting for
+  // a session included. Each sample counts at most twice the threshold: one preempted call does
+  // not move a fast token off the calling thread, three slow ones in a row do. Threads race on
+  // it harmlessly: it only steers where the next signature runs.
+  void measured(std::chrono::steady_clock::duration took) const {
+    const auto ns = std::min<uint64_t>(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()), 2 * kInlineSignNanos);
+    const uint64_t old = signNanos_.load(std::memory_order_relaxed);
+    signNanos_.store(samples_.load(std::memory_order_relaxed) == 0 ? ns : old - old / 8 + ns / 8, std::memory_order_relaxed);
+    if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) samples_.fetch_add(1, std::memory_order_relaxed);
   }
 
   Bytes signRsa(const AlgorithmInfo& alg, bool isDigest, ByteView message) const {
@@ -358,6 +387,10 @@ class TokenKey final : public Key {
   mutable std::mutex handleMutex_;
   mutable uint64_t handleEpoch_ = 0;
   mutable CK_OBJECT_HANDLE handle_ = CK_INVALID_HANDLE;
+  static constexpr uint64_t kInlineSignNanos = 200'000;
+  static constexpr uint32_t kInlineMinSamples = 8;
+  mutable std::atomic<uint64_t> signNanos_{0};
+  mutable std::atomic<uint32_t> samples_{0};
   mutable std::atomic<bool> oaepSha1Refused_{false};
   mutable std::atomic<bool> oaepOtherRefused_{false};
 };

@@ -95,6 +95,8 @@ class Token {
   uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
   Session acquire();
+  // True when acquire() would not wait: a session is idle or another may be opened.
+  bool sessionReady() const;
 
   // Runs f(Session&) with a pooled session; on a lost session or stale handle, retries once on a
   // fresh session, then throws KeyUnavailable.

@@ -1,0 +1,72 @@
+// A token whose signatures have proved cheap (SoftHSM2's P-256: tens of microseconds) signs on
+// the calling thread, as a software P-256 key does: no thread hand-off for a caller doing one at
+// a time. A slow token (a network HSM: milliseconds per call, made here by the fault module's
+// SLEEP rule) never does, so the event loop is never held up by it. The fault module logs which
+// thread each C_Sign ran on (EKMS_FAULT_LOG_THREAD).
+import { createHash, createPublicKey, verify } from 'node:crypto';
+
+import t from 'tap';
+
+import type { Kms } from '../../src/index.js';
+import { softhsmOptions } from '../helpers/softhsm.js';
+import { faultPlan, openOnToken } from './helpers.js';
+
+const message = Buffer.from('signed by the token');
+const digest = createHash('sha256').update(message).digest();
+
+async function tokenWith(plan: string, tt: typeof t): Promise<{ kms: Kms; signThreads: () => string[] }> {
+  process.env.EKMS_FAULT_LOG_THREAD = '1';
+  const fault = faultPlan(plan);
+  const kms = await openOnToken({ audit: false, pkcs11: { ...softhsmOptions(), module: fault.module } });
+  tt.teardown(async () => {
+    await kms.close();
+    delete process.env.EKMS_FAULT_LOG_THREAD;
+  });
+  const signThreads = () => fault.log().filter((l) => l.startsWith('C_Sign ')).map((l) => l.split(' ')[3] ?? '?');
+  return { kms, signThreads };
+}
+
+async function p256(kms: Kms): Promise<{ keyId: string; valid: (sig: Uint8Array) => boolean }> {
+  const keyId = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const { PublicKey } = await kms.getPublicKey({ KeyId: keyId });
+  const key = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' });
+  return { keyId, valid: (sig) => verify('sha256', message, key, sig) };
+}
+
+const sign = (kms: Kms, keyId: string) => kms.sign({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
+
+t.test('SoftHSM2 P-256 signatures move to the calling thread once measured cheap, and verify', async (t) => {
+  const { kms, signThreads } = await tokenWith('C_Sign=CKR_OK', t);
+  const { keyId, valid } = await p256(kms);
+  // Measured on the thread pool first: some concurrent, then one at a time, as a caller's are,
+  // until the moving average of the token's time per signature settles (a few dozen calls here;
+  // up to 400 on a loaded machine).
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  t.same(signThreads(), Array(8).fill('other'), 'the first signatures (not yet measured) ran on pool threads');
+  let calls = 0;
+  while (calls < 400 && signThreads().slice(-3).join() !== 'main,main,main') {
+    await sign(kms, keyId);
+    calls++;
+  }
+  const before = signThreads().length;
+  for (let i = 0; i < 10; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
+  // A call preempted by the machine's other load counts as slow; a few in a row send the next
+  // ones back to the pool until the average recovers, so not every one of ten is required.
+  const onMain = signThreads().slice(before).filter((thread) => thread === 'main').length;
+  t.ok(onMain >= 8, `after ${calls} measured calls, ${onMain} of 10 one-at-a-time signatures ran on the calling thread`);
+});
+
+t.test('a slow token (2 ms per C_Sign) never signs on the calling thread, and the event loop keeps turning', async (t) => {
+  const { kms, signThreads } = await tokenWith('C_Sign=SLEEP:2000', t);
+  const { keyId, valid } = await p256(kms);
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  for (let i = 0; i < 24; i++) await sign(kms, keyId);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  for (let i = 0; i < 10; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
+  clearInterval(timer);
+  const threads = signThreads();
+  t.equal(threads.length, 42, 'every signature went through the slowed C_Sign');
+  t.same([...new Set(threads)], ['other'], 'all of them on pool threads');
+  t.ok(ticks >= 5, `a 1 ms timer fired ${ticks} times during 10 slow signatures`);
+});
