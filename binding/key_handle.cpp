@@ -102,7 +102,7 @@ Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
   bool isDigest = boolArg(info, 1, "isDigest");
   SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
   Bytes signature = bytesArg(info, 3, "signature");
-  const bool inlineNow = runsInline(info, 4, message.size(), &ekms::Key::cheapToSignInline);
+  const bool inlineNow = runsInline(info, 4, message.size(), &ekms::Key::cheapToVerifyInline);
   return Task<Empty>::start(
       info.Env(),
       [key = resolver(), &alg, isDigest, message = std::move(message), signature = std::move(signature)]() {

@@ -99,9 +99,15 @@ class AsymmetricKey final : public Key {
     return rsaOaepEncrypt(pkey_.get(), alg, plaintext);
   }
 
+  // Measured here (openssl speed, one core): P-256 sign 20 µs, verify 65; Ed25519 36 and 93;
+  // RSA-2048 sign 295, verify 16; RSA-4096 verify 60. Left on the pool: P-384 (620 and 540 µs),
+  // secp256k1 (about 300 µs each, and no faster as a verify), RSA-3072/4096 signatures (1-5 ms).
   bool cheapToSignInline() const override {
-    return identity().keySpec == "ECC_NIST_P256" || identity().keySpec == "ECC_NIST_EDWARDS25519";
+    const std::string& spec = identity().keySpec;
+    return spec == "ECC_NIST_P256" || spec == "ECC_NIST_EDWARDS25519" || spec == "RSA_2048";
   }
+
+  bool cheapToVerifyInline() const override { return cheapToSignInline() || family_ == KeyFamily::Rsa; }
 
   SecretBytes decrypt(const AlgorithmInfo& alg, ByteView ciphertext, const EncryptionContext&) const override {
     if (family_ != KeyFamily::Rsa || alg.padding != Padding::Oaep) unsupported("Decrypt");

@@ -39,19 +39,23 @@ eachBackend('a loop of awaited Encrypt and GenerateMac calls lets the event loop
   t.ok(turned >= Math.floor(calls / 65), `the event loop turned ${turned} times during ${calls} awaited calls`);
 });
 
-eachBackend('a loop of awaited P-256 and Ed25519 Sign/Verify calls lets the event loop turn', async (t, kms) => {
+eachBackend('a loop of awaited P-256, Ed25519 and RSA-2048 Sign/Verify calls lets the event loop turn', async (t, kms) => {
   const p256 = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
   const ed = (await kms.createKey({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const rsa = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
   const digest = Buffer.alloc(32, 7);
   const sig = await kms.sign({ KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
+  const rsaSig = await kms.sign({ KeyId: rsa, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PSS_SHA_256' });
   await kms.sign({ KeyId: ed, Message: digest, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' });
 
   const turns = countTurns();
   const calls = 1500;
   for (let i = 0; i < calls; i++) {
-    if (i % 3 === 0) await kms.sign({ KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
-    else if (i % 3 === 1) await kms.verify({ KeyId: p256, Message: digest, MessageType: 'DIGEST', Signature: sig.Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
-    else await kms.sign({ KeyId: ed, Message: digest, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' });
+    if (i % 5 === 0) await kms.sign({ KeyId: p256, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
+    else if (i % 5 === 1) await kms.verify({ KeyId: p256, Message: digest, MessageType: 'DIGEST', Signature: sig.Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
+    else if (i % 5 === 2) await kms.sign({ KeyId: ed, Message: digest, MessageType: 'RAW', SigningAlgorithm: 'ED25519_SHA_512' });
+    else if (i % 5 === 3) await kms.verify({ KeyId: rsa, Message: digest, MessageType: 'DIGEST', Signature: rsaSig.Signature!, SigningAlgorithm: 'RSASSA_PSS_SHA_256' });
+    else await kms.sign({ KeyId: rsa, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PSS_SHA_256' });
   }
   const turned = turns.stop();
   // At most 32 inline signatures per turn (src/operations/inline-budget.ts).

@@ -41,10 +41,15 @@ class Key {
   // and asymmetric keys say false: their operations take tens of microseconds or can block.
   virtual bool cheapToRunInline() const { return false; }
 
-  // True for keys whose Sign and Verify take a few tens of microseconds (ECDSA P-256 and Ed25519
-  // in software): about what one thread-pool round trip costs on an idle machine, so a caller
-  // doing one at a time may run them on its own thread (bounded per event-loop turn).
+  // True for keys whose Sign costs at most a few hundred microseconds (ECDSA P-256 and Ed25519
+  // in software: tens; RSA-2048: about 300): no more than one or a few thread-pool round trips on
+  // an idle machine, so a caller doing one at a time may run it on its own thread (the caller
+  // bounds how much per event-loop turn: src/operations/inline-budget.ts).
   virtual bool cheapToSignInline() const { return false; }
+
+  // The same for Verify, which is cheaper for RSA keys of every size (a public-key operation,
+  // 15-60 µs). By default, as Sign.
+  virtual bool cheapToVerifyInline() const { return cheapToSignInline(); }
 
  protected:
   [[noreturn]] void unsupported(const char* operation) const;

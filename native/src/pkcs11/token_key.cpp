@@ -156,11 +156,18 @@ class TokenKey final : public Key {
   // back costs on an idle machine. SoftHSM2's P-256 signature (50-100 µs) qualifies; an RSA one
   // (0.8 ms) or any HSM across a network (a millisecond and more per call) never does, and a
   // token that slows down stops qualifying after a few slow calls. Never when every session is
-  // busy: the calling thread must not wait for one. Verify, done with the public key here,
-  // follows suit. The JavaScript side bounds the calling thread's share (inline-budget.ts).
+  // busy: the calling thread must not wait for one. The JavaScript side bounds the calling
+  // thread's share (inline-budget.ts).
   bool cheapToSignInline() const override {
     if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) return false;
     return signNanos_.load(std::memory_order_relaxed) < kInlineSignNanos && token_->sessionReady();
+  }
+
+  // Verify never reaches the token: it is the public key's work here, cheap for the same key
+  // specs as a software key's (software_key.cpp).
+  bool cheapToVerifyInline() const override {
+    return public_ && (spec_.family == KeyFamily::Rsa || identity().keySpec == "ECC_NIST_P256" ||
+                       identity().keySpec == "ECC_NIST_EDWARDS25519");
   }
 
   void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const override {
