@@ -226,9 +226,19 @@ export class Kms {
       // Another process may have rotated the root key: follow it before anything is unwrapped,
       // and run again a write that raced the rotation (root-key-files.ts, follow-root-key.ts).
       this.rootKey.follow();
-      return (await this.rootKey.retrying(async () => {
-        await this.deletions.runDue(ctx);
-        await this.rotations.runDue(ctx.now());
+      return (await this.rootKey.retrying(() => {
+        // Scheduled deletions and rotations whose time has come run first (the common case,
+        // nothing due, adds no await to the operation).
+        const deletions = this.deletions.runDue(ctx);
+        const rotations = deletions ? undefined : this.rotations.runDue(ctx.now());
+        if (deletions || rotations)
+          return (async () => {
+            await deletions;
+            await rotations;
+            if (deletions) await this.rotations.runDue(ctx.now());
+            this.importExpiry.runDue(ctx.now());
+            return op.run(ctx, valid as never);
+          })();
         this.importExpiry.runDue(ctx.now());
         return op.run(ctx, valid as never);
       })) as OperationTypes[N]['output'];

@@ -54,8 +54,10 @@ export class DeletionSchedule {
   }
 
   /** Before an operation: destroys the keys whose date has come, if any. */
-  async runDue(deps: DeletionDeps): Promise<void> {
-    if (this.isDue(deps.now()) || (deps.token !== undefined && !this.tokenBacklogChecked)) await this.sweep(deps);
+  /** The sweep when some deletion is due (or a token's backlog is unchecked), else undefined. */
+  runDue(deps: DeletionDeps): Promise<unknown> | undefined {
+    if (this.isDue(deps.now()) || (deps.token !== undefined && !this.tokenBacklogChecked)) return this.sweep(deps);
+    return undefined;
   }
 
   /** Destroys every key whose deletion date has come; one sweep at a time per process. Returns their ids. */

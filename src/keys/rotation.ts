@@ -130,9 +130,9 @@ export class RotationSchedule {
     this.stale = true;
   }
 
-  /** Rotates every key whose automatic rotation is due at `now`. */
-  runDue(now: Date): Promise<void> {
-    if (!this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return Promise.resolve();
+  /** Rotates every key whose automatic rotation is due at `now`: the pass, or undefined when none may be due. */
+  runDue(now: Date): Promise<void> | undefined {
+    if (!this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return undefined;
     // One pass at a time: concurrent operations wait for the pass in progress.
     this.running ??= this.rotateDue(now).finally(() => {
       this.running = undefined;

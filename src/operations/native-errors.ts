@@ -41,10 +41,10 @@ export function fromNative(err: unknown): KmsError {
 }
 
 /** Awaits a native call and rethrows its failure as an AWS error. */
-export async function native<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw fromNative(err);
-  }
+export function native<T>(p: Promise<T>): Promise<T> {
+  return p.catch(rethrowAsAws);
+}
+
+function rethrowAsAws(err: unknown): never {
+  throw fromNative(err);
 }
