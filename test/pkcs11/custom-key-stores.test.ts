@@ -60,6 +60,25 @@ t.test('CreateKey: default token, CustomKeyStoreId, AWS_CLOUDHSM, or software on
   await rejects(tt, kms.createKey({ CustomKeyStoreId: id, Origin: 'AWS_KMS' }), 'UnsupportedOperationException');
 });
 
+t.test('CreateKey: a multi-Region key is never in the custom key store, as in AWS', async (tt) => {
+  const kms = await openOnToken();
+  tt.teardown(() => kms.close());
+  const id = backendOf(kms).customKeyStoreId;
+  const message = 'You cannot create a multi-Region key in a custom key store.';
+  await rejects(tt, kms.createKey({ CustomKeyStoreId: id, MultiRegion: true }), 'UnsupportedOperationException', message);
+  await rejects(tt, kms.createKey({ Origin: 'AWS_CLOUDHSM', MultiRegion: true }), 'UnsupportedOperationException', message);
+  await rejects(tt, kms.createKey({ CustomKeyStoreId: id, Origin: 'EXTERNAL', MultiRegion: true }), 'UnsupportedOperationException', message);
+  // The token is this store's default: a multi-Region key without CustomKeyStoreId is a
+  // software key, as AWS makes one outside any custom key store.
+  const mrk = (await kms.createKey({ MultiRegion: true })).KeyMetadata!;
+  tt.equal(mrk.MultiRegion, true);
+  tt.match(mrk.KeyId, /^mrk-/);
+  tt.equal(mrk.Origin, 'AWS_KMS');
+  tt.equal(mrk.CustomKeyStoreId, undefined);
+  const { CiphertextBlob } = await kms.encrypt({ KeyId: mrk.KeyId!, Plaintext: Buffer.from('multi-Region') });
+  tt.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: CiphertextBlob! })).Plaintext!).toString(), 'multi-Region');
+});
+
 t.test('Disconnect and Connect', async (tt) => {
   const kms = await openOnToken();
   tt.teardown(() => kms.close());

@@ -63,7 +63,8 @@ export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>)
     if (token === undefined)
       throw new UnsupportedOperationException('Origin AWS_CLOUDHSM needs a PKCS#11 token (the pkcs11 option or EKMS_PKCS11_MODULE).');
     chosen = token;
-  } else if (input.Origin === undefined && token?.isDefault) {
+  } else if (input.Origin === undefined && token?.isDefault && input.MultiRegion !== true) {
+    // (a multi-Region key stays in software: see createKey)
     chosen = token;
   }
   if (chosen !== undefined && chosen.describe().ConnectionState !== 'CONNECTED')
@@ -73,6 +74,11 @@ export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>)
 
 export const createKey = defineOperation('CreateKey', async (ctx, input) => {
   const { spec, usage } = resolveSpecAndUsage(input);
+  // As AWS: a multi-Region key cannot live in a custom key store (its replicas would need the
+  // same material in other Regions, and a token's material never leaves it). Without a
+  // CustomKeyStoreId it is a software key even when a token is the default, as AWS would make it.
+  if (input.MultiRegion === true && (input.CustomKeyStoreId !== undefined || input.Origin === 'AWS_CLOUDHSM'))
+    throw new UnsupportedOperationException('You cannot create a multi-Region key in a custom key store.');
   // Imported material unwrapped inside a token (operations/import/token.ts).
   const externalToken =
     input.Origin === 'EXTERNAL' && input.CustomKeyStoreId !== undefined ? tokenForExternalKey(ctx, input.CustomKeyStoreId, spec) : undefined;
