@@ -534,20 +534,26 @@ async function runScale() {
 async function runEndpoint() {
   print('## Endpoint: ECDSA P-256 Sign requests/s, keep-alive, loopback');
   print();
-  const r = await endpointSection({ Kms, seconds: opts.endpointSeconds, connections: opts.endpointConnections, loadGenerator: opts.loadGenerator, log });
   const inproc =
     results.rows.find((x) => x.id === 'Sign ECC_NIST_P256 ECDSA_SHA_256' && x.backend === 'software' && x.concurrency === 64 && x.opsPerSec) ??
     results.cpu?.kms?.find((x) => x.concurrency === 64);
-  if (r.unavailable) {
-    print(`n/a (${r.unavailable})`);
-  } else {
-    r.ratioToInProcess64 = inproc ? r.requestsPerSec / inproc.opsPerSec : undefined;
-    print(
-      `${fmtNum(r.requestsPerSec)} requests/s (${r.generator}, ${r.connections} connections, ${r.seconds}s; p50 ${fmtNum(r.p50us)} µs, p99 ${fmtNum(r.p99us)} µs; ` +
-        `${r.errors} errors) = ${fmtRatio(r.ratioToInProcess64)} the in-process 64-in-flight figure (${fmtNum(inproc?.opsPerSec)}/s)`,
-    );
+  results.endpoints = [];
+  for (const workers of [0, opts.endpointWorkers].filter((w, i) => i === 0 || w > 1)) {
+    const r = await endpointSection({ Kms, seconds: opts.endpointSeconds, connections: opts.endpointConnections, loadGenerator: opts.loadGenerator, log, workers });
+    const label = workers > 0 ? `ekms serve --workers ${workers}` : 'one server process (in-process startServer)';
+    if (r.unavailable) {
+      print(`${label}: n/a (${r.unavailable})`);
+    } else {
+      r.ratioToInProcess64 = inproc ? r.requestsPerSec / inproc.opsPerSec : undefined;
+      print(
+        `${label}: ${fmtNum(r.requestsPerSec)} requests/s (${r.generator}, ${r.connections} connections, ${r.seconds}s; p50 ${fmtNum(r.p50us)} µs, p99 ${fmtNum(r.p99us)} µs; ` +
+          `${r.errors} errors) = ${fmtRatio(r.ratioToInProcess64)} the in-process 64-in-flight figure (${fmtNum(inproc?.opsPerSec)}/s)`,
+      );
+    }
+    results.endpoints.push(r);
   }
-  results.endpoint = r;
+  // The issue's target lets the server use both cores: the best of the two.
+  results.endpoint = results.endpoints.reduce((best, r) => ((r.ratioToInProcess64 ?? 0) > (best.ratioToInProcess64 ?? 0) ? r : best));
   print();
 }
 
@@ -591,7 +597,7 @@ function targets() {
     }
   }
   const ep = results.endpoint;
-  add('Endpoint Sign ≥ 0.3× in-process 64 in flight', ep?.ratioToInProcess64 ? fmtRatio(ep.ratioToInProcess64) : 'n/a', ep?.ratioToInProcess64 ? ep.ratioToInProcess64 >= 0.3 : undefined, ep?.unavailable ?? '');
+  add('Endpoint Sign ≥ 0.3× in-process 64 in flight', ep?.ratioToInProcess64 ? fmtRatio(ep.ratioToInProcess64) : 'n/a', ep?.ratioToInProcess64 ? ep.ratioToInProcess64 >= 0.3 : undefined, ep?.unavailable ?? ep?.server ?? '');
   const sc = results.scale?.stores;
   if (sc?.large) {
     const n = sc.large.keys;

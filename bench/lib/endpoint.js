@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const distDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+const ekmsBin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ekms.js');
 const candidates = ['index.js', 'endpoint/index.js', 'endpoint/server.js', 'endpoint.js'];
 
 export async function findStartServer() {
@@ -153,7 +154,35 @@ async function withNode({ port, headers, body, seconds, connections }) {
   return { generator: 'node http keep-alive (child process)', ...JSON.parse(out.trim().split('\n').pop()) };
 }
 
-export async function endpointSection({ Kms, seconds, connections, loadGenerator, log }) {
+/** `ekms serve --workers n` in a child process on `home`; resolves its port and a stop(). */
+async function spawnWorkers(home, workers) {
+  const child = spawn(process.execPath, [ekmsBin, 'serve', '--workers', String(workers), '--port', '0', '--home', home, '--no-console'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /on https?:\/\/[^:]+:(\d+) /.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`ekms serve --workers exited (${code}): ${err.slice(0, 300)}`)));
+  });
+  const close = () =>
+    new Promise((resolve) => {
+      child.on('exit', resolve);
+      child.kill('SIGTERM');
+    });
+  return { port, close };
+}
+
+/**
+ * `workers` 0: the server in this process (startServer on the bench's Kms); n: `ekms serve
+ * --workers n`, n processes on one store (the issue allows the server both cores that way).
+ */
+export async function endpointSection({ Kms, seconds, connections, loadGenerator, log, workers = 0 }) {
   const found = await findStartServer();
   if (!found) return { unavailable: 'no endpoint yet (no startServer export in dist/)' };
   const dir = mkdtempSync(join(tmpdir(), 'ekms-bench-endpoint-'));
@@ -163,8 +192,14 @@ export async function endpointSection({ Kms, seconds, connections, loadGenerator
     const home = join(dir, 'home');
     kms = await Kms.open({ home });
     const { KeyMetadata } = await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
-    // startServer(kms, options) → { url, host, port, close() } (src/endpoint/server.ts).
-    started = await found.startServer(kms, { host: '127.0.0.1', port: 0, auth: 'none', console: false });
+    if (workers > 0) {
+      await kms.close();
+      kms = undefined;
+      started = await spawnWorkers(home, workers);
+    } else {
+      // startServer(kms, options) → { url, host, port, close() } (src/endpoint/server.ts).
+      started = await found.startServer(kms, { host: '127.0.0.1', port: 0, auth: 'none', console: false });
+    }
     const port = portOf(started);
     if (!port) return { unavailable: `startServer (${found.from}) returned no address I can read` };
     const body = JSON.stringify({ KeyId: KeyMetadata.KeyId, Message: crypto.randomBytes(32).toString('base64'), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
@@ -181,13 +216,14 @@ export async function endpointSection({ Kms, seconds, connections, loadGenerator
       }
     }
     if (gen === 'auto') gen = (await which('wrk')) ? 'wrk' : autocannon ? 'autocannon' : 'node';
-    log(`endpoint: ${seconds}s of Sign with ${connections} keep-alive connections (${gen}), server from ${found.from}`);
+    const server = workers > 0 ? `ekms serve --workers ${workers}` : `in-process startServer (${found.from})`;
+    log(`endpoint: ${seconds}s of Sign with ${connections} keep-alive connections (${gen}), ${server}`);
     const args = { port, headers, body, seconds, connections };
     let result;
     if (gen === 'wrk') result = await withWrk(args);
     else if (gen === 'autocannon' && autocannon) result = await withAutocannon(autocannon, args);
     else result = await withNode(args);
-    return { server: found.from, connections, seconds, ...result };
+    return { server, workers, connections, seconds, ...result };
   } catch (e) {
     return { unavailable: `endpoint failed: ${e.name}: ${e.message}` };
   } finally {

@@ -75,8 +75,7 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
       io.stdout(serveHelp);
       return EXIT.ok;
     }
-    await serve(args, { env: io.env, stdout: io.stdout, stderr: io.stderr, waitForStop: io.waitForStop ?? waitForSignal, openKms: io.openKms ?? openKms });
-    return EXIT.ok;
+    return serve(args, { env: io.env, stdout: io.stdout, stderr: io.stderr, waitForStop: io.waitForStop ?? waitForSignal, openKms: io.openKms ?? openKms });
   }
   if (command === 'import-key') {
     // Not an AWS operation: a convenience over CreateKey and ImportKeyMaterial (import-key.ts).

@@ -1,5 +1,8 @@
 // `ekms serve`: opens the key store, starts the endpoint, and on SIGINT or SIGTERM stops
-// accepting, lets requests in flight finish, then closes the store.
+// accepting, lets requests in flight finish, then closes the store. With --workers N, N
+// processes (node:cluster) serve the same port on the same store: the event loop of one process
+// is the limit of one server, and the store is made for several processes at once.
+import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 
 import { startServer, type AuthMode, type ServerOptions } from '../endpoint/server.js';
@@ -16,11 +19,13 @@ export interface ServeContext {
   openKms(options: KmsOptions): Promise<Kms>;
 }
 
-const SERVE_FLAGS = new Set(['--host', '--port', '--auth', '--tls-cert', '--tls-key', '--max-body-bytes', '--allowed-host', '--no-console']);
+const SERVE_FLAGS = new Set(['--host', '--port', '--auth', '--tls-cert', '--tls-key', '--max-body-bytes', '--allowed-host', '--no-console', '--workers']);
+const MAX_WORKERS = 64;
 
 export const serveHelp = [
   'usage: ekms serve [--host <addr>] [--port <n>] [--auth none|sigv4] [--tls-cert <pem> --tls-key <pem>]',
   '                  [--home <dir>] [--region <region>] [--max-body-bytes <n>] [--allowed-host <name>] [--no-console]',
+  '                  [--workers <n>]',
   '',
   'Serves AWS KMS\'s JSON 1.1 API (POST /, X-Amz-Target: TrentService.<Operation>), and the key',
   'console for browsers at / (with --auth sigv4 it asks for an access key id and secret).',
@@ -31,11 +36,14 @@ export const serveHelp = [
   '  --tls-cert/--tls-key  PEM files: serve HTTPS',
   '  --allowed-host   another Host name to accept (repeatable)',
   '  --no-console     serve the API only, not the key console',
+  '  --workers        processes serving the same port and key store (default 1); more than one',
+  '                   serves the API only (the console keeps its sessions in one process)',
   '',
 ].join('\n');
 
-function serverOptions(args: ParsedArgs): ServerOptions {
+function serverOptions(args: ParsedArgs): { opts: ServerOptions; workers: number } {
   const opts: ServerOptions = {};
+  let workers = 1;
   let cert: string | undefined;
   let key: string | undefined;
   const allowed: string[] = [];
@@ -73,6 +81,11 @@ function serverOptions(args: ParsedArgs): ServerOptions {
       case '--allowed-host':
         allowed.push(v);
         break;
+      case '--workers':
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_WORKERS)
+          throw new UsageError(`argument --workers: expected a number of processes from 1 to ${MAX_WORKERS}, not '${v}'`);
+        workers = Number(v);
+        break;
     }
   }
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -84,14 +97,34 @@ function serverOptions(args: ParsedArgs): ServerOptions {
     }
   }
   if (allowed.length) opts.allowedHosts = allowed;
-  return opts;
+  return { opts, workers };
 }
 
-export async function serve(args: ParsedArgs, ctx: ServeContext): Promise<void> {
-  const opts = serverOptions(args);
+function kmsOptions(args: ParsedArgs): KmsOptions {
   const home = args.globals.get('--home');
   const region = args.globals.get('--region');
-  const kms = await ctx.openKms({ ...(home !== undefined ? { home } : {}), ...(region !== undefined ? { region } : {}) });
+  return { ...(home !== undefined ? { home } : {}), ...(region !== undefined ? { region } : {}) };
+}
+
+/** Serves until stopped; resolves the exit code. */
+export async function serve(args: ParsedArgs, ctx: ServeContext): Promise<number> {
+  const { opts, workers } = serverOptions(args);
+  if (workers > 1) {
+    opts.console = false;
+    if (cluster.isPrimary) return superviseWorkers(workers, args, ctx);
+  }
+  if (!cluster.isWorker) return serveHere(opts, args, ctx);
+  try {
+    return await serveHere(opts, args, ctx);
+  } finally {
+    // The IPC channel to the primary would keep this worker alive after it stopped or failed.
+    // (cluster.worker.disconnect, not process.disconnect, which exits at once with code 0.)
+    if (process.connected) cluster.worker?.disconnect();
+  }
+}
+
+async function serveHere(opts: ServerOptions, args: ParsedArgs, ctx: ServeContext): Promise<number> {
+  const kms = await ctx.openKms(kmsOptions(args));
   let handle;
   try {
     handle = await startServer(kms, opts);
@@ -99,11 +132,89 @@ export async function serve(args: ParsedArgs, ctx: ServeContext): Promise<void> 
     await kms.close();
     throw err;
   }
-  ctx.stdout(`ekms: serving ${kms.config.home} on ${handle.url} (auth ${handle.auth})\n`);
-  if (opts.console !== false) ctx.stdout(`ekms: key console at ${handle.url}/\n`);
-  const signal = await ctx.waitForStop();
-  ctx.stderr(`ekms: ${signal}: finishing requests in flight\n`);
+  if (cluster.isWorker) {
+    // One of --workers: the primary prints the address once all are listening.
+    process.send?.({ ekmsListening: { url: handle.url, auth: handle.auth, home: kms.config.home } });
+  } else {
+    ctx.stdout(`ekms: serving ${kms.config.home} on ${handle.url} (auth ${handle.auth})\n`);
+    if (opts.console !== false) ctx.stdout(`ekms: key console at ${handle.url}/\n`);
+  }
+  const signal = await (cluster.isWorker ? stopOfWorker(ctx) : ctx.waitForStop());
+  if (!cluster.isWorker) ctx.stderr(`ekms: ${signal}: finishing requests in flight\n`);
   await handle.close();
   await kms.close();
+  if (!cluster.isWorker) ctx.stderr('ekms: stopped\n');
+  return 0;
+}
+
+/** A worker stops on a signal, or when its primary is gone (no orphan keeps the port). */
+function stopOfWorker(ctx: ServeContext): Promise<string> {
+  return Promise.race([ctx.waitForStop(), new Promise<string>((resolve) => process.once('disconnect', () => resolve('disconnect')))]);
+}
+
+interface ListeningMessage {
+  ekmsListening: { url: string; auth: string; home: string };
+}
+const isListening = (m: unknown): m is ListeningMessage => typeof m === 'object' && m !== null && 'ekmsListening' in m;
+
+/**
+ * The primary of --workers: opens the store once (creating it, or failing with the reason, before
+ * any worker starts), forks the workers, prints the address when all listen, replaces a worker
+ * that dies while serving, and on SIGINT or SIGTERM stops them all (each finishes its requests in
+ * flight). A worker that dies before listening (the port is taken, say) stops the others: the
+ * exit code is its own.
+ */
+async function superviseWorkers(count: number, args: ParsedArgs, ctx: ServeContext): Promise<number> {
+  const kms = await ctx.openKms(kmsOptions(args));
+  await kms.close();
+  let stopping = false;
+  let listening = 0;
+  let failure: number | undefined;
+  const live = new Set<Worker>();
+  let allExited: () => void = () => {};
+  const exited = new Promise<void>((resolve) => (allExited = resolve));
+  let started: (first: ListeningMessage['ekmsListening'] | undefined) => void = () => {};
+  const ready = new Promise<ListeningMessage['ekmsListening'] | undefined>((resolve) => (started = resolve));
+  const stopAll = () => {
+    stopping = true;
+    for (const w of live) w.process.kill('SIGTERM');
+  };
+  const fork = () => {
+    const worker = cluster.fork();
+    let listened = false;
+    live.add(worker);
+    worker.on('message', (m: unknown) => {
+      if (!isListening(m) || listened) return;
+      listened = true;
+      listening += 1;
+      if (listening === count) started(m.ekmsListening);
+    });
+    worker.on('exit', (code, signal) => {
+      live.delete(worker);
+      if (!stopping && !listened) {
+        failure = code ? code : 255;
+        ctx.stderr(`ekms: a worker process exited before listening (${signal ?? `exit code ${code}`}); stopping\n`);
+        started(undefined);
+        stopAll();
+      } else if (!stopping && (code !== 0 || signal !== null)) {
+        // (a worker that exits 0 was stopped by a signal of its own, as Ctrl-C sends to all)
+        ctx.stderr(`ekms: a worker process died (${signal ?? `exit code ${code}`}); starting another\n`);
+        fork();
+      }
+      if (live.size === 0 && stopping) allExited();
+    });
+  };
+  for (let i = 0; i < count; i++) fork();
+  const first = await ready;
+  if (first === undefined) {
+    await exited;
+    return failure ?? 255;
+  }
+  ctx.stdout(`ekms: serving ${first.home} on ${first.url} (auth ${first.auth}, ${count} worker processes)\n`);
+  const signal = await Promise.race([ctx.waitForStop(), exited.then(() => '')]);
+  if (signal) ctx.stderr(`ekms: ${signal}: finishing requests in flight\n`);
+  stopAll();
+  if (live.size > 0) await exited;
   ctx.stderr('ekms: stopped\n');
+  return failure ?? 0;
 }

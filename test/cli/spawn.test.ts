@@ -2,11 +2,11 @@
 // stale), `ekms serve` stopped by SIGTERM and SIGINT, and the AWS CLI itself against it when
 // the machine has one.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, KMSClient, ListKeysCommand, SignCommand } from '@aws-sdk/client-kms';
 import t from 'tap';
 
 import { cleanupLater, tempHome } from '../helpers/backends.js';
@@ -93,6 +93,77 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     tt.match(stderr(), new RegExp(`${signal}: finishing requests in flight\\nekms: stopped\\n$`));
   });
 }
+
+/** The pids of a process's children (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+t.test('ekms serve --workers 2: two processes on one store, a dead one replaced, all stopped by SIGTERM', async (tt) => {
+  const h = home();
+  const { child, url, stderr } = await startServe(['--home', h, '--workers', '2']);
+  tt.teardown(() => {
+    for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  });
+  tt.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const workers = childrenOf(child.pid!);
+  tt.equal(workers.length, 2, 'two worker processes');
+  const client = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, endpoint: url, maxAttempts: 1 });
+  const created = await Promise.all(Array.from({ length: 8 }, () => client.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))));
+  // Keys made through either worker are in the one store: every one is listed and signs.
+  const listed = new Set((await client.send(new ListKeysCommand({}))).Keys!.map((k) => k.KeyId));
+  for (const c of created) tt.ok(listed.has(c.KeyMetadata!.KeyId), `key ${c.KeyMetadata!.KeyId} listed`);
+  for (const c of created) await client.send(new SignCommand({ KeyId: c.KeyMetadata!.KeyId!, Message: Buffer.alloc(32, 1), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+
+  process.kill(workers[0]!, 'SIGKILL');
+  await until(() => /a worker process died \(SIGKILL\); starting another/.test(stderr()), 'the primary to notice');
+  await until(() => childrenOf(child.pid!).filter((p) => p !== workers[0]).length === 2, 'a replacement worker');
+  for (let i = 0; i < 6; i++) tt.equal((await client.send(new ListKeysCommand({}))).Keys!.length, 8, 'still served');
+  client.destroy();
+
+  const all = childrenOf(child.pid!);
+  const exited = exitOf(child);
+  child.kill('SIGTERM');
+  const { code } = await exited;
+  tt.equal(code, 0, 'exit code 0');
+  tt.match(stderr(), /SIGTERM: finishing requests in flight\nekms: stopped\n$/);
+  for (const pid of all) tt.notOk(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `worker ${pid} exited`);
+});
+
+t.test('ekms serve --workers: bad counts are usage errors; a taken port stops every worker', async (tt) => {
+  for (const bad of ['0', '65', 'two']) {
+    const r = run(['serve', '--workers', bad, '--port', '0', '--home', home()]);
+    tt.equal(r.status, 252, `--workers ${bad}`);
+    tt.match(r.stderr, /argument --workers: expected a number of processes from 1 to 64/);
+  }
+  const { child, url } = await startServe(['--home', home()]);
+  tt.teardown(() => child.kill('SIGKILL'));
+  const port = new URL(url).port;
+  const r = run(['serve', '--workers', '2', '--port', port, '--home', home()]);
+  tt.not(r.status, 0, 'fails');
+  tt.match(r.stderr, /a worker process exited before listening/);
+  tt.match(r.stderr, /EADDRINUSE|address already in use/i);
+});
 
 t.test('ekms serve refuses a public address without sigv4', async (tt) => {
   const r = run(['serve', '--host', '0.0.0.0', '--port', '0', '--home', home()]);
