@@ -1,7 +1,7 @@
 // The metadata store: SQLite in $EKMS_HOME (key records, materials, aliases, tags). Several
 // processes may open one home: WAL mode, a busy timeout, and every write in an IMMEDIATE
 // transaction. `changedElsewhere()` tells when another connection wrote, so callers can drop
-// what they cached (PRAGMA data_version, asked at most once per turn and millisecond).
+// what they cached (PRAGMA data_version, shared by the calls of one run of JavaScript).
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 
@@ -146,14 +146,17 @@ function toColumnValue(v: unknown): unknown {
 }
 
 // Writes made by any Store of this process (another Kms on the same folder, a restore): they
-// must be seen by the next operation even within the same event-loop turn (changedElsewhere).
-let localWrites = 0;
+// must be seen by the next operation even within the same burst of calls (changedElsewhere).
+// On globalThis, so that two copies of this package in one process share it.
+const localWritesKey = Symbol.for('embedded-kms.store.localWrites');
+const shared = globalThis as typeof globalThis & { [localWritesKey]?: { count: number } };
+const localWrites = (shared[localWritesKey] ??= { count: 0 });
 const RECHECK_MS = 1;
 
 export class Store {
   readonly db: Db;
   private lastDataVersion: number;
-  private seenLocalWrites = localWrites;
+  private seenLocalWrites = localWrites.count;
   private checkedThisTurn = false;
   private checkedAt = 0;
   private readonly endTurn = (): void => {
@@ -206,7 +209,7 @@ export class Store {
       // SQLITE_IOERR. Stores beyond the map's size read the rest the ordinary way.
       db.pragma(`mmap_size = ${mmapBytes}`);
       migrate(db);
-      localWrites += 1; // a migration is a write the other Stores of this process must see
+      localWrites.count += 1; // a migration is a write the other Stores of this process must see
       return new Store(db);
     } catch (err) {
       db.close();
@@ -238,19 +241,21 @@ export class Store {
   /**
    * True when another connection has written since the last call. Asked once per operation; the
    * SQLite query (`PRAGMA data_version`, a few µs) is skipped while the last one was made in the
-   * same event-loop turn less than RECHECK_MS ago and no other Store of this process wrote since.
-   * Learning of another process's write takes a new turn (its message arrives as I/O) or a
-   * blocking call longer than that (a child process run synchronously), so whatever a caller can
-   * know has happened is seen; operations started together share one query.
+   * same run of JavaScript (the callback or chain of awaited inline calls in progress: the flag
+   * is cleared by process.nextTick, which runs before any further I/O is delivered) less than
+   * RECHECK_MS ago, and no other Store of this process wrote since. Learning of another
+   * process's write takes new I/O (its message) or a blocking call longer than that (a child
+   * process run synchronously), so whatever a caller can know has happened is seen; a loop of
+   * awaited calls shares one query.
    */
   changedElsewhere(): boolean {
     const now = performance.now();
-    if (this.checkedThisTurn && now - this.checkedAt < RECHECK_MS && this.seenLocalWrites === localWrites) return false;
-    this.seenLocalWrites = localWrites;
+    if (this.checkedThisTurn && now - this.checkedAt < RECHECK_MS && this.seenLocalWrites === localWrites.count) return false;
+    this.seenLocalWrites = localWrites.count;
     this.checkedAt = now;
     if (!this.checkedThisTurn) {
       this.checkedThisTurn = true;
-      setImmediate(this.endTurn).unref();
+      process.nextTick(this.endTurn);
     }
     const v = this.statements.dataVersion.get() as number;
     if (v === this.lastDataVersion) return false;
@@ -269,7 +274,7 @@ export class Store {
             return fn();
           })
           .immediate();
-        localWrites += 1;
+        localWrites.count += 1;
         return result;
       } catch (err) {
         // The busy timeout already waited 10 s for the write lock. A writer holding it longer (a

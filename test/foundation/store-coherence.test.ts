@@ -44,6 +44,34 @@ t.test('Store.changedElsewhere: another Store of this process at once, another p
   t.end();
 });
 
+t.test('Store.changedElsewhere: a write announced by a message after the query is seen when the message arrives', async (t) => {
+  // The query happens in one callback, another connection commits, and its message arrives as
+  // the next I/O event: the shortcut ends with the callback that made the query (nextTick), not
+  // at the next check phase, which comes after that I/O.
+  const path = join(tempHome(), 'store.db');
+  const mine = Store.open(path);
+  const { default: Database } = await import('better-sqlite3');
+  const elsewhere = new Database(path); // not a Store: as another process's connection
+  const realNow = performance.now;
+  const now = realNow.call(performance);
+  performance.now = () => now;
+  const { port1, port2 } = new MessageChannel();
+  t.teardown(() => {
+    performance.now = realNow;
+    port1.close();
+    port2.close();
+    mine.close();
+    elsewhere.close();
+  });
+  const seen = new Promise<boolean>((resolve) => port2.once('message', () => resolve(mine.changedElsewhere())));
+  setImmediate(() => {
+    mine.changedElsewhere();
+    elsewhere.prepare("INSERT INTO meta (name, value) VALUES ('coherence-3', x'03')").run();
+    port1.postMessage('committed');
+  });
+  t.equal(await seen, true, 'the write is seen by the call the message triggers');
+});
+
 const disableInChild = `
   const { Kms } = await import(${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)});
   const kms = await Kms.open({ home: process.argv[1], audit: false });
