@@ -4,12 +4,14 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include <napi.h>
 
 #include "convert.hpp"
+#include "ekms/callers_thread.hpp"
 
 namespace binding {
 
@@ -21,8 +23,11 @@ class Task final : public Napi::AsyncWorker {
 
   // runInline: do the work now, on the calling (main) thread, and return a settled promise. Only
   // for work that costs less than the thread hand-off would (see ekms::Key::cheapToRunInline).
+  // Work that would have to wait (ekms::WouldBlock: no token session free) runs on the pool.
   static Napi::Promise start(Napi::Env env, Work work, Done done, bool runInline = false) {
-    if (runInline) return runNow(env, work, done);
+    if (runInline) {
+      if (auto settled = runNow(env, work, done)) return *settled;
+    }
     auto* task = new Task(env, std::move(work), std::move(done));
     Napi::Promise promise = task->deferred_.Promise();
     task->Queue();
@@ -55,19 +60,30 @@ class Task final : public Napi::AsyncWorker {
     settleQuietly([&] { deferred_.Reject(nativeError(Env(), code_, e.Message()).Value()); });
   }
 
-  static Napi::Promise runNow(Napi::Env env, const Work& work, const Done& done) {
-    auto deferred = Napi::Promise::Deferred::New(env);
+  // Settled now, or nullopt (nothing done) when the work would have to wait for something.
+  static std::optional<Napi::Promise> runNow(Napi::Env env, const Work& work, const Done& done) {
     ekms::ErrorCode code = ekms::ErrorCode::Internal;
     std::string message;
+    std::optional<Result> result;
     try {
-      Result result = work();
-      deferred.Resolve(done(env, result));
-      return deferred.Promise();
+      ekms::CallersThread here;
+      result.emplace(work());
+    } catch (const ekms::WouldBlock&) {
+      return std::nullopt;
     } catch (const ekms::Error& e) {
       code = e.code();
       message = e.what();
     } catch (const std::exception& e) {
       message = e.what();
+    }
+    auto deferred = Napi::Promise::Deferred::New(env);
+    if (result) {
+      try {
+        deferred.Resolve(done(env, *result));
+        return deferred.Promise();
+      } catch (const std::exception& e) {
+        message = e.what();
+      }
     }
     deferred.Reject(nativeError(env, code, message).Value());
     return deferred.Promise();

@@ -75,6 +75,7 @@ static struct Rule g_rules[MAX_RULES];
 static int g_ruleCount;
 static unsigned long g_calls[F_COUNT];
 static int g_logFd = -1;
+static int g_logThread; /* EKMS_FAULT_LOG_THREAD=1, read at C_Initialize (not while threads call) */
 
 static int functionIndex(const char* name, size_t len) {
   for (int i = 0; i < F_COUNT; ++i)
@@ -102,6 +103,8 @@ static int loadPlan(void) {
   if (g_logFd >= 0) close(g_logFd);
   const char* logPath = getenv("EKMS_FAULT_LOG");
   g_logFd = logPath != NULL ? open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+  const char* thread = getenv("EKMS_FAULT_LOG_THREAD");
+  g_logThread = thread != NULL && strcmp(thread, "1") == 0;
   const char* plan = getenv("EKMS_FAULT_PLAN");
   if (plan == NULL) return 1;
   char* copy = strdup(plan);
@@ -149,9 +152,8 @@ static int loadPlan(void) {
 static void logFault(int fn, unsigned long n, CK_RV rv) {
   if (g_logFd < 0) return;
   char line[128];
-  const char* thread = getenv("EKMS_FAULT_LOG_THREAD");
   int len;
-  if (thread != NULL && strcmp(thread, "1") == 0)
+  if (g_logThread)
     len = snprintf(line, sizeof line, "%s #%lu 0x%lx %s\n", kNames[fn], n, (unsigned long)rv,
                    (pid_t)syscall(SYS_gettid) == getpid() ? "main" : "other");
   else

@@ -323,6 +323,30 @@ TEST(sixty_four_operations_on_four_sessions_from_eight_threads) {
   destroyTokenKey(token, aes.tokenRef);
 }
 
+TEST(on_the_callers_thread_a_busy_token_would_block_instead_of_waiting) {
+  auto token = openToken(1);
+  GeneratedTokenKey ec = generateTokenKey(token, identity("ECC_NIST_P256"), "SIGN_VERIFY", "callers-thread");
+  const AlgorithmInfo& ecdsa = algorithm("ECDSA_SHA_256");
+  {
+    Session busy = token->acquire();  // the only session, held elsewhere
+    CHECK(!token->sessionReady());
+    bool wouldBlock = false;
+    try {
+      CallersThread here;
+      (void)ec.key->sign(ecdsa, false, std::string("m"));
+    } catch (const WouldBlock&) {
+      wouldBlock = true;
+    }
+    CHECK(wouldBlock);
+  }
+  CHECK(token->sessionReady());
+  {
+    CallersThread here;  // a session is idle now: the caller's thread may use it
+    CHECK(!ec.key->sign(ecdsa, false, std::string("m")).empty());
+  }
+  destroyTokenKey(token, ec.tokenRef);
+}
+
 TEST(random_bytes_come_from_the_token) {
   auto token = openToken();
   Bytes a = tokenRandom(token, 32), b = tokenRandom(token, 32);

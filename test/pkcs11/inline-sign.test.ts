@@ -56,6 +56,20 @@ t.test('SoftHSM2 P-256 signatures move to the calling thread once measured cheap
   t.ok(onMain >= 8, `after ${calls} measured calls, ${onMain} of 10 one-at-a-time signatures ran on the calling thread`);
 });
 
+t.test('one stalled signature on the calling thread sends the next ones to the pool', async (t) => {
+  // From the 60th C_Sign on, each takes 30 ms (a token that starts to stall); all are logged.
+  const { kms, signThreads } = await tokenWith('C_Sign@60+=SLEEP:30000,C_Sign=CKR_OK', t);
+  const { keyId, valid } = await p256(kms);
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  while (signThreads().length < 59) await sign(kms, keyId);
+  t.equal(signThreads().slice(-3).join(), 'main,main,main', 'signing on the calling thread before the stall');
+  for (let i = 0; i < 6; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
+  const stalled = signThreads().slice(59);
+  t.equal(stalled.length, 6);
+  t.equal(stalled[0], 'main', 'the first stalled call could not be foreseen');
+  t.same(stalled.slice(1), Array(5).fill('other'), 'every later one went to the pool');
+});
+
 t.test('a slow token (2 ms per C_Sign) never signs on the calling thread, and the event loop keeps turning', async (t) => {
   const { kms, signThreads } = await tokenWith('C_Sign=SLEEP:2000', t);
   const { keyId, valid } = await p256(kms);

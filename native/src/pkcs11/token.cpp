@@ -233,6 +233,9 @@ Session Token::acquire() {
       ++leased_;
       return Session(this, h, module_);
     }
+    // No idle session: opening one (C_OpenSession, perhaps C_Login) or waiting for one is not
+    // for the caller's own thread.
+    if (CallersThread::active()) throw WouldBlock{};
     if (leased_ < options_.sessions) break;
     cv_.wait(lock);
   }

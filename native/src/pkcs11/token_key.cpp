@@ -301,8 +301,17 @@ class TokenKey final : public Key {
   }
 
   Bytes signWith(CK_MECHANISM mech, ByteView input, std::size_t maxLen) const {
-    const auto start = std::chrono::steady_clock::now();
-    Bytes out = withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+    // Measured however it ends: a call that failed after a long wait (a token timing out) counts.
+    struct Measure {
+      const TokenKey& key;
+      std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+      bool ran = false;  // false when nothing reached the token (WouldBlock before a session)
+      ~Measure() {
+        if (ran) key.measured(std::chrono::steady_clock::now() - start);
+      }
+    } measure{*this};
+    return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
+      measure.ran = true;
       check(s.fn()->C_SignInit(s.handle(), &mech, h), "C_SignInit");
       Bytes sig(maxLen);
       CK_ULONG len = sig.size();
@@ -310,19 +319,21 @@ class TokenKey final : public Key {
       sig.resize(len);
       return sig;
     });
-    measured(std::chrono::steady_clock::now() - start);
-    return out;
   }
 
   // A moving average of the token's time per signature (weight 1/8 for the newest), waiting for
-  // a session included. Each sample counts at most twice the threshold: one preempted call does
-  // not move a fast token off the calling thread, three slow ones in a row do. Threads race on
+  // a session included. An ordinary sample counts at most twice the threshold, so one preempted
+  // call does not move a fast token off the calling thread; but a single call slower than four
+  // times the threshold (a stall, a timeout) sets the average above it at once, and signatures
+  // go to the pool until fast ones measured there bring it down (about eight). Threads race on
   // it harmlessly: it only steers where the next signature runs.
   void measured(std::chrono::steady_clock::duration took) const {
-    const auto ns = std::min<uint64_t>(
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()), 2 * kInlineSignNanos);
+    const auto raw = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+    const uint64_t ns = std::min<uint64_t>(raw, 2 * kInlineSignNanos);
     const uint64_t old = signNanos_.load(std::memory_order_relaxed);
-    signNanos_.store(samples_.load(std::memory_order_relaxed) == 0 ? ns : old - old / 8 + ns / 8, std::memory_order_relaxed);
+    uint64_t next = samples_.load(std::memory_order_relaxed) == 0 ? ns : old - old / 8 + ns / 8;
+    if (raw > 4 * kInlineSignNanos) next = std::max<uint64_t>(next, 2 * kInlineSignNanos);
+    signNanos_.store(next, std::memory_order_relaxed);
     if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) samples_.fetch_add(1, std::memory_order_relaxed);
   }
 

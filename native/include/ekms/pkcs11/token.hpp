@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ekms/bytes.hpp"
+#include "ekms/callers_thread.hpp"
 #include "ekms/pkcs11/api.hpp"
 #include "ekms/pkcs11/module.hpp"
 
@@ -154,6 +155,8 @@ auto Token::run(F&& f) -> decltype(f(std::declval<Session&>())) {
       if (!isSessionLost(e.rv()) && !isHandleStale(e.rv())) throw;
       epoch_.fetch_add(1, std::memory_order_acq_rel);
       last = e.what();
+      // The retry (a fresh session, a new search for the object) is a worker thread's to make.
+      if (CallersThread::active()) throw WouldBlock{};
     }
   }
   lost(last);
