@@ -140,7 +140,9 @@ const frames = new WeakMap<AuditIdentity, Map<string, Frame>>();
 function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: string | undefined): Frame {
   let byCaller = frames.get(id);
   if (!byCaller) frames.set(id, (byCaller = new Map()));
-  const key = `${operation}\0${caller.kind}\0${caller.accessKeyId ?? ''}\0${caller.sourceAddress ?? ''}\0${agent ?? ''}`;
+  // (undefined and '' differ for every optional part: '' is logged as given, undefined is not)
+  const part = (v: string | undefined) => (v === undefined ? '-' : `=${v}`);
+  const key = `${operation}\0${caller.kind}\0${part(caller.accessKeyId)}\0${part(caller.sourceAddress)}\0${part(agent)}`;
   return cached(byCaller, key, () => {
     const op = Object.hasOwn(operations, operation) ? operations[operation as OperationName] : undefined;
     const identity: CloudTrailEvent['userIdentity'] =

@@ -206,3 +206,20 @@ t.test('a rotated audit log (renamed or removed) is followed by a new file, noth
   t.same(readEvents(path).map((e) => e.eventName), ['DisableKey'], 'a new file after the removal');
   t.equal(statSync(path).mode & 0o777, 0o600, 'the new file is 0600 too');
 });
+
+t.test('audit lines built from cached parts keep each caller apart (user agent, key, source)', async (t) => {
+  const { cloudTrailEvent } = await import('../../src/audit/index.js');
+  const id = { region: 'us-east-1', accountId: '111122223333', userAgent: 'embedded-kms/test' };
+  const time = new Date();
+  const line = (caller: Record<string, string>) =>
+    cloudTrailEvent(id, { operation: 'Sign', input: { KeyId: 'alias/x' }, caller: { kind: 'endpoint', requestId: 'r', ...caller }, time });
+  // The same operation and caller kind, one after another: each line must show its own caller.
+  t.equal(line({ userAgent: '' }).userAgent, '', 'an empty user agent is logged as given');
+  t.equal(line({}).userAgent, 'embedded-kms/test', 'no user agent: the library default');
+  t.equal(line({ userAgent: 'aws-sdk-js/3' }).userAgent, 'aws-sdk-js/3');
+  t.equal(line({ accessKeyId: 'AKIAONE' }).userIdentity.accessKeyId, 'AKIAONE');
+  t.equal(line({ accessKeyId: 'AKIATWO' }).userIdentity.accessKeyId, 'AKIATWO');
+  t.equal(line({ sourceAddress: '10.0.0.1' }).sourceIPAddress, '10.0.0.1');
+  t.equal(line({ sourceAddress: '10.0.0.2' }).sourceIPAddress, '10.0.0.2');
+  t.equal(line({}).userIdentity.accessKeyId, undefined);
+});

@@ -68,9 +68,10 @@ t.test('CreateKey: a multi-Region key is never in the custom key store, as in AW
   await rejects(tt, kms.createKey({ CustomKeyStoreId: id, MultiRegion: true }), 'UnsupportedOperationException', message);
   await rejects(tt, kms.createKey({ Origin: 'AWS_CLOUDHSM', MultiRegion: true }), 'UnsupportedOperationException', message);
   await rejects(tt, kms.createKey({ CustomKeyStoreId: id, Origin: 'EXTERNAL', MultiRegion: true }), 'UnsupportedOperationException', message);
-  // The token is this store's default: a multi-Region key without CustomKeyStoreId is a
-  // software key, as AWS makes one outside any custom key store.
-  const mrk = (await kms.createKey({ MultiRegion: true })).KeyMetadata!;
+  // The token is this store's default: a multi-Region key is refused unless software material
+  // is asked for, never made in software silently.
+  await rejects(tt, kms.createKey({ MultiRegion: true }), 'UnsupportedOperationException', /set Origin to AWS_KMS/);
+  const mrk = (await kms.createKey({ MultiRegion: true, Origin: 'AWS_KMS' })).KeyMetadata!;
   tt.equal(mrk.MultiRegion, true);
   tt.match(mrk.KeyId, /^mrk-/);
   tt.equal(mrk.Origin, 'AWS_KMS');

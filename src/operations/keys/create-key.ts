@@ -63,8 +63,7 @@ export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>)
     if (token === undefined)
       throw new UnsupportedOperationException('Origin AWS_CLOUDHSM needs a PKCS#11 token (the pkcs11 option or EKMS_PKCS11_MODULE).');
     chosen = token;
-  } else if (input.Origin === undefined && token?.isDefault && input.MultiRegion !== true) {
-    // (a multi-Region key stays in software: see createKey)
+  } else if (input.Origin === undefined && token?.isDefault) {
     chosen = token;
   }
   if (chosen !== undefined && chosen.describe().ConnectionState !== 'CONNECTED')
@@ -75,10 +74,18 @@ export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>)
 export const createKey = defineOperation('CreateKey', async (ctx, input) => {
   const { spec, usage } = resolveSpecAndUsage(input);
   // As AWS: a multi-Region key cannot live in a custom key store (its replicas would need the
-  // same material in other Regions, and a token's material never leaves it). Without a
-  // CustomKeyStoreId it is a software key even when a token is the default, as AWS would make it.
-  if (input.MultiRegion === true && (input.CustomKeyStoreId !== undefined || input.Origin === 'AWS_CLOUDHSM'))
-    throw new UnsupportedOperationException('You cannot create a multi-Region key in a custom key store.');
+  // same material in other Regions, and a token's material never leaves it). Where the token is
+  // the default store, the caller must ask for software material (Origin AWS_KMS or EXTERNAL)
+  // rather than get it silently: whoever made the token the default expects keys in the HSM.
+  if (input.MultiRegion === true) {
+    if (input.CustomKeyStoreId !== undefined || input.Origin === 'AWS_CLOUDHSM')
+      throw new UnsupportedOperationException('You cannot create a multi-Region key in a custom key store.');
+    if (input.Origin === undefined && ctx.token?.isDefault)
+      throw new UnsupportedOperationException(
+        `You cannot create a multi-Region key in a custom key store, and new keys of this key store go to custom key store ${ctx.token.customKeyStoreId} ` +
+          "(the PKCS#11 token) by default. To create a multi-Region key protected by the key store's root key, set Origin to AWS_KMS.",
+      );
+  }
   // Imported material unwrapped inside a token (operations/import/token.ts).
   const externalToken =
     input.Origin === 'EXTERNAL' && input.CustomKeyStoreId !== undefined ? tokenForExternalKey(ctx, input.CustomKeyStoreId, spec) : undefined;
