@@ -21,6 +21,8 @@ export interface ServeContext {
 
 const SERVE_FLAGS = new Set(['--host', '--port', '--auth', '--tls-cert', '--tls-key', '--max-body-bytes', '--allowed-host', '--no-console', '--workers']);
 const MAX_WORKERS = 64;
+const DEATH_WINDOW_MS = 60_000;
+const MAX_DEATHS_PER_WINDOW = 10;
 
 export const serveHelp = [
   'usage: ekms serve [--host <addr>] [--port <n>] [--auth none|sigv4] [--tls-cert <pem> --tls-key <pem>]',
@@ -169,6 +171,8 @@ async function superviseWorkers(count: number, args: ParsedArgs, ctx: ServeConte
   await kms.close();
   let stopping = false;
   let listening = 0;
+  const recentDeaths: number[] = [];
+  let up = false; // every first worker listened: later deaths are replaced, not startup failures
   let failure: number | undefined;
   const live = new Set<Worker>();
   let allExited: () => void = () => {};
@@ -187,19 +191,32 @@ async function superviseWorkers(count: number, args: ParsedArgs, ctx: ServeConte
       if (!isListening(m) || listened) return;
       listened = true;
       listening += 1;
-      if (listening === count) started(m.ekmsListening);
+      if (listening === count && !up) {
+        up = true;
+        started(m.ekmsListening);
+      }
     });
     worker.on('exit', (code, signal) => {
       live.delete(worker);
-      if (!stopping && !listened) {
+      if (!stopping && !up && !listened) {
         failure = code ? code : 255;
         ctx.stderr(`ekms: a worker process exited before listening (${signal ?? `exit code ${code}`}); stopping\n`);
         started(undefined);
         stopAll();
       } else if (!stopping && (code !== 0 || signal !== null)) {
         // (a worker that exits 0 was stopped by a signal of its own, as Ctrl-C sends to all)
-        ctx.stderr(`ekms: a worker process died (${signal ?? `exit code ${code}`}); starting another\n`);
-        fork();
+        const now = Date.now();
+        while (recentDeaths.length > 0 && now - recentDeaths[0]! > DEATH_WINDOW_MS) recentDeaths.shift();
+        recentDeaths.push(now);
+        if (recentDeaths.length > MAX_DEATHS_PER_WINDOW) {
+          // Something kills every worker soon after it starts: replacing them forever helps nobody.
+          failure = code ? code : 255;
+          ctx.stderr(`ekms: ${recentDeaths.length} worker processes died within a minute; stopping\n`);
+          stopAll();
+        } else {
+          ctx.stderr(`ekms: a worker process died (${signal ?? `exit code ${code}`}); starting another\n`);
+          fork();
+        }
       }
       if (live.size === 0 && stopping) allExited();
     });

@@ -150,6 +150,22 @@ t.test('ekms serve --workers 2: two processes on one store, a dead one replaced,
   for (const pid of all) tt.notOk(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `worker ${pid} exited`);
 });
 
+t.test('ekms serve --workers stops, failing, when its workers keep dying', async (tt) => {
+  const { child, stderr } = await startServe(['--home', home(), '--workers', '2']);
+  tt.teardown(() => child.kill('SIGKILL'));
+  const exited = exitOf(child);
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done) {
+    for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { code } = await exited;
+  tt.not(code, 0, 'a failing exit code');
+  tt.match(stderr(), /worker processes died within a minute; stopping/);
+  tt.ok((stderr().match(/starting another/g) ?? []).length <= 10, 'at most ten replacements');
+});
+
 t.test('ekms serve --workers: bad counts are usage errors; a taken port stops every worker', async (tt) => {
   for (const bad of ['0', '65', 'two']) {
     const r = run(['serve', '--workers', bad, '--port', '0', '--home', home()]);
