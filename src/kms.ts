@@ -227,20 +227,16 @@ export class Kms {
       // and run again a write that raced the rotation (root-key-files.ts, follow-root-key.ts).
       this.rootKey.follow();
       return (await this.rootKey.retrying(() => {
-        // Scheduled deletions and rotations whose time has come run first (the common case,
+        // Scheduled deletions, then rotations, whose time has come run first (the common case,
         // nothing due, adds no await to the operation).
+        const start = () => {
+          this.importExpiry.runDue(ctx.now());
+          return op.run(ctx, valid as never);
+        };
         const deletions = this.deletions.runDue(ctx);
-        const rotations = deletions ? undefined : this.rotations.runDue(ctx.now());
-        if (deletions || rotations)
-          return (async () => {
-            await deletions;
-            await rotations;
-            if (deletions) await this.rotations.runDue(ctx.now());
-            this.importExpiry.runDue(ctx.now());
-            return op.run(ctx, valid as never);
-          })();
-        this.importExpiry.runDue(ctx.now());
-        return op.run(ctx, valid as never);
+        if (deletions) return deletions.then(() => this.rotations.runDue(ctx.now())).then(start);
+        const rotations = this.rotations.runDue(ctx.now());
+        return rotations ? rotations.then(start) : start();
       })) as OperationTypes[N]['output'];
     } catch (err) {
       if (err instanceof KmsError) throw err;
