@@ -75,26 +75,6 @@ export interface CloudTrailEvent {
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[^:]*:(\d{12}):key\/(.+)$/;
 const KEY_ID = /^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-/** The key ARNs a request and its response name (aliases are not keys: left out). */
-function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
-  const arns = new Set<string>();
-  const add = (v: unknown) => {
-    if (typeof v !== 'string') return;
-    if (KEY_ARN.test(v)) arns.add(v);
-    else if (KEY_ID.test(v)) arns.add(`arn:aws:kms:${id.region}:${id.accountId}:key/${v}`);
-  };
-  const o = (output ?? {}) as Record<string, unknown>;
-  // A response names the key that was used (as an ARN) after aliases were resolved.
-  add(o.KeyId);
-  add(o.SourceKeyId);
-  add((o.KeyMetadata as Record<string, unknown> | undefined)?.Arn);
-  if (arns.size === 0 && typeof input === 'object' && input !== null) {
-    const i = input as Record<string, unknown>;
-    for (const m of ['KeyId', 'TargetKeyId', 'SourceKeyId', 'DestinationKeyId']) add(i[m]);
-  }
-  return [...arns];
-}
-
 export interface CallRecord {
   operation: OperationName | string;
   input: unknown;
@@ -105,12 +85,12 @@ export interface CallRecord {
 }
 
 const q = JSON.stringify;
+const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 // eventTime has a resolution of seconds: the string is made once per second.
 let lastSecond = Number.NaN;
 let lastIso = '';
-function isoSeconds(time: Date): string {
-  const second = Math.floor(time.getTime() / 1000);
+function isoSeconds(second: number): string {
   if (second !== lastSecond) {
     lastIso = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'); // throws for an invalid clock
     lastSecond = second;
@@ -119,31 +99,48 @@ function isoSeconds(time: Date): string {
 }
 
 /**
+ * One audit line in pieces, in order: byte runs that are the same for many calls (encoded once
+ * and copied), and strings (encoded as the line is appended). The log copies them into its
+ * buffer directly; on the hot path of Sign and Encrypt, building one string of the whole line and
+ * encoding it cost about three times more, most of it in the parts that never change.
+ */
+export type LinePiece = Uint8Array | string;
+
+/**
  * What a line holds for one caller and operation whatever the call (identity, source, agent,
- * names), serialized once: a line is then a few strings joined, where building each from its
- * fields cost several microseconds per operation (this runs for every Sign and Encrypt).
+ * names), serialized once.
  */
 interface Frame {
   /** Up to the eventTime value. */
   head: string;
   /** From after the eventTime value up to the requestParameters value. */
   middle: string;
-  /** `"readOnly"` and the constant fields after it. */
-  tail: string;
+  /** head, eventTime, middle, as bytes, for the second `second`. */
+  prefix: Uint8Array;
+  second: number;
+  /** From after the eventID value: `"readOnly"` and the constant fields after it (no closing brace). */
+  tailText: string;
+  /** tail, the resources member and the closing brace, by the resources' cache key. */
+  closings: Map<string, Uint8Array>;
   readOnly: boolean;
   input: string | undefined;
   output: string | undefined;
 }
 
-const frames = new WeakMap<AuditIdentity, Map<string, Frame>>();
+const frames = new WeakMap<AuditIdentity, Map<string, Map<string, Frame>>>();
 
 function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: string | undefined): Frame {
   let byCaller = frames.get(id);
   if (!byCaller) frames.set(id, (byCaller = new Map()));
-  // (undefined and '' differ for every optional part: '' is logged as given, undefined is not)
+  // (undefined and '' differ for every optional part: '' is logged as given, undefined is not).
+  // A caller with none of them (every library call) is keyed by its kind alone: no key to build.
   const part = (v: string | undefined) => (v === undefined ? '-' : `=${v}`);
-  const key = `${operation}\0${caller.kind}\0${part(caller.accessKeyId)}\0${part(caller.sourceAddress)}\0${part(agent)}`;
-  return cached(byCaller, key, () => {
+  const callerKey =
+    caller.accessKeyId === undefined && caller.sourceAddress === undefined && agent === undefined
+      ? caller.kind
+      : `${caller.kind}\0${part(caller.accessKeyId)}\0${part(caller.sourceAddress)}\0${part(agent)}`;
+  const byOperation = cached(byCaller, callerKey, () => new Map<string, Frame>());
+  return cached(byOperation, operation, () => {
     const op = Object.hasOwn(operations, operation) ? operations[operation as OperationName] : undefined;
     const identity: CloudTrailEvent['userIdentity'] =
       caller.accessKeyId !== undefined
@@ -157,14 +154,58 @@ function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: st
         `","eventSource":"kms.amazonaws.com","eventName":${str(operation)},"awsRegion":${str(id.region)},` +
         `"sourceIPAddress":${str(caller.sourceAddress ?? (caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms'))},` +
         `"userAgent":${str(agent ?? id.userAgent)},"requestParameters":`,
-      tail:
-        `"readOnly":${readOnly},"eventType":"AwsApiCall","managementEvent":true,` +
+      prefix: new Uint8Array(0),
+      second: Number.NaN,
+      tailText:
+        `","readOnly":${readOnly},"eventType":"AwsApiCall","managementEvent":true,` +
         `"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"`,
+      closings: new Map(),
       readOnly,
       input: op?.input,
       output: op?.output,
     };
   });
+}
+
+function prefixOf(frame: Frame, time: Date): Uint8Array {
+  const second = Math.floor(time.getTime() / 1000);
+  if (second !== frame.second) {
+    frame.prefix = utf8(frame.head + isoSeconds(second) + frame.middle);
+    frame.second = second;
+  }
+  return frame.prefix;
+}
+
+// The key ARN a KeyId-like member names (as given, or made from a key id), or null for an alias
+// or anything else that is not a key; by identity and value. The response's KeyId is the same
+// string for every call with one key, so the regular expressions run once per key.
+const arnByValue = new WeakMap<AuditIdentity, Map<string, string | null>>();
+function arnOf(id: AuditIdentity, v: string): string | null {
+  const make = () => (KEY_ARN.test(v) ? v : KEY_ID.test(v) ? `arn:aws:kms:${id.region}:${id.accountId}:key/${v}` : null);
+  if (v.length > 256) return make(); // no key ARN is that long: not worth a cache entry
+  let byValue = arnByValue.get(id);
+  if (!byValue) arnByValue.set(id, (byValue = new Map()));
+  return cached(byValue, v, make);
+}
+
+/** The key ARNs a request and its response name (aliases are not keys: left out). */
+function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
+  const arns = new Set<string>();
+  const add = (v: unknown) => {
+    if (typeof v !== 'string') return;
+    const arn = arnOf(id, v);
+    if (arn !== null) arns.add(arn);
+  };
+  const o = (output ?? {}) as Record<string, unknown>;
+  // A response names the key that was used (as an ARN) after aliases were resolved.
+  add(o.KeyId);
+  add(o.SourceKeyId);
+  add((o.KeyMetadata as Record<string, unknown> | undefined)?.Arn);
+  if (arns.size === 0 && typeof input === 'object' && input !== null) {
+    const i = input as Record<string, unknown>;
+    for (const m of ['KeyId', 'TargetKeyId', 'SourceKeyId', 'DestinationKeyId']) add(i[m]);
+  }
+  return [...arns];
 }
 
 // The resources member for a list of key ARNs, by the list.
@@ -176,34 +217,57 @@ function resourcesOf(id: AuditIdentity, arns: string[]): string {
 }
 
 /**
- * The audit line of one call: a CloudTrail event as JSON, written directly (this runs for every
- * operation, on the hot path of Sign and Encrypt).
+ * The end of a successful call's line: the constant fields, the resources member and the closing
+ * brace, as bytes, by the resources. The common response (one KeyId, nothing else naming a key)
+ * is looked up by that KeyId string without building a list.
  */
-export function eventLine(id: AuditIdentity, call: CallRecord): string {
+function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unknown): Uint8Array {
+  const o = output as Record<string, unknown> | undefined;
+  const only = o !== undefined && o !== null && typeof o.KeyId === 'string' && o.SourceKeyId === undefined && o.KeyMetadata === undefined ? o.KeyId : undefined;
+  let arns: string[] | undefined;
+  let key = only === undefined ? null : arnOf(id, only);
+  if (key === null) {
+    arns = keyArns(id, input, output);
+    key = arns.join('\0');
+  }
+  return cached(frame.closings, key, () => {
+    const list = arns ?? keyArns(id, input, output);
+    return utf8(`${frame.tailText}${list.length > 0 ? `,"resources":${resourcesOf(id, list)}` : ''}}`);
+  });
+}
+
+/**
+ * The audit line of one call, in pieces (see LinePiece): a CloudTrail event as JSON, written
+ * directly (this runs for every operation, on the hot path of Sign and Encrypt).
+ */
+export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   const { caller } = call;
   const userAgent = (caller as { userAgent?: unknown }).userAgent;
   const agent = typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined;
   const frame = frameOf(id, String(call.operation), caller, agent);
   const failed = call.error !== undefined;
-  let extra = '';
-  if (failed) {
-    // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
-    // else is summarised by its AWS type.
-    const [code, message] = call.error instanceof KmsError ? [call.error.name, call.error.message] : ['KMSInternalException', 'Internal error'];
-    extra += `,"errorCode":${q(code)},"errorMessage":${q(message)}`;
-  }
-  const arns = keyArns(id, call.input, failed ? undefined : call.output);
-  if (arns.length > 0) extra += `,"resources":${resourcesOf(id, arns)}`;
-  return (
-    frame.head +
-    isoSeconds(call.time) +
-    frame.middle +
+  const prefix = prefixOf(frame, call.time);
+  // As AWS logs them: read-only calls (every cryptographic operation among them) and failed
+  // calls have no responseElements; the key they used is in resources.
+  const middle =
     loggableJson(frame.input, call.input) +
-    // As AWS logs them: read-only calls (every cryptographic operation among them) and failed
-    // calls have no responseElements; the key they used is in resources.
     `,"responseElements":${failed || frame.readOnly ? 'null' : loggableJson(frame.output, call.output)},` +
-    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}",${frame.tail}${extra}}`
-  );
+    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}`;
+  if (!failed) return [prefix, middle, closingOf(id, frame, call.input, call.output)];
+  // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
+  // else is summarised by its AWS type.
+  const [code, message] = call.error instanceof KmsError ? [call.error.name, call.error.message] : ['KMSInternalException', 'Internal error'];
+  const arns = keyArns(id, call.input, undefined);
+  return [prefix, middle + frame.tailText + `,"errorCode":${q(code)},"errorMessage":${q(message)}` + (arns.length > 0 ? `,"resources":${resourcesOf(id, arns)}` : '') + '}'];
+}
+
+const decoder = new TextDecoder();
+
+/** The audit line of one call as one string (eventPieces, joined). */
+export function eventLine(id: AuditIdentity, call: CallRecord): string {
+  let line = '';
+  for (const piece of eventPieces(id, call)) line += typeof piece === 'string' ? piece : decoder.decode(piece);
+  return line;
 }
 
 /** The event of one call as an object (eventLine, parsed). */

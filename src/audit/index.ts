@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 import type { OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
-import { eventLine, isReadOnly, serviceEvent, type AuditIdentity } from './event.js';
+import { eventPieces, isReadOnly, serviceEvent, type AuditIdentity, type LinePiece } from './event.js';
 import { AuditLog } from './log.js';
 
-export { cloudTrailEvent, eventLine, isReadOnly, serviceEvent, type CloudTrailEvent } from './event.js';
+export { cloudTrailEvent, eventLine, eventPieces, isReadOnly, serviceEvent, type CloudTrailEvent, type LinePiece } from './event.js';
 export { loggable } from './redact.js';
 export { AuditLog } from './log.js';
 
@@ -45,9 +45,9 @@ export class AuditTrail {
    * other event buffered (on disk within a second).
    */
   record(operation: OperationName | string, input: unknown, caller: Caller, time: Date, outcome: { output?: unknown; error?: unknown }): Promise<void> | undefined {
-    let line: string;
+    let line: LinePiece[];
     try {
-      line = eventLine(this.id, { operation, input, caller, time, output: outcome.output, error: outcome.error });
+      line = eventPieces(this.id, { operation, input, caller, time, output: outcome.output, error: outcome.error });
     } catch {
       return undefined;
     }

@@ -21,6 +21,8 @@
 import { closeSync, fchmodSync, fdatasync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+import type { LinePiece } from './event.js';
+
 const FLUSH_MS = 1000;
 const MAX_BUFFERED_BYTES = 256 * 1024;
 const CHUNK_BYTES = 64 * 1024;
@@ -143,22 +145,30 @@ export class AuditLog {
     return fresh;
   }
 
-  private buffer(line: string): void {
+  /** Copies a line (its pieces, in order: see LinePiece) and a newline into the chunk. */
+  private buffer(pieces: readonly LinePiece[]): void {
     // A UTF-16 unit becomes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, 4 bytes).
-    const room = line.length * 3 + 1;
+    let room = 1;
+    for (const piece of pieces) room += typeof piece === 'string' ? piece.length * 3 : piece.length;
     if (this.chunk.length - this.buffered < room) {
       const grown = Buffer.allocUnsafe(Math.max(this.chunk.length * 2, this.buffered + room));
       this.chunk.copy(grown, 0, 0, this.buffered);
       this.chunk = grown;
     }
-    this.buffered += this.chunk.write(line, this.buffered);
+    for (const piece of pieces) {
+      if (typeof piece === 'string') this.buffered += this.chunk.write(piece, this.buffered);
+      else {
+        this.chunk.set(piece, this.buffered);
+        this.buffered += piece.length;
+      }
+    }
     this.chunk[this.buffered++] = 0x0a;
   }
 
-  /** Buffers a line; it reaches the file within a second. */
-  append(line: string): void {
+  /** Buffers a line (one string, or its pieces); it reaches the file within a second. */
+  append(line: string | readonly LinePiece[]): void {
     if (this.fd === undefined) return;
-    this.buffer(line);
+    this.buffer(typeof line === 'string' ? [line] : line);
     if (this.buffered >= MAX_BUFFERED_BYTES) void this.pump();
     if (!this.timer) {
       this.timer = setTimeout(() => this.tick(), FLUSH_MS);
@@ -170,9 +180,9 @@ export class AuditLog {
    * Writes a line after everything before it; settles once all of it is fsynced, or once the
    * failure to write it was reported (AuditLogWarning). Never rejects.
    */
-  appendDurable(line: string): Promise<void> {
+  appendDurable(line: string | readonly LinePiece[]): Promise<void> {
     if (this.fd === undefined) return Promise.resolve();
-    this.buffer(line);
+    this.buffer(typeof line === 'string' ? [line] : line);
     return new Promise((resolve) => {
       this.waiters.push(resolve);
       void this.pump();
