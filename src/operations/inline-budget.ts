@@ -12,15 +12,24 @@
 // on the pool (a caller doing one at a time, the common case, gets its signature without any
 // thread hand-off; a busy process keeps spreading the work over the cores), and in one turn at
 // most SIGNS_PER_TURN of them, started within SIGN_MS of the first.
+//
+// Longer signatures (software RSA-2048, a token's RSA-2048: 0.3-0.8 ms) run inline for a caller
+// doing one at a time only. One that took over COSTLY_MS inline marks concurrency until its
+// promise settles: its caller cannot have started the next call before then, so a signature that
+// starts meanwhile belongs to another caller, and goes to the pool, where it runs beside the
+// others on the second core instead of after them on this one.
 const PER_TURN = 64;
 const SIGNS_PER_TURN = 32;
 const SIGN_MS = 1;
+const COSTLY_MS = 0.2;
 
 let used = 0;
 let signs = 0;
 let firstSignAt = 0;
 let signsOnPool = 0;
 let signsWaiting = 0;
+/** Costly signatures that ran inline and whose promises have not settled yet. */
+let costlyUnsettled = 0;
 let renewing = false;
 
 function renew(): void {
@@ -53,6 +62,10 @@ const settled = (): void => {
   signsOnPool -= 1;
 };
 
+const costlySettled = (): void => {
+  costlyUnsettled -= 1;
+};
+
 /**
  * Starts a Sign or Verify, allowing it to run inline when the budget says so (the key decides
  * whether it is cheap enough); one not allowed is counted as on the pool until it settles.
@@ -64,13 +77,18 @@ const settled = (): void => {
  */
 export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Promise<T> {
   renewNextTurn();
-  if (signsOnPool === 0 && signsWaiting === 0) {
+  if (signsOnPool === 0 && signsWaiting === 0 && costlyUnsettled === 0) {
     const now = performance.now();
     if (signs === 0) firstSignAt = now;
     if (signs < SIGNS_PER_TURN && used < PER_TURN && now - firstSignAt < SIGN_MS) {
       signs += 1;
       used += 1;
-      return start(true);
+      const p = start(true);
+      if (performance.now() - now > COSTLY_MS) {
+        costlyUnsettled += 1;
+        p.then(costlySettled, costlySettled);
+      }
+      return p;
     }
     signsWaiting += 1;
     return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {

@@ -70,6 +70,31 @@ t.test('one stalled signature on the calling thread sends the next ones to the p
   t.same(stalled.slice(1), Array(5).fill('other'), 'every later one went to the pool');
 });
 
+t.test('a token at half a millisecond per signature (a token RSA-2048) signs inline for one caller, on the pool beside another', async (t) => {
+  const { kms, signThreads } = await tokenWith('C_Sign=SLEEP:500', t);
+  const { keyId, valid } = await p256(kms);
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  let calls = 0;
+  while (calls < 400 && signThreads().slice(-3).join() !== 'main,main,main') {
+    await sign(kms, keyId);
+    calls++;
+  }
+  let before = signThreads().length;
+  for (let i = 0; i < 10; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
+  const onMain = signThreads().slice(before).filter((thread) => thread === 'main').length;
+  t.ok(onMain >= 8, `after ${calls} measured calls, ${onMain} of 10 one-at-a-time signatures ran on the calling thread`);
+  // Two callers at once: the second must not queue behind the first on the calling thread.
+  before = signThreads().length;
+  for (let i = 0; i < 10; i++) {
+    const pair = await Promise.all([sign(kms, keyId), sign(kms, keyId)]);
+    for (const r of pair) t.ok(valid(r.Signature!));
+  }
+  const threads = signThreads().slice(before);
+  t.equal(threads.length, 20);
+  const bothOnMain = [...Array(10).keys()].filter((k) => threads[2 * k] === 'main' && threads[2 * k + 1] === 'main').length;
+  t.equal(bothOnMain, 0, `no pair of concurrent signatures ran both on the calling thread (${threads.join(' ')})`);
+});
+
 t.test('a slow token (2 ms per C_Sign) never signs on the calling thread, and the event loop keeps turning', async (t) => {
   const { kms, signThreads } = await tokenWith('C_Sign=SLEEP:2000', t);
   const { keyId, valid } = await p256(kms);
