@@ -2,20 +2,27 @@
 // `npm test`: the native unit tests (ctest) and the tap suites, then one closing line
 // `N passed, N failed` that counts both (tap's own summary line is not one CI reads).
 // The full tap output goes to test-artifacts/tap.log; failures are echoed here.
+//
+// Every temporary home, token and log the suites make (their processes' and the CLIs' they
+// spawn) goes under one folder of this run (TMPDIR), removed at the end: a test that leaves
+// its home behind, or a process killed on purpose, leaves nothing in the machine's /tmp.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 mkdirSync('test-artifacts', { recursive: true });
+const runTmp = mkdtempSync(join(tmpdir(), 'ekms-tests-'));
+const env = { ...process.env, TMPDIR: runTmp };
 
 let passed = 0;
 let failed = 0;
 
 // 1. ctest: each native test executable reports "N passed, N failed" for its own cases.
-const ctest = spawnSync('ctest', ['--test-dir', 'build', '--output-on-failure', '-V'], { encoding: 'utf8' });
+const ctest = spawnSync('ctest', ['--test-dir', 'build', '--output-on-failure', '-V'], { encoding: 'utf8', env });
 const ctestOut = `${ctest.stdout ?? ''}${ctest.stderr ?? ''}`;
 let nativeCounted = false;
 for (const m of ctestOut.matchAll(/^\d+: (\d+) passed, (\d+) failed$/gm)) {
@@ -33,7 +40,7 @@ process.stdout.write(`native (ctest): ${passed} passed, ${failed} failed\n`);
 const args = ['tap', '-R', 'tap', ...process.argv.slice(2)];
 const log = createWriteStream('test-artifacts/tap.log');
 // stderr goes to the log too: dependencies' warnings (the AWS SDK's Node version notice) are noise here.
-const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
 child.stderr.on('data', (chunk) => log.write(chunk));
 let summary;
 let buffered = '';
@@ -52,6 +59,7 @@ child.stdout.on('data', (chunk) => {
 });
 const code = await new Promise((resolve) => child.on('close', resolve));
 log.end();
+rmSync(runTmp, { recursive: true, force: true });
 if (failureContext.length) process.stdout.write(`failed assertions:\n  ${failureContext.join('\n  ')}\n(see test-artifacts/tap.log)\n`);
 let skipped = 0;
 if (summary) {
