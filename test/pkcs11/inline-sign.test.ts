@@ -95,6 +95,37 @@ t.test('a token at half a millisecond per signature (a token RSA-2048) signs inl
   t.equal(bothOnMain, 0, `no pair of concurrent signatures ran both on the calling thread (${threads.join(' ')})`);
 });
 
+t.test('signatures inline on the calling thread stop for the turn after a millisecond', async (t) => {
+  // 0.4 ms per signature, one caller: the event loop gets a turn after at most about three (the
+  // 1 ms budget of inline signing per turn), not after the 32 cheap ones a turn may hold.
+  const { kms, signThreads } = await tokenWith('C_Sign=SLEEP:400', t);
+  const { keyId } = await p256(kms);
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  let calls = 0;
+  while (calls < 400 && signThreads().slice(-3).join() !== 'main,main,main') {
+    await sign(kms, keyId);
+    calls++;
+  }
+  let turn = 0;
+  let running = true;
+  const tick = () => {
+    turn++;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const before = signThreads().length;
+  const perTurn = new Map<number, number>();
+  for (let i = 0; i < 40; i++) {
+    await sign(kms, keyId);
+    perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+  }
+  running = false;
+  const onMain = signThreads().slice(before).filter((thread) => thread === 'main').length;
+  t.ok(onMain >= 30, `${onMain} of 40 one-at-a-time signatures ran on the calling thread`);
+  const most = Math.max(...perTurn.values());
+  t.ok(most <= 6, `at most ${most} signatures in one turn of the event loop (${perTurn.size} turns)`);
+});
+
 t.test('a slow token (2 ms per C_Sign) never signs on the calling thread, and the event loop keeps turning', async (t) => {
   const { kms, signThreads } = await tokenWith('C_Sign=SLEEP:2000', t);
   const { keyId, valid } = await p256(kms);
