@@ -11,7 +11,9 @@
  *                      injects nothing: the call goes through and is only logged, so a test can
  *                      tell that it happened (C_CloseSession=CKR_OK: sessions dropped).
  *                      SLEEP:MICROSECONDS makes the call slow instead: it goes through after that
- *                      wait, as a network HSM's would (C_Sign=SLEEP:2000).
+ *                      wait, as a network HSM's would (C_Sign=SLEEP:2000). SPIN:MICROSECONDS
+ *                      makes it slow by computing on the calling thread for that long, as a
+ *                      token doing the cryptography in the process does (SoftHSM2's RSA).
  *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per call a rule matched,
  *                      so a test can tell that its fault really happened.
  *   EKMS_FAULT_LOG_THREAD=1  adds " main" or " other" to each line: whether the call ran on the
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
@@ -65,7 +68,8 @@ struct Rule {
   unsigned long nth; /* 0: every call */
   int andLater;
   CK_RV rv;
-  unsigned long sleepUs; /* a slow call, not a failed one */
+  unsigned long sleepUs; /* a slow call, not a failed one: waiting */
+  int spin;              /* ... or computing (sleepUs of the calling thread's CPU) */
 };
 
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -119,7 +123,7 @@ static int loadPlan(void) {
       break;
     }
     *eq = '\0';
-    struct Rule r = {0, 0, 0, 0, 0};
+    struct Rule r = {0, 0, 0, 0, 0, 0};
     char* at = strchr(tok, '@');
     size_t nameLen = at != NULL ? (size_t)(at - tok) : strlen(tok);
     r.fn = functionIndex(tok, nameLen);
@@ -132,10 +136,12 @@ static int loadPlan(void) {
       }
       if (end == NULL || *end != '\0' || r.nth == 0) ok = 0;
     }
-    if (strncmp(eq + 1, "SLEEP:", 6) == 0) {
+    if (strncmp(eq + 1, "SLEEP:", 6) == 0 || strncmp(eq + 1, "SPIN:", 5) == 0) {
+      r.spin = eq[1] == 'S' && eq[2] == 'P';
+      const char* digits = eq + (r.spin ? 6 : 7);
       char* end = NULL;
-      r.sleepUs = strtoul(eq + 7, &end, 10);
-      if (end == eq + 7 || *end != '\0') ok = 0;
+      r.sleepUs = strtoul(digits, &end, 10);
+      if (end == digits || *end != '\0') ok = 0;
       r.rv = CKR_OK;
       if (r.fn < 0) ok = 0;
     } else if (r.fn < 0 || !parseRv(eq + 1, &r.rv)) {
@@ -163,12 +169,21 @@ static void logFault(int fn, unsigned long n, CK_RV rv) {
   }
 }
 
+/* Busy for `us` of this thread's CPU time (not wall time: a preempted spin still costs it all). */
+static void spinFor(unsigned long us) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  do clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  while ((unsigned long)((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000) < us);
+}
+
 /* Counts the call and returns the fault to inject, or CKR_OK to forward it. */
 static CK_RV fault(int fn) {
   pthread_mutex_lock(&g_mutex);
   unsigned long n = ++g_calls[fn];
   CK_RV rv = CKR_OK;
   unsigned long sleepUs = 0;
+  int spin = 0;
   int matched = 0;
   for (int i = 0; i < g_ruleCount; ++i) {
     const struct Rule* r = &g_rules[i];
@@ -176,13 +191,15 @@ static CK_RV fault(int fn) {
     if (r->nth == 0 || n == r->nth || (r->andLater && n > r->nth)) {
       rv = r->rv;
       sleepUs = r->sleepUs;
+      spin = r->spin;
       matched = 1;
       break;
     }
   }
   pthread_mutex_unlock(&g_mutex);
   if (matched) logFault(fn, n, rv);
-  if (sleepUs > 0) usleep((useconds_t)sleepUs);
+  if (sleepUs > 0 && spin) spinFor(sleepUs);
+  else if (sleepUs > 0) usleep((useconds_t)sleepUs);
   return rv;
 }
 

@@ -96,8 +96,10 @@ export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Pr
       return budgetedSign(start);
     });
   }
-  signsOnPool += 1;
+  // Counted only once started: a start that throws at once (the key's material gone) settles
+  // nothing, and must not leave every later signature of the process on the pool.
   const p = start(false);
+  signsOnPool += 1;
   p.then(settled, settled);
   return p;
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include <openssl/core_names.h>
 
@@ -151,19 +152,24 @@ class TokenKey final : public Key {
     }
   }
 
-  // The token's signature may run on the calling thread once it has proved fast: its measured
-  // time (signWith, wherever it ran) under kInlineSignNanos, the calling thread's budget of
-  // signing time per event-loop turn (inline-budget.ts). SoftHSM2's P-256 (50-100 µs) and
-  // RSA-2048 (0.6-0.8 ms) signatures qualify; any HSM across a network (a millisecond and more
-  // per call) never does, and a token that slows down stops qualifying after one stalled call.
-  // On a 2-vCPU VM, handing a signature to the pool and back costs 100-170 µs of wall time (two
-  // cross-CPU wake-ups); a caller signing one at a time pays it on every call. Never when every
-  // session is busy: the calling thread must not wait for one. The JavaScript side sends a
-  // signature to the pool whenever others of ours are in flight (inline-budget.ts), so
-  // concurrent callers still use every core.
+  // The token's signature may run on the calling thread once it has proved fast: by the moving
+  // averages of its measured wall and CPU time (signWith, wherever it ran). Work the token does
+  // by computing in this process (SoftHSM2: its P-256 in 50-100 µs, its RSA-2048 in 0.6-0.8 ms)
+  // may take up to kInlineSignNanos, the calling thread's budget of signing time per event-loop
+  // turn (inline-budget.ts). Waiting (a device, an HSM across a network) may take only
+  // kInlineWaitNanos, about a thread hand-off: a wait can stretch without bound (a retransmit,
+  // a failover), and the event loop must not be the thread that waits. On a 2-vCPU VM, handing a
+  // signature to the pool and back costs 100-170 µs of wall time (two cross-CPU wake-ups), which
+  // a caller signing one at a time would pay on every call. A token that slows down stops
+  // qualifying after one stalled call. Never when every session is busy: the calling thread must
+  // not wait for one. The JavaScript side sends a signature to the pool whenever others of ours
+  // are in flight (inline-budget.ts), so concurrent callers still use every core.
   bool cheapToSignInline() const override {
     if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) return false;
-    return signNanos_.load(std::memory_order_relaxed) < kInlineSignNanos && token_->sessionReady();
+    const uint64_t wall = signNanos_.load(std::memory_order_relaxed);
+    const uint64_t cpu = cpuNanos_.load(std::memory_order_relaxed);
+    const bool computing = 2 * cpu >= wall;  // at least half of it on this thread's CPU
+    return (wall < kInlineWaitNanos || (computing && wall < kInlineSignNanos)) && token_->sessionReady();
   }
 
   // Verify never reaches the token: it is the public key's work here, cheap for the same key
@@ -308,9 +314,10 @@ class TokenKey final : public Key {
     struct Measure {
       const TokenKey& key;
       std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+      uint64_t cpuStart = threadCpuNanos();
       bool ran = false;  // false when nothing reached the token (WouldBlock before a session)
       ~Measure() {
-        if (ran) key.measured(std::chrono::steady_clock::now() - start);
+        if (ran) key.measured(std::chrono::steady_clock::now() - start, threadCpuNanos() - cpuStart);
       }
     } measure{*this};
     return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
@@ -324,19 +331,31 @@ class TokenKey final : public Key {
     });
   }
 
-  // A moving average of the token's time per signature (weight 1/8 for the newest), waiting for
-  // a session included. An ordinary sample counts at most twice the threshold, so one preempted
-  // call does not move a fast token off the calling thread; but a single call slower than four
-  // times the threshold (a stall, a timeout) sets the average above it at once, and signatures
-  // go to the pool until fast ones measured there bring it down (about eight). Threads race on
-  // it harmlessly: it only steers where the next signature runs.
-  void measured(std::chrono::steady_clock::duration took) const {
+  // The CPU time this thread has used (a system call, about 0.2 µs: 0.4% of SoftHSM2's fastest
+  // signature).
+  static uint64_t threadCpuNanos() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(t.tv_nsec);
+  }
+
+  // Moving averages of the token's wall and CPU time per signature (weight 1/8 for the newest),
+  // waiting for a session included. An ordinary sample counts at most twice kInlineSignNanos, so
+  // one preempted call does not move a fast token off the calling thread; but a single call
+  // slower than four times that (a stall, a timeout) sets the average above it at once, and
+  // signatures go to the pool until fast ones measured there bring it down (about eight).
+  // Threads race on them harmlessly: they only steer where the next signature runs.
+  void measured(std::chrono::steady_clock::duration took, uint64_t cpuTook) const {
     const auto raw = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
     const uint64_t ns = std::min<uint64_t>(raw, 2 * kInlineSignNanos);
+    const uint64_t cpu = std::min<uint64_t>(cpuTook, ns);
+    const bool first = samples_.load(std::memory_order_relaxed) == 0;
     const uint64_t old = signNanos_.load(std::memory_order_relaxed);
-    uint64_t next = samples_.load(std::memory_order_relaxed) == 0 ? ns : old - old / 8 + ns / 8;
+    uint64_t next = first ? ns : old - old / 8 + ns / 8;
     if (raw > 4 * kInlineSignNanos) next = std::max<uint64_t>(next, 2 * kInlineSignNanos);
     signNanos_.store(next, std::memory_order_relaxed);
+    const uint64_t oldCpu = cpuNanos_.load(std::memory_order_relaxed);
+    cpuNanos_.store(first ? cpu : oldCpu - oldCpu / 8 + cpu / 8, std::memory_order_relaxed);
     if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) samples_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -409,8 +428,10 @@ class TokenKey final : public Key {
   mutable uint64_t handleEpoch_ = 0;
   mutable CK_OBJECT_HANDLE handle_ = CK_INVALID_HANDLE;
   static constexpr uint64_t kInlineSignNanos = 1'000'000;
+  static constexpr uint64_t kInlineWaitNanos = 200'000;
   static constexpr uint32_t kInlineMinSamples = 8;
   mutable std::atomic<uint64_t> signNanos_{0};
+  mutable std::atomic<uint64_t> cpuNanos_{0};
   mutable std::atomic<uint32_t> samples_{0};
   mutable std::atomic<bool> oaepSha1Refused_{false};
   mutable std::atomic<bool> oaepOtherRefused_{false};
