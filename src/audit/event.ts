@@ -85,7 +85,6 @@ export interface CallRecord {
 }
 
 const q = JSON.stringify;
-const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 // eventTime has a resolution of seconds: the string is made once per second.
 let lastSecond = Number.NaN;
@@ -111,6 +110,8 @@ export type LinePiece = Uint8Array | string;
  * names), serialized once.
  */
 interface Frame {
+  /** The identity's caches, which hold this frame. */
+  cache: IdentityCache;
   /** Up to the eventTime value. */
   head: string;
   /** From after the eventTime value up to the requestParameters value. */
@@ -120,18 +121,43 @@ interface Frame {
   second: number;
   /** From after the eventID value: `"readOnly"` and the constant fields after it (no closing brace). */
   tailText: string;
-  /** tail, the resources member and the closing brace, by the resources' cache key. */
+  /** tailText, the resources member and the closing brace, by the resources (closingOf). */
   closings: Map<string, Uint8Array>;
   readOnly: boolean;
   input: string | undefined;
   output: string | undefined;
 }
 
-const frames = new WeakMap<AuditIdentity, Map<string, Map<string, Frame>>>();
+/**
+ * The caches of one audit identity (one trail), bounded as a whole: callers (the endpoint's are
+ * source address, access key and agent) times operations times keys would otherwise multiply.
+ * Each kind is dropped entirely when full: the entries are rebuilt at the next call.
+ */
+interface IdentityCache {
+  framesByCaller: Map<string, Map<string, Frame>>;
+  frames: number;
+  closings: number;
+  /** The key ARN a KeyId-like value names, or null (arnOf). */
+  arns: Map<string, string | null>;
+}
+
+const MAX_FRAMES = 10_000;
+const MAX_CLOSINGS = 10_000;
+const caches = new WeakMap<AuditIdentity, IdentityCache>();
+
+function cacheOf(id: AuditIdentity): IdentityCache {
+  let c = caches.get(id);
+  if (!c) caches.set(id, (c = { framesByCaller: new Map(), frames: 0, closings: 0, arns: new Map() }));
+  return c;
+}
+
+// Encoded into an ArrayBuffer of its own: a Buffer.from() of a short string is a slice of Node's
+// shared pool, and a cached slice would keep its whole 8 KiB block alive.
+const encoder = new TextEncoder();
+const utf8 = (s: string): Uint8Array => encoder.encode(s);
 
 function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: string | undefined): Frame {
-  let byCaller = frames.get(id);
-  if (!byCaller) frames.set(id, (byCaller = new Map()));
+  const c = cacheOf(id);
   // (undefined and '' differ for every optional part: '' is logged as given, undefined is not).
   // A caller with none of them (every library call) is keyed by its kind alone: no key to build.
   const part = (v: string | undefined) => (v === undefined ? '-' : `=${v}`);
@@ -139,32 +165,43 @@ function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: st
     caller.accessKeyId === undefined && caller.sourceAddress === undefined && agent === undefined
       ? caller.kind
       : `${caller.kind}\0${part(caller.accessKeyId)}\0${part(caller.sourceAddress)}\0${part(agent)}`;
-  const byOperation = cached(byCaller, callerKey, () => new Map<string, Frame>());
-  return cached(byOperation, operation, () => {
-    const op = Object.hasOwn(operations, operation) ? operations[operation as OperationName] : undefined;
-    const identity: CloudTrailEvent['userIdentity'] =
-      caller.accessKeyId !== undefined
-        ? { type: 'IAMUser', principalId: caller.accessKeyId, accountId: id.accountId, accessKeyId: caller.accessKeyId }
-        : { type: 'AWSAccount', principalId: id.accountId, accountId: id.accountId };
-    if (caller.kind !== 'endpoint') identity.invokedBy = caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms';
-    const readOnly = isReadOnly(operation);
-    return {
-      head: `{"eventVersion":"${EVENT_VERSION}","userIdentity":${q(identity)},"eventTime":"`,
-      middle:
-        `","eventSource":"kms.amazonaws.com","eventName":${str(operation)},"awsRegion":${str(id.region)},` +
-        `"sourceIPAddress":${str(caller.sourceAddress ?? (caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms'))},` +
-        `"userAgent":${str(agent ?? id.userAgent)},"requestParameters":`,
-      prefix: new Uint8Array(0),
-      second: Number.NaN,
-      tailText:
-        `","readOnly":${readOnly},"eventType":"AwsApiCall","managementEvent":true,` +
-        `"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"`,
-      closings: new Map(),
-      readOnly,
-      input: op?.input,
-      output: op?.output,
-    };
-  });
+  let byOperation = c.framesByCaller.get(callerKey);
+  const found = byOperation?.get(operation);
+  if (found) return found;
+  if (c.frames >= MAX_FRAMES) {
+    c.framesByCaller.clear();
+    c.frames = 0;
+    c.closings = 0; // the closings went with their frames
+    byOperation = undefined;
+  }
+  if (!byOperation) c.framesByCaller.set(callerKey, (byOperation = new Map()));
+  const op = Object.hasOwn(operations, operation) ? operations[operation as OperationName] : undefined;
+  const identity: CloudTrailEvent['userIdentity'] =
+    caller.accessKeyId !== undefined
+      ? { type: 'IAMUser', principalId: caller.accessKeyId, accountId: id.accountId, accessKeyId: caller.accessKeyId }
+      : { type: 'AWSAccount', principalId: id.accountId, accountId: id.accountId };
+  if (caller.kind !== 'endpoint') identity.invokedBy = caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms';
+  const readOnly = isReadOnly(operation);
+  const frame: Frame = {
+    cache: c,
+    head: `{"eventVersion":"${EVENT_VERSION}","userIdentity":${q(identity)},"eventTime":"`,
+    middle:
+      `","eventSource":"kms.amazonaws.com","eventName":${str(operation)},"awsRegion":${str(id.region)},` +
+      `"sourceIPAddress":${str(caller.sourceAddress ?? (caller.kind === 'cli' ? 'ekms-cli' : 'embedded-kms'))},` +
+      `"userAgent":${str(agent ?? id.userAgent)},"requestParameters":`,
+    prefix: new Uint8Array(0),
+    second: Number.NaN,
+    tailText:
+      `","readOnly":${readOnly},"eventType":"AwsApiCall","managementEvent":true,` +
+      `"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"`,
+    closings: new Map(),
+    readOnly,
+    input: op?.input,
+    output: op?.output,
+  };
+  byOperation.set(operation, frame);
+  c.frames += 1;
+  return frame;
 }
 
 function prefixOf(frame: Frame, time: Date): Uint8Array {
@@ -177,15 +214,12 @@ function prefixOf(frame: Frame, time: Date): Uint8Array {
 }
 
 // The key ARN a KeyId-like member names (as given, or made from a key id), or null for an alias
-// or anything else that is not a key; by identity and value. The response's KeyId is the same
-// string for every call with one key, so the regular expressions run once per key.
-const arnByValue = new WeakMap<AuditIdentity, Map<string, string | null>>();
+// or anything else that is not a key. The response's KeyId is the same string for every call
+// with one key, so the regular expressions run once per key.
 function arnOf(id: AuditIdentity, v: string): string | null {
   const make = () => (KEY_ARN.test(v) ? v : KEY_ID.test(v) ? `arn:aws:kms:${id.region}:${id.accountId}:key/${v}` : null);
   if (v.length > 256) return make(); // no key ARN is that long: not worth a cache entry
-  let byValue = arnByValue.get(id);
-  if (!byValue) arnByValue.set(id, (byValue = new Map()));
-  return cached(byValue, v, make);
+  return cached(cacheOf(id).arns, v, make);
 }
 
 /** The key ARNs a request and its response name (aliases are not keys: left out). */
@@ -208,10 +242,14 @@ function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
   return [...arns];
 }
 
+// A list of ARNs as a cache key, unambiguous whatever the ARNs hold (a value may contain any
+// character, NUL included). A single ARN is its own key: it starts with "arn:", never "[".
+const listKey = (arns: string[]): string => JSON.stringify(arns);
+
 // The resources member for a list of key ARNs, by the list.
 const resourceJson = new Map<string, string>();
 function resourcesOf(id: AuditIdentity, arns: string[]): string {
-  return cached(resourceJson, `${id.accountId}\0${arns.join('\0')}`, () =>
+  return cached(resourceJson, `${id.accountId}:${listKey(arns)}`, () =>
     q(arns.map((ARN) => ({ accountId: KEY_ARN.exec(ARN)?.[1] ?? id.accountId, type: 'AWS::KMS::Key', ARN }))),
   );
 }
@@ -219,7 +257,7 @@ function resourcesOf(id: AuditIdentity, arns: string[]): string {
 /**
  * The end of a successful call's line: the constant fields, the resources member and the closing
  * brace, as bytes, by the resources. The common response (one KeyId, nothing else naming a key)
- * is looked up by that KeyId string without building a list.
+ * is looked up by that KeyId's ARN without building a list.
  */
 function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unknown): Uint8Array {
   const o = output as Record<string, unknown> | undefined;
@@ -228,12 +266,20 @@ function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unkn
   let key = only === undefined ? null : arnOf(id, only);
   if (key === null) {
     arns = keyArns(id, input, output);
-    key = arns.join('\0');
+    key = arns.length === 1 ? arns[0]! : listKey(arns);
   }
-  return cached(frame.closings, key, () => {
-    const list = arns ?? keyArns(id, input, output);
-    return utf8(`${frame.tailText}${list.length > 0 ? `,"resources":${resourcesOf(id, list)}` : ''}}`);
-  });
+  const found = frame.closings.get(key);
+  if (found) return found;
+  const c = frame.cache;
+  if (c.closings >= MAX_CLOSINGS) {
+    for (const byOperation of c.framesByCaller.values()) for (const f of byOperation.values()) f.closings.clear();
+    c.closings = 0;
+  }
+  const list = arns ?? [key];
+  const closing = utf8(`${frame.tailText}${list.length > 0 ? `,"resources":${resourcesOf(id, list)}` : ''}}`);
+  frame.closings.set(key, closing);
+  c.closings += 1;
+  return closing;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Caller } from '../operations/operation.js';
 import { eventPieces, isReadOnly, serviceEvent, type AuditIdentity, type LinePiece } from './event.js';
 import { AuditLog } from './log.js';
 
-export { cloudTrailEvent, eventLine, eventPieces, isReadOnly, serviceEvent, type CloudTrailEvent, type LinePiece } from './event.js';
+export { cloudTrailEvent, eventLine, isReadOnly, serviceEvent, type CloudTrailEvent } from './event.js';
 export { loggable } from './redact.js';
 export { AuditLog } from './log.js';
 

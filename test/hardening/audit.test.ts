@@ -223,3 +223,44 @@ t.test('audit lines built from cached parts keep each caller apart (user agent, 
   t.equal(line({ sourceAddress: '10.0.0.2' }).sourceIPAddress, '10.0.0.2');
   t.equal(line({}).userIdentity.accessKeyId, undefined);
 });
+
+t.test('audit resources built from cached parts: no value can pass for a list of keys, or the reverse', async (t) => {
+  const { cloudTrailEvent } = await import('../../src/audit/index.js');
+  const { NotFoundException } = await import('../../src/errors.js');
+  const id = { region: 'us-east-1', accountId: '111122223333', userAgent: 'embedded-kms/test' };
+  const arn = (n: number) => `arn:aws:kms:us-east-1:111122223333:key/${String(n).padStart(8, '0')}-1111-2222-3333-444455556666`;
+  const [a, b] = [arn(1), arn(2)];
+  const caller = { kind: 'endpoint' as const, requestId: 'r' };
+  const time = new Date();
+  const resources = (event: { resources?: { ARN: string }[] }) => (event.resources ?? []).map((r) => r.ARN);
+  // A failed call naming one odd value (the two ARNs joined by a NUL), then a call naming both.
+  const odd = cloudTrailEvent(id, { operation: 'Decrypt', input: { KeyId: `${a}\u0000${b}` }, error: new NotFoundException('x'), caller, time });
+  t.same(resources(odd), [`${a}\u0000${b}`]);
+  const both = cloudTrailEvent(id, { operation: 'ReEncrypt', input: {}, output: { KeyId: a, SourceKeyId: b }, caller, time });
+  t.same(resources(both), [a, b], 'two keys stay two keys');
+  const oddAgain = cloudTrailEvent(id, { operation: 'ReEncrypt', input: {}, output: { KeyId: `${a}\u0000${b}` }, caller, time });
+  t.same(resources(oddAgain), [`${a}\u0000${b}`], 'and one value stays one');
+  t.same(resources(cloudTrailEvent(id, { operation: 'ReEncrypt', input: {}, output: { KeyId: a, SourceKeyId: b }, caller, time })), [a, b]);
+});
+
+t.test('audit caches stay bounded: many callers and keys still give exact lines', async (t) => {
+  const { cloudTrailEvent } = await import('../../src/audit/index.js');
+  const id = { region: 'us-east-1', accountId: '111122223333', userAgent: 'embedded-kms/test' };
+  const time = new Date();
+  // More frames and closings than each cache holds (10,000): every line is still its own.
+  for (let i = 0; i < 12_000; i++) {
+    const keyId = `${String(i).padStart(8, '0')}-1111-2222-3333-444455556666`;
+    const event = cloudTrailEvent(id, {
+      operation: 'Sign',
+      input: { KeyId: keyId },
+      output: { KeyId: `arn:aws:kms:us-east-1:111122223333:key/${keyId}` },
+      caller: { kind: 'endpoint', requestId: `r${i}`, sourceAddress: `10.0.${i >> 8}.${i & 255}` },
+      time,
+    });
+    if (event.sourceIPAddress !== `10.0.${i >> 8}.${i & 255}` || event.resources?.[0]?.ARN !== `arn:aws:kms:us-east-1:111122223333:key/${keyId}`) {
+      t.fail(`line ${i} names another caller or key: ${JSON.stringify(event)}`);
+      return;
+    }
+  }
+  t.pass('12,000 distinct callers and keys, each line exact');
+});
