@@ -7,7 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <ctime>
+#include <sys/resource.h>
 
 #include <openssl/core_names.h>
 
@@ -152,24 +152,24 @@ class TokenKey final : public Key {
     }
   }
 
-  // The token's signature may run on the calling thread once it has proved fast: by the moving
-  // averages of its measured wall and CPU time (signWith, wherever it ran). Work the token does
-  // by computing in this process (SoftHSM2: its P-256 in 50-100 µs, its RSA-2048 in 0.6-0.8 ms)
-  // may take up to kInlineSignNanos, the calling thread's budget of signing time per event-loop
-  // turn (inline-budget.ts). Waiting (a device, an HSM across a network) may take only
-  // kInlineWaitNanos, about a thread hand-off: a wait can stretch without bound (a retransmit,
-  // a failover), and the event loop must not be the thread that waits. On a 2-vCPU VM, handing a
-  // signature to the pool and back costs 100-170 µs of wall time (two cross-CPU wake-ups), which
-  // a caller signing one at a time would pay on every call. A token that slows down stops
-  // qualifying after one stalled call. Never when every session is busy: the calling thread must
-  // not wait for one. The JavaScript side sends a signature to the pool whenever others of ours
-  // are in flight (inline-budget.ts), so concurrent callers still use every core.
+  // The token's signature may run on the calling thread once it has proved fast: by moving
+  // averages of its measured time per signature (signWith, wherever it ran). The calling thread
+  // may spend up to kInlineSignNanos of wall time, its budget of signing per event-loop turn
+  // (inline-budget.ts): SoftHSM2 computes its P-256 signatures in 50-100 µs and its RSA-2048 in
+  // 0.6-0.8 ms, in this process. But it may block (a device, an HSM across a network: the thread
+  // sleeps, off its CPU) for under kInlineWaitNanos only, about a thread hand-off: a wait can
+  // stretch without bound (a retransmit, a failover), and the event loop must not be the thread
+  // that waits. Preemption by the machine's other load is not blocking: the thread stays ready.
+  // On a 2-vCPU VM, handing a signature to the pool and back costs 100-170 µs of wall time (two
+  // cross-CPU wake-ups), which a caller signing one at a time would pay on every call. A token
+  // that slows down stops qualifying after one stalled call. Never when every session is busy:
+  // the calling thread must not wait for one. The JavaScript side sends a signature to the pool
+  // whenever others of ours are in flight (inline-budget.ts), so concurrent callers still use
+  // every core.
   bool cheapToSignInline() const override {
     if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) return false;
-    const uint64_t wall = signNanos_.load(std::memory_order_relaxed);
-    const uint64_t cpu = cpuNanos_.load(std::memory_order_relaxed);
-    const bool computing = 2 * cpu >= wall;  // at least half of it on this thread's CPU
-    return (wall < kInlineWaitNanos || (computing && wall < kInlineSignNanos)) && token_->sessionReady();
+    return signNanos_.load(std::memory_order_relaxed) < kInlineSignNanos &&
+           blockedNanos_.load(std::memory_order_relaxed) < kInlineWaitNanos && token_->sessionReady();
   }
 
   // Verify never reaches the token: it is the public key's work here, cheap for the same key
@@ -314,10 +314,18 @@ class TokenKey final : public Key {
     struct Measure {
       const TokenKey& key;
       std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-      uint64_t cpuStart = threadCpuNanos();
+      ThreadUsage usage = ThreadUsage::now();
       bool ran = false;  // false when nothing reached the token (WouldBlock before a session)
       ~Measure() {
-        if (ran) key.measured(std::chrono::steady_clock::now() - start, threadCpuNanos() - cpuStart);
+        if (!ran) return;
+        const ThreadUsage after = ThreadUsage::now();
+        const auto wall = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+        // The thread slept during the call (it blocked): its time off the CPU was waiting. With
+        // no voluntary switch, time off the CPU was preemption, which is not the token's.
+        const uint64_t cpu = after.cpuNanos - usage.cpuNanos;
+        const bool blocked = after.voluntarySwitches != usage.voluntarySwitches;
+        key.measured(wall, blocked && wall > cpu ? wall - cpu : 0);
       }
     } measure{*this};
     return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
@@ -331,31 +339,37 @@ class TokenKey final : public Key {
     });
   }
 
-  // The CPU time this thread has used (a system call, about 0.2 µs: 0.4% of SoftHSM2's fastest
-  // signature).
-  static uint64_t threadCpuNanos() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(t.tv_nsec);
-  }
+  // This thread's CPU time and voluntary context switches so far (one getrusage, about 0.3 µs).
+  struct ThreadUsage {
+    uint64_t cpuNanos = 0;
+    long voluntarySwitches = 0;
+    static ThreadUsage now() {
+      rusage r{};
+      getrusage(RUSAGE_THREAD, &r);
+      const auto nanos = [](const timeval& t) {
+        return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(t.tv_usec) * 1'000ULL;
+      };
+      return {nanos(r.ru_utime) + nanos(r.ru_stime), r.ru_nvcsw};
+    }
+  };
 
-  // Moving averages of the token's wall and CPU time per signature (weight 1/8 for the newest),
-  // waiting for a session included. An ordinary sample counts at most twice kInlineSignNanos, so
-  // one preempted call does not move a fast token off the calling thread; but a single call
-  // slower than four times that (a stall, a timeout) sets the average above it at once, and
-  // signatures go to the pool until fast ones measured there bring it down (about eight).
-  // Threads race on them harmlessly: they only steer where the next signature runs.
-  void measured(std::chrono::steady_clock::duration took, uint64_t cpuTook) const {
-    const auto raw = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
-    const uint64_t ns = std::min<uint64_t>(raw, 2 * kInlineSignNanos);
-    const uint64_t cpu = std::min<uint64_t>(cpuTook, ns);
+  // Moving averages of the token's wall time and blocked time per signature (weight 1/8 for the
+  // newest), waiting for a session included. An ordinary sample counts at most twice
+  // kInlineSignNanos, so one preempted call does not move a fast token off the calling thread;
+  // but a single call that blocked for longer than four times that (a stall, a timeout) sets the
+  // average above it at once, and signatures go to the pool until fast ones measured there bring
+  // it down (about eight). Threads race on them harmlessly: they only steer where the next
+  // signature runs.
+  void measured(uint64_t wallNanos, uint64_t blockedNanos) const {
+    const uint64_t ns = std::min<uint64_t>(wallNanos, 2 * kInlineSignNanos);
+    const uint64_t blocked = std::min<uint64_t>(blockedNanos, ns);
     const bool first = samples_.load(std::memory_order_relaxed) == 0;
     const uint64_t old = signNanos_.load(std::memory_order_relaxed);
     uint64_t next = first ? ns : old - old / 8 + ns / 8;
-    if (raw > 4 * kInlineSignNanos) next = std::max<uint64_t>(next, 2 * kInlineSignNanos);
+    if (blockedNanos > 4 * kInlineSignNanos) next = std::max<uint64_t>(next, 2 * kInlineSignNanos);
     signNanos_.store(next, std::memory_order_relaxed);
-    const uint64_t oldCpu = cpuNanos_.load(std::memory_order_relaxed);
-    cpuNanos_.store(first ? cpu : oldCpu - oldCpu / 8 + cpu / 8, std::memory_order_relaxed);
+    const uint64_t oldBlocked = blockedNanos_.load(std::memory_order_relaxed);
+    blockedNanos_.store(first ? blocked : oldBlocked - oldBlocked / 8 + blocked / 8, std::memory_order_relaxed);
     if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) samples_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -431,7 +445,7 @@ class TokenKey final : public Key {
   static constexpr uint64_t kInlineWaitNanos = 200'000;
   static constexpr uint32_t kInlineMinSamples = 8;
   mutable std::atomic<uint64_t> signNanos_{0};
-  mutable std::atomic<uint64_t> cpuNanos_{0};
+  mutable std::atomic<uint64_t> blockedNanos_{0};
   mutable std::atomic<uint32_t> samples_{0};
   mutable std::atomic<bool> oaepSha1Refused_{false};
   mutable std::atomic<bool> oaepOtherRefused_{false};
