@@ -36,19 +36,27 @@ async function p256(kms: Kms): Promise<{ keyId: string; valid: (sig: Uint8Array)
 
 const sign = (kms: Kms, keyId: string) => kms.sign({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
 
-t.test('SoftHSM2 P-256 signatures move to the calling thread once measured cheap, and verify', async (t) => {
-  const { kms, signThreads } = await tokenWith('C_Sign=CKR_OK', t);
-  const { keyId, valid } = await p256(kms);
-  // Measured on the thread pool first: some concurrent, then one at a time, as a caller's are,
-  // until the moving average of the token's time per signature settles (a few dozen calls here;
-  // up to 400 on a loaded machine).
-  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
-  t.same(signThreads(), Array(8).fill('other'), 'the first signatures (not yet measured) ran on pool threads');
+/**
+ * Signs one at a time until three in a row ran on the calling thread: the moving average of the
+ * token's time per signature has settled (a few dozen calls here; up to 400 on a loaded
+ * machine). Returns how many it took.
+ */
+async function untilInline(kms: Kms, keyId: string, signThreads: () => string[]): Promise<number> {
   let calls = 0;
   while (calls < 400 && signThreads().slice(-3).join() !== 'main,main,main') {
     await sign(kms, keyId);
     calls++;
   }
+  return calls;
+}
+
+t.test('SoftHSM2 P-256 signatures move to the calling thread once measured cheap, and verify', async (t) => {
+  const { kms, signThreads } = await tokenWith('C_Sign=CKR_OK', t);
+  const { keyId, valid } = await p256(kms);
+  // Measured on the thread pool first: some concurrent, then one at a time, as a caller's are.
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  t.same(signThreads(), Array(8).fill('other'), 'the first signatures (not yet measured) ran on pool threads');
+  const calls = await untilInline(kms, keyId, signThreads);
   const before = signThreads().length;
   for (let i = 0; i < 10; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
   // A call preempted by the machine's other load counts as slow; a few in a row send the next
@@ -75,11 +83,7 @@ t.test('a token computing a quarter of a millisecond per signature (as SoftHSM2 
   const { kms, signThreads } = await tokenWith('C_Sign=SPIN:250', t);
   const { keyId, valid } = await p256(kms);
   await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
-  let calls = 0;
-  while (calls < 400 && signThreads().slice(-3).join() !== 'main,main,main') {
-    await sign(kms, keyId);
-    calls++;
-  }
+  const calls = await untilInline(kms, keyId, signThreads);
   let before = signThreads().length;
   for (let i = 0; i < 10; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
   // Preempted by the machine's other load (parallel test files), a call's wall time outgrows its
@@ -104,11 +108,7 @@ t.test('signatures inline on the calling thread stop for the turn after a millis
   const { kms, signThreads } = await tokenWith('C_Sign=SPIN:250', t);
   const { keyId } = await p256(kms);
   await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
-  let calls = 0;
-  while (calls < 400 && signThreads().slice(-3).join() !== 'main,main,main') {
-    await sign(kms, keyId);
-    calls++;
-  }
+  const calls = await untilInline(kms, keyId, signThreads);
   let turn = 0;
   let running = true;
   const tick = () => {
