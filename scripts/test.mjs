@@ -42,6 +42,16 @@ const log = createWriteStream('test-artifacts/tap.log');
 // stderr goes to the log too: dependencies' warnings (the AWS SDK's Node version notice) are noise here.
 const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
 child.stderr.on('data', (chunk) => log.write(chunk));
+// Interrupted (Ctrl-C, a CI timeout): the suites stop, and their folder goes with them.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    child.kill(signal);
+    child.once('close', () => {
+      rmSync(runTmp, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
 let summary;
 let buffered = '';
 let failureContext = [];

@@ -339,7 +339,7 @@ class TokenKey final : public Key {
     });
   }
 
-  // This thread's CPU time and voluntary context switches so far (one getrusage, about 0.3 µs).
+  // This thread's CPU time and voluntary context switches so far (one getrusage: 0.16 µs here).
   struct ThreadUsage {
     uint64_t cpuNanos = 0;
     long voluntarySwitches = 0;
