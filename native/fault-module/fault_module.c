@@ -68,8 +68,8 @@ struct Rule {
   unsigned long nth; /* 0: every call */
   int andLater;
   CK_RV rv;
-  unsigned long sleepUs; /* a slow call, not a failed one: waiting */
-  int spin;              /* ... or computing (sleepUs of the calling thread's CPU) */
+  unsigned long slowUs; /* a slow call, not a failed one: waiting that long */
+  int spin;             /* ... or computing (slowUs of the calling thread's CPU) */
 };
 
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -140,7 +140,7 @@ static int loadPlan(void) {
       r.spin = eq[1] == 'S' && eq[2] == 'P';
       const char* digits = eq + (r.spin ? 6 : 7);
       char* end = NULL;
-      r.sleepUs = strtoul(digits, &end, 10);
+      r.slowUs = strtoul(digits, &end, 10);
       if (end == digits || *end != '\0') ok = 0;
       r.rv = CKR_OK;
       if (r.fn < 0) ok = 0;
@@ -182,7 +182,7 @@ static CK_RV fault(int fn) {
   pthread_mutex_lock(&g_mutex);
   unsigned long n = ++g_calls[fn];
   CK_RV rv = CKR_OK;
-  unsigned long sleepUs = 0;
+  unsigned long slowUs = 0;
   int spin = 0;
   int matched = 0;
   for (int i = 0; i < g_ruleCount; ++i) {
@@ -190,7 +190,7 @@ static CK_RV fault(int fn) {
     if (r->fn != fn) continue;
     if (r->nth == 0 || n == r->nth || (r->andLater && n > r->nth)) {
       rv = r->rv;
-      sleepUs = r->sleepUs;
+      slowUs = r->slowUs;
       spin = r->spin;
       matched = 1;
       break;
@@ -198,8 +198,8 @@ static CK_RV fault(int fn) {
   }
   pthread_mutex_unlock(&g_mutex);
   if (matched) logFault(fn, n, rv);
-  if (sleepUs > 0 && spin) spinFor(sleepUs);
-  else if (sleepUs > 0) usleep((useconds_t)sleepUs);
+  if (slowUs > 0 && spin) spinFor(slowUs);
+  else if (slowUs > 0) usleep((useconds_t)slowUs);
   return rv;
 }
 

@@ -14,10 +14,10 @@
 // most SIGNS_PER_TURN of them, started within SIGN_MS of the first.
 //
 // Longer signatures (software RSA-2048, a token's RSA-2048: 0.3-0.8 ms) run inline for a caller
-// doing one at a time only. One that took over COSTLY_MS inline marks concurrency until its
-// promise settles: its caller cannot have started the next call before then, so a signature that
-// starts meanwhile belongs to another caller, and goes to the pool, where it runs beside the
-// others on the second core instead of after them on this one.
+// doing one at a time only. One that took over COSTLY_MS inline counts as in flight until its
+// promise settles, as one on the pool does: its caller cannot have started the next call before
+// then, so a signature that starts meanwhile belongs to another caller, and goes to the pool,
+// where it runs beside the others on the second core instead of after them on this one.
 const PER_TURN = 64;
 const SIGNS_PER_TURN = 32;
 const SIGN_MS = 1;
@@ -26,10 +26,9 @@ const COSTLY_MS = 0.2;
 let used = 0;
 let signs = 0;
 let firstSignAt = 0;
-let signsOnPool = 0;
+/** Signatures on the pool, and costly ones that ran inline, whose promises have not settled. */
+let signsInFlight = 0;
 let signsWaiting = 0;
-/** Costly signatures that ran inline and whose promises have not settled yet. */
-let costlyUnsettled = 0;
 let renewing = false;
 
 function renew(): void {
@@ -59,11 +58,7 @@ export function inlineSlot(): Promise<void> | undefined {
 }
 
 const settled = (): void => {
-  signsOnPool -= 1;
-};
-
-const costlySettled = (): void => {
-  costlyUnsettled -= 1;
+  signsInFlight -= 1;
 };
 
 /**
@@ -77,7 +72,7 @@ const costlySettled = (): void => {
  */
 export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Promise<T> {
   renewNextTurn();
-  if (signsOnPool === 0 && signsWaiting === 0 && costlyUnsettled === 0) {
+  if (signsInFlight === 0 && signsWaiting === 0) {
     const now = performance.now();
     if (signs === 0) firstSignAt = now;
     if (signs < SIGNS_PER_TURN && used < PER_TURN && now - firstSignAt < SIGN_MS) {
@@ -85,8 +80,8 @@ export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Pr
       used += 1;
       const p = start(true);
       if (performance.now() - now > COSTLY_MS) {
-        costlyUnsettled += 1;
-        p.then(costlySettled, costlySettled);
+        signsInFlight += 1;
+        p.then(settled, settled);
       }
       return p;
     }
@@ -99,7 +94,7 @@ export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Pr
   // Counted only once started: a start that throws at once (the key's material gone) settles
   // nothing, and must not leave every later signature of the process on the pool.
   const p = start(false);
-  signsOnPool += 1;
+  signsInFlight += 1;
   p.then(settled, settled);
   return p;
 }

@@ -362,16 +362,18 @@ class TokenKey final : public Key {
   // signature runs.
   void measured(uint64_t wallNanos, uint64_t blockedNanos) const {
     const uint64_t ns = std::min<uint64_t>(wallNanos, 2 * kInlineSignNanos);
-    const uint64_t blocked = std::min<uint64_t>(blockedNanos, ns);
     const bool first = samples_.load(std::memory_order_relaxed) == 0;
-    const uint64_t old = signNanos_.load(std::memory_order_relaxed);
-    uint64_t next = first ? ns : old - old / 8 + ns / 8;
+    const auto average = [first](const std::atomic<uint64_t>& avg, uint64_t sample) {
+      const uint64_t old = avg.load(std::memory_order_relaxed);
+      return first ? sample : old - old / 8 + sample / 8;
+    };
+    uint64_t next = average(signNanos_, ns);
     if (blockedNanos > 4 * kInlineSignNanos) next = std::max<uint64_t>(next, 2 * kInlineSignNanos);
     signNanos_.store(next, std::memory_order_relaxed);
-    const uint64_t oldBlocked = blockedNanos_.load(std::memory_order_relaxed);
-    blockedNanos_.store(first ? blocked : oldBlocked - oldBlocked / 8 + blocked / 8, std::memory_order_relaxed);
+    blockedNanos_.store(average(blockedNanos_, std::min<uint64_t>(blockedNanos, ns)), std::memory_order_relaxed);
     if (samples_.load(std::memory_order_relaxed) < kInlineMinSamples) samples_.fetch_add(1, std::memory_order_relaxed);
   }
+
 
   Bytes signRsa(const AlgorithmInfo& alg, bool isDigest, ByteView message) const {
     const std::size_t k = static_cast<std::size_t>(EVP_PKEY_get_size(public_.get()));
