@@ -18,7 +18,7 @@
 //
 // Rotation: when the file is renamed or removed (logrotate's default `create` mode, or by hand),
 // the next batch goes to a new file at the path, so no process keeps writing into the old one.
-import { closeSync, fchmodSync, fdatasync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync, write, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fdatasync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync, writev, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import type { LinePiece } from './event.js';
@@ -26,6 +26,8 @@ import type { LinePiece } from './event.js';
 const FLUSH_MS = 1000;
 const MAX_BUFFERED_BYTES = 256 * 1024;
 const CHUNK_BYTES = 64 * 1024;
+/** Written chunks kept for the next lines (256 KiB, what the timer's batch usually holds). */
+const SPARE_CHUNKS = 4;
 const NEWLINE = Buffer.from('\n');
 
 const open = new Set<AuditLog>();
@@ -43,20 +45,29 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function writeAllSync(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+/** What is left of `parts` once their first `n` bytes are written. */
+function after(parts: readonly Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (i < parts.length && n >= parts[i]!.length) n -= parts[i++]!.length;
+  const rest = parts.slice(i);
+  if (n > 0) rest[0] = rest[0]!.subarray(n);
+  return rest;
 }
 
-function writeAll(fd: number, data: Buffer): Promise<void> {
+function writeAllSync(fd: number, parts: readonly Buffer[]): void {
+  while (parts.length > 0) parts = after(parts, writevSync(fd, parts as Buffer[]));
+}
+
+/** Writes the parts in order, in one writev() each time (a short write continues where it stopped). */
+function writeAll(fd: number, parts: readonly Buffer[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const step = (off: number) =>
-      write(fd, data, off, data.length - off, null, (err, n) => {
+    const step = (rest: readonly Buffer[]) =>
+      writev(fd, rest as Buffer[], null, (err, n) => {
         if (err) reject(err);
-        else if (off + n < data.length) step(off + n);
+        else if ((rest = after(rest, n)).length > 0) step(rest);
         else resolve();
       });
-    step(0);
+    step(parts);
   });
 }
 
@@ -69,9 +80,16 @@ export class AuditLog {
   /**
    * Lines not yet handed to a write, encoded as they are appended: one UTF-8 copy per line, where
    * joining the lines into a string and encoding that cost three times more (about 2 µs a line).
-   * A batch taken for writing keeps its memory; the next lines go to a fresh chunk.
+   * They fill fixed chunks, never grown by copying: a caller that keeps the event loop busy for
+   * a second (a loop of awaited inline signatures) buffers megabytes, and doubling one buffer
+   * copied each byte twice more and faulted in fresh pages every time. A batch is written with
+   * one writev(); its chunks then serve again (up to SPARE_CHUNKS).
    */
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private full: Buffer[] = [];
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+  private spare: Buffer[] = [];
+  /** Bytes in `full` and `chunk`. */
   private buffered = 0;
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
@@ -82,7 +100,7 @@ export class AuditLog {
   /** Durable appends waiting for their line to be on disk. */
   private waiters: (() => void)[] = [];
   /** The batch the thread pool is writing, until it is written. */
-  private inFlight: Buffer | undefined;
+  private inFlight: Buffer[] | undefined;
   /** A writer (drain) runs; `written` settles when it stops. */
   private writing = false;
   private written: Promise<void> = Promise.resolve();
@@ -150,19 +168,25 @@ export class AuditLog {
     // A UTF-16 unit becomes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, 4 bytes).
     let room = 1;
     for (const piece of pieces) room += typeof piece === 'string' ? piece.length * 3 : piece.length;
-    if (this.chunk.length - this.buffered < room) {
-      const grown = Buffer.allocUnsafe(Math.max(this.chunk.length * 2, this.buffered + room));
-      this.chunk.copy(grown, 0, 0, this.buffered);
-      this.chunk = grown;
+    let chunk = this.chunk;
+    let at = this.used;
+    if (chunk.length - at < room) {
+      // A line stays whole within one chunk: a line longer than a chunk gets one of its own.
+      if (at > 0) this.full.push(chunk.subarray(0, at));
+      chunk = this.chunk = room <= CHUNK_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES)) : Buffer.allocUnsafe(room);
+      at = 0;
     }
+    const start = at;
     for (const piece of pieces) {
-      if (typeof piece === 'string') this.buffered += this.chunk.write(piece, this.buffered);
+      if (typeof piece === 'string') at += chunk.write(piece, at);
       else {
-        this.chunk.set(piece, this.buffered);
-        this.buffered += piece.length;
+        chunk.set(piece, at);
+        at += piece.length;
       }
     }
-    this.chunk[this.buffered++] = 0x0a;
+    chunk[at++] = 0x0a;
+    this.used = at;
+    this.buffered += at - start;
   }
 
   /** Buffers a line (one string, or its pieces); it reaches the file within a second. */
@@ -231,12 +255,13 @@ export class AuditLog {
       let fd = this.fd!;
       if (this.buffered > 0) {
         fd = await this.currentFd(fd);
-        this.inFlight = this.take();
+        const batch = (this.inFlight = this.take());
         try {
-          await writeAll(fd, this.inFlight);
+          await writeAll(fd, batch);
         } finally {
           this.inFlight = undefined;
         }
+        this.reuse(batch);
         this.unsynced = true;
         this.warned = false; // a later failure is reported again
       }
@@ -254,13 +279,25 @@ export class AuditLog {
     for (const done of waiters) done();
   }
 
-  private take(): Buffer {
-    let data = this.chunk.subarray(0, this.buffered);
-    if (this.brokenLine) data = Buffer.concat([NEWLINE, data]);
+  /** Everything buffered, as the parts of one write; the buffer starts again, empty. */
+  private take(): Buffer[] {
+    const parts = this.full;
+    if (this.used > 0) parts.push(this.chunk.subarray(0, this.used));
+    if (this.brokenLine) parts.unshift(NEWLINE);
     this.brokenLine = false;
-    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.full = [];
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    this.used = 0;
     this.buffered = 0;
-    return data;
+    return parts;
+  }
+
+  /** Keeps the chunks of a written batch for the next lines (only whole, standard-sized ones). */
+  private reuse(batch: readonly Buffer[]): void {
+    for (const part of batch) {
+      if (this.spare.length >= SPARE_CHUNKS) return;
+      if (part.byteOffset === 0 && part.buffer.byteLength === CHUNK_BYTES) this.spare.push(Buffer.from(part.buffer, 0, CHUNK_BYTES));
+    }
   }
 
   /** Writes and syncs everything appended so far. Never rejects (a failure is warned once). */
@@ -303,6 +340,8 @@ export class AuditLog {
     const fd = this.fd;
     this.fd = undefined;
     for (const done of this.waiters.splice(0)) done();
+    this.full = [];
+    this.used = 0;
     this.buffered = 0;
     if (fd !== undefined) closeQuietly(fd);
   }

@@ -1,6 +1,7 @@
 // The audit log file's writer (src/audit/log.ts): batches written in order off the event loop,
 // durable appends settled only once on disk, close() never leaving a write in flight on a
 // descriptor it closed, and a trail sent to a device left as it is.
+import { spawnSync } from 'node:child_process';
 import { pbkdf2 } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +48,51 @@ t.test('buffered and durable appends, mixed, keep their order and none is lost o
   await within(Promise.all(pending), 30_000, 'durable appends');
   await log.close();
   t.same(lines(path), expected);
+});
+
+t.test('lines buffered while the event loop stays busy reach the file whole, in order, chunks reused', async (t) => {
+  const path = join(tempHome('ekms-audit-log-'), 'audit.log');
+  const log = new AuditLog(path);
+  const expected: string[] = [];
+  const add = (line: string) => {
+    expected.push(line);
+    log.append(line);
+  };
+  // Three rounds of megabytes across many 64 KiB chunks, lines longer than a chunk among them.
+  // Between bursts only microtasks run, as in a loop of awaited inline signatures: a batch is
+  // taken and its write starts on the thread pool, but its completion waits for the event loop,
+  // so the next bursts fill other chunks meanwhile. A chunk reused before its write completed
+  // would show here; the later rounds reuse the chunks the earlier writes gave back.
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 4000; i++) {
+      if (i % 1000 === 500) add(`{"round":${round},"big":${i},"p":"${'é'.repeat(40_000 + i)}"}`);
+      add(`{"round":${round},"n":${i},"p":"${String(i % 10).repeat(200 + (i % 900))}"}`);
+      if (i % 50 === 49) for (let k = 0; k < 8; k++) await null;
+    }
+    await within(log.flush(), 30_000, 'flush');
+  }
+  await log.close();
+  const written = lines(path);
+  t.equal(written.length, expected.length, 'no line lost or doubled');
+  t.ok(
+    written.every((l, i) => l === expected[i]),
+    'every line byte for byte, in order',
+  );
+});
+
+t.test('an exit without close() writes what is buffered and what was being written', async (t) => {
+  const path = join(tempHome('ekms-audit-log-'), 'audit.log');
+  const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures', 'audit-exit-child.mjs'), path, '3000', '900'], { encoding: 'utf8' });
+  t.equal(child.status, 0, child.stderr);
+  // A batch on the thread pool at exit is written again: it may appear twice, never missing.
+  const seen = new Set<number>();
+  const order: number[] = [];
+  for (const l of lines(path)) {
+    const n = (JSON.parse(l) as { n: number }).n;
+    if (!seen.has(n)) order.push(n);
+    seen.add(n);
+  }
+  t.same(order, Array.from({ length: 3000 }, (_, i) => i), 'every line, in order');
 });
 
 t.test('close() waits for a write started while it was flushing, and writes nothing after', async (t) => {
