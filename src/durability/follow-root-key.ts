@@ -48,18 +48,15 @@ export class RootKeyFollower {
   }
 
   /**
-   * Runs an operation; if its write was refused because the root key changed, again on the new
-   * key. A few times: rotations back to back can beat the same operation more than once.
+   * After attempt `attempt` of an operation failed: true when the failure was a write refused
+   * because another process rotated the root key meanwhile, and the operation should run again
+   * (the new root key is followed first); false to report the failure. A few times only:
+   * rotations back to back can beat the same operation more than once.
    */
-  async retrying<T>(run: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run();
-      } catch (err) {
-        if (!this.store.takeRootKeyChange() || attempt === maxAttempts) throw err;
-        this.stale = true;
-        this.follow();
-      }
-    }
+  retryAfter(attempt: number): boolean {
+    if (!this.store.takeRootKeyChange() || attempt === maxAttempts) return false;
+    this.stale = true;
+    this.follow();
+    return true;
   }
 }

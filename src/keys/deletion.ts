@@ -55,8 +55,8 @@ export class DeletionSchedule {
 
   /** Before an operation: destroys the keys whose date has come, if any. */
   /** The sweep when some deletion is due (or a token's backlog is unchecked), else undefined. */
-  runDue(deps: DeletionDeps): Promise<unknown> | undefined {
-    if (this.isDue(deps.now()) || (deps.token !== undefined && !this.tokenBacklogChecked)) return this.sweep(deps);
+  runDue(deps: DeletionDeps, now: Date = deps.now()): Promise<unknown> | undefined {
+    if (this.isDue(now) || (deps.token !== undefined && !this.tokenBacklogChecked)) return this.sweep(deps);
     return undefined;
   }
 

@@ -1,0 +1,64 @@
+// Kms.close(): the calls in flight finish first (their audit events too), then the store
+// closes; a call made after close() fails in AWS's vocabulary.
+import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+import t from 'tap';
+
+import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
+
+type Test = typeof t;
+
+const auditedNames = (path: string): string[] =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => (JSON.parse(l) as { eventName: string }).eventName);
+
+eachBackend('close() waits for the calls in flight, then refuses new ones', async (t: Test, kms) => {
+  const publicKeys = new Map<string, KeyObject>();
+  const newKey = async (KeySpec: 'RSA_4096' | 'ECC_NIST_P256') => {
+    const keyId = (await kms.createKey({ KeySpec, KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+    const { PublicKey } = await kms.getPublicKey({ KeyId: keyId });
+    publicKeys.set(keyId, createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }));
+    return keyId;
+  };
+  const rsa = await newKey('RSA_4096');
+  const ec = await newKey('ECC_NIST_P256');
+  const message = Buffer.from('signed while the store closes');
+  const auditPath = kms.config.audit!.path;
+  const signsBefore = auditedNames(auditPath).filter((n) => n === 'Sign').length;
+
+  // Slow ones (RSA-4096: milliseconds, on the thread pool) beside fast ones (P-256, often inline).
+  let closed = false;
+  const calls = [
+    ...Array.from({ length: 6 }, () => ({ keyId: rsa, alg: 'RSASSA_PSS_SHA_256' as const })),
+    ...Array.from({ length: 20 }, () => ({ keyId: ec, alg: 'ECDSA_SHA_256' as const })),
+  ].map(({ keyId, alg }) =>
+    kms.sign({ KeyId: keyId, Message: message, SigningAlgorithm: alg }).then((r) => ({ keyId, alg, signature: Buffer.from(r.Signature!), closedFirst: closed })),
+  );
+  const closing = kms.close().then(() => (closed = true));
+  const settled = await Promise.allSettled(calls);
+  await closing;
+
+  t.ok(
+    settled.every((s) => s.status === 'fulfilled'),
+    'every call started before close() succeeded',
+  );
+  const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  t.ok(
+    results.every((v) => !v.closedFirst),
+    'close() settled only after every call in flight',
+  );
+  const bad = results.filter(({ keyId, alg, signature }) => {
+    const key = publicKeys.get(keyId)!;
+    return alg === 'ECDSA_SHA_256'
+      ? !verify('sha256', message, key, signature)
+      : !verify('sha256', message, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature);
+  });
+  t.equal(bad.length, 0, 'every signature made while closing verifies with Node crypto');
+  t.equal(auditedNames(auditPath).filter((n) => n === 'Sign').length - signsBefore, calls.length, 'each call is in the audit trail');
+
+  await rejectsAws(t, kms.sign({ KeyId: ec, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInternalException', 'The key store is closed.');
+  await kms.close(); // a second close is harmless
+});
