@@ -92,7 +92,7 @@ Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
   bool isDigest = boolArg(info, 1, "isDigest");
   SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
   const bool inlineNow = runsInline(info, 3, message.size(), &ekms::Key::cheapToSignInline);
-  return Task<Bytes>::start(
+  return Task<Bytes>::startOrValue(
       info.Env(), [key = resolver(), &alg, isDigest, message = std::move(message)]() { return key()->sign(alg, isDigest, message); },
       [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); }, inlineNow);
 }
@@ -103,7 +103,7 @@ Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
   SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
   Bytes signature = bytesArg(info, 3, "signature");
   const bool inlineNow = runsInline(info, 4, message.size(), &ekms::Key::cheapToVerifyInline);
-  return Task<Empty>::start(
+  return Task<Empty>::startOrValue(
       info.Env(),
       [key = resolver(), &alg, isDigest, message = std::move(message), signature = std::move(signature)]() {
         key()->verify(alg, isDigest, message, signature);

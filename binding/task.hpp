@@ -26,12 +26,30 @@ class Task final : public Napi::AsyncWorker {
   // Work that would have to wait (ekms::WouldBlock: no token session free) runs on the pool.
   static Napi::Promise start(Napi::Env env, Work work, Done done, bool runInline = false) {
     if (runInline) {
-      if (auto settled = runNow(env, work, done)) return *settled;
+      Here here = runHere(work);
+      if (!here.wouldBlock) {
+        auto deferred = Napi::Promise::Deferred::New(env);
+        try {
+          deferred.Resolve(settle(env, here, done));
+        } catch (const Napi::Error& e) {
+          deferred.Reject(e.Value());
+        }
+        return deferred.Promise();
+      }
     }
-    auto* task = new Task(env, std::move(work), std::move(done));
-    Napi::Promise promise = task->deferred_.Promise();
-    task->Queue();
-    return promise;
+    return queue(env, std::move(work), std::move(done));
+  }
+
+  // As start(), but work done inline returns its value itself, or throws its error, where
+  // start() would return a settled promise: the caller skips a promise and the persistent
+  // handle behind it (about 0.4 µs of a 25 µs P-256 signature). Work on the pool still returns
+  // a promise, so JavaScript gets `value | Promise<value>`.
+  static Napi::Value startOrValue(Napi::Env env, Work work, Done done, bool runInline) {
+    if (runInline) {
+      Here here = runHere(work);
+      if (!here.wouldBlock) return settle(env, here, done);
+    }
+    return queue(env, std::move(work), std::move(done));
   }
 
  protected:
@@ -60,33 +78,48 @@ class Task final : public Napi::AsyncWorker {
     settleQuietly([&] { deferred_.Reject(nativeError(Env(), code_, e.Message()).Value()); });
   }
 
-  // Settled now, or nullopt (nothing done) when the work would have to wait for something.
-  static std::optional<Napi::Promise> runNow(Napi::Env env, const Work& work, const Done& done) {
+  // The outcome of work run on the calling thread: its result, or its error, or nothing done
+  // because it would have to wait for something (then it goes to the pool).
+  struct Here {
+    std::optional<Result> result;
+    bool wouldBlock = false;
     ekms::ErrorCode code = ekms::ErrorCode::Internal;
     std::string message;
-    std::optional<Result> result;
+  };
+
+  static Here runHere(const Work& work) {
+    Here here;
     try {
-      ekms::CallersThread here;
-      result.emplace(work());
+      ekms::CallersThread thread;
+      here.result.emplace(work());
     } catch (const ekms::WouldBlock&) {
-      return std::nullopt;
+      here.wouldBlock = true;
     } catch (const ekms::Error& e) {
-      code = e.code();
-      message = e.what();
+      here.code = e.code();
+      here.message = e.what();
     } catch (const std::exception& e) {
-      message = e.what();
+      here.message = e.what();
     }
-    auto deferred = Napi::Promise::Deferred::New(env);
-    if (result) {
+    return here;
+  }
+
+  // The JavaScript value of work done here; throws (as a JavaScript error) what it failed with.
+  static Napi::Value settle(Napi::Env env, Here& here, const Done& done) {
+    if (here.result) {
       try {
-        deferred.Resolve(done(env, *result));
-        return deferred.Promise();
+        return done(env, *here.result);
       } catch (const std::exception& e) {
-        message = e.what();
+        here.message = e.what();
       }
     }
-    deferred.Reject(nativeError(env, code, message).Value());
-    return deferred.Promise();
+    throw nativeError(env, here.code, here.message);
+  }
+
+  static Napi::Promise queue(Napi::Env env, Work work, Done done) {
+    auto* task = new Task(env, std::move(work), std::move(done));
+    Napi::Promise promise = task->deferred_.Promise();
+    task->Queue();
+    return promise;
   }
 
   // A worker thread terminated while this task ran: its environment is being torn down and no

@@ -11,10 +11,11 @@ export type Context = Record<string, string> | undefined;
  * One material of one KMS key, usable from JavaScript only through these methods. `allowInline`
  * lets a software key already in memory do cheap work (AES, HMAC; P-256 and Ed25519 signatures)
  * on the calling thread, its promise then settled at once; see src/operations/inline-budget.ts.
+ * sign and verify done inline return their result itself, or throw, instead of a settled promise.
  */
 export interface NativeKeyHandle {
-  sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean): Promise<Buffer>;
-  verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array, allowInline?: boolean): Promise<void>;
+  sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean): Buffer | Promise<Buffer>;
+  verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array, allowInline?: boolean): void | Promise<void>;
   encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
   decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
   reEncrypt(

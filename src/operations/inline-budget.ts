@@ -63,14 +63,15 @@ const settled = (): void => {
 
 /**
  * Starts a Sign or Verify, allowing it to run inline when the budget says so (the key decides
- * whether it is cheap enough); one not allowed is counted as on the pool until it settles.
+ * whether it is cheap enough); one not allowed is counted as on the pool until it settles. Work
+ * done inline returns its result itself (or throws); work on the pool, a promise.
  *
  * When this turn's budget is spent, a lone signature (a caller doing one at a time) waits for
  * the next turn and may run inline there: a turn costs a few microseconds where the pool's round
  * trip costs a hundred. Others arriving meanwhile go to the pool, so many in flight still spread
  * over the cores.
  */
-export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Promise<T> {
+export function budgetedSign<T>(start: (allowInline: boolean) => T | Promise<T>): T | Promise<T> {
   renewNextTurn();
   if (signsInFlight === 0 && signsWaiting === 0) {
     const now = performance.now();
@@ -78,12 +79,14 @@ export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Pr
     if (signs < SIGNS_PER_TURN && used < PER_TURN && now - firstSignAt < SIGN_MS) {
       signs += 1;
       used += 1;
-      const p = start(true);
+      const r = start(true);
       if (performance.now() - now > COSTLY_MS) {
         signsInFlight += 1;
-        p.then(settled, settled);
+        // Settled now (done inline): its caller resumes in a later microtask, not before this.
+        if (r instanceof Promise) r.then(settled, settled);
+        else queueMicrotask(settled);
       }
-      return p;
+      return r;
     }
     signsWaiting += 1;
     return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
@@ -93,7 +96,7 @@ export function budgetedSign<T>(start: (allowInline: boolean) => Promise<T>): Pr
   }
   // Counted only once started: a start that throws at once (the key's material gone) settles
   // nothing, and must not leave every later signature of the process on the pool.
-  const p = start(false);
+  const p = Promise.resolve(start(false));
   signsInFlight += 1;
   p.then(settled, settled);
   return p;

@@ -45,6 +45,20 @@ export function native<T>(p: Promise<T>): Promise<T> {
   return p.catch(rethrowAsAws);
 }
 
+/**
+ * A native call that may finish at once (a value, or a throw) or later (a promise), with its
+ * failure as an AWS error either way. What finished at once costs no promise here.
+ */
+export function nativeNow<T>(call: () => T | Promise<T>): T | Promise<T> {
+  let r: T | Promise<T>;
+  try {
+    r = call();
+  } catch (err) {
+    throw fromNative(err);
+  }
+  return r instanceof Promise ? r.catch(rethrowAsAws) : r;
+}
+
 function rethrowAsAws(err: unknown): never {
   throw fromNative(err);
 }

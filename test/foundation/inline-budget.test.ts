@@ -40,3 +40,25 @@ t.test('a signature whose start throws at once leaves later ones free to run inl
   });
   t.equal(thirdAllowed, true, 'nothing of ours in flight: the next one may run inline again');
 });
+
+t.test('a costly signature done inline returns its value and holds off others until its caller resumes', async (t) => {
+  await nextTurn();
+  const first = budgetedSign((allowInline) => {
+    t.equal(allowInline, true, 'the first, alone, may run inline');
+    busyFor(1);
+    return 'signature';
+  });
+  t.equal(first, 'signature', 'done inline: the value itself, no promise');
+  // Started in the same synchronous run: another caller's, sent to the pool.
+  let secondAllowed: boolean | undefined;
+  await budgetedSign(async (allowInline) => {
+    secondAllowed = allowInline;
+  });
+  t.equal(secondAllowed, false, 'the second, beside the costly one, was sent to the pool');
+  await nextTurn();
+  let thirdAllowed: boolean | undefined;
+  await budgetedSign(async (allowInline) => {
+    thirdAllowed = allowInline;
+  });
+  t.equal(thirdAllowed, true, 'once both settled, the next one may run inline again');
+});

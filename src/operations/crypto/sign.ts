@@ -6,7 +6,7 @@ import { digestLength, keySpecs } from '../../keys/specs.js';
 import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { MessageType, SigningAlgorithmSpec } from '../../model/types.js';
 import { budgetedSign } from '../inline-budget.js';
-import { native } from '../native-errors.js';
+import { nativeNow } from '../native-errors.js';
 import { defineOperation, stopIfDryRun } from '../operation.js';
 
 function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageType, message: Uint8Array): boolean {
@@ -27,7 +27,7 @@ export const sign = defineOperation('Sign', async (ctx, input) => {
   requireUsableFor(key, 'SIGN_VERIFY', 'Sign');
   const isDigest = checkMessage(key, input.SigningAlgorithm, input.MessageType ?? 'RAW', input.Message);
   stopIfDryRun(input);
-  const signature = await native(budgetedSign((allowInline) => key.handle().sign(input.SigningAlgorithm, isDigest, input.Message, allowInline)));
+  const signature = await nativeNow(() => budgetedSign((allowInline) => key.handle().sign(input.SigningAlgorithm, isDigest, input.Message, allowInline)));
   return { KeyId: key.arn, Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
 });
 
@@ -37,6 +37,6 @@ export const verify = defineOperation('Verify', async (ctx, input) => {
   const isDigest = checkMessage(key, input.SigningAlgorithm, input.MessageType ?? 'RAW', input.Message);
   stopIfDryRun(input);
   // A signature that does not match throws KMSInvalidSignatureException, as AWS does.
-  await native(budgetedSign((allowInline) => key.handle().verify(input.SigningAlgorithm, isDigest, input.Message, input.Signature, allowInline)));
+  await nativeNow(() => budgetedSign((allowInline) => key.handle().verify(input.SigningAlgorithm, isDigest, input.Message, input.Signature, allowInline)));
   return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
 });
