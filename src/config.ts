@@ -66,7 +66,30 @@ function resolveAudit(option: KmsOptions['audit'], envValue: string | undefined,
   return { path: join(home, 'audit.log') };
 }
 
+// Every option name, and those of the endpoint's settings (EKMS_PORT, EKMS_HOST), which a
+// configuration shared with `startServer` may carry along.
+const optionNames: ReadonlySet<string> = new Set<keyof KmsOptions | 'port' | 'host'>([
+  'home', 'region', 'accountId', 'pkcs11', 'keyCacheSize', 'clock', 'audit', 'fixtures', 'testing', 'port', 'host',
+]);
+
+/**
+ * A misspelt option (`storeDir` for `home`) would otherwise be ignored without a word, and the
+ * keys would go to the default folder: warned once per name.
+ */
+const warned = new Set<string>();
+function warnUnknownOptions(options: object): void {
+  for (const name of Object.keys(options)) {
+    if (optionNames.has(name) || warned.has(name)) continue;
+    warned.add(name);
+    process.emitWarning(
+      `Kms.open: unknown option '${name}' is ignored (the options are ${[...optionNames].filter((n) => n !== 'port' && n !== 'host').join(', ')})`,
+      'EmbeddedKmsWarning',
+    );
+  }
+}
+
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  warnUnknownOptions(options);
   const module = options.pkcs11?.module ?? env.EKMS_PKCS11_MODULE;
   let pkcs11: Pkcs11Options | undefined;
   if (options.pkcs11) pkcs11 = options.pkcs11;
