@@ -22,6 +22,13 @@ Usage usageOf(const std::string& usage);
 // Builds an attribute template whose values live as long as the builder.
 class AttributeTemplate {
  public:
+  // Movable (returned by value: the vector's buffer and the list's nodes move along), not
+  // copyable: a copy's attributes would point into the original's values.
+  AttributeTemplate() = default;
+  AttributeTemplate(AttributeTemplate&&) = default;
+  AttributeTemplate& operator=(AttributeTemplate&&) = default;
+  AttributeTemplate(const AttributeTemplate&) = delete;
+  AttributeTemplate& operator=(const AttributeTemplate&) = delete;
   AttributeTemplate& flag(CK_ATTRIBUTE_TYPE type, bool value) { return add(type, value ? &yes_ : &no_, sizeof(CK_BBOOL)); }
   AttributeTemplate& ulong(CK_ATTRIBUTE_TYPE type, CK_ULONG value) {
     values_.emplace_back(reinterpret_cast<const uint8_t*>(&value), reinterpret_cast<const uint8_t*>(&value) + sizeof value);
@@ -39,7 +46,9 @@ class AttributeTemplate {
     attrs_.push_back({type, value, static_cast<CK_ULONG>(len)});
     return *this;
   }
-  CK_BBOOL yes_ = CK_TRUE, no_ = CK_FALSE;
+  // Static, so that a template returned by value (moved) still points at live flags: as members
+  // they moved with nothing pointing at them. Tokens only read template values.
+  static inline CK_BBOOL yes_ = CK_TRUE, no_ = CK_FALSE;
   std::vector<CK_ATTRIBUTE> attrs_;
   std::list<Bytes> values_;  // a list: growing it never moves the bytes attrs_ points to
 };
