@@ -196,16 +196,19 @@ export class Kms {
    */
   private async call<N extends OperationName>(operation: N, input: OperationTypes[N]['input'] | undefined, caller: Caller): Promise<OperationTypes[N]['output']> {
     this.active += 1;
-    // One reading of the clock serves the audit event and the checks for due work.
-    const now = this.config.clock();
     try {
-      const output = await this.run(operation, input, caller, now);
-      const durable = this.audit?.record(operation, input, caller, now, { output });
-      if (durable) await durable;
-      return output;
-    } catch (error) {
-      this.audit?.record(operation, input, caller, now, { error });
-      throw error;
+      // One reading of the clock serves the audit event and the checks for due work (inside the
+      // try: a clock that throws must not leave the call counted, or close() would wait forever).
+      const now = this.config.clock();
+      try {
+        const output = await this.run(operation, input, caller, now);
+        const durable = this.audit?.record(operation, input, caller, now, { output });
+        if (durable) await durable;
+        return output;
+      } catch (error) {
+        this.audit?.record(operation, input, caller, now, { error });
+        throw error;
+      }
     } finally {
       this.active -= 1;
       if (this.active === 0) this.idle?.();

@@ -28,7 +28,9 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
 const CHUNK_BYTES = 64 * 1024;
 /** Written chunks kept for the next lines (256 KiB, what the timer's batch usually holds). */
 const SPARE_CHUNKS = 4;
-const NEWLINE = Buffer.from('\n');
+// Not from Node's shared pool (Buffer.alloc never is): a batch holds it, and a pooled slice at
+// offset 0 of a 64 KiB pool would look like one of our chunks to reuse().
+const NEWLINE = Buffer.alloc(1, 0x0a);
 
 const open = new Set<AuditLog>();
 let exitHook = false;
@@ -83,10 +85,12 @@ export class AuditLog {
    * They fill fixed chunks, never grown by copying: a caller that keeps the event loop busy for
    * a second (a loop of awaited inline signatures) buffers megabytes, and doubling one buffer
    * copied each byte twice more and faulted in fresh pages every time. A batch is written with
-   * one writev(); its chunks then serve again (up to SPARE_CHUNKS).
+   * one writev(); its chunks then serve again (up to SPARE_CHUNKS). Every buffer a batch holds
+   * has an ArrayBuffer of its own (allocUnsafeSlow, never a slice of Node's shared pool, whatever
+   * Buffer.poolSize is), so reusing one never writes over someone else's bytes.
    */
   private full: Buffer[] = [];
-  private chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private chunk: Buffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   private used = 0;
   private spare: Buffer[] = [];
   /** Bytes in `full` and `chunk`. */
@@ -173,7 +177,7 @@ export class AuditLog {
     if (chunk.length - at < room) {
       // A line stays whole within one chunk: a line longer than a chunk gets one of its own.
       if (at > 0) this.full.push(chunk.subarray(0, at));
-      chunk = this.chunk = room <= CHUNK_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES)) : Buffer.allocUnsafe(room);
+      chunk = this.chunk = room <= CHUNK_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)) : Buffer.allocUnsafeSlow(room);
       at = 0;
     }
     const start = at;
@@ -286,7 +290,7 @@ export class AuditLog {
     if (this.brokenLine) parts.unshift(NEWLINE);
     this.brokenLine = false;
     this.full = [];
-    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
     this.used = 0;
     this.buffered = 0;
     return parts;
@@ -296,6 +300,7 @@ export class AuditLog {
   private reuse(batch: readonly Buffer[]): void {
     for (const part of batch) {
       if (this.spare.length >= SPARE_CHUNKS) return;
+      if (part === NEWLINE) continue;
       if (part.byteOffset === 0 && part.buffer.byteLength === CHUNK_BYTES) this.spare.push(Buffer.from(part.buffer, 0, CHUNK_BYTES));
     }
   }

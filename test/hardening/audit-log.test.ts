@@ -95,6 +95,15 @@ t.test('an exit without close() writes what is buffered and what was being writt
   t.same(order, Array.from({ length: 3000 }, (_, i) => i), 'every line, in order');
 });
 
+t.test("the log's reused buffers are its own, whatever Buffer.poolSize an application sets", async (t) => {
+  const dir = tempHome('ekms-audit-log-');
+  const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures', 'audit-pool-child.mjs'), dir], { encoding: 'utf8' });
+  t.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout) as { victim: string; lines: number };
+  t.equal(out.victim, 'VICTIM', 'an unrelated buffer is untouched');
+  t.equal(out.lines, 41, 'the new file holds the line after the failure and the 40 after it');
+});
+
 t.test('close() waits for a write started while it was flushing, and writes nothing after', async (t) => {
   const dir = tempHome('ekms-audit-log-');
   const path = join(dir, 'audit.log');

@@ -62,3 +62,23 @@ eachBackend('close() waits for the calls in flight, then refuses new ones', asyn
   await rejectsAws(t, kms.sign({ KeyId: ec, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInternalException', 'The key store is closed.');
   await kms.close(); // a second close is harmless
 });
+
+eachBackend('a clock that throws fails its call and does not hold close()', async (t: Test, kms, backend) => {
+  // Its own store: the clock is an option of Kms.open (which reads it too, before it breaks).
+  let failing = false;
+  const other = await backend.open({
+    clock: () => {
+      if (failing) throw new Error('the clock is broken');
+      return new Date();
+    },
+  });
+  failing = true;
+  await t.rejects(other.listKeys({}), /the clock is broken/);
+  failing = false;
+  t.ok((await other.listKeys({})).Keys, 'the next call works');
+  let closed = false;
+  const closing = other.close().then(() => (closed = true));
+  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  t.ok(closed, 'close() settled: the failed call is not counted in flight');
+  void kms;
+});
