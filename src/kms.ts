@@ -244,13 +244,11 @@ export class Kms {
         try {
           // Scheduled deletions, then rotations, then expiries of imported material whose time
           // has come run first; the common case, nothing due, adds no await to the operation.
+          // After waiting for any of them, the clock is read again.
           const deletions = this.deletions.runDue(ctx, now);
-          if (deletions) await deletions.then(() => this.rotations.runDue(ctx.now()));
-          else {
-            const rotations = this.rotations.runDue(now);
-            if (rotations) await rotations;
-          }
-          this.importExpiry.runDue(deletions ? ctx.now() : now);
+          const waited = deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
+          if (waited) await waited;
+          this.importExpiry.runDue(waited ? ctx.now() : now);
           return (await op.run(ctx, valid as never)) as OperationTypes[N]['output'];
         } catch (err) {
           if (!this.rootKey.retryAfter(attempt)) throw err;
