@@ -30,10 +30,32 @@ export function clearTokenCreation(store: Store, keyId: string, materialId: stri
   });
 }
 
-/** Clears a note only if it is still the one written at `notedAt` (not one another process wrote since). */
-export function clearOwnTokenCreation(store: Store, keyId: string, materialId: string, notedAt: Date): void {
+/**
+ * Notes an import of material `materialId` under way: the note of its final name, which the sweeps
+ * read and which every import of the same material shares, and one of this import's own,
+ * `<materialId>/importing-<random>` (never an object's name). The shared note goes only with the
+ * last import of the material to finish (releaseImportNote): cleared by the first, it would leave
+ * the object another import kept (commitImported) unprotected until that import's record is stored.
+ * Returns this import's own note.
+ */
+export function noteImport(store: Store, keyId: string, materialId: string, now: Date): string {
+  const own = `${materialId}/importing-${randomBytes(8).toString('hex')}`;
   store.write(() => {
-    store.db.prepare('DELETE FROM token_creations WHERE key_id = ? AND material_id = ? AND started_at = ?').run(keyId, materialId, notedAt.getTime());
+    const note = store.db.prepare('INSERT OR REPLACE INTO token_creations (key_id, material_id, started_at) VALUES (?, ?, ?)');
+    note.run(keyId, materialId, now.getTime());
+    note.run(keyId, own, now.getTime());
+  });
+  return own;
+}
+
+/** An import noted by noteImport is over: its own note goes, and the shared one if no other import of the material is noted. */
+export function releaseImportNote(store: Store, keyId: string, materialId: string, own: string): void {
+  store.write(() => {
+    const clear = store.db.prepare('DELETE FROM token_creations WHERE key_id = ? AND material_id = ?');
+    clear.run(keyId, own);
+    const prefix = `${materialId}/`;
+    const others = store.db.prepare('SELECT 1 FROM token_creations WHERE key_id = ? AND substr(material_id, 1, ?) = ?').get(keyId, prefix.length, prefix);
+    if (others === undefined) clear.run(keyId, materialId);
   });
 }
 
@@ -122,6 +144,53 @@ async function destroyClaimed(store: Store, token: TokenBackend, keyId: string, 
   return false;
 }
 
+/**
+ * DeleteImportedKeyMaterial of a material on the token: `forget` (which takes the material away
+ * from its record) and the destruction of its object `<keyId>/<materialId>`. A destroy by name
+ * before forgetting would race a reimport of the same material: one whose commitImported found this
+ * object under its name and kept it stores a record naming it, after the object is gone. So the
+ * object is claimed first; then, in one write transaction, the material is forgotten and the
+ * object judged: a record naming it, or a noted import of the material (which may have kept it),
+ * needs it back; otherwise it is destroyed. Throws, nothing forgotten, when the token cannot be
+ * reached. Returns what `forget` returned.
+ */
+export async function forgetTokenMaterial(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date, forget: () => boolean): Promise<boolean> {
+  const ref = `${keyId}/${materialId}`;
+  const doomed = doomedName(materialId);
+  const doomedRef = `${keyId}/${doomed}`;
+  noteTokenCreation(store, keyId, doomed, now);
+  try {
+    await token.commitImported(ref, doomedRef);
+  } catch (err) {
+    // Not on the token (gone already), or the token failed: a listing tells which. Unreachable,
+    // nothing is forgotten; the note stays for the orphan sweep should the claim have gone through.
+    const refs = await token.listTokenRefs().catch(() => undefined);
+    if (refs === undefined) throw err;
+    if (refs.includes(doomedRef)) await token.commitImported(doomedRef, ref);
+    clearTokenCreation(store, keyId, doomed);
+    if (refs.includes(ref) || refs.includes(doomedRef)) throw err;
+    return store.write(forget);
+  }
+  let changed = false;
+  const unneeded = store.write(() => {
+    changed = forget();
+    return store.getMaterial(keyId, materialId)?.tokenRef === undefined && notedAt(store, keyId, materialId) === undefined;
+  });
+  if (unneeded) {
+    // The material is forgotten: if the token fails now, the note stays and the orphan sweep destroys the object.
+    await token.destroyTokenRef(doomedRef).then(
+      () => clearTokenCreation(store, keyId, doomed),
+      () => undefined,
+    );
+  } else {
+    await token.commitImported(doomedRef, ref).then(
+      () => clearTokenCreation(store, keyId, doomed),
+      () => undefined,
+    );
+  }
+  return changed;
+}
+
 /** Destroys the object of an imported material that expired, if it is still unneeded when asked. */
 export async function destroyForgottenMaterial(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date): Promise<void> {
   if (forgottenMaterial(store, keyId, materialId)) await destroyClaimed(store, token, keyId, materialId, now, () => forgottenMaterial(store, keyId, materialId));
@@ -188,6 +257,11 @@ export async function sweepTokenOrphans(store: Store, token: TokenBackend, now: 
       if (store.getMaterial(keyId, materialId) || storedParameters) {
         // The record was stored; only the note outlived the process. (A note written again
         // meanwhile is another import of the material under way: it stays.)
+        clearStaleNote(store, keyId, materialId, cutoff);
+        continue;
+      }
+      if (materialId.includes('/')) {
+        // An import's own note (noteImport) whose process died: it names no object.
         clearStaleNote(store, keyId, materialId, cutoff);
         continue;
       }

@@ -2,6 +2,7 @@
 // can be imported again (and ciphertexts made before decrypt again). The key goes to
 // PendingImport, unless it is pending deletion (then nothing but the material changes). On a
 // PKCS#11 token the material's object is destroyed.
+import { forgetTokenMaterial } from '../../backends/token-orphans.js';
 import { NotFoundException } from '../../errors.js';
 import { forgetImportedMaterial, isSymmetric, requireExternal } from '../../keys/import-keys.js';
 import { ImportStore } from '../../keys/import-store.js';
@@ -21,12 +22,15 @@ export const deleteImportedKeyMaterial = defineOperation('DeleteImportedKeyMater
   if (input.KeyMaterialId !== undefined && !imports.material(keyId, input.KeyMaterialId))
     throw new NotFoundException(`Key material ${input.KeyMaterialId} is not associated with ${key.arn}.`);
   if (materialId !== undefined) {
-    // On a token the material's object is destroyed first: if the token cannot be reached,
-    // nothing changes and the caller learns it (KeyUnavailableException).
+    // On a token the material's object is claimed first: if the token cannot be reached,
+    // nothing changes and the caller learns it (KeyUnavailableException). The object is destroyed
+    // unless a reimport of the same material, under way, kept it (token-orphans.ts).
     const onToken = ctx.store.getMaterial(keyId, materialId)?.tokenRef;
-    if (onToken !== undefined && imports.material(keyId, materialId)?.importState === 'IMPORTED')
-      await native(tokenOfKey(ctx, key).destroyTokenRef(onToken));
-    const changed = ctx.store.write(() => forgetImportedMaterial(ctx.store, imports, keyId, materialId));
+    const forget = () => forgetImportedMaterial(ctx.store, imports, keyId, materialId);
+    const changed =
+      onToken !== undefined && imports.material(keyId, materialId)?.importState === 'IMPORTED'
+        ? await native(forgetTokenMaterial(ctx.store, tokenOfKey(ctx, key), keyId, materialId, ctx.now(), forget))
+        : ctx.store.write(forget);
     // Wipe whatever this process still holds unwrapped of the key.
     if (changed) ctx.keys.invalidate(keyId, { wipe: true });
   }

@@ -98,7 +98,7 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
     return { existing, pendingRotation };
   };
 
-  let imported: { materialId: string; wrapped?: Buffer; tokenRef?: string; publicKey?: Uint8Array };
+  let imported: { materialId: string; wrapped?: Buffer; tokenRef?: string; publicKey?: Uint8Array; note?: string };
   try {
     if (onToken) {
       imported = await importIntoToken(ctx, key, token.wrappingKeyId, token.algorithm, input.EncryptedKeyMaterial, (materialId) => {
@@ -153,7 +153,7 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
     ctx.store.updateKey(keyId, changes);
     imports.updateSummary(keyId, currentMaterialId);
   });
-  if (onToken) importedMaterialStored(ctx, keyId, materialId);
+  if (imported.note !== undefined) importedMaterialStored(ctx, keyId, materialId, imported.note);
   ctx.keys.invalidate(keyId);
   const out: ImportKeyMaterialResponse = { KeyId: key.arn };
   // AWS shows material ids only for symmetric encryption keys.

@@ -13,11 +13,13 @@
 // - the imported key "<keyId>/pending-<random>" while its material id is computed, then renamed
 //   "<keyId>/<materialId>": both names are noted before the object has them, and both notes go
 //   when the import fails short of the rename. The material id is the same for every import of
-//   the same material, so the sweeps claim such an object (renaming it "<keyId>/doomed-…") and
-//   check again before destroying it; the note of the final name stays until the record is stored.
+//   the same material, so the sweeps and DeleteImportedKeyMaterial claim such an object
+//   (renaming it "<keyId>/doomed-…") and check again before destroying it. The note of the final
+//   name is shared by every import of the material under way and stays until the last of them
+//   has stored its record: each also keeps a note of its own, "<materialId>/importing-<random>".
 import { randomBytes } from 'node:crypto';
 
-import { clearOwnTokenCreation, clearTokenCreation, noteTokenCreation } from '../../backends/token-orphans.js';
+import { clearTokenCreation, noteImport, noteTokenCreation, releaseImportNote } from '../../backends/token-orphans.js';
 import type { TokenBackend } from '../../backends/token.js';
 import { CustomKeyStoreInvalidStateException, CustomKeyStoreNotFoundException, KeyUnavailableException, UnsupportedOperationException } from '../../errors.js';
 import { nativeImports } from '../../keys/import-native.js';
@@ -115,7 +117,7 @@ export async function importIntoToken(
   algorithm: string,
   encryptedKeyMaterial: Uint8Array,
   accept: (materialId: string) => void,
-): Promise<{ materialId: string; tokenRef: string; publicKey?: Uint8Array }> {
+): Promise<{ materialId: string; tokenRef: string; publicKey?: Uint8Array; note: string }> {
   const token = tokenOfKey(ctx, key);
   const { keyId } = key.record;
   const now = ctx.now();
@@ -132,11 +134,10 @@ export async function importIntoToken(
     throw err;
   }
   const tokenRef = `${keyId}/${unwrapped.materialId}`;
-  let noted = false;
+  let note: string | undefined;
   try {
     accept(unwrapped.materialId);
-    noteTokenCreation(ctx.store, keyId, unwrapped.materialId, now);
-    noted = true;
+    note = noteImport(ctx.store, keyId, unwrapped.materialId, now);
     await token.commitImported(pendingRef, tokenRef);
   } catch (err) {
     // Refused, or the rename failed: the pending object goes (its note stays if it cannot).
@@ -147,17 +148,17 @@ export async function importIntoToken(
     // The note of the final name goes too: nothing was renamed to it. Left behind, it would make
     // the orphan sweep take the name for an orphan later, when another import may be using it.
     // (When the token could not be reached the rename may have happened: the note stays, and the
-    // sweep claims the object before deciding, token-orphans.ts.) A note written again since by
-    // another import of the same material is that import's, and stays.
-    if (noted && nativeCode(err) !== 'EKMS_KEY_UNAVAILABLE') clearOwnTokenCreation(ctx.store, keyId, unwrapped.materialId, now);
+    // sweep claims the object before deciding, token-orphans.ts.) Another import of the same
+    // material under way keeps the shared note (releaseImportNote).
+    if (note !== undefined && nativeCode(err) !== 'EKMS_KEY_UNAVAILABLE') releaseImportNote(ctx.store, keyId, unwrapped.materialId, note);
     throw err;
   }
   clearTokenCreation(ctx.store, keyId, pendingId);
-  const out: { materialId: string; tokenRef: string; publicKey?: Uint8Array } = { materialId: unwrapped.materialId, tokenRef };
+  const out: { materialId: string; tokenRef: string; publicKey?: Uint8Array; note: string } = { materialId: unwrapped.materialId, tokenRef, note };
   if (unwrapped.publicKey) out.publicKey = unwrapped.publicKey;
   return out;
 }
 
-export function importedMaterialStored(ctx: OperationContext, keyId: string, materialId: string): void {
-  clearTokenCreation(ctx.store, keyId, materialId);
+export function importedMaterialStored(ctx: OperationContext, keyId: string, materialId: string, note: string): void {
+  releaseImportNote(ctx.store, keyId, materialId, note);
 }
