@@ -97,6 +97,16 @@ function doomedName(materialId: string): string {
   return `${doomedPrefix}${randomBytes(8).toString('hex')}-${materialId}`;
 }
 
+/**
+ * The names of a claim of `<keyId>/<materialId>`: a fresh doomed- name, noted before the object
+ * is renamed to it, so that the orphan sweep decides about the object if this process dies.
+ */
+function noteClaim(store: Store, keyId: string, materialId: string, now: Date): { ref: string; doomed: string; doomedRef: string } {
+  const doomed = doomedName(materialId);
+  noteTokenCreation(store, keyId, doomed, now);
+  return { ref: `${keyId}/${materialId}`, doomed, doomedRef: `${keyId}/${doomed}` };
+}
+
 /** The material id a doomed- name was claimed from. */
 function claimedFrom(name: string): string | undefined {
   if (!name.startsWith(doomedPrefix)) return undefined;
@@ -118,10 +128,7 @@ function claimedFrom(name: string): string | undefined {
  * it renamed before the claim is seen by the second check. Returns whether it destroyed the object.
  */
 async function destroyClaimed(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date, unneeded: () => boolean): Promise<boolean> {
-  const ref = `${keyId}/${materialId}`;
-  const doomed = doomedName(materialId);
-  const doomedRef = `${keyId}/${doomed}`;
-  noteTokenCreation(store, keyId, doomed, now);
+  const { ref, doomed, doomedRef } = noteClaim(store, keyId, materialId, now);
   try {
     await token.commitImported(ref, doomedRef);
   } catch {
@@ -155,10 +162,7 @@ async function destroyClaimed(store: Store, token: TokenBackend, keyId: string, 
  * reached. Returns what `forget` returned.
  */
 export async function forgetTokenMaterial(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date, forget: () => boolean): Promise<boolean> {
-  const ref = `${keyId}/${materialId}`;
-  const doomed = doomedName(materialId);
-  const doomedRef = `${keyId}/${doomed}`;
-  noteTokenCreation(store, keyId, doomed, now);
+  const { ref, doomed, doomedRef } = noteClaim(store, keyId, materialId, now);
   try {
     await token.commitImported(ref, doomedRef);
   } catch (err) {
