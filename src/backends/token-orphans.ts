@@ -59,11 +59,18 @@ export function releaseImportNote(store: Store, keyId: string, materialId: strin
   });
 }
 
-/** Whether the object of an imported material is unneeded: its material was taken away and no import of it is under way. */
-function forgottenMaterial(store: Store, keyId: string, materialId: string): boolean {
+/**
+ * Whether the object of an imported material is unneeded: its material was taken away and no
+ * import of it is under way. `removed`: the caller itself just removed the material's row (a
+ * material imported for a rotation goes without leaving one), so no row means taken away too.
+ * Only such a caller may say so: for the sweeps, a name without a row may be another copy of this
+ * store's work (a store restored from a backup shares its token objects with the original).
+ */
+function forgottenMaterial(store: Store, keyId: string, materialId: string, removed = false): boolean {
   const state = store.db.prepare('SELECT import_state FROM imported_materials WHERE key_id = ? AND material_id = ?').pluck().get(keyId, materialId);
   const noted = store.db.prepare('SELECT 1 FROM token_creations WHERE key_id = ? AND material_id = ?').get(keyId, materialId) !== undefined;
-  return state === 'PENDING_IMPORT' && !noted && store.getMaterial(keyId, materialId)?.tokenRef === undefined;
+  const takenAway = state === 'PENDING_IMPORT' || (removed && state === undefined);
+  return takenAway && !noted && store.getMaterial(keyId, materialId)?.tokenRef === undefined;
 }
 
 /** When the note was written, if there is one. */
@@ -195,9 +202,13 @@ export async function forgetTokenMaterial(store: Store, token: TokenBackend, key
   return changed;
 }
 
-/** Destroys the object of an imported material that expired, if it is still unneeded when asked. */
-export async function destroyForgottenMaterial(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date): Promise<void> {
-  if (forgottenMaterial(store, keyId, materialId)) await destroyClaimed(store, token, keyId, materialId, now, () => forgottenMaterial(store, keyId, materialId));
+/**
+ * Destroys the object of an imported material that expired, if it is still unneeded when asked.
+ * `removed`: the expiry removed the material's row (it was imported for a rotation).
+ */
+export async function destroyForgottenMaterial(store: Store, token: TokenBackend, keyId: string, materialId: string, now: Date, removed = false): Promise<void> {
+  const unneeded = () => forgottenMaterial(store, keyId, materialId, removed);
+  if (unneeded()) await destroyClaimed(store, token, keyId, materialId, now, unneeded);
 }
 
 /**

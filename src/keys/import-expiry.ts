@@ -33,16 +33,19 @@ export class ImportExpiry {
     if (!this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
     for (const { keyId, materialId } of this.imports.dueExpiries(now)) {
       let tokenRef: string | undefined;
+      let removed = false;
       const changed = this.store.write(() => {
         // Still due inside the transaction (another process may have reimported or expired it).
         const m = this.imports.material(keyId, materialId);
         if (!m || m.importState !== 'IMPORTED' || m.validTo === undefined || m.validTo.getTime() > now.getTime()) return false;
         tokenRef = this.store.getMaterial(keyId, materialId)?.tokenRef;
+        removed = m.pendingRotation; // forgetImportedMaterial removes such a material's row
         return forgetImportedMaterial(this.store, this.imports, keyId, materialId);
       });
       // The record no longer names the object; if the token cannot destroy it now, the import
-      // sweep (backends/token-orphans.ts) does later.
-      if (changed && tokenRef !== undefined && this.token) void destroyForgottenMaterial(this.store, this.token, keyId, materialId, now).catch(() => undefined);
+      // sweep (backends/token-orphans.ts) does later, for a material that keeps its row.
+      if (changed && tokenRef !== undefined && this.token)
+        void destroyForgottenMaterial(this.store, this.token, keyId, materialId, now, removed).catch(() => undefined);
       if (changed) this.keys.invalidate(keyId, { wipe: true });
     }
     // invalidate() marked the schedule stale again through the registry; what is read now is current.

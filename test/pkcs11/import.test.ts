@@ -305,6 +305,41 @@ t.test('expiry: ValidTo sends the key to PendingImport and the object leaves the
   tt.equal((await wrapping()).length, 1, 'only the new wrapping key is left');
 });
 
+t.test('expiry of material imported for a rotation that never came: its object leaves the token too', async (tt) => {
+  const clock = new TestClock(new Date('2030-01-01T00:00:00Z'));
+  const kms = await openOnToken({ clock: clock.read });
+  tt.teardown(() => kms.close());
+  const key = await tokenExternalKey(kms, 'SYMMETRIC_DEFAULT');
+  const first = makeMaterial('SYMMETRIC_DEFAULT');
+  const firstId = (await importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1')).KeyMaterialId!;
+  const next = makeMaterial('SYMMETRIC_DEFAULT');
+  const validTo = new Date(clock.now.getTime() + 3600_000);
+  const params = await kms.getParametersForImport({ KeyId: key.KeyId!, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' });
+  const nextId = (
+    await kms.importKeyMaterial({
+      KeyId: key.KeyId!,
+      ImportToken: params.ImportToken!,
+      EncryptedKeyMaterial: wrapMaterial(next.bytes, params.PublicKey!, 'RSAES_OAEP_SHA_1'),
+      ExpirationModel: 'KEY_MATERIAL_EXPIRES',
+      ValidTo: validTo,
+      ImportType: 'NEW_KEY_MATERIAL',
+    })
+  ).KeyMaterialId!;
+  const refs = async () => (await backendOf(kms).listTokenRefs()).filter((r) => !r.includes('/import-'));
+  tt.same((await refs()).sort(), [`${key.KeyId}/${firstId}`, `${key.KeyId}/${nextId}`].sort(), 'both materials are token objects');
+  clock.now = validTo;
+  await kms.describeKey({ KeyId: key.KeyId! }); // any operation runs what is due
+  let left = await refs();
+  for (let i = 0; i < 50 && left.length > 1; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    left = await refs();
+  }
+  tt.same(left, [`${key.KeyId}/${firstId}`], 'the expired material waiting for the rotation is destroyed on the token');
+  const blob = (await kms.encrypt({ KeyId: key.KeyId!, Plaintext: message })).CiphertextBlob!;
+  tt.equal(openOutside(blob, first.bytes).materialId, firstId, 'the current material still works');
+  tt.equal(kms.store.db.prepare('SELECT COUNT(*) FROM token_creations').pluck().get(), 0, 'no notes remain');
+});
+
 t.test('a scheduled deletion destroys the imported object; the wrapping keys go at the next sweep', async (tt) => {
   const clock = new TestClock(new Date('2030-01-01T00:00:00Z'));
   const kms = await openOnToken({ clock: clock.read });
