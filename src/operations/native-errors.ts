@@ -56,7 +56,7 @@ export function nativeNow<T>(call: () => T | Promise<T>): T | Promise<T> {
   } catch (err) {
     throw fromNative(err);
   }
-  return r instanceof Promise ? r.catch(rethrowAsAws) : r;
+  return r instanceof Promise ? native(r) : r;
 }
 
 function rethrowAsAws(err: unknown): never {

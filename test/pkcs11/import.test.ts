@@ -25,14 +25,21 @@ async function tokenExternalKey(kms: Kms, spec: KeySpec, usage?: KeyUsageType) {
   return meta;
 }
 
-async function importWith(kms: Kms, keyId: string, material: Uint8Array, algorithm: AlgorithmSpec, extra: { ValidTo?: Date } = {}) {
-  const params = await kms.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
+async function importWith(
+  kms: Kms,
+  keyId: string,
+  material: Uint8Array,
+  algorithm: AlgorithmSpec,
+  extra: { ValidTo?: Date; WrappingKeySpec?: 'RSA_2048' | 'RSA_4096'; ImportType?: 'NEW_KEY_MATERIAL' } = {},
+) {
+  const params = await kms.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: extra.WrappingKeySpec ?? 'RSA_2048' });
   return kms.importKeyMaterial({
     KeyId: keyId,
     ImportToken: params.ImportToken!,
     EncryptedKeyMaterial: wrapMaterial(material, params.PublicKey!, algorithm),
     ExpirationModel: extra.ValidTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE',
     ...(extra.ValidTo ? { ValidTo: extra.ValidTo } : {}),
+    ...(extra.ImportType ? { ImportType: extra.ImportType } : {}),
   });
 }
 
@@ -314,17 +321,7 @@ t.test('expiry of material imported for a rotation that never came: its object l
   const firstId = (await importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1')).KeyMaterialId!;
   const next = makeMaterial('SYMMETRIC_DEFAULT');
   const validTo = new Date(clock.now.getTime() + 3600_000);
-  const params = await kms.getParametersForImport({ KeyId: key.KeyId!, WrappingAlgorithm: 'RSAES_OAEP_SHA_1', WrappingKeySpec: 'RSA_2048' });
-  const nextId = (
-    await kms.importKeyMaterial({
-      KeyId: key.KeyId!,
-      ImportToken: params.ImportToken!,
-      EncryptedKeyMaterial: wrapMaterial(next.bytes, params.PublicKey!, 'RSAES_OAEP_SHA_1'),
-      ExpirationModel: 'KEY_MATERIAL_EXPIRES',
-      ValidTo: validTo,
-      ImportType: 'NEW_KEY_MATERIAL',
-    })
-  ).KeyMaterialId!;
+  const nextId = (await importWith(kms, key.KeyId!, next.bytes, 'RSAES_OAEP_SHA_1', { ValidTo: validTo, ImportType: 'NEW_KEY_MATERIAL' })).KeyMaterialId!;
   const refs = async () => (await backendOf(kms).listTokenRefs()).filter((r) => !r.includes('/import-'));
   tt.same((await refs()).sort(), [`${key.KeyId}/${firstId}`, `${key.KeyId}/${nextId}`].sort(), 'both materials are token objects');
   clock.now = validTo;
@@ -398,15 +395,8 @@ t.test('symmetric token keys rotate on demand to new imported material; a discon
   const firstId = (await importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1')).KeyMaterialId!;
   const old = (await kms.encrypt({ KeyId: key.KeyId!, Plaintext: message })).CiphertextBlob!;
   const second = makeMaterial('SYMMETRIC_DEFAULT');
-  const params = await kms.getParametersForImport({ KeyId: key.KeyId!, WrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_1', WrappingKeySpec: 'RSA_4096' });
   const secondId = (
-    await kms.importKeyMaterial({
-      KeyId: key.KeyId!,
-      ImportToken: params.ImportToken!,
-      EncryptedKeyMaterial: wrapMaterial(second.bytes, params.PublicKey!, 'RSA_AES_KEY_WRAP_SHA_1'),
-      ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-      ImportType: 'NEW_KEY_MATERIAL',
-    })
+    await importWith(kms, key.KeyId!, second.bytes, 'RSA_AES_KEY_WRAP_SHA_1', { WrappingKeySpec: 'RSA_4096', ImportType: 'NEW_KEY_MATERIAL' })
   ).KeyMaterialId!;
   tt.not(secondId, firstId);
   await kms.rotateKeyOnDemand({ KeyId: key.KeyId! });
