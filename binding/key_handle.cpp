@@ -54,8 +54,9 @@ Napi::Object KeyHandle::create(Napi::Env env, std::shared_ptr<ekms::KeySource> s
   }
   data->constructingHandle = false;
   KeyHandle* handle = Unwrap(obj);
-  handle->source_ = std::move(source);
+  handle->onToken_ = source->onToken();
   handle->cache_ = std::move(cache);
+  handle->source_ = std::move(source);
   return obj;
 }
 
@@ -94,7 +95,7 @@ Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
   const bool inlineNow = runsInline(info, 3, message.size(), &ekms::Key::cheapToSignInline);
   return Task<Bytes>::startOrValue(
       info.Env(), [key = resolver(), &alg, isDigest, message = std::move(message)]() { return key()->sign(alg, isDigest, message); },
-      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); }, inlineNow);
+      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); }, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
@@ -109,7 +110,7 @@ Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
         key()->verify(alg, isDigest, message, signature);
         return Empty{};
       },
-      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow);
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
@@ -122,7 +123,7 @@ Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
       [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
         return key()->encrypt(alg, plaintext, context);
       },
-      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, inlineNow);
+      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
@@ -135,7 +136,7 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
         return key()->decrypt(alg, ciphertext, context);
       },
-      [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); }, inlineNow);
+      [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); }, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::reEncrypt(const Napi::CallbackInfo& info) {
@@ -151,7 +152,7 @@ Napi::Value KeyHandle::reEncrypt(const Napi::CallbackInfo& info) {
        context = std::move(context), dstContext = std::move(dstContext)]() {
         return ekms::reEncrypt(*key(), alg, ciphertext, context, *dst(), dstAlg, dstContext);
       },
-      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); });
+      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, false, onToken_ || destination->onToken_);
 }
 
 Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
@@ -171,7 +172,7 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
         if (withPlaintext) out.Set("plaintext", toBuffer(env, dk.plaintext));
         return out;
       },
-      inlineNow);
+      inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
@@ -190,7 +191,8 @@ Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
         out.Set("publicKey", toBuffer(env, dk.publicKey));
         if (withPlaintext) out.Set("privateKey", toBuffer(env, dk.plaintext));
         return out;
-      });
+      },
+      false, onToken_);
 }
 
 Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
@@ -199,7 +201,7 @@ Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   const bool inlineNow = runsInline(info, 2, message.size(), &ekms::Key::cheapToRunInline);
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
-      [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow);
+      [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
@@ -213,14 +215,14 @@ Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
         ekms::verifyMac(*key(), alg, message, mac);
         return Empty{};
       },
-      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow);
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::deriveSharedSecret(const Napi::CallbackInfo& info) {
   Bytes peer = bytesArg(info, 0, "publicKey");
   return Task<SecretBytes>::start(
       info.Env(), [key = resolver(), peer = std::move(peer)]() { return key()->deriveSharedSecret(peer); },
-      [](Napi::Env env, SecretBytes& secret) -> Napi::Value { return toBuffer(env, secret); });
+      [](Napi::Env env, SecretBytes& secret) -> Napi::Value { return toBuffer(env, secret); }, false, onToken_);
 }
 
 }  // namespace binding

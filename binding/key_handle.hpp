@@ -39,6 +39,7 @@ class KeyHandle final : public Napi::ObjectWrap<KeyHandle> {
 
   std::shared_ptr<ekms::KeySource> source_;
   std::shared_ptr<ekms::KeyCache> cache_;
+  bool onToken_ = false;  // its work goes to the token threads (token_threads.hpp)
 };
 
 }  // namespace binding

@@ -13,6 +13,7 @@
 #include "ekms/pkcs11/token_key.hpp"
 #include "key_handle.hpp"
 #include "task.hpp"
+#include "token_threads.hpp"
 
 namespace binding {
 
@@ -23,14 +24,6 @@ namespace {
 constexpr napi_type_tag kTokenTag = {0x5e2f246f538c3e21ULL, 0x867527d2b1466d47ULL};
 
 struct Empty {};
-
-// libuv's thread pool size, which bounds how many operations can run at once.
-std::size_t threadPoolSize() {
-  const char* v = std::getenv("UV_THREADPOOL_SIZE");
-  long n = v != nullptr ? std::strtol(v, nullptr, 10) : 0;
-  if (n <= 0) return 4;
-  return static_cast<std::size_t>(n > 1024 ? 1024 : n);  // libuv's own bounds
-}
 
 // The PIN file's first line (a trailing newline is not part of the PIN). The message names the
 // file, never its content.
@@ -122,7 +115,7 @@ Napi::Value Token::open(const Napi::CallbackInfo& info) {
   std::optional<std::string> pinFile = optionalString(info, 3, "pinFile");
   if (hasPin == pinFile.has_value()) throw Napi::TypeError::New(info.Env(), "give either a PIN or a PIN file");
   std::size_t capacity = sizeArg(info, 4, "cacheCapacity");
-  options.sessions = threadPoolSize();
+  options.sessions = tokenThreadCount();  // one per token thread
   auto self = keepAlive(info);
   return Task<std::shared_ptr<p11::Token>>::start(
       info.Env(),

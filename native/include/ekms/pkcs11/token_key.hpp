@@ -66,6 +66,7 @@ class TokenKeySource final : public KeySource {
   TokenKeySource(std::shared_ptr<Token> token, KeyIdentity id, std::string tokenRef, Bytes publicKey);
   const std::string& cacheKey() const override { return cacheKey_; }
   std::shared_ptr<const Key> load() const override;
+  bool onToken() const override { return true; }
 
  private:
   std::shared_ptr<Token> token_;
