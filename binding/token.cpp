@@ -115,7 +115,10 @@ Napi::Value Token::open(const Napi::CallbackInfo& info) {
   std::optional<std::string> pinFile = optionalString(info, 3, "pinFile");
   if (hasPin == pinFile.has_value()) throw Napi::TypeError::New(info.Env(), "give either a PIN or a PIN file");
   std::size_t capacity = sizeArg(info, 4, "cacheCapacity");
-  options.sessions = tokenThreadCount();  // one per token thread
+  // One per token thread, and two more: for signatures made on the event loop's thread and for key
+  // management (keys made, imported, destroyed) on libuv's pool, so neither waits for a token
+  // thread to finish.
+  options.sessions = tokenThreadCount() + 2;
   auto self = keepAlive(info);
   return Task<std::shared_ptr<p11::Token>>::start(
       info.Env(),

@@ -47,46 +47,62 @@ std::shared_ptr<TokenInbox> TokenInbox::of(Napi::Env env) {
 
 void TokenInbox::sent() {
   if (inFlight_++ == 0) napi_ref_threadsafe_function(env_, fn_);
-  std::lock_guard<std::mutex> lock(mutex_);
-  ++atThreads_;
+  // Only this thread sends, and teardown runs on it too: no lock needed to count up.
+  atThreads_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool TokenInbox::deliver(std::unique_ptr<TokenJob> job, bool backlog) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  --atThreads_;
-  if (closed_) {
-    dead_.push_back(job.release());
-    if (atThreads_ == 0) drained_.notify_all();
-    return false;
+bool TokenInbox::deliver(std::unique_ptr<TokenJob> job, std::size_t backlog) {
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    atThreads_.fetch_sub(1, std::memory_order_relaxed);
+    if (closed_) {
+      dead_.push_back(job.release());
+      drained_.notify_all();
+      return false;
+    }
+    const Clock::time_point now = Clock::now();
+    first = held_.empty();
+    if (first) heldSince_ = now;
+    held_.push_back(job.release());
+    if (held_.size() * kBatchShare < backlog && now - heldSince_ < kHold) return first;  // else the clock hands them on
+    if (!flushLocked()) return false;
   }
-  const Clock::time_point now = Clock::now();
-  const bool first = held_.empty();
-  if (first) heldSince_ = now;
-  held_.push_back(job.release());
-  if (backlog && now - heldSince_ < kHold) return first;  // the clock hands them on if no thread does
-  flushLocked();
+  wake();
   return false;
 }
 
 bool TokenInbox::flushDue(Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_ || held_.empty()) return false;
-  if (now - heldSince_ >= kHold) {
-    flushLocked();
-    return false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ || held_.empty()) return false;
+    if (now - heldSince_ < kHold) return true;
+    if (!flushLocked()) return false;
   }
+  wake();
+  return false;
+}
+
+bool TokenInbox::flushLocked() {
+  ready_.insert(ready_.end(), held_.begin(), held_.end());
+  held_.clear();
+  if (woken_) return false;  // the loop has yet to take ready_: it takes these too
+  woken_ = true;
+  ++waking_;
   return true;
 }
 
-void TokenInbox::flushLocked() {
-  auto batch = std::make_unique<Batch>();
-  batch->swap(held_);
-  if (napi_call_threadsafe_function(fn_, batch.get(), napi_tsfn_nonblocking) == napi_ok) {
-    (void)batch.release();
-    return;
+void TokenInbox::wake() {
+  const bool called = napi_call_threadsafe_function(fn_, nullptr, napi_tsfn_nonblocking) == napi_ok;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!called) {
+    // Closing already (teardown is about to run, or runs): teardown destroys them.
+    woken_ = false;
+    dead_.insert(dead_.end(), ready_.begin(), ready_.end());
+    ready_.clear();
   }
-  // Closing already (teardown is about to run): teardown destroys them.
-  dead_.insert(dead_.end(), batch->begin(), batch->end());
+  --waking_;
+  drained_.notify_all();
 }
 
 void TokenInbox::teardown() {
@@ -98,22 +114,30 @@ void TokenInbox::teardown() {
   Batch left;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    atThreads_ -= withdrawn.size();
-    drained_.wait(lock, [this] { return atThreads_ == 0; });
+    atThreads_.fetch_sub(withdrawn.size(), std::memory_order_relaxed);
+    drained_.wait(lock, [this] { return atThreads_.load(std::memory_order_relaxed) == 0 && waking_ == 0; });
     left.swap(held_);
+    left.insert(left.end(), ready_.begin(), ready_.end());
     left.insert(left.end(), dead_.begin(), dead_.end());
+    ready_.clear();
     dead_.clear();
   }
   withdrawn.clear();
   destroyAll(left);
 }
 
-void TokenInbox::callJs(napi_env env, napi_value, void* context, void* data) {
-  std::unique_ptr<Batch> batch(static_cast<Batch*>(data));
+void TokenInbox::callJs(napi_env env, napi_value, void* context, void*) {
+  // With env null, Node is tearing the environment down: teardown() destroys what is left.
+  if (env == nullptr) return;
   auto* inbox = static_cast<TokenInbox*>(context);
-  for (TokenJob* raw : *batch) {
+  Batch batch;
+  {
+    std::lock_guard<std::mutex> lock(inbox->mutex_);
+    batch.swap(inbox->ready_);
+    inbox->woken_ = false;
+  }
+  for (TokenJob* raw : batch) {
     std::unique_ptr<TokenJob> job(raw);
-    if (env == nullptr) continue;  // torn down with the batch still queued: destroyed here
     if (--inbox->inFlight_ == 0) napi_unref_threadsafe_function(env, inbox->fn_);
     Napi::HandleScope scope(env);
     job->settle(Napi::Env(env));

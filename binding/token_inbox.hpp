@@ -7,9 +7,17 @@
 // token_threads.cpp), a finished job may wait here for up to kHold before the loop is woken, and
 // the loop then settles every job that finished meanwhile in one go. Without a backlog the loop
 // is woken at once: a caller with one or a few calls in flight never waits, and the loop always
-// gets its results in time to send more work before a token thread runs out. Under a backlog
-// the calls already wait for a thread, longer than they are held here (64 RSA-2048 signatures in
-// flight on SoftHSM2 wait about 20 ms each), and a result is held only until the backlog ends.
+// gets its results in time to send more work before a token thread runs out: a batch goes as
+// soon as it holds a quarter as many jobs as wait in the queue, so the loop settles it and sends
+// the next calls while the threads still have three times that work (with P-256 on SoftHSM2,
+// about 50 µs a job, larger batches left the threads idle while the loop settled them). Under a
+// backlog the calls already wait for a thread, longer than they are held here (64 RSA-2048
+// signatures in flight on SoftHSM2 wait about 20 ms each), and a result is held only until the
+// backlog ends.
+//
+// Results ready before the loop takes them share one wake: the thread-safe function is called
+// once, and the loop takes everything ready at the time it runs (Node 20 settles one call of a
+// thread-safe function per loop turn, so a call per result made the loop turn once per result).
 //
 // The thread-safe function keeps the loop alive only while jobs are in flight. When the
 // environment is torn down (a worker thread ends, the process ends without process.exit), its
@@ -19,6 +27,7 @@
 // thread are left as they are.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -36,6 +45,7 @@ class TokenInbox {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr Clock::duration kHold = std::chrono::milliseconds(2);
+  static constexpr std::size_t kBatchShare = 4;  // a batch goes at a quarter of the queue
 
   // The environment's inbox, made on its first token job. Main thread only.
   static std::shared_ptr<TokenInbox> of(Napi::Env env);
@@ -43,9 +53,10 @@ class TokenInbox {
   // A job of this environment is going to a token thread (main thread only).
   void sent();
 
-  // From a token thread, a finished job. backlog: several jobs wait for each token thread.
-  // True when the job was held back and this batch is new: the clock must watch the inbox.
-  bool deliver(std::unique_ptr<TokenJob> job, bool backlog);
+  // From a token thread, a finished job. backlog: how many jobs wait for the token threads when
+  // that is several for each thread, else 0. True when the job was held back and this batch is
+  // new: the clock must watch the inbox.
+  bool deliver(std::unique_ptr<TokenJob> job, std::size_t backlog);
 
   // From the token threads' clock: hands on the held jobs if the oldest has waited kHold by now.
   // True while jobs are still held.
@@ -58,7 +69,10 @@ class TokenInbox {
  private:
   using Batch = std::vector<TokenJob*>;
 
-  void flushLocked();
+  // Moves the held jobs to ready_; true when the loop must be woken for them (wake() after
+  // unlocking: the call is a system call, and token threads and the loop wait for this lock).
+  bool flushLocked();
+  void wake();
   void teardown();
   static void callJs(napi_env env, napi_value, void* context, void* data);
   static void finalize(napi_env, void* data, void*);
@@ -69,9 +83,12 @@ class TokenInbox {
 
   std::mutex mutex_;
   std::condition_variable drained_;
-  std::size_t atThreads_ = 0;  // sent and not yet delivered (queued or running)
+  std::atomic<std::size_t> atThreads_{0};  // sent and not yet delivered (queued or running)
+  std::size_t waking_ = 0;                 // wake() calls under way (teardown waits for them)
   bool closed_ = false;        // the environment is being torn down
-  Batch held_;                 // owned
+  Batch held_;                 // owned: held back under a backlog
+  Batch ready_;                // owned: for the loop to settle; the loop was woken for them
+  bool woken_ = false;         // the thread-safe function was called for ready_, which the loop has not taken yet
   Batch dead_;                 // owned: delivered after closing, for teardown() to destroy
   Clock::time_point heldSince_{};
 };

@@ -1,5 +1,8 @@
 #include "token_threads.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -21,6 +24,15 @@ std::size_t countFrom(const char* name) {
   const char* v = std::getenv(name);
   long n = v != nullptr ? std::strtol(v, nullptr, 10) : 0;
   return n <= 0 ? 0 : static_cast<std::size_t>(n > 1024 ? 1024 : n);
+}
+
+// The CPUs this process may run on (its affinity mask, which containers narrow), as Node's
+// os.availableParallelism() counts them.
+std::size_t usableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
+  return std::max(1U, std::thread::hardware_concurrency());
 }
 
 struct Queued {
@@ -97,19 +109,29 @@ class TokenThreads {
       // it end would run its thread-local destructors (OpenSSL's among them) while exit tears
       // the same libraries down.
       ready_.wait(lock, [this] { return !stopping_ && !queue_.empty(); });
-      Queued q = std::move(queue_.front());
-      queue_.pop_front();
-      ++running_;
+      Queued q = takeLocked();
       lock.unlock();
-      q.job->run();
+      // While jobs keep coming, one lock per job: the one that ends a job takes the next.
+      while (q.job) {
+        q.job->run();
+        lock.lock();
+        const std::size_t waiting = queue_.size();
+        if (--running_ == 0 && stopping_) idle_.notify_all();
+        Queued next = !stopping_ && !queue_.empty() ? takeLocked() : Queued{};
+        lock.unlock();
+        const std::size_t backlog = waiting >= kBacklog * threads_ ? waiting : 0;
+        if (q.inbox->deliver(std::move(q.job), backlog)) watch(std::move(q.inbox));
+        q = std::move(next);
+      }
       lock.lock();
-      const bool backlog = queue_.size() >= kBacklog * threads_;
-      lock.unlock();
-      if (q.inbox->deliver(std::move(q.job), backlog)) watch(std::move(q.inbox));
-      q.inbox.reset();
-      lock.lock();
-      if (--running_ == 0 && stopping_) idle_.notify_all();
     }
+  }
+
+  Queued takeLocked() {
+    Queued q = std::move(queue_.front());
+    queue_.pop_front();
+    ++running_;
+    return q;
   }
 
   // An inbox began holding results back. Under a backlog the token threads hand them on
@@ -178,8 +200,7 @@ class TokenThreads {
 
 std::size_t tokenThreadCount() {
   if (std::size_t n = countFrom("EKMS_PKCS11_THREADS")) return n;
-  if (std::size_t n = countFrom("UV_THREADPOOL_SIZE")) return n;
-  return 4;
+  return std::max<std::size_t>(2, usableCpus());
 }
 
 void submitTokenJob(Napi::Env env, std::unique_ptr<TokenJob> job) {

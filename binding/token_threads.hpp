@@ -9,8 +9,8 @@
 // settles every result that is ready (binding/token_inbox.cpp).
 //
 // The threads are shared by the whole process (every Node environment, every token) and started
-// on first use. Their number is also each token's number of sessions (binding/token.cpp): one
-// session per thread, so a thread never waits for a session.
+// on first use. Each token has a session for each of them (binding/token.cpp), so a thread never
+// waits for a session.
 #pragma once
 
 #include <cstddef>
@@ -32,8 +32,11 @@ class TokenJob {
   virtual void settle(Napi::Env env) = 0;
 };
 
-// How many token threads (and sessions per token): EKMS_PKCS11_THREADS if set, else libuv's pool
-// size (UV_THREADPOOL_SIZE, default 4), as before the threads were our own.
+// How many token threads: EKMS_PKCS11_THREADS if set, else the CPUs this process may use (at
+// least 2). A token that computes in the process (SoftHSM2) is CPU-bound, and more threads than
+// CPUs only contend for its locks: on 2 CPUs, 4 threads signed P-256 about 10% slower than 2. An
+// HSM across a network waits instead, and wants as many threads as calls it should have at once:
+// that is what EKMS_PKCS11_THREADS is for.
 std::size_t tokenThreadCount();
 
 // Runs job->run() on a token thread and job->settle() back on env's thread. Main thread only.
