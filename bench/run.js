@@ -53,7 +53,9 @@ const results = {
     addonOpenssl: safe(() => lib.native.opensslVersion()),
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,
-    threadpool: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    threadpool: Number(process.env.UV_THREADPOOL_SIZE || 4),
+    // Our token threads (binding/token_threads.hpp), one token session each.
+    tokenThreads: Number(process.env.EKMS_PKCS11_THREADS) || Math.max(2, os.availableParallelism()),
     loadAverageAtStart: os.loadavg(),
     options: { ...opts, only: opts.only?.source, sections: [...opts.sections] },
   },
@@ -82,7 +84,7 @@ function errText(e) {
 print(`embedded-kms benchmark — ${results.meta.date}`);
 print(
   `node ${results.meta.node} (OpenSSL ${results.meta.nodeOpenssl}), addon on ${results.meta.addonOpenssl ?? '?'}, ` +
-    `${results.meta.cpus} × ${results.meta.cpuModel ?? 'cpu'}, libuv pool ${results.meta.threadpool}`,
+    `${results.meta.cpus} × ${results.meta.cpuModel ?? 'cpu'}, libuv pool ${results.meta.threadpool}, token threads ${results.meta.tokenThreads}`,
 );
 print(`load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes on this machine skew every figure; ratios are taken close together in time)`);
 print(`every ratio is embedded-kms ÷ a baseline measured in this run (higher is better for ops/s)`);
@@ -167,9 +169,9 @@ async function tokenSubjects(row, concurrency, backend, keyId) {
   const tokenRef = safe(() => backend.kms.keys.resolve(keyId).material().tokenRef);
   const subjects = [];
   const fixed = [];
-  // As many signs inside the token at once as ours can have: our sessions (and pkcs11js's
-  // C_Sign calls) run on the libuv thread pool, so at most `threadpool` of them at a time.
-  const threads = Math.min(concurrency, results.meta.threadpool);
+  // As many signs inside the token at once as ours can have: one per token thread of ours
+  // (pkcs11js's C_Sign calls run on the libuv thread pool, `threadpool` of them at a time).
+  const threads = Math.min(concurrency, results.meta.tokenThreads);
   const cName = `PKCS#11 C loop, ${threads} thread${threads > 1 ? 's' : ''}`;
   const probe = pkcs11CLoop({ token: backend.token, algorithm, keyId: tokenRef, seconds: 0.1, threads });
   if (probe.unavailable) fixed.push({ name: cName, error: probe.unavailable });
