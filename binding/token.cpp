@@ -118,7 +118,8 @@ Napi::Value Token::open(const Napi::CallbackInfo& info) {
   // One per token thread, and two more: for signatures made on the event loop's thread and for key
   // management (keys made, imported, destroyed) on libuv's pool, so neither waits for a token
   // thread to finish.
-  options.sessions = tokenThreadCount() + 2;
+  // At most 64: HSMs limit sessions (CKR_SESSION_COUNT), and threads beyond them wait for one.
+  options.sessions = std::min<std::size_t>(tokenThreadCount() + 2, 64);
   auto self = keepAlive(info);
   return Task<std::shared_ptr<p11::Token>>::start(
       info.Env(),
@@ -129,6 +130,7 @@ Napi::Value Token::open(const Napi::CallbackInfo& info) {
       [this, self, capacity](Napi::Env env, std::shared_ptr<p11::Token>& token) -> Napi::Value {
         token_ = std::move(token);
         cache_ = std::make_shared<ekms::KeyCache>(capacity);
+        stopTokenThreadsAtExit();  // after the module's own exit-time teardown was registered
         if (!hookRegistered_ && napi_add_env_cleanup_hook(env, onEnvTeardown, this) == napi_ok) hookRegistered_ = true;
         return env.Undefined();
       });

@@ -51,11 +51,12 @@ void TokenInbox::sent() {
   atThreads_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool TokenInbox::deliver(std::unique_ptr<TokenJob> job, std::size_t backlog) {
+bool TokenInbox::deliver(std::unique_ptr<TokenJob> job, std::size_t threads) {
   bool first = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    atThreads_.fetch_sub(1, std::memory_order_relaxed);
+    const std::size_t left = atThreads_.fetch_sub(1, std::memory_order_relaxed) - 1;
+    const std::size_t backlog = threads > 0 && left >= kBacklog * threads ? left : 0;
     if (closed_) {
       dead_.push_back(job.release());
       drained_.notify_all();
@@ -139,15 +140,22 @@ void TokenInbox::callJs(napi_env env, napi_value, void* context, void*) {
   for (TokenJob* raw : batch) {
     std::unique_ptr<TokenJob> job(raw);
     if (--inbox->inFlight_ == 0) napi_unref_threadsafe_function(env, inbox->fn_);
-    Napi::HandleScope scope(env);
-    job->settle(Napi::Env(env));
+    // Nothing may escape into Node (std::terminate), nor stop the rest of the batch.
+    try {
+      Napi::HandleScope scope(env);
+      job->settle(Napi::Env(env));
+    } catch (...) {
+    }
   }
 }
 
 void TokenInbox::finalize(napi_env, void* data, void*) {
   std::unique_ptr<std::shared_ptr<TokenInbox>> ref(static_cast<std::shared_ptr<TokenInbox>*>(data));
-  std::lock_guard<std::mutex> lock((*ref)->mutex_);
-  (*ref)->closed_ = true;
+  TokenInbox& inbox = **ref;
+  std::unique_lock<std::mutex> lock(inbox.mutex_);
+  inbox.closed_ = true;
+  // No wake() may still be calling the thread-safe function, which Node frees after this returns.
+  inbox.drained_.wait(lock, [&inbox] { return inbox.waking_ == 0; });
 }
 
 }  // namespace binding

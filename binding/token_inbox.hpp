@@ -3,17 +3,19 @@
 //
 // Waking the event loop costs it and the token threads more than settling a result does: with
 // RSA signatures on SoftHSM2 finishing every 350 µs, a wake per result cost about 20 µs of CPU per
-// signature. So while the token threads have a backlog (several jobs waiting for each thread:
-// token_threads.cpp), a finished job may wait here for up to kHold before the loop is woken, and
+// signature. So while the token threads have a backlog of this environment's jobs (several for
+// each thread), a finished job may wait here for up to kHold before the loop is woken, and
 // the loop then settles every job that finished meanwhile in one go. Without a backlog the loop
 // is woken at once: a caller with one or a few calls in flight never waits, and the loop always
 // gets its results in time to send more work before a token thread runs out: a batch goes as
-// soon as it holds a quarter as many jobs as wait in the queue, so the loop settles it and sends
-// the next calls while the threads still have three times that work (with P-256 on SoftHSM2,
-// about 50 µs a job, larger batches left the threads idle while the loop settled them). Under a
-// backlog the calls already wait for a thread, longer than they are held here (64 RSA-2048
-// signatures in flight on SoftHSM2 wait about 20 ms each), and a result is held only until the
-// backlog ends.
+// soon as it holds a quarter as many jobs as this environment still has at the threads, so the
+// loop settles it and sends the next calls while the threads still have three times that work
+// (with P-256 on SoftHSM2, about 50 µs a job, larger batches left the threads idle while the
+// loop settled them). Under a backlog the calls already wait for a thread, longer than they are
+// held here (64 RSA-2048 signatures in flight on SoftHSM2 wait about 20 ms each), and a result
+// is held only until the backlog ends. A held result goes when one of this environment's later
+// jobs finishes after kHold; if other environments' work or slow calls keep the threads from
+// them, the token threads' clock hands it on within its period (10 ms).
 //
 // Results ready before the loop takes them share one wake: the thread-safe function is called
 // once, and the loop takes everything ready at the time it runs (Node 20 settles one call of a
@@ -46,6 +48,9 @@ class TokenInbox {
   using Clock = std::chrono::steady_clock;
   static constexpr Clock::duration kHold = std::chrono::milliseconds(2);
   static constexpr std::size_t kBatchShare = 4;  // a batch goes at a quarter of the queue
+  // A backlog: this environment still has at least this many jobs per thread at the threads, so
+  // one of its own will finish soon and hand the held ones on.
+  static constexpr std::size_t kBacklog = 4;
 
   // The environment's inbox, made on its first token job. Main thread only.
   static std::shared_ptr<TokenInbox> of(Napi::Env env);
@@ -53,10 +58,10 @@ class TokenInbox {
   // A job of this environment is going to a token thread (main thread only).
   void sent();
 
-  // From a token thread, a finished job. backlog: how many jobs wait for the token threads when
-  // that is several for each thread, else 0. True when the job was held back and this batch is
+  // From a token thread, a finished job. threads: how many token threads there are, or 0 when
+  // results must not be held back (no clock). True when the job was held back and this batch is
   // new: the clock must watch the inbox.
-  bool deliver(std::unique_ptr<TokenJob> job, std::size_t backlog);
+  bool deliver(std::unique_ptr<TokenJob> job, std::size_t threads);
 
   // From the token threads' clock: hands on the held jobs if the oldest has waited kHold by now.
   // True while jobs are still held.

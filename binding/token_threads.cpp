@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -51,10 +52,27 @@ class TokenThreads {
   static TokenThreads& instance() {
     static TokenThreads* threads = [] {
       auto* t = new TokenThreads(tokenThreadCount());
-      std::atexit([] { instance().stopAtExit(); });
+      existing_.store(t, std::memory_order_release);
+      stopTokenThreadsAtExit();
       return t;
     }();  // a throw leaves it unset, so the next call tries again
     return *threads;
+  }
+
+  static TokenThreads* existing() { return existing_.load(std::memory_order_acquire); }
+
+  // Repeat-safe: registered again after each token module is loaded (stopTokenThreadsAtExit).
+  void stopAtExit() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopping_ = true;
+    // Abandoned, not destroyed: destroying a job could release the last reference to a token
+    // module and finalize it from an exit handler.
+    for (Queued& q : queue_) {
+      (void)q.job.release();
+      (void)new std::shared_ptr<TokenInbox>(std::move(q.inbox));
+    }
+    queue_.clear();
+    idle_.wait(lock, [this] { return running_ == 0; });
   }
 
   std::vector<std::unique_ptr<TokenJob>> withdraw(const TokenInbox& inbox) {
@@ -82,15 +100,11 @@ class TokenThreads {
  private:
   using Clock = TokenInbox::Clock;
   static constexpr Clock::duration kClockPeriod = 5 * TokenInbox::kHold;
-  // A backlog: every thread has at least this many jobs waiting after the one it finished. A
-  // result is then held back no longer than the queue takes to drop below that, so no longer
-  // than the newest call's own wait in the queue (token_inbox.hpp).
-  static constexpr std::size_t kBacklog = 4;
 
   // Fewer threads than asked for when the system refuses more (std::system_error); none at all
-  // throws, and the next job tries again.
+  // throws, and the next job tries again. Once one has started, nothing throws: it uses `this`.
+  // Without a clock, results are never held back.
   explicit TokenThreads(std::size_t n) {
-    std::thread([this] { keepTime(); }).detach();
     for (std::size_t i = 0; i < n; ++i) {
       try {
         std::thread([this] { work(); }).detach();
@@ -99,6 +113,11 @@ class TokenThreads {
         break;
       }
       threads_ = i + 1;
+    }
+    try {
+      std::thread([this] { keepTime(); }).detach();
+      clock_ = true;
+    } catch (const std::system_error&) {
     }
   }
 
@@ -115,12 +134,10 @@ class TokenThreads {
       while (q.job) {
         q.job->run();
         lock.lock();
-        const std::size_t waiting = queue_.size();
         if (--running_ == 0 && stopping_) idle_.notify_all();
         Queued next = !stopping_ && !queue_.empty() ? takeLocked() : Queued{};
         lock.unlock();
-        const std::size_t backlog = waiting >= kBacklog * threads_ ? waiting : 0;
-        if (q.inbox->deliver(std::move(q.job), backlog)) watch(std::move(q.inbox));
+        if (q.inbox->deliver(std::move(q.job), clock_ ? threads_ : 0)) watch(std::move(q.inbox));
         q = std::move(next);
       }
       lock.lock();
@@ -170,26 +187,16 @@ class TokenThreads {
     }
   }
 
-  void stopAtExit() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    stopping_ = true;
-    // Abandoned, not destroyed: destroying a job could release the last reference to a token
-    // module and finalize it from an exit handler.
-    for (Queued& q : queue_) {
-      (void)q.job.release();
-      (void)new std::shared_ptr<TokenInbox>(std::move(q.inbox));
-    }
-    queue_.clear();
-    idle_.wait(lock, [this] { return running_ == 0; });
-  }
-
   std::size_t threads_ = 0;  // set before any job can arrive
+  bool clock_ = false;       // likewise
   std::mutex mutex_;
   std::condition_variable ready_;
   std::condition_variable idle_;
   std::deque<Queued> queue_;
   std::size_t running_ = 0;
   bool stopping_ = false;
+
+  static inline std::atomic<TokenThreads*> existing_{nullptr};
 
   std::mutex clockMutex_;
   std::condition_variable tick_;
@@ -199,8 +206,18 @@ class TokenThreads {
 }  // namespace
 
 std::size_t tokenThreadCount() {
-  if (std::size_t n = countFrom("EKMS_PKCS11_THREADS")) return n;
-  return std::max<std::size_t>(2, usableCpus());
+  // Read once: the threads and every token's sessions must agree.
+  static const std::size_t count = [] {
+    if (std::size_t n = countFrom("EKMS_PKCS11_THREADS")) return n;
+    return std::max<std::size_t>(2, usableCpus());
+  }();
+  return count;
+}
+
+void stopTokenThreadsAtExit() {
+  std::atexit([] {
+    if (TokenThreads* t = TokenThreads::existing()) t->stopAtExit();
+  });
 }
 
 void submitTokenJob(Napi::Env env, std::unique_ptr<TokenJob> job) {
@@ -211,8 +228,9 @@ void submitTokenJob(Napi::Env env, std::unique_ptr<TokenJob> job) {
     throw nativeError(env, ekms::ErrorCode::Internal, std::string("cannot start the token threads: ") + e.what());
   }
   std::shared_ptr<TokenInbox> inbox = TokenInbox::of(env);
-  inbox->sent();
+  TokenInbox& counted = *inbox;
   threads->post({std::move(job), std::move(inbox)});
+  counted.sent();  // after the post, which may throw (then nothing was sent)
 }
 
 std::vector<std::unique_ptr<TokenJob>> withdrawTokenJobs(const TokenInbox& inbox) {

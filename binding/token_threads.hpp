@@ -39,6 +39,11 @@ class TokenJob {
 // that is what EKMS_PKCS11_THREADS is for.
 std::size_t tokenThreadCount();
 
+// Makes exit wait for the token calls running at that moment (jobs not started are abandoned).
+// Called once the threads start, and again after each token module is loaded: exit runs the
+// handlers in reverse order, so this one runs before that module's own exit-time teardown.
+void stopTokenThreadsAtExit();
+
 // Runs job->run() on a token thread and job->settle() back on env's thread. Main thread only.
 void submitTokenJob(Napi::Env env, std::unique_ptr<TokenJob> job);
 

@@ -4,7 +4,8 @@
 // - with many token calls waiting, the file system (and DNS, zlib, Node's crypto, our own audit
 //   trail's writes), which use libuv's pool, does not queue behind them;
 // - every call still settles with its own result or error, whether it waited in a batch or not;
-// - a store on a token that is never closed does not keep the process alive.
+// - a store on a token that is never closed does not keep the process alive;
+// - the threads outlive every environment: a worker that alone loaded the addon may end.
 import { spawnSync } from 'node:child_process';
 import { constants, createPublicKey, verify } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -90,4 +91,29 @@ t.test('a process with a token store it never closes still ends by itself', asyn
   tt.equal(r.signal, null, `ended without being killed ${r.stderr.slice(-400)}`);
   tt.equal(r.status, 0);
   tt.match(r.stdout, /signed, leaving the store open/);
+});
+
+t.test('a worker that alone used the token threads ends, and the process after it', async (tt) => {
+  // Node unloads a worker's addons when the worker ends; the token threads stay, so the addon
+  // must stay loaded (it is linked -z nodelete). Unloaded, the threads ran into unmapped code.
+  const home = tempHome('ekms-token-threads-worker-');
+  const script = `
+    import { Worker } from 'node:worker_threads';
+    const w = new Worker(\`
+      (async () => {
+        const { Kms } = await import(\${JSON.stringify(${JSON.stringify(join(root, 'dist', 'index.js'))})});
+        const kms = await Kms.open({ home: \${JSON.stringify(${JSON.stringify(home)})}, audit: false, pkcs11: \${JSON.stringify(${JSON.stringify(softhsmOptions())})} });
+        const k = (await kms.createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata.KeyId;
+        const mac = { KeyId: k, Message: Buffer.from('x'), MacAlgorithm: 'HMAC_SHA_256' };
+        await Promise.all(Array.from({ length: 400 }, () => kms.generateMac(mac)));
+        await kms.close();
+      })();
+    \`, { eval: true });
+    w.on('error', (e) => { console.error('worker error', e); process.exitCode = 3; });
+    w.on('exit', () => setTimeout(() => console.log('main thread alive after the worker'), 300));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, env: process.env });
+  tt.equal(r.signal, null, `no crash ${r.stderr.slice(-400)}`);
+  tt.equal(r.status, 0);
+  tt.match(r.stdout, /main thread alive after the worker/);
 });
