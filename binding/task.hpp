@@ -82,8 +82,9 @@ class Task final : public Napi::AsyncWorker {
     settleQuietly([&] { deferred_.Reject(nativeError(Env(), code_, e.Message()).Value()); });
   }
 
-  // The outcome of work run on the calling thread: its result, or its error, or nothing done
-  // because it would have to wait for something (then it goes to the pool).
+  // The outcome of work run on the calling thread or a token thread: its result, or its error, or
+  // (on the calling thread) nothing done because it would have to wait for something (then it
+  // goes to a pool).
   struct Here {
     std::optional<Result> result;
     bool wouldBlock = false;
@@ -91,18 +92,25 @@ class Task final : public Napi::AsyncWorker {
     std::string message;
   };
 
-  static Here runHere(const Work& work) {
-    Here here;
+  // Runs the work into `here`; ekms::WouldBlock (not an exception type) passes through.
+  static void capture(const Work& work, Here& here) {
     try {
-      ekms::CallersThread thread;
       here.result.emplace(work());
-    } catch (const ekms::WouldBlock&) {
-      here.wouldBlock = true;
     } catch (const ekms::Error& e) {
       here.code = e.code();
       here.message = e.what();
     } catch (const std::exception& e) {
       here.message = e.what();
+    }
+  }
+
+  static Here runHere(const Work& work) {
+    Here here;
+    try {
+      ekms::CallersThread thread;
+      capture(work, here);
+    } catch (const ekms::WouldBlock&) {
+      here.wouldBlock = true;
     }
     return here;
   }
@@ -147,16 +155,7 @@ class Task final : public Napi::AsyncWorker {
   // The same work as a token job: run on a token thread, settled as Execute/OnOK/OnError would.
   struct OnToken final : TokenJob {
     OnToken(Napi::Env env, Work w, Done d) : deferred(Napi::Promise::Deferred::New(env)), work(std::move(w)), done(std::move(d)) {}
-    void run() override {
-      try {
-        here.result.emplace(work());
-      } catch (const ekms::Error& e) {
-        here.code = e.code();
-        here.message = e.what();
-      } catch (const std::exception& e) {
-        here.message = e.what();
-      }
-    }
+    void run() override { capture(work, here); }
     void settle(Napi::Env env) override {
       try {
         deferred.Resolve(Task::settle(env, here, done));

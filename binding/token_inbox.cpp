@@ -51,6 +51,11 @@ void TokenInbox::sent() {
   atThreads_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void TokenInbox::unsent() {
+  atThreads_.fetch_sub(1, std::memory_order_relaxed);
+  if (--inFlight_ == 0) napi_unref_threadsafe_function(env_, fn_);
+}
+
 bool TokenInbox::deliver(std::unique_ptr<TokenJob> job, std::size_t threads) {
   bool first = false;
   {

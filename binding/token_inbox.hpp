@@ -55,8 +55,10 @@ class TokenInbox {
   // The environment's inbox, made on its first token job. Main thread only.
   static std::shared_ptr<TokenInbox> of(Napi::Env env);
 
-  // A job of this environment is going to a token thread (main thread only).
+  // A job of this environment is going to a token thread (main thread only); unsent() takes
+  // that back when it could not be queued.
   void sent();
+  void unsent();
 
   // From a token thread, a finished job. threads: how many token threads there are, or 0 when
   // results must not be held back (no clock). True when the job was held back and this batch is

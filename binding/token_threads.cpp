@@ -159,10 +159,15 @@ class TokenThreads {
   // watch.
   void watch(std::shared_ptr<TokenInbox> inbox) {
     std::lock_guard<std::mutex> lock(clockMutex_);
+    if (watchLocked(std::move(inbox)) && watched_.size() == 1) tick_.notify_one();
+  }
+
+  // Adds the inbox unless it is watched already; true when added.
+  bool watchLocked(std::shared_ptr<TokenInbox> inbox) {
     for (const auto& w : watched_)
-      if (w == inbox) return;
+      if (w == inbox) return false;
     watched_.push_back(std::move(inbox));
-    if (watched_.size() == 1) tick_.notify_one();
+    return true;
   }
 
   void keepTime() {
@@ -179,11 +184,7 @@ class TokenThreads {
       for (auto& inbox : watched)
         if (inbox->flushDue(Clock::now())) still.push_back(std::move(inbox));
       lock.lock();
-      for (auto& inbox : still) {
-        bool known = false;
-        for (const auto& w : watched_) known = known || w == inbox;
-        if (!known) watched_.push_back(std::move(inbox));
-      }
+      for (auto& inbox : still) watchLocked(std::move(inbox));
     }
   }
 
@@ -229,8 +230,14 @@ void submitTokenJob(Napi::Env env, std::unique_ptr<TokenJob> job) {
   }
   std::shared_ptr<TokenInbox> inbox = TokenInbox::of(env);
   TokenInbox& counted = *inbox;
-  threads->post({std::move(job), std::move(inbox)});
-  counted.sent();  // after the post, which may throw (then nothing was sent)
+  // Counted before the post: a token thread may deliver the job before post() returns.
+  counted.sent();
+  try {
+    threads->post({std::move(job), std::move(inbox)});
+  } catch (...) {
+    counted.unsent();
+    throw;
+  }
 }
 
 std::vector<std::unique_ptr<TokenJob>> withdrawTokenJobs(const TokenInbox& inbox) {
