@@ -54,8 +54,8 @@ export function keyMetadata(record: KeyRecord, arns: Arns): KeyMetadata {
       ReplicaKeys: [],
     };
   }
-  if (record.state === 'PendingDeletion' && record.pendingWindowDays !== undefined)
-    m.PendingDeletionWindowInDays = record.pendingWindowDays;
+  // No PendingDeletionWindowInDays: AWS reports it only for PendingReplicaDeletion (multi-Region
+  // keys with replicas, which this store does not make); a key pending deletion has DeletionDate.
   if (algorithms.MacAlgorithms) m.MacAlgorithms = algorithms.MacAlgorithms;
   // AWS reports the current key material only for symmetric encryption keys.
   if (record.keySpec === 'SYMMETRIC_DEFAULT' && record.currentMaterialId) m.CurrentKeyMaterialId = record.currentMaterialId;

@@ -66,11 +66,13 @@ function checkStatement(s: unknown): void {
   if (principal === undefined || (s.Principal !== undefined && s.NotPrincipal !== undefined))
     throw malformed('Policy contains a statement with no principal.');
   checkPrincipal(principal);
+  // A statement without an action or a resource has no effect, and AWS stores it all the same
+  // (the model's CreateKey and PutKeyPolicy docs); one that names them wrongly is refused.
   const action = s.Action ?? s.NotAction;
-  if (action === undefined || (s.Action !== undefined && s.NotAction !== undefined) || !isStringOrStrings(action))
+  if (action !== undefined && ((s.Action !== undefined && s.NotAction !== undefined) || !isStringOrStrings(action)))
     throw malformed('Policy contains a statement with no valid action.');
   const resource = s.Resource ?? s.NotResource;
-  if (resource === undefined || (s.Resource !== undefined && s.NotResource !== undefined) || !isStringOrStrings(resource))
+  if (resource !== undefined && ((s.Resource !== undefined && s.NotResource !== undefined) || !isStringOrStrings(resource)))
     throw malformed('Policy contains a statement with no valid resource.');
   if (s.Condition !== undefined && !isObject(s.Condition)) throw malformed('Policy contains a statement with an invalid condition.');
   if (s.Sid !== undefined && typeof s.Sid !== 'string') throw malformed('Policy contains a statement with an invalid Sid.');

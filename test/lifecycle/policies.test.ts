@@ -77,9 +77,9 @@ eachBackend('malformed policies are refused before anything is stored', async (t
     ['bad effect', policy({ ...root, Effect: 'Maybe' })],
     ['no principal', policy({ Effect: 'Allow', Action: 'kms:*', Resource: '*' })],
     ['bad principal type', policy({ ...root, Principal: { Someone: 'x' } })],
-    ['no action', policy({ Effect: 'Allow', Principal: '*', Resource: '*' })],
+    ['action and NotAction both', policy({ ...root, NotAction: 'kms:Decrypt' })],
     ['action of the wrong type', policy({ ...root, Action: 5 })],
-    ['no resource', policy({ Effect: 'Allow', Principal: '*', Action: 'kms:*' })],
+    ['resource of the wrong type', policy({ ...root, Resource: [] })],
     ['unknown statement element', policy({ ...root, Color: 'blue' })],
     ['condition not an object', policy({ ...root, Condition: 'x' })],
   ];
@@ -89,6 +89,20 @@ eachBackend('malformed policies are refused before anything is stored', async (t
     t.pass(why);
   }
   t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, before, 'the stored policy is unchanged');
+});
+
+// AWS's model (CreateKey and PutKeyPolicy, Policy): a statement missing Resource or Action has no
+// effect, yet the request succeeds and the policy is stored as given.
+eachBackend('a statement without Action or Resource is stored, as AWS stores it', async (t: Test, kms) => {
+  const keyId = await newKey(kms);
+  const root = allowRoot(kms.config.accountId);
+  for (const statement of [{ Effect: 'Allow', Principal: '*', Resource: '*' }, { Effect: 'Allow', Principal: '*', Action: 'kms:*' }]) {
+    const doc = JSON.stringify({ Version: '2012-10-17', Statement: [root, statement] });
+    await kms.putKeyPolicy({ KeyId: keyId, Policy: doc });
+    t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, doc);
+    const created = (await kms.createKey({ Policy: doc })).KeyMetadata!.KeyId!;
+    t.equal((await kms.getKeyPolicy({ KeyId: created })).Policy, doc);
+  }
 });
 
 eachBackend('policies over 32 KB are LimitExceededException', async (t: Test, kms) => {

@@ -129,6 +129,19 @@ eachBackend('key states, usages and DryRun', async (t, kms) => {
   await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob, DryRun: true }), 'DryRunOperationException', dryRun);
   // DryRun reports the error the request would have had.
   await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob.subarray(1), DryRun: true }), 'InvalidCiphertextException', '');
+  // IGNORE_CIPHERTEXT checks the key only: any blob, or none, but the key must be named.
+  const ignore = { DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT' as const] };
+  for (const CiphertextBlob of [undefined, Buffer.from('not a ciphertext')])
+    await rejectsAws(t, kms.decrypt({ KeyId: meta.KeyId!, ...(CiphertextBlob ? { CiphertextBlob } : {}), ...ignore }), 'DryRunOperationException', dryRun);
+  await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob, ...ignore }), 'ValidationException', 'KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.');
+  await rejectsAws(
+    t,
+    kms.decrypt({ KeyId: signing.KeyId!, ...ignore }),
+    'InvalidKeyUsageException',
+    `${signing.Arn} key usage is SIGN_VERIFY which is not valid for Decrypt.`,
+  );
+  // Without DryRun the modifier changes nothing.
+  await rejectsAws(t, kms.decrypt({ KeyId: meta.KeyId!, CiphertextBlob: Buffer.from('not a ciphertext'), DryRunModifiers: ['IGNORE_CIPHERTEXT'] }), 'InvalidCiphertextException', '');
   await rejectsAws(
     t,
     kms.encrypt({ KeyId: signing.KeyId!, Plaintext: Buffer.from('x') }),
@@ -144,6 +157,7 @@ eachBackend('key states, usages and DryRun', async (t, kms) => {
   setKeyState(kms, meta.KeyId!, 'Disabled');
   await rejectsAws(t, kms.encrypt({ KeyId: meta.KeyId!, Plaintext: Buffer.from('x') }), 'DisabledException', `${meta.Arn} is disabled.`);
   await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob }), 'DisabledException', `${meta.Arn} is disabled.`);
+  await rejectsAws(t, kms.decrypt({ KeyId: meta.KeyId!, ...ignore }), 'DisabledException', `${meta.Arn} is disabled.`);
   setKeyState(kms, meta.KeyId!, 'PendingDeletion');
   await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob }), 'KMSInvalidStateException', `${meta.Arn} is pending deletion.`);
   setKeyState(kms, meta.KeyId!, 'Enabled');

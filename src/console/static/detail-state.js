@@ -77,7 +77,7 @@ function scheduleDeletion(key) {
 export async function stateSection(key) {
   const { meta } = key;
   const rows = [['Status', h('span', { class: `state state-${meta.KeyState}`, id: 'key-state' }, meta.KeyState)]];
-  if (meta.DeletionDate) rows.push(['Deletion date', formatDate(meta.DeletionDate)], ['Waiting period', `${meta.PendingDeletionWindowInDays ?? '?'} days`]);
+  if (meta.DeletionDate) rows.push(['Deletion date', formatDate(meta.DeletionDate)]);
   return panel(TITLE, 'Key status',
     facts(rows),
     enableDisable(key),

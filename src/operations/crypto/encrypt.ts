@@ -83,6 +83,34 @@ export function decryptionTarget(
   return { key, algorithm: alg };
 }
 
+/**
+ * The key (and material) that decrypts for Decrypt and ReEncrypt's source side. With DryRun and
+ * the IGNORE_CIPHERTEXT modifier AWS checks only the key, so the key must then be named (in
+ * `keyIdMember`) and the blob is not needed; otherwise the blob is required (the model leaves it
+ * optional for that dry run only).
+ */
+export function decryptionSource(
+  ctx: OperationContext,
+  operation: string,
+  input: { DryRun?: boolean | undefined; DryRunModifiers?: string[] | undefined },
+  ciphertext: Uint8Array | undefined,
+  keyIdParam: string | undefined,
+  keyIdMember: 'KeyId' | 'SourceKeyId',
+  algorithm: EncryptionAlgorithmSpec | undefined,
+): DecryptionTarget {
+  if (input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT')) {
+    if (keyIdParam === undefined) throw new ValidationException(`${keyIdMember} is required when DryRunModifiers includes IGNORE_CIPHERTEXT.`);
+    const key = ctx.keys.resolve(keyIdParam);
+    const alg = algorithm ?? 'SYMMETRIC_DEFAULT';
+    requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
+    requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
+    return { key, algorithm: alg };
+  }
+  if (ciphertext === undefined)
+    throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
+  return decryptionTarget(ctx, operation, ciphertext, keyIdParam, algorithm);
+}
+
 export const encrypt = defineOperation('Encrypt', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
   const alg = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
@@ -98,12 +126,9 @@ export const encrypt = defineOperation('Encrypt', async (ctx, input) => {
 export const decrypt = defineOperation('Decrypt', async (ctx, input) => {
   if (input.Recipient !== undefined)
     throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
-  // The model leaves CiphertextBlob optional; KMS requires it.
-  const blob = input.CiphertextBlob;
-  if (blob === undefined)
-    throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
-  const target = decryptionTarget(ctx, 'Decrypt', blob, input.KeyId, input.EncryptionAlgorithm);
+  const target = decryptionSource(ctx, 'Decrypt', input, input.CiphertextBlob, input.KeyId, 'KeyId', input.EncryptionAlgorithm);
   stopIfDryRun(input);
+  const blob = input.CiphertextBlob as Uint8Array; // present unless the dry run above stopped the call
   const slot = inlineSlot(); // may run inline (see inline-budget.ts)
   if (slot) await slot;
   const plaintext = await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true));

@@ -2,38 +2,16 @@
 // context) in one native call, so the plaintext never reaches JavaScript. Any two encryption
 // keys: SYMMETRIC_DEFAULT or RSAES_OAEP_*, in either direction.
 import { ValidationException } from '../../errors.js';
-import { keySpecs, oaepLimit } from '../../keys/specs.js';
-import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
+import { oaepLimit } from '../../keys/specs.js';
 import type { EncryptionAlgorithmSpec } from '../../model/types.js';
 import { native } from '../native-errors.js';
-import { defineOperation, stopIfDryRun, type Input, type OperationContext } from '../operation.js';
-import { checkEncryption, decryptionTarget, type DecryptionTarget } from './encrypt.js';
+import { defineOperation, stopIfDryRun } from '../operation.js';
+import { checkEncryption, decryptionSource } from './encrypt.js';
 
 const operation = 'ReEncrypt';
 
-/**
- * The source side. With DryRun and the IGNORE_CIPHERTEXT modifier AWS checks only the keys, so
- * the source key must then be named and the blob is not needed.
- */
-function sourceOf(ctx: OperationContext, input: Input<'ReEncrypt'>): DecryptionTarget {
-  const ignoreCiphertext = input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT');
-  if (ignoreCiphertext) {
-    if (input.SourceKeyId === undefined)
-      throw new ValidationException('SourceKeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.');
-    const key = ctx.keys.resolve(input.SourceKeyId);
-    const algorithm = input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
-    requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
-    requireAlgorithm(key, algorithm, keySpecs[key.record.keySpec].encryption);
-    return { key, algorithm };
-  }
-  // The model leaves CiphertextBlob optional (for the dry run above); KMS requires it otherwise.
-  if (input.CiphertextBlob === undefined)
-    throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
-  return decryptionTarget(ctx, operation, input.CiphertextBlob, input.SourceKeyId, input.SourceEncryptionAlgorithm);
-}
-
 export const reEncrypt = defineOperation('ReEncrypt', async (ctx, input) => {
-  const source = sourceOf(ctx, input);
+  const source = decryptionSource(ctx, operation, input, input.CiphertextBlob, input.SourceKeyId, 'SourceKeyId', input.SourceEncryptionAlgorithm);
   const destination = ctx.keys.resolve(input.DestinationKeyId);
   const destinationAlgorithm: EncryptionAlgorithmSpec = input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
   checkEncryption(destination, operation, destinationAlgorithm, input.DestinationEncryptionContext);
