@@ -15,6 +15,7 @@ import { applyFixtures, testingMetaName } from './fixtures/index.js';
 import { Arns } from './keys/arn.js';
 import { DeletionSchedule } from './keys/deletion.js';
 import { ImportExpiry } from './keys/import-expiry.js';
+import { KeyUsageTracker } from './keys/last-usage.js';
 import { KeyRegistry } from './keys/registry.js';
 import { RotationSchedule } from './keys/rotation.js';
 import { lowerCamel } from './model/codec.js';
@@ -46,14 +47,16 @@ export class Kms {
   /** @internal Expiry of imported key material (ValidTo). */ readonly importExpiry: ImportExpiry;
   /** @internal */ readonly rootKey: RootKeyFollower;
   /** @internal */ readonly audit: AuditTrail | undefined;
+  /** @internal Each key's last cryptographic use (GetKeyLastUsage). */ readonly usage: KeyUsageTracker;
   /** @internal The PKCS#11 token (a custom key store), when one is configured. */ token: TokenBackend | undefined;
   /** Calls not yet settled, and what close() waits on until there are none. */
   private active = 0;
   private idle: (() => void) | undefined;
   private closed = false;
 
-  private constructor(config: Config, store: Store, engine: NativeEngine) {
+  private constructor(config: Config, store: Store, engine: NativeEngine, usage: KeyUsageTracker) {
     this.config = config;
+    this.usage = usage;
     this.arns = new Arns(config.region, config.accountId);
     this.store = store;
     this.engine = engine;
@@ -122,10 +125,19 @@ export class Kms {
     }
     store.wrappingRootCheck = check;
     if (created && config.testing) store.setMetaIfAbsent(testingMetaName, Buffer.from('1'));
+    let usage: KeyUsageTracker;
+    try {
+      usage = new KeyUsageTracker(join(config.home, 'key-usage.sqlite3'), config.clock());
+    } catch (err) {
+      store.close();
+      engine.close();
+      throw new KeyStoreOpenError(`cannot open the key usage file in ${config.home}: ${(err as Error).message}`, { cause: err });
+    }
     let kms: Kms;
     try {
-      kms = new Kms(config, store, engine);
+      kms = new Kms(config, store, engine, usage);
     } catch (err) {
+      usage.close();
       store.close();
       engine.close();
       throw new KeyStoreOpenError(`cannot open the audit log ${config.audit?.path}: ${(err as Error).message}`, { cause: err });
@@ -163,6 +175,7 @@ export class Kms {
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.token?.close();
     await this.audit?.close();
+    this.usage.close();
     this.engine.close();
     this.store.close();
   }
@@ -202,7 +215,13 @@ export class Kms {
       const now = this.config.clock();
       try {
         const output = await this.run(operation, input, caller, now);
-        const durable = this.audit?.record(operation, input, caller, now, { output });
+        // A cryptographic use is noted for GetKeyLastUsage with the id of its audit event.
+        let eventId: string | undefined;
+        if (KeyUsageTracker.tracks(operation)) {
+          eventId = randomUUID();
+          this.usage.note(operation, output, now, eventId, caller.requestId);
+        }
+        const durable = this.audit?.record(operation, input, caller, now, { output, eventId });
         if (durable) await durable;
         return output;
       } catch (error) {
@@ -234,6 +253,7 @@ export class Kms {
       arns: this.arns,
       caller,
       token: this.token,
+      usage: this.usage,
       now: this.config.clock,
     };
     try {

@@ -82,6 +82,8 @@ export interface CallRecord {
   error?: unknown;
   caller: Caller;
   time: Date;
+  /** The event's id, when the caller made it (GetKeyLastUsage reports it); else a new one. */
+  eventId?: string | undefined;
 }
 
 const q = JSON.stringify;
@@ -298,7 +300,7 @@ export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   const middle =
     loggableJson(frame.input, call.input) +
     `,"responseElements":${failed || frame.readOnly ? 'null' : loggableJson(frame.output, call.output)},` +
-    `"requestID":${str(String(caller.requestId))},"eventID":"${randomUUID()}`;
+    `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId ?? randomUUID()}`;
   if (!failed) return [prefix, middle, closingOf(id, frame, call.input, call.output)];
   // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
   // else is summarised by its AWS type.

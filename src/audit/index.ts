@@ -44,10 +44,16 @@ export class AuditTrail {
    * event is as durable as its kind requires: a successful key management event fsynced, any
    * other event buffered (on disk within a second).
    */
-  record(operation: OperationName | string, input: unknown, caller: Caller, time: Date, outcome: { output?: unknown; error?: unknown }): Promise<void> | undefined {
+  record(
+    operation: OperationName | string,
+    input: unknown,
+    caller: Caller,
+    time: Date,
+    outcome: { output?: unknown; error?: unknown; eventId?: string | undefined },
+  ): Promise<void> | undefined {
     let line: LinePiece[];
     try {
-      line = eventPieces(this.id, { operation, input, caller, time, output: outcome.output, error: outcome.error });
+      line = eventPieces(this.id, { operation, input, caller, time, output: outcome.output, error: outcome.error, eventId: outcome.eventId });
     } catch {
       return undefined;
     }

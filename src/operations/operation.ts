@@ -5,6 +5,7 @@ import type { TokenBackend } from '../backends/token.js';
 import type { Config } from '../config.js';
 import { DryRunOperationException } from '../errors.js';
 import type { Arns } from '../keys/arn.js';
+import type { KeyUsageTracker } from '../keys/last-usage.js';
 import type { KeyRegistry } from '../keys/registry.js';
 import type { OperationName } from '../model/service-model.js';
 import type { OperationTypes } from '../model/types.js';
@@ -28,6 +29,8 @@ export interface OperationContext {
   readonly caller: Caller;
   /** The configured PKCS#11 token, if any. */
   readonly token?: TokenBackend;
+  /** Each key's last cryptographic use (GetKeyLastUsage). */
+  readonly usage: KeyUsageTracker;
   now(): Date;
 }
 

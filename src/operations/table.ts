@@ -15,6 +15,7 @@ import { getParametersForImport } from './import/get-parameters-for-import.js';
 import { importKeyMaterial } from './import/import-key-material.js';
 import { createKey } from './keys/create-key.js';
 import { describeKey } from './keys/describe-key.js';
+import { getKeyLastUsage } from './keys/get-key-last-usage.js';
 import { getPublicKey } from './keys/get-public-key.js';
 import { listKeys } from './keys/list-keys.js';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './lifecycle/aliases.js';
@@ -32,6 +33,7 @@ import { getKeyRotationStatus } from './rotation/status.js';
 const implemented: Operation[] = [
   createKey,
   describeKey,
+  getKeyLastUsage,
   listKeys,
   getPublicKey,
   sign,

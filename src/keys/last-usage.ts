@@ -1,0 +1,158 @@
+// What GetKeyLastUsage reports: each key's last successful cryptographic operation (its name,
+// time, CloudTrail event id and request id), and since when that is tracked.
+//
+// Kept in a database file of its own beside the key store ($EKMS_HOME/key-usage.sqlite3), not in
+// the store: every change to the store's file makes every Kms on it (in every process) check its
+// caches, and usage changes with every Sign and Encrypt. It is not key material either: a backup
+// leaves it out, and a store restored elsewhere starts tracking afresh (TrackingStartDate says so).
+//
+// The hot path only notes the call in memory (a Map entry per key). The notes are written once a
+// second, in one transaction, by an unref'd timer, and at close() or process exit; AWS documents
+// the operation as eventually consistent. Several processes on one store each write their own
+// notes, and the latest use of a key wins.
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
+
+import type { KeyLastUsageTrackingOperation } from '../model/types.js';
+
+const FLUSH_MS = 1000;
+
+/** The operations AWS tracks (the KeyLastUsageTrackingOperation enum). */
+const tracked: ReadonlySet<string> = new Set<KeyLastUsageTrackingOperation>([
+  'Decrypt',
+  'DeriveSharedSecret',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac',
+  'ReEncrypt',
+  'Sign',
+  'Verify',
+  'VerifyMac',
+]);
+
+export interface KeyUsage {
+  operation: KeyLastUsageTrackingOperation;
+  /** Milliseconds since the epoch. */
+  time: number;
+  eventId: string;
+  requestId: string;
+}
+
+const schema = `
+  CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS key_last_usage (
+    key_id     TEXT PRIMARY KEY,
+    operation  TEXT NOT NULL,
+    used_at    INTEGER NOT NULL,
+    event_id   TEXT NOT NULL,
+    request_id TEXT NOT NULL
+  );
+`;
+
+// Another process may have written a later use meanwhile: the later one stays.
+const upsertSql = `
+  INSERT INTO key_last_usage (key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (key_id) DO UPDATE SET operation = excluded.operation, used_at = excluded.used_at,
+    event_id = excluded.event_id, request_id = excluded.request_id
+  WHERE excluded.used_at >= key_last_usage.used_at`;
+
+const open = new Set<KeyUsageTracker>();
+let exitHook = false;
+
+/** The key id in a key ARN (every tracked operation's output names its keys by ARN). */
+const keyIdOf = (arn: string): string => arn.slice(arn.lastIndexOf('/') + 1);
+
+export class KeyUsageTracker {
+  private readonly db: Db;
+  private readonly upsert;
+  private readonly select;
+  /** Uses not yet written, by key ARN. */
+  private pending = new Map<string, KeyUsage>();
+  private timer: NodeJS.Timeout | undefined;
+  private warned = false;
+  /** When tracking began for this store (milliseconds since the epoch). */
+  readonly trackingStart: number;
+
+  static tracks(operation: string): boolean {
+    return tracked.has(operation);
+  }
+
+  /** Opens (or creates, with `now` as the start of tracking) the usage file at `path`. */
+  constructor(path: string, now: Date) {
+    this.db = new Database(path, { timeout: 10_000 });
+    try {
+      chmodSync(path, 0o600);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL: a crash of the machine may lose the last writes; usage is eventually consistent.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(schema);
+      this.db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('tracking_started', ?)").run(String(now.getTime()));
+      this.trackingStart = Number(this.db.prepare("SELECT value FROM meta WHERE name = 'tracking_started'").pluck().get());
+      this.upsert = this.db.prepare(upsertSql);
+      this.select = this.db.prepare('SELECT operation, used_at AS time, event_id AS eventId, request_id AS requestId FROM key_last_usage WHERE key_id = ?');
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    open.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      process.on('exit', () => {
+        for (const tracker of open) tracker.flush();
+      });
+    }
+  }
+
+  /**
+   * Notes a successful call of a tracked operation: the keys it used are its output's KeyId and,
+   * for ReEncrypt, SourceKeyId (AWS records ReEncrypt for both).
+   */
+  note(operation: string, output: unknown, time: Date, eventId: string, requestId: string): void {
+    const o = output as { KeyId?: unknown; SourceKeyId?: unknown } | undefined;
+    if (o === undefined || o === null) return;
+    const usage: KeyUsage = { operation: operation as KeyLastUsageTrackingOperation, time: time.getTime(), eventId, requestId };
+    if (typeof o.KeyId === 'string') this.pending.set(o.KeyId, usage);
+    if (typeof o.SourceKeyId === 'string') this.pending.set(o.SourceKeyId, usage);
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** The last use of a key known to this process or written by any, if any. */
+  lastUsage(keyId: string): KeyUsage | undefined {
+    this.flush();
+    return this.select.get(keyId) as KeyUsage | undefined;
+  }
+
+  /** Writes the pending notes (one transaction). A failure is reported once, never thrown. */
+  flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.size === 0 || !this.db.open) return;
+    const notes = this.pending;
+    this.pending = new Map();
+    try {
+      this.db.transaction(() => {
+        for (const [arn, u] of notes) this.upsert.run(keyIdOf(arn), u.operation, u.time, u.eventId, u.requestId);
+      })();
+    } catch (err) {
+      if (!this.warned) {
+        this.warned = true;
+        process.emitWarning(`embedded-kms: cannot record key usage (GetKeyLastUsage): ${(err as Error).message}`);
+      }
+    }
+  }
+
+  close(): void {
+    this.flush();
+    open.delete(this);
+    this.db.close();
+  }
+}

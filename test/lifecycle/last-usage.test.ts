@@ -1,0 +1,128 @@
+// GetKeyLastUsage: each key's last successful cryptographic operation, with the CloudTrail event
+// id of that call's audit line and its request id; kept across closes and processes, and read
+// by the library, the endpoint (through @aws-sdk/client-kms) and the CLI.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { CreateKeyCommand, EncryptCommand, GetKeyLastUsageCommand, KMSClient } from '@aws-sdk/client-kms';
+import t from 'tap';
+
+import { startServer } from '../../src/endpoint/index.js';
+import type { Kms } from '../../src/index.js';
+import { ekms } from '../cli/run.js';
+import { tempHome } from '../helpers/backends.js';
+import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
+
+type Test = typeof t;
+const start = Date.parse('2030-01-01T00:00:00Z');
+const day = 86_400_000;
+
+/** The audit line of the last call named `eventName`. */
+function lastAuditEvent(kms: Kms, eventName: string): { eventID: string; requestID: string } {
+  const lines = readFileSync(kms.audit!.path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { eventName: string; eventID: string; requestID: string });
+  return lines.filter((e) => e.eventName === eventName).at(-1)!;
+}
+
+eachBackend('GetKeyLastUsage reports the last successful cryptographic operation', async (t: Test, _kms, backend) => {
+  const home = tempHome();
+  const clock = { now: start };
+  let kms = await backend.open({ home, clock: () => new Date(clock.now) });
+  const md = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  const fresh = await kms.getKeyLastUsage({ KeyId: md.KeyId! });
+  t.same(fresh, { KeyId: md.KeyId, KeyLastUsage: {}, TrackingStartDate: md.CreationDate, KeyCreationDate: md.CreationDate }, 'never used: empty');
+
+  clock.now += 60_000;
+  const message = Buffer.from('tracked');
+  const { Signature } = await kms.sign({ KeyId: md.Arn!, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' });
+  await kms.audit!.flush();
+  const signEvent = lastAuditEvent(kms, 'Sign');
+  const afterSign = await kms.getKeyLastUsage({ KeyId: md.Arn! });
+  t.same(afterSign.KeyLastUsage, { Operation: 'Sign', Timestamp: new Date(clock.now), CloudTrailEventId: signEvent.eventID, KmsRequestId: signEvent.requestID });
+
+  // Failed calls and dry runs are not uses; a successful Verify is.
+  clock.now += 60_000;
+  const bad = Buffer.from(Signature!);
+  bad[bad.length - 1] ^= 1;
+  await rejectsAws(t, kms.verify({ KeyId: md.KeyId!, Message: message, Signature: bad, SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInvalidSignatureException');
+  await rejectsAws(t, kms.sign({ KeyId: md.KeyId!, Message: message, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }), 'DryRunOperationException');
+  t.equal((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage?.Operation, 'Sign', 'unchanged by a failure or a dry run');
+  await kms.verify({ KeyId: md.KeyId!, Message: message, Signature: Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
+  t.same((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage?.Timestamp, new Date(clock.now));
+
+  // Key management is not a cryptographic use.
+  await kms.updateKeyDescription({ KeyId: md.KeyId!, Description: 'changed' });
+  await kms.describeKey({ KeyId: md.KeyId! });
+  t.equal((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage?.Operation, 'Verify');
+
+  // Kept across a close, and seen by the next Kms on the store.
+  await kms.close();
+  kms = await backend.open({ home, clock: () => new Date(clock.now) });
+  t.teardown(() => kms.close());
+  t.same((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage?.Operation, 'Verify', 'kept across a close');
+
+  // Alias names are not supported (AWS), and unknown keys are not found.
+  await kms.createAlias({ AliasName: 'alias/used', TargetKeyId: md.KeyId! });
+  await rejectsAws(t, kms.getKeyLastUsage({ KeyId: 'alias/used' }), 'NotFoundException', "Invalid keyId 'alias/used'");
+  await rejectsAws(t, kms.getKeyLastUsage({ KeyId: kms.arns.alias('alias/used') }), 'InvalidArnException');
+  await rejectsAws(t, kms.getKeyLastUsage({ KeyId: '00000000-0000-4000-8000-000000000000' }), 'NotFoundException');
+  // Any key state: a key pending deletion still reports its usage.
+  await kms.scheduleKeyDeletion({ KeyId: md.KeyId!, PendingWindowInDays: 7 });
+  t.equal((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage?.Operation, 'Verify');
+});
+
+eachBackend('ReEncrypt is recorded for both keys; GenerateRandom for none', async (t: Test, kms) => {
+  const a = (await kms.createKey({})).KeyMetadata!;
+  const b = (await kms.createKey({})).KeyMetadata!;
+  const { CiphertextBlob } = await kms.encrypt({ KeyId: a.KeyId!, Plaintext: Buffer.from('x') });
+  t.equal((await kms.getKeyLastUsage({ KeyId: a.KeyId! })).KeyLastUsage?.Operation, 'Encrypt');
+  await kms.reEncrypt({ CiphertextBlob: CiphertextBlob!, DestinationKeyId: b.KeyId! });
+  const [ua, ub] = [(await kms.getKeyLastUsage({ KeyId: a.KeyId! })).KeyLastUsage!, (await kms.getKeyLastUsage({ KeyId: b.KeyId! })).KeyLastUsage!];
+  t.equal(ua.Operation, 'ReEncrypt');
+  t.same(ub, ua, 'the same call, event and request for both keys');
+  await kms.generateDataKey({ KeyId: b.KeyId!, KeySpec: 'AES_256' });
+  t.equal((await kms.getKeyLastUsage({ KeyId: b.KeyId! })).KeyLastUsage?.Operation, 'GenerateDataKey');
+  await kms.generateRandom({ NumberOfBytes: 8 });
+  t.equal((await kms.getKeyLastUsage({ KeyId: b.KeyId! })).KeyLastUsage?.Operation, 'GenerateDataKey');
+});
+
+t.test('a store tracked from a later date: TrackingStartDate is that date', async (t) => {
+  const home = tempHome();
+  const clock = { now: start };
+  const open = () => import('../../src/index.js').then(({ Kms }) => Kms.open({ home, clock: () => new Date(clock.now) }));
+  let kms = await open();
+  const md = (await kms.createKey({})).KeyMetadata!;
+  await kms.close();
+  // As a store made before tracking existed: no usage file; it begins when the store is next opened.
+  rmSync(join(home, 'key-usage.sqlite3'));
+  clock.now += 3 * day;
+  kms = await open();
+  t.teardown(() => kms.close());
+  const out = await kms.getKeyLastUsage({ KeyId: md.KeyId! });
+  t.same(out.TrackingStartDate, new Date(start + 3 * day));
+  t.same(out.KeyCreationDate, new Date(start));
+  t.same(out.KeyLastUsage, {});
+});
+
+t.test('through the endpoint (SDK) and the CLI', async (t) => {
+  const home = tempHome();
+  const { Kms } = await import('../../src/index.js');
+  const kms = await Kms.open({ home });
+  const server = await startServer(kms, { port: 0 });
+  t.teardown(async () => {
+    await server.close();
+    await kms.close();
+  });
+  const client = new KMSClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  t.teardown(() => client.destroy());
+  const key = (await client.send(new CreateKeyCommand({}))).KeyMetadata!;
+  const encrypted = await client.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') }));
+  const usage = await client.send(new GetKeyLastUsageCommand({ KeyId: key.Arn }));
+  t.equal(usage.KeyId, key.KeyId);
+  t.equal(usage.KeyLastUsage?.Operation, 'Encrypt');
+  t.equal(usage.KeyLastUsage?.KmsRequestId, encrypted.$metadata.requestId, 'the request id the SDK saw');
+  t.ok(usage.KeyLastUsage?.Timestamp instanceof Date && usage.TrackingStartDate instanceof Date);
+
+  const cli = await ekms(['get-key-last-usage', '--key-id', key.KeyId!, '--home', home]);
+  t.equal(cli.code, 0, cli.stderr);
+  t.equal(JSON.parse(cli.stdout).KeyLastUsage.Operation, 'Encrypt', 'the CLI reads what this process recorded');
+});
