@@ -86,6 +86,7 @@ const requests: Partial<Record<keyof typeof keyStateTable, Request>> = {
     call: (kms, m) => kms.deriveSharedSecret({ KeyId: m.keyId, KeyAgreementAlgorithm: 'ECDH', PublicKey: peer }),
   },
   DescribeKey: { ...sym, call: (kms, m) => kms.describeKey({ KeyId: m.keyId }) },
+  GetKeyLastUsage: { ...sym, call: (kms, m) => kms.getKeyLastUsage({ KeyId: m.keyId }) },
   CreateAlias: { ...sym, call: (kms, m, n) => kms.createAlias({ AliasName: `alias/created-${n}`, TargetKeyId: m.keyId }) },
   UpdateAlias: {
     ...sym,
