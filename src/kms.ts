@@ -146,6 +146,7 @@ export class Kms {
       const backend = tokenBackendFor(token, store);
       kms.token = backend;
       kms.keys.tokenHandles = (key, material) => backend.handleFor(key, material);
+      kms.keys.storeConnected = (id) => (id === backend.customKeyStoreId ? backend.connectionState === 'CONNECTED' : undefined);
       kms.importExpiry.token = backend;
     }
     // Keys whose deletion date came while no process had the store open are destroyed first.

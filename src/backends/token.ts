@@ -1,6 +1,6 @@
 // The seam between the KMS operations and a PKCS#11 token (a "custom key store" in AWS's
 // vocabulary). Operations call these methods; src/backends/pkcs11.ts implements them.
-import type { CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
+import type { ConnectionStateType, CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
 import type { NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 
@@ -42,6 +42,8 @@ export interface TokenBackend {
   /** Random bytes from the token's own generator (GenerateRandom with CustomKeyStoreId). */
   generateRandom(numberOfBytes: number): Promise<Uint8Array>;
   describe(): CustomKeyStoresListEntry;
+  /** CONNECTED unless DisconnectCustomKeyStore (or a failed ConnectCustomKeyStore) says otherwise. */
+  readonly connectionState: ConnectionStateType;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 // KeyMetadata as AWS returns it (DescribeKey, CreateKey), members in the model's order.
-import type { KeyMetadata } from '../model/types.js';
+import type { KeyMetadata, KeyState } from '../model/types.js';
 import type { KeyRecord } from '../store/records.js';
 import type { Arns } from './arn.js';
 import { keySpecs } from './specs.js';
@@ -21,7 +21,8 @@ export function algorithmsFor(record: Pick<KeyRecord, 'keySpec' | 'keyUsage'>): 
   }
 }
 
-export function keyMetadata(record: KeyRecord, arns: Arns): KeyMetadata {
+/** `state`: the key state to report (a loaded key's: Unavailable while its custom key store is disconnected). */
+export function keyMetadata(record: KeyRecord, arns: Arns, state: KeyState = record.state): KeyMetadata {
   const arn = arns.key(record.keyId);
   const algorithms = algorithmsFor(record);
   const m: KeyMetadata = {
@@ -29,10 +30,10 @@ export function keyMetadata(record: KeyRecord, arns: Arns): KeyMetadata {
     KeyId: record.keyId,
     Arn: arn,
     CreationDate: record.createdAt,
-    Enabled: record.state === 'Enabled',
+    Enabled: state === 'Enabled',
     Description: record.description,
     KeyUsage: record.keyUsage,
-    KeyState: record.state,
+    KeyState: state,
   };
   if (record.deletionDate) m.DeletionDate = record.deletionDate;
   // Imported material (Origin EXTERNAL): how it expires, while the key has it (import-store.ts).

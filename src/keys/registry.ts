@@ -3,6 +3,7 @@
 // Records are cached until another process writes to the store (PRAGMA data_version), so the
 // hot path touches no disk and still sees a key disabled or deleted elsewhere on its next use.
 import { KeyUnavailableException, InvalidArnException, type KmsError, NotFoundException } from '../errors.js';
+import type { KeyState } from '../model/types.js';
 import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -12,6 +13,11 @@ import { cellFor, refusal } from './state.js';
 export interface LoadedKey {
   readonly record: KeyRecord;
   readonly arn: string;
+  /**
+   * The key state operations see: the record's, except Unavailable for a key in a custom key
+   * store that is not connected (as in AWS; a key pending deletion stays PendingDeletion).
+   */
+  readonly state: KeyState;
   /** Every key material, oldest first. */
   readonly materials: readonly MaterialRecord[];
   /** The native handle of one material (the current one by default). */
@@ -28,6 +34,8 @@ export class KeyRegistry {
   private readonly aliases = new Map<string, string>();
   private readonly maxCachedRecords: number;
   tokenHandles?: TokenHandleFactory;
+  /** Whether a custom key store of this Kms is connected; undefined for a store it does not have. */
+  storeConnected?: (customKeyStoreId: string) => boolean | undefined;
   /** Told whenever cached records may be stale (the rotation and deletion schedules re-read due dates then). */
   onStale?: () => void;
 
@@ -171,6 +179,11 @@ export class KeyRegistry {
     return {
       record,
       arn: this.arns.key(record.keyId),
+      get state() {
+        const id = record.customKeyStoreId;
+        if (id === undefined || record.state === 'PendingDeletion' || registry.storeConnected?.(id) !== false) return record.state;
+        return 'Unavailable';
+      },
       get materials() {
         return materialsOf();
       },

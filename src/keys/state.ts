@@ -42,12 +42,16 @@ const any: Row = { Enabled: 'ok', Disabled: 'ok', PendingDeletion: 'ok', Pending
 const manage: Row = { ...any, PendingDeletion: 'pendingDeletion' };
 /** Enabling and disabling: not while pending import or deletion. An unavailable key accepts it (AWS applies it when the key becomes available). */
 const toggle: Row = { ...any, PendingDeletion: 'pendingDeletion', PendingImport: 'pendingImport' };
-/** Automatic rotation settings: a pending-import key has imported material; a custom key store key cannot rotate. */
-const rotationSettings: Row = { Enabled: 'ok', Disabled: 'disabled', PendingDeletion: 'pendingDeletion', PendingImport: 'origin', Unavailable: 'origin' };
+// Unavailable: only a key in a disconnected custom key store is. AWS refuses rotation and imported
+// material for such keys by their origin (UnsupportedOperationException); here token keys may
+// rotate and hold imported material (README, "Where it deliberately differs"), so while their
+// store is disconnected these operations refuse them for their state, as cryptographic use does.
+/** Automatic rotation settings: a pending-import key has imported material. */
+const rotationSettings: Row = { Enabled: 'ok', Disabled: 'disabled', PendingDeletion: 'pendingDeletion', PendingImport: 'origin', Unavailable: 'unavailable' };
 /** Importing key material: allowed in any state but PendingDeletion; the operation refuses keys that cannot hold imported material. */
-const importing: Row = { ...any, PendingDeletion: 'pendingDeletion', Unavailable: 'origin' };
+const importing: Row = { ...any, PendingDeletion: 'pendingDeletion', Unavailable: 'unavailable' };
 /** Deleting imported material: a key pending deletion too (AWS then leaves its state alone); on a PendingImport key it has no effect. */
-const deletingImport: Row = { ...any, Unavailable: 'origin' };
+const deletingImport: Row = { ...any, Unavailable: 'unavailable' };
 
 export const keyStateTable = {
   CancelKeyDeletion: { Enabled: 'notPendingDeletion', Disabled: 'notPendingDeletion', PendingDeletion: 'ok', PendingImport: 'notPendingDeletion', Unavailable: 'notPendingDeletion' },
@@ -70,7 +74,7 @@ export const keyStateTable = {
   GenerateMac: use,
   GetKeyLastUsage: any,
   GetKeyPolicy: any,
-  GetKeyRotationStatus: { ...any, PendingImport: 'origin', Unavailable: 'origin' },
+  GetKeyRotationStatus: { ...any, PendingImport: 'origin' },
   GetParametersForImport: importing,
   GetPublicKey: use,
   ImportKeyMaterial: importing,
@@ -84,7 +88,7 @@ export const keyStateTable = {
   ReplicateKey: use,
   RetireGrant: any,
   RevokeGrant: any,
-  RotateKeyOnDemand: { ...use, Unavailable: 'origin' },
+  RotateKeyOnDemand: use,
   ScheduleKeyDeletion: { ...any, PendingDeletion: 'pendingDeletion' },
   Sign: use,
   TagResource: manage,
@@ -139,8 +143,12 @@ export function refusal(cell: Exclude<Cell, 'ok'>, arn: string, record: Pick<Key
   }
 }
 
-/** Throws AWS's error when `operation` may not act on this key in its current state. */
-export function checkKeyState(key: { readonly record: Pick<KeyRecord, 'origin' | 'state'>; readonly arn: string }, operation: string): void {
-  const cell = cellFor(operation, key.record.state);
-  if (cell !== 'ok') throw refusal(cell, key.arn, key.record);
+/**
+ * Throws AWS's error when `operation` may not act on this key in its current state: `state` when
+ * given (a loaded key's, Unavailable while its custom key store is disconnected), else the record's.
+ */
+export function checkKeyState(key: { readonly record: Pick<KeyRecord, 'origin' | 'state'>; readonly arn: string; readonly state?: KeyState }, operation: string): void {
+  const state = key.state ?? key.record.state;
+  const cell = cellFor(operation, state);
+  if (cell !== 'ok') throw refusal(cell, key.arn, { origin: key.record.origin, state });
 }

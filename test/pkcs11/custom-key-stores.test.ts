@@ -84,23 +84,41 @@ t.test('Disconnect and Connect', async (tt) => {
   const kms = await openOnToken();
   tt.teardown(() => kms.close());
   const id = backendOf(kms).customKeyStoreId;
-  const key = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const made = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  const key = made.KeyId!;
   const sign = () => kms.sign({ KeyId: key, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' });
   await sign();
+  const disabled = (await kms.createKey({})).KeyMetadata!;
+  await kms.disableKey({ KeyId: disabled.KeyId! });
+  const doomed = (await kms.createKey({})).KeyMetadata!;
+  await kms.scheduleKeyDeletion({ KeyId: doomed.KeyId!, PendingWindowInDays: 7 });
+  const software = (await kms.createKey({ Origin: 'AWS_KMS' })).KeyMetadata!;
+  const stateOf = async (keyId: string) => (await kms.describeKey({ KeyId: keyId })).KeyMetadata!;
 
   tt.same(await kms.connectCustomKeyStore({ CustomKeyStoreId: id }), {}, 'connecting a connected store is a no-op');
   tt.same(await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id }), {});
   tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'DISCONNECTED');
   await rejects(tt, kms.disconnectCustomKeyStore({ CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
-  await rejects(tt, sign(), 'KeyUnavailableException');
+  // As in AWS: the store's keys are Unavailable (a key pending deletion stays so), and their
+  // cryptographic use is refused for that state; they can still be described and managed.
+  await rejects(tt, sign(), 'KMSInvalidStateException', `${made.Arn} is unavailable.`);
+  await rejects(tt, kms.getPublicKey({ KeyId: key }), 'KMSInvalidStateException', `${made.Arn} is unavailable.`);
   await rejects(tt, kms.createKey({}), 'CustomKeyStoreInvalidStateException');
-  const stillDescribed = await kms.describeKey({ KeyId: key });
-  tt.equal(stillDescribed.KeyMetadata?.KeyState, 'Enabled', 'keys can still be managed');
-  const { PublicKey } = await kms.getPublicKey({ KeyId: key });
-  tt.ok(PublicKey, 'GetPublicKey needs no token');
+  tt.match(await stateOf(key), { KeyState: 'Unavailable', Enabled: false });
+  tt.match(await stateOf(disabled.KeyId!), { KeyState: 'Unavailable', Enabled: false });
+  tt.match(await stateOf(doomed.KeyId!), { KeyState: 'PendingDeletion' }, 'a key pending deletion stays PendingDeletion');
+  tt.match(await stateOf(software.KeyId!), { KeyState: 'Enabled' }, 'a key outside the store is not affected');
+  await kms.encrypt({ KeyId: software.KeyId!, Plaintext: Buffer.from('x') });
+  await kms.updateKeyDescription({ KeyId: key, Description: 'managed while unavailable' });
+  await kms.cancelKeyDeletion({ KeyId: doomed.KeyId! });
+  tt.match(await stateOf(doomed.KeyId!), { KeyState: 'Unavailable' }, 'cancelled while disconnected: unavailable');
 
   tt.same(await kms.connectCustomKeyStore({ CustomKeyStoreId: id }), {});
   tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'CONNECTED');
+  // Reconnected: each key is back in the state it had (a cancelled deletion leaves it Disabled).
+  tt.match(await stateOf(key), { KeyState: 'Enabled', Enabled: true, Description: 'managed while unavailable' });
+  tt.match(await stateOf(disabled.KeyId!), { KeyState: 'Disabled' });
+  tt.match(await stateOf(doomed.KeyId!), { KeyState: 'Disabled' });
   const { Signature } = await sign();
   const verified = await kms.verify({ KeyId: key, Message: Buffer.from('m'), Signature: Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
   tt.equal(verified.SignatureValid, true, 'the key works again after reconnecting');

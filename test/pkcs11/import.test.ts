@@ -410,7 +410,7 @@ t.test('symmetric token keys rotate on demand to new imported material; a discon
   const id = backendOf(kms).customKeyStoreId;
   await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id });
   await rejectsAws(tt, kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
-  await rejectsAws(tt, importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1'), 'KeyUnavailableException');
+  await rejectsAws(tt, importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1'), 'KMSInvalidStateException', `${key.Arn} is unavailable.`);
   await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
   await importWith(kms, key.KeyId!, first.bytes, 'RSAES_OAEP_SHA_1');
   tt.pass('connected again: the import works');

@@ -1,8 +1,9 @@
 // ConnectCustomKeyStore and DisconnectCustomKeyStore for the configured PKCS#11 token.
 // Connecting logs in again; as in AWS, a failed connection is not an error of the call: the
 // store becomes FAILED and DescribeCustomKeyStores gives the ConnectionErrorCode. While it is
-// disconnected, creating keys in it fails (CustomKeyStoreInvalidStateException) and using its
-// keys fails (KeyUnavailableException).
+// disconnected, creating keys in it fails (CustomKeyStoreInvalidStateException), and its keys are
+// Unavailable (keys/registry.ts, LoadedKey.state): DescribeKey says so, and their use is refused
+// (KMSInvalidStateException) until the store is connected again.
 import { CustomKeyStoreInvalidStateException } from '../../errors.js';
 import { defineOperation } from '../operation.js';
 import { customKeyStore } from './store-of.js';

@@ -7,5 +7,5 @@ import { defineOperation } from '../operation.js';
 export const describeKey = defineOperation('DescribeKey', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
   checkKeyState(key, 'DescribeKey');
-  return { KeyMetadata: keyMetadata(key.record, ctx.arns) };
+  return { KeyMetadata: keyMetadata(key.record, ctx.arns, key.state) };
 });
