@@ -81,23 +81,39 @@ export class KeyUsageTracker {
     return tracked.has(operation);
   }
 
-  /** Opens (or creates, with `now` as the start of tracking) the usage file at `path`. */
-  constructor(path: string, now: Date) {
-    this.db = new Database(path, { timeout: 10_000 });
+  private static openFile(path: string, now: Date): Db {
+    const db = new Database(path, { timeout: 10_000 });
     try {
-      chmodSync(path, 0o600);
-      this.db.pragma('journal_mode = WAL');
+      if (path !== ':memory:') chmodSync(path, 0o600);
+      db.pragma('journal_mode = WAL');
       // NORMAL: a crash of the machine may lose the last writes; usage is eventually consistent.
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(schema);
-      this.db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('tracking_started', ?)").run(String(now.getTime()));
-      this.trackingStart = Number(this.db.prepare("SELECT value FROM meta WHERE name = 'tracking_started'").pluck().get());
-      this.upsert = this.db.prepare(upsertSql);
-      this.select = this.db.prepare('SELECT operation, used_at AS time, event_id AS eventId, request_id AS requestId FROM key_last_usage WHERE key_id = ?');
+      db.pragma('synchronous = NORMAL');
+      db.exec(schema);
+      db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('tracking_started', ?)").run(String(now.getTime()));
+      return db;
     } catch (err) {
-      this.db.close();
+      db.close();
       throw err;
     }
+  }
+
+  /**
+   * Opens (or creates, with `now` as the start of tracking) the usage file at `path`. A file that
+   * cannot be used (unreadable, corrupt) never stops the key store from opening: usage is then
+   * tracked in memory from now on, and a warning says why.
+   */
+  constructor(path: string, now: Date) {
+    let db: Db;
+    try {
+      db = KeyUsageTracker.openFile(path, now);
+    } catch (err) {
+      process.emitWarning(`embedded-kms: cannot use ${path} (${(err as Error).message}); key usage (GetKeyLastUsage) is tracked in memory only`);
+      db = KeyUsageTracker.openFile(':memory:', now);
+    }
+    this.db = db;
+    this.trackingStart = Number(db.prepare("SELECT value FROM meta WHERE name = 'tracking_started'").pluck().get());
+    this.upsert = db.prepare(upsertSql);
+    this.select = db.prepare('SELECT operation, used_at AS time, event_id AS eventId, request_id AS requestId FROM key_last_usage WHERE key_id = ?');
     open.add(this);
     if (!exitHook) {
       exitHook = true;

@@ -1,7 +1,7 @@
 // GetKeyLastUsage: each key's last successful cryptographic operation, with the CloudTrail event
 // id of that call's audit line and its request id; kept across closes and processes, and read
 // by the library, the endpoint (through @aws-sdk/client-kms) and the CLI.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CreateKeyCommand, EncryptCommand, GetKeyLastUsageCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -101,6 +101,25 @@ t.test('a store tracked from a later date: TrackingStartDate is that date', asyn
   t.same(out.TrackingStartDate, new Date(start + 3 * day));
   t.same(out.KeyCreationDate, new Date(start));
   t.same(out.KeyLastUsage, {});
+});
+
+t.test('a usage file that cannot be read does not stop the store from opening', async (t) => {
+  const home = tempHome();
+  const { Kms } = await import('../../src/index.js');
+  let kms = await Kms.open({ home });
+  const key = (await kms.createKey({})).KeyMetadata!;
+  await kms.close();
+  writeFileSync(join(home, 'key-usage.sqlite3'), Buffer.alloc(8192, 0x5a)); // not a database
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  kms = await Kms.open({ home });
+  t.teardown(() => kms.close());
+  await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('x') });
+  t.equal((await kms.getKeyLastUsage({ KeyId: key.KeyId! })).KeyLastUsage?.Operation, 'Encrypt', 'tracked in memory');
+  await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  t.match(warnings.join('\n'), /key-usage\.sqlite3 .*tracked in memory only/);
 });
 
 t.test('through the endpoint (SDK) and the CLI', async (t) => {
