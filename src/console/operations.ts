@@ -7,6 +7,7 @@ import { isImplemented } from '../operations/table.js';
 export const consoleOperations: ReadonlySet<OperationName> = new Set<OperationName>([
   'CreateKey',
   'DescribeKey',
+  'GetKeyLastUsage',
   'ListKeys',
   'GetPublicKey',
   'CreateAlias',

@@ -15,6 +15,11 @@ async function run(browser: Browser): Promise<void> {
     const keyId = (await s.kms.createKey({ Description: 'before' })).KeyMetadata!.KeyId!;
     await page.goto(`${s.url}/#/keys/${keyId}`);
     await page.getByRole('heading', { level: 1, name: keyId }).waitFor();
+    tt.match(await page.locator('#key-last-used').textContent(), /^Not used since /, 'GetKeyLastUsage: never used');
+    await s.kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('x') });
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: keyId }).waitFor();
+    tt.match(await page.locator('#key-last-used').textContent(), /^Encrypt, /, 'GetKeyLastUsage: the last use');
     tt.equal(await page.getByRole('region', { name: 'Public key' }).count(), 0, 'no public key for a symmetric key');
 
     // Rotation: the period is checked on the page, then by the service.

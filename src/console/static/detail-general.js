@@ -40,6 +40,19 @@ function algorithms(meta) {
   return list.join(', ');
 }
 
+// GetKeyLastUsage: the key's last cryptographic operation, or since when it has not been used.
+async function lastUsed(key) {
+  if (!key.has('GetKeyLastUsage')) return '—';
+  try {
+    const out = await kms('GetKeyLastUsage', { KeyId: key.meta.KeyId });
+    const used = out.KeyLastUsage ?? {};
+    if (used.Operation) return h('span', { id: 'key-last-used' }, `${used.Operation}, ${formatDate(used.Timestamp)}`);
+    return h('span', { id: 'key-last-used' }, `Not used since ${formatDate(out.TrackingStartDate)}`);
+  } catch {
+    return '—'; // the rest of the page stands without it
+  }
+}
+
 export async function generalSection(key) {
   const { meta } = key;
   return panel(TITLE, 'General configuration',
@@ -55,6 +68,7 @@ export async function generalSection(key) {
       ['Key usage', USAGE_LABEL[meta.KeyUsage] ?? meta.KeyUsage],
       ['Algorithms', algorithms(meta)],
       ['Regionality', meta.MultiRegion ? 'Multi-Region' : 'Single Region'],
+      ['Last used', await lastUsed(key)],
     ]),
     h('h3', {}, 'Description'),
     descriptionEditor(key));
