@@ -36,8 +36,9 @@ class Child {
     const { home, region, accountId, pkcs11 } = kms.config;
     const options: KmsOptions = { home, region, accountId, ...(pkcs11 ? { pkcs11 } : {}) };
     const proc = fork(childScript, [JSON.stringify(options), String(now)], {
-      // The TypeScript loader tap runs this test with, so the child runs the same sources.
-      execArgv: process.execArgv.filter((a) => a.includes('@tapjs/typescript')),
+      // The TypeScript loader tap runs this test with (package.json, tap.node-arg), so the child
+      // runs the same sources.
+      execArgv: process.execArgv.filter((a) => a.startsWith('--import=tsx')),
       env: { ...process.env, NODE_OPTIONS: '' },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

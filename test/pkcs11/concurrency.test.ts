@@ -51,7 +51,7 @@ t.test(`a worker thread shares the module and releases only its own use (${close
   const key = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
   const sign = () => kms.sign({ KeyId: key, Message: Buffer.from('main'), SigningAlgorithm: 'ECDSA_SHA_256' });
 
-  const worker = new Worker(new URL('./fixtures/worker-sign.ts', import.meta.url), {
+  const worker = new Worker(new URL('./fixtures/worker-sign.mjs', import.meta.url), {
     workerData: { home: tempHome('ekms-p11-worker-'), pkcs11: softhsmOptions(), rounds: 20, close },
   });
   const busy = Promise.all(Array.from({ length: 20 }, sign));
