@@ -300,7 +300,7 @@ export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   const middle =
     loggableJson(frame.input, call.input) +
     `,"responseElements":${failed || frame.readOnly ? 'null' : loggableJson(frame.output, call.output)},` +
-    `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId ?? randomUUID()}`;
+    `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId === undefined ? randomUUID() : str(call.eventId).slice(1, -1)}`;
   if (!failed) return [prefix, middle, closingOf(id, frame, call.input, call.output)];
   // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
   // else is summarised by its AWS type.

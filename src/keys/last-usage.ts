@@ -17,6 +17,7 @@ import { chmodSync } from 'node:fs';
 import type { KeyLastUsageTrackingOperation } from '../model/types.js';
 
 const FLUSH_MS = 1000;
+const BUSY_MS = 100;
 
 /** The operations AWS tracks (the KeyLastUsageTrackingOperation enum). */
 const tracked: ReadonlySet<string> = new Set<KeyLastUsageTrackingOperation>([
@@ -60,7 +61,7 @@ const upsertSql = `
     event_id = excluded.event_id, request_id = excluded.request_id
   WHERE excluded.used_at >= key_last_usage.used_at`;
 
-const open = new Set<KeyUsageTracker>();
+const trackers = new Set<KeyUsageTracker>();
 let exitHook = false;
 
 /** The key id in a key ARN (every tracked operation's output names its keys by ARN). */
@@ -74,6 +75,7 @@ export class KeyUsageTracker {
   private pending = new Map<string, KeyUsage>();
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
+  private open = true;
   /** When tracking began for this store (milliseconds since the epoch). */
   readonly trackingStart: number;
 
@@ -82,7 +84,9 @@ export class KeyUsageTracker {
   }
 
   private static openFile(path: string, now: Date): Db {
-    const db = new Database(path, { timeout: 10_000 });
+    // A short busy timeout: flushes run on the event loop, and notes a busy file refuses are kept
+    // for the next flush rather than waited for.
+    const db = new Database(path, { timeout: BUSY_MS });
     try {
       if (path !== ':memory:') chmodSync(path, 0o600);
       db.pragma('journal_mode = WAL');
@@ -114,11 +118,11 @@ export class KeyUsageTracker {
     this.trackingStart = Number(db.prepare("SELECT value FROM meta WHERE name = 'tracking_started'").pluck().get());
     this.upsert = db.prepare(upsertSql);
     this.select = db.prepare('SELECT operation, used_at AS time, event_id AS eventId, request_id AS requestId FROM key_last_usage WHERE key_id = ?');
-    open.add(this);
+    trackers.add(this);
     if (!exitHook) {
       exitHook = true;
       process.on('exit', () => {
-        for (const tracker of open) tracker.flush();
+        for (const tracker of trackers) tracker.flush();
       });
     }
   }
@@ -131,8 +135,18 @@ export class KeyUsageTracker {
     const o = output as { KeyId?: unknown; SourceKeyId?: unknown } | undefined;
     if (o === undefined || o === null) return;
     const usage: KeyUsage = { operation: operation as KeyLastUsageTrackingOperation, time: time.getTime(), eventId, requestId };
-    if (typeof o.KeyId === 'string') this.pending.set(o.KeyId, usage);
-    if (typeof o.SourceKeyId === 'string') this.pending.set(o.SourceKeyId, usage);
+    if (typeof o.KeyId === 'string') this.keep(o.KeyId, usage);
+    if (typeof o.SourceKeyId === 'string') this.keep(o.SourceKeyId, usage);
+    this.schedule();
+  }
+
+  /** Keeps the later of two uses of a key (calls may finish in another order than they began). */
+  private keep(arn: string, usage: KeyUsage): void {
+    const known = this.pending.get(arn);
+    if (known === undefined || known.time <= usage.time) this.pending.set(arn, usage);
+  }
+
+  private schedule(): void {
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref();
@@ -142,10 +156,21 @@ export class KeyUsageTracker {
   /** The last use of a key known to this process or written by any, if any. */
   lastUsage(keyId: string): KeyUsage | undefined {
     this.flush();
-    return this.select.get(keyId) as KeyUsage | undefined;
+    let stored: KeyUsage | undefined;
+    try {
+      stored = this.select.get(keyId) as KeyUsage | undefined;
+    } catch {
+      // the file cannot be read now: what this process has not written yet still answers
+    }
+    for (const [arn, u] of this.pending) if (keyIdOf(arn) === keyId && (stored === undefined || stored.time <= u.time)) stored = u;
+    return stored;
   }
 
-  /** Writes the pending notes (one transaction). A failure is reported once, never thrown. */
+  /**
+   * Writes the pending notes (one transaction). Never throws: notes that could not be written
+   * (the file busy in another process, a disk error) are kept for the next flush, and the first
+   * failure of a run of them is reported as a warning.
+   */
   flush(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
@@ -158,17 +183,22 @@ export class KeyUsageTracker {
       this.db.transaction(() => {
         for (const [arn, u] of notes) this.upsert.run(keyIdOf(arn), u.operation, u.time, u.eventId, u.requestId);
       })();
+      this.warned = false;
     } catch (err) {
+      for (const [arn, u] of notes) this.keep(arn, u);
+      if (this.open) this.schedule();
       if (!this.warned) {
         this.warned = true;
-        process.emitWarning(`embedded-kms: cannot record key usage (GetKeyLastUsage): ${(err as Error).message}`);
+        process.emitWarning(`embedded-kms: cannot record key usage (GetKeyLastUsage) yet: ${(err as Error).message}`);
       }
     }
   }
 
   close(): void {
     this.flush();
-    open.delete(this);
+    this.open = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    trackers.delete(this);
     this.db.close();
   }
 }

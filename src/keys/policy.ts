@@ -58,6 +58,12 @@ function checkPrincipal(p: unknown): void {
       throw malformed('Policy contains a statement with one or more invalid principals.');
 }
 
+/** Absent, or exactly one of the pair given as a string or a list of strings (null is not absent). */
+function validElement(s: Record<string, unknown>, name: string, notName: string): boolean {
+  const given = [name, notName].filter((k) => Object.hasOwn(s, k));
+  return given.length === 0 || (given.length === 1 && isStringOrStrings(s[given[0]!]));
+}
+
 function checkStatement(s: unknown): void {
   if (!isObject(s)) throw malformed('Policy contains a statement that is not a JSON object.');
   for (const k of Object.keys(s)) if (!statementKeys.has(k)) throw malformed(`Policy contains a statement with an unknown element ${k}.`);
@@ -68,12 +74,8 @@ function checkStatement(s: unknown): void {
   checkPrincipal(principal);
   // A statement without an action or a resource has no effect, and AWS stores it all the same
   // (the model's CreateKey and PutKeyPolicy docs); one that names them wrongly is refused.
-  const action = s.Action ?? s.NotAction;
-  if (action !== undefined && ((s.Action !== undefined && s.NotAction !== undefined) || !isStringOrStrings(action)))
-    throw malformed('Policy contains a statement with no valid action.');
-  const resource = s.Resource ?? s.NotResource;
-  if (resource !== undefined && ((s.Resource !== undefined && s.NotResource !== undefined) || !isStringOrStrings(resource)))
-    throw malformed('Policy contains a statement with no valid resource.');
+  if (!validElement(s, 'Action', 'NotAction')) throw malformed('Policy contains a statement with no valid action.');
+  if (!validElement(s, 'Resource', 'NotResource')) throw malformed('Policy contains a statement with no valid resource.');
   if (s.Condition !== undefined && !isObject(s.Condition)) throw malformed('Policy contains a statement with an invalid condition.');
   if (s.Sid !== undefined && typeof s.Sid !== 'string') throw malformed('Policy contains a statement with an invalid Sid.');
 }

@@ -114,6 +114,9 @@ export async function rotateKeyMaterial(
   return deps.keys.remember(record, deps.store.getMaterials(keyId), handles);
 }
 
+/** How soon a rotation that had to wait (rotateOne) is looked at again. */
+const WAIT_RETRY_MS = 1000;
+
 /**
  * Keeps the earliest automatic rotation date of the store in memory, so that checking for due
  * rotations on every operation is one comparison; the date is read again from the store only
@@ -153,15 +156,29 @@ export class RotationSchedule {
   }
 
   private async rotateDue(now: Date): Promise<void> {
-    for (const keyId of this.deps.store.dueRotations(now)) await this.rotateOne(keyId, now);
+    let waiting = false;
+    for (const keyId of this.deps.store.dueRotations(now)) if (!(await this.rotateOne(keyId, now))) waiting = true;
     // Read after the rotations (which mark the schedule stale themselves), with no await in
     // between: any change made meanwhile is already in the store.
     this.stale = false;
-    this.earliest = this.deps.store.earliestRotation()?.getTime();
+    const earliest = this.deps.store.earliestRotation()?.getTime();
+    // A key that must wait (its custom key store disconnected) stays due: look again a second
+    // later, or when the store is connected (ConnectCustomKeyStore marks this stale), not on
+    // every call.
+    this.earliest = waiting && earliest !== undefined && earliest <= now.getTime() ? now.getTime() + WAIT_RETRY_MS : earliest;
   }
 
-  private async rotateOne(keyId: string, now: Date): Promise<void> {
+  /**
+   * Rotates a key if its rotation is due. False when it is due but must wait: its custom key
+   * store is disconnected (the key is Unavailable), so the token cannot make the new material;
+   * failing every operation of the process meanwhile (ConnectCustomKeyStore included) would be
+   * worse than rotating late, as AWS does for a key that is not Enabled.
+   */
+  private async rotateOne(keyId: string, now: Date): Promise<boolean> {
     const key = this.deps.keys.get(keyId);
-    if (key && isRotationDue(key.record, now)) await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now);
+    if (!key || !isRotationDue(key.record, now)) return true;
+    if (key.state === 'Unavailable') return false;
+    await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now);
+    return true;
   }
 }

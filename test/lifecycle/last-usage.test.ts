@@ -45,7 +45,7 @@ eachBackend('GetKeyLastUsage reports the last successful cryptographic operation
   bad[bad.length - 1] ^= 1;
   await rejectsAws(t, kms.verify({ KeyId: md.KeyId!, Message: message, Signature: bad, SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInvalidSignatureException');
   await rejectsAws(t, kms.sign({ KeyId: md.KeyId!, Message: message, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }), 'DryRunOperationException');
-  t.equal((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage?.Operation, 'Sign', 'unchanged by a failure or a dry run');
+  t.same((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage, afterSign.KeyLastUsage, 'unchanged by a failure or a dry run');
   await kms.verify({ KeyId: md.KeyId!, Message: message, Signature: Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
   t.same((await kms.getKeyLastUsage({ KeyId: md.KeyId! })).KeyLastUsage?.Timestamp, new Date(clock.now));
 
@@ -83,6 +83,18 @@ eachBackend('ReEncrypt is recorded for both keys; GenerateRandom for none', asyn
   t.equal((await kms.getKeyLastUsage({ KeyId: b.KeyId! })).KeyLastUsage?.Operation, 'GenerateDataKey');
   await kms.generateRandom({ NumberOfBytes: 8 });
   t.equal((await kms.getKeyLastUsage({ KeyId: b.KeyId! })).KeyLastUsage?.Operation, 'GenerateDataKey');
+});
+
+t.test('of two uses noted out of order, the later one is kept', async (t) => {
+  const { KeyUsageTracker } = await import('../../src/keys/last-usage.js');
+  const usage = new KeyUsageTracker(join(tempHome(), 'key-usage.sqlite3'), new Date(start));
+  t.teardown(() => usage.close());
+  const arn = 'arn:aws:kms:us-east-1:111122223333:key/8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11';
+  usage.note('Sign', { KeyId: arn }, new Date(start + 2000), 'e-late', 'r-late');
+  usage.note('Verify', { KeyId: arn }, new Date(start + 1000), 'e-early', 'r-early'); // began earlier, ended later
+  t.equal(usage.lastUsage('8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11')?.eventId, 'e-late');
+  usage.note('Verify', { KeyId: arn }, new Date(start + 1500), 'e-written-late', 'r');
+  t.equal(usage.lastUsage('8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11')?.eventId, 'e-late', 'and in the file: the later use stays');
 });
 
 t.test('a store tracked from a later date: TrackingStartDate is that date', async (t) => {

@@ -80,6 +80,7 @@ eachBackend('malformed policies are refused before anything is stored', async (t
     ['action and NotAction both', policy({ ...root, NotAction: 'kms:Decrypt' })],
     ['action of the wrong type', policy({ ...root, Action: 5 })],
     ['resource of the wrong type', policy({ ...root, Resource: [] })],
+    ['action null', policy({ ...root, Action: null })],
     ['unknown statement element', policy({ ...root, Color: 'blue' })],
     ['condition not an object', policy({ ...root, Condition: 'x' })],
   ];

@@ -124,6 +124,28 @@ t.test('Disconnect and Connect', async (tt) => {
   tt.equal(verified.SignatureValid, true, 'the key works again after reconnecting');
 });
 
+t.test('a rotation due while the store is disconnected waits for the connection; other calls go on', async (tt) => {
+  const day = 86_400_000;
+  const clock = { now: Date.parse('2030-01-01T00:00:00Z') };
+  const kms = await openOnToken({ clock: () => new Date(clock.now) });
+  tt.teardown(() => kms.close());
+  const id = backendOf(kms).customKeyStoreId;
+  const key = (await kms.createKey({})).KeyMetadata!;
+  await kms.enableKeyRotation({ KeyId: key.KeyId!, RotationPeriodInDays: 90 });
+  const software = (await kms.createKey({ Origin: 'AWS_KMS' })).KeyMetadata!;
+  await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  clock.now += 91 * day;
+  // Before, every call tried the rotation first and failed with it, reconnecting included.
+  await kms.encrypt({ KeyId: software.KeyId!, Plaintext: Buffer.from('x') });
+  tt.match((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata, { KeyState: 'Unavailable' });
+  tt.same((await kms.listKeyRotations({ KeyId: key.KeyId! })).Rotations, [], 'not rotated while disconnected');
+  await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
+  await kms.describeKey({ KeyId: key.KeyId! }); // the next call runs the rotation that waited
+  const rotations = (await kms.listKeyRotations({ KeyId: key.KeyId! })).Rotations ?? [];
+  tt.equal(rotations.length, 1, 'rotated once connected');
+  tt.equal(rotations[0]?.RotationType, 'AUTOMATIC');
+});
+
 t.test('a connection that fails is FAILED, with its ConnectionErrorCode', async (tt) => {
   const fault = faultPlan('');
   const kms = await openOnToken({ pkcs11: { ...softhsmOptions(), module: fault.module } });

@@ -16,6 +16,8 @@ export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', as
       `Custom key store ${input.CustomKeyStoreId} is ${state}; disconnect it before connecting it again.`,
     );
   await token.connect();
+  // Its keys are available again: rotations that waited for the connection are due now.
+  ctx.keys.onStale?.();
   return {};
 });
 

@@ -1,5 +1,6 @@
 // EnableKey and DisableKey. Both are idempotent in AWS. An unavailable key (its token
-// disconnected) accepts them but keeps its state, as AWS's key-state table says.
+// disconnected) accepts them, as AWS's key-state table says: the stored state changes, and the
+// key has it once its store is connected again (until then it reports Unavailable).
 import { checkKeyState } from '../../keys/state.js';
 import type { KeyState } from '../../model/types.js';
 import { defineOperation, type OperationContext } from '../operation.js';
