@@ -127,7 +127,7 @@ export class Kms {
     if (created && config.testing) store.setMetaIfAbsent(testingMetaName, Buffer.from('1'));
     let usage: KeyUsageTracker;
     try {
-      usage = new KeyUsageTracker(join(config.home, 'key-usage.sqlite3'), config.clock());
+      usage = new KeyUsageTracker(join(config.home, 'key-usage.sqlite3'), config.clock(), store.storeId);
     } catch (err) {
       store.close();
       engine.close();

@@ -83,7 +83,7 @@ export class KeyUsageTracker {
     return tracked.has(operation);
   }
 
-  private static openFile(path: string, now: Date): Db {
+  private static openFile(path: string, now: Date, storeId: string): Db {
     // A short busy timeout: flushes run on the event loop, and notes a busy file refuses are kept
     // for the next flush rather than waited for.
     const db = new Database(path, { timeout: BUSY_MS });
@@ -93,7 +93,14 @@ export class KeyUsageTracker {
       // NORMAL: a crash of the machine may lose the last writes; usage is eventually consistent.
       db.pragma('synchronous = NORMAL');
       db.exec(schema);
-      db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('tracking_started', ?)").run(String(now.getTime()));
+      // The file belongs to one store: a store made anew in the same home (its id differs) starts
+      // tracking afresh rather than inherit another store's usage.
+      db.transaction(() => {
+        const owner = db.prepare("SELECT value FROM meta WHERE name = 'store_id'").pluck().get();
+        if (owner !== undefined && owner !== storeId) db.exec("DELETE FROM key_last_usage; DELETE FROM meta WHERE name = 'tracking_started'");
+        db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('store_id', ?)").run(storeId);
+        db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('tracking_started', ?)").run(String(now.getTime()));
+      })();
       return db;
     } catch (err) {
       db.close();
@@ -106,13 +113,13 @@ export class KeyUsageTracker {
    * cannot be used (unreadable, corrupt) never stops the key store from opening: usage is then
    * tracked in memory from now on, and a warning says why.
    */
-  constructor(path: string, now: Date) {
+  constructor(path: string, now: Date, storeId: string) {
     let db: Db;
     try {
-      db = KeyUsageTracker.openFile(path, now);
+      db = KeyUsageTracker.openFile(path, now, storeId);
     } catch (err) {
       process.emitWarning(`embedded-kms: cannot use ${path} (${(err as Error).message}); key usage (GetKeyLastUsage) is tracked in memory only`);
-      db = KeyUsageTracker.openFile(':memory:', now);
+      db = KeyUsageTracker.openFile(':memory:', now, storeId);
     }
     this.db = db;
     this.trackingStart = Number(db.prepare("SELECT value FROM meta WHERE name = 'tracking_started'").pluck().get());

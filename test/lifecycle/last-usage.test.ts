@@ -87,7 +87,7 @@ eachBackend('ReEncrypt is recorded for both keys; GenerateRandom for none', asyn
 
 t.test('of two uses noted out of order, the later one is kept', async (t) => {
   const { KeyUsageTracker } = await import('../../src/keys/last-usage.js');
-  const usage = new KeyUsageTracker(join(tempHome(), 'key-usage.sqlite3'), new Date(start));
+  const usage = new KeyUsageTracker(join(tempHome(), 'key-usage.sqlite3'), new Date(start), 'store-a');
   t.teardown(() => usage.close());
   const arn = 'arn:aws:kms:us-east-1:111122223333:key/8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11';
   usage.note('Sign', { KeyId: arn }, new Date(start + 2000), 'e-late', 'r-late');
@@ -95,6 +95,23 @@ t.test('of two uses noted out of order, the later one is kept', async (t) => {
   t.equal(usage.lastUsage('8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11')?.eventId, 'e-late');
   usage.note('Verify', { KeyId: arn }, new Date(start + 1500), 'e-written-late', 'r');
   t.equal(usage.lastUsage('8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11')?.eventId, 'e-late', 'and in the file: the later use stays');
+});
+
+t.test('a store made anew in the same home does not inherit the usage of the old one', async (t) => {
+  const { KeyUsageTracker } = await import('../../src/keys/last-usage.js');
+  const path = join(tempHome(), 'key-usage.sqlite3');
+  const arn = 'arn:aws:kms:us-east-1:111122223333:key/8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11';
+  let usage = new KeyUsageTracker(path, new Date(start), 'store-a');
+  usage.note('Sign', { KeyId: arn }, new Date(start + 1000), 'e', 'r');
+  usage.close();
+  usage = new KeyUsageTracker(path, new Date(start + day), 'store-a');
+  t.equal(usage.lastUsage('8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11')?.eventId, 'e', 'the same store keeps its usage');
+  t.equal(usage.trackingStart, start);
+  usage.close();
+  usage = new KeyUsageTracker(path, new Date(start + 2 * day), 'store-b');
+  t.teardown(() => usage.close());
+  t.equal(usage.lastUsage('8f0ab5ba-1bd6-4b3c-9a3e-2f1a0c0b9d11'), undefined, 'another store starts afresh');
+  t.equal(usage.trackingStart, start + 2 * day);
 });
 
 t.test('a store tracked from a later date: TrackingStartDate is that date', async (t) => {

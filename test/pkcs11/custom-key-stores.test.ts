@@ -112,12 +112,16 @@ t.test('Disconnect and Connect', async (tt) => {
   await kms.updateKeyDescription({ KeyId: key, Description: 'managed while unavailable' });
   await kms.cancelKeyDeletion({ KeyId: doomed.KeyId! });
   tt.match(await stateOf(doomed.KeyId!), { KeyState: 'Unavailable' }, 'cancelled while disconnected: unavailable');
+  // AWS's key-state table allows EnableKey and DisableKey on an unavailable key: the key has the
+  // new state once its store is connected again.
+  await kms.enableKey({ KeyId: disabled.KeyId! });
+  tt.match(await stateOf(disabled.KeyId!), { KeyState: 'Unavailable' }, 'enabled while disconnected: still unavailable');
 
   tt.same(await kms.connectCustomKeyStore({ CustomKeyStoreId: id }), {});
   tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'CONNECTED');
   // Reconnected: each key is back in the state it had (a cancelled deletion leaves it Disabled).
   tt.match(await stateOf(key), { KeyState: 'Enabled', Enabled: true, Description: 'managed while unavailable' });
-  tt.match(await stateOf(disabled.KeyId!), { KeyState: 'Disabled' });
+  tt.match(await stateOf(disabled.KeyId!), { KeyState: 'Enabled' }, 'the EnableKey made while disconnected holds');
   tt.match(await stateOf(doomed.KeyId!), { KeyState: 'Disabled' });
   const { Signature } = await sign();
   const verified = await kms.verify({ KeyId: key, Message: Buffer.from('m'), Signature: Signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
