@@ -75,7 +75,6 @@ export class KeyUsageTracker {
   private pending = new Map<string, KeyUsage>();
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
-  private open = true;
   /** When tracking began for this store (milliseconds since the epoch). */
   readonly trackingStart: number;
 
@@ -193,7 +192,7 @@ export class KeyUsageTracker {
       this.warned = false;
     } catch (err) {
       for (const [arn, u] of notes) this.keep(arn, u);
-      if (this.open) this.schedule();
+      if (this.db.open) this.schedule(); // (close() clears the timer after its own flush)
       if (!this.warned) {
         this.warned = true;
         process.emitWarning(`embedded-kms: cannot record key usage (GetKeyLastUsage) yet: ${(err as Error).message}`);
@@ -203,7 +202,6 @@ export class KeyUsageTracker {
 
   close(): void {
     this.flush();
-    this.open = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     trackers.delete(this);
     this.db.close();

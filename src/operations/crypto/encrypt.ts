@@ -12,10 +12,15 @@ import { defineOperation, stopIfDryRun, type OperationContext } from '../operati
 
 type Context = Record<string, string> | undefined;
 
-/** The checks Encrypt and every operation that encrypts under a key make. */
-export function checkEncryption(key: LoadedKey, operation: string, alg: EncryptionAlgorithmSpec, context: Context): void {
+/** Throws unless `operation` may use `key` with `alg` now (its state, usage and key spec). */
+function requireEncryptionUse(key: LoadedKey, operation: string, alg: EncryptionAlgorithmSpec): void {
   requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
   requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
+}
+
+/** The checks Encrypt and every operation that encrypts under a key make. */
+export function checkEncryption(key: LoadedKey, operation: string, alg: EncryptionAlgorithmSpec, context: Context): void {
+  requireEncryptionUse(key, operation, alg);
   if (alg !== 'SYMMETRIC_DEFAULT' && context !== undefined && Object.keys(context).length > 0)
     throw new ValidationException('EncryptionContext is not supported with asymmetric KMS keys.');
 }
@@ -30,6 +35,13 @@ export interface DecryptionTarget {
   key: LoadedKey;
   materialId?: string;
   algorithm: EncryptionAlgorithmSpec;
+}
+
+/** The key a KeyId names, checked as one that may decrypt with `alg`. */
+function namedDecryptor(ctx: OperationContext, operation: string, keyIdParam: string, alg: EncryptionAlgorithmSpec): DecryptionTarget {
+  const key = ctx.keys.resolve(keyIdParam);
+  requireEncryptionUse(key, operation, alg);
+  return { key, algorithm: alg };
 }
 
 /**
@@ -49,12 +61,8 @@ export function decryptionTarget(
     try {
       named = addon.parseCiphertext(ciphertext);
     } catch {
-      if (keyIdParam !== undefined) {
-        // Resolve first: an unknown or unusable KeyId is reported before the blob.
-        const key = ctx.keys.resolve(keyIdParam);
-        requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
-        requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
-      }
+      // Resolve first: an unknown or unusable KeyId is reported before the blob.
+      if (keyIdParam !== undefined) namedDecryptor(ctx, operation, keyIdParam, alg);
       throw new InvalidCiphertextException('');
     }
     // The key the ciphertext names. If this store has no such key, the blob was not made here
@@ -70,17 +78,13 @@ export function decryptionTarget(
       }
     }
     if (!key) throw new InvalidCiphertextException('');
-    requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
-    requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
+    requireEncryptionUse(key, operation, alg);
     if (!key.material(named.materialId)) throw new InvalidCiphertextException('');
     return { key, materialId: named.materialId, algorithm: alg };
   }
   if (keyIdParam === undefined)
     throw new ValidationException('KeyId is required when the encryption algorithm is not SYMMETRIC_DEFAULT.');
-  const key = ctx.keys.resolve(keyIdParam);
-  requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
-  requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
-  return { key, algorithm: alg };
+  return namedDecryptor(ctx, operation, keyIdParam, alg);
 }
 
 /**
@@ -100,11 +104,7 @@ export function decryptionSource(
 ): DecryptionTarget {
   if (input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT')) {
     if (keyIdParam === undefined) throw new ValidationException(`${keyIdMember} is required when DryRunModifiers includes IGNORE_CIPHERTEXT.`);
-    const key = ctx.keys.resolve(keyIdParam);
-    const alg = algorithm ?? 'SYMMETRIC_DEFAULT';
-    requireUsableFor(key, 'ENCRYPT_DECRYPT', operation);
-    requireAlgorithm(key, alg, keySpecs[key.record.keySpec].encryption);
-    return { key, algorithm: alg };
+    return namedDecryptor(ctx, operation, keyIdParam, algorithm ?? 'SYMMETRIC_DEFAULT');
   }
   if (ciphertext === undefined)
     throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
