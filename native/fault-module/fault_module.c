@@ -41,13 +41,13 @@
 
 enum { F_Initialize, F_Login, F_OpenSession, F_GetSessionInfo, F_GetTokenInfo, F_FindObjectsInit, F_SignInit, F_Sign,
        F_EncryptInit, F_Encrypt, F_DecryptInit, F_Decrypt, F_GenerateKey, F_GenerateKeyPair, F_DeriveKey,
-       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_WrapKey, F_CloseSession, F_COUNT };
+       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_WrapKey, F_CloseSession, F_GetAttributeValue, F_COUNT };
 
 static const char* const kNames[F_COUNT] = {
     "C_Initialize", "C_Login", "C_OpenSession", "C_GetSessionInfo", "C_GetTokenInfo", "C_FindObjectsInit",
     "C_SignInit", "C_Sign", "C_EncryptInit", "C_Encrypt", "C_DecryptInit", "C_Decrypt", "C_GenerateKey",
     "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject", "C_UnwrapKey", "C_SetAttributeValue",
-    "C_WrapKey", "C_CloseSession"};
+    "C_WrapKey", "C_CloseSession", "C_GetAttributeValue"};
 
 static const struct {
   const char* name;
@@ -301,6 +301,11 @@ static CK_RV w_CloseSession(CK_SESSION_HANDLE s) {
   return g_target->C_CloseSession(s);
 }
 
+static CK_RV w_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+  FAULT(F_GetAttributeValue);
+  return g_target->C_GetAttributeValue(s, o, t, n);
+}
+
 EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
   if (out == NULL) return CKR_ARGUMENTS_BAD;
   pthread_mutex_lock(&g_mutex);
@@ -340,6 +345,7 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
       g_list.C_SetAttributeValue = w_SetAttributeValue;
       g_list.C_WrapKey = w_WrapKey;
       g_list.C_CloseSession = w_CloseSession;
+      g_list.C_GetAttributeValue = w_GetAttributeValue;
     }
   }
   pthread_mutex_unlock(&g_mutex);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -289,6 +291,50 @@ TEST(keys_reload_from_the_token_and_destruction_removes_them) {
   CHECK(destroyTokenKey(token, g.tokenRef) == 0);
   CHECK(listTokenRefs(token, "reload").empty());
   CHECK_THROWS_CODE(k1->sign(alg, false, std::string("x")), ErrorCode::KeyUnavailable);
+}
+
+// Other threads (or processes) may destroy a store's objects while they are listed or
+// destroyed here too, as the expiry of imported material does beside an orphan sweep. SoftHSM2
+// then fails calls on an object it is deleting (CKR_GENERAL_ERROR, CKR_ATTRIBUTE_VALUE_INVALID,
+// not only CKR_OBJECT_HANDLE_INVALID). The listing must succeed and list each object that stays;
+// two destructions of the same objects must both succeed, and destroy each object once.
+TEST(listing_and_destroying_while_objects_are_destroyed_elsewhere) {
+  auto token = openToken(4);
+  std::vector<GeneratedTokenKey> doomed;
+  for (int i = 0; i < 24; ++i) doomed.push_back(generateTokenKey(token, identity("SYMMETRIC_DEFAULT"), "ENCRYPT_DECRYPT", "churn"));
+  GeneratedTokenKey kept = generateTokenKey(token, identity("SYMMETRIC_DEFAULT"), "ENCRYPT_DECRYPT", "churn");
+  std::atomic<int> running{2}, destroyed{0}, destroyFailures{0};
+  auto destroyAll = [&](bool reverse) {
+    for (std::size_t i = 0; i < doomed.size(); ++i) {
+      try {
+        destroyed += static_cast<int>(destroyTokenKey(token, doomed[reverse ? doomed.size() - 1 - i : i].tokenRef));
+      } catch (const std::exception& e) {
+        if (++destroyFailures == 1) fprintf(stderr, "  destruction failed: %s\n", e.what());
+      }
+    }
+    --running;
+  };
+  std::thread forward(destroyAll, false), backward(destroyAll, true);
+  int failures = 0, listings = 0, keptMissing = 0;
+  while (running.load() > 0 || listings == 0) {
+    try {
+      std::vector<std::string> refs = listTokenRefs(token, "churn");
+      ++listings;
+      if (std::find(refs.begin(), refs.end(), kept.tokenRef) == refs.end()) ++keptMissing;
+    } catch (const std::exception& e) {
+      if (++failures == 1) fprintf(stderr, "  listing failed: %s\n", e.what());
+    }
+  }
+  forward.join();
+  backward.join();
+  fprintf(stderr, "  %d listings beside the destructions\n", listings);
+  CHECK(failures == 0);
+  CHECK(keptMissing == 0);
+  CHECK(destroyFailures.load() == 0);
+  CHECK(destroyed.load() == 24);
+  std::vector<std::string> after = listTokenRefs(token, "churn");
+  CHECK(after.size() == 1 && after[0] == kept.tokenRef);
+  destroyTokenKey(token, kept.tokenRef);
 }
 
 TEST(sixty_four_operations_on_four_sessions_from_eight_threads) {

@@ -81,10 +81,10 @@ bool contains(const std::string& s, const std::string& part) {
   return false;
 }
 
-KeyIdentity identity(int n) {
+KeyIdentity identity(int n, const std::string& spec = "ECC_NIST_P256") {
   char material[65];
   snprintf(material, sizeof material, "%064x", n);
-  return {"faults-" + std::to_string(n), "ECC_NIST_P256", material};
+  return {"faults-" + std::to_string(n), spec, material};
 }
 
 const AlgorithmInfo& ecdsa() { return algorithm("ECDSA_SHA_256"); }
@@ -166,6 +166,29 @@ TEST(a_stale_object_handle_is_looked_up_again) {
   Bytes sig = g.key->sign(ecdsa(), false, std::string("two"));
   g.key->verify(ecdsa(), false, std::string("two"), sig);
   CHECK(faultLog().size() == 1);
+  destroyTokenKey(token, g.tokenRef);
+}
+
+// Listing a store's objects skips one destroyed meanwhile (tested on SoftHSM2 in test_pkcs11);
+// an object that stays is read again, so one failed read passes and a lasting one is reported.
+TEST(a_listed_object_that_cannot_be_read_is_read_again_then_reported) {
+  {
+    auto token = open("C_GetAttributeValue@1=CKR_GENERAL_ERROR");
+    GeneratedTokenKey g = generateTokenKey(token, identity(6, "SYMMETRIC_DEFAULT"), "ENCRYPT_DECRYPT", "faults-list");
+    std::vector<std::string> refs = listTokenRefs(token, "faults-list");
+    CHECK(refs.size() == 1 && refs[0] == g.tokenRef);
+    CHECK(faultLog().size() == 1);
+    destroyTokenKey(token, g.tokenRef);
+  }
+  auto token = open("C_GetAttributeValue=CKR_GENERAL_ERROR");
+  GeneratedTokenKey g = generateTokenKey(token, identity(7, "SYMMETRIC_DEFAULT"), "ENCRYPT_DECRYPT", "faults-list");
+  try {
+    listTokenRefs(token, "faults-list");
+    check::fail(__FILE__, __LINE__, "the listing succeeded");
+  } catch (const Error& e) {
+    CHECK(contains(e.what(), "C_GetAttributeValue failed (CKR_GENERAL_ERROR)"));
+  }
+  CHECK(faultLog().size() > 1);
   destroyTokenKey(token, g.tokenRef);
 }
 
