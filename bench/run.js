@@ -257,7 +257,7 @@ async function runOps() {
               baselines.push({ name: `node (${row.node.factory})`, error: errText(e) });
             }
             const others = [...(node ? [node] : []), ...token.subjects];
-            const [kmsResult, ...otherResults] = await compare([{ fn, concurrency: c }, ...others], { seconds: opts.seconds, warmup: opts.warmup, rounds: opts.rounds });
+            const [kmsResult, ...otherResults] = await compare([{ fn, concurrency: c }, ...others], { seconds: opts.seconds, warmup: opts.warmup, warmupCalls: opts.warmupCalls, warmupMax: opts.warmupMax, sliceWarmup: opts.sliceWarmup, rounds: opts.rounds });
             m = kmsResult;
             others.forEach((o, i) => {
               const b = { name: o.name, ...otherResults[i] };
@@ -358,7 +358,7 @@ async function runCpu() {
     for (const c of opts.concurrency) {
       log(`cpu: ${layers.length} layers ×${c}, interleaved`);
       const subjects = layers.filter((l) => c === 1 || !l.only1).map((l) => ({ ...l, concurrency: l.sync ? 1 : c }));
-      const rs = await compare(subjects, { seconds: opts.seconds, warmup: opts.warmup, rounds: opts.rounds });
+      const rs = await compare(subjects, { seconds: opts.seconds, warmup: opts.warmup, warmupCalls: opts.warmupCalls, warmupMax: opts.warmupMax, sliceWarmup: opts.sliceWarmup, rounds: opts.rounds });
       subjects.forEach((l, i) => {
         const r = rs[i];
         measured.push({ layer: l.name, concurrency: c, opsPerSec: r.opsPerSec, cpuUsPerOp: r.cpuUsPerOp, cpuUtilisation: r.cpuUtilisation, ratioToOpenssl: perSign && r.cpuUsPerOp / perSign });
@@ -421,7 +421,7 @@ async function runTokenCpu() {
           handle && { name: 'native handle.sign (addon + thread pool only)', fn: () => handle.sign(alg, true, digest), concurrency: c },
           ...token.subjects,
         ].filter(Boolean);
-        const rs = await compare(layers, { seconds: opts.seconds, warmup: opts.warmup, rounds: opts.rounds });
+        const rs = await compare(layers, { seconds: opts.seconds, warmup: opts.warmup, warmupCalls: opts.warmupCalls, warmupMax: opts.warmupMax, sliceWarmup: opts.sliceWarmup, rounds: opts.rounds });
         const cIndex = layers.findIndex((l) => l.name.startsWith('PKCS#11 C loop'));
         const cCpu = cIndex >= 0 ? rs[cIndex].cpuUsPerOp : undefined;
         layers.forEach((l, i) => {

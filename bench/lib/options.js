@@ -5,7 +5,10 @@ import { parseArgs } from 'node:util';
 const spec = {
   seconds: { env: 'EKMS_BENCH_SECONDS', type: 'number', def: 0.8, help: 'measured seconds per row (each kms row and each Node baseline)' },
   rounds: { env: 'EKMS_BENCH_ROUNDS', type: 'number', def: 4, help: 'slices per row: kms and its Node baseline alternate (A B B A …) so drift hits both' },
-  warmup: { env: 'EKMS_BENCH_WARMUP', type: 'number', def: 0.2, help: 'unmeasured warm-up seconds before each row' },
+  warmup: { env: 'EKMS_BENCH_WARMUP', type: 'number', def: 0.2, help: 'unmeasured warm-up seconds before each row (at least)' },
+  'warmup-calls': { env: 'EKMS_BENCH_WARMUP_CALLS', type: 'number', def: 8000, help: 'unmeasured calls before each row (at least): until V8 has optimised the JavaScript of the call, it costs several times more (see bench/README.md)' },
+  'slice-warmup': { env: 'EKMS_BENCH_SLICE_WARMUP', type: 'number', def: 0.05, help: 'unmeasured seconds before each measured slice of an in-process subject: the first tens of milliseconds after the process sat idle (while a baseline ran in its own process) cost about 10% more CPU per call; the baselines in processes of their own have their start-up and warm-up before their timed part' },
+  'warmup-max': { env: 'EKMS_BENCH_WARMUP_MAX', type: 'number', def: 6, help: 'at most this many seconds of warm-up per row, whatever warmup-calls says' },
   'openssl-seconds': { env: 'EKMS_BENCH_OPENSSL_SECONDS', type: 'number', def: 1, help: 'openssl speed -seconds (integer)' },
   concurrency: { env: 'EKMS_BENCH_CONCURRENCY', type: 'string', def: '1,64', help: 'comma-separated in-flight counts' },
   'message-type': { env: 'EKMS_BENCH_MESSAGE_TYPE', type: 'string', def: 'DIGEST', help: 'Sign/Verify MessageType for ECDSA and RSA rows (RAW or DIGEST); Ed25519 always RAW' },
