@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { AuditTrail } from './audit/index.js';
+import { followConnection, storedAsDisconnected } from './backends/connection-state.js';
 import { openNativeToken, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
 import type { TokenBackend } from './backends/token.js';
 import { sweepTokenOrphans } from './backends/token-orphans.js';
@@ -157,6 +158,8 @@ export class Kms {
     await kms.rotations.runDueAtOpen(config.clock());
     // Imported key material whose ValidTo came while no process had the store open.
     kms.importExpiry.runDue(config.clock());
+    // A custom key store left disconnected stays so (after the work above, which the token did).
+    if (kms.token && storedAsDisconnected(store, kms.token.customKeyStoreId)) await kms.token.disconnect();
     if (config.fixtures) {
       try {
         await applyFixtures(kms, config.fixtures);
@@ -245,7 +248,11 @@ export class Kms {
     const op = operationTable.get(operation);
     if (!op) throw new UnsupportedOperationException(`${operation} is not supported by embedded-kms.`);
     const valid = validateInput(operation, input);
-    this.keys.refresh();
+    if (this.keys.refresh() && this.token) {
+      // Another process may have connected or disconnected the custom key store.
+      const following = followConnection(this.store, this.token);
+      if (following) await following;
+    }
     const ctx: OperationContext = {
       config: this.config,
       store: this.store,

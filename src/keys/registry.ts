@@ -48,13 +48,16 @@ export class KeyRegistry {
     this.maxCachedRecords = maxCachedRecords;
   }
 
-  /** Drops cached records when another connection changed the store. Call once per operation. */
-  refresh(): void {
-    if (this.store.changedElsewhere()) {
-      this.cache.clear();
-      this.aliases.clear();
-      this.onStale?.();
-    }
+  /**
+   * Drops cached records when another connection changed the store. Call once per operation.
+   * True when it did (what else this process keeps of the store is then to be read again).
+   */
+  refresh(): boolean {
+    if (!this.store.changedElsewhere()) return false;
+    this.cache.clear();
+    this.aliases.clear();
+    this.onStale?.();
+    return true;
   }
 
   /** A change this process made: forget the key's record (and its unwrapped materials if asked). */

@@ -7,6 +7,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 
 import { migrations, schemaVersion } from './schema.js';
 import type { AliasRecord, KeyImportSummary, KeyRecord, MaterialRecord, TagRecord } from './records.js';
+import { deleteMetaValue, setMetaValue } from './durable-ops.js';
 
 interface KeyRow {
   seq: number;
@@ -308,6 +309,14 @@ export class Store {
       this.db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(name, value);
       return this.getMeta(name) as Buffer;
     });
+  }
+
+  setMeta(name: string, value: Uint8Array): void {
+    this.write(() => setMetaValue(this.db, name, value));
+  }
+
+  deleteMeta(name: string): void {
+    this.write(() => deleteMetaValue(this.db, name));
   }
 
   getKey(keyId: string): KeyRecord | undefined {

@@ -1,8 +1,12 @@
 // The token as an AWS_CLOUDHSM custom key store: DescribeCustomKeyStores, Connect and
 // Disconnect, and CreateKey's choice between the token and software keys.
+import { createPublicKey, verify } from 'node:crypto';
+
 import t from 'tap';
 
-import { software } from '../helpers/backends.js';
+import { Kms } from '../../src/index.js';
+import { ekms } from '../cli/run.js';
+import { cleanupLater, software, tempHome } from '../helpers/backends.js';
 import { softhsmOptions } from '../helpers/softhsm.js';
 import { backendOf, faultPlan, openOnToken, rejects } from './helpers.js';
 
@@ -167,4 +171,51 @@ t.test('a connection that fails is FAILED, with its ConnectionErrorCode', async 
   faultPlan('');
   await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
   tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'CONNECTED');
+});
+
+t.test('the connection state is the key store\'s: other Kms on it, later opens and CLI commands follow it', async (tt) => {
+  const home = tempHome('ekms-p11-connection-');
+  cleanupLater(home);
+  const open = () => Kms.open({ home, pkcs11: softhsmOptions() });
+  const a = await open();
+  const b = await open();
+  const id = backendOf(a).customKeyStoreId;
+  const made = (await a.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  const message = Buffer.from('followed');
+  const signWith = (kms: Kms) => kms.sign({ KeyId: made.KeyId!, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' });
+  await signWith(b);
+  const stateIn = async (kms: Kms) => (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState;
+
+  await a.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal(await stateIn(b), 'DISCONNECTED', 'another Kms on the store follows the disconnection');
+  tt.match((await b.describeKey({ KeyId: made.KeyId! })).KeyMetadata, { KeyState: 'Unavailable', Enabled: false });
+  await rejects(tt, signWith(b), 'KMSInvalidStateException', `${made.Arn} is unavailable.`);
+  await rejects(tt, b.disconnectCustomKeyStore({ CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
+  await b.close();
+
+  const c = await open();
+  tt.equal(await stateIn(c), 'DISCONNECTED', 'a later open starts disconnected');
+  await rejects(tt, signWith(c), 'KMSInvalidStateException');
+  const cli = async (...args: string[]) => {
+    const r = await ekms([...args, '--home', home, '--output', 'text'], {}, (options) => Kms.open({ ...options, pkcs11: softhsmOptions() }));
+    tt.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  tt.equal(await cli('describe-custom-key-stores', '--query', 'CustomKeyStores[0].ConnectionState'), 'DISCONNECTED', 'so does a CLI command');
+  tt.equal(await cli('describe-key', '--key-id', made.KeyId!, '--query', 'KeyMetadata.KeyState'), 'Unavailable');
+
+  await c.connectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal(await stateIn(a), 'CONNECTED', 'the Kms that disconnected follows the connection made elsewhere');
+  const { Signature } = await signWith(a);
+  const spki = (await c.getPublicKey({ KeyId: made.KeyId! })).PublicKey!;
+  tt.ok(verify('sha256', message, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), Buffer.from(Signature!)), 'it signs again, checked by node:crypto');
+  await a.close();
+  await c.close();
+  tt.equal(await cli('describe-custom-key-stores', '--query', 'CustomKeyStores[0].ConnectionState'), 'CONNECTED', 'and stays connected');
+
+  // A store disconnected by a CLI command is disconnected for the next one.
+  await cli('disconnect-custom-key-store', '--custom-key-store-id', id);
+  tt.equal(await cli('describe-custom-key-stores', '--query', 'CustomKeyStores[0].ConnectionState'), 'DISCONNECTED');
+  await cli('connect-custom-key-store', '--custom-key-store-id', id);
+  tt.equal(await cli('describe-key', '--key-id', made.KeyId!, '--query', 'KeyMetadata.KeyState'), 'Enabled');
 });

@@ -1,9 +1,11 @@
 // ConnectCustomKeyStore and DisconnectCustomKeyStore for the configured PKCS#11 token.
 // Connecting logs in again; as in AWS, a failed connection is not an error of the call: the
-// store becomes FAILED and DescribeCustomKeyStores gives the ConnectionErrorCode. While it is
+// store becomes FAILED and DescribeCustomKeyStores gives the ConnectionErrorCode. The state is
+// the key store's: every process on it follows it (backends/connection-state.ts). While it is
 // disconnected, creating keys in it fails (CustomKeyStoreInvalidStateException), and its keys are
 // Unavailable (keys/registry.ts, LoadedKey.state): DescribeKey says so, and their use is refused
 // (KMSInvalidStateException) until the store is connected again.
+import { recordConnection } from '../../backends/connection-state.js';
 import { CustomKeyStoreInvalidStateException } from '../../errors.js';
 import { defineOperation } from '../operation.js';
 import { customKeyStore } from './store-of.js';
@@ -16,6 +18,7 @@ export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', as
       `Custom key store ${input.CustomKeyStoreId} is ${state}; disconnect it before connecting it again.`,
     );
   await token.connect();
+  if (token.connectionState === 'CONNECTED') recordConnection(ctx.store, token.customKeyStoreId, true, ctx.now());
   // Its keys are available again: rotations that waited for the connection are due now.
   ctx.keys.onStale?.();
   return {};
@@ -26,6 +29,8 @@ export const disconnectCustomKeyStore = defineOperation('DisconnectCustomKeyStor
   const state = token.describe().ConnectionState;
   if (state === 'DISCONNECTED' || state === 'DISCONNECTING')
     throw new CustomKeyStoreInvalidStateException(`Custom key store ${input.CustomKeyStoreId} is ${state}.`);
+  // Recorded first: a process that dies now leaves the store disconnected, as it was asked.
+  recordConnection(ctx.store, token.customKeyStoreId, false, ctx.now());
   await token.disconnect();
   return {};
 });
