@@ -54,6 +54,8 @@ export class Kms {
   private active = 0;
   private idle: (() => void) | undefined;
   private closed = false;
+  /** Another connection wrote to the store: the custom key store's recorded connection state is to be followed. */
+  private connectionCheckDue = false;
 
   private constructor(config: Config, store: Store, engine: NativeEngine, usage: KeyUsageTracker) {
     this.config = config;
@@ -67,6 +69,9 @@ export class Kms {
     this.deletions = new DeletionSchedule(store);
     this.importExpiry = new ImportExpiry(store, this.keys);
     this.rootKey = new RootKeyFollower(config.home, store, engine as ReloadableEngine, () => this.keys.refresh());
+    this.keys.onChangedElsewhere = () => {
+      this.connectionCheckDue = true;
+    };
     this.keys.onStale = () => {
       this.rotations.markStale();
       this.deletions.markStale();
@@ -248,9 +253,11 @@ export class Kms {
     const op = operationTable.get(operation);
     if (!op) throw new UnsupportedOperationException(`${operation} is not supported by embedded-kms.`);
     const valid = validateInput(operation, input);
-    if (this.keys.refresh() && this.token) {
+    this.keys.refresh();
+    if (this.connectionCheckDue) {
       // Another process may have connected or disconnected the custom key store.
-      const following = followConnection(this.store, this.token);
+      this.connectionCheckDue = false;
+      const following = this.token && followConnection(this.store, this.token);
       if (following) await following;
     }
     const ctx: OperationContext = {

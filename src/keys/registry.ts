@@ -38,6 +38,8 @@ export class KeyRegistry {
   storeConnected?: (customKeyStoreId: string) => boolean | undefined;
   /** Told whenever cached records may be stale (the rotation and deletion schedules re-read due dates then). */
   onStale?: () => void;
+  /** Told when another connection wrote to the store (refresh saw it, whoever called refresh). */
+  onChangedElsewhere?: () => void;
 
   constructor(
     private readonly store: Store,
@@ -48,16 +50,13 @@ export class KeyRegistry {
     this.maxCachedRecords = maxCachedRecords;
   }
 
-  /**
-   * Drops cached records when another connection changed the store. Call once per operation.
-   * True when it did (what else this process keeps of the store is then to be read again).
-   */
-  refresh(): boolean {
-    if (!this.store.changedElsewhere()) return false;
+  /** Drops cached records when another connection changed the store. Call once per operation. */
+  refresh(): void {
+    if (!this.store.changedElsewhere()) return;
     this.cache.clear();
     this.aliases.clear();
     this.onStale?.();
-    return true;
+    this.onChangedElsewhere?.();
   }
 
   /** A change this process made: forget the key's record (and its unwrapped materials if asked). */
