@@ -56,7 +56,8 @@ function json(shapeName: string, value: unknown, depth: number): string | undefi
       return value instanceof Uint8Array ? `{"length":${value.byteLength}}` : invalid(value);
     case 'string':
       if (typeof value !== 'string') return invalid(value);
-      if (s.sensitive) return '"[redacted]"';
+      // A grant token names a grant and is new per CreateGrant; like a credential, it is not logged.
+      if (s.sensitive || shapeName === 'GrantTokenType') return '"[redacted]"';
       return jsonString(value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length - MAX_STRING} more characters]` : value);
     case 'integer':
     case 'long':

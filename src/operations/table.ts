@@ -9,6 +9,9 @@ import { generateRandom } from './crypto/random.js';
 import { reEncrypt } from './crypto/re-encrypt.js';
 import { sign, verify } from './crypto/sign.js';
 import { connectCustomKeyStore, disconnectCustomKeyStore } from './custom-key-stores/connect.js';
+import { createGrant } from './grants/create-grant.js';
+import { listGrants, listRetirableGrants } from './grants/list-grants.js';
+import { retireGrant, revokeGrant } from './grants/retire-revoke.js';
 import { describeCustomKeyStores } from './custom-key-stores/describe.js';
 import { deleteImportedKeyMaterial } from './import/delete-imported-key-material.js';
 import { getParametersForImport } from './import/get-parameters-for-import.js';
@@ -69,6 +72,11 @@ const implemented: Operation[] = [
   getKeyPolicy,
   putKeyPolicy,
   listKeyPolicies,
+  createGrant,
+  listGrants,
+  listRetirableGrants,
+  retireGrant,
+  revokeGrant,
   describeCustomKeyStores,
   connectCustomKeyStore,
   disconnectCustomKeyStore,

@@ -121,6 +121,27 @@ export const migrations: readonly string[] = [
   `
   CREATE INDEX IF NOT EXISTS keys_by_next_rotation ON keys(next_rotation_date) WHERE rotation_enabled = 1 AND key_state = 'Enabled';
   `,
+  // 6: grants (CreateGrant): stored, listed, retired and revoked, not evaluated (as key
+  // policies). `seq` orders them as created and carries the listings' markers; the principals
+  // are columns for the listings' filters, the rest of the grant is JSON. A key's grants go
+  // with the key. IF NOT EXISTS: running it again changes nothing.
+  `
+  CREATE TABLE IF NOT EXISTS grants (
+    seq                        INTEGER PRIMARY KEY AUTOINCREMENT,
+    grant_id                   TEXT NOT NULL UNIQUE,
+    key_id                     TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+    created_at                 INTEGER NOT NULL,
+    name                       TEXT,
+    grantee_principal          TEXT,
+    grantee_service_principal  TEXT,
+    retiring_principal         TEXT,
+    retiring_service_principal TEXT,
+    details                    TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS grants_by_key ON grants(key_id, seq);
+  CREATE INDEX IF NOT EXISTS grants_by_retiring_principal ON grants(retiring_principal, seq) WHERE retiring_principal IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS grants_by_retiring_service_principal ON grants(retiring_service_principal, seq) WHERE retiring_service_principal IS NOT NULL;
+  `,
 ];
 
 export const schemaVersion = migrations.length;

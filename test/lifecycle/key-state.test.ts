@@ -27,6 +27,7 @@ interface Made {
   signature?: Uint8Array;
   mac?: Uint8Array;
   alias?: string;
+  grantId?: string;
 }
 
 interface Request {
@@ -46,6 +47,10 @@ const agreement = { spec: 'ECC_NIST_P256', usage: 'KEY_AGREEMENT' } as const;
 
 const encryptFirst = async (kms: Kms, m: Made) => {
   m.blob = (await kms.encrypt({ KeyId: m.keyId, Plaintext: msg })).CiphertextBlob!;
+};
+const grantee = 'arn:aws:iam::111122223333:role/state-table';
+const grantFirst = async (kms: Kms, m: Made) => {
+  m.grantId = (await kms.createGrant({ KeyId: m.keyId, GranteePrincipal: grantee, Operations: ['Decrypt'] })).GrantId!;
 };
 const aliasFirst = async (kms: Kms, m: Made, n: number) => {
   m.alias = `alias/state-${n}`;
@@ -129,6 +134,10 @@ const requests: Partial<Record<keyof typeof keyStateTable, Request>> = {
       kms.importKeyMaterial({ KeyId: m.keyId, ImportToken: msg, EncryptedKeyMaterial: msg, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
   },
   DeleteImportedKeyMaterial: { ...sym, call: (kms, m) => kms.deleteImportedKeyMaterial({ KeyId: m.keyId }) },
+  CreateGrant: { ...sym, call: (kms, m) => kms.createGrant({ KeyId: m.keyId, GranteePrincipal: grantee, Operations: ['Encrypt', 'Decrypt'] }) },
+  ListGrants: { ...sym, prepare: grantFirst, call: (kms, m) => kms.listGrants({ KeyId: m.keyId }) },
+  RetireGrant: { ...sym, prepare: grantFirst, call: (kms, m) => kms.retireGrant({ KeyId: m.arn, GrantId: m.grantId! }) },
+  RevokeGrant: { ...sym, prepare: grantFirst, call: (kms, m) => kms.revokeGrant({ KeyId: m.keyId, GrantId: m.grantId! }) },
 };
 
 /** AWS's refusals, written out independently of the code under test. */

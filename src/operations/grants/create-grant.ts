@@ -1,0 +1,73 @@
+// CreateGrant: a grant on a key, stored (grants are listed, retired and revoked, not evaluated).
+// A retry with the same Name and the same parameters returns the grant it made (with a new
+// token), as AWS does; without a Name every call makes a new grant.
+import { isDeepStrictEqual } from 'node:util';
+
+import { ValidationException } from '../../errors.js';
+import { checkGrantFitsKey, checkGrantQuota, newGrantId, newGrantToken } from '../../keys/grants.js';
+import { checkKeyState } from '../../keys/state.js';
+import type { CreateGrantRequest } from '../../model/types.js';
+import { countGrants, grantsNamed, insertGrant, type GrantRecord } from '../../store/grants.js';
+import { defineOperation, stopIfDryRun } from '../operation.js';
+
+function checkPrincipals(input: CreateGrantRequest): void {
+  if (input.GranteePrincipal === undefined && input.GranteeServicePrincipal === undefined)
+    // What the model said while GranteePrincipal was the only grantee (a required member).
+    throw new ValidationException("1 validation error detected: Value null at 'granteePrincipal' failed to satisfy constraint: Member must not be null");
+  if (input.GranteePrincipal !== undefined && input.GranteeServicePrincipal !== undefined)
+    throw new ValidationException('You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.');
+  if (input.RetiringPrincipal !== undefined && input.RetiringServicePrincipal !== undefined)
+    throw new ValidationException('You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.');
+  if (input.GranteeServicePrincipal !== undefined) {
+    if (input.Constraints?.SourceArn === undefined)
+      throw new ValidationException('A grant for a GranteeServicePrincipal must have a SourceArn grant constraint.');
+    if (input.RetiringPrincipal === undefined && input.RetiringServicePrincipal === undefined)
+      throw new ValidationException('A grant for a GranteeServicePrincipal must have a RetiringPrincipal or a RetiringServicePrincipal.');
+  }
+}
+
+/** The grant a request describes, as stored (operations as a set: their order does not make another grant). */
+function grantOf(input: CreateGrantRequest, keyId: string, grantId: string, now: Date): Omit<GrantRecord, 'seq'> {
+  const g: Omit<GrantRecord, 'seq'> = { grantId, keyId, createdAt: now, operations: [...new Set(input.Operations)] };
+  if (input.Name !== undefined) g.name = input.Name;
+  if (input.GranteePrincipal !== undefined) g.granteePrincipal = input.GranteePrincipal;
+  if (input.GranteeServicePrincipal !== undefined) g.granteeServicePrincipal = input.GranteeServicePrincipal;
+  if (input.RetiringPrincipal !== undefined) g.retiringPrincipal = input.RetiringPrincipal;
+  if (input.RetiringServicePrincipal !== undefined) g.retiringServicePrincipal = input.RetiringServicePrincipal;
+  const c = input.Constraints;
+  if (c && (c.EncryptionContextEquals !== undefined || c.EncryptionContextSubset !== undefined || c.SourceArn !== undefined)) {
+    g.constraints = {};
+    if (c.EncryptionContextSubset !== undefined) g.constraints.EncryptionContextSubset = { ...c.EncryptionContextSubset };
+    if (c.EncryptionContextEquals !== undefined) g.constraints.EncryptionContextEquals = { ...c.EncryptionContextEquals };
+    if (c.SourceArn !== undefined) g.constraints.SourceArn = c.SourceArn;
+  }
+  return g;
+}
+
+/** Whether a stored grant is the one a request describes, but for its id and creation date. */
+function sameGrant(stored: GrantRecord, wanted: Omit<GrantRecord, 'seq'>): boolean {
+  const comparable = (g: Omit<GrantRecord, 'seq'>) => ({ ...g, grantId: '', createdAt: 0, operations: [...g.operations].sort() });
+  const { seq: _seq, ...rest } = stored;
+  return isDeepStrictEqual(comparable(rest), comparable(wanted));
+}
+
+export const createGrant = defineOperation('CreateGrant', async (ctx, input) => {
+  const key = ctx.keys.resolve(input.KeyId, { aliases: false });
+  checkKeyState(key, 'CreateGrant');
+  checkPrincipals(input);
+  checkGrantFitsKey(key.record, key.arn, input.Operations, input.Constraints);
+  stopIfDryRun(input);
+  const keyId = key.record.keyId;
+  const grantId = ctx.store.write(() => {
+    const wanted = grantOf(input, keyId, newGrantId(), ctx.now());
+    if (input.Name !== undefined) {
+      const existing = grantsNamed(ctx.store.db, keyId, input.Name).find((g) => sameGrant(g, wanted));
+      if (existing) return existing.grantId;
+    }
+    // Counted inside the transaction: another process may be adding grants to the same key.
+    checkGrantQuota(countGrants(ctx.store.db, keyId), key.arn);
+    insertGrant(ctx.store.db, wanted);
+    return wanted.grantId;
+  });
+  return { GrantToken: newGrantToken(grantId, keyId), GrantId: grantId };
+});

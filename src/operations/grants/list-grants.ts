@@ -1,0 +1,58 @@
+// ListGrants (a key's grants) and ListRetirableGrants (the grants a principal may retire, on any
+// key), in creation order. AWS: Limit 1–100, default 50. Markers carry the last grant's place.
+import { InvalidMarkerException, ValidationException } from '../../errors.js';
+import type { Arns } from '../../keys/arn.js';
+import { checkGrantId } from '../../keys/grants.js';
+import { checkKeyState } from '../../keys/state.js';
+import type { GrantListEntry, ListGrantsResponse } from '../../model/types.js';
+import { grantsPage, type GrantFilter, type GrantRecord } from '../../store/grants.js';
+import { limitOf, nameAfter, pageOf } from '../lifecycle/markers.js';
+import { defineOperation, type OperationContext } from '../operation.js';
+
+function entryOf(arns: Arns, g: GrantRecord): GrantListEntry {
+  const e: GrantListEntry = { KeyId: arns.key(g.keyId), GrantId: g.grantId };
+  if (g.name !== undefined) e.Name = g.name;
+  e.CreationDate = g.createdAt;
+  if (g.granteePrincipal !== undefined) e.GranteePrincipal = g.granteePrincipal;
+  if (g.granteeServicePrincipal !== undefined) e.GranteeServicePrincipal = g.granteeServicePrincipal;
+  if (g.retiringPrincipal !== undefined) e.RetiringPrincipal = g.retiringPrincipal;
+  if (g.retiringServicePrincipal !== undefined) e.RetiringServicePrincipal = g.retiringServicePrincipal;
+  e.IssuingAccount = `arn:aws:iam::${arns.accountId}:root`;
+  e.Operations = [...g.operations];
+  if (g.constraints !== undefined) e.Constraints = structuredClone(g.constraints);
+  return e;
+}
+
+function page(ctx: OperationContext, filter: GrantFilter, limit: number | undefined, marker: string | undefined): ListGrantsResponse {
+  const after = nameAfter(marker);
+  const afterSeq = after === undefined ? 0 : Number(after);
+  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new InvalidMarkerException('Invalid marker');
+  const max = limitOf(limit, 50, 100);
+  const rows = grantsPage(ctx.store.db, filter, afterSeq, max + 1);
+  const p = pageOf(rows, max, (g) => String(g.seq));
+  const out: ListGrantsResponse = { Grants: p.items.map((g) => entryOf(ctx.arns, g)), Truncated: p.Truncated };
+  if (p.NextMarker !== undefined) out.NextMarker = p.NextMarker;
+  return out;
+}
+
+export const listGrants = defineOperation('ListGrants', async (ctx, input) => {
+  const key = ctx.keys.resolve(input.KeyId, { aliases: false });
+  checkKeyState(key, 'ListGrants');
+  if (input.GrantId !== undefined) checkGrantId(input.GrantId);
+  if (input.GranteePrincipal !== undefined && input.GranteeServicePrincipal !== undefined)
+    throw new ValidationException('You can specify either GranteePrincipal or GranteeServicePrincipal, but not both.');
+  return page(
+    ctx,
+    { keyId: key.record.keyId, grantId: input.GrantId, granteePrincipal: input.GranteePrincipal, granteeServicePrincipal: input.GranteeServicePrincipal },
+    input.Limit,
+    input.Marker,
+  );
+});
+
+export const listRetirableGrants = defineOperation('ListRetirableGrants', async (ctx, input) => {
+  if (input.RetiringPrincipal === undefined && input.RetiringServicePrincipal === undefined)
+    throw new ValidationException("1 validation error detected: Value null at 'retiringPrincipal' failed to satisfy constraint: Member must not be null");
+  if (input.RetiringPrincipal !== undefined && input.RetiringServicePrincipal !== undefined)
+    throw new ValidationException('You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.');
+  return page(ctx, { retiringPrincipal: input.RetiringPrincipal, retiringServicePrincipal: input.RetiringServicePrincipal }, input.Limit, input.Marker);
+});

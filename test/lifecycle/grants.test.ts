@@ -1,0 +1,191 @@
+// Grants: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant (by token, by key and id),
+// RevokeGrant, on both backends, through the library, the endpoint (@aws-sdk/client-kms) and
+// the CLI. Grants are stored and listed, not evaluated (README).
+import {
+  CreateGrantCommand,
+  CreateKeyCommand,
+  KMSClient,
+  ListGrantsCommand,
+  NotFoundException,
+  RetireGrantCommand,
+  RevokeGrantCommand,
+} from '@aws-sdk/client-kms';
+import t from 'tap';
+
+import { startServer } from '../../src/endpoint/index.js';
+import { Kms } from '../../src/index.js';
+import { ekms } from '../cli/run.js';
+import { backends, cleanupLater, tempHome } from '../helpers/backends.js';
+import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
+
+const user = 'arn:aws:iam::111122223333:user/grantee';
+const retiring = 'arn:aws:iam::111122223333:role/retirer';
+
+eachBackend('CreateGrant, ListGrants, RetireGrant and RevokeGrant', async (t, kms) => {
+  const key = (await kms.createKey({})).KeyMetadata!;
+  const made = await kms.createGrant({ KeyId: key.KeyId!, GranteePrincipal: user, RetiringPrincipal: retiring, Operations: ['Encrypt', 'Decrypt'] });
+  t.match(made.GrantId, /^[0-9a-f]{64}$/, 'a grant id as AWS makes them');
+  t.match(made.GrantToken, /^[A-Za-z0-9_-]{80,}$/, 'an opaque token');
+  const constrained = await kms.createGrant({
+    KeyId: key.Arn!,
+    GranteePrincipal: user,
+    Operations: ['GenerateDataKey', 'DescribeKey'],
+    Constraints: { EncryptionContextSubset: { purpose: 'test' } },
+    Name: 'with-context',
+  });
+
+  const listed = await kms.listGrants({ KeyId: key.KeyId! });
+  t.equal(listed.Truncated, false);
+  t.same(listed.Grants!.map((g) => g.GrantId), [made.GrantId, constrained.GrantId], 'in creation order');
+  const [first, second] = listed.Grants!;
+  t.same(Object.keys(first!).sort(), ['CreationDate', 'GrantId', 'GranteePrincipal', 'IssuingAccount', 'KeyId', 'Operations', 'RetiringPrincipal']);
+  t.match(first, { KeyId: key.Arn, GranteePrincipal: user, RetiringPrincipal: retiring, IssuingAccount: 'arn:aws:iam::111122223333:root', Operations: ['Encrypt', 'Decrypt'] });
+  t.ok(first!.CreationDate instanceof Date);
+  t.match(second, { Name: 'with-context', Operations: ['GenerateDataKey', 'DescribeKey'], Constraints: { EncryptionContextSubset: { purpose: 'test' } } });
+  t.same((await kms.listGrants({ KeyId: key.Arn!, GrantId: constrained.GrantId! })).Grants!.map((g) => g.GrantId), [constrained.GrantId]);
+  t.same((await kms.listGrants({ KeyId: key.KeyId!, GranteePrincipal: 'arn:aws:iam::111122223333:user/other' })).Grants, []);
+  t.same(
+    (await kms.listRetirableGrants({ RetiringPrincipal: retiring })).Grants!.map((g) => g.GrantId),
+    [made.GrantId],
+    'ListRetirableGrants: the grants this principal may retire',
+  );
+
+  // The same Name and parameters: the same grant, a new token (AWS's retry semantics).
+  const again = await kms.createGrant({
+    KeyId: key.KeyId!,
+    GranteePrincipal: user,
+    Operations: ['DescribeKey', 'GenerateDataKey'],
+    Constraints: { EncryptionContextSubset: { purpose: 'test' } },
+    Name: 'with-context',
+  });
+  t.equal(again.GrantId, constrained.GrantId, 'a retry by name returns the grant it made');
+  t.not(again.GrantToken, constrained.GrantToken, 'with a new token');
+  const otherParameters = await kms.createGrant({ KeyId: key.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'], Name: 'with-context' });
+  t.not(otherParameters.GrantId, constrained.GrantId, 'the same name with other parameters is another grant');
+  t.equal((await kms.listGrants({ KeyId: key.KeyId! })).Grants!.length, 3);
+
+  // Retire by token (either token of a grant), by key and id; revoke by key and id.
+  await kms.retireGrant({ GrantToken: again.GrantToken! });
+  await kms.retireGrant({ KeyId: key.Arn!, GrantId: made.GrantId! });
+  await kms.revokeGrant({ KeyId: key.KeyId!, GrantId: otherParameters.GrantId! });
+  t.same((await kms.listGrants({ KeyId: key.KeyId! })).Grants, [], 'every grant is gone');
+  await rejectsAws(t, kms.revokeGrant({ KeyId: key.KeyId!, GrantId: made.GrantId! }), 'NotFoundException');
+  // A retired grant cannot be retired again.
+  await rejectsAws(t, kms.retireGrant({ GrantToken: constrained.GrantToken! }), 'NotFoundException', `Grant ID ${constrained.GrantId} not found for ${key.Arn}`);
+});
+
+eachBackend('grants: AWS refusals', async (t, kms) => {
+  const sym = (await kms.createKey({})).KeyMetadata!;
+  const signing = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  const hmac = (await kms.createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata!;
+  await rejectsAws(t, kms.createGrant({ KeyId: 'invalid', GranteePrincipal: user, Operations: ['Decrypt', 'Encrypt'] }), 'NotFoundException');
+  await rejectsAws(t, kms.listGrants({ KeyId: 'invalid' }), 'NotFoundException');
+  await rejectsAws(t, kms.createGrant({ KeyId: 'alias/none', GranteePrincipal: user, Operations: ['Decrypt'] }), 'NotFoundException', "Invalid keyId 'alias/none'");
+  // Operations the key cannot do, and encryption context constraints on keys that take none.
+  await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Sign'] }), 'ValidationException', /Sign is not valid/);
+  await rejectsAws(t, kms.createGrant({ KeyId: signing.KeyId!, GranteePrincipal: user, Operations: ['GenerateDataKey', 'Sign'] }), 'ValidationException');
+  await rejectsAws(t, kms.createGrant({ KeyId: hmac.KeyId!, GranteePrincipal: user, Operations: ['Encrypt'] }), 'ValidationException');
+  await kms.createGrant({ KeyId: hmac.KeyId!, GranteePrincipal: user, Operations: ['GenerateMac', 'VerifyMac', 'DescribeKey'] });
+  await rejectsAws(
+    t,
+    kms.createGrant({ KeyId: signing.KeyId!, GranteePrincipal: user, Operations: ['Sign'], Constraints: { EncryptionContextEquals: { a: 'b' } } }),
+    'ValidationException',
+  );
+  await kms.createGrant({ KeyId: signing.KeyId!, GranteePrincipal: user, Operations: ['Sign', 'Verify', 'GetPublicKey'] });
+  // Principals.
+  await rejectsAws(
+    t,
+    kms.createGrant({ KeyId: sym.KeyId!, Operations: ['Decrypt'] }),
+    'ValidationException',
+    "1 validation error detected: Value null at 'granteePrincipal' failed to satisfy constraint: Member must not be null",
+  );
+  await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, GranteeServicePrincipal: 'logs.us-east-1.amazonaws.com', Operations: ['Decrypt'] }), 'ValidationException');
+  await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteeServicePrincipal: 'logs.us-east-1.amazonaws.com', Operations: ['Decrypt'] }), 'ValidationException', /SourceArn/);
+  await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: 'not a principal', Operations: ['Decrypt'] }), 'ValidationException', /granteePrincipal/);
+  await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['CreateKey' as never] }), 'ValidationException', /enum value set/);
+  // Key states: a disabled key takes no new grant; its grants can be listed and revoked.
+  const granted = await kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'] });
+  await kms.disableKey({ KeyId: sym.KeyId! });
+  await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'] }), 'DisabledException', `${sym.Arn} is disabled.`);
+  t.equal((await kms.listGrants({ KeyId: sym.KeyId! })).Grants!.length, 1);
+  // Dry runs change nothing.
+  await rejectsAws(t, kms.revokeGrant({ KeyId: sym.KeyId!, GrantId: granted.GrantId!, DryRun: true }), 'DryRunOperationException');
+  t.equal((await kms.listGrants({ KeyId: sym.KeyId! })).Grants!.length, 1, 'the dry run revoked nothing');
+  await kms.enableKey({ KeyId: sym.KeyId! });
+  await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'], DryRun: true }), 'DryRunOperationException');
+  t.equal((await kms.listGrants({ KeyId: sym.KeyId! })).Grants!.length, 1, 'the dry run made no grant');
+  // Grant ids and tokens.
+  await rejectsAws(t, kms.revokeGrant({ KeyId: sym.KeyId!, GrantId: 'not-a-grant-id' }), 'InvalidGrantIdException');
+  await rejectsAws(t, kms.revokeGrant({ KeyId: sym.KeyId!, GrantId: 'a'.repeat(64) }), 'NotFoundException');
+  await rejectsAws(t, kms.retireGrant({ GrantToken: 'not a token' }), 'InvalidGrantTokenException');
+  await rejectsAws(t, kms.retireGrant({ GrantToken: granted.GrantToken!.slice(0, -4) }), 'InvalidGrantTokenException', 'Invalid grant token');
+  await rejectsAws(t, kms.retireGrant({}), 'ValidationException');
+  await rejectsAws(t, kms.retireGrant({ GrantToken: granted.GrantToken!, GrantId: 'b'.repeat(64) }), 'ValidationException', /does not identify/);
+  // Paging.
+  for (let i = 0; i < 4; i++) await kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Encrypt'] });
+  const seen: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await kms.listGrants({ KeyId: sym.KeyId!, Limit: 2, ...(marker ? { Marker: marker } : {}) });
+    t.ok(page.Grants!.length <= 2);
+    seen.push(...page.Grants!.map((g) => g.GrantId!));
+    marker = page.Truncated ? page.NextMarker : undefined;
+  } while (marker);
+  t.equal(new Set(seen).size, 5, 'five grants over three pages, none twice');
+  await rejectsAws(t, kms.listGrants({ KeyId: sym.KeyId!, Marker: 'junk' }), 'InvalidMarkerException');
+  // A deleted key's grants go with it.
+  await kms.scheduleKeyDeletion({ KeyId: signing.KeyId!, PendingWindowInDays: 7 });
+  t.equal((await kms.listGrants({ KeyId: signing.KeyId! })).Grants!.length, 1, 'listed while pending deletion');
+  await kms.revokeGrant({ KeyId: signing.KeyId!, GrantId: (await kms.listGrants({ KeyId: signing.KeyId! })).Grants![0]!.GrantId! });
+});
+
+t.test('grants survive a reopen, and leave the audit trail without their tokens', async (t) => {
+  const home = tempHome('ekms-grants-');
+  cleanupLater(home);
+  let kms = await Kms.open({ home });
+  const key = (await kms.createKey({})).KeyMetadata!;
+  const made = await kms.createGrant({ KeyId: key.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'] });
+  const auditPath = kms.audit!.path;
+  await kms.close();
+  kms = await Kms.open({ home });
+  t.teardown(() => kms.close());
+  t.same((await kms.listGrants({ KeyId: key.KeyId! })).Grants!.map((g) => g.GrantId), [made.GrantId]);
+  await kms.retireGrant({ GrantToken: made.GrantToken! });
+  await kms.audit!.flush();
+  const { readFileSync } = await import('node:fs');
+  const trail = readFileSync(auditPath, 'utf8');
+  t.notOk(trail.includes(made.GrantToken!), 'no grant token in the audit trail');
+  const created = trail.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { eventName: string; responseElements: Record<string, unknown> | null }).find((e) => e.eventName === 'CreateGrant');
+  t.match(created?.responseElements, { grantId: made.GrantId, grantToken: '[redacted]' });
+});
+
+t.test('grants through the endpoint (@aws-sdk/client-kms) and the CLI', async (t) => {
+  const [backend] = backends();
+  const kms = await backend!.open();
+  t.teardown(() => kms.close());
+  const server = await startServer(kms, { port: 0 });
+  t.teardown(() => server.close());
+  const client = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDANY', secretAccessKey: 'x' }, endpoint: server.url });
+  const key = (await client.send(new CreateKeyCommand({}))).KeyMetadata!;
+  const grant = await client.send(new CreateGrantCommand({ KeyId: key.KeyId, GranteePrincipal: user, Operations: ['Encrypt', 'Decrypt'] }));
+  t.match(grant.GrantId, /^[0-9a-f]{64}$/);
+  const listed = await client.send(new ListGrantsCommand({ KeyId: key.KeyId }));
+  t.equal(listed.Grants?.length, 1);
+  t.ok(listed.Grants![0]!.CreationDate instanceof Date, 'CreationDate decoded by the SDK');
+  await client.send(new RetireGrantCommand({ GrantToken: grant.GrantToken }));
+  await t.rejects(client.send(new RevokeGrantCommand({ KeyId: key.KeyId, GrantId: grant.GrantId })), NotFoundException);
+
+  const home = tempHome('ekms-grants-cli-');
+  cleanupLater(home);
+  const cli = async (...args: string[]) => {
+    const r = await ekms([...args, '--home', home]);
+    t.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const keyId = await cli('create-key', '--query', 'KeyMetadata.KeyId', '--output', 'text');
+  const grantId = await cli('create-grant', '--key-id', keyId, '--grantee-principal', user, '--operations', 'Encrypt', 'Decrypt', '--query', 'GrantId', '--output', 'text');
+  t.match(grantId, /^[0-9a-f]{64}$/);
+  t.equal(await cli('list-grants', '--key-id', keyId, '--query', 'Grants[0].Operations', '--output', 'text'), 'Encrypt\tDecrypt');
+  await cli('revoke-grant', '--key-id', keyId, '--grant-id', grantId);
+  t.equal(await cli('list-grants', '--key-id', keyId, '--query', 'length(Grants)', '--output', 'text'), '0');
+});
