@@ -45,9 +45,17 @@ const AWS_ENUM_ORDER: Record<string, readonly string[]> = {
   KeyAgreementAlgorithmSpec: ['ECDH'],
 };
 
+/**
+ * Values AWS's messages leave out although the model has them: SM2 keys exist in the China
+ * Regions only, and the recorded KeySpec message (April 2023, when the model already had SM2)
+ * does not list it. (SM2DSA and SM2PKE may be left out likewise; no recording says so.)
+ */
+const AWS_ENUM_OMITTED: Record<string, readonly string[]> = { KeySpec: ['SM2'] };
+
 /** The enum values of a shape in the order AWS's error messages list them. */
 export function enumMessageOrder(shapeName: string): readonly string[] {
-  const values = shapes[shapeName]?.enum ?? [];
+  const omitted = AWS_ENUM_OMITTED[shapeName] ?? [];
+  const values = (shapes[shapeName]?.enum ?? []).filter((v) => !omitted.includes(v));
   const aws = AWS_ENUM_ORDER[shapeName];
   if (!aws) return values;
   const known = aws.filter((v) => values.includes(v));

@@ -84,7 +84,9 @@ t.test('enum values: model order, except where AWS recorded its own order', asyn
   // recorded order first, newer values appended in model order
   const ks = enumMessageOrder('KeySpec');
   t.same(ks.slice(0, 12), ['RSA_2048', 'ECC_NIST_P384', 'ECC_NIST_P256', 'ECC_NIST_P521', 'HMAC_384', 'RSA_3072', 'ECC_SECG_P256K1', 'RSA_4096', 'SYMMETRIC_DEFAULT', 'HMAC_256', 'HMAC_224', 'HMAC_512']);
-  t.same([...ks].sort(), [...(shapes.KeySpec!.enum ?? [])].sort());
+  // SM2 (China Regions only) is in the model but not in AWS's recorded message.
+  t.same([...ks].sort(), [...(shapes.KeySpec!.enum ?? [])].filter((v) => v !== 'SM2').sort());
+  t.notOk(ks.includes('SM2'));
   t.same(enumMessageOrder('KeyUsageType'), ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']);
 });
 
