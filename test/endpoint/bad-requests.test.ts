@@ -139,9 +139,19 @@ t.test('graceful close: requests in flight finish, new connections are refused',
   const kms = await backend!.open();
   const s = await startServer(kms, { port: 0 });
   tt.teardown(() => kms.close());
-  // RSA-4096 generation takes long enough to still be running when close() is called.
+  // RSA-4096 generation takes long enough to still be running when close() is called. close()
+  // waits until the server is running the request: after a fixed delay instead, a process held
+  // up meanwhile (a loaded machine) called close() before it had accepted the connection, which
+  // close() then rightly reset.
+  let reached!: () => void;
+  const running = new Promise<void>((resolve) => (reached = resolve));
+  const execute = kms.execute.bind(kms);
+  kms.execute = ((operation, ...rest) => {
+    if (operation === 'CreateKey') reached();
+    return execute(operation, ...rest);
+  }) as typeof kms.execute;
   const inFlight = raw(s.url, { headers: kmsHeaders(s.url, 'CreateKey'), body: JSON.stringify({ KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY' }) });
-  await new Promise((r) => setTimeout(r, 50));
+  await running;
   // What the store holds at the moment close() resolves: the in-flight key must be there.
   const closing = s.close().then(() => kms.execute('ListKeys', {}));
   const r = await inFlight;

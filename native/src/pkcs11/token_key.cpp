@@ -154,10 +154,11 @@ class TokenKey final : public Key {
 
   // The token's signature may run on the calling thread once it has proved fast: by moving
   // averages of its measured time per signature (signWith, wherever it ran). The calling thread
-  // may spend up to kInlineSignNanos of wall time, its budget of signing per event-loop turn
-  // (inline-budget.ts): SoftHSM2 computes its P-256 signatures in 50-100 µs and its RSA-2048 in
-  // 0.6-0.8 ms, in this process. But it may block (a device, an HSM across a network: the thread
-  // sleeps, off its CPU) for under kInlineWaitNanos only, about a thread hand-off: a wait can
+  // may spend up to kInlineSignNanos of the token's time (its CPU time; its wall time when it
+  // blocked), its budget of signing per event-loop turn (inline-budget.ts): SoftHSM2 computes
+  // its P-256 signatures in 50-100 µs and its RSA-2048 in 0.6-0.8 ms, in this process. But it
+  // may block (a device, an HSM across a network: the thread sleeps, off its CPU) for under
+  // kInlineWaitNanos only, about a thread hand-off: a wait can
   // stretch without bound (a retransmit, a failover), and the event loop must not be the thread
   // that waits. Preemption by the machine's other load is not blocking: the thread stays ready.
   // On a 2-vCPU VM, handing a signature to the pool and back costs 100-170 µs of wall time (two
@@ -322,10 +323,12 @@ class TokenKey final : public Key {
         const auto wall = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
         // The thread slept during the call (it blocked): its time off the CPU was waiting. With
-        // no voluntary switch, time off the CPU was preemption, which is not the token's.
+        // no voluntary switch, time off the CPU was preemption, which is not the token's: the
+        // call cost its CPU time only (a loaded machine preempts the calling thread whatever it
+        // runs, and would preempt a pool thread as well).
         const uint64_t cpu = after.cpuNanos - usage.cpuNanos;
         const bool blocked = after.voluntarySwitches != usage.voluntarySwitches;
-        key.measured(wall, blocked && wall > cpu ? wall - cpu : 0);
+        key.measured(blocked ? wall : std::min(wall, cpu), blocked && wall > cpu ? wall - cpu : 0);
       }
     } measure{*this};
     return withObject([&](Session& s, CK_OBJECT_HANDLE h) {
@@ -353,15 +356,16 @@ class TokenKey final : public Key {
     }
   };
 
-  // Moving averages of the token's wall time and blocked time per signature (weight 1/8 for the
-  // newest), waiting for a session included. An ordinary sample counts at most twice
-  // kInlineSignNanos, so one preempted call does not move a fast token off the calling thread;
+  // Moving averages of the token's time and blocked time per signature (weight 1/8 for the
+  // newest), waiting for a session included. A call that never blocked counts its CPU time, so
+  // preemption by the machine's other load, however frequent, does not move a fast token off the
+  // calling thread; one that blocked counts its wall time, at most twice kInlineSignNanos;
   // but a single call that blocked for longer than four times that (a stall, a timeout) sets the
   // average above it at once, and signatures go to the pool until fast ones measured there bring
   // it down (about eight). Threads race on them harmlessly: they only steer where the next
   // signature runs.
-  void measured(uint64_t wallNanos, uint64_t blockedNanos) const {
-    const uint64_t ns = std::min<uint64_t>(wallNanos, 2 * kInlineSignNanos);
+  void measured(uint64_t nanos, uint64_t blockedNanos) const {
+    const uint64_t ns = std::min<uint64_t>(nanos, 2 * kInlineSignNanos);
     const bool first = samples_.load(std::memory_order_relaxed) == 0;
     const auto average = [first](const std::atomic<uint64_t>& avg, uint64_t sample) {
       const uint64_t old = avg.load(std::memory_order_relaxed);
