@@ -1,5 +1,6 @@
 // Knobs of `npm run bench`: command-line flags win over environment variables, which win over
-// the defaults. The defaults keep one run under about three minutes on a 2-core machine.
+// the defaults. The defaults keep one run near six minutes on a 2-core machine (most of it the
+// warm-up of the slow rows: see bench/README.md).
 import { parseArgs } from 'node:util';
 
 const spec = {
