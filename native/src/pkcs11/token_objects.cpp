@@ -49,6 +49,23 @@ std::optional<Bytes> readUnlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTR
   }
 }
 
+// Destroys an object found a moment ago, which another session may be destroying too (an expiry
+// beside a deletion sweep, two processes draining the same work). SoftHSM2 then fails the call
+// (CKR_OBJECT_HANDLE_INVALID, CKR_FUNCTION_FAILED) while the object may still be found for a
+// moment. As readUnlessDestroyed: gone, it was destroyed by the other (false); still there, it is
+// destroyed again a little later, and a failure that outlasts about half a second is thrown.
+bool destroyUnlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE* findTmpl) {
+  for (int attempt = 0;; ++attempt) {
+    CK_RV rv = s.fn()->C_DestroyObject(s.handle(), h);
+    if (rv == CKR_OK) return true;
+    if (isSessionLost(rv)) check(rv, "C_DestroyObject");  // the session's fault, not the object's
+    std::vector<CK_OBJECT_HANDLE> now = Token::findAll(s, findTmpl, 1);
+    if (std::find(now.begin(), now.end(), h) == now.end()) return false;
+    if (attempt == 50) check(rv, "C_DestroyObject");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, const KeyIdentity& id,
@@ -75,10 +92,10 @@ std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::stri
   return token->run([&](Session& s) {
     CK_ATTRIBUTE tmpl[] = {{CKA_ID, const_cast<uint8_t*>(ckaId.data()), static_cast<CK_ULONG>(ckaId.size())}};
     std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, tmpl, 1);
-    // An object destroyed meanwhile by another session fails with CKR_OBJECT_HANDLE_INVALID, so
-    // Token::run searches again and finds what is left (tested beside a second destroyer).
-    for (CK_OBJECT_HANDLE h : found) check(s.fn()->C_DestroyObject(s.handle(), h), "C_DestroyObject");
-    return found.size();
+    std::size_t destroyed = 0;
+    for (CK_OBJECT_HANDLE h : found)
+      if (destroyUnlessDestroyed(s, h, tmpl)) ++destroyed;
+    return destroyed;
   });
 }
 
