@@ -56,6 +56,8 @@ export class Kms {
   private closed = false;
   /** Another connection wrote to the store: the custom key store's recorded connection state is to be followed. */
   private connectionCheckDue = false;
+  /** The connection or disconnection this Kms makes to follow the store's record, until it ends. */
+  private following: Promise<void> | undefined;
 
   private constructor(config: Config, store: Store, engine: NativeEngine, usage: KeyUsageTracker) {
     this.config = config;
@@ -159,12 +161,14 @@ export class Kms {
     await kms.deletions.sweep({ store, keys: kms.keys, token: kms.token, now: config.clock });
     // Token objects left by a process that died between generating and storing a key.
     if (kms.token) await sweepTokenOrphans(store, kms.token, config.clock()).catch(() => 0);
+    // A custom key store left disconnected stays so: after the clean-ups above (which destroy
+    // what the store no longer holds), before rotations, which wait for the connection as they
+    // do in a running process. A disconnect that fails leaves the token disconnected all the same.
+    if (kms.token && storedAsDisconnected(store, kms.token.customKeyStoreId)) await kms.token.disconnect().catch(() => undefined);
     // Automatic rotations that fell due while no process had the store open.
     await kms.rotations.runDueAtOpen(config.clock());
     // Imported key material whose ValidTo came while no process had the store open.
     kms.importExpiry.runDue(config.clock());
-    // A custom key store left disconnected stays so (after the work above, which the token did).
-    if (kms.token && storedAsDisconnected(store, kms.token.customKeyStoreId)) await kms.token.disconnect();
     if (config.fixtures) {
       try {
         await applyFixtures(kms, config.fixtures);
@@ -255,11 +259,18 @@ export class Kms {
     const valid = validateInput(operation, input);
     this.keys.refresh();
     if (this.connectionCheckDue) {
-      // Another process may have connected or disconnected the custom key store.
+      // Another process may have connected or disconnected the custom key store. Every call
+      // that starts while this Kms follows it waits for the connection (or disconnection) to end.
       this.connectionCheckDue = false;
       const following = this.token && followConnection(this.store, this.token);
-      if (following) await following;
+      if (following) {
+        const settled = following.finally(() => {
+          if (this.following === settled) this.following = undefined;
+        });
+        this.following = settled;
+      }
     }
+    if (this.following) await this.following;
     const ctx: OperationContext = {
       config: this.config,
       store: this.store,

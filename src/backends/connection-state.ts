@@ -24,12 +24,15 @@ export function recordConnection(store: Store, customKeyStoreId: string, connect
  * Brings this process's token to the state the store records, when another Kms changed it:
  * disconnects a connected token, connects a disconnected one (a failure then makes it FAILED
  * here, as a ConnectCustomKeyStore of this process would). Undefined when nothing is to be done.
+ * A token this process is connecting or disconnecting is left alone: that call records its own
+ * outcome when it ends (a Connect removes the record only once connected, so the record still
+ * says disconnected while it logs in).
  */
 export function followConnection(store: Store, token: TokenBackend): Promise<void> | undefined {
   const disconnected = storedAsDisconnected(store, token.customKeyStoreId);
   const state = token.connectionState;
   // A disconnect that fails still leaves the token disconnected here (Pkcs11Backend.disconnect).
-  if (disconnected && (state === 'CONNECTED' || state === 'CONNECTING')) return token.disconnect().catch(() => undefined);
+  if (disconnected && state === 'CONNECTED') return token.disconnect().catch(() => undefined);
   if (!disconnected && state === 'DISCONNECTED') return token.connect();
   return undefined;
 }

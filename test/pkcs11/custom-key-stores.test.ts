@@ -219,3 +219,52 @@ t.test('the connection state is the key store\'s: other Kms on it, later opens a
   await cli('connect-custom-key-store', '--custom-key-store-id', id);
   tt.equal(await cli('describe-key', '--key-id', made.KeyId!, '--query', 'KeyMetadata.KeyState'), 'Enabled');
 });
+
+t.test('following the store: calls wait for the connection; a Connect in flight is not undone; rotations wait at open', async (tt) => {
+  const day = 86_400_000;
+  const clock = { now: Date.parse('2030-01-01T00:00:00Z') };
+  const home = tempHome('ekms-p11-follow-');
+  cleanupLater(home);
+  const open = () => Kms.open({ home, pkcs11: softhsmOptions(), clock: () => new Date(clock.now) });
+  const a = await open();
+  const b = await open();
+  const id = backendOf(a).customKeyStoreId;
+  const made = (await a.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  const sign = (kms: Kms) => kms.sign({ KeyId: made.KeyId!, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' });
+  const stateIn = async (kms: Kms) => (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState;
+
+  // Calls that start while b follows a connection made elsewhere wait for it.
+  await a.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal(await stateIn(b), 'DISCONNECTED');
+  await a.connectCustomKeyStore({ CustomKeyStoreId: id });
+  const outcomes = await Promise.allSettled([sign(b), sign(b), sign(b)]);
+  tt.same(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'fulfilled'], 'three concurrent Signs right after the connection elsewhere');
+
+  // b's own Connect is in flight when another connection writes: b does not follow the record
+  // its Connect is about to remove.
+  await a.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal(await stateIn(b), 'DISCONNECTED');
+  const connecting = b.connectCustomKeyStore({ CustomKeyStoreId: id });
+  a.store.setMeta('unrelated-write', Buffer.from('x')); // at once, while b logs in
+  const during = b.describeKey({ KeyId: made.KeyId! });
+  await connecting;
+  await during;
+  tt.equal(await stateIn(b), 'CONNECTED', 'b connected, as its Connect said');
+  tt.equal(await stateIn(a), 'CONNECTED', 'and a followed it');
+  await sign(b);
+
+  // A rotation due while the store is recorded disconnected waits at open too.
+  await a.enableKeyRotation({ KeyId: (await a.createKey({})).KeyMetadata!.KeyId!, RotationPeriodInDays: 90 });
+  const rotating = (await a.listKeys({})).Keys!.map((k) => k.KeyId!).find((k) => k !== made.KeyId)!;
+  await a.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  await a.close();
+  await b.close();
+  clock.now += 91 * day;
+  const c = await open();
+  tt.equal(await stateIn(c), 'DISCONNECTED');
+  tt.same((await c.listKeyRotations({ KeyId: rotating })).Rotations, [], 'not rotated at open while disconnected');
+  await c.connectCustomKeyStore({ CustomKeyStoreId: id });
+  await c.describeKey({ KeyId: rotating });
+  tt.equal((await c.listKeyRotations({ KeyId: rotating })).Rotations!.length, 1, 'rotated once connected');
+  await c.close();
+});
