@@ -284,6 +284,13 @@ function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unkn
   return closing;
 }
 
+// A validation message quotes the values it refuses, as AWS's do; grant tokens are not logged
+// (redact.ts), so the trail's copy of such a message leaves their value out.
+const QUOTED_GRANT_TOKENS = /Value '[^']*' at '((?:[\w.]+\.)?grantTokens(?:\.\d+)?)'/g;
+function withoutGrantTokens(message: string): string {
+  return message.includes('grantTokens') ? message.replace(QUOTED_GRANT_TOKENS, "Value at '$1'") : message;
+}
+
 /**
  * The audit line of one call, in pieces (see LinePiece): a CloudTrail event as JSON, written
  * directly (this runs for every operation, on the hot path of Sign and Encrypt).
@@ -304,7 +311,7 @@ export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   if (!failed) return [prefix, middle, closingOf(id, frame, call.input, call.output)];
   // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
   // else is summarised by its AWS type.
-  const [code, message] = call.error instanceof KmsError ? [call.error.name, call.error.message] : ['KMSInternalException', 'Internal error'];
+  const [code, message] = call.error instanceof KmsError ? [call.error.name, withoutGrantTokens(call.error.message)] : ['KMSInternalException', 'Internal error'];
   const arns = keyArns(id, call.input, undefined);
   return [prefix, middle + frame.tailText + `,"errorCode":${q(code)},"errorMessage":${q(message)}` + (arns.length > 0 ? `,"resources":${resourcesOf(id, arns)}` : '') + '}'];
 }

@@ -4,6 +4,7 @@
 // driven by the model, never by the value: unknown members are dropped, and a value of the
 // wrong type is described by its type, never copied (a caller may pass a plaintext as a string
 // where a blob belongs, and that string must not reach the log either).
+import { isNeverShown } from '../model/never-shown.js';
 import { shapes } from '../model/service-model.js';
 
 const MAX_STRING = 32 * 1024; // key policies are the longest strings (32 KiB)
@@ -56,8 +57,7 @@ function json(shapeName: string, value: unknown, depth: number): string | undefi
       return value instanceof Uint8Array ? `{"length":${value.byteLength}}` : invalid(value);
     case 'string':
       if (typeof value !== 'string') return invalid(value);
-      // A grant token names a grant and is new per CreateGrant; like a credential, it is not logged.
-      if (s.sensitive || shapeName === 'GrantTokenType') return '"[redacted]"';
+      if (s.sensitive || isNeverShown(shapeName)) return '"[redacted]"';
       return jsonString(value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length - MAX_STRING} more characters]` : value);
     case 'integer':
     case 'long':

@@ -70,7 +70,11 @@ export function newGrantToken(grantId: string, keyId: string): string {
   return Buffer.concat([Buffer.of(TOKEN_VERSION), randomBytes(16), Buffer.from(grantId, 'hex'), Buffer.from(keyId, 'utf8')]).toString('base64url');
 }
 
-/** The grant and key a token names; InvalidGrantTokenException for anything CreateGrant did not return. */
+/**
+ * The grant and key a token names; InvalidGrantTokenException for anything not in the form
+ * CreateGrant returns. The form is checked, not the origin: a token is no credential here, as
+ * grants are not evaluated.
+ */
 export function parseGrantToken(token: string): { grantId: string; keyId: string } {
   const bytes = Buffer.from(token, 'base64url');
   const keyId = bytes.subarray(49).toString('utf8');

@@ -133,10 +133,49 @@ eachBackend('grants: AWS refusals', async (t, kms) => {
   } while (marker);
   t.equal(new Set(seen).size, 5, 'five grants over three pages, none twice');
   await rejectsAws(t, kms.listGrants({ KeyId: sym.KeyId!, Marker: 'junk' }), 'InvalidMarkerException');
-  // A deleted key's grants go with it.
+  // A key pending deletion: its grants are listed and can be revoked.
   await kms.scheduleKeyDeletion({ KeyId: signing.KeyId!, PendingWindowInDays: 7 });
   t.equal((await kms.listGrants({ KeyId: signing.KeyId! })).Grants!.length, 1, 'listed while pending deletion');
   await kms.revokeGrant({ KeyId: signing.KeyId!, GrantId: (await kms.listGrants({ KeyId: signing.KeyId! })).Grants![0]!.GrantId! });
+  // Checks of the request come before the key lookup.
+  await rejectsAws(t, kms.createGrant({ KeyId: 'invalid', Operations: ['Decrypt'] }), 'ValidationException', /granteePrincipal/);
+});
+
+t.test("a deleted key's grants go with it", async (t) => {
+  const clock = { now: Date.parse('2030-01-01T00:00:00Z') };
+  const home = tempHome('ekms-grants-deleted-');
+  cleanupLater(home);
+  const kms = await Kms.open({ home, clock: () => new Date(clock.now) });
+  t.teardown(() => kms.close());
+  const key = (await kms.createKey({})).KeyMetadata!;
+  const kept = (await kms.createKey({})).KeyMetadata!;
+  await kms.createGrant({ KeyId: key.KeyId!, GranteePrincipal: user, RetiringPrincipal: retiring, Operations: ['Decrypt'] });
+  const other = await kms.createGrant({ KeyId: kept.KeyId!, GranteePrincipal: user, RetiringPrincipal: retiring, Operations: ['Decrypt'] });
+  await kms.scheduleKeyDeletion({ KeyId: key.KeyId!, PendingWindowInDays: 7 });
+  clock.now += 8 * 86_400_000;
+  await rejectsAws(t, kms.describeKey({ KeyId: key.KeyId! }), 'NotFoundException');
+  t.equal(kms.store.db.prepare('SELECT COUNT(*) FROM grants WHERE key_id = ?').pluck().get(key.KeyId!), 0, 'no row of its grants is left');
+  t.same((await kms.listRetirableGrants({ RetiringPrincipal: retiring })).Grants!.map((g) => g.GrantId), [other.GrantId], 'only the other key\'s grant is retirable');
+});
+
+t.test('a key deleted by another process while CreateGrant resolves it: NotFoundException', async (t) => {
+  const home = tempHome('ekms-grants-race-');
+  cleanupLater(home);
+  const kms = await Kms.open({ home });
+  t.teardown(() => kms.close());
+  const key = (await kms.createKey({})).KeyMetadata!;
+  await kms.describeKey({ KeyId: key.KeyId! }); // cached: the next call resolves it without reading the store
+  // Another connection removes the key row between the lookup and the write (as a deletion sweep in another process would).
+  const write = kms.store.write.bind(kms.store);
+  let first = true;
+  kms.store.write = (<T>(fn: () => T): T => {
+    if (first) {
+      first = false;
+      kms.store.db.prepare('DELETE FROM keys WHERE key_id = ?').run(key.KeyId!);
+    }
+    return write(fn);
+  }) as typeof kms.store.write;
+  await rejectsAws(t, kms.createGrant({ KeyId: key.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'] }), 'NotFoundException', `Key '${key.Arn}' does not exist`);
 });
 
 t.test('grants survive a reopen, and leave the audit trail without their tokens', async (t) => {
@@ -150,6 +189,9 @@ t.test('grants survive a reopen, and leave the audit trail without their tokens'
   kms = await Kms.open({ home });
   t.teardown(() => kms.close());
   t.same((await kms.listGrants({ KeyId: key.KeyId! })).Grants!.map((g) => g.GrantId), [made.GrantId]);
+  // A request refused for its GrantTokens: the message quotes them (as AWS's does), the trail does not.
+  const tooMany = Array.from({ length: 11 }, () => made.GrantToken!);
+  await rejectsAws(t, kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('x'), GrantTokens: tooMany }), 'ValidationException', new RegExp(made.GrantToken!));
   await kms.retireGrant({ GrantToken: made.GrantToken! });
   await kms.audit!.flush();
   const { readFileSync } = await import('node:fs');
@@ -157,6 +199,8 @@ t.test('grants survive a reopen, and leave the audit trail without their tokens'
   t.notOk(trail.includes(made.GrantToken!), 'no grant token in the audit trail');
   const created = trail.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { eventName: string; responseElements: Record<string, unknown> | null }).find((e) => e.eventName === 'CreateGrant');
   t.match(created?.responseElements, { grantId: made.GrantId, grantToken: '[redacted]' });
+  const refused = trail.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { eventName: string; errorMessage?: string }).find((e) => e.eventName === 'Encrypt');
+  t.equal(refused?.errorMessage, "1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10");
 });
 
 t.test('grants through the endpoint (@aws-sdk/client-kms) and the CLI', async (t) => {

@@ -3,7 +3,7 @@
 // token), as AWS does; without a Name every call makes a new grant.
 import { isDeepStrictEqual } from 'node:util';
 
-import { ValidationException } from '../../errors.js';
+import { NotFoundException, ValidationException } from '../../errors.js';
 import { checkGrantFitsKey, checkGrantQuota, newGrantId, newGrantToken } from '../../keys/grants.js';
 import { checkKeyState } from '../../keys/state.js';
 import type { CreateGrantRequest } from '../../model/types.js';
@@ -52,13 +52,15 @@ function sameGrant(stored: GrantRecord, wanted: Omit<GrantRecord, 'seq'>): boole
 }
 
 export const createGrant = defineOperation('CreateGrant', async (ctx, input) => {
+  checkPrincipals(input); // request-level checks come before the key lookup, as the model's do
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
   checkKeyState(key, 'CreateGrant');
-  checkPrincipals(input);
   checkGrantFitsKey(key.record, key.arn, input.Operations, input.Constraints);
   stopIfDryRun(input);
   const keyId = key.record.keyId;
   const grantId = ctx.store.write(() => {
+    // Deleted by another process since it was resolved: as if it had never been found.
+    if (!ctx.store.getKey(keyId)) throw new NotFoundException(`Key '${key.arn}' does not exist`);
     const wanted = grantOf(input, keyId, newGrantId(), ctx.now());
     if (input.Name !== undefined) {
       const existing = grantsNamed(ctx.store.db, keyId, input.Name).find((g) => sameGrant(g, wanted));
