@@ -24,46 +24,39 @@ bool readFlag(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) {
   return v == CK_TRUE;
 }
 
-// An attribute of an object found a moment ago, which another session may be destroying: the
-// orphan sweep lists while an expiry or a deletion destroys. SoftHSM2 2.6 fails reads of an
-// object it is deleting with CKR_OBJECT_HANDLE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID or
-// CKR_GENERAL_ERROR. So a failed read asks whether the object is still found (by `findTmpl`):
-// gone, it is skipped (nullopt); still there, it is read again a little later, and a failure
-// that outlasts about half a second is the token's and is thrown.
-std::optional<Bytes> readUnlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, CK_ATTRIBUTE* findTmpl) {
+// Runs `call` (one PKCS#11 call, returning its CK_RV) on an object found a moment ago, which
+// another session may be destroying: the orphan sweep lists while an expiry or a deletion
+// destroys, two processes may drain the same destructions. SoftHSM2 2.6 then fails calls on the
+// object it is deleting (CKR_OBJECT_HANDLE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID,
+// CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED) while it may still be found for a moment. So a failure
+// asks whether the object is still found (by `findTmpl`): gone, false; still there, the call is
+// made again a little later, and a failure that outlasts about half a second is thrown.
+template <typename Call>
+bool unlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE* findTmpl, const char* name, Call call) {
   for (int attempt = 0;; ++attempt) {
-    CK_ATTRIBUTE a{type, nullptr, 0};
-    CK_RV rv = s.fn()->C_GetAttributeValue(s.handle(), h, &a, 1);
-    Bytes out(rv == CKR_OK ? a.ulValueLen : 0);
-    a.pValue = out.data();
-    if (rv == CKR_OK) rv = s.fn()->C_GetAttributeValue(s.handle(), h, &a, 1);
-    if (rv == CKR_OK) {
-      out.resize(a.ulValueLen);
-      return out;
-    }
-    if (isSessionLost(rv)) check(rv, "C_GetAttributeValue");  // the session's fault, not the object's
+    CK_RV rv = call();
+    if (rv == CKR_OK) return true;
+    if (isSessionLost(rv)) check(rv, name);  // the session's fault, not the object's
     std::vector<CK_OBJECT_HANDLE> now = Token::findAll(s, findTmpl, 1);
-    if (std::find(now.begin(), now.end(), h) == now.end()) return std::nullopt;
-    if (attempt == 50) check(rv, "C_GetAttributeValue");
+    if (std::find(now.begin(), now.end(), h) == now.end()) return false;
+    if (attempt == 50) check(rv, name);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
-// Destroys an object found a moment ago, which another session may be destroying too (an expiry
-// beside a deletion sweep, two processes draining the same work). SoftHSM2 then fails the call
-// (CKR_OBJECT_HANDLE_INVALID, CKR_FUNCTION_FAILED) while the object may still be found for a
-// moment. As readUnlessDestroyed: gone, it was destroyed by the other (false); still there, it is
-// destroyed again a little later, and a failure that outlasts about half a second is thrown.
-bool destroyUnlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE* findTmpl) {
-  for (int attempt = 0;; ++attempt) {
-    CK_RV rv = s.fn()->C_DestroyObject(s.handle(), h);
-    if (rv == CKR_OK) return true;
-    if (isSessionLost(rv)) check(rv, "C_DestroyObject");  // the session's fault, not the object's
-    std::vector<CK_OBJECT_HANDLE> now = Token::findAll(s, findTmpl, 1);
-    if (std::find(now.begin(), now.end(), h) == now.end()) return false;
-    if (attempt == 50) check(rv, "C_DestroyObject");
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+std::optional<Bytes> readUnlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, CK_ATTRIBUTE* findTmpl) {
+  Bytes out;
+  const bool read = unlessDestroyed(s, h, findTmpl, "C_GetAttributeValue", [&] {
+    CK_ATTRIBUTE a{type, nullptr, 0};
+    CK_RV rv = s.fn()->C_GetAttributeValue(s.handle(), h, &a, 1);
+    if (rv != CKR_OK) return rv;
+    out.resize(a.ulValueLen);
+    a.pValue = out.data();
+    rv = s.fn()->C_GetAttributeValue(s.handle(), h, &a, 1);
+    if (rv == CKR_OK) out.resize(a.ulValueLen);
+    return rv;
+  });
+  return read ? std::optional<Bytes>(std::move(out)) : std::nullopt;
 }
 
 }  // namespace
@@ -94,7 +87,7 @@ std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::stri
     std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, tmpl, 1);
     std::size_t destroyed = 0;
     for (CK_OBJECT_HANDLE h : found)
-      if (destroyUnlessDestroyed(s, h, tmpl)) ++destroyed;
+      if (unlessDestroyed(s, h, tmpl, "C_DestroyObject", [&] { return s.fn()->C_DestroyObject(s.handle(), h); })) ++destroyed;
     return destroyed;
   });
 }
