@@ -49,9 +49,17 @@ class Task final : public Napi::AsyncWorker {
   // handle behind it (about 0.4 µs of a 25 µs P-256 signature). Work on the pool still returns
   // a promise, so JavaScript gets `value | Promise<value>`.
   static Napi::Value startOrValue(Napi::Env env, Work work, Done done, bool runInline, bool onToken = false) {
+    const Done doneHere = done;  // a copy of its own: `done` is moved into the queued work
+    return startOrValue(env, std::move(work), doneHere, std::move(done), runInline, onToken);
+  }
+
+  // As above, with the value of work done inline made by doneHere, which runs at once on the
+  // calling thread (it may use the call's arguments, as Napi values or their memory), and that of
+  // work on a pool made by done, later.
+  static Napi::Value startOrValue(Napi::Env env, Work work, const Done& doneHere, Done done, bool runInline, bool onToken) {
     if (runInline) {
       Here here = runHere(work);
-      if (!here.wouldBlock) return settle(env, here, done);
+      if (!here.wouldBlock) return settle(env, here, doneHere);
     }
     return queue(env, std::move(work), std::move(done), onToken);
   }

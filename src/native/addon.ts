@@ -11,10 +11,11 @@ export type Context = Record<string, string> | undefined;
  * One material of one KMS key, usable from JavaScript only through these methods. `allowInline`
  * lets a software key already in memory do cheap work (AES, HMAC; P-256 and Ed25519 signatures)
  * on the calling thread, its promise then settled at once; see src/operations/inline-budget.ts.
- * sign and verify done inline return their result itself, or throw, instead of a settled promise.
+ * sign and verify done inline return their result itself, or throw, instead of a settled promise;
+ * a signature made inline goes into `out` when it fits, and sign returns its length.
  */
 export interface NativeKeyHandle {
-  sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean): Buffer | Promise<Buffer>;
+  sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Buffer | number | Promise<Buffer>;
   verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array, allowInline?: boolean): void | Promise<void>;
   encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
   decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;

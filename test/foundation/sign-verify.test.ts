@@ -92,3 +92,21 @@ eachBackend('Sign refuses what AWS refuses', async (t, kms) => {
   const byArn = await kms.sign({ KeyId: ec.Arn!, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' });
   t.equal(byArn.KeyId, ec.Arn);
 });
+
+// A signature made inline is written into a slice of Node's buffer pool (operations/crypto/sign.ts):
+// each must be its own message's, whole and nothing more, whether the calls run one after another
+// (inline) or side by side (some on the pool), and whether it fits the slice (ECDSA) or not (RSA).
+eachBackend('signatures made inline and on the pool each belong to their own call', async (t, kms) => {
+  for (const [spec, alg] of [['ECC_NIST_P256', 'ECDSA_SHA_256'], ['ECC_NIST_P521', 'ECDSA_SHA_512'], ['RSA_2048', 'RSASSA_PSS_SHA_256']] as const) {
+    const keyId = (await kms.createKey({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+    const { PublicKey } = await kms.getPublicKey({ KeyId: keyId });
+    const messages = Array.from({ length: 48 }, (_, i) => Buffer.from(`${spec} message ${i}`));
+    const sequential = [];
+    for (const m of messages) sequential.push((await kms.sign({ KeyId: keyId, Message: m, SigningAlgorithm: alg })).Signature!);
+    const parallel = await Promise.all(messages.map(async (m) => (await kms.sign({ KeyId: keyId, Message: m, SigningAlgorithm: alg })).Signature!));
+    const bad = [...sequential, ...parallel].filter((sig, i) => !nodeCheck(alg, PublicKey!, messages[i % messages.length]!, sig));
+    t.equal(bad.length, 0, `${spec}: each of ${2 * messages.length} signatures verifies against its own message`);
+    const first = sequential[0]!;
+    t.ok(Buffer.isBuffer(first) && first.length < 600, `${spec}: a Buffer of the signature's own length (${first.length})`);
+  }
+});
