@@ -159,6 +159,10 @@ eachBackend('ListAliases lists all aliases or one key\'s, in pages', async (t: T
   t.equal(pages, 3);
 
   await rejectsAws(t, kms.listAliases({ Marker: 'not-ours' }), 'InvalidMarkerException');
+  // Markers that look like ours but that we never made (base64url decoding skips what it cannot
+  // read) are refused, not read as the first page or as a name they happen to contain.
+  for (const junk of ['ekms1:', 'ekms1:!!!', 'ekms1:YWxpYXMvcDE=', 'ekms1:YWxp!YXMvcDE', 'ekms1:_w'])
+    await rejectsAws(t, kms.listAliases({ Marker: junk }), 'InvalidMarkerException');
   await rejectsAws(t, kms.listAliases({ KeyId: 'alias/p1' }), 'NotFoundException', "Invalid keyId 'alias/p1'");
   await rejectsAws(t, kms.listAliases({ KeyId: '11111111-2222-4333-8444-555555555555' }), 'NotFoundException');
   await rejectsAws(

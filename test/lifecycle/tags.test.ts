@@ -100,5 +100,6 @@ eachBackend('ListResourceTags pages', async (t: Test, kms) => {
   t.equal(one.Truncated, false);
   t.notOk('NextMarker' in one);
   await rejectsAws(t, kms.listResourceTags({ KeyId: keyId, Marker: 'bogus' }), 'InvalidMarkerException');
+  await rejectsAws(t, kms.listResourceTags({ KeyId: keyId, Marker: 'ekms1:!!!' }), 'InvalidMarkerException');
   await rejectsAws(t, kms.listResourceTags({ KeyId: '11111111-2222-4333-8444-555555555555' }), 'NotFoundException');
 });

@@ -1,12 +1,12 @@
 // ListGrants (a key's grants) and ListRetirableGrants (the grants a principal may retire, on any
 // key), in creation order. AWS: Limit 1–100, default 50. Markers carry the last grant's place.
-import { InvalidMarkerException, ValidationException } from '../../errors.js';
+import { ValidationException } from '../../errors.js';
 import type { Arns } from '../../keys/arn.js';
 import { checkGrantId } from '../../keys/grants.js';
 import { checkKeyState } from '../../keys/state.js';
 import type { GrantListEntry, ListGrantsResponse } from '../../model/types.js';
 import { grantsPage, type GrantFilter, type GrantRecord } from '../../store/grants.js';
-import { limitOf, nameAfter, pageOf } from '../lifecycle/markers.js';
+import { limitOf, nameAfter, pageOf, sequenceOf } from '../lifecycle/markers.js';
 import { defineOperation, type OperationContext } from '../operation.js';
 
 function entryOf(arns: Arns, g: GrantRecord): GrantListEntry {
@@ -25,8 +25,7 @@ function entryOf(arns: Arns, g: GrantRecord): GrantListEntry {
 
 function page(ctx: OperationContext, filter: GrantFilter, limit: number | undefined, marker: string | undefined): ListGrantsResponse {
   const after = nameAfter(marker);
-  const afterSeq = after === undefined ? 0 : Number(after);
-  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new InvalidMarkerException('Invalid marker');
+  const afterSeq = after === undefined ? 0 : sequenceOf(after);
   const max = limitOf(limit, 50, 100);
   const rows = grantsPage(ctx.store.db, filter, afterSeq, max + 1);
   const p = pageOf(rows, max, (g) => String(g.seq));

@@ -1,4 +1,5 @@
 import { InvalidMarkerException } from '../../errors.js';
+import { sequenceOf } from '../lifecycle/markers.js';
 import { defineOperation } from '../operation.js';
 
 // Markers are opaque to callers; ours encode the position in the store's creation order, so
@@ -7,9 +8,8 @@ const markerPrefix = 'ekms1:';
 
 function parseMarker(marker: string | undefined): number {
   if (marker === undefined) return 0;
-  const n = marker.startsWith(markerPrefix) ? Number(marker.slice(markerPrefix.length)) : NaN;
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidMarkerException('Invalid marker');
-  return n;
+  if (!marker.startsWith(markerPrefix)) throw new InvalidMarkerException('Invalid marker');
+  return sequenceOf(marker.slice(markerPrefix.length));
 }
 
 export const listKeys = defineOperation('ListKeys', async (ctx, input) => {

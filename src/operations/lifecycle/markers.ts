@@ -9,11 +9,23 @@ export function markerAfter(name: string): string {
   return prefix + Buffer.from(name, 'utf8').toString('base64url');
 }
 
-/** The name a marker continues after; undefined for the first page. */
+/**
+ * The name a marker continues after; undefined for the first page. Only a marker we could have
+ * made is accepted: Node's base64url decoding skips what is not base64url, so a junk marker would
+ * otherwise decode to '' (or to a part of itself) and silently restart or skip the listing.
+ */
 export function nameAfter(marker: string | undefined): string | undefined {
   if (marker === undefined) return undefined;
-  if (!marker.startsWith(prefix)) throw new InvalidMarkerException('Invalid marker');
-  return Buffer.from(marker.slice(prefix.length), 'base64url').toString('utf8');
+  const name = marker.startsWith(prefix) ? Buffer.from(marker.slice(prefix.length), 'base64url').toString('utf8') : '';
+  if (name === '' || markerAfter(name) !== marker) throw new InvalidMarkerException('Invalid marker');
+  return name;
+}
+
+/** A position in a creation order (a decimal sequence number), as markers carry it. */
+export function sequenceOf(text: string): number {
+  const n = /^(0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidMarkerException('Invalid marker');
+  return n;
 }
 
 /** One page out of `fetch(limit + 1)` rows: the items, and a marker when there are more. */
