@@ -4,8 +4,6 @@
 #include "ekms/data_keys.hpp"
 #include "task.hpp"
 
-#include <algorithm>
-
 namespace binding {
 
 namespace {
@@ -95,23 +93,10 @@ Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
   bool isDigest = boolArg(info, 1, "isDigest");
   SecretBytes message = secretArg(info, 2, "message");  // Sign/Verify messages are sensitive (AWS model)
   const bool inlineNow = runsInline(info, 3, message.size(), &ekms::Key::cheapToSignInline);
-  const auto toJs = [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); };
-  // A signature made here goes into the caller's buffer when it fits, and its length is returned:
-  // a Buffer from native code costs a backing store of its own (about 2 µs, with its later
-  // collection), where the caller takes a slice of Node's pool.
-  const auto intoCallers = [&info, &toJs](Napi::Env env, Bytes& sig) -> Napi::Value {
-    if (info.Length() > 4 && info[4].IsTypedArray()) {
-      auto out = info[4].As<Napi::Uint8Array>();
-      if (out.TypedArrayType() == napi_uint8_array && sig.size() <= out.ByteLength()) {
-        std::copy(sig.begin(), sig.end(), out.Data());
-        return Napi::Number::New(env, static_cast<double>(sig.size()));
-      }
-    }
-    return toJs(env, sig);
-  };
   return Task<Bytes>::startOrValue(
       info.Env(), [key = resolver(), &alg, isDigest, message = std::move(message)]() { return key()->sign(alg, isDigest, message); },
-      intoCallers, toJs, inlineNow, onToken_);
+      [&info](Napi::Env, Bytes& sig) { return intoCallersBuffer(info, 4, sig); },
+      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); }, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
@@ -139,6 +124,7 @@ Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
       [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
         return key()->encrypt(alg, plaintext, context);
       },
+      [&info](Napi::Env, Bytes& ct) { return intoCallersBuffer(info, 4, ct); },
       [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, inlineNow, onToken_);
 }
 
@@ -152,6 +138,7 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
         return key()->decrypt(alg, ciphertext, context);
       },
+      [&info](Napi::Env, SecretBytes& pt) { return intoCallersBuffer(info, 4, pt); },
       [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); }, inlineNow, onToken_);
 }
 
@@ -217,6 +204,7 @@ Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   const bool inlineNow = runsInline(info, 2, message.size(), &ekms::Key::cheapToRunInline);
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
+      [&info](Napi::Env, Bytes& mac) { return intoCallersBuffer(info, 3, mac); },
       [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow, onToken_);
 }
 

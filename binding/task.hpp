@@ -29,12 +29,19 @@ class Task final : public Napi::AsyncWorker {
   // onToken: the work waits on a PKCS#11 token, so it goes to the token threads
   // (binding/token_threads.hpp) instead of libuv's pool.
   static Napi::Promise start(Napi::Env env, Work work, Done done, bool runInline = false, bool onToken = false) {
+    const Done doneHere = done;  // a copy of its own: `done` is moved into the queued work
+    return start(env, std::move(work), doneHere, std::move(done), runInline, onToken);
+  }
+
+  // As above, with the value of work done inline made by doneHere, at once on the calling thread
+  // (it may use the call's arguments), and that of work on a pool by done, later.
+  static Napi::Promise start(Napi::Env env, Work work, const Done& doneHere, Done done, bool runInline, bool onToken) {
     if (runInline) {
       Here here = runHere(work);
       if (!here.wouldBlock) {
         auto deferred = Napi::Promise::Deferred::New(env);
         try {
-          deferred.Resolve(settle(env, here, done));
+          deferred.Resolve(settle(env, here, doneHere));
         } catch (const Napi::Error& e) {
           deferred.Reject(e.Value());
         }

@@ -12,13 +12,14 @@ export type Context = Record<string, string> | undefined;
  * lets a software key already in memory do cheap work (AES, HMAC; P-256 and Ed25519 signatures)
  * on the calling thread, its promise then settled at once; see src/operations/inline-budget.ts.
  * sign and verify done inline return their result itself, or throw, instead of a settled promise;
- * a signature made inline goes into `out` when it fits, and sign returns its length.
+ * a result made inline goes into `out` when it fits, and its length is returned instead
+ * (src/operations/result-buffer.ts).
  */
 export interface NativeKeyHandle {
   sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Buffer | number | Promise<Buffer>;
   verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array, allowInline?: boolean): void | Promise<void>;
-  encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
-  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
+  encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean, out?: Uint8Array): Promise<Buffer | number>;
+  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean, out?: Uint8Array): Promise<Buffer | number>;
   reEncrypt(
     algorithm: string,
     ciphertext: Uint8Array,
@@ -40,7 +41,7 @@ export interface NativeKeyHandle {
     context: Context,
     withPlaintext: boolean,
   ): Promise<{ ciphertext: Buffer; publicKey: Buffer; privateKey?: Buffer }>;
-  generateMac(algorithm: string, message: Uint8Array, allowInline?: boolean): Promise<Buffer>;
+  generateMac(algorithm: string, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Promise<Buffer | number>;
   verifyMac(algorithm: string, message: Uint8Array, mac: Uint8Array, allowInline?: boolean): Promise<void>;
   deriveSharedSecret(publicKey: Uint8Array): Promise<Buffer>;
 }

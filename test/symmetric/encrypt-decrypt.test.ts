@@ -163,3 +163,35 @@ eachBackend('key states, usages and DryRun', async (t, kms) => {
   setKeyState(kms, meta.KeyId!, 'Enabled');
   t.equal(await outcome(kms.decrypt({ CiphertextBlob: blob })), 'ok');
 });
+
+// Results made inline are written into a slice of Node's buffer pool that each call passes in
+// (src/operations/result-buffer.ts): ciphertexts, plaintexts and MACs of calls made one after
+// another and side by side must each be their own call's, whole and nothing more, below and
+// above the size the pool serves.
+eachBackend('ciphertexts, plaintexts and MACs made inline each belong to their own call', async (t, kms) => {
+  const sym = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const hmac = (await kms.createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata!.KeyId!;
+  // Distinct messages (the first byte is the index): equal ones would rightly get equal MACs.
+  const plaintexts = Array.from({ length: 40 }, (_, i) => Buffer.concat([Buffer.of(i), randomBytes([0, 30, 199, 3899, 4095][i % 5]!)]));
+  const sequential = [];
+  for (const p of plaintexts) sequential.push((await kms.encrypt({ KeyId: sym, Plaintext: p })).CiphertextBlob!);
+  const parallel = await Promise.all(plaintexts.map(async (p) => (await kms.encrypt({ KeyId: sym, Plaintext: p })).CiphertextBlob!));
+  const blobs = [...sequential, ...parallel];
+  const back = await Promise.all(blobs.map(async (b) => (await kms.decrypt({ CiphertextBlob: b })).Plaintext!));
+  const backInTurn = [];
+  for (const b of blobs) backInTurn.push((await kms.decrypt({ CiphertextBlob: b })).Plaintext!);
+  const wrong = blobs.filter((_, i) => {
+    const p = plaintexts[i % plaintexts.length]!;
+    return !Buffer.from(back[i]!).equals(p) || !Buffer.from(backInTurn[i]!).equals(p);
+  });
+  t.equal(wrong.length, 0, `each of ${blobs.length} ciphertexts decrypts to its own plaintext, side by side and in turn`);
+  t.ok(blobs.every((b) => Buffer.isBuffer(b)) && back.every((p) => Buffer.isBuffer(p)), 'results are Buffers');
+
+  const macs = await Promise.all(plaintexts.map(async (m) => (await kms.generateMac({ KeyId: hmac, Message: m, MacAlgorithm: 'HMAC_SHA_256' })).Mac!));
+  const macsInTurn = [];
+  for (const m of plaintexts) macsInTurn.push((await kms.generateMac({ KeyId: hmac, Message: m, MacAlgorithm: 'HMAC_SHA_256' })).Mac!);
+  t.ok(macs.every((m, i) => m.length === 32 && Buffer.from(m).equals(Buffer.from(macsInTurn[i]!))), 'each MAC is 32 bytes and the same side by side as in turn');
+  t.equal(new Set(macs.map((m) => Buffer.from(m).toString('hex'))).size, plaintexts.length, 'no two messages got the same MAC');
+  for (const [i, m] of plaintexts.entries())
+    if (i % 8 === 0) t.equal((await kms.verifyMac({ KeyId: hmac, Message: m, Mac: macs[i]!, MacAlgorithm: 'HMAC_SHA_256' })).MacValid, true);
+});

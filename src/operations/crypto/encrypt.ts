@@ -9,6 +9,7 @@ import { addon } from '../../native/addon.js';
 import { inlineSlot } from '../inline-budget.js';
 import { incorrectKeyMessage, native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
+import { resultIn, resultRoom } from '../result-buffer.js';
 
 type Context = Record<string, string> | undefined;
 
@@ -111,6 +112,11 @@ export function decryptionSource(
   return decryptionTarget(ctx, operation, ciphertext, keyIdParam, algorithm);
 }
 
+// What a SYMMETRIC_DEFAULT ciphertext adds to its plaintext: version and key id header (2 + 36),
+// material id (32), nonce (12), tag (16), with room to spare; RSA's ciphertexts are the modulus'
+// size and may not fit, and then come back as a Buffer of their own (result-buffer.ts).
+const CIPHERTEXT_OVERHEAD = 128;
+
 export const encrypt = defineOperation('Encrypt', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
   const alg = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
@@ -119,7 +125,8 @@ export const encrypt = defineOperation('Encrypt', async (ctx, input) => {
   stopIfDryRun(input);
   const slot = inlineSlot(); // may run inline (see inline-budget.ts)
   if (slot) await slot;
-  const ciphertext = await native(key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, true));
+  const room = resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD);
+  const ciphertext = resultIn(room, await native(key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, true, room)));
   return { CiphertextBlob: ciphertext, KeyId: key.arn, EncryptionAlgorithm: alg };
 });
 
@@ -131,7 +138,8 @@ export const decrypt = defineOperation('Decrypt', async (ctx, input) => {
   const blob = input.CiphertextBlob as Uint8Array; // present unless the dry run above stopped the call
   const slot = inlineSlot(); // may run inline (see inline-budget.ts)
   if (slot) await slot;
-  const plaintext = await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true));
+  const room = resultRoom(blob.length); // a plaintext is shorter than its ciphertext
+  const plaintext = resultIn(room, await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true, room)));
   const out: { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: EncryptionAlgorithmSpec; KeyMaterialId?: string } = {
     KeyId: target.key.arn,
     Plaintext: plaintext,

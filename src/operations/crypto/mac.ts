@@ -8,6 +8,7 @@ import type { MacAlgorithmSpec } from '../../model/types.js';
 import { inlineSlot } from '../inline-budget.js';
 import { native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
+import { resultIn, resultRoom } from '../result-buffer.js';
 
 function macKey(ctx: OperationContext, operation: string, keyId: string, algorithm: MacAlgorithmSpec): LoadedKey {
   const key = ctx.keys.resolve(keyId);
@@ -21,7 +22,8 @@ export const generateMac = defineOperation('GenerateMac', async (ctx, input) => 
   stopIfDryRun(input);
   const slot = inlineSlot(); // may run inline (see inline-budget.ts)
   if (slot) await slot;
-  const mac = await native(key.handle().generateMac(input.MacAlgorithm, input.Message, true));
+  const room = resultRoom(64); // HMAC_SHA_512's, the longest
+  const mac = resultIn(room, await native(key.handle().generateMac(input.MacAlgorithm, input.Message, true, room)));
   return { Mac: mac, MacAlgorithm: input.MacAlgorithm, KeyId: key.arn };
 });
 

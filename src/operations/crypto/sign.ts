@@ -7,6 +7,7 @@ import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { MessageType, SigningAlgorithmSpec } from '../../model/types.js';
 import { budgetedSign } from '../inline-budget.js';
 import { nativeNow } from '../native-errors.js';
+import { resultIn, resultRoom } from '../result-buffer.js';
 import { defineOperation, stopIfDryRun } from '../operation.js';
 
 function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageType, message: Uint8Array): boolean {
@@ -22,20 +23,14 @@ function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageTy
   return type === 'DIGEST';
 }
 
-// Room for the DER signatures of every elliptic curve key (P-521's reach 139 bytes) and Ed25519's,
-// which are the ones made inline; longer ones (RSA's, made in 0.3 ms and more) come back as a
-// Buffer of their own.
+// Room for the DER signatures of every elliptic curve key (P-521's reach 139 bytes) and Ed25519's
+// (result-buffer.ts); RSA's, made in 0.3 ms and more, come back as a Buffer of their own.
 const SIGNATURE_ROOM = 144;
 
-/**
- * The key's signature, made into a slice of Node's buffer pool when it is made inline (a Buffer
- * made by native code has an allocation of its own, about 2 µs of a 25 µs P-256 signature). The
- * slice is taken before anything else runs: nothing else writes into it.
- */
 function signWith(key: LoadedKey, alg: SigningAlgorithmSpec, isDigest: boolean, message: Uint8Array, allowInline: boolean): Buffer | Promise<Buffer> {
-  const out = Buffer.allocUnsafe(SIGNATURE_ROOM);
-  const r = key.handle().sign(alg, isDigest, message, allowInline, out);
-  return typeof r === 'number' ? out.subarray(0, r) : r;
+  const room = resultRoom(SIGNATURE_ROOM);
+  const r = key.handle().sign(alg, isDigest, message, allowInline, room);
+  return r instanceof Promise ? r : resultIn(room, r);
 }
 
 export const sign = defineOperation('Sign', async (ctx, input) => {
