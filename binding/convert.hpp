@@ -29,20 +29,20 @@ Napi::Buffer<uint8_t> toBuffer(Napi::Env env, const std::vector<uint8_t, A>& byt
   return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }
 
+// The caller's buffer for a result (argument i, a Uint8Array) when the call passed one with room
+// for `size` bytes; else nullptr.
+uint8_t* callersRoom(const Napi::CallbackInfo& info, std::size_t i, std::size_t size);
+
 // The value of bytes made on the calling thread: copied into the caller's buffer (argument i, a
 // Uint8Array) when there is one and they fit, and their length returned; else a Buffer of their
 // own. A Buffer made here costs a backing store of its own (about 3 µs, with its later
 // collection), where the caller's is a slice of Node's buffer pool.
 template <typename A>
 Napi::Value intoCallersBuffer(const Napi::CallbackInfo& info, std::size_t i, const std::vector<uint8_t, A>& bytes) {
-  if (info.Length() > i && info[i].IsTypedArray()) {
-    auto out = info[i].As<Napi::TypedArray>();
-    if (out.TypedArrayType() == napi_uint8_array && bytes.size() <= out.ByteLength()) {
-      std::copy(bytes.begin(), bytes.end(), out.As<Napi::Uint8Array>().Data());
-      return Napi::Number::New(info.Env(), static_cast<double>(bytes.size()));
-    }
-  }
-  return toBuffer(info.Env(), bytes);
+  uint8_t* room = callersRoom(info, i, bytes.size());
+  if (room == nullptr) return toBuffer(info.Env(), bytes);
+  std::copy(bytes.begin(), bytes.end(), room);
+  return Napi::Number::New(info.Env(), static_cast<double>(bytes.size()));
 }
 
 Napi::Error nativeError(Napi::Env env, ekms::ErrorCode code, const std::string& message);

@@ -164,18 +164,29 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
   ekms::EncryptionContext context = contextArg(info, 2);
   bool withPlaintext = boolArg(info, 3, "withPlaintext");
   const bool inlineNow = runsInline(info, 4, n, &ekms::Key::cheapToRunInline);
+  const auto toJs = [withPlaintext](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("ciphertext", toBuffer(env, dk.ciphertext));
+    if (withPlaintext) out.Set("plaintext", toBuffer(env, dk.plaintext));
+    return out;
+  };
   return Task<ekms::DataKey>::start(
       info.Env(),
       [key = resolver(), &alg, n, context = std::move(context), withPlaintext]() {
         return ekms::generateDataKey(*key(), alg, n, context, withPlaintext);
       },
-      [withPlaintext](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("ciphertext", toBuffer(env, dk.ciphertext));
-        if (withPlaintext) out.Set("plaintext", toBuffer(env, dk.plaintext));
-        return out;
+      // Made here: the ciphertext and then the plaintext into the caller's buffer when it has
+      // room (convert.hpp), and the ciphertext's length returned (the plaintext's is the caller's
+      // numberOfBytes).
+      [&info, withPlaintext, n, toJs](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
+        const std::size_t ptLen = withPlaintext ? dk.plaintext.size() : 0;
+        uint8_t* room = ptLen == (withPlaintext ? n : 0) ? callersRoom(info, 5, dk.ciphertext.size() + ptLen) : nullptr;
+        if (room == nullptr) return toJs(env, dk);
+        std::copy(dk.ciphertext.begin(), dk.ciphertext.end(), room);
+        if (withPlaintext) std::copy(dk.plaintext.begin(), dk.plaintext.end(), room + dk.ciphertext.size());
+        return Napi::Number::New(env, static_cast<double>(dk.ciphertext.size()));
       },
-      inlineNow, onToken_);
+      toJs, inlineNow, onToken_);
 }
 
 Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {

@@ -34,7 +34,9 @@ export interface NativeKeyHandle {
     context: Context,
     withPlaintext: boolean,
     allowInline?: boolean,
-  ): Promise<{ ciphertext: Buffer; plaintext?: Buffer }>;
+    /** Made inline: the ciphertext, then the plaintext, go here, and the ciphertext's length is returned. */
+    out?: Uint8Array,
+  ): Promise<{ ciphertext: Buffer; plaintext?: Buffer } | number>;
   generateDataKeyPair(
     algorithm: string,
     keyPairSpec: string,

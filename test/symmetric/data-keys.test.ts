@@ -107,3 +107,21 @@ eachBackend('SDK command objects reach the same operations', async (t, kms) => {
   t.equal(moved.KeyId, meta.Arn);
   t.equal(((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 5 }))) as GenerateRandomResponse).Plaintext!.length, 5);
 });
+
+// A data key made inline comes back as its ciphertext and its plaintext in one slice of Node's
+// buffer pool (src/operations/result-buffer.ts): each call's pair must be its own, the two parts
+// whole and apart, side by side and in turn, of every length.
+eachBackend('data keys made inline: each ciphertext decrypts to its own plaintext', async (t, kms) => {
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const lengths = [1, 16, 32, 64, 1000, 1024];
+  const made = await Promise.all(lengths.flatMap((n) => [n, n, n]).map((n) => kms.generateDataKey({ KeyId: keyId, NumberOfBytes: n })));
+  for (const n of lengths) made.push(await kms.generateDataKey({ KeyId: keyId, NumberOfBytes: n }));
+  const lengthsMade = [...lengths.flatMap((n) => [n, n, n]), ...lengths];
+  t.ok(made.every((d, i) => d.Plaintext!.length === lengthsMade[i]), 'every plaintext has the length asked for');
+  const back = await Promise.all(made.map((d) => kms.decrypt({ CiphertextBlob: d.CiphertextBlob! })));
+  t.equal(back.filter((b, i) => !Buffer.from(b.Plaintext!).equals(Buffer.from(made[i]!.Plaintext!))).length, 0, `each of ${made.length} ciphertexts decrypts to its own plaintext`);
+  t.equal(new Set(made.map((d) => Buffer.from(d.Plaintext!).toString('hex'))).size, made.length, 'no two data keys alike');
+  const without = await kms.generateDataKeyWithoutPlaintext({ KeyId: keyId, KeySpec: 'AES_256' });
+  t.notOk('Plaintext' in without, 'WithoutPlaintext has no Plaintext member');
+  t.equal((await kms.decrypt({ CiphertextBlob: without.CiphertextBlob! })).Plaintext!.length, 32);
+});

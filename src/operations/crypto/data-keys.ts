@@ -8,7 +8,8 @@ import type { DataKeyPairSpec, DataKeySpec } from '../../model/types.js';
 import { inlineSlot } from '../inline-budget.js';
 import { native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
-import { checkEncryption } from './encrypt.js';
+import { resultIn, resultRoom } from '../result-buffer.js';
+import { CIPHERTEXT_OVERHEAD, checkEncryption } from './encrypt.js';
 
 type Context = Record<string, string> | undefined;
 
@@ -62,8 +63,12 @@ async function makeDataKey(ctx: OperationContext, operation: string, input: Data
   stopIfDryRun(input);
   const slot = inlineSlot(); // may run inline (see inline-budget.ts)
   if (slot) await slot;
-  const out = await native(key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, true));
-  return { key, ciphertext: out.ciphertext, plaintext: out.plaintext };
+  // Made inline: the ciphertext, then the plaintext, in one slice of the pool (result-buffer.ts).
+  const room = resultRoom(length + CIPHERTEXT_OVERHEAD + (withPlaintext ? length : 0));
+  const out = await native(key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, true, room));
+  if (typeof out !== 'number') return { key, ciphertext: out.ciphertext, plaintext: out.plaintext };
+  const ciphertext = resultIn(room, out);
+  return { key, ciphertext, plaintext: withPlaintext ? room!.subarray(out, out + length) : undefined };
 }
 
 export const generateDataKey = defineOperation('GenerateDataKey', async (ctx, input) => {

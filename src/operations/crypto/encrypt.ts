@@ -115,7 +115,7 @@ export function decryptionSource(
 // What a SYMMETRIC_DEFAULT ciphertext adds to its plaintext: version and key id header (2 + 36),
 // material id (32), nonce (12), tag (16), with room to spare; RSA's ciphertexts are the modulus'
 // size and may not fit, and then come back as a Buffer of their own (result-buffer.ts).
-const CIPHERTEXT_OVERHEAD = 128;
+export const CIPHERTEXT_OVERHEAD = 128;
 
 export const encrypt = defineOperation('Encrypt', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
