@@ -138,7 +138,6 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
         return key()->decrypt(alg, ciphertext, context);
       },
-      [&info](Napi::Env, SecretBytes& pt) { return intoCallersBuffer(info, 4, pt); },
       [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); }, inlineNow, onToken_);
 }
 
@@ -175,15 +174,16 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
       [key = resolver(), &alg, n, context = std::move(context), withPlaintext]() {
         return ekms::generateDataKey(*key(), alg, n, context, withPlaintext);
       },
-      // Made here: the ciphertext and then the plaintext into the caller's buffer when it has
-      // room (convert.hpp), and the ciphertext's length returned (the plaintext's is the caller's
-      // numberOfBytes).
-      [&info, withPlaintext, n, toJs](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
-        const std::size_t ptLen = withPlaintext ? dk.plaintext.size() : 0;
-        uint8_t* room = ptLen == (withPlaintext ? n : 0) ? callersRoom(info, 5, dk.ciphertext.size() + ptLen) : nullptr;
-        if (room == nullptr) return toJs(env, dk);
+      // Made here: the ciphertext into the caller's buffer (argument 5) and the plaintext into the
+      // other (6, exactly its size: it must fill it) when they have room (convert.hpp), and the
+      // ciphertext's length returned.
+      [&info, withPlaintext, toJs](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
+        uint8_t* room = callersRoom(info, 5, dk.ciphertext.size());
+        uint8_t* ptRoom = withPlaintext ? callersRoom(info, 6, dk.plaintext.size()) : nullptr;
+        const bool ptFits = !withPlaintext || (ptRoom != nullptr && info[6].As<Napi::TypedArray>().ByteLength() == dk.plaintext.size());
+        if (room == nullptr || !ptFits) return toJs(env, dk);
         std::copy(dk.ciphertext.begin(), dk.ciphertext.end(), room);
-        if (withPlaintext) std::copy(dk.plaintext.begin(), dk.plaintext.end(), room + dk.ciphertext.size());
+        if (withPlaintext) std::copy(dk.plaintext.begin(), dk.plaintext.end(), ptRoom);
         return Napi::Number::New(env, static_cast<double>(dk.ciphertext.size()));
       },
       toJs, inlineNow, onToken_);

@@ -19,7 +19,7 @@ export interface NativeKeyHandle {
   sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Buffer | number | Promise<Buffer>;
   verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array, allowInline?: boolean): void | Promise<void>;
   encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean, out?: Uint8Array): Promise<Buffer | number>;
-  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean, out?: Uint8Array): Promise<Buffer | number>;
+  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
   reEncrypt(
     algorithm: string,
     ciphertext: Uint8Array,
@@ -34,8 +34,10 @@ export interface NativeKeyHandle {
     context: Context,
     withPlaintext: boolean,
     allowInline?: boolean,
-    /** Made inline: the ciphertext, then the plaintext, go here, and the ciphertext's length is returned. */
+    /** Made inline: the ciphertext goes here, and its length is returned... */
     out?: Uint8Array,
+    /** ...and the plaintext here, when it has exactly this length. */
+    plaintextOut?: Uint8Array,
   ): Promise<{ ciphertext: Buffer; plaintext?: Buffer } | number>;
   generateDataKeyPair(
     algorithm: string,

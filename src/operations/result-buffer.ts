@@ -1,9 +1,13 @@
-// Results the addon makes on the calling thread (signatures, MACs, small ciphertexts and
-// plaintexts) are written into a slice of Node's buffer pool that the call passes in, and the
-// addon returns their length (binding/convert.hpp, intoCallersBuffer): a Buffer made by the addon
-// has a backing store of its own, which with its later collection cost about 3 µs of a 40 µs
-// software P-256 Sign. A result that does not fit, or one made on a pool thread, comes back as a
-// Buffer of its own. Each call has its own slice, so nothing else writes into it meanwhile.
+// Results the addon makes on the calling thread (signatures, MACs, small ciphertexts) are written
+// into a slice of Node's buffer pool that the call passes in, and the addon returns their length
+// (binding/convert.hpp, intoCallersBuffer): a Buffer made by the addon has a backing store of its
+// own, which with its later collection cost about 3 µs of a 40 µs software P-256 Sign. A result
+// that does not fit, or one made on a pool thread, comes back as a Buffer of its own. Each call has
+// its own slice, so nothing else writes into it meanwhile.
+//
+// Never a plaintext: a slice of the pool shares its ArrayBuffer with unrelated small Buffers of the
+// process, and `.buffer` reaches all of it, from either side. A plaintext gets an ArrayBuffer of
+// its own and exactly its size (secretRoom), or comes from the addon.
 
 /**
  * Room for a result of at most `bytes` bytes: a slice of the pool, or undefined when the pool does
@@ -11,6 +15,9 @@
  * measured no cheaper from here than from the addon).
  */
 export const resultRoom = (bytes: number): Buffer | undefined => (bytes < Buffer.poolSize >>> 1 ? Buffer.allocUnsafe(bytes) : undefined);
+
+/** Room for a secret of exactly `bytes` bytes, in an ArrayBuffer of its own that it fills whole. */
+export const secretRoom = (bytes: number): Buffer => Buffer.allocUnsafeSlow(bytes);
 
 /** The result: the part of `room` the addon filled, or the Buffer it made. */
 export function resultIn(room: Buffer | undefined, r: number | Buffer): Buffer {

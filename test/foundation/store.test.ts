@@ -156,7 +156,7 @@ t.test('ListKeys pages with Limit, Marker and Truncated', async (t) => {
   t.same(seen, created, 'every key once, in creation order');
   await rejectsAws(t, kms.listKeys({ Marker: 'bogus' }), 'InvalidMarkerException');
   // Markers that look like ours but that we never made are refused, not read as the first page.
-  for (const junk of ['ekms1:', 'ekms1:0x1', 'ekms1: 1', 'ekms1:1e3', 'ekms1:-1', 'ekms1:01'])
+  for (const junk of ['ekms1:', 'ekms1:0', 'ekms1:0x1', 'ekms1: 1', 'ekms1:1e3', 'ekms1:-1', 'ekms1:01'])
     await rejectsAws(t, kms.listKeys({ Marker: junk }), 'InvalidMarkerException');
   await rejectsAws(t, kms.listKeys({ Limit: 0 }), 'ValidationException', "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
 });

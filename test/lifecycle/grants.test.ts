@@ -133,7 +133,7 @@ eachBackend('grants: AWS refusals', async (t, kms) => {
   } while (marker);
   t.equal(new Set(seen).size, 5, 'five grants over three pages, none twice');
   await rejectsAws(t, kms.listGrants({ KeyId: sym.KeyId!, Marker: 'junk' }), 'InvalidMarkerException');
-  for (const junk of ['ekms1:!!!', 'ekms1:', 'ekms1:MHgx' /* "0x1" */])
+  for (const junk of ['ekms1:!!!', 'ekms1:', 'ekms1:MHgx' /* "0x1" */, 'ekms1:MA' /* "0" */])
     await rejectsAws(t, kms.listGrants({ KeyId: sym.KeyId!, Marker: junk }), 'InvalidMarkerException');
   // A key pending deletion: its grants are listed and can be revoked.
   await kms.scheduleKeyDeletion({ KeyId: signing.KeyId!, PendingWindowInDays: 7 });

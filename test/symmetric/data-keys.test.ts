@@ -121,6 +121,9 @@ eachBackend('data keys made inline: each ciphertext decrypts to its own plaintex
   const back = await Promise.all(made.map((d) => kms.decrypt({ CiphertextBlob: d.CiphertextBlob! })));
   t.equal(back.filter((b, i) => !Buffer.from(b.Plaintext!).equals(Buffer.from(made[i]!.Plaintext!))).length, 0, `each of ${made.length} ciphertexts decrypts to its own plaintext`);
   t.equal(new Set(made.map((d) => Buffer.from(d.Plaintext!).toString('hex'))).size, made.length, 'no two data keys alike');
+  // A plaintext never shares its ArrayBuffer (a slice of Node's pool would: `.buffer` reaches
+  // every other small Buffer in it, and they reach the key).
+  t.ok(made.every((d) => d.Plaintext!.byteOffset === 0 && d.Plaintext!.buffer.byteLength === d.Plaintext!.length), 'each plaintext data key has an ArrayBuffer of its own');
   const without = await kms.generateDataKeyWithoutPlaintext({ KeyId: keyId, KeySpec: 'AES_256' });
   t.notOk('Plaintext' in without, 'WithoutPlaintext has no Plaintext member');
   t.equal((await kms.decrypt({ CiphertextBlob: without.CiphertextBlob! })).Plaintext!.length, 32);

@@ -8,7 +8,7 @@ import type { DataKeyPairSpec, DataKeySpec } from '../../model/types.js';
 import { inlineSlot } from '../inline-budget.js';
 import { native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
-import { resultIn, resultRoom } from '../result-buffer.js';
+import { resultIn, resultRoom, secretRoom } from '../result-buffer.js';
 import { CIPHERTEXT_OVERHEAD, checkEncryption } from './encrypt.js';
 
 type Context = Record<string, string> | undefined;
@@ -63,12 +63,13 @@ async function makeDataKey(ctx: OperationContext, operation: string, input: Data
   stopIfDryRun(input);
   const slot = inlineSlot(); // may run inline (see inline-budget.ts)
   if (slot) await slot;
-  // Made inline: the ciphertext, then the plaintext, in one slice of the pool (result-buffer.ts).
-  const room = resultRoom(length + CIPHERTEXT_OVERHEAD + (withPlaintext ? length : 0));
-  const out = await native(key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, true, room));
+  // Made inline: the ciphertext into a slice of the pool, the plaintext into an ArrayBuffer of its
+  // own (result-buffer.ts).
+  const room = resultRoom(length + CIPHERTEXT_OVERHEAD);
+  const plaintextRoom = withPlaintext ? secretRoom(length) : undefined;
+  const out = await native(key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, true, room, plaintextRoom));
   if (typeof out !== 'number') return { key, ciphertext: out.ciphertext, plaintext: out.plaintext };
-  const ciphertext = resultIn(room, out);
-  return { key, ciphertext, plaintext: withPlaintext ? room!.subarray(out, out + length) : undefined };
+  return { key, ciphertext: resultIn(room, out), plaintext: plaintextRoom };
 }
 
 export const generateDataKey = defineOperation('GenerateDataKey', async (ctx, input) => {

@@ -138,8 +138,8 @@ export const decrypt = defineOperation('Decrypt', async (ctx, input) => {
   const blob = input.CiphertextBlob as Uint8Array; // present unless the dry run above stopped the call
   const slot = inlineSlot(); // may run inline (see inline-budget.ts)
   if (slot) await slot;
-  const room = resultRoom(blob.length); // a plaintext is shorter than its ciphertext
-  const plaintext = resultIn(room, await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true, room)));
+  // From the addon, in an ArrayBuffer of its own (never a slice of the pool: result-buffer.ts).
+  const plaintext = await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true));
   const out: { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: EncryptionAlgorithmSpec; KeyMaterialId?: string } = {
     KeyId: target.key.arn,
     Plaintext: plaintext,

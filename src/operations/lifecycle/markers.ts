@@ -21,9 +21,9 @@ export function nameAfter(marker: string | undefined): string | undefined {
   return name;
 }
 
-/** A position in a creation order (a decimal sequence number), as markers carry it. */
+/** A position in a creation order (a decimal sequence number, from 1), as markers carry it. */
 export function sequenceOf(text: string): number {
-  const n = /^(0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : NaN;
+  const n = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) throw new InvalidMarkerException('Invalid marker');
   return n;
 }
