@@ -9,6 +9,7 @@ import { operations, shapes, type OperationName } from '../model/service-model.j
 import { UsageError, type ParsedArgs } from './args.js';
 import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
+import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
 import { cliInputJson, memberValue, type BinaryFormat, type ParamContext } from './params.js';
 
 export interface RunContext {
@@ -68,11 +69,13 @@ function credentials(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteCredential
 }
 
 /** Runs the operation and prints its output. AWS errors propagate as KmsError. */
-export async function runOperation(op: OperationName, args: ParsedArgs, ctx: RunContext): Promise<void> {
-  const output = choice<OutputFormat>('--output', args.globals.get('--output'), ['json', 'text'], 'json');
-  const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', args.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
-  const query = args.globals.get('--query');
+export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: RunContext): Promise<void> {
+  const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text'], 'json');
+  const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', parsed.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
+  const query = parsed.globals.get('--query');
+  const { args, paging: pagingFlags } = splitPagingFlags(op, parsed);
   const wireInput = buildInput(op, args);
+  const paging = pagingOf(op, wireInput, args, pagingFlags);
 
   let wireOutput: Record<string, unknown>;
   const endpoint = args.globals.get('--endpoint-url');
@@ -84,15 +87,15 @@ export async function runOperation(op: OperationName, args: ParsedArgs, ctx: Run
       ...(creds ? { credentials: creds } : {}),
       ...(args.switches.has('--no-verify-ssl') ? { verifyTls: false } : {}),
     });
-    wireOutput = await remote.call(op, wireInput);
+    const call = (input: Record<string, unknown>) => remote.call(op, input);
+    wireOutput = paging ? await paginate(paging, wireInput, call) : await call(wireInput);
   } else {
     const r = args.globals.get('--region');
     const home = args.globals.get('--home');
     const kms = await ctx.openKms({ ...(home !== undefined ? { home } : {}), ...(r !== undefined ? { region: r } : {}) });
     try {
-      const input = decodeInput(op, wireInput);
-      const result = await kms.execute(op, input as never, { kind: 'cli' });
-      wireOutput = encodeOutput(op, result);
+      const call = async (input: Record<string, unknown>) => encodeOutput(op, await kms.execute(op, decodeInput(op, input) as never, { kind: 'cli' }));
+      wireOutput = paging ? await paginate(paging, wireInput, call) : await call(wireInput);
     } finally {
       await kms.close();
     }

@@ -212,3 +212,66 @@ t.test('--endpoint-url: through the endpoint, signed with the environment creden
   tt.equal(nowhere.code, 255);
   tt.match(nowhere.stderr, /Could not connect to the endpoint URL: "http:\/\/127\.0\.0\.1:1"/);
 });
+
+// Listings as `aws kms` prints them: every page followed and the items printed as one list
+// (no NextMarker, no Truncated), --page-size, --max-items with a NextToken that --starting-token
+// resumes from, and one page only when the command asks for one (--no-paginate, --limit, --marker).
+t.test('listings are followed page by page, as the AWS CLI does', async (tt) => {
+  const h = home();
+  const { Kms } = await import('../../src/index.js');
+  const kms = await Kms.open({ home: h });
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const names = Array.from({ length: 61 }, (_, i) => `alias/page-${String(i).padStart(2, '0')}`);
+  for (const n of names) await kms.createAlias({ AliasName: n, TargetKeyId: keyId });
+  const server = await startServer(kms, { port: 0 });
+  tt.teardown(async () => {
+    await server.close();
+    await kms.close();
+  });
+  const listed = (r: { stdout: string }) => (JSON.parse(r.stdout) as { Aliases: { AliasName: string }[] }).Aliases.map((a) => a.AliasName);
+
+  for (const where of [['--endpoint-url', server.url], ['--home', h]]) {
+    const all = await ekms(['list-aliases', ...where]);
+    tt.equal(all.code, 0, `${where[0]}: list-aliases`);
+    const parsed = JSON.parse(all.stdout) as Record<string, unknown>;
+    tt.same(Object.keys(parsed), ['Aliases'], `${where[0]}: only the items, as aws kms prints them`);
+    tt.same(listed(all), names, `${where[0]}: all ${names.length} aliases over two pages of 50, in order`);
+    tt.same(listed(await ekms(['list-aliases', '--page-size', '7', ...where])), names, `${where[0]}: --page-size 7 gives the same list`);
+
+    // --max-items: a NextToken, and --starting-token resumes exactly there (here mid-page).
+    const chained: string[] = [];
+    let token: string | undefined;
+    let calls = 0;
+    do {
+      const r = await ekms(['list-aliases', '--page-size', '7', '--max-items', '10', ...(token ? ['--starting-token', token] : []), ...where]);
+      tt.equal(r.code, 0);
+      const page = JSON.parse(r.stdout) as { Aliases: { AliasName: string }[]; NextToken?: string };
+      chained.push(...page.Aliases.map((a) => a.AliasName));
+      token = page.NextToken;
+      calls += 1;
+    } while (token !== undefined && calls < 20);
+    tt.equal(calls, 7, `${where[0]}: 61 aliases in runs of 10 take 7 commands`);
+    tt.same(chained, names, `${where[0]}: --max-items runs chained by --starting-token give every alias once, in order`);
+
+    const one = JSON.parse((await ekms(['list-aliases', '--no-paginate', ...where])).stdout) as { Aliases: unknown[]; Truncated: boolean; NextMarker?: string };
+    tt.equal(one.Aliases.length, 50, `${where[0]}: --no-paginate prints one page`);
+    tt.equal(one.Truncated, true);
+    tt.type(one.NextMarker, 'string');
+    const limited = JSON.parse((await ekms(['list-aliases', '--limit', '5', ...where])).stdout) as { Aliases: unknown[]; Truncated: boolean };
+    tt.equal(limited.Aliases.length, 5, `${where[0]}: --limit asks for one page, as with aws kms`);
+    tt.equal(limited.Truncated, true);
+    const marked = JSON.parse((await ekms(['list-aliases', '--marker', one.NextMarker!, ...where])).stdout) as { Aliases: unknown[] };
+    tt.equal(marked.Aliases.length, 11, `${where[0]}: --marker continues from that page only`);
+  }
+  const both = await ekms(['list-aliases', '--limit', '5', '--max-items', '3', '--home', h]);
+  tt.equal(both.code, 252);
+  tt.match(both.stderr, /Cannot specify --no-paginate along with pagination arguments: --max-items/);
+  const bad = await ekms(['list-aliases', '--starting-token', 'not-a-token', '--home', h]);
+  tt.equal(bad.code, 252);
+  tt.match(bad.stderr, /Bad starting token: not-a-token/);
+  const notListing = await ekms(['describe-key', '--key-id', keyId, '--max-items', '2', '--home', h]);
+  tt.equal(notListing.code, 252);
+  tt.match(notListing.stderr, /Unknown options: --max-items, 2/);
+  const keys = JSON.parse((await ekms(['list-keys', '--home', h])).stdout) as Record<string, unknown>;
+  tt.same(Object.keys(keys), ['Keys'], 'list-keys prints only Keys');
+});
