@@ -8,6 +8,7 @@ import type { KmsOptions } from '../config.js';
 import { Kms, KeyStoreOpenError } from '../kms.js';
 import { EndpointConnectionError } from '../client/remote.js';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { ProfileNotFoundError } from './aws-config.js';
 import { operationHelp, topHelp } from './help.js';
 import { importKey, importKeyHelp } from './import-key.js';
 import { operationForCommand } from './names.js';
@@ -131,7 +132,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
       io.stderr(`\n${err.message}\n`);
       return EXIT.usage;
     }
-    if (err instanceof EndpointConnectionError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError || err instanceof DurabilityError) {
+    if (err instanceof EndpointConnectionError || err instanceof ProfileNotFoundError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError || err instanceof DurabilityError) {
       io.stderr(`\n${err.message}\n`);
       return EXIT.other;
     }

@@ -3,10 +3,11 @@
 // prints the response as the AWS CLI does.
 import type { KmsOptions } from '../config.js';
 import type { Kms } from '../kms.js';
-import { RemoteKms, type RemoteCredentials } from '../client/remote.js';
+import { RemoteKms } from '../client/remote.js';
 import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes, type OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
+import { remoteSettings } from './aws-config.js';
 import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
 import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
@@ -56,18 +57,6 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
   return input;
 }
 
-function region(args: ParsedArgs, env: NodeJS.ProcessEnv): string | undefined {
-  return args.globals.get('--region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-}
-
-function credentials(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteCredentials | undefined {
-  if (args.switches.has('--no-sign-request')) return undefined;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) return undefined;
-  return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
-}
-
 /** Runs the operation and prints its output. AWS errors propagate as KmsError. */
 export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: RunContext): Promise<void> {
   const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text'], 'json');
@@ -80,11 +69,12 @@ export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: R
   let wireOutput: Record<string, unknown>;
   const endpoint = args.globals.get('--endpoint-url');
   if (endpoint !== undefined) {
-    const creds = credentials(args, ctx.env);
+    const { region, credentials, caBundle } = remoteSettings(args, ctx.env);
     const remote = new RemoteKms({
       endpoint,
-      region: region(args, ctx.env) ?? 'us-east-1',
-      ...(creds ? { credentials: creds } : {}),
+      region,
+      ...(credentials ? { credentials } : {}),
+      ...(caBundle !== undefined ? { caBundle } : {}),
       ...(args.switches.has('--no-verify-ssl') ? { verifyTls: false } : {}),
     });
     const call = (input: Record<string, unknown>) => remote.call(op, input);

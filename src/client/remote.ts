@@ -1,6 +1,7 @@
 // A minimal client of a KMS endpoint (ours or AWS's) speaking AWS JSON 1.1, for the CLI's
 // `--endpoint-url`: it posts wire-form JSON, signs with SigV4 (@smithy/signature-v4) when it has
 // credentials, and turns error responses into the AWS error classes of errors.ts.
+import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -23,6 +24,8 @@ export interface RemoteOptions {
   credentials?: RemoteCredentials;
   /** false: accept any TLS certificate (the AWS CLI's --no-verify-ssl). */
   verifyTls?: boolean;
+  /** A PEM file of the certificate authorities to trust instead of Node's (the AWS CLI's --ca-bundle). */
+  caBundle?: string;
   timeoutMs?: number;
 }
 
@@ -34,6 +37,7 @@ export class EndpointConnectionError extends Error {
 export class RemoteKms {
   private readonly url: URL;
   private readonly signer: SignatureV4 | undefined;
+  private readonly ca: Buffer | undefined;
 
   constructor(private readonly options: RemoteOptions) {
     this.url = new URL(options.endpoint);
@@ -42,6 +46,13 @@ export class RemoteKms {
     this.signer = options.credentials
       ? new SignatureV4({ service: 'kms', region: options.region, credentials: options.credentials, sha256: NodeSha256 })
       : undefined;
+    if (options.caBundle !== undefined) {
+      try {
+        this.ca = readFileSync(options.caBundle);
+      } catch (err) {
+        throw new EndpointConnectionError(`Could not read the CA bundle ${options.caBundle} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    }
   }
 
   /** Sends one operation with a wire-form input; resolves the wire-form output or rejects with its KmsError. */
@@ -102,6 +113,7 @@ export class RemoteKms {
           path,
           headers,
           ...(https && this.options.verifyTls === false ? { rejectUnauthorized: false } : {}),
+          ...(https && this.ca !== undefined ? { ca: this.ca } : {}),
           timeout: this.options.timeoutMs ?? 60_000,
         },
         (res) => {

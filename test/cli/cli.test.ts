@@ -1,7 +1,8 @@
 // The ekms CLI in-process: values as the AWS CLI takes them, outputs and errors as it prints
 // them, a signature made through the CLI verified with node:crypto, and --endpoint-url.
+import { execFileSync } from 'node:child_process';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import t from 'tap';
@@ -274,4 +275,52 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   tt.match(notListing.stderr, /Unknown options: --max-items, 2/);
   const keys = JSON.parse((await ekms(['list-keys', '--home', h])).stdout) as Record<string, unknown>;
   tt.same(Object.keys(keys), ['Keys'], 'list-keys prints only Keys');
+});
+
+// --endpoint-url with the AWS CLI's configuration: a profile's keys from the shared credentials
+// file (--profile outranks the environment's keys, AWS_PROFILE does not), its region from the
+// config file, and a CA bundle for an HTTPS endpoint (--ca-bundle, AWS_CA_BUNDLE).
+t.test('--profile, the shared credentials and config files, --ca-bundle', async (tt) => {
+  const dir = home();
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  const [backend] = backends();
+  const kms = await backend!.open();
+  const server = await startServer(kms, { port: 0, auth: 'sigv4', accessKeys: new Map([['AKIDPROFILE', 'profile-secret']]), tls: { cert: readFileSync(cert), key: readFileSync(key) } });
+  tt.teardown(async () => {
+    await server.close();
+    await kms.close();
+  });
+  const credentials = join(dir, 'credentials');
+  writeFileSync(credentials, '# a comment\n[default]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = other\n\n[ekms]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n');
+  const config = join(dir, 'config');
+  writeFileSync(config, '[profile ekms]\nregion = us-east-1\n[profile elsewhere]\nregion = eu-west-1\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n');
+  const files = { AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_CONFIG_FILE: config };
+  const list = (extra: string[], env: NodeJS.ProcessEnv) => ekms(['list-keys', '--endpoint-url', server.url, ...extra], { ...files, ...env });
+
+  const untrusted = await list(['--profile', 'ekms'], {});
+  tt.equal(untrusted.code, 255, 'a self-signed endpoint is refused without a CA bundle');
+  tt.match(untrusted.stderr, /Could not connect to the endpoint URL/);
+  const ok = await list(['--profile', 'ekms', '--ca-bundle', cert], {});
+  tt.equal(ok.code, 0, `--profile and --ca-bundle: ${ok.stderr}`);
+  tt.same(JSON.parse(ok.stdout), { Keys: [] });
+  tt.equal((await list([], { AWS_PROFILE: 'ekms', AWS_CA_BUNDLE: cert })).code, 0, 'AWS_PROFILE and AWS_CA_BUNDLE');
+  tt.equal((await list(['--profile', 'ekms', '--ca-bundle', cert], { AWS_ACCESS_KEY_ID: 'AKIDPROFILE', AWS_SECRET_ACCESS_KEY: 'wrong' })).code, 0, '--profile outranks the environment\'s keys');
+  const envFirst = await list([], { AWS_PROFILE: 'ekms', AWS_CA_BUNDLE: cert, AWS_ACCESS_KEY_ID: 'AKIDPROFILE', AWS_SECRET_ACCESS_KEY: 'wrong' });
+  tt.equal(envFirst.code, 254, 'the environment\'s keys outrank AWS_PROFILE');
+  tt.match(envFirst.stderr, /InvalidSignatureException/);
+  const defaultProfile = await list(['--ca-bundle', cert], {});
+  tt.equal(defaultProfile.code, 254, 'without a profile, [default] signs');
+  tt.match(defaultProfile.stderr, /UnrecognizedClientException|InvalidSignatureException|security token/);
+  const region = await list(['--profile', 'elsewhere', '--ca-bundle', cert], {});
+  tt.equal(region.code, 254, "the profile's region signs the request");
+  tt.match(region.stderr, /Credential should be scoped to a valid region, not 'eu-west-1'/);
+  tt.equal((await list(['--profile', 'elsewhere', '--region', 'us-east-1', '--ca-bundle', cert], {})).code, 0, '--region outranks the profile\'s');
+  const missing = await list(['--profile', 'nosuch', '--ca-bundle', cert], {});
+  tt.equal(missing.code, 255);
+  tt.match(missing.stderr, /The config profile \(nosuch\) could not be found/);
 });

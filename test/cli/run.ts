@@ -18,7 +18,8 @@ export async function ekms(
   const code = await main(argv, {
     stdout: (s) => void (stdout += s),
     stderr: (s) => void (stderr += s),
-    env,
+    // The machine's own AWS profile files stay out of the tests unless a test names its own.
+    env: { AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '/dev/null', ...env },
     ...(openKms ? { openKms } : {}),
   });
   return { code, stdout, stderr };
