@@ -40,10 +40,11 @@ export interface ProcessOptions {
   maxBodyBytes?: number;
 }
 
-// Auth failures carry the status AWS gives them rather than the generic 400 of client faults.
+// KMS answers its signature failures (InvalidSignatureException, MissingAuthenticationToken-
+// Exception) and IAM refusals with 400, as every client fault. AccessDeniedException here is only
+// ours: the refusals of requests from another origin or Host (DNS rebinding), which AWS never
+// sends and HTTP calls 403.
 const STATUS_OVERRIDES: Readonly<Record<string, number>> = {
-  InvalidSignatureException: 403,
-  MissingAuthenticationTokenException: 403,
   AccessDeniedException: 403,
 };
 

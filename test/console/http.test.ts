@@ -77,7 +77,7 @@ t.test('the page and its files', async (tt) => {
 
 t.test('every console call needs the session token; the token opens only the console', async (tt) => {
   const { url, kms } = await serve(tt);
-  expectError(tt, await api(url, 'context', {}), 'MissingAuthenticationTokenException', 403);
+  expectError(tt, await api(url, 'context', {}), 'MissingAuthenticationTokenException', 400);
   expectError(tt, await api(url, 'context', {}, { 'x-ekms-console-token': 'forged' }), 'ExpiredTokenException', 400);
   expectError(tt, await kmsCall(url, 'forged', 'ListKeys', {}), 'ExpiredTokenException', 400);
 
@@ -147,7 +147,7 @@ t.test('the alias check gives the answers CreateAlias would', async (tt) => {
 t.test('--auth sigv4: the console signs in with the endpoint\'s access keys', async (tt) => {
   const keys = new Map([['AKIDCONSOLE', 'console-secret/+x']]);
   const { url } = await serve(tt, { auth: 'sigv4', accessKeys: keys });
-  expectError(tt, await api(url, 'session', {}), 'MissingAuthenticationTokenException', 403, /Sign in/);
+  expectError(tt, await api(url, 'session', {}), 'MissingAuthenticationTokenException', 400, /Sign in/);
   const wrong = await api(url, 'session', { AccessKeyId: 'AKIDCONSOLE', SecretAccessKey: 'nope' });
   expectError(tt, wrong, 'UnrecognizedClientException', 400, /^The access key ID or the secret access key is not valid\.$/);
   tt.notMatch(wrong.text, /console-secret/, 'no secret in the answer');
@@ -166,7 +166,7 @@ t.test('--auth sigv4: the console signs in with the endpoint\'s access keys', as
 
   // The endpoint itself still wants SigV4.
   const unsigned = await raw(url, { headers: { host: hostOf(url), 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }, body: '{}' });
-  expectError(tt, unsigned, 'MissingAuthenticationTokenException', 403);
+  expectError(tt, unsigned, 'MissingAuthenticationTokenException', 400);
   const client = new KMSClient({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIDCONSOLE', secretAccessKey: 'console-secret/+x' } });
   tt.ok((await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId, 'signed requests work beside the console');
   client.destroy();

@@ -54,7 +54,7 @@ t.test('wrong secret: InvalidSignatureException', async (tt) => {
   const e = await sdkError(client.send(new ListKeysCommand({})));
   tt.equal(e.name, 'InvalidSignatureException');
   tt.match(e.message, /^The request signature we calculated does not match the signature you provided\./);
-  tt.equal(e.status, 403);
+  tt.equal(e.status, 400);
   tt.notMatch(e.message, /good-secret|not-the-secret/, 'no secret in the message');
 });
 
@@ -73,7 +73,7 @@ t.test('clock skew beyond 5 minutes: Signature expired / not yet current', async
   const e1 = await sdkError(past.send(new ListKeysCommand({})));
   tt.equal(e1.name, 'InvalidSignatureException');
   tt.match(e1.message, /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/);
-  tt.equal(e1.status, 403);
+  tt.equal(e1.status, 400);
 
   const future = new KMSClient({ region: 'us-east-1', credentials: good, endpoint: server.url, maxAttempts: 1, systemClockOffset: 10 * 60_000 });
   const e2 = await sdkError(future.send(new ListKeysCommand({})));
@@ -107,7 +107,7 @@ t.test('malformed and mismatched signatures, raw', async (tt) => {
   const { server } = await setup(tt);
 
   const none = await raw(server.url, { headers: kmsHeaders(server.url, 'ListKeys'), body: '{}' });
-  tt.equal(none.status, 403);
+  tt.equal(none.status, 400);
   tt.same(none.json, { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
   tt.equal(none.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException');
 
