@@ -63,9 +63,14 @@ function headerRecord(req: IncomingMessage): Record<string, string | undefined> 
   return out;
 }
 
+// On the wire, the header names AWS sends (clients read them in any case; a person reading
+// `curl -i` or a case-sensitive script sees AWS's). Responses carry them in lower case otherwise.
+const AWS_HEADER_NAMES: Readonly<Record<string, string>> = { 'x-amzn-requestid': 'x-amzn-RequestId', 'x-amzn-errortype': 'x-amzn-ErrorType' };
+
 function send(res: ServerResponse, r: WireResponse, closing: boolean): void {
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string> = { ...r.headers };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(r.headers)) headers[AWS_HEADER_NAMES[name] ?? name] = value;
   if (closing) headers['connection'] = 'close';
   res.writeHead(r.statusCode, headers);
   res.end(r.body);

@@ -26,6 +26,7 @@ function expectError(tt: Test, r: RawResponse, type: string, status: number, mes
   tt.equal(r.headers['x-amzn-errortype'], type, 'x-amzn-ErrorType header');
   tt.equal(typeof r.json?.message, 'string', 'a message member');
   tt.match(String(r.headers['x-amzn-requestid']), /^[0-9a-f-]{36}$/, 'x-amzn-RequestId header');
+  tt.ok(r.headerNames.includes('x-amzn-RequestId') && r.headerNames.includes('x-amzn-ErrorType'), 'the header names in AWS\'s case');
   tt.equal(r.headers['content-type'], 'application/x-amz-json-1.1');
   if (message) tt.match(String(r.json?.message), message);
 }

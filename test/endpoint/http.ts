@@ -4,6 +4,8 @@ import { request, type OutgoingHttpHeaders } from 'node:http';
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The header names as sent, in their case. */
+  headerNames: string[];
   text: string;
   json: Record<string, unknown> | undefined;
 }
@@ -27,7 +29,8 @@ export function raw(
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          const headerNames = res.rawHeaders.filter((_, i) => i % 2 === 0);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, headerNames, text, json });
         });
       },
     );
