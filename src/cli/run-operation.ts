@@ -11,6 +11,7 @@ import { remoteSettings } from './aws-config.js';
 import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
 import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
+import { checkParams } from './param-check.js';
 import { cliInputJson, memberValue, type BinaryFormat, type ParamContext } from './params.js';
 
 export interface RunContext {
@@ -64,6 +65,7 @@ export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: R
   const query = parsed.globals.get('--query');
   const { args, paging: pagingFlags } = splitPagingFlags(op, parsed);
   const wireInput = buildInput(op, args);
+  checkParams(operations[op]!.input, wireInput);
   const paging = pagingOf(op, wireInput, args, pagingFlags);
 
   let wireOutput: Record<string, unknown>;

@@ -324,3 +324,21 @@ t.test('--profile, the shared credentials and config files, --ca-bundle', async 
   tt.equal(missing.code, 255);
   tt.match(missing.stderr, /The config profile \(nosuch\) could not be found/);
 });
+
+// What the AWS CLI refuses before sending (botocore's parameter validation: minimum lengths and
+// values from the model), refused the same way, with its report, exit 252; nothing reaches the store.
+t.test('parameters the AWS CLI refuses before sending', async (tt) => {
+  const h = home();
+  const cases: [string[], string][] = [
+    [['describe-key', '--key-id', ''], 'Invalid length for parameter KeyId, value: 0, valid min length: 1'],
+    [['list-keys', '--limit', '0'], 'Invalid value for parameter Limit, value: 0, valid min value: 1'],
+    [['tag-resource', '--key-id', 'k', '--tags', 'TagKey=,TagValue=v'], 'Invalid length for parameter Tags[0].TagKey, value: 0, valid min length: 1'],
+    [['create-alias', '--alias-name', '', '--target-key-id', ''], 'Invalid length for parameter AliasName, value: 0, valid min length: 1\nInvalid length for parameter TargetKeyId, value: 0, valid min length: 1'],
+  ];
+  for (const [argv, report] of cases) {
+    const r = await ekms([...argv, '--home', h]);
+    tt.equal(r.code, 252, argv.join(' '));
+    tt.equal(r.stderr, `\nParameter validation failed:\n${report}\n`, `${argv[0]}: botocore's report`);
+  }
+  tt.equal((await ekms(['list-keys', '--limit', '1', '--home', h])).code, 0, 'the minimum itself passes');
+});
