@@ -1,9 +1,11 @@
-// Where `ekms --endpoint-url` finds its credentials, region and CA bundle, as the AWS CLI does:
-// the command line first, then the environment, then the profile (--profile, AWS_PROFILE or
-// `default`) in the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials)
-// and the config file (AWS_CONFIG_FILE, ~/.aws/config). As in botocore, a profile named on the
-// command line outranks the environment's credentials; one named by AWS_PROFILE does not.
-// Only static keys are read: SSO, assumed roles and credential processes are not followed.
+// Where `ekms --endpoint-url` finds its credentials, region and CA bundle, as the AWS CLI does
+// (botocore's session and credential chain): the command line first, then the environment, then
+// the profile (--profile, else AWS_DEFAULT_PROFILE or AWS_PROFILE, else `default`) of the config
+// file (AWS_CONFIG_FILE, ~/.aws/config) with the shared credentials file (AWS_SHARED_CREDENTIALS_FILE,
+// ~/.aws/credentials) merged over it. A profile named on the command line outranks the
+// environment's keys; one named in the environment does not; a named profile that neither file
+// has is an error. Only static keys are read: SSO, assumed roles and credential processes are not
+// followed.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -11,37 +13,60 @@ import { join } from 'node:path';
 import type { RemoteCredentials } from '../client/remote.js';
 import type { ParsedArgs } from './args.js';
 
-/** --profile names a profile neither file has (exit 255, as the AWS CLI's). */
-export class ProfileNotFoundError extends Error {
-  override readonly name = 'ProfileNotFoundError';
+/** The profile cannot be used: unknown, or half of a key pair (exit 255, as the AWS CLI's). */
+export class AwsConfigError extends Error {
+  override readonly name = 'AwsConfigError';
 }
 
-type Ini = Map<string, Map<string, string>>;
+type Section = Map<string, string>;
 
-/** The sections of an AWS INI file (`[name]`, `key = value`; `#` and `;` start comments); empty if unreadable. */
-function readIni(path: string): Ini {
-  const sections: Ini = new Map();
+/** The sections of an INI file as Python's configparser reads it (`=` or `:`; keys in lower case). */
+function readIni(path: string): Map<string, Section> {
+  const sections = new Map<string, Section>();
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
     return sections;
   }
-  let current: Map<string, string> | undefined;
+  let current: Section | undefined;
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const section = /^\[\s*(.+?)\s*\]$/.exec(line);
+    const section = /^\[(.+)\]$/.exec(line);
     if (section) {
       const name = section[1]!;
       current = sections.get(name) ?? new Map();
       sections.set(name, current);
       continue;
     }
-    const eq = line.indexOf('=');
-    if (current && eq > 0) current.set(line.slice(0, eq).trim().toLowerCase(), line.slice(eq + 1).trim());
+    const at = line.search(/[=:]/);
+    if (current && at > 0) current.set(line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim());
   }
   return sections;
+}
+
+/** A path as botocore opens it: environment variables and `~` expanded. */
+function expandPath(path: string, env: NodeJS.ProcessEnv, home: string): string {
+  const vars = path.replace(/\$(\w+)|\$\{(\w+)\}/g, (whole, a: string | undefined, b: string | undefined) => env[(a ?? b)!] ?? whole);
+  return vars === '~' || vars.startsWith('~/') ? home + vars.slice(1) : vars;
+}
+
+/** `profile "name with spaces"` → its name, as Python's shlex.split reads it; undefined if it is not one. */
+function profileName(section: string): string | undefined {
+  const parts = section.match(/"[^"]*"|'[^']*'|\S+/g)?.map((p) => p.replace(/^(["'])(.*)\1$/, '$2'));
+  return parts?.length === 2 && parts[0] === 'profile' ? parts[1] : undefined;
+}
+
+/** Every profile: the config file's (`[default]`, `[profile x]`) with the credentials file's merged over them. */
+function profiles(configPath: string, credentialsPath: string): Map<string, Section> {
+  const out = new Map<string, Section>();
+  for (const [section, values] of readIni(configPath)) {
+    const name = section === 'default' ? 'default' : section.startsWith('profile') ? profileName(section) : undefined;
+    if (name !== undefined) out.set(name, new Map(values));
+  }
+  for (const [name, values] of readIni(credentialsPath)) out.set(name, new Map([...(out.get(name) ?? []), ...values]));
+  return out;
 }
 
 export interface RemoteSettings {
@@ -50,32 +75,44 @@ export interface RemoteSettings {
   caBundle?: string;
 }
 
-function staticKeys(values: Map<string, string> | undefined): RemoteCredentials | undefined {
-  const accessKeyId = values?.get('aws_access_key_id');
-  const secretAccessKey = values?.get('aws_secret_access_key');
-  if (!accessKeyId || !secretAccessKey) return undefined;
-  const sessionToken = values?.get('aws_session_token');
+function keyPair(
+  source: string,
+  names: [string, string, string],
+  get: (name: string) => string | undefined,
+): RemoteCredentials | undefined {
+  const [idName, secretName, tokenName] = names;
+  const accessKeyId = get(idName);
+  const secretAccessKey = get(secretName);
+  if (!accessKeyId && !secretAccessKey) return undefined;
+  if (!accessKeyId || !secretAccessKey)
+    throw new AwsConfigError(`Partial credentials found in ${source}, missing: ${accessKeyId ? secretName : idName}`);
+  const sessionToken = get(tokenName);
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
 /** The settings a command sent to an endpoint uses. */
 export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteSettings {
   const explicit = args.globals.get('--profile');
-  const profile = explicit ?? env.AWS_PROFILE ?? env.AWS_DEFAULT_PROFILE ?? 'default';
+  const named = explicit ?? env.AWS_DEFAULT_PROFILE ?? env.AWS_PROFILE;
+  const profile = named ?? 'default';
   const home = env.HOME ?? homedir();
-  const credentialsFile = readIni(env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, '.aws', 'credentials'));
-  const configFile = readIni(env.AWS_CONFIG_FILE ?? join(home, '.aws', 'config'));
-  const config = configFile.get(profile === 'default' ? 'default' : `profile ${profile}`);
-  const fileKeys = staticKeys(credentialsFile.get(profile)) ?? staticKeys(config);
-  if (explicit !== undefined && !credentialsFile.has(profile) && config === undefined)
-    throw new ProfileNotFoundError(`The config profile (${profile}) could not be found`);
+  const credentialsPath = expandPath(env.AWS_SHARED_CREDENTIALS_FILE ?? join('~', '.aws', 'credentials'), env, home);
+  const configPath = expandPath(env.AWS_CONFIG_FILE ?? join('~', '.aws', 'config'), env, home);
+  const all = profiles(configPath, credentialsPath);
+  const values = all.get(profile);
+  if (named !== undefined && values === undefined) throw new AwsConfigError(`The config profile (${profile}) could not be found`);
 
-  const envKeys =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-      : undefined;
-  const credentials = args.switches.has('--no-sign-request') ? undefined : explicit !== undefined ? fileKeys : (envKeys ?? fileKeys);
-  const region = args.globals.get('--region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? config?.get('region') ?? 'us-east-1';
-  const caBundle = args.globals.get('--ca-bundle') ?? env.AWS_CA_BUNDLE ?? config?.get('ca_bundle');
+  let credentials: RemoteCredentials | undefined;
+  if (!args.switches.has('--no-sign-request')) {
+    // botocore's chain: the environment (unless --profile named a profile), then the profile's keys
+    // (the credentials file's, which were merged over the config file's).
+    const fromEnv = explicit === undefined ? keyPair('env', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'], (n) => env[n]) : undefined;
+    const inCredentialsFile = readIni(credentialsPath).get(profile);
+    credentials =
+      fromEnv ??
+      keyPair(inCredentialsFile?.has('aws_access_key_id') || inCredentialsFile?.has('aws_secret_access_key') ? 'shared-credentials-file' : 'config-file', ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'], (n) => values?.get(n));
+  }
+  const region = args.globals.get('--region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? values?.get('region') ?? 'us-east-1';
+  const caBundle = args.globals.get('--ca-bundle') ?? env.AWS_CA_BUNDLE ?? values?.get('ca_bundle');
   return { region, ...(credentials ? { credentials } : {}), ...(caBundle ? { caBundle } : {}) };
 }

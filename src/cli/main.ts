@@ -8,7 +8,8 @@ import type { KmsOptions } from '../config.js';
 import { Kms, KeyStoreOpenError } from '../kms.js';
 import { EndpointConnectionError } from '../client/remote.js';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
-import { ProfileNotFoundError } from './aws-config.js';
+import { AwsConfigError } from './aws-config.js';
+import { PaginationError } from './paginate.js';
 import { operationHelp, topHelp } from './help.js';
 import { importKey, importKeyHelp } from './import-key.js';
 import { operationForCommand } from './names.js';
@@ -103,7 +104,7 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
     return EXIT.ok;
   }
   try {
-    await runOperation(op, args, { env: io.env, stdout: io.stdout, openKms: io.openKms ?? openKms });
+    await runOperation(op, args, { env: io.env, stdout: io.stdout, stderr: io.stderr, openKms: io.openKms ?? openKms });
   } catch (err) {
     if (err instanceof KmsError) {
       io.stderr(`\nAn error occurred (${err.name}) when calling the ${op} operation: ${err.message}\n`);
@@ -132,7 +133,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
       io.stderr(`\n${err.message}\n`);
       return EXIT.usage;
     }
-    if (err instanceof EndpointConnectionError || err instanceof ProfileNotFoundError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError || err instanceof DurabilityError) {
+    if (err instanceof EndpointConnectionError || err instanceof AwsConfigError || err instanceof PaginationError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError || err instanceof DurabilityError) {
       io.stderr(`\n${err.message}\n`);
       return EXIT.other;
     }

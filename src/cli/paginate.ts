@@ -3,8 +3,9 @@
 // as one list, without NextMarker or Truncated, unless the command asks for one page itself
 // (--marker or --limit, or --no-paginate). --page-size sets each call's Limit; --max-items bounds
 // the items printed and, when more are left, adds a NextToken that --starting-token resumes from.
-import type { OperationName } from '../model/service-model.js';
+import { operations, shapes, type OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
+import { ParamError } from './params.js';
 
 /** The listings, and the member that holds their items (botocore's paginators-1.json for KMS). */
 const RESULT_KEY: Partial<Record<OperationName, string>> = {
@@ -33,23 +34,36 @@ export interface Paging {
   start?: Resume;
 }
 
-// The NextToken: base64 of JSON, as botocore's (its `boto_truncate_amount` is the items of the
-// marker's page already printed). Opaque to users; only --starting-token reads it.
+// The NextToken: base64 of the JSON botocore writes (Python's separators, `boto_truncate_amount`
+// the items of the marker's page already printed), so a token of either CLI resumes in the other.
 function encodeToken(r: Resume): string {
-  return Buffer.from(JSON.stringify({ Marker: r.marker ?? null, ...(r.skip > 0 ? { boto_truncate_amount: r.skip } : {}) })).toString('base64');
+  const marker = r.marker === undefined ? 'null' : JSON.stringify(r.marker).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return Buffer.from(`{"Marker": ${marker}${r.skip > 0 ? `, "boto_truncate_amount": ${r.skip}` : ''}}`).toString('base64');
 }
 
-function decodeToken(token: string): Resume {
+/**
+ * A --starting-token, as botocore reads it: its base64 JSON; else the old `marker___N` form; else
+ * the text itself as the Marker (the service then judges it). Members other than the Marker are
+ * request parameters to botocore, and unknown ones are its parameter error.
+ */
+function decodeToken(token: string, inputMembers: readonly string[]): Resume {
   let t: unknown;
   try {
     t = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
   } catch {
     t = undefined;
   }
-  const o = t as { Marker?: unknown; boto_truncate_amount?: unknown } | undefined;
-  const skip = o?.boto_truncate_amount ?? 0;
-  if (typeof o !== 'object' || o === null || !(o.Marker === null || o.Marker === undefined || typeof o.Marker === 'string') || !Number.isSafeInteger(skip) || (skip as number) < 0)
-    throw new UsageError(`Bad starting token: ${token}`);
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) {
+    const old = /^(.*)___(\d+)$/.exec(token);
+    return old ? { marker: old[1] || undefined, skip: Number(old[2]) } : { marker: token, skip: 0 };
+  }
+  const o = t as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => k !== 'Marker' && k !== 'boto_truncate_amount');
+  if (unknown.length > 0)
+    throw new ParamError(`Parameter validation failed:\n${unknown.map((k) => `Unknown parameter in input: "${k}", must be one of: ${inputMembers.join(', ')}`).join('\n')}`);
+  const skip = o.boto_truncate_amount ?? 0;
+  if (!(o.Marker === null || o.Marker === undefined || typeof o.Marker === 'string') || !Number.isSafeInteger(skip) || (skip as number) < 0)
+    throw new ParamError(`Bad starting token: ${token}`);
   return { marker: typeof o.Marker === 'string' ? o.Marker : undefined, skip: skip as number };
 }
 
@@ -78,53 +92,80 @@ export function splitPagingFlags(op: OperationName, args: ParsedArgs): { args: P
  * How to page `op` with this input, or undefined for one call: not a listing, --no-paginate, or
  * a page asked for by its Marker or Limit (which turns pagination off, as in the AWS CLI).
  */
-export function pagingOf(op: OperationName, input: Record<string, unknown>, args: ParsedArgs, flags: Map<string, string>): Paging | undefined {
+export function pagingOf(
+  op: OperationName,
+  input: Record<string, unknown>,
+  args: ParsedArgs,
+  flags: Map<string, string>,
+  warn: (text: string) => void,
+): Paging | undefined {
   const resultKey = RESULT_KEY[op];
   if (resultKey === undefined) return undefined;
   if (args.switches.has('--no-paginate') || input.Marker !== undefined || input.Limit !== undefined) {
-    if (flags.size > 0) throw new UsageError(`Cannot specify --no-paginate along with pagination arguments: ${[...flags.keys()].join(', ')}`);
+    const given = PAGING_FLAGS.filter((f) => flags.has(f));
+    if (given.length > 0) throw new ParamError(`Cannot specify --no-paginate along with pagination arguments: ${given.join(', ')}`);
     return undefined;
   }
   const paging: Paging = { resultKey };
   const pageSize = flags.get('--page-size');
   if (pageSize !== undefined) paging.pageSize = integer('--page-size', pageSize);
   const maxItems = flags.get('--max-items');
-  if (maxItems !== undefined) paging.maxItems = integer('--max-items', maxItems);
+  if (maxItems !== undefined) {
+    const n = integer('--max-items', maxItems);
+    // botocore: a non-positive maximum is no maximum, with this warning.
+    if (n <= 0) warn('warning: Non-positive values for --max-items may result in undefined behavior.\n');
+    else paging.maxItems = n;
+  }
   const start = flags.get('--starting-token');
-  if (start !== undefined) paging.start = decodeToken(start);
+  if (start !== undefined) paging.start = decodeToken(start, Object.keys(shapes[operations[op]!.input ?? '']?.members ?? {}));
   return paging;
 }
 
-/** Calls the listing page after page; its items as one list, and a NextToken when --max-items left some. */
+/** The same marker came back twice: the listing would never end (botocore's error, exit 255). */
+export class PaginationError extends Error {
+  override readonly name = 'PaginationError';
+}
+
+/**
+ * Calls the listing page after page: its items as one list, and a NextToken when --max-items left
+ * some. `onPage` sees each page's items as they arrive (the AWS CLI prints text output page by page).
+ */
 export async function paginate(
   paging: Paging,
   input: Record<string, unknown>,
   call: (input: Record<string, unknown>) => Promise<Record<string, unknown>>,
-): Promise<Record<string, unknown>> {
-  const { resultKey, maxItems } = paging;
+  onPage?: (items: unknown[]) => void,
+): Promise<{ items: unknown[]; nextToken?: string }> {
+  const { maxItems } = paging;
   const pageInput: Record<string, unknown> = { ...input };
   if (paging.pageSize !== undefined) pageInput.Limit = paging.pageSize;
   let skip = paging.start?.skip ?? 0;
   if (paging.start?.marker !== undefined) pageInput.Marker = paging.start.marker;
   const items: unknown[] = [];
+  const seen = new Set<string>();
   let next: Resume | undefined;
   for (;;) {
     const out = await call(pageInput);
-    const all = Array.isArray(out[resultKey]) ? (out[resultKey] as unknown[]) : [];
-    const page = all.slice(skip);
+    const all = Array.isArray(out[paging.resultKey]) ? (out[paging.resultKey] as unknown[]) : [];
+    let page = all.slice(skip);
     const skipped = skip;
     skip = 0;
     const more = out.Truncated === true && typeof out.NextMarker === 'string';
+    let last = !more;
     if (maxItems !== undefined && items.length + page.length >= maxItems) {
-      const keep = Math.max(0, maxItems - items.length);
-      items.push(...page.slice(0, keep));
+      const keep = maxItems - items.length;
       if (keep < page.length) next = { marker: pageInput.Marker as string | undefined, skip: skipped + keep };
       else if (more) next = { marker: out.NextMarker as string, skip: 0 };
-      break;
+      page = page.slice(0, keep);
+      last = true;
     }
     items.push(...page);
-    if (!more) break;
-    pageInput.Marker = out.NextMarker;
+    onPage?.(page);
+    if (last) break;
+    const marker = out.NextMarker as string;
+    if (seen.has(marker)) throw new PaginationError(`Error during pagination: The same next token was received twice: {'Marker': '${marker}'}`);
+    seen.add(marker);
+    pageInput.Marker = marker;
   }
-  return { [resultKey]: items, ...(next ? { NextToken: encodeToken(next) } : {}) };
+  return { items, ...(next ? { nextToken: encodeToken(next) } : {}) };
 }

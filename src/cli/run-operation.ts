@@ -17,6 +17,7 @@ import { cliInputJson, memberValue, type BinaryFormat, type ParamContext } from 
 export interface RunContext {
   env: NodeJS.ProcessEnv;
   stdout(text: string): void;
+  stderr(text: string): void;
   /** Opens the local key store (tests pass a backend's opener). */
   openKms(options: KmsOptions): Promise<Kms>;
 }
@@ -66,9 +67,13 @@ export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: R
   const { args, paging: pagingFlags } = splitPagingFlags(op, parsed);
   const wireInput = buildInput(op, args);
   checkParams(operations[op]!.input, wireInput);
-  const paging = pagingOf(op, wireInput, args, pagingFlags);
+  const paging = pagingOf(op, wireInput, args, pagingFlags, ctx.stderr);
+  // --page-size is the request's Limit, checked as botocore checks it.
+  if (paging?.pageSize !== undefined) checkParams(operations[op]!.input, { ...wireInput, Limit: paging.pageSize });
+  const print = (wire: Record<string, unknown>) => ctx.stdout(render(applyQuery(forDisplay(operations[op]!.output, wire, tsFormat), query), output, query !== undefined));
 
-  let wireOutput: Record<string, unknown>;
+  let call: (input: Record<string, unknown>) => Promise<Record<string, unknown>>;
+  let done = async () => {};
   const endpoint = args.globals.get('--endpoint-url');
   if (endpoint !== undefined) {
     const { region, credentials, caBundle } = remoteSettings(args, ctx.env);
@@ -79,19 +84,26 @@ export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: R
       ...(caBundle !== undefined ? { caBundle } : {}),
       ...(args.switches.has('--no-verify-ssl') ? { verifyTls: false } : {}),
     });
-    const call = (input: Record<string, unknown>) => remote.call(op, input);
-    wireOutput = paging ? await paginate(paging, wireInput, call) : await call(wireInput);
+    call = (input) => remote.call(op, input);
   } else {
     const r = args.globals.get('--region');
     const home = args.globals.get('--home');
     const kms = await ctx.openKms({ ...(home !== undefined ? { home } : {}), ...(r !== undefined ? { region: r } : {}) });
-    try {
-      const call = async (input: Record<string, unknown>) => encodeOutput(op, await kms.execute(op, decodeInput(op, input) as never, { kind: 'cli' }));
-      wireOutput = paging ? await paginate(paging, wireInput, call) : await call(wireInput);
-    } finally {
-      await kms.close();
-    }
+    call = async (input) => encodeOutput(op, await kms.execute(op, decodeInput(op, input) as never, { kind: 'cli' }));
+    done = () => kms.close();
   }
-  const shown = applyQuery(forDisplay(operations[op]!.output, wireOutput, tsFormat), query);
-  ctx.stdout(render(shown, output, query !== undefined));
+  try {
+    if (!paging) return print(await call(wireInput));
+    const key = paging.resultKey;
+    if (output === 'text') {
+      // The AWS CLI prints text page by page (its query applied to each), then the NextToken.
+      const { nextToken } = await paginate(paging, wireInput, call, (items) => print({ [key]: items }));
+      if (nextToken !== undefined) ctx.stdout(render(applyQuery({ NextToken: { NextToken: nextToken } }, query), output, query !== undefined));
+      return;
+    }
+    const { items, nextToken } = await paginate(paging, wireInput, call);
+    print({ [key]: items, ...(nextToken !== undefined ? { NextToken: nextToken } : {}) });
+  } finally {
+    await done();
+  }
 }

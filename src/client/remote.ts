@@ -46,7 +46,8 @@ export class RemoteKms {
     this.signer = options.credentials
       ? new SignatureV4({ service: 'kms', region: options.region, credentials: options.credentials, sha256: NodeSha256 })
       : undefined;
-    if (options.caBundle !== undefined) {
+    // Only HTTPS reads it (the AWS CLI ignores a bundle it has no use for).
+    if (options.caBundle !== undefined && this.url.protocol === 'https:') {
       try {
         this.ca = readFileSync(options.caBundle);
       } catch (err) {

@@ -264,12 +264,33 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
     const marked = JSON.parse((await ekms(['list-aliases', '--marker', one.NextMarker!, ...where])).stdout) as { Aliases: unknown[] };
     tt.equal(marked.Aliases.length, 11, `${where[0]}: --marker continues from that page only`);
   }
-  const both = await ekms(['list-aliases', '--limit', '5', '--max-items', '3', '--home', h]);
+  const both = await ekms(['list-aliases', '--max-items', '3', '--limit', '5', '--starting-token', 'x', '--home', h]);
   tt.equal(both.code, 252);
-  tt.match(both.stderr, /Cannot specify --no-paginate along with pagination arguments: --max-items/);
+  tt.equal(both.stderr, '\nCannot specify --no-paginate along with pagination arguments: --starting-token, --max-items\n', "the AWS CLI's message, its order");
+  // A token that is not one of ours is the Marker itself, as botocore takes it: the service judges.
   const bad = await ekms(['list-aliases', '--starting-token', 'not-a-token', '--home', h]);
-  tt.equal(bad.code, 252);
-  tt.match(bad.stderr, /Bad starting token: not-a-token/);
+  tt.equal(bad.code, 254);
+  tt.match(bad.stderr, /InvalidMarkerException/);
+  const foreign = await ekms(['list-aliases', '--starting-token', Buffer.from('{"Foo": "x"}').toString('base64'), '--home', h]);
+  tt.equal(foreign.code, 252);
+  tt.match(foreign.stderr, /^\nParameter validation failed:\nUnknown parameter in input: "Foo", must be one of: KeyId, Limit, Marker\n$/);
+  const zeroPage = await ekms(['list-aliases', '--page-size', '0', '--home', h]);
+  tt.equal(zeroPage.code, 252, '--page-size 0 is refused before sending');
+  tt.match(zeroPage.stderr, /Invalid value for parameter Limit, value: 0, valid min value: 1/);
+  const noMax = await ekms(['list-aliases', '--max-items', '0', '--home', h]);
+  tt.equal(noMax.code, 0);
+  tt.equal(noMax.stderr, 'warning: Non-positive values for --max-items may result in undefined behavior.\n');
+  tt.same(listed(noMax), names, '--max-items 0 is no maximum, as in botocore');
+
+  // Text output page by page, each page through --query, and the NextToken last.
+  const counts = await ekms(['list-aliases', '--query', 'length(Aliases)', '--output', 'text', '--home', h]);
+  tt.equal(counts.stdout, '50\n11\n', 'text: --query runs on each page');
+  const text = await ekms(['list-aliases', '--page-size', '7', '--max-items', '10', '--output', 'text', '--home', h]);
+  const lines = text.stdout.trim().split('\n');
+  tt.equal(lines.filter((l) => l.startsWith('ALIASES\t')).length, 10);
+  tt.match(lines[lines.length - 1], /^NEXTTOKEN\t[A-Za-z0-9+/=]+$/, 'the NextToken comes last, as NEXTTOKEN');
+  const token = lines[lines.length - 1]!.split('\t')[1]!;
+  tt.match(Buffer.from(token, 'base64').toString(), /^\{"Marker": "ekms1:[A-Za-z0-9_-]+", "boto_truncate_amount": 3\}$/, "botocore's token: Python's separators");
   const notListing = await ekms(['describe-key', '--key-id', keyId, '--max-items', '2', '--home', h]);
   tt.equal(notListing.code, 252);
   tt.match(notListing.stderr, /Unknown options: --max-items, 2/);
@@ -323,6 +344,38 @@ t.test('--profile, the shared credentials and config files, --ca-bundle', async 
   const missing = await list(['--profile', 'nosuch', '--ca-bundle', cert], {});
   tt.equal(missing.code, 255);
   tt.match(missing.stderr, /The config profile \(nosuch\) could not be found/);
+  const missingEnv = await list(['--ca-bundle', cert], { AWS_PROFILE: 'nosuch' });
+  tt.equal(missingEnv.code, 255, 'a profile named by AWS_PROFILE must exist too');
+  tt.match(missingEnv.stderr, /The config profile \(nosuch\) could not be found/);
+  tt.equal((await list(['--ca-bundle', cert], { AWS_DEFAULT_PROFILE: 'ekms', AWS_PROFILE: 'nosuch' })).code, 0, 'AWS_DEFAULT_PROFILE first, as botocore reads them');
+  const partial = await list(['--profile', 'ekms', '--ca-bundle', cert], {});
+  tt.equal(partial.code, 0);
+  const half = await list(['--ca-bundle', cert], { AWS_ACCESS_KEY_ID: 'AKIDPROFILE' });
+  tt.equal(half.code, 255, 'half a key pair in the environment is an error, not a fallback');
+  tt.match(half.stderr, /Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY/);
+
+  // The config file alone: [profile default], quoted names, `key: value`, and ~ in the path.
+  const configOnly = join(dir, 'config-only');
+  writeFileSync(configOnly, '[profile default]\naws_access_key_id: AKIDPROFILE\naws_secret_access_key: profile-secret\n[profile "with space"]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n[profile half]\naws_access_key_id = AKIDPROFILE\n');
+  const only = { AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_CONFIG_FILE: '~/config-only', HOME: dir };
+  tt.equal((await ekms(['list-keys', '--endpoint-url', server.url, '--ca-bundle', cert], only)).code, 0, '[profile default] and ~ in AWS_CONFIG_FILE');
+  tt.equal((await ekms(['list-keys', '--endpoint-url', server.url, '--ca-bundle', cert, '--profile', 'with space'], only)).code, 0, 'a quoted profile name');
+  const halfProfile = await ekms(['list-keys', '--endpoint-url', server.url, '--ca-bundle', cert, '--profile', 'half'], only);
+  tt.equal(halfProfile.code, 255);
+  tt.match(halfProfile.stderr, /Partial credentials found in config-file, missing: aws_secret_access_key/);
+});
+
+// An endpoint that keeps answering the same marker: botocore stops with its error instead of
+// paging forever.
+t.test('a listing whose marker repeats stops with the AWS CLI\'s error', async (tt) => {
+  const { paginate, PaginationError } = await import('../../src/cli/paginate.js');
+  let calls = 0;
+  const call = async () => {
+    calls += 1;
+    return { Keys: [{ KeyId: `k${calls}` }], Truncated: true, NextMarker: 'same' };
+  };
+  await tt.rejects(paginate({ resultKey: 'Keys' }, {}, call), new PaginationError("Error during pagination: The same next token was received twice: {'Marker': 'same'}"));
+  tt.equal(calls, 2, 'the second page names the same marker as the first: it stops there');
 });
 
 // What the AWS CLI refuses before sending (botocore's parameter validation: minimum lengths and

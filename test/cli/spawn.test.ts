@@ -251,6 +251,11 @@ t.test('ekms and the AWS CLI print the same paginated listings', { skip: awsVers
     }
     return names;
   };
+  // The same NextToken text as botocore's, mid-page and on a page boundary.
+  for (const n of ['13', '50']) {
+    const tokenOf = (out: (args: string[]) => Record<string, unknown>) => out(['list-aliases', '--max-items', n]).NextToken;
+    tt.equal(tokenOf(ekmsOut), tokenOf(awsOut), `--max-items ${n}: the NextToken aws kms prints`);
+  }
   const viaAws = chain(awsOut);
   tt.equal(viaAws.length, 55, 'aws kms: --max-items runs give all 55');
   tt.same(chain(ekmsOut), viaAws, 'ekms: the same items through --max-items and --starting-token');
