@@ -101,10 +101,10 @@ void rethrowAsJs(Napi::Env env) {
   }
 }
 
-uint8_t* callersRoom(const Napi::CallbackInfo& info, std::size_t i, std::size_t size) {
+uint8_t* callersRoom(const Napi::CallbackInfo& info, std::size_t i, std::size_t size, bool exact) {
   if (info.Length() <= i || !info[i].IsTypedArray()) return nullptr;
   auto out = info[i].As<Napi::TypedArray>();
-  if (out.TypedArrayType() != napi_uint8_array || out.ByteLength() < size) return nullptr;
+  if (out.TypedArrayType() != napi_uint8_array || out.ByteLength() < size || (exact && out.ByteLength() != size)) return nullptr;
   return out.As<Napi::Uint8Array>().Data();
 }
 

@@ -30,8 +30,8 @@ Napi::Buffer<uint8_t> toBuffer(Napi::Env env, const std::vector<uint8_t, A>& byt
 }
 
 // The caller's buffer for a result (argument i, a Uint8Array) when the call passed one with room
-// for `size` bytes; else nullptr.
-uint8_t* callersRoom(const Napi::CallbackInfo& info, std::size_t i, std::size_t size);
+// for `size` bytes (exactly `size` when `exact`: a secret must fill its buffer whole); else nullptr.
+uint8_t* callersRoom(const Napi::CallbackInfo& info, std::size_t i, std::size_t size, bool exact = false);
 
 // The value of bytes made on the calling thread: copied into the caller's buffer (argument i, a
 // Uint8Array) when there is one and they fit, and their length returned; else a Buffer of their

@@ -179,9 +179,8 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
       // ciphertext's length returned.
       [&info, withPlaintext, toJs](Napi::Env env, ekms::DataKey& dk) -> Napi::Value {
         uint8_t* room = callersRoom(info, 5, dk.ciphertext.size());
-        uint8_t* ptRoom = withPlaintext ? callersRoom(info, 6, dk.plaintext.size()) : nullptr;
-        const bool ptFits = !withPlaintext || (ptRoom != nullptr && info[6].As<Napi::TypedArray>().ByteLength() == dk.plaintext.size());
-        if (room == nullptr || !ptFits) return toJs(env, dk);
+        uint8_t* ptRoom = withPlaintext ? callersRoom(info, 6, dk.plaintext.size(), true) : nullptr;
+        if (room == nullptr || (withPlaintext && ptRoom == nullptr)) return toJs(env, dk);
         std::copy(dk.ciphertext.begin(), dk.ciphertext.end(), room);
         if (withPlaintext) std::copy(dk.plaintext.begin(), dk.plaintext.end(), ptRoom);
         return Napi::Number::New(env, static_cast<double>(dk.ciphertext.size()));

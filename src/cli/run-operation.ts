@@ -98,7 +98,7 @@ export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: R
     if (output === 'text') {
       // The AWS CLI prints text page by page (its query applied to each), then the NextToken.
       const { nextToken } = await paginate(paging, wireInput, call, (items) => print({ [key]: items }));
-      if (nextToken !== undefined) ctx.stdout(render(applyQuery({ NextToken: { NextToken: nextToken } }, query), output, query !== undefined));
+      if (nextToken !== undefined) print({ NextToken: { NextToken: nextToken } });
       return;
     }
     const { items, nextToken } = await paginate(paging, wireInput, call);
