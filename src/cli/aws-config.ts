@@ -59,13 +59,13 @@ function profileName(section: string): string | undefined {
 }
 
 /** Every profile: the config file's (`[default]`, `[profile x]`) with the credentials file's merged over them. */
-function profiles(configPath: string, credentialsPath: string): Map<string, Section> {
+function profiles(configFile: Map<string, Section>, credentialsFile: Map<string, Section>): Map<string, Section> {
   const out = new Map<string, Section>();
-  for (const [section, values] of readIni(configPath)) {
+  for (const [section, values] of configFile) {
     const name = section === 'default' ? 'default' : section.startsWith('profile') ? profileName(section) : undefined;
     if (name !== undefined) out.set(name, new Map(values));
   }
-  for (const [name, values] of readIni(credentialsPath)) out.set(name, new Map([...(out.get(name) ?? []), ...values]));
+  for (const [name, values] of credentialsFile) out.set(name, new Map([...(out.get(name) ?? []), ...values]));
   return out;
 }
 
@@ -98,8 +98,8 @@ export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): Remote
   const home = env.HOME ?? homedir();
   const credentialsPath = expandPath(env.AWS_SHARED_CREDENTIALS_FILE ?? join('~', '.aws', 'credentials'), env, home);
   const configPath = expandPath(env.AWS_CONFIG_FILE ?? join('~', '.aws', 'config'), env, home);
-  const all = profiles(configPath, credentialsPath);
-  const values = all.get(profile);
+  const credentialsFile = readIni(credentialsPath);
+  const values = profiles(readIni(configPath), credentialsFile).get(profile);
   if (named !== undefined && values === undefined) throw new AwsConfigError(`The config profile (${profile}) could not be found`);
 
   let credentials: RemoteCredentials | undefined;
@@ -107,7 +107,7 @@ export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): Remote
     // botocore's chain: the environment (unless --profile named a profile), then the profile's keys
     // (the credentials file's, which were merged over the config file's).
     const fromEnv = explicit === undefined ? keyPair('env', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'], (n) => env[n]) : undefined;
-    const inCredentialsFile = readIni(credentialsPath).get(profile);
+    const inCredentialsFile = credentialsFile.get(profile);
     credentials =
       fromEnv ??
       keyPair(inCredentialsFile?.has('aws_access_key_id') || inCredentialsFile?.has('aws_secret_access_key') ? 'shared-credentials-file' : 'config-file', ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'], (n) => values?.get(n));
