@@ -18,6 +18,7 @@ import type { KeyLastUsageTrackingOperation } from '../model/types.js';
 
 const FLUSH_MS = 1000;
 const BUSY_MS = 100;
+const SETUP_BUSY_MS = 10_000;
 
 /** The operations AWS tracks (the KeyLastUsageTrackingOperation enum). */
 const tracked: ReadonlySet<string> = new Set<KeyLastUsageTrackingOperation>([
@@ -83,9 +84,10 @@ export class KeyUsageTracker {
   }
 
   private static openFile(path: string, now: Date, storeId: string): Db {
-    // A short busy timeout: flushes run on the event loop, and notes a busy file refuses are kept
-    // for the next flush rather than waited for.
-    const db = new Database(path, { timeout: BUSY_MS });
+    // Setting the file up waits for the other processes of the home as the store does: workers
+    // started together all create it at once, and with the flushes' short timeout some of them
+    // found it locked and fell back to memory. Flushes then wait briefly only (BUSY_MS).
+    const db = new Database(path, { timeout: SETUP_BUSY_MS });
     try {
       if (path !== ':memory:') chmodSync(path, 0o600);
       db.pragma('journal_mode = WAL');
@@ -99,7 +101,8 @@ export class KeyUsageTracker {
         if (owner !== undefined && owner !== storeId) db.exec("DELETE FROM key_last_usage; DELETE FROM meta WHERE name = 'tracking_started'");
         db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('store_id', ?)").run(storeId);
         db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('tracking_started', ?)").run(String(now.getTime()));
-      })();
+      }).immediate(); // the write lock up front: a read upgraded to a write is refused at once when another process wrote meanwhile
+      db.pragma(`busy_timeout = ${BUSY_MS}`);
       return db;
     } catch (err) {
       db.close();

@@ -170,16 +170,19 @@ t.test('worker threads and processes share one home', async (t) => {
   t.same(await verify(home, shared, logFiles.map(readLog)), [], 'the store is what the logs say');
 });
 
-t.test('processes opening a new home at the same moment agree on one store and one root key', async (t) => {
+t.test('processes opening a new home at the same moment agree on one store, one root key and one usage file', async (t) => {
   for (let round = 0; round < 3; round++) {
     const home = tempHome();
+    // Each uses its key once: GetKeyLastUsage in another process must see every use (a process
+    // that found the usage file locked while they all created it kept its uses in memory).
     const script = `import { Kms } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
       const kms = await Kms.open({ home: process.argv[1] });
       const id = (await kms.createKey({})).KeyMetadata.KeyId;
+      await kms.encrypt({ KeyId: id, Plaintext: Buffer.from('x') });
       process.stdout.write(id + ' ' + kms.engine.checkValue().toString('hex'));
       await kms.close();`;
     const outs = await Promise.all(
-      [0, 1, 2, 3].map(
+      [0, 1, 2, 3, 4, 5].map(
         () =>
           new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
             const p = spawn(process.execPath, ['--input-type=module', '-e', script, home], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -192,9 +195,14 @@ t.test('processes opening a new home at the same moment agree on one store and o
       ),
     );
     for (const o of outs) t.equal(o.code, 0, `opened and created a key${o.err ? `: ${o.err}` : ''}`);
+    for (const o of outs) t.notMatch(o.err, /tracked in memory only/, 'the usage file was usable');
     t.equal(new Set(outs.map((o) => o.out.split(' ')[1])).size, 1, `round ${round}: one root key`);
     const kms = await Kms.open({ home });
-    for (const o of outs) await kms.encrypt({ KeyId: o.out.split(' ')[0]!, Plaintext: Buffer.from('x') });
+    for (const o of outs) {
+      const KeyId = o.out.split(' ')[0]!;
+      t.equal((await kms.getKeyLastUsage({ KeyId })).KeyLastUsage?.Operation, 'Encrypt', 'its use is on record for the other processes');
+      await kms.encrypt({ KeyId, Plaintext: Buffer.from('x') });
+    }
     await kms.close();
   }
 });
