@@ -210,7 +210,7 @@ export class Kms {
   send<I extends object, O>(command: { input: I; constructor: { name: string } } & { readonly __outputType?: O }): Promise<O> {
     const name = command.constructor.name.replace(/Command$/, '');
     if (!(operationNames as readonly string[]).includes(name))
-      return Promise.reject(new UnsupportedOperationException(`${command.constructor.name} is not a KMS command.`));
+      return Promise.reject(new UnsupportedOperationException(`${name} is not an operation embedded-kms supports.`));
     return this.execute(name as OperationName, command.input as never) as Promise<O>;
   }
 

@@ -106,6 +106,11 @@ eachBackend('SDK command objects reach the same operations', async (t, kms) => {
   const moved = (await kms.send(new ReEncryptCommand({ CiphertextBlob: out.CiphertextBlob!, DestinationKeyId: meta.Arn! }))) as ReEncryptResponse;
   t.equal(moved.KeyId, meta.Arn);
   t.equal(((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 5 }))) as GenerateRandomResponse).Plaintext!.length, 5);
+  // A command of the SDK that we do not offer (newer than our service model) is named as such.
+  class EncapsulateCommand {
+    constructor(readonly input: object) {}
+  }
+  await rejectsAws(t, kms.send(new EncapsulateCommand({ KeyId: meta.KeyId })), 'UnsupportedOperationException', 'Encapsulate is not an operation embedded-kms supports.');
 });
 
 // A data key made inline comes back as its ciphertext and its plaintext in one slice of Node's
