@@ -62,10 +62,10 @@ export async function restoreStore(home: string, file: string, options: RestoreO
     source = rootPath;
     if (!homeRootCheck.equals(wanted))
       throw new DurabilityError(
-        `this backup was made for a different root key than the one in ${home} (the backup needs check value ${hex(wanted)}, ${rootPath} has ${hex(homeRootCheck)}); give the root key file the backup was made with (rootKeyFile). Nothing was changed.`,
+        `this backup was made for a different root key than the one in ${home} (the backup needs check value ${hex(wanted)}, ${rootPath} has ${hex(homeRootCheck)}); give the root key file the backup was made with (the rootKeyFile option; ekms restore --root-key-file). Nothing was changed.`,
       );
   } else {
-    throw new DurabilityError(`${home} has no root key; give the root key file the backup was made with (rootKeyFile, check value ${hex(wanted)})`);
+    throw new DurabilityError(`${home} has no root key; give the root key file the backup was made with (check value ${hex(wanted)}; the rootKeyFile option, ekms restore --root-key-file)`);
   }
   if (!options.replace) refuseToReplace(home);
 
