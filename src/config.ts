@@ -44,8 +44,12 @@ export interface KmsOptions {
 
 export interface Config {
   home: string;
+  /** The region and account of the ARNs once the store is open (store/identity.ts); before, those asked for. */
   region: string;
   accountId: string;
+  /** Whether the options or the environment asked for a region, an account (else the defaults). */
+  regionGiven: boolean;
+  accountIdGiven: boolean;
   pkcs11?: Pkcs11Options;
   keyCacheSize: number;
   clock: () => Date;
@@ -106,6 +110,8 @@ export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv =
     home,
     region: options.region ?? env.EKMS_REGION ?? 'us-east-1',
     accountId: options.accountId ?? env.EKMS_ACCOUNT_ID ?? '111122223333',
+    regionGiven: (options.region ?? env.EKMS_REGION) !== undefined,
+    accountIdGiven: (options.accountId ?? env.EKMS_ACCOUNT_ID) !== undefined,
     pkcs11,
     keyCacheSize: options.keyCacheSize ?? 10_000,
     clock: options.clock ?? (() => new Date()),

@@ -13,6 +13,7 @@ import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
 import { KMSInternalException, KmsError, UnsupportedOperationException } from './errors.js';
 import { applyFixtures, testingMetaName } from './fixtures/index.js';
+import { storeIdentity } from './store/identity.js';
 import { Arns } from './keys/arn.js';
 import { DeletionSchedule } from './keys/deletion.js';
 import { ImportExpiry } from './keys/import-expiry.js';
@@ -133,6 +134,7 @@ export class Kms {
     }
     store.wrappingRootCheck = check;
     if (created && config.testing) store.setMetaIfAbsent(testingMetaName, Buffer.from('1'));
+    config = { ...config, ...storeIdentity(store, config) };
     let usage: KeyUsageTracker;
     try {
       usage = new KeyUsageTracker(join(config.home, 'key-usage.sqlite3'), config.clock(), store.storeId);
