@@ -169,6 +169,13 @@ const isListening = (m: unknown): m is ListeningMessage => typeof m === 'object'
 async function superviseWorkers(count: number, args: ParsedArgs, ctx: ServeContext): Promise<number> {
   const kms = await ctx.openKms(kmsOptions(args));
   await kms.close();
+  // The workers accept connections themselves, on the listening socket they share. With Node's
+  // default round robin, the primary accepts each connection and hands it to a worker; a worker
+  // killed while a connection was on its way left that request unanswered for good, its socket
+  // held open by the primary (nodejs/node#21746). Now a dead worker's own connections close with
+  // it (the client sees a connection error and may retry), and those not yet accepted wait in
+  // the socket's queue for the other workers.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   let stopping = false;
   let listening = 0;
   const recentDeaths: number[] = [];

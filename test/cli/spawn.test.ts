@@ -2,7 +2,8 @@
 // stale), `ekms serve` stopped by SIGTERM and SIGINT, and the AWS CLI itself against it when
 // the machine has one.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -148,6 +149,89 @@ t.test('ekms serve --workers 2: two processes on one store, a dead one replaced,
   tt.equal(code, 0, 'exit code 0');
   tt.match(stderr(), /SIGTERM: finishing requests in flight\nekms: stopped\n$/);
   for (const pid of all) tt.notOk(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `worker ${pid} exited`);
+});
+
+/** What a process's open descriptors point to. */
+function openFilesOf(pid: number): string[] {
+  const out: string[] = [];
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) out.push(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }));
+  } catch {
+    // the process or one of its descriptors went away meanwhile
+  }
+  return out;
+}
+
+const holdsFile = (pid: number, path: string): boolean => openFilesOf(pid).includes(path);
+
+/** The TCP sockets a process holds open: listening ones, and connections. */
+function socketsOf(pid: number): { listening: number; connections: number } {
+  const inodes = new Set<string>();
+  for (const target of openFilesOf(pid)) {
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1]!);
+  }
+  const n = { listening: 0, connections: 0 };
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (inodes.has(f[9]!)) n[f[3] === '0A' ? 'listening' : 'connections'] += 1; // 0A: LISTEN
+    }
+  }
+  return n;
+}
+
+t.test('ekms serve --workers: a worker killed under load leaves no request without an answer', async (tt) => {
+  const h = home();
+  const storeFile = join(h, 'store.sqlite3');
+  const { child, url } = await startServe(['--home', h, '--workers', '2']);
+  tt.teardown(() => {
+    for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  });
+  const { port } = new URL(url);
+  let stop = false;
+  const tally = { answered: 0, connectionErrors: 0, unanswered: 0 };
+  // A new connection per request, as a worker may die holding any of them. A request with no
+  // answer at all after 20 s is one that will never get one (a hang, not a slow answer).
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.GenerateRandom', Connection: 'close' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => (tally.answered++, resolve()));
+          res.on('error', () => (tally.connectionErrors++, resolve()));
+        },
+      );
+      req.setTimeout(20_000, () => (tally.unanswered++, req.destroy(), resolve()));
+      req.on('error', () => (tally.connectionErrors++, resolve()));
+      req.end('{"NumberOfBytes":16}');
+    });
+  const loops = Array.from({ length: 16 }, async () => {
+    while (!stop) await one();
+  });
+  for (let kill = 0; kill < 3; kill++) {
+    await new Promise((r) => setTimeout(r, 400));
+    const workers = childrenOf(child.pid!);
+    process.kill(workers[0]!, 'SIGKILL');
+    // Before the next kill, the replacement has opened the store (it listens right after):
+    // killing every worker that listens would close the port until one does, and with --port 0
+    // the next one would listen on another port.
+    await until(() => {
+      const now = childrenOf(child.pid!).filter((p) => p !== workers[0]);
+      return now.length === 2 && now.every((p) => holdsFile(p, storeFile));
+    }, 'a replacement worker with the store open');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  stop = true;
+  await Promise.all(loops);
+  tt.equal(tally.unanswered, 0, `every request was answered or refused (${JSON.stringify(tally)})`);
+  tt.ok(tally.answered > 0);
+  // With round robin the primary accepted every connection and passed it on; one on its way to a
+  // dying worker stayed open in the primary for good.
+  tt.equal(socketsOf(child.pid!).connections, 0, 'the primary holds no client connection');
 });
 
 t.test('ekms serve --workers stops, failing, when its workers keep dying', async (tt) => {
