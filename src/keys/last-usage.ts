@@ -44,6 +44,16 @@ export interface KeyUsage {
   requestId: string;
 }
 
+/**
+ * A use as noted, with when it was noted on the machine's monotonic clock (nanoseconds, the same
+ * for every process): two uses in one millisecond, by two processes, are ordered by it.
+ */
+interface NotedUsage extends KeyUsage {
+  noted: bigint;
+}
+
+const laterThan = (a: NotedUsage, b: NotedUsage): boolean => a.time > b.time || (a.time === b.time && a.noted >= b.noted);
+
 const schema = `
   CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS key_last_usage (
@@ -51,16 +61,20 @@ const schema = `
     operation  TEXT NOT NULL,
     used_at    INTEGER NOT NULL,
     event_id   TEXT NOT NULL,
-    request_id TEXT NOT NULL
+    request_id TEXT NOT NULL,
+    noted_at   INTEGER NOT NULL DEFAULT 0
   );
 `;
 
-// Another process may have written a later use meanwhile: the later one stays.
+// Another process may have written a later use meanwhile: the later one stays. Uses in the same
+// millisecond are ordered by when they were noted (NotedUsage): before, the process that wrote
+// last won, and GetKeyLastUsage could keep an Encrypt over the Decrypt that followed it.
 const upsertSql = `
-  INSERT INTO key_last_usage (key_id, operation, used_at, event_id, request_id) VALUES (?, ?, ?, ?, ?)
+  INSERT INTO key_last_usage (key_id, operation, used_at, event_id, request_id, noted_at) VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (key_id) DO UPDATE SET operation = excluded.operation, used_at = excluded.used_at,
-    event_id = excluded.event_id, request_id = excluded.request_id
-  WHERE excluded.used_at >= key_last_usage.used_at`;
+    event_id = excluded.event_id, request_id = excluded.request_id, noted_at = excluded.noted_at
+  WHERE excluded.used_at > key_last_usage.used_at
+    OR (excluded.used_at = key_last_usage.used_at AND excluded.noted_at >= key_last_usage.noted_at)`;
 
 const trackers = new Set<KeyUsageTracker>();
 let exitHook = false;
@@ -73,7 +87,7 @@ export class KeyUsageTracker {
   private readonly upsert;
   private readonly select;
   /** Uses not yet written, by key ARN. */
-  private pending = new Map<string, KeyUsage>();
+  private pending = new Map<string, NotedUsage>();
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
   /** When tracking began for this store (milliseconds since the epoch). */
@@ -97,6 +111,9 @@ export class KeyUsageTracker {
       // The file belongs to one store: a store made anew in the same home (its id differs) starts
       // tracking afresh rather than inherit another store's usage.
       db.transaction(() => {
+        // A file made before uses were ordered within a millisecond gets the column (its rows 0).
+        const columns = db.prepare('PRAGMA table_info(key_last_usage)').all() as { name: string }[];
+        if (!columns.some((c) => c.name === 'noted_at')) db.exec('ALTER TABLE key_last_usage ADD COLUMN noted_at INTEGER NOT NULL DEFAULT 0');
         const owner = db.prepare("SELECT value FROM meta WHERE name = 'store_id'").pluck().get();
         if (owner !== undefined && owner !== storeId) db.exec("DELETE FROM key_last_usage; DELETE FROM meta WHERE name = 'tracking_started'");
         db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('store_id', ?)").run(storeId);
@@ -143,16 +160,16 @@ export class KeyUsageTracker {
   note(operation: string, output: unknown, time: Date, eventId: string, requestId: string): void {
     const o = output as { KeyId?: unknown; SourceKeyId?: unknown } | undefined;
     if (o === undefined || o === null) return;
-    const usage: KeyUsage = { operation: operation as KeyLastUsageTrackingOperation, time: time.getTime(), eventId, requestId };
+    const usage: NotedUsage = { operation: operation as KeyLastUsageTrackingOperation, time: time.getTime(), eventId, requestId, noted: process.hrtime.bigint() };
     if (typeof o.KeyId === 'string') this.keep(o.KeyId, usage);
     if (typeof o.SourceKeyId === 'string') this.keep(o.SourceKeyId, usage);
     this.schedule();
   }
 
   /** Keeps the later of two uses of a key (calls may finish in another order than they began). */
-  private keep(arn: string, usage: KeyUsage): void {
+  private keep(arn: string, usage: NotedUsage): void {
     const known = this.pending.get(arn);
-    if (known === undefined || known.time <= usage.time) this.pending.set(arn, usage);
+    if (known === undefined || laterThan(usage, known)) this.pending.set(arn, usage);
   }
 
   private schedule(): void {
@@ -171,7 +188,10 @@ export class KeyUsageTracker {
     } catch {
       // the file cannot be read now: what this process has not written yet still answers
     }
-    for (const [arn, u] of this.pending) if (keyIdOf(arn) === keyId && (stored === undefined || stored.time <= u.time)) stored = u;
+    // (Notes are pending here only when the flush failed; the file's row has no order to compare.)
+    for (const [arn, u] of this.pending)
+      if (keyIdOf(arn) === keyId && (stored === undefined || stored.time <= u.time))
+        stored = { operation: u.operation, time: u.time, eventId: u.eventId, requestId: u.requestId };
     return stored;
   }
 
@@ -190,7 +210,7 @@ export class KeyUsageTracker {
     this.pending = new Map();
     try {
       this.db.transaction(() => {
-        for (const [arn, u] of notes) this.upsert.run(keyIdOf(arn), u.operation, u.time, u.eventId, u.requestId);
+        for (const [arn, u] of notes) this.upsert.run(keyIdOf(arn), u.operation, u.time, u.eventId, u.requestId, u.noted);
       })();
       this.warned = false;
     } catch (err) {

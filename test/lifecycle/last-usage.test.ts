@@ -5,9 +5,11 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CreateKeyCommand, EncryptCommand, GetKeyLastUsageCommand, KMSClient } from '@aws-sdk/client-kms';
+import Database from 'better-sqlite3';
 import t from 'tap';
 
 import { startServer } from '../../src/endpoint/index.js';
+import { KeyUsageTracker } from '../../src/keys/last-usage.js';
 import type { Kms } from '../../src/index.js';
 import { ekms } from '../cli/run.js';
 import { tempHome } from '../helpers/backends.js';
@@ -173,4 +175,48 @@ t.test('through the endpoint (SDK) and the CLI', async (t) => {
   const cli = await ekms(['get-key-last-usage', '--key-id', key.KeyId!, '--home', home]);
   t.equal(cli.code, 0, cli.stderr);
   t.equal(JSON.parse(cli.stdout).KeyLastUsage.Operation, 'Encrypt', 'the CLI reads what this process recorded');
+});
+
+// Two processes (two trackers on one file) using one key in the same millisecond: the use noted
+// later stays, whichever process writes its notes last (a helper saw an Encrypt kept over the
+// Decrypt that followed it, served by another worker within the millisecond).
+t.test('uses in the same millisecond by two processes: the later one stays', async (t) => {
+  const path = join(tempHome(), 'key-usage.sqlite3');
+  const at = new Date('2026-11-29T12:00:00.000Z');
+  const keyId = '1234abcd-12ab-34cd-56ef-1234567890ab';
+  const arn = `arn:aws:kms:us-east-1:111122223333:key/${keyId}`;
+  for (const writesLast of ['earlier', 'later'] as const) {
+    const earlier = new KeyUsageTracker(path, at, 'store-1');
+    const later = new KeyUsageTracker(path, at, 'store-1');
+    earlier.note('Encrypt', { KeyId: arn }, at, `e-${writesLast}`, 'r-1');
+    later.note('Decrypt', { KeyId: arn }, at, `d-${writesLast}`, 'r-2');
+    if (writesLast === 'earlier') later.flush();
+    earlier.flush();
+    later.flush();
+    for (const tracker of [earlier, later]) t.equal(tracker.lastUsage(keyId)?.operation, 'Decrypt', `the ${writesLast} use written last`);
+    earlier.close();
+    later.close();
+  }
+});
+
+t.test('a usage file made before uses were ordered within a millisecond is upgraded', async (t) => {
+  const path = join(tempHome(), 'key-usage.sqlite3');
+  const old = new Database(path);
+  old.exec(`CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE key_last_usage (key_id TEXT PRIMARY KEY, operation TEXT NOT NULL, used_at INTEGER NOT NULL, event_id TEXT NOT NULL, request_id TEXT NOT NULL);
+    INSERT INTO meta VALUES ('store_id', 'store-1'), ('tracking_started', '1000');
+    INSERT INTO key_last_usage VALUES ('k1', 'Sign', 5000, 'e-old', 'r-old');`);
+  old.close();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  const tracker = new KeyUsageTracker(path, new Date(9000), 'store-1');
+  await new Promise((r) => setImmediate(r));
+  process.off('warning', onWarning);
+  t.same(warnings, [], 'the file is used, not replaced by memory');
+  t.equal(tracker.trackingStart, 1000, 'its tracking start kept');
+  t.equal(tracker.lastUsage('k1')?.eventId, 'e-old', 'its rows kept');
+  tracker.note('Verify', { KeyId: 'arn:aws:kms:us-east-1:111122223333:key/k1' }, new Date(5000), 'e-new', 'r-new');
+  t.equal(tracker.lastUsage('k1')?.eventId, 'e-new', 'a use in the same millisecond, noted later, replaces the old row');
+  tracker.close();
 });
