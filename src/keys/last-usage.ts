@@ -12,6 +12,7 @@
 // notes, and the latest use of a key wins.
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
+import { useWal } from '../store/wal.js';
 import { chmodSync } from 'node:fs';
 
 import type { KeyLastUsageTrackingOperation } from '../model/types.js';
@@ -104,7 +105,7 @@ export class KeyUsageTracker {
     const db = new Database(path, { timeout: SETUP_BUSY_MS });
     try {
       if (path !== ':memory:') chmodSync(path, 0o600);
-      db.pragma('journal_mode = WAL');
+      useWal(db);
       // NORMAL: a crash of the machine may lose the last writes; usage is eventually consistent.
       db.pragma('synchronous = NORMAL');
       db.exec(schema);

@@ -4,6 +4,7 @@
 // what they cached (PRAGMA data_version, shared by the calls of one run of JavaScript).
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { useWal } from './wal.js';
 
 import { migrations, schemaVersion } from './schema.js';
 import type { AliasRecord, KeyImportSummary, KeyRecord, MaterialRecord, TagRecord } from './records.js';
@@ -196,7 +197,7 @@ export class Store {
   static open(path: string): Store {
     const db = new Database(path, { timeout: 10_000 });
     try {
-      db.pragma('journal_mode = WAL');
+      useWal(db);
       // FULL: a change is on disk before the call that made it returns (nothing acknowledged is lost).
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
