@@ -125,7 +125,13 @@ export class Kms {
     }
     // A store is created for testing (fixtures allowed) by the open that creates it, or never.
     const created = store.getMeta(rootKeyCheckName) === undefined;
-    const stored = store.setMetaIfAbsent(rootKeyCheckName, check);
+    // The region and account of the ARNs (store/identity.ts) are recorded in the transaction that
+    // records the root key: of two opens creating one home at once, the one whose root key the
+    // store keeps is the one whose region it keeps.
+    const { stored, identity } = store.write(() => ({
+      stored: store.setMetaIfAbsent(rootKeyCheckName, check),
+      identity: storeIdentity(store, config),
+    }));
     if (!stored.equals(check)) {
       // Another process created this store at the same moment with another root key file.
       store.close();
@@ -134,7 +140,7 @@ export class Kms {
     }
     store.wrappingRootCheck = check;
     if (created && config.testing) store.setMetaIfAbsent(testingMetaName, Buffer.from('1'));
-    config = { ...config, ...storeIdentity(store, config) };
+    config = { ...config, ...identity };
     let usage: KeyUsageTracker;
     try {
       usage = new KeyUsageTracker(join(config.home, 'key-usage.sqlite3'), config.clock(), store.storeId);

@@ -112,7 +112,7 @@ export function topHelp(): string {
     'GLOBAL OPTIONS',
     '       --endpoint-url <url>       send requests to an endpoint (SigV4-signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY when set)',
     '       --home <dir>               the local key store (default $EKMS_HOME or ./.ekms)',
-    '       --region <region>          the local store\'s ARNs: default $EKMS_REGION or us-east-1; with --endpoint-url,',
+    '       --region <region>          the local store\'s ARNs: default $EKMS_REGION, else the store\'s; with --endpoint-url,',
     '                                  the requests\' region: default $AWS_REGION, $AWS_DEFAULT_REGION, the profile\'s or us-east-1',
     '       --output json|text',
     '       --query <jmespath>',
