@@ -13,7 +13,6 @@ import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
 import { KMSInternalException, KmsError, UnsupportedOperationException } from './errors.js';
 import { applyFixtures, testingMetaName } from './fixtures/index.js';
-import { storeIdentity } from './store/identity.js';
 import { Arns } from './keys/arn.js';
 import { DeletionSchedule } from './keys/deletion.js';
 import { ImportExpiry } from './keys/import-expiry.js';
@@ -30,6 +29,7 @@ import { openStoreRootKey } from './durability/open-root-key.js';
 import type { NativeEngine } from './native/addon.js';
 import type { Caller, OperationContext } from './operations/operation.js';
 import { operationTable } from './operations/table.js';
+import { storeIdentity } from './store/identity.js';
 import { Store, StoreError } from './store/store.js';
 
 const rootKeyCheckName = 'root_key_check';

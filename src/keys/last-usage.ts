@@ -12,10 +12,10 @@
 // notes, and the latest use of a key wins.
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
-import { useWal } from '../store/wal.js';
 import { chmodSync } from 'node:fs';
 
 import type { KeyLastUsageTrackingOperation } from '../model/types.js';
+import { useWal } from '../store/wal.js';
 
 const FLUSH_MS = 1000;
 const BUSY_MS = 100;

@@ -21,11 +21,12 @@ export interface RequestedIdentity extends StoreIdentity {
   accountIdGiven: boolean;
 }
 
-/** The region and account this open serves: those it named, else those the store recorded. */
+/**
+ * The region and account this open serves: those it named, else those the store recorded (the
+ * asked-for ones, recorded now if there are none). Called inside the open's write transaction.
+ */
 export function storeIdentity(store: Store, asked: RequestedIdentity): StoreIdentity {
-  // Read first: recording takes the store's write lock, which every open would otherwise wait for.
-  const recorded = (name: string, value: string) =>
-    (store.getMeta(name) ?? store.setMetaIfAbsent(name, Buffer.from(value, 'utf8'))).toString('utf8');
+  const recorded = (name: string, value: string) => store.setMetaIfAbsent(name, Buffer.from(value, 'utf8')).toString('utf8');
   const region = recorded(regionMetaName, asked.region);
   const accountId = recorded(accountMetaName, asked.accountId);
   return { region: asked.regionGiven ? asked.region : region, accountId: asked.accountIdGiven ? asked.accountId : accountId };

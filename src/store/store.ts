@@ -4,11 +4,11 @@
 // what they cached (PRAGMA data_version, shared by the calls of one run of JavaScript).
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { useWal } from './wal.js';
 
 import { migrations, schemaVersion } from './schema.js';
 import type { AliasRecord, KeyImportSummary, KeyRecord, MaterialRecord, TagRecord } from './records.js';
 import { deleteMetaValue, setMetaValue } from './durable-ops.js';
+import { useWal } from './wal.js';
 
 interface KeyRow {
   seq: number;
