@@ -86,13 +86,7 @@ Bytes readSmallFile(const std::string& path, const std::string& what) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorCode::RootKey, "cannot read the " + what + ": " + std::strerror(errno) + " (" + path + ")");
   Bytes out(kFileLen + 1);
-  std::size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
+  const std::size_t got = readUpTo(fd, out.data(), out.size());
   ::close(fd);
   out.resize(got);
   return out;

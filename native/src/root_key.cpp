@@ -39,13 +39,7 @@ bool readFile(const std::string& path, SecretBytes& out) {
     rootError(std::string("cannot read the root key file: ") + std::strerror(errno), path);
   }
   out.assign(kFileLen + 1, 0);
-  std::size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
+  const std::size_t got = readUpTo(fd, out.data(), out.size());
   ::close(fd);
   out.resize(got);
   return true;
@@ -83,6 +77,17 @@ Bytes wrapAad(const KeyIdentity& id) {
 }
 
 }  // namespace
+
+std::size_t readUpTo(int fd, uint8_t* out, std::size_t size) {
+  std::size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::read(fd, out + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  return got;
+}
 
 void writeNewFile(const std::string& path, ByteView contents, bool exclusive, const std::string& what) {
   // pid and random bits: a file left by a killed process whose pid is reused must not collide.

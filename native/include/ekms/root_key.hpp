@@ -47,6 +47,10 @@ void writeRootKeyFile(const std::string& path, ByteView key);
 // appears whole or not at all, directory fsynced); `what` names it in errors. With exclusive,
 // an existing file is an error; without, the existing file wins and nothing is written.
 void writeNewFile(const std::string& path, ByteView contents, bool exclusive, const std::string& what);
+// Reads from fd until `out` is full or the file ends (retrying interrupted reads); returns how
+// many bytes it read. Root key and escrow files are read one byte past their size, to tell a
+// longer file from a file of the right size.
+std::size_t readUpTo(int fd, uint8_t* out, std::size_t size);
 
 // Helpers shared with the ciphertext format.
 Bytes randomBytes(std::size_t n);
