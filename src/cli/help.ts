@@ -88,7 +88,7 @@ export function operationHelp(op: OperationName): string {
 
 export function topHelp(): string {
   const implemented = operationNames.filter((op) => operationTable.has(op));
-  const pending = operationNames.filter((op) => !operationTable.has(op));
+  const notOffered = operationNames.filter((op) => !operationTable.has(op));
   return [
     'usage: ekms [options] <command> [parameters]',
     '',
@@ -108,7 +108,7 @@ export function topHelp(): string {
     '       escrow-root-key <file> [--passphrase-file <file>]   (or EKMS_ESCROW_PASSPHRASE)',
     '       recover-root-key <file> [--passphrase-file <file>]  (or EKMS_ESCROW_PASSPHRASE)',
     '',
-    ...(pending.length ? ['NOT IMPLEMENTED YET (answer UnsupportedOperationException)', `       ${pending.map(commandFor).join(', ')}`, ''] : []),
+    ...(notOffered.length ? ['NOT OFFERED (answer UnsupportedOperationException; the README says why)', `       ${notOffered.map(commandFor).join(', ')}`, ''] : []),
     'GLOBAL OPTIONS',
     '       --endpoint-url <url>       send requests to an endpoint (SigV4-signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY when set)',
     '       --home <dir>               the local key store (default $EKMS_HOME or ./.ekms)',
