@@ -8,12 +8,14 @@
 
 namespace binding {
 
-class TokenInbox;
+class JobInbox;
 
 struct AddonData {
   Napi::FunctionReference keyHandle;
   bool constructingHandle = false;
-  std::shared_ptr<TokenInbox> tokenInbox;  // made on the first token job (token_inbox.cpp)
+  // Made on the first job of each pool (job_inbox.cpp).
+  std::shared_ptr<JobInbox> tokenInbox;
+  std::shared_ptr<JobInbox> softwareInbox;
 };
 
 }  // namespace binding

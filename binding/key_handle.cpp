@@ -54,7 +54,7 @@ Napi::Object KeyHandle::create(Napi::Env env, std::shared_ptr<ekms::KeySource> s
   }
   data->constructingHandle = false;
   KeyHandle* handle = Unwrap(obj);
-  handle->onToken_ = source->onToken();
+  handle->pool_ = source->onToken() ? Pool::Token : Pool::Software;
   handle->cache_ = std::move(cache);
   handle->source_ = std::move(source);
   return obj;
@@ -96,7 +96,7 @@ Napi::Value KeyHandle::sign(const Napi::CallbackInfo& info) {
   return Task<Bytes>::startOrValue(
       info.Env(), [key = resolver(), &alg, isDigest, message = std::move(message)]() { return key()->sign(alg, isDigest, message); },
       [&info](Napi::Env, Bytes& sig) { return intoCallersBuffer(info, 4, sig); },
-      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); }, inlineNow, onToken_);
+      [](Napi::Env env, Bytes& sig) -> Napi::Value { return toBuffer(env, sig); }, inlineNow, pool_);
 }
 
 Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
@@ -111,7 +111,7 @@ Napi::Value KeyHandle::verify(const Napi::CallbackInfo& info) {
         key()->verify(alg, isDigest, message, signature);
         return Empty{};
       },
-      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow, onToken_);
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow, pool_);
 }
 
 Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
@@ -125,7 +125,7 @@ Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
         return key()->encrypt(alg, plaintext, context);
       },
       [&info](Napi::Env, Bytes& ct) { return intoCallersBuffer(info, 4, ct); },
-      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, inlineNow, onToken_);
+      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, inlineNow, pool_);
 }
 
 Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
@@ -138,7 +138,7 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
         return key()->decrypt(alg, ciphertext, context);
       },
-      [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); }, inlineNow, onToken_);
+      [](Napi::Env env, SecretBytes& pt) -> Napi::Value { return toBuffer(env, pt); }, inlineNow, pool_);
 }
 
 Napi::Value KeyHandle::reEncrypt(const Napi::CallbackInfo& info) {
@@ -148,13 +148,15 @@ Napi::Value KeyHandle::reEncrypt(const Napi::CallbackInfo& info) {
   KeyHandle* destination = unwrapArg(info, 3);
   const auto& dstAlg = algorithmArg(info, 4, "destinationAlgorithm");
   ekms::EncryptionContext dstContext = contextArg(info, 5);
+  // Work that involves a token key waits on its token, so it goes to the token threads.
+  const Pool pool = pool_ == Pool::Token || destination->pool_ == Pool::Token ? Pool::Token : Pool::Software;
   return Task<Bytes>::start(
       info.Env(),
       [key = resolver(), dst = destination->resolver(), &alg, &dstAlg, ciphertext = std::move(ciphertext),
        context = std::move(context), dstContext = std::move(dstContext)]() {
         return ekms::reEncrypt(*key(), alg, ciphertext, context, *dst(), dstAlg, dstContext);
       },
-      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, false, onToken_ || destination->onToken_);
+      [](Napi::Env env, Bytes& ct) -> Napi::Value { return toBuffer(env, ct); }, false, pool);
 }
 
 Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
@@ -185,7 +187,7 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
         if (withPlaintext) std::copy(dk.plaintext.begin(), dk.plaintext.end(), ptRoom);
         return Napi::Number::New(env, static_cast<double>(dk.ciphertext.size()));
       },
-      toJs, inlineNow, onToken_);
+      toJs, inlineNow, pool_);
 }
 
 Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
@@ -205,7 +207,7 @@ Napi::Value KeyHandle::generateDataKeyPair(const Napi::CallbackInfo& info) {
         if (withPlaintext) out.Set("privateKey", toBuffer(env, dk.plaintext));
         return out;
       },
-      false, onToken_);
+      false, pool_);
 }
 
 Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
@@ -215,7 +217,7 @@ Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   return Task<Bytes>::start(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
       [&info](Napi::Env, Bytes& mac) { return intoCallersBuffer(info, 3, mac); },
-      [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow, onToken_);
+      [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow, pool_);
 }
 
 Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
@@ -229,14 +231,14 @@ Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
         ekms::verifyMac(*key(), alg, message, mac);
         return Empty{};
       },
-      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow, onToken_);
+      [](Napi::Env env, Empty&) -> Napi::Value { return env.Undefined(); }, inlineNow, pool_);
 }
 
 Napi::Value KeyHandle::deriveSharedSecret(const Napi::CallbackInfo& info) {
   Bytes peer = bytesArg(info, 0, "publicKey");
   return Task<SecretBytes>::start(
       info.Env(), [key = resolver(), peer = std::move(peer)]() { return key()->deriveSharedSecret(peer); },
-      [](Napi::Env env, SecretBytes& secret) -> Napi::Value { return toBuffer(env, secret); }, false, onToken_);
+      [](Napi::Env env, SecretBytes& secret) -> Napi::Value { return toBuffer(env, secret); }, false, pool_);
 }
 
 }  // namespace binding

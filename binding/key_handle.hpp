@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include "ekms/key_cache.hpp"
+#include "job_threads.hpp"
 
 namespace binding {
 
@@ -39,7 +40,7 @@ class KeyHandle final : public Napi::ObjectWrap<KeyHandle> {
 
   std::shared_ptr<ekms::KeySource> source_;
   std::shared_ptr<ekms::KeyCache> cache_;
-  bool onToken_ = false;  // its work goes to the token threads (token_threads.hpp)
+  Pool pool_ = Pool::Software;  // the threads its work goes to (job_threads.hpp)
 };
 
 }  // namespace binding

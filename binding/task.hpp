@@ -13,7 +13,7 @@
 
 #include "convert.hpp"
 #include "ekms/callers_thread.hpp"
-#include "token_threads.hpp"
+#include "job_threads.hpp"
 
 namespace binding {
 
@@ -26,17 +26,17 @@ class Task final : public Napi::AsyncWorker {
   // runInline: do the work now, on the calling (main) thread, and return a settled promise. Only
   // for work that costs less than the thread hand-off would (see ekms::Key::cheapToRunInline).
   // Work that would have to wait (ekms::WouldBlock: no token session free) runs on the pool.
-  // onToken: the work waits on a PKCS#11 token, so it goes to the token threads
-  // (binding/token_threads.hpp) instead of libuv's pool.
-  static Napi::Promise start(Napi::Env env, Work work, Done done, bool runInline = false, bool onToken = false) {
-    return start(env, std::move(work), done, std::move(done), runInline, onToken);
+  // pool: a key's work goes to our own threads (binding/job_threads.hpp); other work (none
+  // given) to libuv's pool.
+  static Napi::Promise start(Napi::Env env, Work work, Done done, bool runInline = false, std::optional<Pool> pool = std::nullopt) {
+    return start(env, std::move(work), done, std::move(done), runInline, pool);
   }
 
   // As above, with the value of work done inline made by doneHere, at once on the calling thread
   // (it may use the call's arguments), and that of work on a pool by done, later. Both may be the
   // same function: `done` is taken by reference and moved only when the work is queued, after
   // doneHere had no use.
-  static Napi::Promise start(Napi::Env env, Work work, const Done& doneHere, Done&& done, bool runInline, bool onToken) {
+  static Napi::Promise start(Napi::Env env, Work work, const Done& doneHere, Done&& done, bool runInline, std::optional<Pool> pool) {
     if (runInline) {
       Here here = runHere(work);
       if (!here.wouldBlock) {
@@ -49,26 +49,26 @@ class Task final : public Napi::AsyncWorker {
         return deferred.Promise();
       }
     }
-    return queue(env, std::move(work), std::move(done), onToken);
+    return queue(env, std::move(work), std::move(done), pool);
   }
 
   // As start(), but work done inline returns its value itself, or throws its error, where
   // start() would return a settled promise: the caller skips a promise and the persistent
   // handle behind it (about 0.4 µs of a 25 µs P-256 signature). Work on the pool still returns
   // a promise, so JavaScript gets `value | Promise<value>`.
-  static Napi::Value startOrValue(Napi::Env env, Work work, Done done, bool runInline, bool onToken = false) {
-    return startOrValue(env, std::move(work), done, std::move(done), runInline, onToken);
+  static Napi::Value startOrValue(Napi::Env env, Work work, Done done, bool runInline, std::optional<Pool> pool = std::nullopt) {
+    return startOrValue(env, std::move(work), done, std::move(done), runInline, pool);
   }
 
   // As above, with the value of work done inline made by doneHere, which runs at once on the
   // calling thread (it may use the call's arguments, as Napi values or their memory), and that of
   // work on a pool made by done, later (as start()'s, the two may be one).
-  static Napi::Value startOrValue(Napi::Env env, Work work, const Done& doneHere, Done&& done, bool runInline, bool onToken) {
+  static Napi::Value startOrValue(Napi::Env env, Work work, const Done& doneHere, Done&& done, bool runInline, std::optional<Pool> pool) {
     if (runInline) {
       Here here = runHere(work);
       if (!here.wouldBlock) return settle(env, here, doneHere);
     }
-    return queue(env, std::move(work), std::move(done), onToken);
+    return queue(env, std::move(work), std::move(done), pool);
   }
 
  protected:
@@ -97,7 +97,7 @@ class Task final : public Napi::AsyncWorker {
     settleQuietly([&] { deferred_.Reject(nativeError(Env(), code_, e.Message()).Value()); });
   }
 
-  // The outcome of work run on the calling thread or a token thread: its result, or its error, or
+  // The outcome of work run on the calling thread or one of ours: its result, or its error, or
   // (on the calling thread) nothing done because it would have to wait for something (then it
   // goes to a pool).
   struct Here {
@@ -142,11 +142,11 @@ class Task final : public Napi::AsyncWorker {
     throw nativeError(env, here.code, here.message);
   }
 
-  static Napi::Promise queue(Napi::Env env, Work work, Done done, bool onToken) {
-    if (onToken) {
-      auto job = std::make_unique<OnToken>(env, std::move(work), std::move(done));
+  static Napi::Promise queue(Napi::Env env, Work work, Done done, std::optional<Pool> pool) {
+    if (pool) {
+      auto job = std::make_unique<OnThread>(env, std::move(work), std::move(done));
       Napi::Promise promise = job->deferred.Promise();
-      submitTokenJob(env, std::move(job));
+      submitJob(env, *pool, std::move(job));
       return promise;
     }
     auto* task = new Task(env, std::move(work), std::move(done));
@@ -167,9 +167,9 @@ class Task final : public Napi::AsyncWorker {
   }
 
  private:
-  // The same work as a token job: run on a token thread, settled as Execute/OnOK/OnError would.
-  struct OnToken final : TokenJob {
-    OnToken(Napi::Env env, Work w, Done d) : deferred(Napi::Promise::Deferred::New(env)), work(std::move(w)), done(std::move(d)) {}
+  // The same work as a job on one of our pools, settled as Execute/OnOK/OnError would.
+  struct OnThread final : Job {
+    OnThread(Napi::Env env, Work w, Done d) : deferred(Napi::Promise::Deferred::New(env)), work(std::move(w)), done(std::move(d)) {}
     void run() override { capture(work, here); }
     void settle(Napi::Env env) override {
       try {

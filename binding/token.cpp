@@ -13,7 +13,7 @@
 #include "ekms/pkcs11/token_key.hpp"
 #include "key_handle.hpp"
 #include "task.hpp"
-#include "token_threads.hpp"
+#include "job_threads.hpp"
 
 namespace binding {
 
@@ -130,7 +130,7 @@ Napi::Value Token::open(const Napi::CallbackInfo& info) {
       [this, self, capacity](Napi::Env env, std::shared_ptr<p11::Token>& token) -> Napi::Value {
         token_ = std::move(token);
         cache_ = std::make_shared<ekms::KeyCache>(capacity);
-        stopTokenThreadsAtExit();  // after the module's own exit-time teardown was registered
+        stopJobThreadsAtExit();  // after the module's own exit-time teardown was registered
         if (!hookRegistered_ && napi_add_env_cleanup_hook(env, onEnvTeardown, this) == napi_ok) hookRegistered_ = true;
         return env.Undefined();
       });

@@ -1,4 +1,4 @@
-// Results held back under a backlog (binding/token_inbox.hpp) still reach their callers when
+// Results held back under a backlog (binding/job_inbox.hpp) still reach their callers when
 // every token thread is stuck in a slow call: the token threads' clock hands them on. Two token
 // threads (EKMS_PKCS11_THREADS, read when this process first uses them), and the fault module
 // makes every C_Decrypt wait 400 ms, as an HSM across a network might when it stalls, while

@@ -1,6 +1,6 @@
-// Token work runs on threads of its own (binding/token_threads.hpp), not on libuv's pool, and its
+// Token work runs on threads of its own (binding/job_threads.hpp), not on libuv's pool, and its
 // results reach the event loop in batches while those threads have a backlog
-// (binding/token_inbox.hpp). What a caller relies on:
+// (binding/job_inbox.hpp). What a caller relies on:
 // - with many token calls waiting, the file system (and DNS, zlib, Node's crypto, our own audit
 //   trail's writes), which use libuv's pool, does not queue behind them;
 // - every call still settles with its own result or error, whether it waited in a batch or not;

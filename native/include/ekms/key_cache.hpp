@@ -20,7 +20,7 @@ class KeySource {
   virtual const std::string& cacheKey() const = 0;
   virtual std::shared_ptr<const Key> load() const = 0;
   // True when the key's operations, and loading it, are done by a PKCS#11 token: callers run them
-  // on threads meant for waiting on a device (binding/token_threads.hpp).
+  // on threads meant for waiting on a device (binding/job_threads.hpp).
   virtual bool onToken() const { return false; }
 };
 

@@ -1,4 +1,4 @@
-#include "token_threads.hpp"
+#include "job_threads.hpp"
 
 #include <sched.h>
 
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "convert.hpp"
-#include "token_inbox.hpp"
+#include "job_inbox.hpp"
 
 namespace binding {
 
@@ -37,31 +37,34 @@ std::size_t usableCpus() {
 }
 
 struct Queued {
-  std::unique_ptr<TokenJob> job;
-  std::shared_ptr<TokenInbox> inbox;
+  std::unique_ptr<Job> job;
+  std::shared_ptr<JobInbox> inbox;
 };
 
-// The process's token threads, and their clock: a thread that only wakes to hand on results an
-// inbox held back (token_inbox.hpp) when no token thread did so in time.
+constexpr std::size_t kPools = 2;
+std::size_t indexOf(Pool pool) { return pool == Pool::Token ? 0 : 1; }
+
+// One pool's threads, and their clock: a thread that only wakes to hand on results an inbox held
+// back (job_inbox.hpp) when none of the pool's threads did so in time.
 //
 // Never destroyed: a thread may still be inside a token call when the process exits. At exit,
 // jobs not started are abandoned and exit waits for the running ones (as libuv does with its own
 // pool), so no thread is inside the token module while its static state is torn down.
-class TokenThreads {
+class JobThreads {
  public:
-  static TokenThreads& instance() {
-    static TokenThreads* threads = [] {
-      auto* t = new TokenThreads(tokenThreadCount());
-      existing_.store(t, std::memory_order_release);
-      stopTokenThreadsAtExit();
-      return t;
-    }();  // a throw leaves it unset, so the next call tries again
-    return *threads;
+  // Each pool starts on its first job (a throw leaves it unset, so the next call tries again).
+  static JobThreads& instance(Pool pool) {
+    if (pool == Pool::Token) {
+      static JobThreads* token = start(Pool::Token);
+      return *token;
+    }
+    static JobThreads* software = start(Pool::Software);
+    return *software;
   }
 
-  static TokenThreads* existing() { return existing_.load(std::memory_order_acquire); }
+  static JobThreads* existing(Pool pool) { return existing_[indexOf(pool)].load(std::memory_order_acquire); }
 
-  // Repeat-safe: registered again after each token module is loaded (stopTokenThreadsAtExit).
+  // Repeat-safe: registered again after each token module is loaded (stopJobThreadsAtExit).
   void stopAtExit() {
     std::unique_lock<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -69,14 +72,14 @@ class TokenThreads {
     // module and finalize it from an exit handler.
     for (Queued& q : queue_) {
       (void)q.job.release();
-      (void)new std::shared_ptr<TokenInbox>(std::move(q.inbox));
+      (void)new std::shared_ptr<JobInbox>(std::move(q.inbox));
     }
     queue_.clear();
     idle_.wait(lock, [this] { return running_ == 0; });
   }
 
-  std::vector<std::unique_ptr<TokenJob>> withdraw(const TokenInbox& inbox) {
-    std::vector<std::unique_ptr<TokenJob>> out;
+  std::vector<std::unique_ptr<Job>> withdraw(const JobInbox& inbox) {
+    std::vector<std::unique_ptr<Job>> out;
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = queue_.begin(); it != queue_.end();) {
       if (it->inbox.get() != &inbox) {
@@ -98,13 +101,20 @@ class TokenThreads {
   }
 
  private:
-  using Clock = TokenInbox::Clock;
-  static constexpr Clock::duration kClockPeriod = 5 * TokenInbox::kHold;
+  using Clock = JobInbox::Clock;
+  static constexpr Clock::duration kClockPeriod = 5 * JobInbox::kHold;
+
+  static JobThreads* start(Pool pool) {
+    auto* t = new JobThreads(pool == Pool::Token ? tokenThreadCount() : softwareThreadCount());
+    existing_[indexOf(pool)].store(t, std::memory_order_release);
+    stopJobThreadsAtExit();
+    return t;
+  }
 
   // Fewer threads than asked for when the system refuses more (std::system_error); none at all
   // throws, and the next job tries again. Once one has started, nothing throws: it uses `this`.
   // Without a clock, results are never held back.
-  explicit TokenThreads(std::size_t n) {
+  explicit JobThreads(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       try {
         std::thread([this] { work(); }).detach();
@@ -151,19 +161,19 @@ class TokenThreads {
     return q;
   }
 
-  // An inbox began holding results back. Under a backlog the token threads hand them on
+  // An inbox began holding results back. Under a backlog the pool's threads hand them on
   // themselves (the next one to finish a job, within one job's time); the clock is only there for
   // when every thread is stuck in a slow call, so it looks every kClockPeriod, not at each
   // batch's deadline: waking it per batch (or every half hold) cost 6-7 µs of CPU per
   // RSA signature, a third of what the batching saves. It is woken only when it had nothing to
   // watch.
-  void watch(std::shared_ptr<TokenInbox> inbox) {
+  void watch(std::shared_ptr<JobInbox> inbox) {
     std::lock_guard<std::mutex> lock(clockMutex_);
     if (watchLocked(std::move(inbox)) && watched_.size() == 1) tick_.notify_one();
   }
 
   // Adds the inbox unless it is watched already; true when added.
-  bool watchLocked(std::shared_ptr<TokenInbox> inbox) {
+  bool watchLocked(std::shared_ptr<JobInbox> inbox) {
     for (const auto& w : watched_)
       if (w == inbox) return false;
     watched_.push_back(std::move(inbox));
@@ -177,10 +187,10 @@ class TokenThreads {
       lock.unlock();
       std::this_thread::sleep_for(kClockPeriod);
       lock.lock();
-      std::vector<std::shared_ptr<TokenInbox>> watched;
+      std::vector<std::shared_ptr<JobInbox>> watched;
       watched.swap(watched_);
       lock.unlock();
-      std::vector<std::shared_ptr<TokenInbox>> still;
+      std::vector<std::shared_ptr<JobInbox>> still;
       for (auto& inbox : watched)
         if (inbox->flushDue(Clock::now())) still.push_back(std::move(inbox));
       lock.lock();
@@ -197,11 +207,11 @@ class TokenThreads {
   std::size_t running_ = 0;
   bool stopping_ = false;
 
-  static inline std::atomic<TokenThreads*> existing_{nullptr};
+  static inline std::atomic<JobThreads*> existing_[kPools] = {};
 
   std::mutex clockMutex_;
   std::condition_variable tick_;
-  std::vector<std::shared_ptr<TokenInbox>> watched_;
+  std::vector<std::shared_ptr<JobInbox>> watched_;
 };
 
 }  // namespace
@@ -215,22 +225,25 @@ std::size_t tokenThreadCount() {
   return count;
 }
 
-void stopTokenThreadsAtExit() {
+std::size_t softwareThreadCount() { return std::max<std::size_t>(2, usableCpus()); }
+
+void stopJobThreadsAtExit() {
   std::atexit([] {
-    if (TokenThreads* t = TokenThreads::existing()) t->stopAtExit();
+    for (Pool pool : {Pool::Token, Pool::Software})
+      if (JobThreads* t = JobThreads::existing(pool)) t->stopAtExit();
   });
 }
 
-void submitTokenJob(Napi::Env env, std::unique_ptr<TokenJob> job) {
-  TokenThreads* threads = nullptr;
+void submitJob(Napi::Env env, Pool pool, std::unique_ptr<Job> job) {
+  JobThreads* threads = nullptr;
   try {
-    threads = &TokenThreads::instance();
+    threads = &JobThreads::instance(pool);
   } catch (const std::system_error& e) {
-    throw nativeError(env, ekms::ErrorCode::Internal, std::string("cannot start the token threads: ") + e.what());
+    throw nativeError(env, ekms::ErrorCode::Internal, std::string("cannot start the worker threads: ") + e.what());
   }
-  std::shared_ptr<TokenInbox> inbox = TokenInbox::of(env);
-  TokenInbox& counted = *inbox;
-  // Counted before the post: a token thread may deliver the job before post() returns.
+  std::shared_ptr<JobInbox> inbox = JobInbox::of(env, pool);
+  JobInbox& counted = *inbox;
+  // Counted before the post: a thread may deliver the job before post() returns.
   counted.sent();
   try {
     threads->post({std::move(job), std::move(inbox)});
@@ -240,8 +253,8 @@ void submitTokenJob(Napi::Env env, std::unique_ptr<TokenJob> job) {
   }
 }
 
-std::vector<std::unique_ptr<TokenJob>> withdrawTokenJobs(const TokenInbox& inbox) {
-  return TokenThreads::instance().withdraw(inbox);
+std::vector<std::unique_ptr<Job>> withdrawJobs(const JobInbox& inbox) {
+  return JobThreads::instance(inbox.pool()).withdraw(inbox);
 }
 
 }  // namespace binding

@@ -1,4 +1,4 @@
-#include "token_inbox.hpp"
+#include "job_inbox.hpp"
 
 #include "addon_data.hpp"
 
@@ -6,34 +6,36 @@ namespace binding {
 
 namespace {
 
-void destroyAll(std::vector<TokenJob*>& jobs) {
-  for (TokenJob* job : jobs) delete job;
+void destroyAll(std::vector<Job*>& jobs) {
+  for (Job* job : jobs) delete job;
   jobs.clear();
 }
 
 }  // namespace
 
-std::shared_ptr<TokenInbox> TokenInbox::of(Napi::Env env) {
+std::shared_ptr<JobInbox> JobInbox::of(Napi::Env env, Pool pool) {
   auto* data = env.GetInstanceData<AddonData>();
-  if (data->tokenInbox) return data->tokenInbox;
-  auto inbox = std::make_shared<TokenInbox>();
+  std::shared_ptr<JobInbox>& slot = pool == Pool::Token ? data->tokenInbox : data->softwareInbox;
+  if (slot) return slot;
+  auto inbox = std::make_shared<JobInbox>();
+  inbox->pool_ = pool;
   inbox->env_ = env;
   // The finalizer holds its own reference: Node may finalize after AddonData is gone.
-  auto* finalizerRef = new std::shared_ptr<TokenInbox>(inbox);
-  napi_value name = Napi::String::New(env, "ekms:token");
-  napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, finalizerRef, &TokenInbox::finalize,
-                                                       inbox.get(), &TokenInbox::callJs, &inbox->fn_);
+  auto* finalizerRef = new std::shared_ptr<JobInbox>(inbox);
+  napi_value name = Napi::String::New(env, pool == Pool::Token ? "ekms:token" : "ekms:software");
+  napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, finalizerRef, &JobInbox::finalize,
+                                                       inbox.get(), &JobInbox::callJs, &inbox->fn_);
   if (status != napi_ok) {
     delete finalizerRef;
     NAPI_THROW_IF_FAILED(env, status, nullptr);
   }
   napi_unref_threadsafe_function(env, inbox->fn_);  // idle: it does not keep the loop alive
   // Registered after the thread-safe function's own hook, so it runs first (hooks run in reverse).
-  auto* hookRef = new std::shared_ptr<TokenInbox>(inbox);
+  auto* hookRef = new std::shared_ptr<JobInbox>(inbox);
   status = napi_add_env_cleanup_hook(
       env,
       [](void* arg) {
-        std::unique_ptr<std::shared_ptr<TokenInbox>> ref(static_cast<std::shared_ptr<TokenInbox>*>(arg));
+        std::unique_ptr<std::shared_ptr<JobInbox>> ref(static_cast<std::shared_ptr<JobInbox>*>(arg));
         (*ref)->teardown();
       },
       hookRef);
@@ -41,22 +43,22 @@ std::shared_ptr<TokenInbox> TokenInbox::of(Napi::Env env) {
     delete hookRef;
     NAPI_THROW_IF_FAILED(env, status, nullptr);
   }
-  data->tokenInbox = inbox;
+  slot = inbox;
   return inbox;
 }
 
-void TokenInbox::sent() {
+void JobInbox::sent() {
   if (inFlight_++ == 0) napi_ref_threadsafe_function(env_, fn_);
   // Only this thread sends, and teardown runs on it too: no lock needed to count up.
   atThreads_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void TokenInbox::unsent() {
+void JobInbox::unsent() {
   atThreads_.fetch_sub(1, std::memory_order_relaxed);
   if (--inFlight_ == 0) napi_unref_threadsafe_function(env_, fn_);
 }
 
-bool TokenInbox::deliver(std::unique_ptr<TokenJob> job, std::size_t threads) {
+bool JobInbox::deliver(std::unique_ptr<Job> job, std::size_t threads) {
   bool first = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -78,7 +80,7 @@ bool TokenInbox::deliver(std::unique_ptr<TokenJob> job, std::size_t threads) {
   return false;
 }
 
-bool TokenInbox::flushDue(Clock::time_point now) {
+bool JobInbox::flushDue(Clock::time_point now) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_ || held_.empty()) return false;
@@ -89,7 +91,7 @@ bool TokenInbox::flushDue(Clock::time_point now) {
   return false;
 }
 
-bool TokenInbox::flushLocked() {
+bool JobInbox::flushLocked() {
   ready_.insert(ready_.end(), held_.begin(), held_.end());
   held_.clear();
   if (woken_) return false;  // the loop has yet to take ready_: it takes these too
@@ -98,7 +100,7 @@ bool TokenInbox::flushLocked() {
   return true;
 }
 
-void TokenInbox::wake() {
+void JobInbox::wake() {
   const bool called = napi_call_threadsafe_function(fn_, nullptr, napi_tsfn_nonblocking) == napi_ok;
   std::lock_guard<std::mutex> lock(mutex_);
   if (!called) {
@@ -111,12 +113,12 @@ void TokenInbox::wake() {
   drained_.notify_all();
 }
 
-void TokenInbox::teardown() {
+void JobInbox::teardown() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
   }
-  std::vector<std::unique_ptr<TokenJob>> withdrawn = withdrawTokenJobs(*this);
+  std::vector<std::unique_ptr<Job>> withdrawn = withdrawJobs(*this);
   Batch left;
   {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -132,18 +134,18 @@ void TokenInbox::teardown() {
   destroyAll(left);
 }
 
-void TokenInbox::callJs(napi_env env, napi_value, void* context, void*) {
+void JobInbox::callJs(napi_env env, napi_value, void* context, void*) {
   // With env null, Node is tearing the environment down: teardown() destroys what is left.
   if (env == nullptr) return;
-  auto* inbox = static_cast<TokenInbox*>(context);
+  auto* inbox = static_cast<JobInbox*>(context);
   Batch batch;
   {
     std::lock_guard<std::mutex> lock(inbox->mutex_);
     batch.swap(inbox->ready_);
     inbox->woken_ = false;
   }
-  for (TokenJob* raw : batch) {
-    std::unique_ptr<TokenJob> job(raw);
+  for (Job* raw : batch) {
+    std::unique_ptr<Job> job(raw);
     if (--inbox->inFlight_ == 0) napi_unref_threadsafe_function(env, inbox->fn_);
     // Nothing may escape into Node (std::terminate), nor stop the rest of the batch.
     try {
@@ -154,9 +156,9 @@ void TokenInbox::callJs(napi_env env, napi_value, void* context, void*) {
   }
 }
 
-void TokenInbox::finalize(napi_env, void* data, void*) {
-  std::unique_ptr<std::shared_ptr<TokenInbox>> ref(static_cast<std::shared_ptr<TokenInbox>*>(data));
-  TokenInbox& inbox = **ref;
+void JobInbox::finalize(napi_env, void* data, void*) {
+  std::unique_ptr<std::shared_ptr<JobInbox>> ref(static_cast<std::shared_ptr<JobInbox>*>(data));
+  JobInbox& inbox = **ref;
   std::unique_lock<std::mutex> lock(inbox.mutex_);
   inbox.closed_ = true;
   // No wake() may still be calling the thread-safe function, which Node frees after this returns.

@@ -1,13 +1,14 @@
-// Where finished token jobs wait for their environment's JavaScript thread: one inbox per
-// environment (the main thread, each worker thread), through a Node-API thread-safe function.
+// Where finished jobs (job_threads.hpp) wait for their environment's JavaScript thread: one inbox
+// per environment (the main thread, each worker thread) and pool, through a Node-API thread-safe
+// function.
 //
-// Waking the event loop costs it and the token threads more than settling a result does: with
+// Waking the event loop costs it and the pool's threads more than settling a result does: with
 // RSA signatures on SoftHSM2 finishing every 350 µs, a wake per result cost about 20 µs of CPU per
-// signature. So while the token threads have a backlog of this environment's jobs (several for
+// signature. So while the pool's threads have a backlog of this environment's jobs (several for
 // each thread), a finished job may wait here for up to kHold before the loop is woken, and
 // the loop then settles every job that finished meanwhile in one go. Without a backlog the loop
 // is woken at once: a caller with one or a few calls in flight never waits, and the loop always
-// gets its results in time to send more work before a token thread runs out: a batch goes as
+// gets its results in time to send more work before a thread runs out: a batch goes as
 // soon as it holds a quarter as many jobs as this environment still has at the threads, so the
 // loop settles it and sends the next calls while the threads still have three times that work
 // (with P-256 on SoftHSM2, about 50 µs a job, larger batches left the threads idle while the
@@ -15,7 +16,7 @@
 // held here (64 RSA-2048 signatures in flight on SoftHSM2 wait about 20 ms each), and a result
 // is held only until the backlog ends. A held result goes when one of this environment's later
 // jobs finishes after kHold; if other environments' work or slow calls keep the threads from
-// them, the token threads' clock hands it on within its period (10 ms).
+// them, the pool's clock hands it on within its period (10 ms).
 //
 // Results ready before the loop takes them share one wake: the thread-safe function is called
 // once, and the loop takes everything ready at the time it runs (Node 20 settles one call of a
@@ -39,11 +40,11 @@
 
 #include <napi.h>
 
-#include "token_threads.hpp"
+#include "job_threads.hpp"
 
 namespace binding {
 
-class TokenInbox {
+class JobInbox {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr Clock::duration kHold = std::chrono::milliseconds(2);
@@ -52,38 +53,41 @@ class TokenInbox {
   // one of its own will finish soon and hand the held ones on.
   static constexpr std::size_t kBacklog = 4;
 
-  // The environment's inbox, made on its first token job. Main thread only.
-  static std::shared_ptr<TokenInbox> of(Napi::Env env);
+  // The environment's inbox for `pool`, made on its first job there. Main thread only.
+  static std::shared_ptr<JobInbox> of(Napi::Env env, Pool pool);
 
-  // A job of this environment is going to a token thread (main thread only); unsent() takes
+  Pool pool() const { return pool_; }
+
+  // A job of this environment is going to the pool (main thread only); unsent() takes
   // that back when it could not be queued.
   void sent();
   void unsent();
 
-  // From a token thread, a finished job. threads: how many token threads there are, or 0 when
+  // From a thread of the pool, a finished job. threads: how many threads it has, or 0 when
   // results must not be held back (no clock). True when the job was held back and this batch is
   // new: the clock must watch the inbox.
-  bool deliver(std::unique_ptr<TokenJob> job, std::size_t threads);
+  bool deliver(std::unique_ptr<Job> job, std::size_t threads);
 
-  // From the token threads' clock: hands on the held jobs if the oldest has waited kHold by now.
+  // From the pool's clock: hands on the held jobs if the oldest has waited kHold by now.
   // True while jobs are still held.
   bool flushDue(Clock::time_point now);
 
-  TokenInbox() = default;
-  TokenInbox(const TokenInbox&) = delete;
-  TokenInbox& operator=(const TokenInbox&) = delete;
+  JobInbox() = default;
+  JobInbox(const JobInbox&) = delete;
+  JobInbox& operator=(const JobInbox&) = delete;
 
  private:
-  using Batch = std::vector<TokenJob*>;
+  using Batch = std::vector<Job*>;
 
   // Moves the held jobs to ready_; true when the loop must be woken for them (wake() after
-  // unlocking: the call is a system call, and token threads and the loop wait for this lock).
+  // unlocking: the call is a system call, and the pool's threads and the loop wait for this lock).
   bool flushLocked();
   void wake();
   void teardown();
   static void callJs(napi_env env, napi_value, void* context, void* data);
   static void finalize(napi_env, void* data, void*);
 
+  Pool pool_ = Pool::Software;
   napi_env env_ = nullptr;
   napi_threadsafe_function fn_ = nullptr;
   std::size_t inFlight_ = 0;  // main thread only: sent and not yet settled
