@@ -1,8 +1,13 @@
 #include "job_threads.hpp"
 
+#include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -103,9 +108,11 @@ class JobThreads {
  private:
   using Clock = JobInbox::Clock;
   static constexpr Clock::duration kClockPeriod = 5 * JobInbox::kHold;
+  static constexpr int kSoftwareNice = 5;
 
   static JobThreads* start(Pool pool) {
-    auto* t = new JobThreads(pool == Pool::Token ? tokenThreadCount() : softwareThreadCount());
+    auto* t = pool == Pool::Token ? new JobThreads(tokenThreadCount(), "ekms-token", 0)
+                                  : new JobThreads(softwareThreadCount(), "ekms-software", kSoftwareNice);
     existing_[indexOf(pool)].store(t, std::memory_order_release);
     stopJobThreadsAtExit();
     return t;
@@ -114,10 +121,15 @@ class JobThreads {
   // Fewer threads than asked for when the system refuses more (std::system_error); none at all
   // throws, and the next job tries again. Once one has started, nothing throws: it uses `this`.
   // Without a clock, results are never held back.
-  explicit JobThreads(std::size_t n) {
+  // name: what `top -H`, perf and /proc show for the threads (at most 15 characters).
+  JobThreads(std::size_t n, const char* name, int nicer) {
     for (std::size_t i = 0; i < n; ++i) {
       try {
-        std::thread([this] { work(); }).detach();
+        std::thread([this, name, nicer] {
+          pthread_setname_np(pthread_self(), name);
+          lowerPriority(nicer);
+          work();
+        }).detach();
       } catch (const std::system_error&) {
         if (i == 0) throw;
         break;
@@ -125,10 +137,28 @@ class JobThreads {
       threads_ = i + 1;
     }
     try {
-      std::thread([this] { keepTime(); }).detach();
+      std::thread([this] {
+        pthread_setname_np(pthread_self(), "ekms-clock");
+        keepTime();
+      }).detach();
       clock_ = true;
     } catch (const std::system_error&) {
     }
+  }
+
+  // The event loop's thread is the one every call passes through, twice: a software thread that
+  // takes a core it is waiting for stalls every call in flight. So software threads yield to it
+  // (a nice value higher by kSoftwareNice than the process's): with 64 P-256 signatures in
+  // flight on 2 CPUs, 61-64k/s against 48-50k/s at the same nice value, for the same CPU per
+  // signature. Token threads keep the process's: made nicer, SoftHSM2's P-256 at 64 in flight
+  // did not change (19-20k/s or 28k/s in both, from run to run), and a network HSM's mostly wait.
+  // Only under contention does it matter: a core no one else wants runs them at full speed.
+  static void lowerPriority(int nicer) {
+    if (nicer == 0) return;
+    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0) (void)setpriority(PRIO_PROCESS, tid, std::min(nice + nicer, 19));  // refused: it stays as it is
   }
 
   void work() {

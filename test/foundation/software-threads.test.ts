@@ -4,6 +4,7 @@
 // - with many software signatures waiting, the file system (and DNS, zlib, our audit trail's
 //   writes), which use libuv's pool, does not queue behind them;
 // - each call settles with its own result, checked by node:crypto;
+// - those threads yield to the event loop's thread, which every call passes through;
 // - a worker thread ended while its calls wait for those threads takes nothing down with it.
 import { spawnSync } from 'node:child_process';
 import { constants, createPublicKey, verify } from 'node:crypto';
@@ -14,6 +15,7 @@ import t from 'tap';
 
 import { Kms } from '../../src/index.js';
 import { tempHome } from '../helpers/backends.js';
+import { ownNice, threadsNamed } from '../helpers/threads.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -47,6 +49,24 @@ t.test('a file system call made while 64 software signatures wait does not queue
   tt.ok(signedBeforeStat < 32, `the stat settled after ${signedBeforeStat} of 64 signatures, not behind them`);
   const bad = signatures.filter((s) => !verify('sha256', input.Message, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, s));
   tt.equal(bad.length, 0, 'every signature verifies with node:crypto');
+});
+
+t.test("the software threads run at a nice value 5 above the event loop's", async (tt) => {
+  // Under contention a software thread that takes the core the event loop waits for stalls every
+  // call in flight (binding/job_threads.cpp, lowerPriority).
+  const kms = await Kms.open({ home: tempHome('ekms-software-threads-nice-'), audit: false });
+  tt.teardown(() => kms.close());
+  const KeyId = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const input = { KeyId, Message: Buffer.from('nice'), SigningAlgorithm: 'RSASSA_PSS_SHA_256' as const };
+  await Promise.all(Array.from({ length: 8 }, () => kms.sign(input))); // the threads exist by now
+  const threads = threadsNamed('ekms-software');
+  tt.ok(threads.length >= 2, `${threads.length} software threads`);
+  const loop = ownNice();
+  tt.same(
+    threads.map((th) => th.nice),
+    threads.map(() => Math.min(loop + 5, 19)),
+    `each at nice ${Math.min(loop + 5, 19)}, the event loop at ${loop}`,
+  );
 });
 
 t.test('a worker ended while its software signatures wait: the process goes on signing', async (tt) => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import t from 'tap';
 
 import { tempHome } from '../helpers/backends.js';
+import { ownNice, threadsNamed } from '../helpers/threads.js';
 import { softhsmOptions } from '../helpers/softhsm.js';
 import { openOnToken } from './helpers.js';
 
@@ -40,6 +41,16 @@ t.test('a file system call made while 64 token signatures wait does not queue be
   await Promise.all(signs);
   tt.equal(signed, 64);
   tt.ok(signedBeforeStat < 32, `the stat settled after ${signedBeforeStat} of 64 signatures, not behind them`);
+});
+
+t.test('token threads keep the nice value of the process (software threads yield, these do not)', async (tt) => {
+  const kms = await openOnToken({ audit: false });
+  tt.teardown(() => kms.close());
+  const KeyId = (await kms.createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata!.KeyId!;
+  await Promise.all(Array.from({ length: 8 }, () => kms.generateMac({ KeyId, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_256' })));
+  const threads = threadsNamed('ekms-token');
+  tt.ok(threads.length >= 2, `${threads.length} token threads`);
+  tt.same(threads.map((th) => th.nice), threads.map(() => ownNice()));
 });
 
 t.test('256 calls in flight on two keys, some failing: each settles with its own outcome', async (tt) => {
