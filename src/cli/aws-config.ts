@@ -1,8 +1,8 @@
-// Where `ekms --endpoint-url` finds its credentials, region and CA bundle, as the AWS CLI does
-// (botocore's session and credential chain): the command line first, then the environment, then
-// the profile (--profile, else AWS_DEFAULT_PROFILE or AWS_PROFILE, else `default`) of the config
-// file (AWS_CONFIG_FILE, ~/.aws/config) with the shared credentials file (AWS_SHARED_CREDENTIALS_FILE,
-// ~/.aws/credentials) merged over it. A profile named on the command line outranks the
+// Where `ekms --endpoint-url` finds its credentials, region and CA bundle, and every command its
+// output settings, as the AWS CLI does (botocore's session and credential chain): the command
+// line first, then the environment, then the profile (--profile, else AWS_DEFAULT_PROFILE or
+// AWS_PROFILE, else `default`) of the config file (AWS_CONFIG_FILE, ~/.aws/config) with the
+// shared credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials) merged over it. A profile named on the command line outranks the
 // environment's keys; one named in the environment does not; a named profile that neither file
 // has is an error. Only static keys are read: SSO, assumed roles and credential processes are not
 // followed.
@@ -90,8 +90,8 @@ function keyPair(
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
-/** The settings a command sent to an endpoint uses. */
-export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteSettings {
+/** The profile a command uses, by the rules above; `values` is undefined when neither file has it. */
+function profileOf(args: ParsedArgs, env: NodeJS.ProcessEnv) {
   const explicit = args.globals.get('--profile');
   const named = explicit ?? env.AWS_DEFAULT_PROFILE ?? env.AWS_PROFILE;
   const profile = named ?? 'default';
@@ -100,6 +100,30 @@ export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): Remote
   const configPath = expandPath(env.AWS_CONFIG_FILE ?? join('~', '.aws', 'config'), env, home);
   const credentialsFile = readIni(credentialsPath);
   const values = profiles(readIni(configPath), credentialsFile).get(profile);
+  return { explicit, named, profile, credentialsFile, values };
+}
+
+/**
+ * The command line with the AWS CLI's settings from elsewhere as defaults for its global
+ * options: the output format from AWS_DEFAULT_OUTPUT or the profile's `output`, and the profile's
+ * `cli_binary_format` and `cli_timestamp_format` (scripts written for `aws` rely on them). A
+ * profile that neither file has gives none (the endpoint's settings report it, remoteSettings).
+ */
+export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): ParsedArgs {
+  const { values } = profileOf(args, env);
+  const globals = new Map(args.globals);
+  const fallback = (flag: string, value: string | undefined) => {
+    if (!globals.has(flag) && value !== undefined && value !== '') globals.set(flag, value);
+  };
+  fallback('--output', env.AWS_DEFAULT_OUTPUT ?? values?.get('output'));
+  fallback('--cli-binary-format', values?.get('cli_binary_format'));
+  fallback('--cli-timestamp-format', values?.get('cli_timestamp_format'));
+  return { ...args, globals };
+}
+
+/** The settings a command sent to an endpoint uses. */
+export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteSettings {
+  const { explicit, named, profile, credentialsFile, values } = profileOf(args, env);
   if (named !== undefined && values === undefined) throw new AwsConfigError(`The config profile (${profile}) could not be found`);
 
   let credentials: RemoteCredentials | undefined;

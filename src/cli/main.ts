@@ -131,7 +131,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     }
     if (err instanceof ParamError || err instanceof QueryError) {
       io.stderr(`\n${err.message}\n`);
-      return EXIT.usage;
+      return err.exitCode;
     }
     if (err instanceof EndpointConnectionError || err instanceof AwsConfigError || err instanceof PaginationError || err instanceof KeyStoreOpenError || err instanceof AccessKeysError || err instanceof DurabilityError) {
       io.stderr(`\n${err.message}\n`);

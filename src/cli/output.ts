@@ -52,8 +52,15 @@ export function forDisplay(shapeName: string | undefined, value: unknown, format
   }
 }
 
+/** A --query that cannot be parsed (exit 252), or fails on the response (an unknown function, a wrong argument: 255), as the AWS CLI reports them. */
 export class QueryError extends Error {
   override readonly name = 'QueryError';
+  constructor(
+    message: string,
+    readonly exitCode: 252 | 255,
+  ) {
+    super(message);
+  }
 }
 
 export function applyQuery(value: unknown, query: string | undefined): unknown {
@@ -61,7 +68,9 @@ export function applyQuery(value: unknown, query: string | undefined): unknown {
   try {
     return jmespath.search(value as object, query) as unknown;
   } catch (err) {
-    throw new QueryError(`Bad value for --query ${query}: ${(err as Error).message}`);
+    const e = err as Error;
+    if (e.name === 'ParserError' || e.name === 'LexerError') throw new QueryError(`Bad value for --query ${query}: ${e.message}`, 252);
+    throw new QueryError(e.message, 255);
   }
 }
 

@@ -9,9 +9,19 @@ import { decodeBase64, encodeBase64 } from '../model/codec.js';
 import { shapes, type ShapeDef } from '../model/service-model.js';
 import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
 
-/** A value the CLI cannot read: exit 252, as the AWS CLI's parameter errors. */
+/**
+ * A value the CLI cannot read: exit 252, as the AWS CLI's parameter errors; 255 for those it
+ * meets only while converting a value (invalid base64, an integer Python's int() refuses), where
+ * its error escapes as an unexpected one.
+ */
 export class ParamError extends Error {
   override readonly name = 'ParamError';
+  constructor(
+    message: string,
+    readonly exitCode: 252 | 255 = 252,
+  ) {
+    super(message);
+  }
 }
 
 export type BinaryFormat = 'base64' | 'raw-in-base64-out';
@@ -46,15 +56,18 @@ function blob(flag: string, loaded: { text?: string; bytes?: Buffer }, ctx: Para
   if (loaded.bytes) return encodeBase64(loaded.bytes);
   const text = loaded.text ?? '';
   if (ctx.binaryFormat === 'raw-in-base64-out') return encodeBase64(Buffer.from(text, 'utf8'));
+  // Python's base64 decoding, which the AWS CLI uses, skips whitespace (a value wrapped by `base64`).
+  const compact = text.replace(/\s+/g, '');
   try {
-    decodeBase64(text);
+    decodeBase64(compact);
   } catch {
-    // Never echo the value: it may be a plaintext.
+    // Never echo the value, as the AWS CLI does: it may be a plaintext.
     throw new ParamError(
-      `Error parsing parameter '${flag}': Invalid base64. Blob values are base64; use fileb://<path> for a file's bytes, or --cli-binary-format raw-in-base64-out for text.`,
+      `Invalid base64 in ${flag}: blob values are base64; use fileb://<path> for a file's bytes, or --cli-binary-format raw-in-base64-out for text.`,
+      255,
     );
   }
-  return text;
+  return compact;
 }
 
 function scalar(flag: string, shapeName: string, text: string): unknown {
@@ -62,8 +75,9 @@ function scalar(flag: string, shapeName: string, text: string): unknown {
   switch (s.type) {
     case 'integer':
     case 'long': {
-      if (!/^\s*-?\d+\s*$/.test(text)) throw new ParamError(`Error parsing parameter '${flag}': invalid literal for int() with base 10: '${text}'`);
-      return Number(text);
+      // What Python's int() takes: a sign, digits with single underscores between them, spaces around.
+      if (!/^\s*[+-]?\d+(_\d+)*\s*$/.test(text)) throw new ParamError(`invalid literal for int() with base 10: '${text}'`, 255);
+      return Number(text.replace(/_/g, ''));
     }
     case 'boolean': {
       const t = text.trim().toLowerCase();
@@ -82,8 +96,12 @@ function scalar(flag: string, shapeName: string, text: string): unknown {
   }
 }
 
-/** Shorthand or JSON-parsed values → wire values of `shapeName`. */
-function coerce(flag: string, shapeName: string, value: unknown, ctx: ParamContext): unknown {
+/**
+ * Shorthand or JSON-parsed values → wire values of `shapeName`. Shorthand gives only strings, read
+ * by the shape; JSON gives its own types, passed on as they are (a number given as a string is
+ * botocore's to refuse, param-check.ts), except base64 blobs and timestamp strings.
+ */
+function coerce(flag: string, shapeName: string, value: unknown, ctx: ParamContext, json: boolean): unknown {
   const s = shape(shapeName);
   if (value === null || value === undefined) return value;
   switch (s.type) {
@@ -94,24 +112,25 @@ function coerce(flag: string, shapeName: string, value: unknown, ctx: ParamConte
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         const m = members[k];
         if (!m) throw new ParamError(`Error parsing parameter '${flag}': Unknown key '${k}', must be one of: ${Object.keys(members).join(', ')}`);
-        out[k] = coerce(flag, m.shape, v, ctx);
+        out[k] = coerce(flag, m.shape, v, ctx, json);
       }
       return out;
     }
     case 'map': {
       if (typeof value !== 'object' || Array.isArray(value)) throw new ParamError(`Error parsing parameter '${flag}': expected a map`);
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = coerce(flag, s.value!, v, ctx);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = coerce(flag, s.value!, v, ctx, json);
       return out;
     }
     case 'list': {
+      if (json && !Array.isArray(value)) return value;
       const items = Array.isArray(value) ? value : [value];
-      return items.map((v) => coerce(flag, s.member!, v, ctx));
+      return items.map((v) => coerce(flag, s.member!, v, ctx, json));
     }
     case 'blob':
       return typeof value === 'string' ? blob(flag, { text: value }, ctx) : value;
     default:
-      return typeof value === 'string' ? scalar(flag, shapeName, value) : value;
+      return typeof value === 'string' && (!json || s.type === 'timestamp') ? scalar(flag, shapeName, value) : value;
   }
 }
 
@@ -125,7 +144,7 @@ function parseJson(flag: string, text: string): unknown {
 
 function structured(flag: string, shapeName: string, text: string, ctx: ParamContext): unknown {
   const t = text.trim();
-  if (t.startsWith('{') || t.startsWith('[')) return coerce(flag, shapeName, parseJson(flag, t), ctx);
+  if (t.startsWith('{') || t.startsWith('[')) return coerce(flag, shapeName, parseJson(flag, t), ctx, true);
   let parsed: Record<string, ShorthandValue>;
   try {
     parsed = parseShorthand(text);
@@ -133,7 +152,7 @@ function structured(flag: string, shapeName: string, text: string, ctx: ParamCon
     if (err instanceof ShorthandError) throw new ParamError(`Error parsing parameter '${flag}': ${err.message}`);
     throw err;
   }
-  return coerce(flag, shapeName, parsed, ctx);
+  return coerce(flag, shapeName, parsed, ctx, false);
 }
 
 /** The wire value of a member given the arguments that followed its flag. */
@@ -144,7 +163,7 @@ export function memberValue(flag: string, shapeName: string, tokens: readonly st
     const member = shape(s.member!);
     if (tokens.length === 1) {
       const loaded = load(flag, tokens[0]!).text ?? '';
-      if (loaded.trim().startsWith('[')) return coerce(flag, shapeName, parseJson(flag, loaded), ctx);
+      if (loaded.trim().startsWith('[')) return coerce(flag, shapeName, parseJson(flag, loaded), ctx, true);
     }
     return tokens.map((tok) => {
       const loaded = load(flag, tok);
@@ -173,6 +192,6 @@ export function cliInputJson(inputShape: string | undefined, text: string, ctx: 
   const json = parseJson(flag, loaded.text ?? loaded.bytes?.toString('utf8') ?? '');
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ParamError(`Error parsing parameter '${flag}': expected a JSON object`);
   if (!inputShape) return {};
-  return coerce(flag, inputShape, json, ctx) as Record<string, unknown>;
+  return coerce(flag, inputShape, json, ctx, true) as Record<string, unknown>;
 }
 

@@ -7,7 +7,7 @@ import { RemoteKms } from '../client/remote.js';
 import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes, type OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
-import { remoteSettings } from './aws-config.js';
+import { remoteSettings, withCliSettings } from './aws-config.js';
 import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
 import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
@@ -29,6 +29,16 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
   return value as T;
 }
 
+/**
+ * The flag that `given` abbreviates, as argparse (and so the AWS CLI) lets a unique prefix stand
+ * for a flag (`--key` for `--key-id`); undefined when none does, an error when several could.
+ */
+function abbreviated(given: string, flags: ReadonlyMap<string, unknown>): string {
+  const matches = [...flags.keys()].filter((f) => f.startsWith(given));
+  if (matches.length > 1) throw new UsageError(`ambiguous option: ${given} could match ${matches.join(', ')}`);
+  return matches[0] ?? given;
+}
+
 /** The wire-form input of `op` from --cli-input-json and the command's flags (flags win). */
 export function buildInput(op: OperationName, args: ParsedArgs): Record<string, unknown> {
   const ctx: ParamContext = {
@@ -40,7 +50,7 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
   const flags = flagsOf(op);
   const unknown: string[] = [];
   for (const { flag, values } of args.flags) {
-    const def = flags.get(flag);
+    const def = flags.get(flag) ?? flags.get(abbreviated(flag, flags));
     if (!def) {
       unknown.push(flag, ...values);
       continue;
@@ -60,7 +70,8 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
 }
 
 /** Runs the operation and prints its output. AWS errors propagate as KmsError. */
-export async function runOperation(op: OperationName, parsed: ParsedArgs, ctx: RunContext): Promise<void> {
+export async function runOperation(op: OperationName, given: ParsedArgs, ctx: RunContext): Promise<void> {
+  const parsed = withCliSettings(given, ctx.env);
   const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text'], 'json');
   const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', parsed.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
   const query = parsed.globals.get('--query');

@@ -157,9 +157,10 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   tt.match(unknownCommand.stderr, /Invalid choice 'fly-to-the-moon'/);
   const none = await ekms([]);
   tt.equal(none.code, 252);
+  // The AWS CLI meets a bad base64 value only while converting it, and exits 255.
   const badB64 = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'not base64!', '--home', dir]);
-  tt.equal(badB64.code, 252);
-  tt.match(badB64.stderr, /Error parsing parameter '--plaintext': Invalid base64/);
+  tt.equal(badB64.code, 255);
+  tt.match(badB64.stderr, /Invalid base64 in --plaintext/);
   tt.notMatch(badB64.stderr, /not base64!/, 'the value (maybe a plaintext) is not echoed');
   const noFile = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'fileb:///nonexistent/file', '--home', dir]);
   tt.equal(noFile.code, 252);
@@ -169,6 +170,63 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   const badQuery = await ekms(['list-keys', '--query', 'Keys[', '--home', dir]);
   tt.equal(badQuery.code, 252);
   tt.match(badQuery.stderr, /Bad value for --query/);
+});
+
+t.test('values, --query and flags as the AWS CLI reads them', async (tt) => {
+  const dir = home();
+  const keyId = (await ekms(['create-key', '--home', dir, '--query', 'KeyMetadata.KeyId', '--output', 'text'])).stdout.trim();
+  // Python's int(): a sign and underscores; anything else exits 255 with its message.
+  const plus = await ekms(['generate-random', '--number-of-bytes', '+1_6', '--home', dir, '--query', 'length(Plaintext)']);
+  tt.equal(plus.stdout, '24\n', `16 bytes: ${plus.stderr}`);
+  const notInt = await ekms(['list-keys', '--limit', 'abc', '--home', dir]);
+  tt.same([notInt.code, notInt.stderr], [255, "\ninvalid literal for int() with base 10: 'abc'\n"]);
+  // Base64 wrapped over lines (as `base64` prints it) is read as Python reads it.
+  const wrapped = await ekms(['encrypt', '--key-id', keyId, '--plaintext', 'aGVs\nbG8=', '--home', dir, '--query', 'KeyId', '--output', 'text']);
+  tt.equal(wrapped.code, 0, wrapped.stderr);
+  // A query that parses but fails on the response is the AWS CLI's exit 255, with jmespath's message.
+  const unknownFunction = await ekms(['list-keys', '--query', 'foo(@)', '--home', dir]);
+  tt.same([unknownFunction.code, unknownFunction.stderr], [255, '\nUnknown function: foo()\n']);
+  // A unique prefix of a flag stands for it, as with argparse; an ambiguous one is refused.
+  const prefix = await ekms(['describe-key', '--key', keyId, '--home', dir, '--query', 'KeyMetadata.KeyId', '--output', 'text']);
+  tt.equal(prefix.stdout.trim(), keyId, prefix.stderr);
+  const ambiguous = await ekms(['create-key', '--key', 'SIGN_VERIFY', '--home', dir]);
+  tt.equal(ambiguous.code, 252);
+  tt.match(ambiguous.stderr, /ambiguous option: --key could match --key-usage, --key-spec/);
+  // botocore's checks of JSON values: their types, and the required members of nested structures.
+  const notString = await ekms(['encrypt', '--key-id', keyId, '--plaintext', 'aGk=', '--encryption-context', '{"a":1}', '--home', dir]);
+  tt.same(
+    [notString.code, notString.stderr],
+    [252, "\nParameter validation failed:\nInvalid type for parameter EncryptionContext.a, value: 1, type: <class 'int'>, valid types: <class 'str'>\n"],
+  );
+  const stringNumber = await ekms(['generate-random', '--cli-input-json', '{"NumberOfBytes":"16"}', '--home', dir]);
+  tt.same(
+    [stringNumber.code, stringNumber.stderr],
+    [252, "\nParameter validation failed:\nInvalid type for parameter NumberOfBytes, value: 16, type: <class 'str'>, valid types: <class 'int'>\n"],
+  );
+  const noValue = await ekms(['tag-resource', '--key-id', keyId, '--tags', 'TagKey=x', '--home', dir]);
+  tt.same([noValue.code, noValue.stderr], [252, '\nParameter validation failed:\nMissing required parameter in Tags[0]: "TagValue"\n']);
+  const tagged = await ekms(['list-resource-tags', '--key-id', keyId, '--home', dir, '--query', 'length(Tags)']);
+  tt.equal(tagged.stdout, '0\n', 'nothing was sent');
+});
+
+t.test('the output settings of the environment and the profile, as the AWS CLI takes them', async (tt) => {
+  const dir = home();
+  const config = join(dir, 'aws-config');
+  writeFileSync(config, '[default]\noutput = text\ncli_binary_format = raw-in-base64-out\ncli_timestamp_format = wire\n[profile json]\noutput = json\n');
+  const env = { AWS_CONFIG_FILE: config };
+  const created = await ekms(['create-key', '--home', dir, '--query', 'KeyMetadata.[KeyId,CreationDate]'], env);
+  tt.equal(created.code, 0, created.stderr);
+  const [keyId, created_] = created.stdout.trim().split('\t');
+  tt.match(keyId, /^[0-9a-f-]{36}$/, 'text output, from the profile');
+  tt.match(created_, /^\d+(\.\d+)?$/, 'epoch seconds (cli_timestamp_format = wire)');
+  const raw = await ekms(['encrypt', '--key-id', keyId!, '--plaintext', 'hello', '--home', dir, '--query', 'KeyId'], env);
+  tt.equal(raw.code, 0, `cli_binary_format = raw-in-base64-out: ${raw.stderr}`);
+  const fromEnv = await ekms(['describe-key', '--key-id', keyId!, '--home', dir, '--query', 'KeyMetadata.KeyId'], { ...env, AWS_DEFAULT_OUTPUT: 'json' });
+  tt.equal(fromEnv.stdout, `"${keyId}"\n`, 'AWS_DEFAULT_OUTPUT outranks the profile');
+  const byProfile = await ekms(['describe-key', '--key-id', keyId!, '--home', dir, '--query', 'KeyMetadata.KeyId', '--profile', 'json'], env);
+  tt.equal(byProfile.stdout, `"${keyId}"\n`, 'the named profile');
+  const flag = await ekms(['describe-key', '--key-id', keyId!, '--home', dir, '--query', 'KeyMetadata.KeyId', '--output', 'json'], env);
+  tt.equal(flag.stdout, `"${keyId}"\n`, '--output outranks both');
 });
 
 t.test('help from the model', async (tt) => {
