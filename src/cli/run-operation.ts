@@ -12,7 +12,7 @@ import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
 import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
 import { checkParams } from './param-check.js';
-import { cliInputJson, memberValue, type BinaryFormat, type ParamContext } from './params.js';
+import { cliInputJson, memberValue, ParamError, type BinaryFormat, type ParamContext } from './params.js';
 
 export interface RunContext {
   env: NodeJS.ProcessEnv;
@@ -74,6 +74,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   const parsed = withCliSettings(given, ctx.env);
   const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text'], 'json');
   const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', parsed.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
+  choice('--color', parsed.globals.get('--color'), ['on', 'off', 'auto'], 'auto'); // accepted and ignored: no colors are printed
   const query = parsed.globals.get('--query');
   const { args, paging: pagingFlags } = splitPagingFlags(op, parsed);
   const wireInput = buildInput(op, args);
@@ -87,6 +88,8 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   let done = async () => {};
   const endpoint = args.globals.get('--endpoint-url');
   if (endpoint !== undefined) {
+    if (!/^https?:\/\//i.test(endpoint))
+      throw new ParamError(`Bad value for --endpoint-url "${endpoint}": scheme is missing.  Must be of the form http://<hostname>/ or https://<hostname>/`);
     const { region, credentials, caBundle } = remoteSettings(args, ctx.env);
     const remote = new RemoteKms({
       endpoint,

@@ -207,6 +207,10 @@ t.test('values, --query and flags as the AWS CLI reads them', async (tt) => {
   tt.same([noValue.code, noValue.stderr], [252, '\nParameter validation failed:\nMissing required parameter in Tags[0]: "TagValue"\n']);
   const tagged = await ekms(['list-resource-tags', '--key-id', keyId, '--home', dir, '--query', 'length(Tags)']);
   tt.equal(tagged.stdout, '0\n', 'nothing was sent');
+  const noScheme = await ekms(['list-keys', '--endpoint-url', '127.0.0.1:4599']);
+  tt.same([noScheme.code, noScheme.stderr], [252, '\nBad value for --endpoint-url "127.0.0.1:4599": scheme is missing.  Must be of the form http://<hostname>/ or https://<hostname>/\n']);
+  const badColor = await ekms(['list-keys', '--color', 'bogus', '--home', dir]);
+  tt.equal(badColor.code, 252);
 });
 
 t.test('the output settings of the environment and the profile, as the AWS CLI takes them', async (tt) => {
