@@ -225,7 +225,11 @@ async function run(browser: Browser): Promise<void> {
     await page.getByText(/\(ValidationException\)/).waitFor();
     await page.getByRole('button', { name: 'Next', exact: true }).click();
     tt.ok(await page.getByRole('heading', { name: 'Step 5 of 7: Alias, description and tags' }).isVisible(), 'Next does not leave a bad alias behind');
-    tt.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'alias', 'focus goes to the field in error');
+    // The page moves the focus after its check of the step, which may wait for the endpoint: wait
+    // (at most 5 s) for it to land, then report where it is.
+    const focusName = () => page.evaluate(() => document.activeElement?.getAttribute('name'));
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'alias', null, { timeout: 5000 }).catch(() => undefined);
+    tt.equal(await focusName(), 'alias', 'focus goes to the field in error');
     await alias.fill('free-name');
     await page.getByText('alias/free-name is available.').waitFor();
     tt.equal(await alias.getAttribute('aria-invalid'), null);
