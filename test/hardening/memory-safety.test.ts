@@ -52,8 +52,10 @@ t.test('handles collected while work is in flight, and close under load', async 
   const m = /done settled=(\d+) late=(.*)/.exec(r.out);
   t.ok(m, r.out);
   t.equal(Number(m?.[1]), 20 * 70, 'every call of a collected handle settled');
-  // Each late call either completed or failed as "store closed".
-  for (const o of (m?.[2] ?? '').split(',')) t.ok(o === 'ok' || o === 'EKMS_KEY_UNAVAILABLE', `late outcome ${o}`);
+  // Each late call either completed or failed as "store closed". Which of the two happened varies
+  // from run to run, so one assertion covers them all (the suite's count stays the same).
+  const late = (m?.[2] ?? '').split(',');
+  t.same(late.filter((o) => o !== 'ok' && o !== 'EKMS_KEY_UNAVAILABLE'), [], `late outcomes (${late.join(', ')}): each completed or failed as the store closed`);
 });
 
 t.test('process.exit with open stores and operations in flight', async (t) => {
