@@ -2,10 +2,10 @@
 // output settings, as the AWS CLI does (botocore's session and credential chain): the command
 // line first, then the environment, then the profile (--profile, else AWS_DEFAULT_PROFILE or
 // AWS_PROFILE, else `default`) of the config file (AWS_CONFIG_FILE, ~/.aws/config) with the
-// shared credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials) merged over it. A profile named on the command line outranks the
-// environment's keys; one named in the environment does not; a named profile that neither file
-// has is an error. Only static keys are read: SSO, assumed roles and credential processes are not
-// followed.
+// shared credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials) merged over it. A
+// profile named on the command line outranks the environment's keys; one named in the
+// environment does not; a named profile that neither file has is an error. Only static keys are
+// read: SSO, assumed roles and credential processes are not followed.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

@@ -31,7 +31,7 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
 
 /**
  * The flag that `given` abbreviates, as argparse (and so the AWS CLI) lets a unique prefix stand
- * for a flag (`--key` for `--key-id`); undefined when none does, an error when several could.
+ * for a flag (`--key` for `--key-id`); `given` itself when none does, an error when several could.
  */
 function abbreviated(given: string, flags: ReadonlyMap<string, unknown>): string {
   const matches = [...flags.keys()].filter((f) => f.startsWith(given));
