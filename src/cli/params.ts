@@ -61,7 +61,7 @@ function blob(flag: string, loaded: { text?: string; bytes?: Buffer }, ctx: Para
   try {
     decodeBase64(compact);
   } catch {
-    // Never echo the value, as the AWS CLI does: it may be a plaintext.
+    // Never echo the value (the AWS CLI does): it may be a plaintext.
     throw new ParamError(
       `Invalid base64 in ${flag}: blob values are base64; use fileb://<path> for a file's bytes, or --cli-binary-format raw-in-base64-out for text.`,
       255,
