@@ -46,8 +46,7 @@ struct Queued {
   std::shared_ptr<JobInbox> inbox;
 };
 
-constexpr std::size_t kPools = 2;
-std::size_t indexOf(Pool pool) { return pool == Pool::Token ? 0 : 1; }
+constexpr std::size_t indexOf(Pool pool) { return static_cast<std::size_t>(pool); }
 
 // One pool's threads, and their clock: a thread that only wakes to hand on results an inbox held
 // back (job_inbox.hpp) when none of the pool's threads did so in time.
@@ -237,7 +236,7 @@ class JobThreads {
   std::size_t running_ = 0;
   bool stopping_ = false;
 
-  static inline std::atomic<JobThreads*> existing_[kPools] = {};
+  static inline std::atomic<JobThreads*> existing_[2] = {};  // by indexOf(pool)
 
   std::mutex clockMutex_;
   std::condition_variable tick_;

@@ -26,7 +26,7 @@
 
 namespace binding {
 
-enum class Pool { Token, Software };
+enum class Pool { Token = 0, Software = 1 };
 
 // One unit of work: run() on a thread of its pool, then settle() on its environment's JavaScript
 // thread. It is always destroyed on that thread, also when its environment is torn down before it

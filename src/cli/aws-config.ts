@@ -91,7 +91,7 @@ function keyPair(
 }
 
 /** The profile a command uses, by the rules above; `values` is undefined when neither file has it. */
-function profileOf(args: ParsedArgs, env: NodeJS.ProcessEnv) {
+export function profileOf(args: ParsedArgs, env: NodeJS.ProcessEnv) {
   const explicit = args.globals.get('--profile');
   const named = explicit ?? env.AWS_DEFAULT_PROFILE ?? env.AWS_PROFILE;
   const profile = named ?? 'default';
@@ -102,6 +102,7 @@ function profileOf(args: ParsedArgs, env: NodeJS.ProcessEnv) {
   const values = profiles(readIni(configPath), credentialsFile).get(profile);
   return { explicit, named, profile, credentialsFile, values };
 }
+export type Profile = ReturnType<typeof profileOf>;
 
 /**
  * The command line with the AWS CLI's settings from elsewhere as defaults for its global
@@ -109,8 +110,7 @@ function profileOf(args: ParsedArgs, env: NodeJS.ProcessEnv) {
  * `cli_binary_format` and `cli_timestamp_format` (scripts written for `aws` rely on them). A
  * profile that neither file has gives none (the endpoint's settings report it, remoteSettings).
  */
-export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): ParsedArgs {
-  const { values } = profileOf(args, env);
+export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, { values }: Profile = profileOf(args, env)): ParsedArgs {
   const globals = new Map(args.globals);
   const fallback = (flag: string, value: string | undefined) => {
     if (!globals.has(flag) && value !== undefined && value !== '') globals.set(flag, value);
@@ -121,17 +121,17 @@ export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): Parse
   return { ...args, globals };
 }
 
-/** The settings a command sent to an endpoint uses. */
-export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteSettings {
-  const { explicit, named, profile, credentialsFile, values } = profileOf(args, env);
-  if (named !== undefined && values === undefined) throw new AwsConfigError(`The config profile (${profile}) could not be found`);
+/** The settings a command sent to an endpoint uses (`profile`: profileOf's, when already read). */
+export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, profile: Profile = profileOf(args, env)): RemoteSettings {
+  const { explicit, named, credentialsFile, values } = profile;
+  if (named !== undefined && values === undefined) throw new AwsConfigError(`The config profile (${profile.profile}) could not be found`);
 
   let credentials: RemoteCredentials | undefined;
   if (!args.switches.has('--no-sign-request')) {
     // botocore's chain: the environment (unless --profile named a profile), then the profile's keys
     // (the credentials file's, which were merged over the config file's).
     const fromEnv = explicit === undefined ? keyPair('env', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'], (n) => env[n]) : undefined;
-    const inCredentialsFile = credentialsFile.get(profile);
+    const inCredentialsFile = credentialsFile.get(profile.profile);
     credentials =
       fromEnv ??
       keyPair(inCredentialsFile?.has('aws_access_key_id') || inCredentialsFile?.has('aws_secret_access_key') ? 'shared-credentials-file' : 'config-file', ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'], (n) => values?.get(n));

@@ -7,7 +7,7 @@ import { RemoteKms } from '../client/remote.js';
 import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes, type OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
-import { remoteSettings, withCliSettings } from './aws-config.js';
+import { profileOf, remoteSettings, withCliSettings } from './aws-config.js';
 import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
 import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
@@ -71,7 +71,9 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
 
 /** Runs the operation and prints its output. AWS errors propagate as KmsError. */
 export async function runOperation(op: OperationName, given: ParsedArgs, ctx: RunContext): Promise<void> {
-  const parsed = withCliSettings(given, ctx.env);
+  // The config files are read once: for the output settings and, with --endpoint-url, the credentials.
+  const profile = profileOf(given, ctx.env);
+  const parsed = withCliSettings(given, ctx.env, profile);
   const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text'], 'json');
   const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', parsed.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
   choice('--color', parsed.globals.get('--color'), ['on', 'off', 'auto'], 'auto'); // accepted and ignored: no colors are printed
@@ -90,7 +92,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   if (endpoint !== undefined) {
     if (!/^https?:\/\//i.test(endpoint))
       throw new ParamError(`Bad value for --endpoint-url "${endpoint}": scheme is missing.  Must be of the form http://<hostname>/ or https://<hostname>/`);
-    const { region, credentials, caBundle } = remoteSettings(args, ctx.env);
+    const { region, credentials, caBundle } = remoteSettings(args, ctx.env, profile);
     const remote = new RemoteKms({
       endpoint,
       region,
