@@ -3,12 +3,12 @@
 //
 // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
 // Requests and responses are logged through redact.ts (no plaintexts, no blobs: lengths only).
-import { randomUUID } from 'node:crypto';
 
 import { KmsError } from '../errors.js';
 import { operations, type OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
-import { jsonString as str, loggableJson } from './redact.js';
+import { jsonString as str, loggableJson, sameFingerprint, scalarFingerprint } from './redact.js';
+import { uuid } from '../uuid.js';
 
 export const EVENT_VERSION = '1.11';
 
@@ -128,6 +128,8 @@ interface Frame {
   readOnly: boolean;
   input: string | undefined;
   output: string | undefined;
+  /** The last request of scalars and blobs logged with this frame (requestJson). */
+  request: { fingerprint: unknown[]; json: Uint8Array } | undefined;
 }
 
 /**
@@ -200,6 +202,7 @@ function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: st
     readOnly,
     input: op?.input,
     output: op?.output,
+    request: undefined,
   };
   byOperation.set(operation, frame);
   c.frames += 1;
@@ -292,6 +295,23 @@ function withoutGrantTokens(message: string): string {
 }
 
 /**
+ * The requestParameters value of a successful call. A caller repeating one request (a loop of
+ * Sign with one key, algorithm and digest length) logs the same text each time: it is kept, as
+ * bytes, for as long as the requests' fingerprints (redact.ts) stay the same, and a request that
+ * differs in any logged value is logged afresh.
+ */
+function requestJson(frame: Frame, input: unknown): LinePiece {
+  const shape = frame.input;
+  if (shape === undefined) return 'null';
+  const last = frame.request;
+  if (last !== undefined && sameFingerprint(shape, input, last.fingerprint)) return last.json;
+  const json = loggableJson(shape, input);
+  const fingerprint = scalarFingerprint(shape, input);
+  frame.request = fingerprint === undefined ? undefined : { fingerprint, json: utf8(json) };
+  return json;
+}
+
+/**
  * The audit line of one call, in pieces (see LinePiece): a CloudTrail event as JSON, written
  * directly (this runs for every operation, on the hot path of Sign and Encrypt).
  */
@@ -304,11 +324,11 @@ export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   const prefix = prefixOf(frame, call.time);
   // As AWS logs them: read-only calls (every cryptographic operation among them) and failed
   // calls have no responseElements; the key they used is in resources.
-  const middle =
-    loggableJson(frame.input, call.input) +
+  const ids =
     `,"responseElements":${failed || frame.readOnly ? 'null' : loggableJson(frame.output, call.output)},` +
-    `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId === undefined ? randomUUID() : str(call.eventId).slice(1, -1)}`;
-  if (!failed) return [prefix, middle, closingOf(id, frame, call.input, call.output)];
+    `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId === undefined ? uuid() : str(call.eventId).slice(1, -1)}`;
+  if (!failed) return [prefix, requestJson(frame, call.input), ids, closingOf(id, frame, call.input, call.output)];
+  const middle = loggableJson(frame.input, call.input) + ids;
   // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
   // else is summarised by its AWS type.
   const [code, message] = call.error instanceof KmsError ? [call.error.name, withoutGrantTokens(call.error.message)] : ['KMSInternalException', 'Internal error'];
@@ -347,8 +367,8 @@ export function serviceEvent(id: AuditIdentity, name: string, keyArn: string, ti
     userAgent: 'kms.amazonaws.com',
     requestParameters: null,
     responseElements: null,
-    requestID: randomUUID(),
-    eventID: randomUUID(),
+    requestID: uuid(),
+    eventID: uuid(),
     readOnly: false,
     resources: [{ accountId: KEY_ARN.exec(keyArn)?.[1] ?? id.accountId, type: 'AWS::KMS::Key', ARN: keyArn }],
     eventType: 'AwsServiceEvent',

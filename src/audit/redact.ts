@@ -25,11 +25,17 @@ function typeName(v: unknown): string {
 }
 
 // Member lists per structure, computed once (this runs for every operation).
-const memberCache = new Map<string, { name: string; logged: string; shape: string }[]>();
-function membersOf(shapeName: string): { name: string; logged: string; shape: string }[] {
+interface Member {
+  name: string;
+  logged: string;
+  shape: string;
+  blob: boolean;
+}
+const memberCache = new Map<string, Member[]>();
+function membersOf(shapeName: string): Member[] {
   let m = memberCache.get(shapeName);
   if (!m) {
-    m = Object.entries(shapes[shapeName]?.members ?? {}).map(([name, def]) => ({ name, logged: lowerFirst(name), shape: def.shape }));
+    m = Object.entries(shapes[shapeName]?.members ?? {}).map(([name, def]) => ({ name, logged: lowerFirst(name), shape: def.shape, blob: shapes[def.shape]?.type === 'blob' }));
     memberCache.set(shapeName, m);
   }
   return m;
@@ -114,6 +120,52 @@ export function loggableJson(shapeName: string | undefined, value: unknown): str
   const out = json(shapeName, value, 0);
   if (out === undefined) return '{}';
   return out.startsWith('{') ? out : `{"input":${out}}`;
+}
+
+/**
+ * What the logged form of a request depends on, when every member it has is a scalar or a blob
+ * (Sign, Verify, GenerateMac, Decrypt without a context...): each member's value, a blob's by its
+ * length alone. Undefined for any other request (a list, a map, a nested structure, a value of an
+ * unexpected type): its logged form is made afresh each time.
+ *
+ * Two requests with equal fingerprints (sameFingerprint) log the same JSON: the hot path of the
+ * cryptographic operations reuses that text (event.ts) instead of walking the model again.
+ */
+export function scalarFingerprint(shapeName: string, value: unknown): unknown[] | undefined {
+  if (shapes[shapeName]?.type !== 'structure' || !isPlainObject(value)) return undefined;
+  const members = membersOf(shapeName);
+  const out = new Array<unknown>(members.length);
+  for (let i = 0; i < members.length; i++) {
+    const f = fingerprintOf(members[i]!, value[members[i]!.name]);
+    if (f === NO_FINGERPRINT) return undefined;
+    out[i] = f;
+  }
+  return out;
+}
+
+/** Whether `value` has the fingerprint `previous` (made by scalarFingerprint for the same shape). */
+export function sameFingerprint(shapeName: string, value: unknown, previous: readonly unknown[]): boolean {
+  if (!isPlainObject(value)) return false;
+  const members = membersOf(shapeName);
+  for (let i = 0; i < members.length; i++) {
+    const f = fingerprintOf(members[i]!, value[members[i]!.name]);
+    // NaN never equals itself: such a member misses every time, and is logged afresh.
+    if (f === NO_FINGERPRINT || f !== previous[i]) return false;
+  }
+  return true;
+}
+
+const NO_FINGERPRINT = Symbol('no fingerprint');
+
+// A member's part of the fingerprint: absent members are undefined (null is logged as absent
+// too); a blob is its length (all that is logged of it); a primitive is itself. A blob
+// member's length and a number given where a blob belongs would both be numbers: a blob member
+// takes blobs only, and a non-blob member no Uint8Array, so the two never meet in one place.
+function fingerprintOf(member: Member, v: unknown): unknown {
+  if (v === undefined || v === null) return undefined;
+  if (member.blob) return v instanceof Uint8Array ? v.byteLength : NO_FINGERPRINT;
+  const t = typeof v;
+  return t === 'string' || t === 'number' || t === 'boolean' ? v : NO_FINGERPRINT;
 }
 
 /** loggableJson(), parsed. */

@@ -5,13 +5,13 @@
 //   POST /  X-Amz-Target: TrentService.<Operation>  Content-Type: application/x-amz-json-1.1
 //   → 200 with the operation's output as JSON, or 4xx/5xx with {"__type", "message"} and the
 //     x-amzn-ErrorType header; every response carries x-amzn-RequestId.
-import { randomUUID } from 'node:crypto';
 
 import { InternalFailure, KmsError, RequestEntityTooLargeException, SerializationException, UnknownOperationException, httpStatusOf } from '../errors.js';
 import type { Kms } from '../kms.js';
 import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, targetPrefix, type OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
+import { uuid } from '../uuid.js';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** Request bodies larger than this are refused with 413 (KMS's largest inputs are policies of 32 KiB). */
@@ -66,7 +66,7 @@ function respond(statusCode: number, requestId: string, body: Buffer, extra: Rec
 }
 
 /** The AWS JSON error response for `err`. */
-export function errorResponse(err: KmsError, requestId: string = randomUUID()): WireResponse {
+export function errorResponse(err: KmsError, requestId: string = uuid()): WireResponse {
   const body = Buffer.from(JSON.stringify({ __type: err.name, message: err.message }), 'utf8');
   return respond(statusOf(err), requestId, body, { 'x-amzn-errortype': err.name });
 }
@@ -106,7 +106,7 @@ function parseJson(body: Uint8Array): unknown {
 
 /** Handles one AWS JSON 1.1 KMS request. Never throws: every failure becomes an AWS error response. */
 export async function processRequest(kms: Kms, req: WireRequest, options: ProcessOptions = {}): Promise<WireResponse> {
-  const requestId = randomUUID();
+  const requestId = uuid();
   try {
     const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     if (req.body.byteLength > max)

@@ -39,12 +39,16 @@ export type Output<N extends OperationName> = OperationTypes[N]['output'];
 
 export interface Operation<N extends OperationName = OperationName> {
   readonly name: N;
-  run(ctx: OperationContext, input: Input<N>): Promise<Output<N>>;
+  /**
+   * The output, or a promise of it. An operation that can finish at once (a signature made
+   * inline) returns its output itself, and may throw: Kms.call turns both into one promise.
+   */
+  run(ctx: OperationContext, input: Input<N>): Output<N> | Promise<Output<N>>;
 }
 
 export function defineOperation<N extends OperationName>(
   name: N,
-  run: (ctx: OperationContext, input: Input<N>) => Promise<Output<N>>,
+  run: (ctx: OperationContext, input: Input<N>) => Output<N> | Promise<Output<N>>,
 ): Operation<N> {
   return { name, run };
 }

@@ -264,3 +264,45 @@ t.test('audit caches stay bounded: many callers and keys still give exact lines'
   }
   t.pass('12,000 distinct callers and keys, each line exact');
 });
+
+// A caller repeating one request logs the same requestParameters each time, and the trail
+// reuses their text (event.ts, requestJson): a request object reused with any logged value
+// changed must be logged with its new values, never those of the call before.
+t.test('a request object reused with changed values is logged as it was at each call', async (t) => {
+  const home = tempHome('ekms-audit-');
+  const kms = await Kms.open({ home });
+  const { KeyMetadata } = await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+  const keyId = KeyMetadata!.KeyId!;
+  const { KeyMetadata: other } = await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+  const request: Record<string, unknown> = { KeyId: keyId, Message: Buffer.alloc(32, 1), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' };
+  const expected: Record<string, unknown>[] = [];
+  const call = async (change: () => void, logged: Record<string, unknown>) => {
+    change();
+    await kms.sign(request as never);
+    expected.push(logged);
+  };
+  const base = { keyId, message: { length: 32 }, messageType: 'DIGEST', signingAlgorithm: 'ECDSA_SHA_256' };
+  await call(() => {}, base);
+  await call(() => {}, base);
+  await call(() => (request.Message = Buffer.alloc(32, 2)), base); // same length: the same line
+  await call(() => Object.assign(request, { MessageType: 'RAW', Message: Buffer.alloc(5) }), { ...base, messageType: 'RAW', message: { length: 5 } });
+  await call(() => (request.KeyId = other!.Arn!), { ...base, keyId: other!.Arn!, messageType: 'RAW', message: { length: 5 } });
+  await call(() => (request.GrantTokens = ['token-a']), { ...base, keyId: other!.Arn!, messageType: 'RAW', message: { length: 5 }, grantTokens: ['[redacted]'] });
+  await call(() => delete request.GrantTokens, { ...base, keyId: other!.Arn!, messageType: 'RAW', message: { length: 5 } });
+  await call(() => (request.Message = new Uint8Array(7)), { ...base, keyId: other!.Arn!, messageType: 'RAW', message: { length: 7 } });
+  // A failed call in between, then the same request again.
+  await t.rejects(kms.sign({ ...request, SigningAlgorithm: 'RSASSA_PSS_SHA_256' } as never), { name: 'InvalidKeyUsageException' });
+  await call(() => {}, { ...base, keyId: other!.Arn!, messageType: 'RAW', message: { length: 7 } });
+  await kms.close();
+  const signs = readEvents(join(home, 'audit.log')).filter((e) => e.eventName === 'Sign');
+  const succeeded = signs.filter((e) => e.errorCode === undefined);
+  t.equal(signs.length, expected.length + 1, 'one event per call');
+  t.same(
+    succeeded.map((e) => e.requestParameters),
+    expected,
+  );
+  t.equal(new Set(signs.map((e) => e.eventID)).size, signs.length, 'every event has its own id');
+  t.equal(new Set(signs.map((e) => e.requestID)).size, signs.length, 'every call has its own request id');
+  const failed = signs.find((e) => e.errorCode !== undefined)!;
+  t.same(failed.requestParameters, { keyId: other!.Arn!, message: { length: 7 }, messageType: 'RAW', signingAlgorithm: 'RSASSA_PSS_SHA_256' });
+});

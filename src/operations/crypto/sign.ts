@@ -33,21 +33,27 @@ function signWith(key: LoadedKey, alg: SigningAlgorithmSpec, isDigest: boolean, 
   return r instanceof Promise ? r : resultIn(room, r);
 }
 
-export const sign = defineOperation('Sign', async (ctx, input) => {
+// Sign and Verify return their output at once when the work ran inline (no async function:
+// operation.ts), a promise of it when the work went to a pool.
+export const sign = defineOperation('Sign', (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
   requireUsableFor(key, 'SIGN_VERIFY', 'Sign');
-  const isDigest = checkMessage(key, input.SigningAlgorithm, input.MessageType ?? 'RAW', input.Message);
+  const alg = input.SigningAlgorithm;
+  const isDigest = checkMessage(key, alg, input.MessageType ?? 'RAW', input.Message);
   stopIfDryRun(input);
-  const signature = await nativeNow(() => budgetedSign((allowInline) => signWith(key, input.SigningAlgorithm, isDigest, input.Message, allowInline)));
-  return { KeyId: key.arn, Signature: signature, SigningAlgorithm: input.SigningAlgorithm };
+  const output = (signature: Buffer) => ({ KeyId: key.arn, Signature: signature, SigningAlgorithm: alg });
+  const signed = nativeNow(() => budgetedSign((allowInline) => signWith(key, alg, isDigest, input.Message, allowInline)));
+  return signed instanceof Promise ? signed.then(output) : output(signed);
 });
 
-export const verify = defineOperation('Verify', async (ctx, input) => {
+export const verify = defineOperation('Verify', (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
   requireUsableFor(key, 'SIGN_VERIFY', 'Verify');
-  const isDigest = checkMessage(key, input.SigningAlgorithm, input.MessageType ?? 'RAW', input.Message);
+  const alg = input.SigningAlgorithm;
+  const isDigest = checkMessage(key, alg, input.MessageType ?? 'RAW', input.Message);
   stopIfDryRun(input);
   // A signature that does not match throws KMSInvalidSignatureException, as AWS does.
-  await nativeNow(() => budgetedSign((allowInline) => key.handle().verify(input.SigningAlgorithm, isDigest, input.Message, input.Signature, allowInline)));
-  return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: input.SigningAlgorithm };
+  const output = () => ({ KeyId: key.arn, SignatureValid: true, SigningAlgorithm: alg });
+  const verified = nativeNow(() => budgetedSign((allowInline) => key.handle().verify(alg, isDigest, input.Message, input.Signature, allowInline)));
+  return verified instanceof Promise ? verified.then(output) : output();
 });
