@@ -119,7 +119,7 @@ Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
   SecretBytes plaintext = secretArg(info, 1, "plaintext");
   ekms::EncryptionContext context = contextArg(info, 2);
   const bool inlineNow = runsInline(info, 3, plaintext.size(), &ekms::Key::cheapToRunInline);
-  return Task<Bytes>::start(
+  return Task<Bytes>::startOrValue(
       info.Env(),
       [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
         return key()->encrypt(alg, plaintext, context);
@@ -133,7 +133,7 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
   Bytes ciphertext = bytesArg(info, 1, "ciphertext");
   ekms::EncryptionContext context = contextArg(info, 2);
   const bool inlineNow = runsInline(info, 3, ciphertext.size(), &ekms::Key::cheapToRunInline);
-  return Task<SecretBytes>::start(
+  return Task<SecretBytes>::startOrValue(
       info.Env(),
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
         return key()->decrypt(alg, ciphertext, context);
@@ -171,7 +171,7 @@ Napi::Value KeyHandle::generateDataKey(const Napi::CallbackInfo& info) {
     if (withPlaintext) out.Set("plaintext", toBuffer(env, dk.plaintext));
     return out;
   };
-  return Task<ekms::DataKey>::start(
+  return Task<ekms::DataKey>::startOrValue(
       info.Env(),
       [key = resolver(), &alg, n, context = std::move(context), withPlaintext]() {
         return ekms::generateDataKey(*key(), alg, n, context, withPlaintext);
@@ -214,7 +214,7 @@ Napi::Value KeyHandle::generateMac(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
   const bool inlineNow = runsInline(info, 2, message.size(), &ekms::Key::cheapToRunInline);
-  return Task<Bytes>::start(
+  return Task<Bytes>::startOrValue(
       info.Env(), [key = resolver(), &alg, message = std::move(message)]() { return key()->mac(alg, message); },
       [&info](Napi::Env, Bytes& mac) { return intoCallersBuffer(info, 3, mac); },
       [](Napi::Env env, Bytes& mac) -> Napi::Value { return toBuffer(env, mac); }, inlineNow, pool_);
@@ -225,7 +225,7 @@ Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
   SecretBytes message = secretArg(info, 1, "message");  // sensitive in AWS's model
   Bytes mac = bytesArg(info, 2, "mac");
   const bool inlineNow = runsInline(info, 3, message.size(), &ekms::Key::cheapToRunInline);
-  return Task<Empty>::start(
+  return Task<Empty>::startOrValue(
       info.Env(),
       [key = resolver(), &alg, message = std::move(message), mac = std::move(mac)]() {
         ekms::verifyMac(*key(), alg, message, mac);

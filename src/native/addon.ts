@@ -18,8 +18,8 @@ export type Context = Record<string, string> | undefined;
 export interface NativeKeyHandle {
   sign(algorithm: string, isDigest: boolean, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Buffer | number | Promise<Buffer>;
   verify(algorithm: string, isDigest: boolean, message: Uint8Array, signature: Uint8Array, allowInline?: boolean): void | Promise<void>;
-  encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean, out?: Uint8Array): Promise<Buffer | number>;
-  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Promise<Buffer>;
+  encrypt(algorithm: string, plaintext: Uint8Array, context: Context, allowInline?: boolean, out?: Uint8Array): Buffer | number | Promise<Buffer>;
+  decrypt(algorithm: string, ciphertext: Uint8Array, context: Context, allowInline?: boolean): Buffer | Promise<Buffer>;
   reEncrypt(
     algorithm: string,
     ciphertext: Uint8Array,
@@ -38,15 +38,15 @@ export interface NativeKeyHandle {
     out?: Uint8Array,
     /** ...and the plaintext here, when it has exactly this length. */
     plaintextOut?: Uint8Array,
-  ): Promise<{ ciphertext: Buffer; plaintext?: Buffer } | number>;
+  ): { ciphertext: Buffer; plaintext?: Buffer } | number | Promise<{ ciphertext: Buffer; plaintext?: Buffer }>;
   generateDataKeyPair(
     algorithm: string,
     keyPairSpec: string,
     context: Context,
     withPlaintext: boolean,
   ): Promise<{ ciphertext: Buffer; publicKey: Buffer; privateKey?: Buffer }>;
-  generateMac(algorithm: string, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Promise<Buffer | number>;
-  verifyMac(algorithm: string, message: Uint8Array, mac: Uint8Array, allowInline?: boolean): Promise<void>;
+  generateMac(algorithm: string, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Buffer | number | Promise<Buffer>;
+  verifyMac(algorithm: string, message: Uint8Array, mac: Uint8Array, allowInline?: boolean): void | Promise<void>;
   deriveSharedSecret(publicKey: Uint8Array): Promise<Buffer>;
 }
 

@@ -18,6 +18,8 @@
 // promise settles, as one on the pool does: its caller cannot have started the next call before
 // then, so a signature that starts meanwhile belongs to another caller, and goes to the pool,
 // where it runs beside the others on the second core instead of after them on this one.
+import { nativeNow } from './native-errors.js';
+
 const PER_TURN = 64;
 const SIGNS_PER_TURN = 32;
 const SIGN_MS = 1;
@@ -55,6 +57,22 @@ export function inlineSlot(): Promise<void> | undefined {
     return undefined;
   }
   return new Promise<void>((resolve) => setImmediate(resolve)).then(inlineSlot);
+}
+
+/** `f` of a value, or of a promise's value once it settles: no promise when there was none. */
+export function andThen<T, U>(v: T | Promise<T>, f: (value: T) => U): U | Promise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
+/**
+ * For an AES or HMAC operation: starts the native call now when this turn's budget allows it
+ * (inlineSlot), else in a later turn, and maps its result with `then`. Work that ran inline gives
+ * its output at once, without a promise (operation.ts); failures are AWS errors either way.
+ */
+export function budgeted<T, U>(start: () => T | Promise<T>, then: (result: T) => U): U | Promise<U> {
+  const go = (): U | Promise<U> => andThen(nativeNow(start), then);
+  const slot = inlineSlot();
+  return slot ? slot.then(go) : go();
 }
 
 const settled = (): void => {

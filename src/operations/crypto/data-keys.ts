@@ -5,7 +5,7 @@ import { UnsupportedOperationException, ValidationException } from '../../errors
 import type { LoadedKey } from '../../keys/registry.js';
 import { keySpecs } from '../../keys/specs.js';
 import type { DataKeyPairSpec, DataKeySpec } from '../../model/types.js';
-import { inlineSlot } from '../inline-budget.js';
+import { andThen, budgeted } from '../inline-budget.js';
 import { native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 import { resultIn, resultRoom, secretRoom } from '../result-buffer.js';
@@ -56,31 +56,42 @@ function materialIdOf(key: LoadedKey): { KeyMaterialId?: string } {
   return key.record.currentMaterialId !== undefined ? { KeyMaterialId: key.record.currentMaterialId } : {};
 }
 
-async function makeDataKey(ctx: OperationContext, operation: string, input: DataKeyRequest, withPlaintext: boolean) {
+function makeDataKey(ctx: OperationContext, operation: string, input: DataKeyRequest, withPlaintext: boolean) {
   const length = dataKeyLength(input);
   refuseRecipient(input);
   const key = wrappingKey(ctx, operation, input);
   stopIfDryRun(input);
-  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
-  if (slot) await slot;
   // Made inline: the ciphertext into a slice of the pool, the plaintext into an ArrayBuffer of its
   // own (result-buffer.ts).
-  const room = resultRoom(length + CIPHERTEXT_OVERHEAD);
-  const plaintextRoom = withPlaintext ? secretRoom(length) : undefined;
-  const out = await native(key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, true, room, plaintextRoom));
-  if (typeof out !== 'number') return { key, ciphertext: out.ciphertext, plaintext: out.plaintext };
-  return { key, ciphertext: resultIn(room, out), plaintext: plaintextRoom };
+  let room: Buffer | undefined;
+  let plaintextRoom: Buffer | undefined;
+  return budgeted(
+    () => {
+      room = resultRoom(length + CIPHERTEXT_OVERHEAD);
+      plaintextRoom = withPlaintext ? secretRoom(length) : undefined;
+      return key.handle().generateDataKey('SYMMETRIC_DEFAULT', length, input.EncryptionContext, withPlaintext, true, room, plaintextRoom);
+    },
+    (out) => (typeof out !== 'number' ? { key, ciphertext: out.ciphertext, plaintext: out.plaintext } : { key, ciphertext: resultIn(room, out), plaintext: plaintextRoom }),
+  );
 }
 
-export const generateDataKey = defineOperation('GenerateDataKey', async (ctx, input) => {
-  const { key, ciphertext, plaintext } = await makeDataKey(ctx, 'GenerateDataKey', input, true);
-  return { CiphertextBlob: ciphertext, Plaintext: plaintext, KeyId: key.arn, ...materialIdOf(key) };
-});
+// Both give their output at once when the work ran inline (operation.ts).
+export const generateDataKey = defineOperation('GenerateDataKey', (ctx, input) =>
+  andThen(makeDataKey(ctx, 'GenerateDataKey', input, true), ({ key, ciphertext, plaintext }) => ({
+    CiphertextBlob: ciphertext,
+    Plaintext: plaintext,
+    KeyId: key.arn,
+    ...materialIdOf(key),
+  })),
+);
 
-export const generateDataKeyWithoutPlaintext = defineOperation('GenerateDataKeyWithoutPlaintext', async (ctx, input) => {
-  const { key, ciphertext } = await makeDataKey(ctx, 'GenerateDataKeyWithoutPlaintext', input, false);
-  return { CiphertextBlob: ciphertext, KeyId: key.arn, ...materialIdOf(key) };
-});
+export const generateDataKeyWithoutPlaintext = defineOperation('GenerateDataKeyWithoutPlaintext', (ctx, input) =>
+  andThen(makeDataKey(ctx, 'GenerateDataKeyWithoutPlaintext', input, false), ({ key, ciphertext }) => ({
+    CiphertextBlob: ciphertext,
+    KeyId: key.arn,
+    ...materialIdOf(key),
+  })),
+);
 
 async function makeDataKeyPair(ctx: OperationContext, operation: string, input: DataKeyPairRequest, withPlaintext: boolean) {
   refuseRecipient(input);

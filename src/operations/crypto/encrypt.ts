@@ -6,8 +6,8 @@ import { keySpecs, oaepLimit } from '../../keys/specs.js';
 import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { EncryptionAlgorithmSpec } from '../../model/types.js';
 import { addon } from '../../native/addon.js';
-import { inlineSlot } from '../inline-budget.js';
-import { incorrectKeyMessage, native } from '../native-errors.js';
+import { budgeted } from '../inline-budget.js';
+import { incorrectKeyMessage } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 
@@ -117,34 +117,37 @@ export function decryptionSource(
 // size and may not fit, and then come back as a Buffer of their own (result-buffer.ts).
 export const CIPHERTEXT_OVERHEAD = 128;
 
-export const encrypt = defineOperation('Encrypt', async (ctx, input) => {
+// Encrypt and Decrypt give their output at once when the work ran inline (operation.ts).
+export const encrypt = defineOperation('Encrypt', (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
   const alg = input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
   checkEncryption(key, 'Encrypt', alg, input.EncryptionContext);
   checkPlaintextSize(key, alg, input.Plaintext.length);
   stopIfDryRun(input);
-  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
-  if (slot) await slot;
-  const room = resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD);
-  const ciphertext = resultIn(room, await native(key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, true, room)));
-  return { CiphertextBlob: ciphertext, KeyId: key.arn, EncryptionAlgorithm: alg };
+  let room: Buffer | undefined;
+  return budgeted(
+    () => key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, true, (room = resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD))),
+    (ciphertext) => ({ CiphertextBlob: resultIn(room, ciphertext), KeyId: key.arn, EncryptionAlgorithm: alg }),
+  );
 });
 
-export const decrypt = defineOperation('Decrypt', async (ctx, input) => {
+export const decrypt = defineOperation('Decrypt', (ctx, input) => {
   if (input.Recipient !== undefined)
     throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
   const target = decryptionSource(ctx, 'Decrypt', input, input.CiphertextBlob, input.KeyId, 'KeyId', input.EncryptionAlgorithm);
   stopIfDryRun(input);
   const blob = input.CiphertextBlob as Uint8Array; // present unless the dry run above stopped the call
-  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
-  if (slot) await slot;
   // From the addon, in an ArrayBuffer of its own (never a slice of the pool: result-buffer.ts).
-  const plaintext = await native(target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true));
-  const out: { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: EncryptionAlgorithmSpec; KeyMaterialId?: string } = {
-    KeyId: target.key.arn,
-    Plaintext: plaintext,
-    EncryptionAlgorithm: target.algorithm,
-  };
-  if (target.materialId !== undefined) out.KeyMaterialId = target.materialId;
-  return out;
+  return budgeted(
+    () => target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true),
+    (plaintext) => {
+      const out: { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: EncryptionAlgorithmSpec; KeyMaterialId?: string } = {
+        KeyId: target.key.arn,
+        Plaintext: plaintext,
+        EncryptionAlgorithm: target.algorithm,
+      };
+      if (target.materialId !== undefined) out.KeyMaterialId = target.materialId;
+      return out;
+    },
+  );
 });

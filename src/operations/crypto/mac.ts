@@ -5,8 +5,7 @@ import type { LoadedKey } from '../../keys/registry.js';
 import { keySpecs } from '../../keys/specs.js';
 import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { MacAlgorithmSpec } from '../../model/types.js';
-import { inlineSlot } from '../inline-budget.js';
-import { native } from '../native-errors.js';
+import { budgeted } from '../inline-budget.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 
@@ -17,21 +16,22 @@ function macKey(ctx: OperationContext, operation: string, keyId: string, algorit
   return key;
 }
 
-export const generateMac = defineOperation('GenerateMac', async (ctx, input) => {
+// Both give their output at once when the work ran inline (operation.ts).
+export const generateMac = defineOperation('GenerateMac', (ctx, input) => {
   const key = macKey(ctx, 'GenerateMac', input.KeyId, input.MacAlgorithm);
   stopIfDryRun(input);
-  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
-  if (slot) await slot;
-  const room = resultRoom(64); // HMAC_SHA_512's, the longest
-  const mac = resultIn(room, await native(key.handle().generateMac(input.MacAlgorithm, input.Message, true, room)));
-  return { Mac: mac, MacAlgorithm: input.MacAlgorithm, KeyId: key.arn };
+  let room: Buffer | undefined;
+  return budgeted(
+    () => key.handle().generateMac(input.MacAlgorithm, input.Message, true, (room = resultRoom(64))), // HMAC_SHA_512's, the longest
+    (mac) => ({ Mac: resultIn(room, mac), MacAlgorithm: input.MacAlgorithm, KeyId: key.arn }),
+  );
 });
 
-export const verifyMac = defineOperation('VerifyMac', async (ctx, input) => {
+export const verifyMac = defineOperation('VerifyMac', (ctx, input) => {
   const key = macKey(ctx, 'VerifyMac', input.KeyId, input.MacAlgorithm);
   stopIfDryRun(input);
-  const slot = inlineSlot(); // may run inline (see inline-budget.ts)
-  if (slot) await slot;
-  await native(key.handle().verifyMac(input.MacAlgorithm, input.Message, input.Mac, true));
-  return { KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm };
+  return budgeted(
+    () => key.handle().verifyMac(input.MacAlgorithm, input.Message, input.Mac, true),
+    () => ({ KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm }),
+  );
 });
