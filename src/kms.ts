@@ -31,6 +31,7 @@ import { operationTable } from './operations/table.js';
 import { storeIdentity } from './store/identity.js';
 import { Store, StoreError } from './store/store.js';
 import { uuid } from './uuid.js';
+import { isPromise } from './promise.js';
 
 const rootKeyCheckName = 'root_key_check';
 
@@ -247,7 +248,7 @@ export class Kms {
     } catch (error) {
       return this.failed(operation, input, caller, now, error);
     }
-    if (!(ran instanceof Promise)) return this.succeeded(operation, input, caller, now, ran);
+    if (!isPromise(ran)) return this.succeeded(operation, input, caller, now, ran);
     return ran.then(
       (output) => this.succeeded(operation, input, caller, now, output),
       (error: unknown) => this.failed(operation, input, caller, now, error),
@@ -295,7 +296,7 @@ export class Kms {
   /**
    * The operation's result, or a promise of it; failures in AWS's vocabulary, thrown or rejected.
    * The common case (nothing to follow, nothing due) runs the operation at once; anything to
-   * wait for first takes the general path (runAfter).
+   * wait for first takes the general path (runAfterFollowing, runAfterDue, attempts).
    */
   private run<N extends OperationName>(
     operation: N,
@@ -320,58 +321,65 @@ export class Kms {
         this.following = settled;
       }
     }
-    if (this.following) return this.runAfter(this.following, op, valid, caller, now);
+    if (this.following) return this.runAfterFollowing(this.following, op, valid, caller, now);
     const ctx = this.contextFor(caller);
-    let due: Promise<unknown> | undefined;
     try {
       // Another process may have rotated the root key: follow it before anything is unwrapped,
       // and run again a write that raced the rotation (root-key-files.ts, follow-root-key.ts).
       this.rootKey.follow();
-      // Scheduled deletions, then rotations, then expiries of imported material whose time has
-      // come run first; the common case, nothing due, adds no wait to the operation.
-      const deletions = this.deletions.runDue(ctx, now);
-      due = deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
     } catch (err) {
       throw asAws(err);
     }
-    if (due) return this.runAfter(due, op, valid, caller, now, ctx);
+    // The first attempt, as attempts() makes each: scheduled deletions, then rotations, then
+    // expiries of imported material whose time has come run first (the common case, nothing
+    // due, adds no wait), then the operation; a failure of any of them after another process
+    // rotated the root key runs the call again.
     let ran: OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']>;
     try {
+      const deletions = this.deletions.runDue(ctx, now);
+      const due = deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
+      if (due) return this.runAfterDue(due, op, valid, now, ctx);
       this.importExpiry.runDue(now);
       ran = op.run(ctx, valid as never) as OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']>;
     } catch (err) {
-      return this.retryOrThrow(err, op, valid, caller, now, ctx);
+      return this.retryOrThrow(err, op, valid, now, ctx);
     }
-    if (!(ran instanceof Promise)) return ran;
-    return ran.then(undefined, (err: unknown) => this.retryOrThrow(err, op, valid, caller, now, ctx));
+    if (!isPromise(ran)) return ran;
+    return ran.then(undefined, (err: unknown) => this.retryOrThrow(err, op, valid, now, ctx));
   }
 
   /** After the first attempt failed: the attempts that follow a root key rotation, or the failure. */
-  private retryOrThrow<N extends OperationName>(err: unknown, op: Operation<N>, valid: unknown, caller: Caller, now: Date, ctx: OperationContext): Promise<OperationTypes[N]['output']> {
-    if (!this.rootKey.retryAfter(1)) throw asAws(err);
+  private retryOrThrow<N extends OperationName>(err: unknown, op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext): Promise<OperationTypes[N]['output']> {
+    let again: boolean;
+    try {
+      again = this.rootKey.retryAfter(1);
+    } catch (followErr) {
+      throw asAws(followErr);
+    }
+    if (!again) throw asAws(err);
     return this.attempts(op, valid, now, ctx, 2);
   }
 
-  /** run() once `first` has settled (a connection followed, due work done). */
-  private async runAfter<N extends OperationName>(
-    first: Promise<unknown>,
+  /** The first attempt once its due work is done; then, as needed, the next ones. */
+  private async runAfterDue<N extends OperationName>(due: Promise<unknown>, op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext): Promise<OperationTypes[N]['output']> {
+    try {
+      await due;
+    } catch (err) {
+      return this.retryOrThrow(err, op, valid, now, ctx);
+    }
+    return this.attempts(op, valid, now, ctx, 1, true);
+  }
+
+  /** run() once the custom key store's connection is followed. */
+  private async runAfterFollowing<N extends OperationName>(
+    following: Promise<unknown>,
     op: Operation<N>,
     valid: unknown,
     caller: Caller,
     now: Date,
-    ctx?: OperationContext,
   ): Promise<OperationTypes[N]['output']> {
-    if (ctx) {
-      // Due work: it ran, so the clock is read again.
-      try {
-        await first;
-      } catch (err) {
-        throw asAws(err);
-      }
-      return this.attempts(op, valid, ctx.now(), ctx, 1, true);
-    }
-    await first;
-    ctx = this.contextFor(caller);
+    await following;
+    const ctx = this.contextFor(caller);
     try {
       this.rootKey.follow();
     } catch (err) {
@@ -382,13 +390,14 @@ export class Kms {
 
   /**
    * Attempts `first` and later of an operation (a write that raced a root key rotation runs
-   * again): each runs what is due first. `dueDone`: the first attempt's due work has run.
+   * again): each runs what is due at `now` first. `dueDone`: the first attempt's due work has run
+   * already (the clock is read again after it).
    */
   private async attempts<N extends OperationName>(op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext, first: number, dueDone = false): Promise<OperationTypes[N]['output']> {
     try {
       for (let attempt = first; ; attempt++) {
         try {
-          let waited = false;
+          let waited = dueDone;
           if (!dueDone) {
             const deletions = this.deletions.runDue(ctx, now);
             const due = deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);

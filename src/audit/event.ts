@@ -7,7 +7,7 @@
 import { KmsError } from '../errors.js';
 import { operations, type OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
-import { jsonString as str, loggableJson, sameFingerprint, scalarFingerprint } from './redact.js';
+import { fingerprintJson, jsonString as str, loggableJson, sameFingerprint, scalarFingerprint } from './redact.js';
 import { uuid } from '../uuid.js';
 
 export const EVENT_VERSION = '1.11';
@@ -305,9 +305,13 @@ function requestJson(frame: Frame, input: unknown): LinePiece {
   if (shape === undefined) return 'null';
   const last = frame.request;
   if (last !== undefined && sameFingerprint(shape, input, last.fingerprint)) return last.json;
-  const json = loggableJson(shape, input);
   const fingerprint = scalarFingerprint(shape, input);
-  frame.request = fingerprint === undefined ? undefined : { fingerprint, json: utf8(json) };
+  if (fingerprint === undefined) {
+    frame.request = undefined;
+    return loggableJson(shape, input);
+  }
+  const json = fingerprintJson(shape, fingerprint);
+  frame.request = { fingerprint, json: utf8(json) };
   return json;
 }
 

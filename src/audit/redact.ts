@@ -143,6 +143,24 @@ export function scalarFingerprint(shapeName: string, value: unknown): unknown[] 
   return out;
 }
 
+/**
+ * The logged JSON of a request with this fingerprint: what loggableJson() gives for it, made from
+ * the fingerprint's values (one reading of the request serves both, so a member that changes
+ * between readings, a getter, cannot leave text that does not match its fingerprint).
+ */
+export function fingerprintJson(shapeName: string, fingerprint: readonly unknown[]): string {
+  const members = membersOf(shapeName);
+  let out = '';
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    const f = fingerprint[i];
+    if (f === undefined) continue;
+    const text = m.blob ? `{"length":${f as number}}` : json(m.shape, f, 1);
+    if (text !== undefined) out += `${out ? ',' : ''}"${m.logged}":${text}`;
+  }
+  return `{${out}}`;
+}
+
 /** Whether `value` has the fingerprint `previous` (made by scalarFingerprint for the same shape). */
 export function sameFingerprint(shapeName: string, value: unknown, previous: readonly unknown[]): boolean {
   if (!isPlainObject(value)) return false;

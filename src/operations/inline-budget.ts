@@ -19,6 +19,7 @@
 // then, so a signature that starts meanwhile belongs to another caller, and goes to the pool,
 // where it runs beside the others on the second core instead of after them on this one.
 import { nativeNow } from './native-errors.js';
+import { isPromise } from '../promise.js';
 
 const PER_TURN = 64;
 const SIGNS_PER_TURN = 32;
@@ -61,7 +62,7 @@ export function inlineSlot(): Promise<void> | undefined {
 
 /** `f` of a value, or of a promise's value once it settles: no promise when there was none. */
 export function andThen<T, U>(v: T | Promise<T>, f: (value: T) => U): U | Promise<U> {
-  return v instanceof Promise ? v.then(f) : f(v);
+  return isPromise(v) ? v.then(f) : f(v);
 }
 
 /**
@@ -101,7 +102,7 @@ export function budgetedSign<T>(start: (allowInline: boolean) => T | Promise<T>)
       if (performance.now() - now > COSTLY_MS) {
         signsInFlight += 1;
         // Settled now (done inline): its caller resumes in a later microtask, not before this.
-        if (r instanceof Promise) r.then(settled, settled);
+        if (isPromise(r)) r.then(settled, settled);
         else queueMicrotask(settled);
       }
       return r;

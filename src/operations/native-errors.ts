@@ -12,6 +12,7 @@ import {
   ValidationException,
 } from '../errors.js';
 import { nativeCode } from '../native/addon.js';
+import { isPromise } from '../promise.js';
 
 export const incorrectKeyMessage = 'The key ID in the request does not identify a CMK that can perform this operation.';
 
@@ -56,7 +57,7 @@ export function nativeNow<T>(call: () => T | Promise<T>): T | Promise<T> {
   } catch (err) {
     throw fromNative(err);
   }
-  return r instanceof Promise ? native(r) : r;
+  return isPromise(r) ? native(r) : r;
 }
 
 function rethrowAsAws(err: unknown): never {

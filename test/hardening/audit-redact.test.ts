@@ -3,7 +3,7 @@
 // name, long values cut, and unknown members dropped. Every case also checks the text parses.
 import t from 'tap';
 
-import { loggable, loggableJson } from '../../src/audit/redact.js';
+import { fingerprintJson, loggable, loggableJson, sameFingerprint, scalarFingerprint } from '../../src/audit/redact.js';
 
 const parsed = (shape: string, value: unknown) => {
   const text = loggableJson(shape, value);
@@ -82,4 +82,42 @@ t.test('no shape or no value is null; loggable() is the parsed text', async (t) 
   t.equal(loggableJson('EncryptRequest', undefined), 'null');
   t.equal(loggable('EncryptRequest', null), null);
   t.same(loggable('SignRequest', { KeyId: 'k' }), { keyId: 'k' });
+});
+
+// The trail reuses a request's text while its fingerprint stays the same (event.ts), and makes
+// that text from the fingerprint: it must be what loggableJson() writes for the request itself.
+t.test('a request of scalars and blobs logs the same text from its fingerprint', async (t) => {
+  const long = 'k'.repeat(40 * 1024);
+  const cases: [string, Record<string, unknown>][] = [
+    ['SignRequest', { KeyId: 'alias/x', Message: new Uint8Array(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }],
+    ['SignRequest', { KeyId: long, Message: Buffer.alloc(0), DryRun: true, Unknown: 'dropped' }],
+    ['SignRequest', { KeyId: 7, Message: new Uint8Array(1), MessageType: false, SigningAlgorithm: Number.NaN }],
+    ['VerifyRequest', { KeyId: 'k', Message: new Uint8Array(5), Signature: new Uint8Array(71), SigningAlgorithm: 'RSASSA_PSS_SHA_256', MessageType: null }],
+    ['GenerateMacRequest', { KeyId: 'k', Message: new Uint8Array(4096), MacAlgorithm: 'HMAC_SHA_256' }],
+    ['DecryptRequest', { CiphertextBlob: new Uint8Array(100), KeyId: 'k', EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }],
+    ['GenerateRandomRequest', { NumberOfBytes: 32 }],
+    ['GenerateRandomRequest', { NumberOfBytes: -0 }],
+    ['GenerateDataKeyRequest', { KeyId: 'k\u00e9\n"quoted"', NumberOfBytes: 1.5 }],
+    ['CreateCustomKeyStoreRequest', { CustomKeyStoreName: 'n', KeyStorePassword: 'secret-9f2' }],
+  ];
+  for (const [shape, value] of cases) {
+    const fingerprint = scalarFingerprint(shape, value);
+    if (!fingerprint) {
+      t.fail(`${shape}: no fingerprint for ${JSON.stringify(Object.keys(value))}`);
+      continue;
+    }
+    t.equal(fingerprintJson(shape, fingerprint), loggableJson(shape, value), `${shape} ${Object.keys(value).join(',')}`);
+    t.ok(sameFingerprint(shape, { ...value }, fingerprint) || Object.values(value).some((v) => Number.isNaN(v)), 'a copy has the same fingerprint');
+  }
+  // Values that are not scalars or blobs get no fingerprint: their text is made afresh each time.
+  t.equal(scalarFingerprint('SignRequest', { KeyId: 'k', GrantTokens: ['t'] }), undefined, 'a list');
+  t.equal(scalarFingerprint('SignRequest', { KeyId: 'k', Message: 'a string where a blob belongs' }), undefined, 'a string where a blob belongs');
+  t.equal(scalarFingerprint('EncryptRequest', { KeyId: 'k', Plaintext: new Uint8Array(1), EncryptionContext: { a: 'b' } }), undefined, 'a map');
+  t.equal(scalarFingerprint('SignRequest', { KeyId: 'k', Message: 'a string where a blob belongs'.length }), undefined, 'a number where a blob belongs');
+  t.equal(scalarFingerprint('SignRequest', { KeyId: new Date(0) }), undefined, 'an object where a string belongs');
+  // A blob's length is all that is logged of it: its bytes do not matter.
+  const fp = scalarFingerprint('SignRequest', { KeyId: 'k', Message: Buffer.alloc(32, 1) })!;
+  t.ok(sameFingerprint('SignRequest', { KeyId: 'k', Message: Buffer.alloc(32, 2) }, fp));
+  t.notOk(sameFingerprint('SignRequest', { KeyId: 'k', Message: Buffer.alloc(31) }, fp));
+  t.notOk(sameFingerprint('SignRequest', { KeyId: 'k2', Message: Buffer.alloc(32) }, fp));
 });

@@ -9,6 +9,7 @@ import { budgetedSign } from '../inline-budget.js';
 import { nativeNow } from '../native-errors.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 import { defineOperation, stopIfDryRun } from '../operation.js';
+import { isPromise } from '../../promise.js';
 
 function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageType, message: Uint8Array): boolean {
   requireAlgorithm(key, alg, keySpecs[key.record.keySpec].signing);
@@ -30,7 +31,7 @@ const SIGNATURE_ROOM = 144;
 function signWith(key: LoadedKey, alg: SigningAlgorithmSpec, isDigest: boolean, message: Uint8Array, allowInline: boolean): Buffer | Promise<Buffer> {
   const room = resultRoom(SIGNATURE_ROOM);
   const r = key.handle().sign(alg, isDigest, message, allowInline, room);
-  return r instanceof Promise ? r : resultIn(room, r);
+  return isPromise(r) ? r : resultIn(room, r);
 }
 
 // Sign and Verify return their output at once when the work ran inline (no async function:
@@ -43,7 +44,7 @@ export const sign = defineOperation('Sign', (ctx, input) => {
   stopIfDryRun(input);
   const output = (signature: Buffer) => ({ KeyId: key.arn, Signature: signature, SigningAlgorithm: alg });
   const signed = nativeNow(() => budgetedSign((allowInline) => signWith(key, alg, isDigest, input.Message, allowInline)));
-  return signed instanceof Promise ? signed.then(output) : output(signed);
+  return isPromise(signed) ? signed.then(output) : output(signed);
 });
 
 export const verify = defineOperation('Verify', (ctx, input) => {
@@ -55,5 +56,5 @@ export const verify = defineOperation('Verify', (ctx, input) => {
   // A signature that does not match throws KMSInvalidSignatureException, as AWS does.
   const output = () => ({ KeyId: key.arn, SignatureValid: true, SigningAlgorithm: alg });
   const verified = nativeNow(() => budgetedSign((allowInline) => key.handle().verify(alg, isDigest, input.Message, input.Signature, allowInline)));
-  return verified instanceof Promise ? verified.then(output) : output();
+  return isPromise(verified) ? verified.then(output) : output();
 });
