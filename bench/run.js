@@ -541,7 +541,7 @@ async function runEndpoint() {
     results.cpu?.kms?.find((x) => x.concurrency === 64);
   results.endpoints = [];
   for (const workers of [0, opts.endpointWorkers].filter((w, i) => i === 0 || w > 1)) {
-    const r = await endpointSection({ Kms, seconds: opts.endpointSeconds, connections: opts.endpointConnections, loadGenerator: opts.loadGenerator, log, workers });
+    const r = await endpointSection({ Kms, seconds: opts.endpointSeconds, warmupSeconds: opts.endpointWarmup, connections: opts.endpointConnections, loadGenerator: opts.loadGenerator, log, workers });
     const label = workers > 0 ? `ekms serve --workers ${workers}` : 'one server process (in-process startServer)';
     if (r.unavailable) {
       print(`${label}: n/a (${r.unavailable})`);

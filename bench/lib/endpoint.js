@@ -182,7 +182,7 @@ async function spawnWorkers(home, workers) {
  * `workers` 0: the server in this process (startServer on the bench's Kms); n: `ekms serve
  * --workers n`, n processes on one store (the issue allows the server both cores that way).
  */
-export async function endpointSection({ Kms, seconds, connections, loadGenerator, log, workers = 0 }) {
+export async function endpointSection({ Kms, seconds, warmupSeconds = 0, connections, loadGenerator, log, workers = 0 }) {
   const found = await findStartServer();
   if (!found) return { unavailable: 'no endpoint yet (no startServer export in dist/)' };
   const dir = mkdtempSync(join(tmpdir(), 'ekms-bench-endpoint-'));
@@ -217,12 +217,17 @@ export async function endpointSection({ Kms, seconds, connections, loadGenerator
     }
     if (gen === 'auto') gen = (await which('wrk')) ? 'wrk' : autocannon ? 'autocannon' : 'node';
     const server = workers > 0 ? `ekms serve --workers ${workers}` : `in-process startServer (${found.from})`;
+    const load = (args) => {
+      if (gen === 'wrk') return withWrk(args);
+      if (gen === 'autocannon' && autocannon) return withAutocannon(autocannon, args);
+      return withNode(args);
+    };
+    if (warmupSeconds > 0) {
+      log(`endpoint: ${warmupSeconds}s of warm-up, ${server}`);
+      await load({ port, headers, body, seconds: warmupSeconds, connections });
+    }
     log(`endpoint: ${seconds}s of Sign with ${connections} keep-alive connections (${gen}), ${server}`);
-    const args = { port, headers, body, seconds, connections };
-    let result;
-    if (gen === 'wrk') result = await withWrk(args);
-    else if (gen === 'autocannon' && autocannon) result = await withAutocannon(autocannon, args);
-    else result = await withNode(args);
+    const result = await load({ port, headers, body, seconds, connections });
     return { server, workers, connections, seconds, ...result };
   } catch (e) {
     return { unavailable: `endpoint failed: ${e.name}: ${e.message}` };
