@@ -296,7 +296,7 @@ export class Kms {
   /**
    * The operation's result, or a promise of it; failures in AWS's vocabulary, thrown or rejected.
    * The common case (nothing to follow, nothing due) runs the operation at once; anything to
-   * wait for first takes the general path (runAfterFollowing, runAfterDue, attempts).
+   * wait for first takes the general path (runAfterDue, attempts).
    */
   private run<N extends OperationName>(
     operation: N,
@@ -321,7 +321,17 @@ export class Kms {
         this.following = settled;
       }
     }
-    if (this.following) return this.runAfterFollowing(this.following, op, valid, caller, now);
+    if (this.following) return this.following.then(() => this.firstAttempt(op, valid, caller, now));
+    return this.firstAttempt(op, valid, caller, now);
+  }
+
+  /**
+   * The first attempt, as attempts() makes each: scheduled deletions, then rotations, then
+   * expiries of imported material whose time has come run first (the common case, nothing due,
+   * adds no wait), then the operation; a failure of any of them after another process rotated
+   * the root key runs the call again.
+   */
+  private firstAttempt<N extends OperationName>(op: Operation<N>, valid: unknown, caller: Caller, now: Date): OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']> {
     const ctx = this.contextFor(caller);
     try {
       // Another process may have rotated the root key: follow it before anything is unwrapped,
@@ -330,14 +340,9 @@ export class Kms {
     } catch (err) {
       throw asAws(err);
     }
-    // The first attempt, as attempts() makes each: scheduled deletions, then rotations, then
-    // expiries of imported material whose time has come run first (the common case, nothing
-    // due, adds no wait), then the operation; a failure of any of them after another process
-    // rotated the root key runs the call again.
     let ran: OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']>;
     try {
-      const deletions = this.deletions.runDue(ctx, now);
-      const due = deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
+      const due = this.dueWork(ctx, now);
       if (due) return this.runAfterDue(due, op, valid, now, ctx);
       this.importExpiry.runDue(now);
       ran = op.run(ctx, valid as never) as OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']>;
@@ -346,6 +351,12 @@ export class Kms {
     }
     if (!isPromise(ran)) return ran;
     return ran.then(undefined, (err: unknown) => this.retryOrThrow(err, op, valid, now, ctx));
+  }
+
+  /** Scheduled deletions, then rotations, whose time has come at `now`: undefined when none is. */
+  private dueWork(ctx: OperationContext, now: Date): Promise<unknown> | undefined {
+    const deletions = this.deletions.runDue(ctx, now);
+    return deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
   }
 
   /** After the first attempt failed: the attempts that follow a root key rotation, or the failure. */
@@ -370,24 +381,6 @@ export class Kms {
     return this.attempts(op, valid, now, ctx, 1, true);
   }
 
-  /** run() once the custom key store's connection is followed. */
-  private async runAfterFollowing<N extends OperationName>(
-    following: Promise<unknown>,
-    op: Operation<N>,
-    valid: unknown,
-    caller: Caller,
-    now: Date,
-  ): Promise<OperationTypes[N]['output']> {
-    await following;
-    const ctx = this.contextFor(caller);
-    try {
-      this.rootKey.follow();
-    } catch (err) {
-      throw asAws(err);
-    }
-    return this.attempts(op, valid, now, ctx, 1);
-  }
-
   /**
    * Attempts `first` and later of an operation (a write that raced a root key rotation runs
    * again): each runs what is due at `now` first. `dueDone`: the first attempt's due work has run
@@ -399,8 +392,7 @@ export class Kms {
         try {
           let waited = dueDone;
           if (!dueDone) {
-            const deletions = this.deletions.runDue(ctx, now);
-            const due = deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
+            const due = this.dueWork(ctx, now);
             if (due) {
               await due;
               waited = true;

@@ -8,3 +8,8 @@ const IntrinsicPromise = (async () => {})().constructor as PromiseConstructor;
 export function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return v instanceof IntrinsicPromise;
 }
+
+/** `f` of a value, or of a promise's value once it settles: no promise when there was none. */
+export function andThen<T, U>(v: T | Promise<T>, f: (value: T) => U): U | Promise<U> {
+  return isPromise(v) ? v.then(f) : f(v);
+}

@@ -19,7 +19,7 @@
 // then, so a signature that starts meanwhile belongs to another caller, and goes to the pool,
 // where it runs beside the others on the second core instead of after them on this one.
 import { nativeNow } from './native-errors.js';
-import { isPromise } from '../promise.js';
+import { andThen, isPromise } from '../promise.js';
 
 const PER_TURN = 64;
 const SIGNS_PER_TURN = 32;
@@ -51,18 +51,13 @@ function renewNextTurn(): void {
  * budget), else a promise for a later turn where it may. Waiting a turn (setImmediate) costs a
  * microsecond or two; a thread-pool round trip instead would cost far more than the work.
  */
-export function inlineSlot(): Promise<void> | undefined {
+function inlineSlot(): Promise<void> | undefined {
   renewNextTurn();
   if (used < PER_TURN) {
     used += 1;
     return undefined;
   }
   return new Promise<void>((resolve) => setImmediate(resolve)).then(inlineSlot);
-}
-
-/** `f` of a value, or of a promise's value once it settles: no promise when there was none. */
-export function andThen<T, U>(v: T | Promise<T>, f: (value: T) => U): U | Promise<U> {
-  return isPromise(v) ? v.then(f) : f(v);
 }
 
 /**

@@ -5,7 +5,8 @@ import { UnsupportedOperationException, ValidationException } from '../../errors
 import type { LoadedKey } from '../../keys/registry.js';
 import { keySpecs } from '../../keys/specs.js';
 import type { DataKeyPairSpec, DataKeySpec } from '../../model/types.js';
-import { andThen, budgeted } from '../inline-budget.js';
+import { andThen } from '../../promise.js';
+import { budgeted } from '../inline-budget.js';
 import { native } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 import { resultIn, resultRoom, secretRoom } from '../result-buffer.js';

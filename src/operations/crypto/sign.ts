@@ -9,7 +9,7 @@ import { budgetedSign } from '../inline-budget.js';
 import { nativeNow } from '../native-errors.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 import { defineOperation, stopIfDryRun } from '../operation.js';
-import { isPromise } from '../../promise.js';
+import { andThen, isPromise } from '../../promise.js';
 
 function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageType, message: Uint8Array): boolean {
   requireAlgorithm(key, alg, keySpecs[key.record.keySpec].signing);
@@ -44,7 +44,7 @@ export const sign = defineOperation('Sign', (ctx, input) => {
   stopIfDryRun(input);
   const output = (signature: Buffer) => ({ KeyId: key.arn, Signature: signature, SigningAlgorithm: alg });
   const signed = nativeNow(() => budgetedSign((allowInline) => signWith(key, alg, isDigest, input.Message, allowInline)));
-  return isPromise(signed) ? signed.then(output) : output(signed);
+  return andThen(signed, output);
 });
 
 export const verify = defineOperation('Verify', (ctx, input) => {
@@ -56,5 +56,5 @@ export const verify = defineOperation('Verify', (ctx, input) => {
   // A signature that does not match throws KMSInvalidSignatureException, as AWS does.
   const output = () => ({ KeyId: key.arn, SignatureValid: true, SigningAlgorithm: alg });
   const verified = nativeNow(() => budgetedSign((allowInline) => key.handle().verify(alg, isDigest, input.Message, input.Signature, allowInline)));
-  return isPromise(verified) ? verified.then(output) : output();
+  return andThen(verified, output);
 });
