@@ -3,6 +3,9 @@
 // `N passed, N failed` that counts both (tap's own summary line is not one CI reads).
 // The full tap output goes to test-artifacts/tap.log; failures are echoed here.
 //
+// Options, among the test files: `--no-native` leaves ctest out (scripts/test-node-versions.mjs
+// runs tap suites only, under other Node.js majors), `--log=FILE` puts the tap output elsewhere.
+//
 // Every temporary home, token and log the suites make (their processes' and the CLIs' they
 // spawn) goes under one folder of this run (TMPDIR), removed at the end: a test that leaves
 // its home behind, or a process killed on purpose, leaves nothing in the machine's /tmp.
@@ -15,6 +18,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 mkdirSync('test-artifacts', { recursive: true });
+const options = { native: true, log: 'test-artifacts/tap.log' };
+const files = [];
+for (const arg of process.argv.slice(2)) {
+  if (arg === '--no-native') options.native = false;
+  else if (arg.startsWith('--log=')) options.log = arg.slice('--log='.length);
+  else files.push(arg);
+}
 const runTmp = mkdtempSync(join(tmpdir(), 'ekms-tests-'));
 const env = { ...process.env, TMPDIR: runTmp };
 
@@ -22,19 +32,21 @@ let passed = 0;
 let failed = 0;
 
 // 1. ctest: each native test executable reports "N passed, N failed" for its own cases.
-const ctest = spawnSync('ctest', ['--test-dir', 'build', '--output-on-failure', '-V'], { encoding: 'utf8', env });
-const ctestOut = `${ctest.stdout ?? ''}${ctest.stderr ?? ''}`;
-let nativeCounted = false;
-for (const m of ctestOut.matchAll(/^\d+: (\d+) passed, (\d+) failed$/gm)) {
-  passed += Number(m[1]);
-  failed += Number(m[2]);
-  nativeCounted = true;
+if (options.native) {
+  const ctest = spawnSync('ctest', ['--test-dir', 'build', '--output-on-failure', '-V'], { encoding: 'utf8', env });
+  const ctestOut = `${ctest.stdout ?? ''}${ctest.stderr ?? ''}`;
+  let nativeCounted = false;
+  for (const m of ctestOut.matchAll(/^\d+: (\d+) passed, (\d+) failed$/gm)) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+    nativeCounted = true;
+  }
+  if (ctest.status !== 0 || !nativeCounted) {
+    process.stdout.write(ctestOut);
+    if (!nativeCounted) failed += 1;
+  }
+  process.stdout.write(`native (ctest): ${passed} passed, ${failed} failed\n`);
 }
-if (ctest.status !== 0 || !nativeCounted) {
-  process.stdout.write(ctestOut);
-  if (!nativeCounted) failed += 1;
-}
-process.stdout.write(`native (ctest): ${passed} passed, ${failed} failed\n`);
 
 // 2. tap runs its test files with the loaders of the plugins it was built with, and rebuilds
 // itself for a changed plugin list (package.json tap.plugin: ours swaps @tapjs/typescript's
@@ -58,8 +70,8 @@ if (tapNeedsBuild()) {
 }
 
 // 3. tap, with the TAP reporter into a log; top-level results and failures shown here.
-const args = ['tap', '-R', 'tap', ...process.argv.slice(2)];
-const log = createWriteStream('test-artifacts/tap.log');
+const args = ['tap', '-R', 'tap', ...files];
+const log = createWriteStream(options.log);
 // stderr goes to the log too: dependencies' warnings (the AWS SDK's Node version notice) are noise here.
 const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
 child.stderr.on('data', (chunk) => log.write(chunk));
@@ -95,7 +107,7 @@ try {
 } catch (err) {
   process.stdout.write(`could not remove ${runTmp}: ${err.message}\n`); // the results stand
 }
-if (failureContext.length) process.stdout.write(`failed assertions:\n  ${failureContext.join('\n  ')}\n(see test-artifacts/tap.log)\n`);
+if (failureContext.length) process.stdout.write(`failed assertions:\n  ${failureContext.join('\n  ')}\n(see ${options.log})\n`);
 let skipped = 0;
 if (summary) {
   passed += summary.pass ?? 0;
