@@ -129,7 +129,8 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
     bytes.fill(0);
   }
 
-  const output: OutputFormat = args.globals.get('--output') === 'text' ? 'text' : 'json';
+  const given = args.globals.get('--output');
+  const output: OutputFormat = given === 'text' || given === 'yaml' || given === 'yaml-stream' ? given : 'json';
   const endpoint = args.globals.get('--endpoint-url');
   let call: CallOperation;
   let close = async () => {};

@@ -1,13 +1,15 @@
 // Printing a response as the AWS CLI v2 does: members in the model's order, blobs as base64,
 // timestamps as ISO 8601 in the local time zone (Python's datetime.isoformat(), which the AWS
 // CLI uses) or as the wire's epoch seconds, then `--query` (JMESPath), then `--output json`
-// (4-space indent) or `--output text` (the AWS CLI's tab-separated format).
+// (4-space indent), `--output text` (the AWS CLI's tab-separated format) or `--output yaml` /
+// `yaml-stream` (yaml.ts).
 import jmespath from 'jmespath';
 
 import { shapes } from '../model/service-model.js';
+import { yamlDocument } from './yaml.js';
 
 export type TimestampFormat = 'iso8601' | 'wire';
-export type OutputFormat = 'json' | 'text';
+export type OutputFormat = 'json' | 'text' | 'yaml' | 'yaml-stream';
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
@@ -139,10 +141,25 @@ function formatDict(d: Record<string, unknown>, out: string[], identifier?: stri
 }
 
 /**
+ * A response in YAML as the AWS CLI's YAML dumper prints it: a scalar (what a --query may leave)
+ * as JSON, anything else as a YAML document.
+ */
+function yamlOf(value: unknown): string {
+  if (value === null || value === undefined || typeof value !== 'object') return `${JSON.stringify(value ?? null)}\n`;
+  return yamlDocument(value);
+}
+
+/**
  * The printed response: `''` for an empty response (the AWS CLI prints nothing for operations
- * without output), else JSON or text ending in a newline.
+ * without output), else JSON, text or YAML ending in a newline. `yaml-stream` prints each
+ * response (each page of a paginated one) as an item of a YAML sequence.
  */
 export function render(value: unknown, format: OutputFormat, queried: boolean): string {
+  if (format === 'yaml' || format === 'yaml-stream') {
+    // The AWS CLI's YAML formatters leave out an empty response, even one a --query made.
+    if (isContainer(value) && !Array.isArray(value) && Object.keys(value as object).length === 0) return '';
+    return format === 'yaml' ? yamlOf(value) : yamlDocument([value ?? null]);
+  }
   if (!queried && isContainer(value) && !Array.isArray(value) && Object.keys(value as object).length === 0) return '';
   if (format === 'text') {
     if (value === null || value === undefined) return queried ? 'None\n' : '';

@@ -134,7 +134,7 @@ export async function paginate(
   paging: Paging,
   input: Record<string, unknown>,
   call: (input: Record<string, unknown>) => Promise<Record<string, unknown>>,
-  onPage?: (items: unknown[]) => void,
+  onPage?: (items: unknown[], page: Record<string, unknown>) => void,
 ): Promise<{ items: unknown[]; nextToken?: string }> {
   const { maxItems } = paging;
   const pageInput: Record<string, unknown> = { ...input };
@@ -160,7 +160,7 @@ export async function paginate(
       last = true;
     }
     items.push(...page);
-    onPage?.(page);
+    onPage?.(page, out);
     if (last) break;
     const marker = out.NextMarker as string;
     if (seen.has(marker)) throw new PaginationError(`Error during pagination: The same next token was received twice: {'Marker': '${marker}'}`);

@@ -74,7 +74,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   // The config files are read once: for the output settings and, with --endpoint-url, the credentials.
   const profile = profileOf(given, ctx.env);
   const parsed = withCliSettings(given, ctx.env, profile);
-  const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text'], 'json');
+  const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text', 'yaml', 'yaml-stream'], 'json');
   const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', parsed.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
   choice('--color', parsed.globals.get('--color'), ['on', 'off', 'auto'], 'auto'); // accepted and ignored: no colors are printed
   const query = parsed.globals.get('--query');
@@ -115,6 +115,11 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
       // The AWS CLI prints text page by page (its query applied to each), then the NextToken.
       const { nextToken } = await paginate(paging, wireInput, call, (items) => print({ [key]: items }));
       if (nextToken !== undefined) print({ NextToken: { NextToken: nextToken } });
+      return;
+    }
+    if (output === 'yaml-stream') {
+      // Each page as it came (its NextMarker and Truncated too), its items cut to --max-items.
+      await paginate(paging, wireInput, call, (items, page) => print({ ...page, [key]: items }));
       return;
     }
     const { items, nextToken } = await paginate(paging, wireInput, call);

@@ -165,7 +165,7 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   const noFile = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'fileb:///nonexistent/file', '--home', dir]);
   tt.equal(noFile.code, 252);
   tt.match(noFile.stderr, /Unable to load paramfile fileb:\/\/\/nonexistent\/file: ENOENT/);
-  const badOutput = await ekms(['list-keys', '--output', 'yaml-stream', '--home', dir]);
+  const badOutput = await ekms(['list-keys', '--output', 'xml', '--home', dir]);
   tt.equal(badOutput.code, 252);
   const badQuery = await ekms(['list-keys', '--query', 'Keys[', '--home', dir]);
   tt.equal(badQuery.code, 252);
