@@ -67,7 +67,7 @@ export function operationHelp(op: OperationName): string {
     const text = isBool ? `${flag} | --no-${kebab(member)}` : `${flag} <value>`;
     lines.push(`          ${required.has(member) ? text : `[${text}]`}`);
   }
-  lines.push('          [--cli-input-json <value>]', '          [--query <jmespath>] [--output json|text|yaml|yaml-stream]', '          [--endpoint-url <url>] [--home <dir>]', '');
+  lines.push('          [--cli-input-json <value>]', '          [--query <jmespath>] [--output json|text|table|yaml|yaml-stream]', '          [--endpoint-url <url>] [--home <dir>]', '');
   if (members.length) {
     lines.push('OPTIONS');
     for (const [member, m] of members) {
@@ -114,7 +114,7 @@ export function topHelp(): string {
     '       --home <dir>               the local key store (default $EKMS_HOME or ./.ekms)',
     '       --region <region>          the local store\'s ARNs: default $EKMS_REGION, else the store\'s; with --endpoint-url,',
     '                                  the requests\' region: default $AWS_REGION, $AWS_DEFAULT_REGION, the profile\'s or us-east-1',
-    '       --output json|text|yaml|yaml-stream',
+    '       --output json|text|table|yaml|yaml-stream',
     '       --query <jmespath>',
     '       --cli-input-json <json|file://path>',
     '       --cli-timestamp-format iso8601|wire',

@@ -130,7 +130,7 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
   }
 
   const given = args.globals.get('--output');
-  const output: OutputFormat = given === 'text' || given === 'yaml' || given === 'yaml-stream' ? given : 'json';
+  const output: OutputFormat = given === 'text' || given === 'table' || given === 'yaml' || given === 'yaml-stream' ? given : 'json';
   const endpoint = args.globals.get('--endpoint-url');
   let call: CallOperation;
   let close = async () => {};
@@ -170,7 +170,7 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
     const described = await call('DescribeKey', { KeyId: keyId });
     const wire = encodeOutput('DescribeKey', described);
     const query = args.globals.get('--query');
-    ctx.stdout(render(applyQuery(forDisplay(operations.DescribeKey!.output, wire, 'iso8601'), query), output, query !== undefined));
+    ctx.stdout(render(applyQuery(forDisplay(operations.DescribeKey!.output, wire, 'iso8601'), query), output, query !== undefined, { title: 'ImportKey' }));
     return 0;
   } catch (err) {
     if (err instanceof KmsError) {

@@ -27,6 +27,8 @@ export interface CliIO {
   waitForStop?(): Promise<string>;
   /** Opens the local key store. Default: Kms.open (tests pass a backend's opener). */
   openKms?(options: KmsOptions): Promise<Kms>;
+  /** The terminal's width, when stdout is one. */
+  columns?: number;
 }
 
 export const EXIT = { ok: 0, interrupted: 130, usage: 252, service: 254, other: 255 } as const;
@@ -60,6 +62,8 @@ const defaultIO: CliIO = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   env: process.env,
+  // `--output table` turns wide tables vertical past the terminal's width (80 when not a terminal).
+  ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
 };
 
 async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
@@ -104,7 +108,7 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
     return EXIT.ok;
   }
   try {
-    await runOperation(op, args, { env: io.env, stdout: io.stdout, stderr: io.stderr, openKms: io.openKms ?? openKms });
+    await runOperation(op, args, { env: io.env, stdout: io.stdout, stderr: io.stderr, openKms: io.openKms ?? openKms, ...(io.columns ? { columns: io.columns } : {}) });
   } catch (err) {
     if (err instanceof KmsError) {
       io.stderr(`\nAn error occurred (${err.name}) when calling the ${op} operation: ${err.message}\n`);

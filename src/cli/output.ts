@@ -1,15 +1,16 @@
 // Printing a response as the AWS CLI v2 does: members in the model's order, blobs as base64,
 // timestamps as ISO 8601 in the local time zone (Python's datetime.isoformat(), which the AWS
 // CLI uses) or as the wire's epoch seconds, then `--query` (JMESPath), then `--output json`
-// (4-space indent), `--output text` (the AWS CLI's tab-separated format) or `--output yaml` /
-// `yaml-stream` (yaml.ts).
+// (4-space indent), `--output text` (the AWS CLI's tab-separated format), `--output table`
+// (table.ts) or `--output yaml` / `yaml-stream` (yaml.ts).
 import jmespath from 'jmespath';
 
 import { shapes } from '../model/service-model.js';
+import { renderTable } from './table.js';
 import { yamlDocument } from './yaml.js';
 
 export type TimestampFormat = 'iso8601' | 'wire';
-export type OutputFormat = 'json' | 'text' | 'yaml' | 'yaml-stream';
+export type OutputFormat = 'json' | 'text' | 'table' | 'yaml' | 'yaml-stream';
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
@@ -151,10 +152,12 @@ function yamlOf(value: unknown): string {
 
 /**
  * The printed response: `''` for an empty response (the AWS CLI prints nothing for operations
- * without output), else JSON, text or YAML ending in a newline. `yaml-stream` prints each
+ * without output), else JSON, text, a table or YAML ending in a newline; `table` titles the table
+ * with the operation's name. `yaml-stream` prints each
  * response (each page of a paginated one) as an item of a YAML sequence.
  */
-export function render(value: unknown, format: OutputFormat, queried: boolean): string {
+export function render(value: unknown, format: OutputFormat, queried: boolean, table?: { title: string; width?: number }): string {
+  if (format === 'table') return renderTable(table?.title ?? '', value, table?.width);
   if (format === 'yaml' || format === 'yaml-stream') {
     // The AWS CLI's YAML formatters leave out an empty response, even one a --query made.
     if (isContainer(value) && !Array.isArray(value) && Object.keys(value as object).length === 0) return '';

@@ -20,6 +20,8 @@ export interface RunContext {
   stderr(text: string): void;
   /** Opens the local key store (tests pass a backend's opener). */
   openKms(options: KmsOptions): Promise<Kms>;
+  /** The terminal's width, when stdout is one (`--output table`). */
+  columns?: number;
 }
 
 function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -74,7 +76,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   // The config files are read once: for the output settings and, with --endpoint-url, the credentials.
   const profile = profileOf(given, ctx.env);
   const parsed = withCliSettings(given, ctx.env, profile);
-  const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text', 'yaml', 'yaml-stream'], 'json');
+  const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text', 'table', 'yaml', 'yaml-stream'], 'json');
   const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', parsed.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
   choice('--color', parsed.globals.get('--color'), ['on', 'off', 'auto'], 'auto'); // accepted and ignored: no colors are printed
   const query = parsed.globals.get('--query');
@@ -84,7 +86,8 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   const paging = pagingOf(op, wireInput, args, pagingFlags, ctx.stderr);
   // --page-size is the request's Limit, checked as botocore checks it.
   if (paging?.pageSize !== undefined) checkParams(operations[op]!.input, { ...wireInput, Limit: paging.pageSize });
-  const print = (wire: Record<string, unknown>) => ctx.stdout(render(applyQuery(forDisplay(operations[op]!.output, wire, tsFormat), query), output, query !== undefined));
+  const table = { title: op, ...(ctx.columns ? { width: ctx.columns } : {}) };
+  const print = (wire: Record<string, unknown>) => ctx.stdout(render(applyQuery(forDisplay(operations[op]!.output, wire, tsFormat), query), output, query !== undefined, table));
 
   let call: (input: Record<string, unknown>) => Promise<Record<string, unknown>>;
   let done = async () => {};

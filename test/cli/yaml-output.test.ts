@@ -61,5 +61,5 @@ t.test('yaml-stream prints each page as it came; an empty response prints nothin
   }
   const wrong = await ekms(['list-keys', '--home', home, '--output', 'xml']);
   t.equal(wrong.code, 252);
-  t.match(wrong.stderr, "argument --output: Found invalid choice 'xml'; valid choices: json, text, yaml, yaml-stream");
+  t.match(wrong.stderr, "argument --output: Found invalid choice 'xml'; valid choices: json, text, table, yaml, yaml-stream");
 });
