@@ -12,6 +12,7 @@ import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
 import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
 import { checkParams } from './param-check.js';
+import { generateSkeleton } from './skeleton.js';
 import { cliInputJson, memberValue, ParamError, type BinaryFormat, type ParamContext } from './params.js';
 
 export interface RunContext {
@@ -73,6 +74,9 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
 
 /** Runs the operation and prints its output. AWS errors propagate as KmsError. */
 export async function runOperation(op: OperationName, given: ParsedArgs, ctx: RunContext): Promise<void> {
+  // A template for --cli-input-json instead of a call: no required flags, nothing sent.
+  const skeleton = given.flags.find((f) => f.flag === '--generate-cli-skeleton');
+  if (skeleton) return ctx.stdout(generateSkeleton(operations[op]!.input, skeleton.values));
   // The config files are read once: for the output settings and, with --endpoint-url, the credentials.
   const profile = profileOf(given, ctx.env);
   const parsed = withCliSettings(given, ctx.env, profile);
