@@ -15,6 +15,8 @@
 //
 // The cache ($EKMS_NODE_VERSIONS_CACHE, else ~/.cache/embedded-kms/node-versions) is keyed by the
 // Node version and better-sqlite3's version, so a second run on the same machine builds nothing.
+// `--prepare` does steps 1 and 2 only: .ci/run starts it in the background while the sanitizer
+// build and the fuzzers run (which leave a core idle), so the run after `npm test` finds it done.
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -185,6 +187,7 @@ function testsUnder(major, node, sqliteDir) {
   });
 }
 
+const prepareOnly = process.argv.includes('--prepare');
 mkdirSync(cache, { recursive: true });
 mkdirSync('test-artifacts', { recursive: true });
 let passed = 0;
@@ -201,6 +204,11 @@ const prepared = await Promise.all(
     }
   }),
 );
+if (prepareOnly) {
+  const failures = prepared.filter((p) => p.error).length;
+  process.stdout.write(`node-versions: ${prepared.length - failures} prepared, ${failures} failed\n`);
+  process.exit(failures === 0 ? 0 : 1);
+}
 for (const p of prepared) {
   if (p.error) {
     failed += 1;
