@@ -24,7 +24,10 @@ const PAGING_FLAGS = ['--starting-token', '--page-size', '--max-items'] as const
 /** Where a NextToken resumes: the marker of the page it stopped in, and the items of that page already printed. */
 interface Resume {
   marker: string | undefined;
+  /** Items of the marker's page already printed (botocore's boto_truncate_amount; may be negative). */
   skip: number;
+  /** A page cut by --max-items: botocore writes the amount even when it is 0 or negative. */
+  truncated?: boolean;
 }
 
 export interface Paging {
@@ -38,7 +41,8 @@ export interface Paging {
 // the items of the marker's page already printed), so a token of either CLI resumes in the other.
 function encodeToken(r: Resume): string {
   const marker = r.marker === undefined ? 'null' : JSON.stringify(r.marker).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return Buffer.from(`{"Marker": ${marker}${r.skip > 0 ? `, "boto_truncate_amount": ${r.skip}` : ''}}`).toString('base64');
+  const amount = r.truncated || r.skip !== 0 ? `, "boto_truncate_amount": ${r.skip}` : '';
+  return Buffer.from(`{"Marker": ${marker}${amount}}`).toString('base64');
 }
 
 /**
@@ -62,7 +66,7 @@ function decodeToken(token: string, inputMembers: readonly string[]): Resume {
   if (unknown.length > 0)
     throw new ParamError(`Parameter validation failed:\n${unknown.map((k) => `Unknown parameter in input: "${k}", must be one of: ${inputMembers.join(', ')}`).join('\n')}`);
   const skip = o.boto_truncate_amount ?? 0;
-  if (!(o.Marker === null || o.Marker === undefined || typeof o.Marker === 'string') || !Number.isSafeInteger(skip) || (skip as number) < 0)
+  if (!(o.Marker === null || o.Marker === undefined || typeof o.Marker === 'string') || !Number.isSafeInteger(skip))
     throw new ParamError(`Bad starting token: ${token}`);
   return { marker: typeof o.Marker === 'string' ? o.Marker : undefined, skip: skip as number };
 }
@@ -112,9 +116,10 @@ export function pagingOf(
   const maxItems = flags.get('--max-items');
   if (maxItems !== undefined) {
     const n = integer('--max-items', maxItems);
-    // botocore: a non-positive maximum is no maximum, with this warning.
+    // The AWS CLI warns, then botocore cuts the first page as Python slices it: 0 keeps nothing,
+    // -N all but the last N (and the NextToken carries that amount).
     if (n <= 0) warn('warning: Non-positive values for --max-items may result in undefined behavior.\n');
-    else paging.maxItems = n;
+    paging.maxItems = n;
   }
   const start = flags.get('--starting-token');
   if (start !== undefined) paging.start = decodeToken(start, Object.keys(shapes[operations[op]!.input ?? '']?.members ?? {}));
@@ -154,7 +159,7 @@ export async function paginate(
     let last = !more;
     if (maxItems !== undefined && items.length + page.length >= maxItems) {
       const keep = maxItems - items.length;
-      if (keep < page.length) next = { marker: pageInput.Marker as string | undefined, skip: skipped + keep };
+      if (keep < page.length) next = { marker: pageInput.Marker as string | undefined, skip: skipped + keep, truncated: true };
       else if (more) next = { marker: out.NextMarker as string, skip: 0 };
       page = page.slice(0, keep);
       last = true;

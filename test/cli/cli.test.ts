@@ -342,7 +342,14 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   const noMax = await ekms(['list-aliases', '--max-items', '0', '--home', h]);
   tt.equal(noMax.code, 0);
   tt.equal(noMax.stderr, 'warning: Non-positive values for --max-items may result in undefined behavior.\n');
-  tt.same(listed(noMax), names, '--max-items 0 is no maximum, as in botocore');
+  // As the AWS CLI (2.9.19 and 1.45 both) prints it: botocore cuts the first page as Python
+  // slices it, and the NextToken carries the amount.
+  const truncatedToken = (amount: number) => Buffer.from(`{"Marker": null, "boto_truncate_amount": ${amount}}`).toString('base64');
+  tt.same(JSON.parse(noMax.stdout), { Aliases: [], NextToken: truncatedToken(0) }, '--max-items 0: nothing, and where to resume');
+  const allButTwo = await ekms(['list-aliases', '--max-items', '-2', '--home', h]);
+  tt.equal(allButTwo.code, 0);
+  tt.same(listed(allButTwo), names.slice(0, 48), '--max-items -2: the first page (50) but its last 2');
+  tt.equal(JSON.parse(allButTwo.stdout).NextToken, truncatedToken(-2));
 
   // Text output page by page, each page through --query, and the NextToken last.
   const counts = await ekms(['list-aliases', '--query', 'length(Aliases)', '--output', 'text', '--home', h]);
