@@ -6,6 +6,7 @@
 import jmespath from 'jmespath';
 
 import { shapes } from '../model/service-model.js';
+import { pythonStr } from './python-str.js';
 import { renderTable } from './table.js';
 import { yamlDocument } from './yaml.js';
 
@@ -79,17 +80,12 @@ export function applyQuery(value: unknown, query: string | undefined): unknown {
 
 // ---------------------------------------------------------------- text
 
-/** Python's str() of a JSON scalar. */
-function str(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  return String(v);
-}
-
 function isContainer(v: unknown): boolean {
   return typeof v === 'object' && v !== null;
 }
+
+/** A response without members (`{}`): the AWS CLI prints nothing for it. */
+const isEmptyMapping = (v: unknown): boolean => isContainer(v) && !Array.isArray(v) && Object.keys(v as object).length === 0;
 
 function allScalarKeys(list: readonly Record<string, unknown>[]): string[] {
   const keys = new Set<string>();
@@ -100,12 +96,12 @@ function allScalarKeys(list: readonly Record<string, unknown>[]): string[] {
 function formatText(item: unknown, out: string[], identifier?: string, scalarKeys?: readonly string[]): void {
   if (Array.isArray(item)) formatList(item, out, identifier);
   else if (isContainer(item)) formatDict(item as Record<string, unknown>, out, identifier, scalarKeys);
-  else out.push(`${str(item)}\n`);
+  else out.push(`${pythonStr(item)}\n`);
 }
 
 function formatScalarList(elements: readonly unknown[], out: string[], identifier?: string): void {
-  if (identifier !== undefined) for (const e of elements) out.push(`${identifier.toUpperCase()}\t${str(e)}\n`);
-  else out.push(`${elements.map(str).join('\t')}\n`);
+  if (identifier !== undefined) for (const e of elements) out.push(`${identifier.toUpperCase()}\t${pythonStr(e)}\n`);
+  else out.push(`${elements.map(pythonStr).join('\t')}\n`);
 }
 
 function formatList(list: readonly unknown[], out: string[], identifier?: string): void {
@@ -128,10 +124,10 @@ function formatDict(d: Record<string, unknown>, out: string[], identifier?: stri
   if (scalarKeys === undefined) {
     for (const k of Object.keys(d).sort()) {
       if (isContainer(d[k])) nested.push([k, d[k]]);
-      else scalars.push(str(d[k]));
+      else scalars.push(pythonStr(d[k]));
     }
   } else {
-    for (const k of scalarKeys) scalars.push(k in d ? str(d[k]) : '');
+    for (const k of scalarKeys) scalars.push(k in d ? pythonStr(d[k]) : '');
     for (const k of Object.keys(d).filter((k) => !scalarKeys.includes(k)).sort()) nested.push([k, d[k]]);
   }
   if (scalars.length) {
@@ -160,10 +156,10 @@ export function render(value: unknown, format: OutputFormat, queried: boolean, t
   if (format === 'table') return renderTable(table?.title ?? '', value, table?.width);
   if (format === 'yaml' || format === 'yaml-stream') {
     // The AWS CLI's YAML formatters leave out an empty response, even one a --query made.
-    if (isContainer(value) && !Array.isArray(value) && Object.keys(value as object).length === 0) return '';
+    if (isEmptyMapping(value)) return '';
     return format === 'yaml' ? yamlOf(value) : yamlDocument([value ?? null]);
   }
-  if (!queried && isContainer(value) && !Array.isArray(value) && Object.keys(value as object).length === 0) return '';
+  if (!queried && isEmptyMapping(value)) return '';
   if (format === 'text') {
     if (value === null || value === undefined) return queried ? 'None\n' : '';
     const out: string[] = [];

@@ -9,6 +9,7 @@
 // unicodedata says. The expected outputs in test/cli/fixtures/table came from Debian's AWS CLI
 // v2 against `ekms serve`.
 import { wideOrAmbiguous } from './east-asian-width.generated.js';
+import { pythonStr } from './python-str.js';
 
 function isWide(cp: number): boolean {
   let lo = 0;
@@ -30,14 +31,6 @@ export function textLength(text: string): number {
 }
 
 const spaces = (n: number): string => ' '.repeat(Math.max(0, n)); // Python's ' ' * n is '' for n < 0
-
-/** Python's str() of a response value. */
-function pyStr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  return String(v);
-}
 
 /** Python's truth value of a response value (an empty one prints nothing). */
 function truthy(v: unknown): boolean {
@@ -67,7 +60,7 @@ class Section {
   }
 
   addRow(row: unknown[]): void {
-    const cells = row.map(pyStr);
+    const cells = row.map(pythonStr);
     this.rows.push(cells);
     this.updateMaxWidths(cells);
   }
