@@ -40,7 +40,7 @@ if [ "${EKMS_SKIP_FUZZ:-}" = 1 ]; then fuzz=0; fi
 if command -v clang++ >/dev/null 2>&1; then
   export CC=clang CXX=clang++
 elif [ "$fuzz" = 1 ]; then
-  echo "clang++ not found: the fuzzers need clang and libFuzzer (Debian: apt-get install clang libclang-rt-14-dev)," \
+  echo "clang++ not found: the fuzzers need clang and libFuzzer (Debian: apt-get install clang libclang-rt-N-dev, N being clang's major version)," \
     "or set EKMS_SKIP_FUZZ=1 for the sanitizer build alone (with g++)"
   fail "clang available"
   finish

@@ -1,6 +1,7 @@
 #include "ekms/key_spec.hpp"
 
 #include <cstring>
+#include <string_view>
 
 #include "ekms/error.hpp"
 
@@ -45,19 +46,20 @@ const AlgorithmInfo kAlgorithms[] = {
     {"HMAC_SHA_512", "SHA512", 64, Padding::None, false},
 };
 
+// By string_view: a std::string keeps its length, so a name with a NUL inside matches nothing.
+template <typename Entry, std::size_t N>
+const Entry& named(const Entry (&table)[N], std::string_view name, const char* what) {
+  for (const auto& entry : table)
+    if (name == entry.name) return entry;
+  throw Error(ErrorCode::InvalidInput, std::string("unknown ") + what + " " + std::string(name));
+}
+
 }  // namespace
 
-const KeySpecInfo& keySpec(const std::string& name) {
-  for (const auto& s : kSpecs)
-    if (name == s.name) return s;
-  throw Error(ErrorCode::InvalidInput, "unknown key spec " + name);
-}
-
-const AlgorithmInfo& algorithm(const std::string& name) {
-  for (const auto& a : kAlgorithms)
-    if (name == a.name) return a;
-  throw Error(ErrorCode::InvalidInput, "unknown algorithm " + name);
-}
+const KeySpecInfo& keySpec(const char* name) { return named(kSpecs, name, "key spec"); }
+const KeySpecInfo& keySpec(const std::string& name) { return named(kSpecs, name, "key spec"); }
+const AlgorithmInfo& algorithm(const char* name) { return named(kAlgorithms, name, "algorithm"); }
+const AlgorithmInfo& algorithm(const std::string& name) { return named(kAlgorithms, name, "algorithm"); }
 
 const EVP_MD* digestOf(const AlgorithmInfo& alg) {
   if (alg.digest == nullptr) return nullptr;

@@ -207,7 +207,8 @@ TEST(hmac_is_deterministic_and_verifies) {
   auto token = openToken();
   for (const char* spec : {"HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512"}) {
     GeneratedTokenKey g = generateTokenKey(token, identity(spec), "GENERATE_VERIFY_MAC", "teststore");
-    const AlgorithmInfo& alg = algorithm(std::string("HMAC_SHA_") + (spec + 5));
+    const std::string algName = std::string("HMAC_SHA_") + (spec + 5);
+    const AlgorithmInfo& alg = algorithm(algName);
     Bytes a = g.key->mac(alg, std::string("message"));
     CHECK(a.size() == alg.digestLen);
     CHECK(g.key->mac(alg, std::string("message")) == a);

@@ -18,7 +18,11 @@ struct KeySpecInfo {
   const char* curve;  // OpenSSL group name for EC, else nullptr
 };
 
-// Throws InvalidInput for names we do not know.
+// Throws InvalidInput for names we do not know. The const char* overloads here and below are for
+// literals and C strings: through the std::string ones, such an argument becomes a temporary
+// string, and GCC 14's -Wdangling-reference takes the returned reference (to a static table
+// entry) for one into that temporary.
+const KeySpecInfo& keySpec(const char* name);
 const KeySpecInfo& keySpec(const std::string& name);
 
 enum class Padding { None, Pkcs1, Pss, Oaep };
@@ -31,6 +35,7 @@ struct AlgorithmInfo {
   bool ed25519ph;         // ED25519_PH_SHA_512
 };
 
+const AlgorithmInfo& algorithm(const char* name);
 const AlgorithmInfo& algorithm(const std::string& name);
 
 const EVP_MD* digestOf(const AlgorithmInfo& alg);
