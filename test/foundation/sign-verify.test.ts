@@ -5,6 +5,7 @@ import { createHash, createPublicKey, constants, verify as nodeVerify } from 'no
 
 import type { KeySpec, SigningAlgorithmSpec } from '../../src/index.js';
 import { native } from '../../src/index.js';
+import { ed25519RawPublicKey, ed25519Verify } from '../helpers/ed25519-verify.js';
 import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
 
 const cases: [KeySpec, SigningAlgorithmSpec[]][] = [
@@ -60,6 +61,8 @@ eachBackend('Ed25519 signs raw messages; ED25519_PH_SHA_512 as the OpenSSL in us
   const message = Buffer.from('ed25519 message');
   const signed = await kms.sign({ KeyId: keyId, Message: message, SigningAlgorithm: 'ED25519_SHA_512' });
   t.ok(nodeCheck('ED25519_SHA_512', PublicKey!, message, signed.Signature!), "Node's crypto verifies the Ed25519 signature");
+  const raw = ed25519RawPublicKey(PublicKey!);
+  t.ok(ed25519Verify(raw, message, signed.Signature!), 'so does the RFC 8032 verifier of the tests');
   await rejectsAws(t, kms.sign({ KeyId: keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_SHA_512' }), 'ValidationException');
   const digest = createHash('sha512').update(message).digest();
   const [major, minor] = native.opensslVersion().replace('OpenSSL ', '').split('.').map(Number) as [number, number];
@@ -67,6 +70,10 @@ eachBackend('Ed25519 signs raw messages; ED25519_PH_SHA_512 as the OpenSSL in us
   // key never does: a token may ignore CKM_EDDSA's prehash flag and sign pure Ed25519 instead.
   if (backend.name === 'software' && (major > 3 || (major === 3 && minor >= 2))) {
     const ph = await kms.sign({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_PH_SHA_512' });
+    // As AWS documents it, KMS still applies HashEdDSA's SHA-512 prehash to the digest it is
+    // given: the signature is Ed25519ph's with the digest as the message M.
+    t.ok(ed25519Verify(raw, digest, ph.Signature!, { prehash: true }), 'an independent RFC 8032 verifier accepts the Ed25519ph signature');
+    t.notOk(ed25519Verify(raw, message, ph.Signature!, { prehash: true }), 'over the digest, hashed once more: not over the message itself');
     const ok = await kms.verify({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', Signature: ph.Signature!, SigningAlgorithm: 'ED25519_PH_SHA_512' });
     t.equal(ok.SignatureValid, true, 'Ed25519ph round trip');
   } else {
