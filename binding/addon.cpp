@@ -8,6 +8,7 @@
 #include "durability.hpp"
 #include "ekms/ciphertext.hpp"
 #include "ekms/data_keys.hpp"
+#include "ekms/key_spec.hpp"
 #include "ekms/root_key.hpp"
 #include "ekms/secure_heap.hpp"
 #include "engine.hpp"
@@ -20,6 +21,7 @@ namespace binding {
 namespace {
 
 Napi::Value opensslVersion(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ekms::opensslVersion()); }
+Napi::Value mlDsa(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ekms::mlDsaAvailable()); }
 
 // parseCiphertext(blob) -> { keyId, materialId }: which key a SYMMETRIC_DEFAULT ciphertext
 // names, so Decrypt works without a KeyId. Throws EKMS_INVALID_CIPHERTEXT.
@@ -81,6 +83,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("KeyHandle", keyHandle);
   exports.Set("Token", Token::define(env));
   exports.Set("opensslVersion", Napi::Function::New<opensslVersion>(env, "opensslVersion"));
+  exports.Set("mlDsa", Napi::Function::New<mlDsa>(env, "mlDsa"));
   exports.Set("parseCiphertext", Napi::Function::New<parseCiphertext>(env, "parseCiphertext"));
   exports.Set("randomBytes", Napi::Function::New<randomBytes>(env, "randomBytes"));
   exports.Set("secureHeap", Napi::Function::New<secureHeap>(env, "secureHeap"));

@@ -34,6 +34,8 @@ process.chdir(root);
 const SELECTION = [
   'test/foundation/node-version.test.ts',
   'test/foundation/sign-verify.test.ts',
+  // On an OpenSSL with ML-DSA (Debian 13), Node 24's crypto checks the signatures (20 and 22 cannot).
+  'test/foundation/ml-dsa.test.ts',
   'test/foundation/encrypt-derive.test.ts',
   'test/foundation/store.test.ts',
   'test/symmetric/encrypt-decrypt.test.ts',

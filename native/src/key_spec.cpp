@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <openssl/err.h>
+
 #include "ekms/error.hpp"
 
 namespace ekms {
@@ -18,6 +20,9 @@ const KeySpecInfo kSpecs[] = {
     {"ECC_NIST_P521", KeyFamily::Ec, 0, "P-521"},
     {"ECC_SECG_P256K1", KeyFamily::Ec, 0, "secp256k1"},
     {"ECC_NIST_EDWARDS25519", KeyFamily::Ed25519, 0, nullptr},
+    {"ML_DSA_44", KeyFamily::MlDsa, 0, "ML-DSA-44"},
+    {"ML_DSA_65", KeyFamily::MlDsa, 0, "ML-DSA-65"},
+    {"ML_DSA_87", KeyFamily::MlDsa, 0, "ML-DSA-87"},
     {"SYMMETRIC_DEFAULT", KeyFamily::Aes, 256, nullptr},
     {"HMAC_224", KeyFamily::Hmac, 224, nullptr},
     {"HMAC_256", KeyFamily::Hmac, 256, nullptr},
@@ -37,6 +42,8 @@ const AlgorithmInfo kAlgorithms[] = {
     {"ECDSA_SHA_512", "SHA512", 64, Padding::None, false},
     {"ED25519_SHA_512", nullptr, 0, Padding::None, false},
     {"ED25519_PH_SHA_512", "SHA512", 64, Padding::None, true},
+    // Pure ML-DSA (its SHAKE-256 is internal); 64 is the length of an EXTERNAL_MU input, μ.
+    {"ML_DSA_SHAKE_256", nullptr, 64, Padding::None, false},
     {"RSAES_OAEP_SHA_1", "SHA1", 20, Padding::Oaep, false},
     {"RSAES_OAEP_SHA_256", "SHA256", 32, Padding::Oaep, false},
     {"SYMMETRIC_DEFAULT", nullptr, 0, Padding::None, false},
@@ -74,6 +81,17 @@ const EVP_MD* digestOf(const AlgorithmInfo& alg) {
   if (std::strcmp(alg.digest, "SHA256") == 0) return sha256;
   if (std::strcmp(alg.digest, "SHA384") == 0) return sha384;
   return sha512;
+}
+
+bool mlDsaAvailable() {
+  // Asked of the library (ours is linked statically, so the build decides), once.
+  static const bool available = [] {
+    EVP_SIGNATURE* sig = EVP_SIGNATURE_fetch(nullptr, "ML-DSA-65", nullptr);
+    EVP_SIGNATURE_free(sig);
+    ERR_clear_error();
+    return sig != nullptr;
+  }();
+  return available;
 }
 
 }  // namespace ekms

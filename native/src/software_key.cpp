@@ -46,6 +46,32 @@ void initEd25519ph(EVP_MD_CTX* md, EVP_PKEY* pkey, bool forSigning) {
 #endif
 }
 
+void requireMlDsa(const KeySpecInfo& spec) {
+  if (!mlDsaAvailable())
+    throw Error(ErrorCode::Unsupported, std::string(spec.name) + " needs ML-DSA, which this build's OpenSSL (" OPENSSL_VERSION_TEXT
+                                                                 ") does not provide; OpenSSL 3.5 or later has it");
+}
+
+// Pure ML-DSA (FIPS 204 §5.2, empty context), as AWS's ML_DSA_SHAKE_256: MessageType RAW signs the
+// message; EXTERNAL_MU (`external`) hands over μ, the 64-byte representative of FIPS 204 §6.2
+// that the signer would otherwise compute from the public key and the message. Signing is hedged
+// (fresh randomness per signature), FIPS 204's default.
+void initMlDsa(EVP_MD_CTX* md, EVP_PKEY* pkey, bool external, bool forSigning) {
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+  int mu = external ? 1 : 0;
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_MU, &mu), OSSL_PARAM_construct_end()};
+  int ok = forSigning ? EVP_DigestSignInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params)
+                      : EVP_DigestVerifyInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params);
+  if (ok != 1) throwOpenssl("ML-DSA init");
+#else
+  (void)md;
+  (void)pkey;
+  (void)external;
+  (void)forSigning;
+  throw Error(ErrorCode::Unsupported, "ML-DSA needs OpenSSL 3.5 or later; this build's is " OPENSSL_VERSION_TEXT);
+#endif
+}
+
 class AsymmetricKey final : public Key {
  public:
   AsymmetricKey(const KeyIdentity& id, Pkey pkey, KeyFamily family)
@@ -53,6 +79,12 @@ class AsymmetricKey final : public Key {
 
   Bytes sign(const AlgorithmInfo& alg, bool isDigest, ByteView message) const override {
     if (family_ == KeyFamily::Ed25519) return signEd25519(alg, message);
+    if (family_ == KeyFamily::MlDsa) {
+      MdCtx md(EVP_MD_CTX_new());
+      if (!md) throwOpenssl("sign init");
+      initMlDsa(md.get(), pkey_.get(), isDigest, true);
+      return digestSign(md.get(), message);
+    }
     const Template& t = templateFor(alg, isDigest, true);
     Bytes out(maxSignatureLen_);
     std::size_t len = out.size();
@@ -76,6 +108,11 @@ class AsymmetricKey final : public Key {
       if (!md) throwOpenssl("verify init");
       if (alg.ed25519ph) initEd25519ph(md.get(), pkey_.get(), false);
       else if (EVP_DigestVerifyInit(md.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) throwOpenssl("verify init");
+      rc = EVP_DigestVerify(md.get(), signature.data, signature.size, message.data, message.size);
+    } else if (family_ == KeyFamily::MlDsa) {
+      MdCtx md(EVP_MD_CTX_new());
+      if (!md) throwOpenssl("verify init");
+      initMlDsa(md.get(), pkey_.get(), isDigest, false);
       rc = EVP_DigestVerify(md.get(), signature.data, signature.size, message.data, message.size);
     } else if (isDigest) {
       PkeyCtx ctx(EVP_PKEY_CTX_dup(templateFor(alg, true, false).pkey.get()));
@@ -280,6 +317,10 @@ GeneratedKey generateMaterial(const std::string& keySpecName) {
     case KeyFamily::Ed25519:
       pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
       break;
+    case KeyFamily::MlDsa:
+      requireMlDsa(spec);
+      pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, spec.curve));
+      break;
   }
   if (!pkey) throwOpenssl("key generation");
   out.material = pkcs8Of(pkey.get());
@@ -300,7 +341,8 @@ std::shared_ptr<const Key> loadSoftwareKey(const KeyIdentity& id, ByteView mater
       int type = EVP_PKEY_get_base_id(pkey.get());
       bool matches = (spec.family == KeyFamily::Rsa && type == EVP_PKEY_RSA) ||
                      (spec.family == KeyFamily::Ec && type == EVP_PKEY_EC) ||
-                     (spec.family == KeyFamily::Ed25519 && type == EVP_PKEY_ED25519);
+                     (spec.family == KeyFamily::Ed25519 && type == EVP_PKEY_ED25519) ||
+                     (spec.family == KeyFamily::MlDsa && EVP_PKEY_is_a(pkey.get(), spec.curve) == 1);
       if (!matches) throw Error(ErrorCode::InvalidKeyBlob, "key material does not match key spec " + id.keySpec);
       return std::make_shared<const AsymmetricKey>(id, std::move(pkey), spec.family);
     }

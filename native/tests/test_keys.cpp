@@ -7,6 +7,8 @@
 #include "ekms/ciphertext.hpp"
 #include "ekms/data_keys.hpp"
 #include "ekms/key_cache.hpp"
+#include "ekms/key_spec.hpp"
+#include "ekms/ossl.hpp"
 #include "ekms/software_key.hpp"
 
 using namespace ekms;
@@ -67,6 +69,48 @@ TEST(sign_and_verify_every_spec_and_algorithm) {
       CHECK_THROWS_CODE(key->verify(alg, false, message, bad), ErrorCode::InvalidSignature);
       CHECK_THROWS_CODE(key->verify(alg, false, std::string("another message"), raw), ErrorCode::InvalidSignature);
     }
+  }
+}
+
+// Pure ML-DSA where the OpenSSL has it (3.5 on). The μ path is checked against the message here:
+// a signature made from μ must verify as one over the message μ stands for, and the reverse.
+TEST(ml_dsa_signs_where_openssl_has_it) {
+  if (!mlDsaAvailable()) {
+    CHECK_THROWS_CODE(generateMaterial("ML_DSA_65"), ErrorCode::Unsupported);
+    return;
+  }
+  const AlgorithmInfo& alg = algorithm("ML_DSA_SHAKE_256");
+  const std::string message = "a message for ML-DSA";
+  for (const char* spec : {"ML_DSA_44", "ML_DSA_65", "ML_DSA_87"}) {
+    GeneratedKey g = generateMaterial(spec);
+    auto key = loadSoftwareKey({kKeyId, spec, kMaterial}, g.material);
+    Bytes sig = key->sign(alg, false, message);
+    key->verify(alg, false, message, sig);
+    CHECK_THROWS_CODE(key->verify(alg, false, std::string("another message"), sig), ErrorCode::InvalidSignature);
+    // μ = SHAKE256(SHAKE256(pk, 64) || 0x00 || 0x00 || M, 64) (FIPS 204 §6.2, empty context).
+    Pkey pub = parseSpki(g.publicKey);
+    std::size_t pkLen = 0;
+    CHECK(EVP_PKEY_get_raw_public_key(pub.get(), nullptr, &pkLen) == 1);
+    Bytes pk(pkLen);
+    CHECK(EVP_PKEY_get_raw_public_key(pub.get(), pk.data(), &pkLen) == 1);
+    auto shake = [](std::initializer_list<ByteView> parts) {
+      Bytes out(64);
+      MdCtx md(EVP_MD_CTX_new());
+      CHECK(EVP_DigestInit_ex(md.get(), EVP_shake256(), nullptr) == 1);
+      for (ByteView part : parts) CHECK(EVP_DigestUpdate(md.get(), part.data, part.size) == 1);
+      CHECK(EVP_DigestFinalXOF(md.get(), out.data(), out.size()) == 1);
+      return out;
+    };
+    const Bytes tr = shake({pk});
+    const uint8_t domain[2] = {0, 0};
+    const Bytes mu = shake({tr, ByteView(domain, 2), message});
+    Bytes viaMu = key->sign(alg, true, mu);
+    key->verify(alg, false, message, viaMu);
+    key->verify(alg, true, mu, sig);
+    CHECK_THROWS_CODE(key->verify(alg, true, shake({tr, ByteView(domain, 2), std::string("other")}), sig), ErrorCode::InvalidSignature);
+    // Loading checks that the material is of the spec's own level.
+    CHECK_THROWS_CODE(loadSoftwareKey({kKeyId, std::strcmp(spec, "ML_DSA_44") == 0 ? "ML_DSA_65" : "ML_DSA_44", kMaterial}, g.material),
+                      ErrorCode::InvalidKeyBlob);
   }
 }
 

@@ -9,6 +9,7 @@ import type {
   MacAlgorithmSpec,
   SigningAlgorithmSpec,
 } from '../model/types.js';
+import { addon } from '../native/addon.js';
 
 export interface SpecInfo {
   usages: readonly KeyUsageType[];
@@ -83,14 +84,20 @@ export const keySpecs: Record<KeySpec, SpecInfo> = {
   ML_DSA_87: mlDsa(),
 };
 
+// ML-DSA needs OpenSSL 3.5 (Debian 13), which the addon links statically: offered where it was built
+// against one, refused with this reason where it was not (Debian 12's 3.0).
 function mlDsa(): SpecInfo {
+  const available = addon.mlDsa();
   return {
     usages: ['SIGN_VERIFY'],
     signing: ['ML_DSA_SHAKE_256'],
-    supported: false,
-    unsupportedReason: 'ML-DSA keys are not supported by embedded-kms yet (OpenSSL 3.0 has no ML-DSA).',
+    supported: available,
+    ...(available ? {} : { unsupportedReason: `ML-DSA keys need OpenSSL 3.5 or later; embedded-kms was built with ${addon.opensslVersion()}.` }),
   };
 }
+
+/** The key specs whose material can only be generated here, never imported (ImportKeyMaterial). */
+export const generatedOnly: ReadonlySet<KeySpec> = new Set<KeySpec>(['ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87']);
 
 /** Digest length in bytes of each signing algorithm, for MessageType DIGEST. */
 export const digestLength: Partial<Record<SigningAlgorithmSpec, number>> = {

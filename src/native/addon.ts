@@ -66,6 +66,8 @@ export interface NativeEngine {
 export interface NativeAddon {
   Engine: new (rootKeyPath: string, createRootKey: boolean, cacheCapacity: number) => NativeEngine;
   opensslVersion(): string;
+  /** Whether the addon's OpenSSL has ML-DSA (3.5 and later): ML_DSA_* keys are offered then. */
+  mlDsa(): boolean;
   parseCiphertext(ciphertext: Uint8Array): { keyId: string; materialId: string };
   randomBytes(numberOfBytes: number): Buffer;
   /** OpenSSL's secure heap, where key material lives (locked memory, not in core dumps). */

@@ -9,13 +9,13 @@
 
 namespace ekms {
 
-enum class KeyFamily { Rsa, Ec, Ed25519, Aes, Hmac };
+enum class KeyFamily { Rsa, Ec, Ed25519, MlDsa, Aes, Hmac };
 
 struct KeySpecInfo {
   const char* name;   // AWS KeySpec (or data key pair spec)
   KeyFamily family;
   int bits;           // RSA modulus bits, AES/HMAC key bits, 0 for EC
-  const char* curve;  // OpenSSL group name for EC, else nullptr
+  const char* curve;  // OpenSSL group name for EC, algorithm name for ML-DSA, else nullptr
 };
 
 // Throws InvalidInput for names we do not know. The const char* overloads here and below are for
@@ -39,5 +39,8 @@ const AlgorithmInfo& algorithm(const char* name);
 const AlgorithmInfo& algorithm(const std::string& name);
 
 const EVP_MD* digestOf(const AlgorithmInfo& alg);
+
+// Whether the OpenSSL this build runs has ML-DSA (FIPS 204): from 3.5 on (Debian 13, not 12).
+bool mlDsaAvailable();
 
 }  // namespace ekms

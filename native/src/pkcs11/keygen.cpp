@@ -51,6 +51,10 @@ std::string labelOf(const std::string& storeId, const std::string& keyId) { retu
 GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const KeyIdentity& id, const std::string& usage,
                                    const std::string& storeId) {
   const KeySpecInfo& spec = keySpec(id.keySpec);
+  // PKCS#11 has ML-DSA only from 3.2 (CKM_ML_DSA_KEY_PAIR_GEN), which neither our headers nor
+  // SoftHSM2 2.6.1 know: refused before anything is made on the token.
+  if (spec.family == KeyFamily::MlDsa)
+    throw Error(ErrorCode::Unsupported, std::string(spec.name) + " keys cannot be made on a PKCS#11 token: it needs PKCS#11 3.2's ML-DSA mechanisms");
   const Usage u = usageOf(usage);
   GeneratedTokenKey out;
   out.tokenRef = tokenRefOf(id);

@@ -13,7 +13,13 @@ import { andThen, isPromise } from '../../promise.js';
 
 function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageType, message: Uint8Array): boolean {
   requireAlgorithm(key, alg, keySpecs[key.record.keySpec].signing);
-  if (type === 'EXTERNAL_MU') throw new ValidationException('MessageType EXTERNAL_MU is valid only with ML-DSA keys.');
+  if (type === 'EXTERNAL_MU') {
+    // μ, the 64-byte message representative of FIPS 204 §6.2, computed by the caller: the key
+    // signs it as it would the message it stands for (the native isDigest flag carries this).
+    if (alg !== 'ML_DSA_SHAKE_256') throw new ValidationException('MessageType EXTERNAL_MU is valid only with ML-DSA keys.');
+    if (message.length !== 64) throw new ValidationException('MessageType EXTERNAL_MU requires a 64-byte Message (the μ of FIPS 204 section 6.2).');
+    return true;
+  }
   // AWS: ED25519_SHA_512 signs raw messages only; ED25519_PH_SHA_512 signs digests only.
   if (alg === 'ED25519_SHA_512' && type !== 'RAW')
     throw new ValidationException('The ED25519_SHA_512 signing algorithm requires MessageType RAW.');
