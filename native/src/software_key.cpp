@@ -25,6 +25,14 @@ Pkey loadPkcs8(ByteView der) {
   return pkey;
 }
 
+// A one-shot sign or verify context with the signature's own parameters and no separate digest
+// (Ed25519, Ed25519ph, ML-DSA).
+void initOneShot(EVP_MD_CTX* md, EVP_PKEY* pkey, const OSSL_PARAM* params, bool forSigning, const char* what) {
+  int ok = forSigning ? EVP_DigestSignInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params)
+                      : EVP_DigestVerifyInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params);
+  if (ok != 1) throwOpenssl(what);
+}
+
 // Ed25519ph as AWS defines ED25519_PH_SHA_512 with MessageType DIGEST: the 64-byte input is the
 // message M of RFC 8032's Ed25519ph, which hashes it once more (PH(M) = SHA-512(M)).
 // OpenSSL gained Ed25519ph in 3.2; the build decides, since our OpenSSL is linked statically.
@@ -33,9 +41,7 @@ void initEd25519ph(EVP_MD_CTX* md, EVP_PKEY* pkey, bool forSigning) {
   char instance[] = "Ed25519ph";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_INSTANCE, instance, 0),
                          OSSL_PARAM_construct_end()};
-  int ok = forSigning ? EVP_DigestSignInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params)
-                      : EVP_DigestVerifyInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params);
-  if (ok != 1) throwOpenssl("Ed25519ph init");
+  initOneShot(md, pkey, params, forSigning, "Ed25519ph init");
 #else
   (void)md;
   (void)pkey;
@@ -60,9 +66,7 @@ void initMlDsa(EVP_MD_CTX* md, EVP_PKEY* pkey, bool external, bool forSigning) {
 #if OPENSSL_VERSION_NUMBER >= 0x30500000L
   int mu = external ? 1 : 0;
   OSSL_PARAM params[] = {OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_MU, &mu), OSSL_PARAM_construct_end()};
-  int ok = forSigning ? EVP_DigestSignInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params)
-                      : EVP_DigestVerifyInit_ex(md, nullptr, nullptr, nullptr, nullptr, pkey, params);
-  if (ok != 1) throwOpenssl("ML-DSA init");
+  initOneShot(md, pkey, params, forSigning, "ML-DSA init");
 #else
   (void)md;
   (void)pkey;
@@ -78,11 +82,10 @@ class AsymmetricKey final : public Key {
       : Key(id), pkey_(std::move(pkey)), family_(family), maxSignatureLen_(static_cast<std::size_t>(EVP_PKEY_get_size(pkey_.get()))) {}
 
   Bytes sign(const AlgorithmInfo& alg, bool isDigest, ByteView message) const override {
-    if (family_ == KeyFamily::Ed25519) return signEd25519(alg, message);
-    if (family_ == KeyFamily::MlDsa) {
+    if (family_ == KeyFamily::Ed25519 || family_ == KeyFamily::MlDsa) {
       MdCtx md(EVP_MD_CTX_new());
       if (!md) throwOpenssl("sign init");
-      initMlDsa(md.get(), pkey_.get(), isDigest, true);
+      initOneShotFor(md.get(), alg, isDigest, true);
       return digestSign(md.get(), message);
     }
     const Template& t = templateFor(alg, isDigest, true);
@@ -103,16 +106,10 @@ class AsymmetricKey final : public Key {
 
   void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const override {
     int rc;
-    if (family_ == KeyFamily::Ed25519) {
+    if (family_ == KeyFamily::Ed25519 || family_ == KeyFamily::MlDsa) {
       MdCtx md(EVP_MD_CTX_new());
       if (!md) throwOpenssl("verify init");
-      if (alg.ed25519ph) initEd25519ph(md.get(), pkey_.get(), false);
-      else if (EVP_DigestVerifyInit(md.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) throwOpenssl("verify init");
-      rc = EVP_DigestVerify(md.get(), signature.data, signature.size, message.data, message.size);
-    } else if (family_ == KeyFamily::MlDsa) {
-      MdCtx md(EVP_MD_CTX_new());
-      if (!md) throwOpenssl("verify init");
-      initMlDsa(md.get(), pkey_.get(), isDigest, false);
+      initOneShotFor(md.get(), alg, isDigest, false);
       rc = EVP_DigestVerify(md.get(), signature.data, signature.size, message.data, message.size);
     } else if (isDigest) {
       PkeyCtx ctx(EVP_PKEY_CTX_dup(templateFor(alg, true, false).pkey.get()));
@@ -183,12 +180,11 @@ class AsymmetricKey final : public Key {
   }
 
  private:
-  Bytes signEd25519(const AlgorithmInfo& alg, ByteView message) const {
-    MdCtx md(EVP_MD_CTX_new());
-    if (!md) throwOpenssl("sign init");
-    if (alg.ed25519ph) initEd25519ph(md.get(), pkey_.get(), true);
-    else if (EVP_DigestSignInit(md.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) throwOpenssl("sign init");
-    return digestSign(md.get(), message);
+  // Ed25519 and ML-DSA sign the message (or ML-DSA's μ, `isDigest`) in one shot, no digest apart.
+  void initOneShotFor(EVP_MD_CTX* md, const AlgorithmInfo& alg, bool isDigest, bool signing) const {
+    if (family_ == KeyFamily::MlDsa) initMlDsa(md, pkey_.get(), isDigest, signing);
+    else if (alg.ed25519ph) initEd25519ph(md, pkey_.get(), signing);
+    else initOneShot(md, pkey_.get(), nullptr, signing, signing ? "sign init" : "verify init");
   }
 
   // A context initialised once per (algorithm, input kind, direction) and copied per operation:
