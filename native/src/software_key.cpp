@@ -52,10 +52,9 @@ void initEd25519ph(EVP_MD_CTX* md, EVP_PKEY* pkey, bool forSigning) {
 #endif
 }
 
-void requireMlDsa(const KeySpecInfo& spec) {
-  if (!mlDsaAvailable())
-    throw Error(ErrorCode::Unsupported, std::string(spec.name) + " needs ML-DSA, which this build's OpenSSL (" OPENSSL_VERSION_TEXT
-                                                                 ") does not provide; OpenSSL 3.5 or later has it");
+[[noreturn]] void noMlDsa(const char* what) {
+  throw Error(ErrorCode::Unsupported,
+              std::string(what) + " needs ML-DSA, which this build's OpenSSL (" OPENSSL_VERSION_TEXT ") does not provide; OpenSSL 3.5 or later has it");
 }
 
 // Pure ML-DSA (FIPS 204 §5.2, empty context), as AWS's ML_DSA_SHAKE_256: MessageType RAW signs the
@@ -72,7 +71,7 @@ void initMlDsa(EVP_MD_CTX* md, EVP_PKEY* pkey, bool external, bool forSigning) {
   (void)pkey;
   (void)external;
   (void)forSigning;
-  throw Error(ErrorCode::Unsupported, "ML-DSA needs OpenSSL 3.5 or later; this build's is " OPENSSL_VERSION_TEXT);
+  noMlDsa("ML_DSA_SHAKE_256");
 #endif
 }
 
@@ -314,7 +313,7 @@ GeneratedKey generateMaterial(const std::string& keySpecName) {
       pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
       break;
     case KeyFamily::MlDsa:
-      requireMlDsa(spec);
+      if (!mlDsaAvailable()) noMlDsa(spec.name);
       pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, spec.curve));
       break;
   }

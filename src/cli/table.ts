@@ -204,13 +204,12 @@ function renderSection(s: Section, tableWidth: number): string {
     out += write(`${centerText(s.title, width, '|', '|')}\n`);
     if (s.headers.length === 0 && s.rows.length === 0) out += write(`+${'-'.repeat(Math.max(0, width - 2))}+\n`);
   }
+  const widths = s.columnWidths(4, width);
   if (s.headers.length > 0) {
-    const widths = s.columnWidths(4, width);
     out += write(lineBreak(widths));
     out += write(`${s.headers.map((h, i) => centerText(h, widths[i]!, i === 0 ? '|' : '', '|')).join('')}\n`);
   }
   if (s.rows.length > 0) {
-    const widths = s.columnWidths(4, width);
     if (widths.length === 0) return out;
     out += write(lineBreak(widths));
     for (const row of s.rows) out += write(`${row.map((c, i) => alignLeft(c, widths[i]!, i === 0 ? '|' : '', '|')).join('')}\n`);

@@ -23,6 +23,8 @@ export interface SpecInfo {
   supported: boolean;
   /** Why a spec is not supported, for UnsupportedOperationException. */
   unsupportedReason?: string;
+  /** Material is only generated here, never imported (Origin EXTERNAL is refused). */
+  generatedOnly?: true;
 }
 
 const rsaSigning: readonly SigningAlgorithmSpec[] = [
@@ -53,6 +55,8 @@ function hmac(alg: MacAlgorithmSpec): SpecInfo {
   return { usages: ['GENERATE_VERIFY_MAC'], mac: [alg], supported: true };
 }
 
+const mlDsaKeys = mlDsa(); // one question to the addon for the three levels
+
 export const keySpecs: Record<KeySpec, SpecInfo> = {
   RSA_2048: rsa(2048),
   RSA_3072: rsa(3072),
@@ -79,9 +83,9 @@ export const keySpecs: Record<KeySpec, SpecInfo> = {
     supported: false,
     unsupportedReason: 'SM2 keys are available only in AWS China Regions.',
   },
-  ML_DSA_44: mlDsa(),
-  ML_DSA_65: mlDsa(),
-  ML_DSA_87: mlDsa(),
+  ML_DSA_44: mlDsaKeys,
+  ML_DSA_65: mlDsaKeys,
+  ML_DSA_87: mlDsaKeys,
 };
 
 // ML-DSA needs OpenSSL 3.5 (Debian 13), which the addon links statically: offered where it was built
@@ -93,11 +97,9 @@ function mlDsa(): SpecInfo {
     signing: ['ML_DSA_SHAKE_256'],
     supported: available,
     ...(available ? {} : { unsupportedReason: `ML-DSA keys need OpenSSL 3.5 or later; embedded-kms was built with ${addon.opensslVersion()}.` }),
+    generatedOnly: true,
   };
 }
-
-/** The key specs whose material can only be generated here, never imported (ImportKeyMaterial). */
-export const generatedOnly: ReadonlySet<KeySpec> = new Set<KeySpec>(['ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87']);
 
 /** Digest length in bytes of each signing algorithm, for MessageType DIGEST. */
 export const digestLength: Partial<Record<SigningAlgorithmSpec, number>> = {

@@ -12,7 +12,7 @@ import { newKeyId, newMaterialId } from '../../keys/ids.js';
 import { insertExternalKey } from '../../keys/import-keys.js';
 import { keyMetadata } from '../../keys/metadata.js';
 import { checkPolicy, defaultKeyPolicy } from '../../keys/policy.js';
-import { generatedOnly, keySpecs } from '../../keys/specs.js';
+import { keySpecs } from '../../keys/specs.js';
 import { checkTags } from '../../keys/tags.js';
 import type { KeySpec, KeyUsageType } from '../../model/types.js';
 import type { KeyRecord, MaterialRecord } from '../../store/records.js';
@@ -42,7 +42,7 @@ export function resolveSpecAndUsage(input: Input<'CreateKey'>): { spec: KeySpec;
   const usage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
   if (!info.usages.includes(usage)) throw new ValidationException(`KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
   if (!info.supported) throw new UnsupportedOperationException(info.unsupportedReason ?? `KeySpec ${spec} is not supported.`);
-  if (input.Origin === 'EXTERNAL' && generatedOnly.has(spec))
+  if (input.Origin === 'EXTERNAL' && info.generatedOnly)
     throw new UnsupportedOperationException(`Importing key material for ${spec} keys is not supported by embedded-kms.`);
   return { spec, usage };
 }
