@@ -101,6 +101,7 @@ export function createConsole(kms: Kms, options: ConsoleOptions): ConsoleApp {
       ...(session.accessKeyId !== undefined ? { AccessKeyId: session.accessKeyId } : {}),
       AccountId: kms.arns.accountId,
       Region: kms.arns.region,
+      Partition: kms.arns.partition,
       Operations: availableConsoleOperations(),
       KeySpecs: specChoices(),
       Limits: formLimits(),

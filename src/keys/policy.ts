@@ -14,7 +14,7 @@ export const defaultPolicyName = 'default';
  * The default key policy KMS gives a key created without one, byte for byte as GetKeyPolicy
  * returns it (AWS's pretty-printing: `" : "` and `[ {`).
  */
-export function defaultKeyPolicy(accountId: string): string {
+export function defaultKeyPolicy(accountRoot: string): string {
   return [
     '{',
     '  "Version" : "2012-10-17",',
@@ -23,7 +23,7 @@ export function defaultKeyPolicy(accountId: string): string {
     '    "Sid" : "Enable IAM User Permissions",',
     '    "Effect" : "Allow",',
     '    "Principal" : {',
-    `      "AWS" : "arn:aws:iam::${accountId}:root"`,
+    `      "AWS" : "${accountRoot}"`,
     '    },',
     '    "Action" : "kms:*",',
     '    "Resource" : "*"',

@@ -83,12 +83,14 @@ export class KeyRegistry {
         break;
       case 'keyArn':
         if (ref.region !== this.arns.region) throw new NotFoundException(`Invalid arn ${ref.region}`);
+        // AWS's wording for another region, for an ARN of another partition (no recorded answer).
+        if (ref.partition !== this.arns.partition) throw new NotFoundException(`Invalid arn ${ref.partition}`);
         if (ref.account !== this.arns.accountId) throw new NotFoundException(`Key '${keyIdParam}' does not exist`);
         keyId = ref.keyId;
         break;
       case 'alias':
       case 'aliasArn': {
-        if (ref.kind === 'aliasArn' && (ref.region !== this.arns.region || ref.account !== this.arns.accountId))
+        if (ref.kind === 'aliasArn' && !this.arns.isLocal(ref))
           throw new NotFoundException(`Alias ${keyIdParam} is not found.`);
         const target = this.aliasTarget(ref.aliasName);
         if (target === undefined) throw new NotFoundException(`Alias ${this.arns.alias(ref.aliasName)} is not found.`);

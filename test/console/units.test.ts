@@ -18,7 +18,7 @@ import { parsePrincipals, tagProblems } from '../../src/console/static/checks.js
 import { derBase64ToPem } from '../../src/console/static/pem.js';
 import { modulePath, renderAssetsModule } from '../../scripts/console-assets.mjs';
 
-const base = { accountId: '111122223333', keySpec: 'SYMMETRIC_DEFAULT', keyType: 'SYMMETRIC', keyUsage: 'ENCRYPT_DECRYPT' };
+const base = { partition: 'aws', accountId: '111122223333', keySpec: 'SYMMETRIC_DEFAULT', keyType: 'SYMMETRIC', keyUsage: 'ENCRYPT_DECRYPT' };
 
 t.test("the wizard's key policy: AWS's console layout", async (tt) => {
   const text = consoleKeyPolicy({ ...base, administrators: ['arn:aws:iam::111122223333:role/Admin'], users: ['arn:aws:iam::111122223333:user/a', 'arn:aws:iam::444455556666:root'], adminsMayDelete: true });
@@ -43,6 +43,8 @@ t.test("the wizard's key policy: AWS's console layout", async (tt) => {
   tt.notOk(noDelete.Statement[1].Action.some((a: string) => /Deletion|RotateKeyOnDemand/.test(a)), 'no deletion; no on-demand rotation for asymmetric keys');
   const alone = JSON.parse(consoleKeyPolicy({ ...base, administrators: [], users: [], adminsMayDelete: true }));
   tt.same(alone.Statement.map((s: { Sid: string }) => s.Sid), [SID.account], 'nobody chosen: the programmatic default');
+  const govCloud = JSON.parse(consoleKeyPolicy({ ...base, partition: 'aws-us-gov', administrators: [], users: [], adminsMayDelete: true }));
+  tt.same(govCloud.Statement[0].Principal, { AWS: 'arn:aws-us-gov:iam::111122223333:root' }, "the account's root in the store's partition");
 
   tt.same(userActions('SYMMETRIC', 'GENERATE_VERIFY_MAC'), ['kms:DescribeKey', 'kms:GenerateMac', 'kms:VerifyMac']);
   tt.same(userActions('ASYMMETRIC', 'SIGN_VERIFY'), ['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Sign', 'kms:Verify']);

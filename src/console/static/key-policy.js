@@ -51,12 +51,12 @@ const principal = (arns) => ({ AWS: arns.length === 1 ? arns[0] : [...arns] });
 
 /**
  * The policy document (pretty-printed JSON) for a new key.
- * @param {{accountId: string, keySpec: string, keyType: string, keyUsage: string,
+ * @param {{partition: string, accountId: string, keySpec: string, keyType: string, keyUsage: string,
  *          administrators: string[], users: string[], adminsMayDelete: boolean}} choice
  */
 export function consoleKeyPolicy(choice) {
   const statements = [
-    { Sid: SID.account, Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${choice.accountId}:root` }, Action: 'kms:*', Resource: '*' },
+    { Sid: SID.account, Effect: 'Allow', Principal: { AWS: `arn:${choice.partition}:iam::${choice.accountId}:root` }, Action: 'kms:*', Resource: '*' },
   ];
   if (choice.administrators.length > 0)
     statements.push({

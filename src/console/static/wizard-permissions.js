@@ -23,15 +23,15 @@ export const permissionsStep = {
   id: 'permissions',
   title: 'Key administrators and users',
   render(draft, ctx) {
-    const example = `arn:aws:iam::${ctx.AccountId}:role/KeyAdmins`;
+    const example = `arn:${ctx.Partition}:iam::${ctx.AccountId}:role/KeyAdmins`;
     const admins = principalsField('Key administrators', draft.administrators,
       `One principal ARN per line, e.g. ${example}. Administrators manage the key but cannot use it.`);
     const mayDelete = h('input', { type: 'checkbox', id: 'admins-may-delete', checked: draft.adminsMayDelete });
     const users = principalsField('Key users', draft.users,
-      `One principal ARN per line, e.g. arn:aws:iam::${ctx.AccountId}:user/app. Users may use the key in cryptographic operations.`);
+      `One principal ARN per line, e.g. arn:${ctx.Partition}:iam::${ctx.AccountId}:user/app. Users may use the key in cryptographic operations.`);
     return {
       content: [
-        h('p', { class: 'hint' }, `The account (arn:aws:iam::${ctx.AccountId}:root) always has full access, as in AWS's default key policy. embedded-kms stores key policies but does not evaluate them.`),
+        h('p', { class: 'hint' }, `The account (arn:${ctx.Partition}:iam::${ctx.AccountId}:root) always has full access, as in AWS's default key policy. embedded-kms stores key policies but does not evaluate them.`),
         admins.wrapper,
         h('div', { class: 'field' }, h('label', { for: mayDelete.id }, mayDelete, ' Allow key administrators to delete this key')),
         users.wrapper,

@@ -8,6 +8,7 @@ import { SOFTWARE_STORE, SOFTWARE_STORE_LABEL, TYPE_LABEL, USAGE_LABEL } from '.
 /** The policy document for the draft's choices. */
 export function draftPolicy(draft, ctx) {
   return consoleKeyPolicy({
+    partition: ctx.Partition,
     accountId: ctx.AccountId,
     keySpec: draft.keySpec,
     keyType: draft.keyType,

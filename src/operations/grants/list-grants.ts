@@ -17,7 +17,7 @@ function entryOf(arns: Arns, g: GrantRecord): GrantListEntry {
   if (g.granteeServicePrincipal !== undefined) e.GranteeServicePrincipal = g.granteeServicePrincipal;
   if (g.retiringPrincipal !== undefined) e.RetiringPrincipal = g.retiringPrincipal;
   if (g.retiringServicePrincipal !== undefined) e.RetiringServicePrincipal = g.retiringServicePrincipal;
-  e.IssuingAccount = `arn:aws:iam::${arns.accountId}:root`;
+  e.IssuingAccount = arns.accountRoot();
   e.Operations = [...g.operations];
   if (g.constraints !== undefined) e.Constraints = structuredClone(g.constraints);
   return e;

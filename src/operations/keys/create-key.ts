@@ -97,7 +97,7 @@ export const createKey = defineOperation('CreateKey', async (ctx, input) => {
   if (input.XksKeyId !== undefined) throw new UnsupportedOperationException('External key stores are not supported by embedded-kms.');
   const tags = input.Tags ?? [];
   checkTags(tags);
-  const policy = input.Policy ?? defaultKeyPolicy(ctx.arns.accountId);
+  const policy = input.Policy ?? defaultKeyPolicy(ctx.arns.accountRoot());
   if (input.Policy !== undefined) checkPolicy(policy);
 
   if (origin === 'EXTERNAL') {
