@@ -2,12 +2,13 @@
 // key ARN, alias name, alias ARN) into a key record and, per key material, a native handle.
 // Records are cached until another process writes to the store (PRAGMA data_version), so the
 // hot path touches no disk and still sees a key disabled or deleted elsewhere on its next use.
-import { KeyUnavailableException, InvalidArnException, type KmsError, NotFoundException } from '../errors.js';
+import { KeyUnavailableException, InvalidArnException, type KmsError, NotFoundException, UnsupportedOperationException } from '../errors.js';
 import type { KeyState } from '../model/types.js';
 import type { NativeEngine, NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { Arns, parseKeyRef } from './arn.js';
+import { keySpecs, type SpecInfo } from './specs.js';
 import { cellFor, refusal } from './state.js';
 
 export interface LoadedKey {
@@ -202,6 +203,11 @@ export class KeyRegistry {
         if (materialId === undefined) throw registry.materialGone(record, `${registry.arns.key(record.keyId)} has no key material.`);
         let h = handles.get(materialId);
         if (h) return h;
+        // A key made by a build whose OpenSSL had its spec (ML-DSA keys from a Debian 13 build,
+        // in a store opened by a Debian 12 one): its material cannot be loaded here, and that is
+        // no fault of the root key's.
+        const spec = keySpecs[record.keySpec] as SpecInfo | undefined;
+        if (!spec?.supported) throw new UnsupportedOperationException(spec?.unsupportedReason ?? `${record.keySpec} keys are not supported by embedded-kms.`);
         const m = find(materialId);
         // Gone since the record was read: another process deleted the key, or took the material
         // away (DeleteImportedKeyMaterial, expiry: the row stays, without its key).

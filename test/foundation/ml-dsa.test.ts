@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import Database from 'better-sqlite3';
 import tap from 'tap';
 
-import type { Kms, KeySpec } from '../../src/index.js';
-import { native } from '../../src/index.js';
+import { Kms, native, type KeySpec } from '../../src/index.js';
 import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
 
 type Test = typeof tap;
@@ -102,4 +102,28 @@ eachBackend('ML-DSA keys sign RAW messages and EXTERNAL_MU, checked elsewhere; r
     await rejectsAws(t, kms.createKey({ KeySpec: 'ML_DSA_65', KeyUsage: 'SIGN_VERIFY', Origin: 'AWS_CLOUDHSM' }), 'UnsupportedOperationException', /PKCS#11 3\.2/);
   }
   for (const [spec, pkLen, sigLen] of levels) await signAndCheck(t, kms, spec, pkLen, sigLen, backend.name === 'softhsm' ? 'AWS_KMS' : undefined);
+});
+
+// A store made by a build whose OpenSSL has ML-DSA (Debian 13), opened by one without (Debian 12):
+// its ML-DSA keys are described and their public keys given, but using the private key is refused
+// for the missing algorithm, not blamed on the root key (the material cannot be loaded here). The
+// key is simulated: a P-256 key whose record is made to say ML_DSA_65, as such a store's would.
+tap.test('an ML-DSA key in a store opened by a build without ML-DSA: refused for that reason', { skip: native.mlDsa() ? "this build's OpenSSL has ML-DSA" : false }, async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'ekms-ml-dsa-elsewhere-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const kms = await Kms.open({ home, audit: false });
+  t.teardown(() => kms.close());
+  const keyId = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const db = new Database(join(home, 'store.sqlite3'));
+  db.prepare("UPDATE keys SET key_spec = 'ML_DSA_65' WHERE key_id = ?").run(keyId); // another connection: the Kms reloads the record
+  db.close();
+
+  t.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeySpec, 'ML_DSA_65', 'described');
+  t.ok((await kms.getPublicKey({ KeyId: keyId })).PublicKey!.length > 0, 'its public key is given');
+  const why = /^ML-DSA keys need OpenSSL 3\.5 or later; embedded-kms was built with OpenSSL 3\./;
+  await rejectsAws(t, kms.sign({ KeyId: keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ML_DSA_SHAKE_256' }), 'UnsupportedOperationException', why);
+  await rejectsAws(t, kms.verify({ KeyId: keyId, Message: Buffer.from('m'), Signature: Buffer.alloc(3309), SigningAlgorithm: 'ML_DSA_SHAKE_256' }), 'UnsupportedOperationException', why);
+  await kms.disableKey({ KeyId: keyId });
+  await rejectsAws(t, kms.sign({ KeyId: keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ML_DSA_SHAKE_256' }), 'DisabledException', /is disabled\.$/);
+  t.equal((await kms.scheduleKeyDeletion({ KeyId: keyId, PendingWindowInDays: 7 })).KeyState, 'PendingDeletion', 'and it can still be deleted');
 });
