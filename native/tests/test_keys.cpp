@@ -290,17 +290,18 @@ TEST(only_fast_signing_keys_sign_inline) {
   CHECK(fresh("RSA_2048")->cheapToSignInline());
   CHECK(!fresh("RSA_3072")->cheapToSignInline());
   CHECK(!fresh("RSA_4096")->cheapToSignInline());
-  CHECK(!fresh("ECC_NIST_P384")->cheapToSignInline());
-  CHECK(!fresh("ECC_SECG_P256K1")->cheapToSignInline());
+  CHECK(fresh("ECC_NIST_P384")->cheapToSignInline());
+  CHECK(fresh("ECC_NIST_P521")->cheapToSignInline());
+  CHECK(fresh("ECC_SECG_P256K1")->cheapToSignInline());
   CHECK(!fresh("SYMMETRIC_DEFAULT")->cheapToSignInline());
 }
 
-TEST(rsa_keys_of_every_size_verify_inline) {
+TEST(rsa_keys_of_every_size_and_every_curve_verify_inline) {
   CHECK(fresh("RSA_2048")->cheapToVerifyInline());
   CHECK(fresh("RSA_4096")->cheapToVerifyInline());
   CHECK(fresh("ECC_NIST_P256")->cheapToVerifyInline());
-  CHECK(!fresh("ECC_NIST_P384")->cheapToVerifyInline());
-  CHECK(!fresh("ECC_SECG_P256K1")->cheapToVerifyInline());
+  CHECK(fresh("ECC_NIST_P384")->cheapToVerifyInline());
+  CHECK(fresh("ECC_SECG_P256K1")->cheapToVerifyInline());
 }
 
 TEST(openssl_is_the_linked_version) {

@@ -69,3 +69,35 @@ eachBackend('a loop of awaited P-256, Ed25519 and RSA-2048 Sign/Verify calls let
     t.ok(turned < 600, `software keys: ${turned} turns, so the calls did not go through the thread pool`);
   }
 });
+
+/** Whether `call` settled before the event loop's next turn: work done inline settles in the same turn; work handed to a thread settles only after the loop has turned to collect it. */
+async function settlesWithinTheTurn(call: () => Promise<unknown>): Promise<boolean> {
+  // Two turns first: this turn's inline budget (inline-budget.ts) renewed, nothing of ours in flight.
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+  let turned = false;
+  setImmediate(() => (turned = true));
+  await call();
+  return !turned;
+}
+
+eachBackend('software keys of every curve sign and verify on the calling thread, one call at a time', async (t, kms, backend) => {
+  if (backend.name !== 'software') return t.pass('token keys run inline once the token has proved fast (measured, test/pkcs11)');
+  const cases = [
+    ['ECC_NIST_P256', 'ECDSA_SHA_256', 32],
+    ['ECC_NIST_P384', 'ECDSA_SHA_384', 48],
+    ['ECC_NIST_P521', 'ECDSA_SHA_512', 64],
+    ['ECC_SECG_P256K1', 'ECDSA_SHA_256', 32],
+  ] as const;
+  for (const [spec, alg, digestBytes] of cases) {
+    const keyId = (await kms.createKey({ KeySpec: spec, KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+    const input = { KeyId: keyId, Message: Buffer.alloc(digestBytes, 1), MessageType: 'DIGEST', SigningAlgorithm: alg } as const;
+    const { Signature } = await kms.sign(input); // the first use unwraps the key, on the pool
+    t.ok(await settlesWithinTheTurn(() => kms.sign(input)), `${spec}: Sign ran inline`);
+    t.ok(await settlesWithinTheTurn(() => kms.verify({ ...input, Signature: Signature! })), `${spec}: Verify ran inline`);
+  }
+  // RSA-4096 signatures (several ms) stay on the pool: the check can tell the two apart.
+  const rsa = (await kms.createKey({ KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const rsaInput = { KeyId: rsa, Message: Buffer.alloc(32, 1), MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PSS_SHA_256' } as const;
+  await kms.sign(rsaInput);
+  t.notOk(await settlesWithinTheTurn(() => kms.sign(rsaInput)), 'RSA_4096: Sign went to the pool');
+});
