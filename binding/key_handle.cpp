@@ -118,7 +118,7 @@ Napi::Value KeyHandle::encrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   SecretBytes plaintext = secretArg(info, 1, "plaintext");
   ekms::EncryptionContext context = contextArg(info, 2);
-  const bool inlineNow = runsInline(info, 3, plaintext.size(), &ekms::Key::cheapToRunInline);
+  const bool inlineNow = runsInline(info, 3, plaintext.size(), &ekms::Key::cheapToEncryptInline);
   return Task<Bytes>::startOrValue(
       info.Env(),
       [key = resolver(), &alg, plaintext = std::move(plaintext), context = std::move(context)]() {
@@ -132,7 +132,7 @@ Napi::Value KeyHandle::decrypt(const Napi::CallbackInfo& info) {
   const auto& alg = algorithmArg(info, 0, "algorithm");
   Bytes ciphertext = bytesArg(info, 1, "ciphertext");
   ekms::EncryptionContext context = contextArg(info, 2);
-  const bool inlineNow = runsInline(info, 3, ciphertext.size(), &ekms::Key::cheapToRunInline);
+  const bool inlineNow = runsInline(info, 3, ciphertext.size(), &ekms::Key::cheapToDecryptInline);
   return Task<SecretBytes>::startOrValue(
       info.Env(),
       [key = resolver(), &alg, ciphertext = std::move(ciphertext), context = std::move(context)]() {
@@ -236,9 +236,10 @@ Napi::Value KeyHandle::verifyMac(const Napi::CallbackInfo& info) {
 
 Napi::Value KeyHandle::deriveSharedSecret(const Napi::CallbackInfo& info) {
   Bytes peer = bytesArg(info, 0, "publicKey");
-  return Task<SecretBytes>::start(
+  const bool inlineNow = runsInline(info, 1, peer.size(), &ekms::Key::cheapToDeriveInline);
+  return Task<SecretBytes>::startOrValue(
       info.Env(), [key = resolver(), peer = std::move(peer)]() { return key()->deriveSharedSecret(peer); },
-      [](Napi::Env env, SecretBytes& secret) -> Napi::Value { return toBuffer(env, secret); }, false, pool_);
+      [](Napi::Env env, SecretBytes& secret) -> Napi::Value { return toBuffer(env, secret); }, inlineNow, pool_);
 }
 
 }  // namespace binding

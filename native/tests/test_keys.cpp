@@ -304,6 +304,19 @@ TEST(rsa_keys_of_every_size_and_every_curve_verify_inline) {
   CHECK(fresh("ECC_SECG_P256K1")->cheapToVerifyInline());
 }
 
+TEST(public_key_encryption_and_cheap_private_key_work_run_inline) {
+  CHECK(fresh("RSA_2048")->cheapToEncryptInline());
+  CHECK(fresh("RSA_4096")->cheapToEncryptInline());
+  CHECK(fresh("RSA_2048")->cheapToDecryptInline());
+  CHECK(!fresh("RSA_4096")->cheapToDecryptInline());
+  CHECK(fresh("ECC_NIST_P256")->cheapToDeriveInline());
+  CHECK(fresh("ECC_NIST_P384")->cheapToDeriveInline());
+  CHECK(!fresh("RSA_2048")->cheapToDeriveInline());
+  CHECK(fresh("SYMMETRIC_DEFAULT")->cheapToEncryptInline());
+  CHECK(fresh("SYMMETRIC_DEFAULT")->cheapToDecryptInline());
+  CHECK(!fresh("SYMMETRIC_DEFAULT")->cheapToDeriveInline());
+}
+
 TEST(openssl_is_the_linked_version) {
   // The static OpenSSL we link reports the version of the headers we built against.
   CHECK(opensslVersion() == OPENSSL_VERSION_TEXT);

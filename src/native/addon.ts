@@ -47,7 +47,7 @@ export interface NativeKeyHandle {
   ): Promise<{ ciphertext: Buffer; publicKey: Buffer; privateKey?: Buffer }>;
   generateMac(algorithm: string, message: Uint8Array, allowInline?: boolean, out?: Uint8Array): Buffer | number | Promise<Buffer>;
   verifyMac(algorithm: string, message: Uint8Array, mac: Uint8Array, allowInline?: boolean): void | Promise<void>;
-  deriveSharedSecret(publicKey: Uint8Array): Promise<Buffer>;
+  deriveSharedSecret(publicKey: Uint8Array, allowInline?: boolean): Buffer | Promise<Buffer>;
 }
 
 export interface NativeEngine {

@@ -101,3 +101,23 @@ eachBackend('software keys of every curve sign and verify on the calling thread,
   await kms.sign(rsaInput);
   t.notOk(await settlesWithinTheTurn(() => kms.sign(rsaInput)), 'RSA_4096: Sign went to the pool');
 });
+
+eachBackend("software RSA keys encrypt inline, RSA-2048 decrypts inline, ECDH runs inline", async (t, kms, backend) => {
+  if (backend.name !== 'software') return t.pass("token keys' decryption and ECDH are the token's, on its threads");
+  for (const [spec, decryptsInline] of [['RSA_2048', true], ['RSA_4096', false]] as const) {
+    const keyId = (await kms.createKey({ KeySpec: spec, KeyUsage: 'ENCRYPT_DECRYPT' })).KeyMetadata!.KeyId!;
+    const input = { KeyId: keyId, Plaintext: Buffer.from('data key'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } as const;
+    const { CiphertextBlob } = await kms.encrypt(input); // the first use unwraps the key, on the pool
+    t.ok(await settlesWithinTheTurn(() => kms.encrypt(input)), `${spec}: Encrypt (the public key) ran inline`);
+    const decrypt = () => kms.decrypt({ KeyId: keyId, CiphertextBlob: CiphertextBlob!, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+    t.equal(await settlesWithinTheTurn(decrypt), decryptsInline, `${spec}: Decrypt ${decryptsInline ? 'ran inline' : 'went to the pool'}`);
+    t.same(Buffer.from((await decrypt()).Plaintext!), Buffer.from('data key'));
+  }
+  const ecdh = (await kms.createKey({ KeySpec: 'ECC_NIST_P384', KeyUsage: 'KEY_AGREEMENT' })).KeyMetadata!.KeyId!;
+  const peer = (await kms.createKey({ KeySpec: 'ECC_NIST_P384', KeyUsage: 'KEY_AGREEMENT' })).KeyMetadata!.KeyId!;
+  const peerKey = (await kms.getPublicKey({ KeyId: peer })).PublicKey!;
+  const derive = () => kms.deriveSharedSecret({ KeyId: ecdh, KeyAgreementAlgorithm: 'ECDH', PublicKey: peerKey });
+  const first = await derive();
+  t.ok(await settlesWithinTheTurn(derive), 'ECC_NIST_P384: DeriveSharedSecret ran inline');
+  t.same(Buffer.from((await derive()).SharedSecret!), Buffer.from(first.SharedSecret!), 'the same secret each time');
+});

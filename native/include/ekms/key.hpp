@@ -51,6 +51,15 @@ class Key {
   // 15-60 µs). By default, as Sign.
   virtual bool cheapToVerifyInline() const { return cheapToSignInline(); }
 
+  // The same for Encrypt, Decrypt and DeriveSharedSecret. Symmetric keys answer as
+  // cheapToRunInline. An asymmetric key's Encrypt is RSA-OAEP with the public key (as cheap as a
+  // Verify: 20-60 µs), its Decrypt a private-key operation (as costly as a Sign), and ECDH a
+  // private-key scalar multiplication (as costly as an ECDSA Sign); each key says which it can do
+  // on the calling thread.
+  virtual bool cheapToEncryptInline() const { return cheapToRunInline(); }
+  virtual bool cheapToDecryptInline() const { return cheapToRunInline(); }
+  virtual bool cheapToDeriveInline() const { return false; }
+
  protected:
   [[noreturn]] void unsupported(const char* operation) const;
 

@@ -176,9 +176,12 @@ class TokenKey final : public Key {
   // Verify never reaches the token: it is the public key's work here, cheap for the same key
   // specs as a software key's (software_key.cpp).
   bool cheapToVerifyInline() const override {
-    return public_ && (spec_.family == KeyFamily::Rsa || identity().keySpec == "ECC_NIST_P256" ||
-                       identity().keySpec == "ECC_NIST_EDWARDS25519");
+    return public_ && (spec_.family == KeyFamily::Rsa || spec_.family == KeyFamily::Ec || spec_.family == KeyFamily::Ed25519);
   }
+
+  // RSA-OAEP encryption uses the public key here, as Verify does (encrypt()); decryption and ECDH
+  // are the token's, and stay off the event loop (Key's defaults).
+  bool cheapToEncryptInline() const override { return public_ && spec_.family == KeyFamily::Rsa; }
 
   void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const override {
     if (!public_) unsupported("Verify");

@@ -2,7 +2,8 @@
 // SubjectPublicKeyInfo), returning the raw shared secret as AWS does (no KDF).
 import { ValidationException } from '../../errors.js';
 import { requireUsableFor } from '../../keys/usage.js';
-import { native } from '../native-errors.js';
+import { budgetedSign } from '../inline-budget.js';
+import { nativeNow } from '../native-errors.js';
 import { defineOperation, stopIfDryRun } from '../operation.js';
 
 export const deriveSharedSecret = defineOperation('DeriveSharedSecret', async (ctx, input) => {
@@ -13,7 +14,8 @@ export const deriveSharedSecret = defineOperation('DeriveSharedSecret', async (c
   stopIfDryRun(input);
   let secret: Uint8Array;
   try {
-    secret = await native(key.handle().deriveSharedSecret(input.PublicKey));
+    // ECDH costs what an ECDSA signature does: inline for a caller doing one at a time, as Sign.
+    secret = await nativeNow(() => budgetedSign((allowInline) => key.handle().deriveSharedSecret(input.PublicKey, allowInline)));
   } catch (err) {
     // AWS answers an unusable public key with an empty ValidationException.
     if (err instanceof ValidationException) throw new ValidationException('');

@@ -6,8 +6,9 @@ import { keySpecs, oaepLimit } from '../../keys/specs.js';
 import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { EncryptionAlgorithmSpec } from '../../model/types.js';
 import { addon } from '../../native/addon.js';
-import { budgeted } from '../inline-budget.js';
-import { incorrectKeyMessage } from '../native-errors.js';
+import { budgeted, budgetedSign } from '../inline-budget.js';
+import { incorrectKeyMessage, nativeNow } from '../native-errors.js';
+import { andThen } from '../../promise.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 
@@ -117,6 +118,16 @@ export function decryptionSource(
 // size and may not fit, and then come back as a Buffer of their own (result-buffer.ts).
 export const CIPHERTEXT_OVERHEAD = 128;
 
+/**
+ * Starts an Encrypt or Decrypt under the inline budget that fits its key: a symmetric key's work
+ * (about a microsecond) counts against the calls allowed per turn; an RSA key's (20-300 µs, the
+ * key says whether it may run inline) against the signing budget's time, as Sign does.
+ */
+function keyBudgeted<T, U>(key: LoadedKey, start: (allowInline: boolean) => T | Promise<T>, then: (result: T) => U): U | Promise<U> {
+  if (key.record.keySpec === 'SYMMETRIC_DEFAULT') return budgeted(() => start(true), then);
+  return andThen(nativeNow(() => budgetedSign(start)), then);
+}
+
 // Encrypt and Decrypt give their output at once when the work ran inline (operation.ts).
 export const encrypt = defineOperation('Encrypt', (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId);
@@ -125,8 +136,9 @@ export const encrypt = defineOperation('Encrypt', (ctx, input) => {
   checkPlaintextSize(key, alg, input.Plaintext.length);
   stopIfDryRun(input);
   let room: Buffer | undefined;
-  return budgeted(
-    () => key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, true, (room = resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD))),
+  return keyBudgeted(
+    key,
+    (allowInline) => key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, allowInline, (room = resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD))),
     (ciphertext) => ({ CiphertextBlob: resultIn(room, ciphertext), KeyId: key.arn, EncryptionAlgorithm: alg }),
   );
 });
@@ -138,8 +150,9 @@ export const decrypt = defineOperation('Decrypt', (ctx, input) => {
   stopIfDryRun(input);
   const blob = input.CiphertextBlob as Uint8Array; // present unless the dry run above stopped the call
   // From the addon, in an ArrayBuffer of its own (never a slice of the pool: result-buffer.ts).
-  return budgeted(
-    () => target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, true),
+  return keyBudgeted(
+    target.key,
+    (allowInline) => target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, allowInline),
     (plaintext) => {
       const out: { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: EncryptionAlgorithmSpec; KeyMaterialId?: string } = {
         KeyId: target.key.arn,
