@@ -46,7 +46,10 @@ export class ImportExpiry {
       // sweep (backends/token-orphans.ts) does later, for a material that keeps its row.
       if (changed && tokenRef !== undefined && this.token)
         void destroyForgottenMaterial(this.store, this.token, keyId, materialId, now, removed).catch(() => undefined);
-      if (changed) this.keys.invalidate(keyId, { wipe: true });
+      if (changed) {
+        this.keys.invalidate(keyId, { wipe: true });
+        this.store.shred();
+      }
     }
     // invalidate() marked the schedule stale again through the registry; what is read now is current.
     this.stale = false;

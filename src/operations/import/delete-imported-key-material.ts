@@ -31,8 +31,11 @@ export const deleteImportedKeyMaterial = defineOperation('DeleteImportedKeyMater
       onToken !== undefined && imports.material(keyId, materialId)?.importState === 'IMPORTED'
         ? await native(forgetTokenMaterial(ctx.store, tokenOfKey(ctx, key), keyId, materialId, ctx.now(), forget))
         : ctx.store.write(forget);
-    // Wipe whatever this process still holds unwrapped of the key.
-    if (changed) ctx.keys.invalidate(keyId, { wipe: true });
+    // Wipe whatever this process still holds unwrapped of the key, and the store's old copies.
+    if (changed) {
+      ctx.keys.invalidate(keyId, { wipe: true });
+      ctx.store.shred();
+    }
   }
   const out: DeleteImportedKeyMaterialResponse = { KeyId: key.arn };
   if (materialId !== undefined && isSymmetric(key.record)) out.KeyMaterialId = materialId;

@@ -1,0 +1,68 @@
+// Deleting key material destroys it: once a key's deletion completes, or its imported material is
+// deleted, its wrapped blob is in none of the home's files. The root key beside them would still
+// unwrap it, so a copy left in the database's free space or in the WAL would bring the key back
+// (crypto-shredding would be a promise only). src/store/store.ts: secure_delete and shred().
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
+import t from 'tap';
+
+import { Kms } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { externalKey, importInto } from '../import/helpers.js';
+
+function wrappedBlobs(home: string, keyId: string): Buffer[] {
+  const db = new Database(join(home, 'store.sqlite3'), { readonly: true });
+  try {
+    return (db.prepare('SELECT wrapped FROM key_materials WHERE key_id = ? AND wrapped IS NOT NULL').pluck().all(keyId) as Buffer[]).map((b) => Buffer.from(b));
+  } finally {
+    db.close();
+  }
+}
+
+/** The home's files (store, WAL, shared memory, usage database, audit trail...) that hold `blob`. */
+function filesHolding(home: string, blob: Buffer): string[] {
+  return readdirSync(home, { withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .filter((name) => readFileSync(join(home, name)).includes(blob));
+}
+
+t.test("a deleted key's wrapped material is in none of the home's files", async (t) => {
+  const home = tempHome('ekms-shred-');
+  let now = Date.now();
+  const clock = () => new Date(now);
+  let kms = await Kms.open({ home, clock });
+  const kept = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const doomed = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await kms.rotateKeyOnDemand({ KeyId: doomed }); // two materials
+  const blobs = wrappedBlobs(home, doomed);
+  t.equal(blobs.length, 2, 'the key has two wrapped materials');
+  for (const b of blobs) t.not(filesHolding(home, b).length, 0, 'each is in the store before the deletion');
+  await kms.encrypt({ KeyId: doomed, Plaintext: Buffer.from('x') });
+  await kms.scheduleKeyDeletion({ KeyId: doomed, PendingWindowInDays: 7 });
+  await kms.close();
+
+  now += 8 * 86_400_000;
+  kms = await Kms.open({ home, clock }); // the deletion completes as the store opens
+  await t.rejects(kms.describeKey({ KeyId: doomed }), { name: 'NotFoundException' });
+  await kms.encrypt({ KeyId: kept, Plaintext: Buffer.from('the store still works') });
+  await kms.close();
+  for (const b of blobs) t.same(filesHolding(home, b), [], 'the deleted material is in no file');
+  t.equal(wrappedBlobs(home, kept).length, 1, 'the other key keeps its material');
+});
+
+t.test('deleted imported material is in none of the files either', async (t) => {
+  const home = tempHome('ekms-shred-import-');
+  const kms = await Kms.open({ home });
+  t.teardown(() => kms.close());
+  const keyId = (await externalKey(kms)).KeyId!;
+  await importInto(kms, keyId, randomBytes(32));
+  const [blob] = wrappedBlobs(home, keyId);
+  t.ok(blob && filesHolding(home, blob).length > 0, 'the imported material is in the store');
+  await kms.deleteImportedKeyMaterial({ KeyId: keyId });
+  t.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport');
+  t.same(filesHolding(home, blob!), [], 'after DeleteImportedKeyMaterial, in no file (the Kms still open)');
+});
