@@ -1,7 +1,7 @@
 // Kms: an open key store with AWS KMS's API. One camelCase method per KMS operation (as in
 // @aws-sdk/client-kms's aggregated KMS client), `send(command)` for SDK command objects, and
 // `execute(operation, input)` underneath them all, which the endpoint and the CLI use too.
-import { chmodSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { AuditTrail } from './audit/index.js';
@@ -118,7 +118,6 @@ export class Kms {
     let store: Store;
     try {
       store = Store.open(dbPath);
-      chmodSync(dbPath, 0o600);
     } catch (err) {
       engine.close();
       if (err instanceof StoreError) throw new KeyStoreOpenError(err.message, { cause: err });

@@ -45,6 +45,9 @@ export async function backupStore(source: StoreTarget, file: string): Promise<Ba
     try {
       if (!Buffer.isBuffer(getMetaValue(db, rootKeyCheckName)))
         throw new DurabilityError(`the key store in ${home} has no root key yet; open it once with Kms.open first`);
+      // Made empty and 0600 first: VACUUM INTO would make it with the umask's mode (0644), and the
+      // copy holds every wrapped key. SQLite writes into an empty file.
+      closeSync(openSync(tmp, 'wx', 0o600));
       db.prepare('VACUUM INTO ?').run(tmp);
     } finally {
       db.close();

@@ -4,6 +4,7 @@
 // what they cached (PRAGMA data_version, shared by the calls of one run of JavaScript).
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 
 import { migrations, schemaVersion } from './schema.js';
 import type { AliasRecord, KeyImportSummary, KeyRecord, MaterialRecord, TagRecord } from './records.js';
@@ -157,6 +158,23 @@ const RECHECK_MS = 1;
 /** How long a statement waits for another connection's lock. */
 const BUSY_TIMEOUT_MS = 10_000;
 
+/**
+ * The store file and its WAL and shared-memory files are the owner's alone (0600), whatever the
+ * umask or the folder's mode (a home that existed before is not changed): SQLite makes the other
+ * two with the database file's mode, so the file is made 0600 before SQLite opens it, and files
+ * made by an earlier version are brought to 0600 after.
+ */
+function keepPrivate(path: string): void {
+  if (path === ':memory:') return;
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`])
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      // not there (no WAL yet)
+    }
+}
+
 export class Store {
   readonly db: Db;
   private lastDataVersion: number;
@@ -197,6 +215,7 @@ export class Store {
 
   /** Opens the database file and brings its schema up to date (one transaction). */
   static open(path: string): Store {
+    keepPrivate(path);
     const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     try {
       useWal(db);
@@ -218,6 +237,7 @@ export class Store {
       db.pragma(`mmap_size = ${mmapBytes}`);
       migrate(db);
       localWrites.count += 1; // a migration is a write the other Stores of this process must see
+      keepPrivate(path); // the WAL and shared-memory files, made with the file's mode, or older ones
       return new Store(db);
     } catch (err) {
       db.close();
