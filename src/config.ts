@@ -92,18 +92,30 @@ function warnUnknownOptions(options: object): void {
   }
 }
 
+/**
+ * A copy of the PKCS#11 options whose PIN is not enumerable: printing or serializing the Kms's
+ * configuration (util.inspect(kms), a logger, JSON) never shows it. Kms.open drops it once the
+ * token has its own copy (which logs in again on reconnection).
+ */
+function withHiddenPin(options: Pkcs11Options): Pkcs11Options {
+  const { pin, ...rest } = options;
+  const copy: Pkcs11Options = { ...rest };
+  if (pin !== undefined) Object.defineProperty(copy, 'pin', { value: pin, enumerable: false, writable: true, configurable: true });
+  return copy;
+}
+
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {
   warnUnknownOptions(options);
   const module = options.pkcs11?.module ?? env.EKMS_PKCS11_MODULE;
   let pkcs11: Pkcs11Options | undefined;
-  if (options.pkcs11) pkcs11 = options.pkcs11;
+  if (options.pkcs11) pkcs11 = withHiddenPin(options.pkcs11);
   else if (module) {
-    pkcs11 = {
+    pkcs11 = withHiddenPin({
       module,
       tokenLabel: env.EKMS_PKCS11_TOKEN_LABEL ?? '',
       pin: env.EKMS_PKCS11_PIN,
       pinFile: env.EKMS_PKCS11_PIN_FILE,
-    };
+    });
   }
   const home = resolve(options.home ?? env.EKMS_HOME ?? '.ekms');
   return {

@@ -89,3 +89,17 @@ t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
   tt.equal(created.KeyMetadata?.Origin, 'AWS_CLOUDHSM', 'new keys go to the token by default');
   await kms.close();
 });
+
+t.test("the PIN is not in the Kms's configuration once the token is open", async (tt) => {
+  const { inspect } = await import('node:util');
+  const options = softhsmOptions();
+  const kms = await Kms.open({ pkcs11: options, home: tempHome('ekms-p11-pin-') });
+  tt.teardown(() => kms.close());
+  tt.equal(options.pin, userPin, "the caller's options are left as given");
+  const seen = [inspect(kms, { depth: 8, showHidden: true }), JSON.stringify(kms.config), inspect(kms.config, { showHidden: true })];
+  for (const text of seen) tt.notMatch(text, new RegExp(`\\b${userPin}\\b`), 'no PIN in what inspecting or serializing shows');
+  tt.equal(kms.config.pkcs11?.pin, undefined, 'dropped: the token keeps its own copy');
+  await kms.disconnectCustomKeyStore({ CustomKeyStoreId: kms.token!.customKeyStoreId });
+  await kms.connectCustomKeyStore({ CustomKeyStoreId: kms.token!.customKeyStoreId });
+  tt.ok((await kms.createKey({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: kms.token!.customKeyStoreId })).KeyMetadata, 'and logs in again after a reconnection');
+});
