@@ -222,6 +222,8 @@ Napi::Value Token::readAttributes(const Napi::CallbackInfo& info) {
         out.Set("alwaysSensitive", a.alwaysSensitive);
         out.Set("token", a.onToken);
         out.Set("private", a.isPrivate);
+        out.Set("unwrap", a.unwrap);
+        out.Set("wrap", a.wrap);
         out.Set("id", toBuffer(env, a.id));
         out.Set("label", a.label);
         out.Set("valueRefused", a.valueRefused);

@@ -33,6 +33,9 @@ export interface TokenKeyAttributes {
   alwaysSensitive?: boolean;
   token?: boolean;
   private?: boolean;
+  /** CKA_UNWRAP, and CKA_WRAP (false for a private key, which has none). */
+  unwrap?: boolean;
+  wrap?: boolean;
   id?: Buffer;
   label?: string;
   /** Asking the token for the secret value (CKA_VALUE, CKA_PRIVATE_EXPONENT for RSA) was refused. */

@@ -40,6 +40,9 @@ t.test('every key spec lives on the token, protected', async (tt) => {
     tt.equal(a.extractable, false, `${spec}: CKA_EXTRACTABLE false`);
     tt.equal(a.neverExtractable, true, `${spec}: CKA_NEVER_EXTRACTABLE`);
     tt.equal(a.alwaysSensitive, true, `${spec}: CKA_ALWAYS_SENSITIVE`);
+    // Not left to the token's defaults: SoftHSM2 would give an AES key CKA_WRAP and CKA_UNWRAP.
+    tt.equal(a.unwrap, false, `${spec}: CKA_UNWRAP false`);
+    tt.equal(a.wrap, false, `${spec}: CKA_WRAP false`);
     tt.equal(a.valueRefused, true, `${spec}: the token refuses to reveal the secret`);
     tt.equal(a.valueRv, 'CKR_ATTRIBUTE_SENSITIVE');
     tt.equal(a.id?.toString(), `${keyId}/${material.materialId}`, `${spec}: CKA_ID`);

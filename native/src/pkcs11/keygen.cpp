@@ -3,6 +3,24 @@
 
 namespace ekms::pkcs11 {
 
+void secretKeyCapabilities(AttributeTemplate& t, KeyFamily family) {
+  const bool aes = family == KeyFamily::Aes;
+  t.flag(CKA_ENCRYPT, aes).flag(CKA_DECRYPT, aes).flag(CKA_SIGN, !aes).flag(CKA_VERIFY, !aes);
+  t.flag(CKA_WRAP, false).flag(CKA_UNWRAP, false).flag(CKA_DERIVE, false);
+}
+
+void privateKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u) {
+  const bool rsa = family == KeyFamily::Rsa;
+  t.flag(CKA_SIGN, u.sign).flag(CKA_DECRYPT, rsa && u.encrypt).flag(CKA_DERIVE, !rsa && u.derive);
+  t.flag(CKA_SIGN_RECOVER, false).flag(CKA_UNWRAP, false);
+}
+
+void publicKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u) {
+  const bool rsa = family == KeyFamily::Rsa;
+  t.flag(CKA_VERIFY, u.sign).flag(CKA_ENCRYPT, rsa && u.encrypt);
+  t.flag(CKA_VERIFY_RECOVER, false).flag(CKA_WRAP, false).flag(CKA_DERIVE, false);
+}
+
 namespace {
 
 // The protections every private or secret object gets (token_key.hpp).
@@ -68,8 +86,7 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
     AttributeTemplate t = protectedObject(ckaId, label);
     t.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, aes ? CKK_AES : CKK_GENERIC_SECRET);
     t.ulong(CKA_VALUE_LEN, static_cast<CK_ULONG>(spec.bits / 8));
-    if (aes) t.flag(CKA_ENCRYPT, true).flag(CKA_DECRYPT, true);
-    else t.flag(CKA_SIGN, true).flag(CKA_VERIFY, true);
+    secretKeyCapabilities(t, spec.family);
     token->run([&](Session& s) {
       destroyLeftovers(s, ckaId);
       CK_MECHANISM m{mech, nullptr, 0};
@@ -88,13 +105,12 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
     mech = CKM_RSA_PKCS_KEY_PAIR_GEN;
     const uint8_t f4[] = {0x01, 0x00, 0x01};
     pub.ulong(CKA_MODULUS_BITS, static_cast<CK_ULONG>(spec.bits)).bytes(CKA_PUBLIC_EXPONENT, ByteView(f4, sizeof f4));
-    pub.flag(CKA_VERIFY, u.sign).flag(CKA_ENCRYPT, u.encrypt);
-    priv.flag(CKA_SIGN, u.sign).flag(CKA_DECRYPT, u.encrypt);
   } else {
     mech = spec.family == KeyFamily::Ed25519 ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN;
-    pub.bytes(CKA_EC_PARAMS, ecParamsOf(spec)).flag(CKA_VERIFY, u.sign);
-    priv.flag(CKA_SIGN, u.sign).flag(CKA_DERIVE, u.derive);
+    pub.bytes(CKA_EC_PARAMS, ecParamsOf(spec));
   }
+  publicKeyCapabilities(pub, spec.family, u);
+  privateKeyCapabilities(priv, spec.family, u);
   token->require(mech, (std::string("a ") + spec.name + " key").c_str());
 
   Pkey publicKey = token->run([&](Session& s) {

@@ -128,6 +128,8 @@ TokenKeyAttributes readTokenKeyAttributes(const std::shared_ptr<Token>& token, c
     a.alwaysSensitive = readFlag(s, h, CKA_ALWAYS_SENSITIVE);
     a.onToken = readFlag(s, h, CKA_TOKEN);
     a.isPrivate = readFlag(s, h, CKA_PRIVATE);
+    a.unwrap = readFlag(s, h, CKA_UNWRAP);
+    a.wrap = a.objectClass == CKO_SECRET_KEY && readFlag(s, h, CKA_WRAP);
     a.id = Token::readAttribute(s, h, CKA_ID);
     Bytes label = Token::readAttribute(s, h, CKA_LABEL);
     a.label.assign(label.begin(), label.end());

@@ -185,10 +185,8 @@ AttributeTemplate targetTemplate(const KeySpecInfo& spec, const Usage& u, const 
   t.ulong(CKA_CLASS, isSecret(spec) ? CKO_SECRET_KEY : CKO_PRIVATE_KEY).ulong(CKA_KEY_TYPE, keyTypeOf(spec));
   t.flag(CKA_TOKEN, true).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   t.bytes(CKA_ID, idBytes(ref)).bytes(CKA_LABEL, ByteView(reinterpret_cast<const uint8_t*>(label.data()), label.size()));
-  if (spec.family == KeyFamily::Aes) t.flag(CKA_ENCRYPT, true).flag(CKA_DECRYPT, true);
-  else if (spec.family == KeyFamily::Hmac) t.flag(CKA_SIGN, true).flag(CKA_VERIFY, true);
-  else if (spec.family == KeyFamily::Rsa) t.flag(CKA_SIGN, u.sign).flag(CKA_DECRYPT, u.encrypt);
-  else t.flag(CKA_SIGN, u.sign).flag(CKA_DERIVE, u.derive);
+  if (isSecret(spec)) secretKeyCapabilities(t, spec.family);
+  else privateKeyCapabilities(t, spec.family, u);
   return t;
 }
 

@@ -50,6 +50,8 @@ struct TokenKeyAttributes {
   CK_OBJECT_CLASS objectClass = 0;
   bool sensitive = false, extractable = true, neverExtractable = false, alwaysSensitive = false;
   bool onToken = false, isPrivate = false;
+  // CKA_UNWRAP, and CKA_WRAP (a secret key's only): a stored key never wraps or unwraps.
+  bool unwrap = true, wrap = true;
   Bytes id;
   std::string label;
   // Asking for the secret value (CKA_VALUE, or CKA_PRIVATE_EXPONENT for RSA) was refused, and how.
