@@ -290,9 +290,15 @@ function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unkn
 
 // A validation message quotes the values it refuses, as AWS's do; grant tokens are not logged
 // (redact.ts), so the trail's copy of such a message leaves their value out.
-const QUOTED_GRANT_TOKENS = /Value '[^']*' at '((?:[\w.]+\.)?grantTokens(?:\.\d+)?)'/g;
-function withoutGrantTokens(message: string): string {
-  return message.includes('grantTokens') ? message.replace(QUOTED_GRANT_TOKENS, "Value at '$1'") : message;
+// The quoted value runs to the first "' at '" (a token may hold quotes of its own); whatever of
+// the request's own tokens is still in the text after that (a token holding "' at '") is masked.
+const QUOTED_GRANT_TOKENS = /Value '(?:(?!' at ')[\s\S])*' at '((?:[\w.]+\.)?grantTokens(?:\.\d+)?)'/g;
+function withoutGrantTokens(message: string, input: unknown): string {
+  if (!message.includes('grantTokens')) return message;
+  let out = message.replace(QUOTED_GRANT_TOKENS, "Value at '$1'");
+  const tokens = (input as { GrantTokens?: unknown } | null | undefined)?.GrantTokens;
+  if (Array.isArray(tokens)) for (const token of tokens) if (typeof token === 'string' && token !== '') out = out.split(token).join('***');
+  return out;
 }
 
 /**
@@ -336,7 +342,7 @@ export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   const middle = loggableJson(frame.input, call.input) + ids;
   // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
   // else is summarised by its AWS type.
-  const [code, message] = call.error instanceof KmsError ? [call.error.name, withoutGrantTokens(call.error.message)] : ['KMSInternalException', 'Internal error'];
+  const [code, message] = call.error instanceof KmsError ? [call.error.name, withoutGrantTokens(call.error.message, call.input)] : ['KMSInternalException', 'Internal error'];
   const arns = keyArns(id, call.input, undefined);
   return [prefix, middle + frame.tailText + `,"errorCode":${q(code)},"errorMessage":${q(message)}` + (arns.length > 0 ? `,"resources":${resourcesOf(id, arns)}` : '') + '}'];
 }

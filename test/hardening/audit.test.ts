@@ -306,3 +306,24 @@ t.test('a request object reused with changed values is logged as it was at each 
   const failed = signs.find((e) => e.errorCode !== undefined)!;
   t.same(failed.requestParameters, { keyId: other!.Arn!, message: { length: 7 }, messageType: 'RAW', signingAlgorithm: 'RSASSA_PSS_SHA_256' });
 });
+
+t.test('grant tokens stay out of failed calls\' messages in the trail, whatever characters the list holds', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const KeyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const { GrantToken } = await kms.createGrant({ KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:role/app', Operations: ['Decrypt'] });
+  const { CiphertextBlob } = await kms.encrypt({ KeyId, Plaintext: Buffer.from('x') });
+  const lists = [
+    [GrantToken!, ...Array(10).fill("o'brien")], // too many: the list is quoted whole, and it holds quotes
+    [GrantToken!, ...Array(10).fill("x' at 'grantTokens' y")], // a value that looks like the end of the quote
+  ];
+  for (const GrantTokens of lists) await t.rejects(kms.decrypt({ CiphertextBlob, GrantTokens }), { name: 'ValidationException' });
+  await kms.close();
+  const failed = readEvents(join(home, 'audit.log')).filter((e) => e.eventName === 'Decrypt');
+  t.equal(failed.length, 2);
+  for (const e of failed) {
+    t.equal(e.errorCode, 'ValidationException');
+    t.match(e.errorMessage, /at 'grantTokens' failed to satisfy constraint/, 'the message still says what was wrong');
+  }
+  t.notOk(readFileSync(join(home, 'audit.log'), 'utf8').includes(GrantToken!), 'the grant token is in no line');
+});
