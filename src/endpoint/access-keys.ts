@@ -1,7 +1,7 @@
 // The access keys a SigV4 endpoint accepts: `$EKMS_HOME/credentials.json` and the environment
 // variable EKMS_ACCESS_KEYS (`AKID:SECRET,AKID2:SECRET2`). Secrets stay in this map; nothing
 // prints them, and errors about a malformed file name the file, never its contents.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type AccessKeys = ReadonlyMap<string, string>;
@@ -29,6 +29,11 @@ export function parseAccessKeyList(text: string, source = 'EKMS_ACCESS_KEYS'): M
  * member names of an AWS credentials object, so a file can be written from `aws configure` values.
  */
 export function readAccessKeyFile(path: string): Map<string, string> {
+  // Its secrets sign requests as these keys: like ~/.ssh keys, the file should be its owner's
+  // alone. Said, not refused (the AWS CLI reads its credentials file whatever its mode).
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0)
+    process.emitWarning(`${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): its secret access keys sign requests to the endpoint; chmod 600 it`, 'EmbeddedKmsWarning');
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));

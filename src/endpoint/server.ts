@@ -108,6 +108,14 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
   if (auth !== 'none' && auth !== 'sigv4') throw new EndpointConfigError(`unknown auth mode ${String(auth)}: use none or sigv4`);
   if (auth === 'none' && !isLoopbackHost(host))
     throw new EndpointConfigError(`refusing to listen on ${host} without authentication: use a loopback address or --auth sigv4`);
+  if (auth === 'sigv4' && !options.tls && !isLoopbackHost(host))
+    // SigV4 authenticates requests; it does not hide responses: Decrypt's plaintexts and
+    // GenerateDataKey's keys would cross the network in the clear. Said, not refused (a container
+    // network or a tunnel may already protect the traffic).
+    process.emitWarning(
+      `serving ${host} over plain HTTP: requests are signed, but responses (plaintexts, data keys) cross the network unencrypted; give --tls-cert and --tls-key (or use a loopback address)`,
+      'EmbeddedKmsWarning',
+    );
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   const processing: ProcessOptions = { callerKind: 'endpoint', maxBodyBytes };

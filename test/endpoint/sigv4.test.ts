@@ -1,7 +1,7 @@
 // --auth sigv4: requests signed by @aws-sdk/client-kms pass; a wrong secret, an unknown access
 // key, a skewed clock, a tampered body and malformed Authorization headers are refused with
 // AWS's error types and status codes.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
@@ -175,4 +175,39 @@ t.test('refuses to listen on a non-loopback address without sigv4, or sigv4 with
   await tt.rejects(startServer(kms, { host: '0.0.0.0', port: 0 }), EndpointConfigError);
   await tt.rejects(startServer(kms, { host: '0.0.0.0', port: 0, auth: 'none' }), /without authentication/);
   await tt.rejects(startServer(kms, { port: 0, auth: 'sigv4', accessKeys: new Map() }), /needs access keys/);
+});
+
+t.test('says so when credentials.json is readable by others, or sigv4 is served in the clear beyond loopback', async (tt) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void (w.name === 'EmbeddedKmsWarning' && warnings.push(w.message));
+  process.on('warning', onWarning);
+  tt.teardown(() => void process.off('warning', onWarning));
+  const settle = () => new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+
+  const home = tempHome();
+  const file = join(home, 'credentials.json');
+  writeFileSync(file, JSON.stringify({ accessKeys: [{ accessKeyId: 'AKIDMODE', secretAccessKey: 'mode-secret' }] }), { mode: 0o644 });
+  chmodSync(file, 0o644);
+  loadAccessKeys(home, {});
+  await settle();
+  tt.match(warnings.join('\n'), /credentials\.json can be read by other users \(mode 0644\).*chmod 600/);
+  tt.notMatch(warnings.join('\n'), /mode-secret/, 'the warning shows no secret');
+  warnings.length = 0;
+  chmodSync(file, 0o600);
+  loadAccessKeys(home, {});
+  await settle();
+  tt.same(warnings, [], 'a 0600 file: nothing to say');
+
+  const [backend] = backends();
+  const kms = await backend!.open({ home });
+  tt.teardown(() => kms.close());
+  const keys = new Map([['AKIDMODE', 'mode-secret']]);
+  const local = await startServer(kms, { port: 0, auth: 'sigv4', accessKeys: keys });
+  await local.close();
+  await settle();
+  tt.same(warnings, [], 'loopback: nothing to say');
+  const wide = await startServer(kms, { host: '0.0.0.0', port: 0, auth: 'sigv4', accessKeys: keys });
+  await wide.close();
+  await settle();
+  tt.match(warnings.join('\n'), /serving 0\.0\.0\.0 over plain HTTP.*--tls-cert/);
 });
