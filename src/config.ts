@@ -94,13 +94,15 @@ function warnUnknownOptions(options: object): void {
 
 /**
  * A copy of the PKCS#11 options whose PIN is not enumerable: printing or serializing the Kms's
- * configuration (util.inspect(kms), a logger, JSON) never shows it. Kms.open drops it once the
- * token has its own copy (which logs in again on reconnection).
+ * configuration (util.inspect(kms), a logger, JSON, a spread copy) never shows it, while code
+ * that asks for it by name still gets it (to open another Kms on the same token with
+ * kms.config.pkcs11; a copy for another process must name it).
  */
 function withHiddenPin(options: Pkcs11Options): Pkcs11Options {
   const { pin, ...rest } = options;
   const copy: Pkcs11Options = { ...rest };
-  if (pin !== undefined) Object.defineProperty(copy, 'pin', { value: pin, enumerable: false, writable: true, configurable: true });
+  // A getter: even util.inspect's showHidden shows only `[pin]: [Getter]`.
+  if (pin !== undefined) Object.defineProperty(copy, 'pin', { get: () => pin, enumerable: false, configurable: true });
   return copy;
 }
 

@@ -98,8 +98,6 @@ export class Kms {
         token = await openNativeToken(config.pkcs11, config.keyCacheSize);
       } catch (err) {
         throw new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
-      } finally {
-        delete config.pkcs11.pin; // the token keeps its own copy (config.ts, withHiddenPin)
       }
     }
     try {

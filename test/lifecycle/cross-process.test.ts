@@ -34,7 +34,8 @@ class Child {
   /** A process that opens the same key store as `kms` (same home, ARNs and token). */
   static start(kms: Kms, now: number): Promise<Child> {
     const { home, region, accountId, pkcs11 } = kms.config;
-    const options: KmsOptions = { home, region, accountId, ...(pkcs11 ? { pkcs11 } : {}) };
+    // The PIN by name: the config keeps it out of JSON (config.ts, withHiddenPin).
+    const options: KmsOptions = { home, region, accountId, ...(pkcs11 ? { pkcs11: { ...pkcs11, pin: pkcs11.pin } } : {}) };
     const proc = fork(childScript, [JSON.stringify(options), String(now)], {
       // The TypeScript loader tap runs this test with (package.json, tap.node-arg), so the child
       // runs the same sources.

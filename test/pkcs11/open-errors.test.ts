@@ -98,7 +98,10 @@ t.test("the PIN is not in the Kms's configuration once the token is open", async
   tt.equal(options.pin, userPin, "the caller's options are left as given");
   const seen = [inspect(kms, { depth: 8, showHidden: true }), JSON.stringify(kms.config), inspect(kms.config, { showHidden: true })];
   for (const text of seen) tt.notMatch(text, new RegExp(`\\b${userPin}\\b`), 'no PIN in what inspecting or serializing shows');
-  tt.equal(kms.config.pkcs11?.pin, undefined, 'dropped: the token keeps its own copy');
+  tt.equal(kms.config.pkcs11?.pin, userPin, 'code that asks for it by name still gets it');
+  const second = await Kms.open({ home: kms.config.home, pkcs11: kms.config.pkcs11! });
+  await second.close();
+  tt.pass('kms.config.pkcs11 opens another Kms on the same token');
   await kms.disconnectCustomKeyStore({ CustomKeyStoreId: kms.token!.customKeyStoreId });
   await kms.connectCustomKeyStore({ CustomKeyStoreId: kms.token!.customKeyStoreId });
   tt.ok((await kms.createKey({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: kms.token!.customKeyStoreId })).KeyMetadata, 'and logs in again after a reconnection');
