@@ -53,11 +53,11 @@ class AttributeTemplate {
   std::list<Bytes> values_;  // a list: growing it never moves the bytes attrs_ points to
 };
 
-// Every capability flag a stored key's object can have, set from its family and KMS usage: the
-// ones it needs true, every other false, so that nothing is left to the token's defaults (SoftHSM2
-// gives a new AES key CKA_WRAP, CKA_UNWRAP and CKA_VERIFY; wrapping and decryption with one key is
-// the classic way to take extractable keys out of a token). Only the attributes of the object's
-// class: the secret key, or the private and public keys of a pair.
+// The capability flags of a stored key's objects, from its family and KMS usage. A secret key gets
+// every one set, the ones it needs true and the rest false, so that nothing is left to the token's
+// defaults (SoftHSM2 gives a new AES key CKA_WRAP, CKA_UNWRAP and CKA_VERIFY; wrapping and
+// decryption with one key is the classic way to take extractable keys out of a token). A key
+// pair's objects get only the attributes their key type has (keygen.cpp says why).
 void secretKeyCapabilities(AttributeTemplate& t, KeyFamily family);
 void privateKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u);
 void publicKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u);

@@ -9,16 +9,19 @@ void secretKeyCapabilities(AttributeTemplate& t, KeyFamily family) {
   t.flag(CKA_WRAP, false).flag(CKA_UNWRAP, false).flag(CKA_DERIVE, false);
 }
 
+// A key pair's objects get the flags of their family's operations only: HSMs refuse templates
+// that name attributes their key type lacks (AWS CloudHSM: CKA_SIGN_RECOVER and
+// CKA_VERIFY_RECOVER on any key, CKA_DERIVE on RSA keys, CKA_DECRYPT and CKA_UNWRAP on EC keys),
+// and CKR_TEMPLATE_INCONSISTENT would fail every CreateKey. An RSA private key also says
+// CKA_UNWRAP false, which every token knows for it.
 void privateKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u) {
-  const bool rsa = family == KeyFamily::Rsa;
-  t.flag(CKA_SIGN, u.sign).flag(CKA_DECRYPT, rsa && u.encrypt).flag(CKA_DERIVE, !rsa && u.derive);
-  t.flag(CKA_SIGN_RECOVER, false).flag(CKA_UNWRAP, false);
+  if (family == KeyFamily::Rsa) t.flag(CKA_SIGN, u.sign).flag(CKA_DECRYPT, u.encrypt).flag(CKA_UNWRAP, false);
+  else t.flag(CKA_SIGN, u.sign).flag(CKA_DERIVE, u.derive);
 }
 
 void publicKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u) {
-  const bool rsa = family == KeyFamily::Rsa;
-  t.flag(CKA_VERIFY, u.sign).flag(CKA_ENCRYPT, rsa && u.encrypt);
-  t.flag(CKA_VERIFY_RECOVER, false).flag(CKA_WRAP, false).flag(CKA_DERIVE, false);
+  if (family == KeyFamily::Rsa) t.flag(CKA_VERIFY, u.sign).flag(CKA_ENCRYPT, u.encrypt).flag(CKA_WRAP, false);
+  else t.flag(CKA_VERIFY, u.sign);
 }
 
 namespace {
