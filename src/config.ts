@@ -47,6 +47,8 @@ export interface Config {
   /** The region and account of the ARNs once the store is open (store/identity.ts); before, those asked for. */
   region: string;
   accountId: string;
+  /** The partition of the ARNs once the store is open (store/identity.ts); before, undefined. */
+  partition?: string;
   /** Whether the options or the environment asked for a region, an account (else the defaults). */
   regionGiven: boolean;
   accountIdGiven: boolean;

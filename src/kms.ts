@@ -64,11 +64,11 @@ export class Kms {
   private constructor(config: Config, store: Store, engine: NativeEngine, usage: KeyUsageTracker) {
     this.config = config;
     this.usage = usage;
-    this.arns = new Arns(config.region, config.accountId);
+    this.arns = new Arns(config.region, config.accountId, config.partition);
     this.store = store;
     this.engine = engine;
     this.keys = new KeyRegistry(store, engine, this.arns);
-    this.audit = config.audit ? new AuditTrail(config.audit.path, config.region, config.accountId) : undefined;
+    this.audit = config.audit ? new AuditTrail(config.audit.path, this.arns) : undefined;
     this.rotations = new RotationSchedule(this);
     this.deletions = new DeletionSchedule(store);
     this.importExpiry = new ImportExpiry(store, this.keys);
@@ -130,7 +130,7 @@ export class Kms {
     // store keeps is the one whose region it keeps.
     const { stored, identity } = store.write(() => ({
       stored: store.setMetaIfAbsent(rootKeyCheckName, check),
-      identity: storeIdentity(store, config),
+      identity: storeIdentity(store, config, created),
     }));
     if (!stored.equals(check)) {
       // Another process created this store at the same moment with another root key file.

@@ -9,7 +9,6 @@ import { operations, type OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
 import { fingerprintJson, jsonString as str, loggableJson, sameFingerprint, scalarFingerprint } from './redact.js';
 import { uuid } from '../uuid.js';
-import { partitionOf } from '../keys/arn.js';
 
 export const EVENT_VERSION = '1.11';
 
@@ -40,6 +39,8 @@ export function isReadOnly(operation: string): boolean {
 export interface AuditIdentity {
   region: string;
   accountId: string;
+  /** Of the store's ARNs (store/identity.ts). */
+  partition: string;
   /** `embedded-kms/<version>`, for library calls. */
   userAgent: string;
 }
@@ -223,7 +224,7 @@ function prefixOf(frame: Frame, time: Date): Uint8Array {
 // or anything else that is not a key. The response's KeyId is the same string for every call
 // with one key, so the regular expressions run once per key.
 function arnOf(id: AuditIdentity, v: string): string | null {
-  const make = () => (KEY_ARN.test(v) ? v : KEY_ID.test(v) ? `arn:${partitionOf(id.region)}:kms:${id.region}:${id.accountId}:key/${v}` : null);
+  const make = () => (KEY_ARN.test(v) ? v : KEY_ID.test(v) ? `arn:${id.partition}:kms:${id.region}:${id.accountId}:key/${v}` : null);
   if (v.length > 256) return make(); // no key ARN is that long: not worth a cache entry
   return cached(cacheOf(id).arns, v, make);
 }

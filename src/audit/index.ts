@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { Arns } from '../keys/arn.js';
 import type { OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
 import { eventPieces, isReadOnly, serviceEvent, type AuditIdentity, type LinePiece } from './event.js';
@@ -29,9 +30,9 @@ export class AuditTrail {
   private readonly log: AuditLog;
   private readonly id: AuditIdentity;
 
-  constructor(path: string, region: string, accountId: string) {
+  constructor(path: string, arns: Pick<Arns, 'region' | 'accountId' | 'partition'>) {
     this.log = new AuditLog(path);
-    this.id = { region, accountId, userAgent };
+    this.id = { region: arns.region, accountId: arns.accountId, partition: arns.partition, userAgent };
   }
 
   get path(): string {

@@ -46,11 +46,13 @@ export function parseKeyRef(s: string): KeyRef | undefined {
 export class Arns {
   readonly partition: string;
 
+  /** `partition`: the store's (store/identity.ts), by default the region's. */
   constructor(
     readonly region: string,
     readonly accountId: string,
+    partition?: string,
   ) {
-    this.partition = partitionOf(region);
+    this.partition = partition ?? partitionOf(region);
   }
 
   key(keyId: string): string {

@@ -75,6 +75,24 @@ for (const [region, partition] of [
   });
 }
 
+t.test('a store made before ARNs named partitions keeps its arn:aws ARNs', async (t) => {
+  const home = tempHome('ekms-partition-legacy-');
+  let kms = await Kms.open({ home, region: 'cn-north-1', accountId, audit: false });
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  // Such a store has no partition record: its next open is the first by a version that knows them.
+  kms.store.db.prepare("DELETE FROM meta WHERE name = 'arn_partition_legacy'").run();
+  await kms.close();
+  kms = await Kms.open({ home, accountId, audit: false });
+  t.teardown(() => kms.close());
+  const legacyArn = `arn:aws:kms:cn-north-1:${accountId}:key/${keyId}`;
+  t.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.Arn, legacyArn, 'the ARN it always gave');
+  t.equal((await kms.describeKey({ KeyId: legacyArn })).KeyMetadata!.KeyId, keyId, 'which still names the key');
+  await t.rejects(kms.describeKey({ KeyId: `arn:aws-cn:kms:cn-north-1:${accountId}:key/${keyId}` }), { name: 'NotFoundException', message: 'Invalid arn aws-cn' });
+  const again = await Kms.open({ home, region: 'cn-north-1', accountId, audit: false });
+  t.equal((await again.createKey({})).KeyMetadata!.Arn!.split(':')[1], 'aws', 'and so do its new keys, in every later open');
+  await again.close();
+});
+
 t.test('ekms --region cn-north-1 prints aws-cn ARNs', async (t) => {
   const home = tempHome('ekms-partition-cli-');
   const created = await ekms(['--home', home, '--region', 'cn-north-1', 'create-key', '--query', 'KeyMetadata.Arn', '--output', 'text']);

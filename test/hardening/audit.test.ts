@@ -209,7 +209,7 @@ t.test('a rotated audit log (renamed or removed) is followed by a new file, noth
 
 t.test('audit lines built from cached parts keep each caller apart (user agent, key, source)', async (t) => {
   const { cloudTrailEvent } = await import('../../src/audit/index.js');
-  const id = { region: 'us-east-1', accountId: '111122223333', userAgent: 'embedded-kms/test' };
+  const id = { region: 'us-east-1', accountId: '111122223333', partition: 'aws', userAgent: 'embedded-kms/test' };
   const time = new Date();
   const line = (caller: Record<string, string>) =>
     cloudTrailEvent(id, { operation: 'Sign', input: { KeyId: 'alias/x' }, caller: { kind: 'endpoint', requestId: 'r', ...caller }, time });
@@ -227,7 +227,7 @@ t.test('audit lines built from cached parts keep each caller apart (user agent, 
 t.test('audit resources built from cached parts: no value can pass for a list of keys, or the reverse', async (t) => {
   const { cloudTrailEvent } = await import('../../src/audit/index.js');
   const { NotFoundException } = await import('../../src/errors.js');
-  const id = { region: 'us-east-1', accountId: '111122223333', userAgent: 'embedded-kms/test' };
+  const id = { region: 'us-east-1', accountId: '111122223333', partition: 'aws', userAgent: 'embedded-kms/test' };
   const arn = (n: number) => `arn:aws:kms:us-east-1:111122223333:key/${String(n).padStart(8, '0')}-1111-2222-3333-444455556666`;
   const [a, b] = [arn(1), arn(2)];
   const caller = { kind: 'endpoint' as const, requestId: 'r' };
@@ -245,7 +245,7 @@ t.test('audit resources built from cached parts: no value can pass for a list of
 
 t.test('audit caches stay bounded: many callers and keys still give exact lines', async (t) => {
   const { cloudTrailEvent } = await import('../../src/audit/index.js');
-  const id = { region: 'us-east-1', accountId: '111122223333', userAgent: 'embedded-kms/test' };
+  const id = { region: 'us-east-1', accountId: '111122223333', partition: 'aws', userAgent: 'embedded-kms/test' };
   const time = new Date();
   // More frames and closings than each cache holds (10,000): every line is still its own.
   for (let i = 0; i < 12_000; i++) {
