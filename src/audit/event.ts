@@ -291,14 +291,17 @@ function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unkn
 
 // A validation message quotes the values it refuses, as AWS's do; grant tokens are not logged
 // (redact.ts), so the trail's copy of such a message leaves their value out.
-// The quoted value runs to the first "' at '" (a token may hold quotes of its own); whatever of
-// the request's own tokens is still in the text after that (a token holding "' at '") is masked.
+// The quoted value runs to the first "' at '" (a token may hold quotes of its own). A token that
+// holds "' at '" itself would end the match early, leaving the tokens after it: in a request with
+// such a token, every token of the request is masked wherever it still stands (in others, a short
+// token masked everywhere would only garble the text).
 const QUOTED_GRANT_TOKENS = /Value '(?:(?!' at ')[\s\S])*' at '((?:[\w.]+\.)?grantTokens(?:\.\d+)?)'/g;
 function withoutGrantTokens(message: string, input: unknown): string {
   if (!message.includes('grantTokens')) return message;
   let out = message.replace(QUOTED_GRANT_TOKENS, "Value at '$1'");
   const tokens = (input as { GrantTokens?: unknown } | null | undefined)?.GrantTokens;
-  if (Array.isArray(tokens)) for (const token of tokens) if (typeof token === 'string' && token !== '') out = out.split(token).join('***');
+  if (Array.isArray(tokens) && tokens.some((token) => typeof token === 'string' && token.includes("' at '")))
+    for (const token of tokens) if (typeof token === 'string' && token !== '') out = out.split(token).join('***');
   return out;
 }
 

@@ -7,7 +7,7 @@
 // whose id they carry, and a restored copy must never destroy objects the original (or a later
 // state of this home) still uses. The ids it had before are kept in meta 'store_id_history'.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { countKeys, deleteMetaValue, getMetaValue, integrityCheck, replaceAllRows, setMetaValue } from '../store/durable-ops.js';
@@ -71,8 +71,8 @@ export async function restoreStore(home: string, file: string, options: RestoreO
 
   // A private copy of the backup, checked and brought to this version's schema.
   const copy = join(home, `.restore.${process.pid}.${randomBytes(4).toString('hex')}.sqlite3`);
-  copyFileSync(resolve(file), copy);
-  chmodSync(copy, 0o600); // copyFileSync gives it the backup's mode
+  // Made 0600 from the start (copyFileSync would give it the backup's mode, for a moment at least).
+  writeFileSync(copy, readFileSync(resolve(file)), { mode: 0o600, flag: 'wx' });
   try {
     const staged = openStoreFile(copy);
     try {

@@ -31,11 +31,11 @@ export function parseAccessKeyList(text: string, source = 'EKMS_ACCESS_KEYS'): M
 export function readAccessKeyFile(path: string): Map<string, string> {
   // Its secrets sign requests as these keys: like ~/.ssh keys, the file should be its owner's
   // alone. Said, not refused (the AWS CLI reads its credentials file whatever its mode).
-  const mode = statSync(path).mode & 0o777;
-  if ((mode & 0o077) !== 0)
-    process.emitWarning(`${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): its secret access keys sign requests to the endpoint; chmod 600 it`, 'EmbeddedKmsWarning');
   let parsed: unknown;
   try {
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0)
+      process.emitWarning(`${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): its secret access keys sign requests to the endpoint; chmod 600 it`, 'EmbeddedKmsWarning');
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new AccessKeysError(`${path} is not readable JSON (${(err as NodeJS.ErrnoException).code ?? 'syntax error'})`);

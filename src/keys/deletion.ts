@@ -81,6 +81,8 @@ export async function destroyDueKeys(deps: DeletionDeps): Promise<string[]> {
     deps.keys.invalidate(keyId, { wipe: true });
     destroyed.push(keyId);
   }
+  // One checkpoint for the sweep: the deleted materials' older copies leave the WAL.
+  if (destroyed.length > 0) deps.store.shred();
   await destroyTokenObjects(deps);
   return destroyed;
 }

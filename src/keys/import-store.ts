@@ -96,9 +96,9 @@ export class ImportStore {
     };
   }
 
-  /** Forgets wrapping keys whose parameters expired before `before`. */
+  /** Forgets wrapping keys whose parameters expired before `before` (inside a write; their wrapped private keys shredded after it). */
   dropExpiredParameters(before: Date): void {
-    this.db.prepare('DELETE FROM import_parameters WHERE valid_to < ?').run(before.getTime());
+    if (this.db.prepare('DELETE FROM import_parameters WHERE valid_to < ?').run(before.getTime()).changes > 0) this.store.shredAfterWrite();
   }
 
   // ------------------------------------------------------------ materials

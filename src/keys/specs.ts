@@ -81,7 +81,7 @@ export const keySpecs: Record<KeySpec, SpecInfo> = {
     encryption: ['SM2PKE'],
     keyAgreement: ['ECDH'],
     supported: false,
-    unsupportedReason: 'SM2 keys are available only in AWS China Regions.',
+    unsupportedReason: 'SM2 keys are not supported by embedded-kms (AWS offers them in its China Regions only).',
   },
   ML_DSA_44: mlDsaKeys,
   ML_DSA_65: mlDsaKeys,

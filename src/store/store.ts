@@ -180,6 +180,8 @@ export class Store {
   private lastDataVersion: number;
   private seenLocalWrites = localWrites.count;
   private checkedThisTurn = false;
+  /** A shred() that could not finish, tried again after later writes and at close(). */
+  private shredDue = false;
   private checkedAt = 0;
   private readonly endTurn = (): void => {
     this.checkedThisTurn = false;
@@ -263,6 +265,7 @@ export class Store {
   }
 
   close(): void {
+    if (this.shredDue) this.shred();
     this.db.close();
   }
 
@@ -303,6 +306,7 @@ export class Store {
           })
           .immediate();
         localWrites.count += 1;
+        if (this.shredDue) this.shred();
         return result;
       } catch (err) {
         // The busy timeout already waited 10 s for the write lock. A writer holding it longer (a
@@ -539,7 +543,6 @@ export class Store {
       this.deleteKey(keyId);
       return { record, materials };
     });
-    if (deleted) this.shred();
     return deleted;
   }
 
@@ -547,20 +550,29 @@ export class Store {
    * After key material was deleted: the WAL still holds earlier page images with the material in
    * them (the pages written when it was stored), until SQLite happens to write over them. A
    * checkpoint that truncates the WAL copies the zeroed pages (secure_delete) into the database
-   * and empties the log. Best effort, without waiting: while another connection reads an older
-   * snapshot the checkpoint cannot finish, and the next deletion's tries again. True when it
-   * finished. (What the file system keeps of freed blocks is beyond a file's reach.)
+   * and empties the log. Without waiting: while another connection reads an older snapshot (the
+   * other workers of `ekms serve --workers`) the checkpoint cannot finish, and it is tried again
+   * at this Store's later writes and at close(), until it does. True when it finished. (What
+   * the file system keeps of freed blocks is beyond a file's reach.)
    */
   shred(): boolean {
     this.db.pragma('busy_timeout = 0');
+    let done = false;
     try {
       const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      return r?.busy === 0;
+      done = r?.busy === 0;
     } catch {
-      return false; // SQLITE_BUSY: another connection is writing
+      // SQLITE_BUSY: another connection is writing
     } finally {
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
+    this.shredDue = !done;
+    return done;
+  }
+
+  /** Asks for shred() once the write under way has committed (a checkpoint cannot run inside it). */
+  shredAfterWrite(): void {
+    this.shredDue = true;
   }
 
   /** Token objects of deleted keys that are still to be destroyed. */

@@ -316,11 +316,12 @@ t.test('grant tokens stay out of failed calls\' messages in the trail, whatever 
   const lists = [
     [GrantToken!, ...Array(10).fill("o'brien")], // too many: the list is quoted whole, and it holds quotes
     [GrantToken!, ...Array(10).fill("x' at 'grantTokens' y")], // a value that looks like the end of the quote
+    ["x' at 'grantTokens' y", GrantToken!, ...Array(9).fill('z')], // and stands before the real token
   ];
   for (const GrantTokens of lists) await t.rejects(kms.decrypt({ CiphertextBlob, GrantTokens }), { name: 'ValidationException' });
   await kms.close();
   const failed = readEvents(join(home, 'audit.log')).filter((e) => e.eventName === 'Decrypt');
-  t.equal(failed.length, 2);
+  t.equal(failed.length, 3);
   for (const e of failed) {
     t.equal(e.errorCode, 'ValidationException');
     t.match(e.errorMessage, /at 'grantTokens' failed to satisfy constraint/, 'the message still says what was wrong');

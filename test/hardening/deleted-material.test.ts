@@ -48,10 +48,30 @@ t.test("a deleted key's wrapped material is in none of the home's files", async 
   now += 8 * 86_400_000;
   kms = await Kms.open({ home, clock }); // the deletion completes as the store opens
   await t.rejects(kms.describeKey({ KeyId: doomed }), { name: 'NotFoundException' });
+  // While the store is open (its last close would checkpoint and remove the WAL anyway).
+  for (const b of blobs) t.same(filesHolding(home, b), [], 'the deleted material is in no file, the store open');
   await kms.encrypt({ KeyId: kept, Plaintext: Buffer.from('the store still works') });
   await kms.close();
-  for (const b of blobs) t.same(filesHolding(home, b), [], 'the deleted material is in no file');
+  for (const b of blobs) t.same(filesHolding(home, b), [], 'nor after it closed');
   t.equal(wrappedBlobs(home, kept).length, 1, 'the other key keeps its material');
+});
+
+t.test('a shred that another reader held up is finished by the next write', async (t) => {
+  const home = tempHome('ekms-shred-reader-');
+  const kms = await Kms.open({ home });
+  t.teardown(() => kms.close());
+  const keyId = (await externalKey(kms)).KeyId!;
+  await importInto(kms, keyId, randomBytes(32));
+  const [blob] = wrappedBlobs(home, keyId);
+  // Another connection (another process's, say) in a read transaction: the checkpoint cannot pass it.
+  const reader = new Database(join(home, 'store.sqlite3'), { readonly: true });
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) FROM keys').get();
+  await kms.deleteImportedKeyMaterial({ KeyId: keyId });
+  reader.exec('COMMIT');
+  reader.close();
+  await kms.createKey({}); // the next write of this Kms
+  t.same(filesHolding(home, blob!), [], 'in no file once the reader let go and the store wrote again');
 });
 
 t.test('deleted imported material is in none of the files either', async (t) => {

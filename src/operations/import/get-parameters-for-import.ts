@@ -21,7 +21,7 @@ export function checkWrapping(keySpec: string, algorithm: AlgorithmSpec, wrappin
   if (algorithm === 'RSAES_PKCS1_V1_5')
     throw new ValidationException('The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.');
   if (algorithm === 'SM2PKE' || wrappingKeySpec === 'SM2')
-    throw new UnsupportedOperationException('SM2 wrapping keys and the SM2PKE wrapping algorithm are available only in AWS China Regions.');
+    throw new UnsupportedOperationException('SM2 wrapping keys and the SM2PKE wrapping algorithm are not supported by embedded-kms (AWS offers them in its China Regions only).');
   if (keySpec.startsWith('RSA_') && algorithm.startsWith('RSAES_OAEP'))
     throw new ValidationException(
       `RSA key material cannot be wrapped with ${algorithm}: to import an RSA private key, use RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.`,
