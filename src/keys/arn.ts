@@ -65,7 +65,7 @@ export class Arns {
 
   /** The account's root principal, as key policies and grants name it. */
   accountRoot(): string {
-    return accountRoot(this.partition, this.accountId);
+    return `arn:${this.partition}:iam::${this.accountId}:root`;
   }
 
   /** Whether an ARN's partition, region and account are this store's. */
@@ -74,6 +74,3 @@ export class Arns {
   }
 }
 
-export function accountRoot(partition: string, accountId: string): string {
-  return `arn:${partition}:iam::${accountId}:root`;
-}

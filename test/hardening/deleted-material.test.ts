@@ -30,6 +30,15 @@ function filesHolding(home: string, blob: Buffer): string[] {
     .filter((name) => readFileSync(join(home, name)).includes(blob));
 }
 
+/** A store in a new home with an EXTERNAL key whose imported material is its one wrapped blob. */
+async function importedKey(prefix: string): Promise<{ home: string; kms: Kms; keyId: string; blob: Buffer }> {
+  const home = tempHome(prefix);
+  const kms = await Kms.open({ home });
+  const keyId = (await externalKey(kms)).KeyId!;
+  await importInto(kms, keyId, randomBytes(32));
+  return { home, kms, keyId, blob: wrappedBlobs(home, keyId)[0]! };
+}
+
 t.test("a deleted key's wrapped material is in none of the home's files", async (t) => {
   const home = tempHome('ekms-shred-');
   let now = Date.now();
@@ -57,12 +66,8 @@ t.test("a deleted key's wrapped material is in none of the home's files", async 
 });
 
 t.test('a shred that another reader held up is finished by the next write', async (t) => {
-  const home = tempHome('ekms-shred-reader-');
-  const kms = await Kms.open({ home });
+  const { home, kms, keyId, blob } = await importedKey('ekms-shred-reader-');
   t.teardown(() => kms.close());
-  const keyId = (await externalKey(kms)).KeyId!;
-  await importInto(kms, keyId, randomBytes(32));
-  const [blob] = wrappedBlobs(home, keyId);
   // Another connection (another process's, say) in a read transaction: the checkpoint cannot pass it.
   const reader = new Database(join(home, 'store.sqlite3'), { readonly: true });
   reader.exec('BEGIN');
@@ -71,18 +76,14 @@ t.test('a shred that another reader held up is finished by the next write', asyn
   reader.exec('COMMIT');
   reader.close();
   await kms.createKey({}); // the next write of this Kms
-  t.same(filesHolding(home, blob!), [], 'in no file once the reader let go and the store wrote again');
+  t.same(filesHolding(home, blob), [], 'in no file once the reader let go and the store wrote again');
 });
 
 t.test('deleted imported material is in none of the files either', async (t) => {
-  const home = tempHome('ekms-shred-import-');
-  const kms = await Kms.open({ home });
+  const { home, kms, keyId, blob } = await importedKey('ekms-shred-import-');
   t.teardown(() => kms.close());
-  const keyId = (await externalKey(kms)).KeyId!;
-  await importInto(kms, keyId, randomBytes(32));
-  const [blob] = wrappedBlobs(home, keyId);
   t.ok(blob && filesHolding(home, blob).length > 0, 'the imported material is in the store');
   await kms.deleteImportedKeyMaterial({ KeyId: keyId });
   t.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport');
-  t.same(filesHolding(home, blob!), [], 'after DeleteImportedKeyMaterial, in no file (the Kms still open)');
+  t.same(filesHolding(home, blob), [], 'after DeleteImportedKeyMaterial, in no file (the Kms still open)');
 });
