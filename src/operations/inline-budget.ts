@@ -6,19 +6,20 @@
 // event-loop turn bounds that: after PER_TURN inline operations in one turn, further ones wait
 // for the next turn (the budget is renewed there).
 //
-// ECDSA P-256 and Ed25519 Sign and Verify take a few tens of microseconds: about one idle
-// round trip; so do an RSA key's Encrypt (its public key) and a P-256 ECDH, and a signature by a
-// token that has proved that fast (SoftHSM2's P-256: the addon measures the token,
-// pkcs11/token_key.cpp). They all go through budgetedSign, and run inline only while none of
-// ours waits on the pool (a caller doing one at a time, the common case, gets its result without any
+// ECDSA P-256 and Ed25519 Sign and Verify take a few tens of microseconds: about one idle round
+// trip; so do an RSA key's Encrypt (its public key) and a P-256 ECDH, and a signature by a token
+// that has proved that fast (SoftHSM2's P-256: the addon measures the token,
+// pkcs11/token_key.cpp). They all go through budgetedSign, and run inline only while none of ours
+// waits on the pool (a caller doing one at a time, the common case, gets its result without any
 // thread hand-off; a busy process keeps spreading the work over the cores), and in one turn at
 // most SIGNS_PER_TURN of them, started within SIGN_MS of the first.
 //
 // Longer ones (the other curves' signatures and ECDH, 0.25-0.65 ms; software RSA-2048 Sign and
-// Decrypt; a token's RSA-2048: 0.3-0.8 ms) run inline for a caller doing one at a time only. One that took over COSTLY_MS inline counts as in flight until its
-// promise settles, as one on the pool does: its caller cannot have started the next call before
-// then, so a signature that starts meanwhile belongs to another caller, and goes to the pool,
-// where it runs beside the others on the second core instead of after them on this one.
+// Decrypt; a token's RSA-2048: 0.3-0.8 ms) run inline for a caller doing one at a time only. One
+// that took over COSTLY_MS inline counts as in flight until its promise settles, as one on the
+// pool does: its caller cannot have started the next call before then, so a signature that starts
+// meanwhile belongs to another caller, and goes to the pool, where it runs beside the others on
+// the second core instead of after them on this one.
 import { nativeNow } from './native-errors.js';
 import { andThen, isPromise } from '../promise.js';
 
