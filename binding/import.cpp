@@ -10,12 +10,17 @@
 //     -> { wrappingKeyId, wrappingKeySpec, algorithm, validToMs } | null (not a token of this
 //        store for this key, or altered)
 //   importKeyMaterial(engine, keySpec, keyId, wrappingKeyId, wrappingKeySpec, algorithm,
-//                     wrappedPrivateKey, encryptedKeyMaterial)
+//                     wrappedPrivateKey, encryptedKeyMaterial, knownMaterialIds)
 //     -> Promise<{ materialId, wrapped, publicKey? }>; EKMS_INVALID_CIPHERTEXT when the material
 //        does not decrypt, EKMS_INVALID_INPUT (with what is wrong) when it does not fit keySpec.
+//        knownMaterialIds: the key's material ids; HMAC material whose id under the first
+//        derivation is among them keeps that id (ekms/import.hpp).
 #include "import.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "convert.hpp"
 #include "ekms/import.hpp"
@@ -31,6 +36,21 @@ struct Imported {
   ekms::Bytes wrapped;
   ekms::Bytes publicKey;
 };
+
+// An array of strings (the key's material ids).
+std::vector<std::string> stringsArg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  Napi::Value v = info.Length() > i ? info[i] : info.Env().Undefined();
+  if (!v.IsArray()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  out.reserve(a.Length());
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value e = a.Get(k);
+    if (!e.IsString()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an array of strings");
+    out.push_back(e.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
 
 int64_t millisArg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
   Napi::Value v = info.Length() > i ? info[i] : info.Env().Undefined();
@@ -106,14 +126,17 @@ Napi::Value importKeyMaterial(const Napi::CallbackInfo& info) {
   p.algorithm = stringArg(info, 5, "algorithm");
   ekms::Bytes wrappedPrivateKey = bytesArg(info, 6, "wrappedPrivateKey");
   ekms::Bytes encrypted = bytesArg(info, 7, "encryptedKeyMaterial");
+  std::vector<std::string> known = stringsArg(info, 8, "knownMaterialIds");
   return Task<Imported>::start(
       info.Env(),
-      [root = engine->rootKey(), keySpec, p, wrappedPrivateKey = std::move(wrappedPrivateKey), encrypted = std::move(encrypted)]() {
+      [root = engine->rootKey(), keySpec, p, wrappedPrivateKey = std::move(wrappedPrivateKey), encrypted = std::move(encrypted),
+       known = std::move(known)]() {
         ekms::SecretBytes material = ekms::unwrapKeyMaterial(*root, p, wrappedPrivateKey, encrypted);
         ekms::CheckedMaterial checked = ekms::checkImportedMaterial(keySpec, p.keyId, material);
         Imported out;
-        out.materialId = checked.materialId;
-        out.wrapped = root->wrap({p.keyId, keySpec, checked.materialId}, checked.material);
+        const bool legacy = !checked.legacyMaterialId.empty() && std::find(known.begin(), known.end(), checked.legacyMaterialId) != known.end();
+        out.materialId = legacy ? checked.legacyMaterialId : checked.materialId;
+        out.wrapped = root->wrap({p.keyId, keySpec, out.materialId}, checked.material);
         out.publicKey = std::move(checked.publicKey);
         return out;
       },

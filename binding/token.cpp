@@ -279,6 +279,7 @@ Napi::Value Token::unwrapKeyMaterial(const Napi::CallbackInfo& info) {
       [](Napi::Env env, p11::TokenImported& m) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set("materialId", m.materialId);
+        if (!m.legacyMaterialId.empty()) out.Set("legacyMaterialId", m.legacyMaterialId);
         if (!m.publicKey.empty()) out.Set("publicKey", toBuffer(env, m.publicKey));
         return out;
       });

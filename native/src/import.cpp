@@ -147,15 +147,18 @@ std::string aesMaterialId(const std::string& keyId, ByteView material) {
   return id;
 }
 
-// HMAC material: HMAC-SHA-256 under the material of label 0 keyId (CKM_SHA256_HMAC on a token).
-std::string hmacMaterialId(const std::string& keyId, ByteView material) {
+// HMAC material: the id hashes M, HMAC-SHA-256 under the material of label 0 keyId
+// (CKM_SHA256_HMAC on a token); M itself was the id of material imported before (import.hpp).
+void setHmacMaterialIds(CheckedMaterial& out, const std::string& keyId) {
   Bytes message(kMaterialIdLabel, kMaterialIdLabel + sizeof kMaterialIdLabel);  // label and its NUL
   message.insert(message.end(), keyId.begin(), keyId.end());
   uint8_t mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), material.data, static_cast<int>(material.size), message.data(), message.size(), mac, &len) == nullptr)
+  if (HMAC(EVP_sha256(), out.material.data(), static_cast<int>(out.material.size()), message.data(), message.size(), mac, &len) == nullptr)
     throwOpenssl("material id");
-  return hexOf(mac, len);
+  out.materialId = hashedMaterialId(keyId, ByteView(mac, len));
+  out.legacyMaterialId = hexOf(mac, len);
+  OPENSSL_cleanse(mac, sizeof mac);
 }
 
 [[noreturn]] void mismatch(const std::string& what) { throw Error(ErrorCode::InvalidInput, what); }
@@ -335,7 +338,7 @@ CheckedMaterial checkImportedMaterial(const std::string& keySpecName, const std:
     case KeyFamily::Hmac:
       checkHmacLength(spec, material.size);
       out.material = toSecret(material);
-      out.materialId = hmacMaterialId(keyId, material);
+      setHmacMaterialIds(out, keyId);
       return out;
     default: {
       Pkey pkey = parsePkcs8(material);

@@ -216,7 +216,8 @@ TEST(material_ids_depend_on_the_key_id_and_the_material_only) {
     EVP_Digest(message.data(), message.size(), digest, &dlen, EVP_sha256(), nullptr);
     CHECK(idA == toHex(ByteView(digest, 32)));
   }
-  // HMAC: HMAC-SHA-256 under the material, computed here independently.
+  // HMAC: SHA-256 over M, HMAC-SHA-256 under the material, computed here independently. M itself
+  // (the id before) is a MAC the key makes, so it is only the legacy id, for reimports.
   {
     std::string label = "ekms imported key material v1";
     Bytes message(label.begin(), label.end());
@@ -225,7 +226,15 @@ TEST(material_ids_depend_on_the_key_id_and_the_material_only) {
     uint8_t mac[32];
     unsigned int mlen = 0;
     HMAC(EVP_sha256(), a.data(), 32, message.data(), message.size(), mac, &mlen);
-    CHECK(checkImportedMaterial("HMAC_256", kKeyId, a).materialId == toHex(ByteView(mac, 32)));
+    message.push_back(0);
+    message.insert(message.end(), mac, mac + 32);
+    uint8_t digest[32];
+    unsigned int dlen = 0;
+    EVP_Digest(message.data(), message.size(), digest, &dlen, EVP_sha256(), nullptr);
+    const CheckedMaterial hmac = checkImportedMaterial("HMAC_256", kKeyId, a);
+    CHECK(hmac.materialId == toHex(ByteView(digest, 32)));
+    CHECK(hmac.legacyMaterialId == toHex(ByteView(mac, 32)));
+    CHECK(checkImportedMaterial("SYMMETRIC_DEFAULT", kKeyId, a).legacyMaterialId.empty());
   }
   GeneratedKey ec = generateMaterial("ECC_NIST_P256");
   const std::string idEc = checkImportedMaterial("ECC_NIST_P256", kKeyId, ec.material).materialId;

@@ -71,7 +71,7 @@ export interface NativeToken {
     algorithm: string,
     pendingRef: string,
     encryptedKeyMaterial: Uint8Array,
-  ): Promise<{ materialId: string; publicKey?: Buffer }>;
+  ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Buffer }>;
   commitImported(pendingRef: string, finalRef: string): Promise<boolean>;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -189,7 +189,7 @@ export class Pkcs11Backend implements TokenBackend {
     algorithm: string,
     pendingRef: string,
     encryptedKeyMaterial: Uint8Array,
-  ): Promise<{ materialId: string; publicKey?: Uint8Array }> {
+  ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Uint8Array }> {
     return this.native.unwrapKeyMaterial(key.keySpec, key.keyUsage, key.keyId, this.storeId, wrappingRef, algorithm, pendingRef, encryptedKeyMaterial);
   }
 

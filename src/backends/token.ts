@@ -25,14 +25,18 @@ export interface TokenBackend {
    * token (its private half can only unwrap); returns its CKA_ID and public key.
    */
   generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }>;
-  /** ImportKeyMaterial: unwraps inside the token into an object named pendingRef; returns the material id it computed. */
+  /**
+   * ImportKeyMaterial: unwraps inside the token into an object named pendingRef; returns the
+   * material id it computed (and for HMAC material the id the first derivation gave it, which
+   * material imported before keeps: native/include/ekms/import.hpp).
+   */
   unwrapKeyMaterial(
     key: KeyRecord,
     wrappingRef: string,
     algorithm: string,
     pendingRef: string,
     encryptedKeyMaterial: Uint8Array,
-  ): Promise<{ materialId: string; publicKey?: Uint8Array }>;
+  ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Uint8Array }>;
   /** Renames the pending object to finalRef, or drops it when finalRef exists already. */
   commitImported(pendingRef: string, finalRef: string): Promise<boolean>;
   /** Destroys every object with this CKA_ID. */

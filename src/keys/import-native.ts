@@ -26,7 +26,8 @@ export interface NativeImports {
   /**
    * Unwraps, checks against keySpec and re-wraps under the root key. Rejects with
    * EKMS_INVALID_CIPHERTEXT when the material does not decrypt, EKMS_INVALID_INPUT when it does not
-   * fit the key spec (the message says how).
+   * fit the key spec (the message says how). knownMaterialIds: the key's material ids, among
+   * which HMAC material imported before this id derivation finds its own (ekms/import.hpp).
    */
   importKeyMaterial(
     engine: NativeEngine,
@@ -37,6 +38,7 @@ export interface NativeImports {
     algorithm: string,
     wrappedPrivateKey: Uint8Array,
     encryptedKeyMaterial: Uint8Array,
+    knownMaterialIds: readonly string[],
   ): Promise<{ materialId: string; wrapped: Buffer; publicKey?: Buffer }>;
 }
 

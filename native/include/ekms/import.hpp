@@ -20,11 +20,16 @@
 // same key id gives the same id (a reimport after DeleteImportedKeyMaterial or expiry, another
 // store seeded with the same fixture): ciphertexts made before name a material that exists again.
 //   SYMMETRIC_DEFAULT: SHA-256("ekms imported key material v1" 0 keyId 0 AES_K(0^128))
-//   HMAC:              HMAC-SHA-256(key = material, "ekms imported key material v1" 0 keyId)
+//   HMAC:              SHA-256("ekms imported key material v1" 0 keyId 0 M), where
+//                      M = HMAC-SHA-256(key = material, "ekms imported key material v1" 0 keyId)
 //   asymmetric:        SHA-256("ekms imported key material v1" 0 keyId 0 SubjectPublicKeyInfo)
-// The first two are keyed check values of the secret (nothing about the material can be learnt
-// from them but equality), and a PKCS#11 token can compute them without the key leaving it
+// The first two hash keyed check values of the secret (nothing about the material can be learnt
+// from them but equality), which a PKCS#11 token can compute without the key leaving it
 // (CKM_AES_ECB, CKM_SHA256_HMAC); the last depends on public data only.
+//
+// An HMAC id used to be M itself. M is what GenerateMac returns for that message under an
+// HMAC_256 key, so a store's clear columns held a valid MAC made with the key. Material imported
+// so keeps its id: a reimport recognises it by legacyMaterialId.
 #pragma once
 
 #include <cstdint>
@@ -77,11 +82,14 @@ struct CheckedMaterial {
   SecretBytes material;    // raw bytes (AES, HMAC) or canonical PKCS#8 DER
   Bytes publicKey;         // DER SubjectPublicKeyInfo; empty for symmetric keys
   std::string materialId;  // 64 lowercase hex characters, derived as above
+  // HMAC material: the id the first derivation gave it (M, in hex), which material imported
+  // before keeps; empty for other specs.
+  std::string legacyMaterialId;
 };
 
 // The parts of the material id derivation above that a PKCS#11 token needs: it computes the check
-// value (AES_K(0^128), or HMAC-SHA-256 under the material of hmacMaterialIdMessage) itself, so the
-// material never leaves it, and gets the same ids as software keys.
+// value (AES_K(0^128), or M: HMAC-SHA-256 under the material of hmacMaterialIdMessage) itself, so
+// the material never leaves it, and gets the same ids as software keys.
 std::string materialIdFromCheckValue(const std::string& keyId, ByteView checkValue);
 Bytes hmacMaterialIdMessage(const std::string& keyId);
 // Throws InvalidInput (with the same words as checkImportedMaterial) when secret material of n

@@ -353,9 +353,9 @@ bool macTakes(Session& s, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mech, Bytes* m
   return true;
 }
 
-// Checks the length of imported secret material inside the token and computes its material id.
-std::string checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, const KeySpecInfo& spec, const std::string& keySpecName,
-                               CK_OBJECT_HANDLE key, const std::string& keyId) {
+// Checks the length of imported secret material inside the token and sets its material ids.
+void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, const KeySpecInfo& spec, const std::string& keySpecName,
+                        CK_OBJECT_HANDLE key, const std::string& keyId, TokenImported& out) {
   const CK_ULONG told = valueLen(s, key);
   std::size_t lower = 0, upper = 0;  // bounds of the length in bytes
   if (told != 0) {
@@ -369,7 +369,8 @@ std::string checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrappin
     if (lower == upper) checkSecretMaterialLength(keySpecName, upper);
     if (lower > 32 || upper < 32) mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long");
     try {
-      return aesMaterialIdOnToken(s, key, keyId);
+      out.materialId = aesMaterialIdOnToken(s, key, keyId);
+      return;
     } catch (const RvError& e) {
       if (isSessionLost(e.rv()) || isHandleStale(e.rv())) throw;
       mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long");
@@ -383,11 +384,16 @@ std::string checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrappin
   if (upper > max || upper < min) mismatch(range);
   if (!macTakes(s, key, hmacMechanismOf(spec), nullptr, hmacMaterialIdMessage(keyId))) mismatch(range);
   Bytes mac;
-  if (macTakes(s, key, CKM_SHA256_HMAC, &mac, hmacMaterialIdMessage(keyId))) return hex(mac);
+  if (macTakes(s, key, CKM_SHA256_HMAC, &mac, hmacMaterialIdMessage(keyId))) {
+    out.materialId = materialIdFromCheckValue(keyId, mac);
+    out.legacyMaterialId = hex(mac);
+    return;
+  }
   // Shorter than CKM_SHA256_HMAC takes (HMAC_224 material of 28 to 31 bytes): the id comes from
-  // the spec's own MAC instead (stable for the material, but not the id a software key gets).
+  // the spec's own MAC instead (stable for the material, but not the id a software key gets). It
+  // was hashed from the start: an HMAC_224 key's MACs are never made with SHA-256.
   macTakes(s, key, hmacMechanismOf(spec), &mac, hmacMaterialIdMessage(keyId));
-  return materialIdFromCheckValue(keyId, mac);
+  out.materialId = materialIdFromCheckValue(keyId, mac);
 }
 
 }  // namespace
@@ -488,7 +494,7 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
     ObjectGuard guardTarget(s, h);
     TokenImported out;
     if (isSecret(spec)) {
-      out.materialId = checkSecretOnToken(s, unwrapper, u, spec, keySpecName, h, keyId);
+      checkSecretOnToken(s, unwrapper, u, spec, keySpecName, h, keyId, out);
     } else {
       AttributeTemplate probeT = probeTemplate(spec);
       CK_OBJECT_HANDLE probe = CK_INVALID_HANDLE;

@@ -114,6 +114,7 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
         token.algorithm,
         parameters.wrappedPrivateKey,
         input.EncryptedKeyMaterial,
+        imports.materials(keyId).map((m) => m.materialId),
       );
     }
   } catch (err) {

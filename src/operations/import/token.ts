@@ -23,7 +23,7 @@ import { clearTokenCreation, noteImport, noteTokenCreation, releaseImportNote } 
 import type { TokenBackend } from '../../backends/token.js';
 import { CustomKeyStoreInvalidStateException, CustomKeyStoreNotFoundException, KeyUnavailableException, UnsupportedOperationException } from '../../errors.js';
 import { nativeImports } from '../../keys/import-native.js';
-import type { ImportParametersRecord } from '../../keys/import-store.js';
+import { ImportStore, type ImportParametersRecord } from '../../keys/import-store.js';
 import type { LoadedKey } from '../../keys/registry.js';
 import type { KeySpec } from '../../model/types.js';
 import { nativeCode } from '../../native/addon.js';
@@ -124,7 +124,7 @@ export async function importIntoToken(
   const pendingId = `pending-${randomBytes(16).toString('hex')}`;
   const pendingRef = `${keyId}/${pendingId}`;
   noteTokenCreation(ctx.store, keyId, pendingId, now);
-  let unwrapped: { materialId: string; publicKey?: Uint8Array };
+  let unwrapped: { materialId: string; legacyMaterialId?: string; publicKey?: Uint8Array };
   try {
     unwrapped = await token.unwrapKeyMaterial(key.record, wrappingTokenRef(keyId, wrappingKeyId), algorithm, pendingRef, encryptedKeyMaterial);
   } catch (err) {
@@ -133,6 +133,9 @@ export async function importIntoToken(
     if (nativeCode(err) !== 'EKMS_KEY_UNAVAILABLE') clearTokenCreation(ctx.store, keyId, pendingId);
     throw err;
   }
+  // HMAC material imported before keeps the id it got then (native/include/ekms/import.hpp).
+  const legacy = unwrapped.legacyMaterialId;
+  if (legacy !== undefined && new ImportStore(ctx.store).materials(keyId).some((m) => m.materialId === legacy)) unwrapped.materialId = legacy;
   const tokenRef = `${keyId}/${unwrapped.materialId}`;
   let note: string | undefined;
   try {

@@ -59,6 +59,7 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
 
 struct TokenImported {
   std::string materialId;
+  std::string legacyMaterialId;  // HMAC material: its id before (CheckedMaterial, import.hpp)
   Bytes publicKey;  // DER SubjectPublicKeyInfo; empty for symmetric keys
 };
 
