@@ -5,7 +5,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 
-import { startServer, type AuthMode, type ServerOptions } from '../endpoint/server.js';
+import { checkServerConfig, startServer, type AuthMode, type ServerOptions } from '../endpoint/server.js';
 import type { KmsOptions } from '../config.js';
 import type { Kms } from '../kms.js';
 import { UsageError, type ParsedArgs } from './args.js';
@@ -113,15 +113,25 @@ export async function serve(args: ParsedArgs, ctx: ServeContext): Promise<number
   const { opts, workers } = serverOptions(args);
   if (workers > 1) {
     opts.console = false;
-    if (cluster.isPrimary) return superviseWorkers(workers, args, ctx);
+    if (cluster.isPrimary) return superviseWorkers(workers, opts, args, ctx);
+    // The primary checked this configuration and said its warnings, once for all workers.
+    opts.warnings = false;
   }
   if (!cluster.isWorker) return serveHere(opts, args, ctx);
   try {
     return await serveHere(opts, args, ctx);
   } finally {
     // The IPC channel to the primary would keep this worker alive after it stopped or failed.
-    // (cluster.worker.disconnect, not process.disconnect, which exits at once with code 0.)
-    if (process.connected) cluster.worker?.disconnect();
+    // (cluster.worker.disconnect, not process.disconnect, which exits at once with code 0.) On a
+    // Ctrl-C, which signals the primary and every worker at once, the channel may be closing
+    // already: the disconnect's write then fails (EPIPE), which is no error of this worker's.
+    const worker = cluster.worker;
+    if (process.connected && worker) {
+      worker.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE' && err.code !== 'ERR_IPC_CHANNEL_CLOSED') throw err;
+      });
+      worker.disconnect();
+    }
   }
 }
 
@@ -134,6 +144,10 @@ async function serveHere(opts: ServerOptions, args: ParsedArgs, ctx: ServeContex
     await kms.close();
     throw err;
   }
+  // Listening for the stop signals before saying where we listen: a supervisor (or test) that
+  // signals as soon as it reads the address would otherwise find no handler yet, and the
+  // signal's default action would kill the process mid-way.
+  const stopped = cluster.isWorker ? stopOfWorker(ctx) : ctx.waitForStop();
   if (cluster.isWorker) {
     // One of --workers: the primary prints the address once all are listening.
     process.send?.({ ekmsListening: { url: handle.url, auth: handle.auth, home: kms.config.home } });
@@ -141,7 +155,7 @@ async function serveHere(opts: ServerOptions, args: ParsedArgs, ctx: ServeContex
     ctx.stdout(`ekms: serving ${kms.config.home} on ${handle.url} (auth ${handle.auth})\n`);
     if (opts.console !== false) ctx.stdout(`ekms: key console at ${handle.url}/\n`);
   }
-  const signal = await (cluster.isWorker ? stopOfWorker(ctx) : ctx.waitForStop());
+  const signal = await stopped;
   if (!cluster.isWorker) ctx.stderr(`ekms: ${signal}: finishing requests in flight\n`);
   await handle.close();
   await kms.close();
@@ -161,14 +175,19 @@ const isListening = (m: unknown): m is ListeningMessage => typeof m === 'object'
 
 /**
  * The primary of --workers: opens the store once (creating it, or failing with the reason, before
- * any worker starts), forks the workers, prints the address when all listen, replaces a worker
+ * any worker starts) and checks the server's configuration (a refusal, or a warning, is said once,
+ * not by every worker), forks the workers, prints the address when all listen, replaces a worker
  * that dies while serving, and on SIGINT or SIGTERM stops them all (each finishes its requests in
  * flight). A worker that dies before listening (the port is taken, say) stops the others: the
  * exit code is its own.
  */
-async function superviseWorkers(count: number, args: ParsedArgs, ctx: ServeContext): Promise<number> {
+async function superviseWorkers(count: number, opts: ServerOptions, args: ParsedArgs, ctx: ServeContext): Promise<number> {
   const kms = await ctx.openKms(kmsOptions(args));
-  await kms.close();
+  try {
+    checkServerConfig(kms, opts);
+  } finally {
+    await kms.close();
+  }
   // The workers accept connections themselves, on the listening socket they share. With Node's
   // default round robin, the primary accepts each connection and hands it to a worker; a worker
   // killed while a connection was on its way left that request unanswered for good, its socket
@@ -234,8 +253,9 @@ async function superviseWorkers(count: number, args: ParsedArgs, ctx: ServeConte
     await exited;
     return failure ?? 255;
   }
+  const stopped = Promise.race([ctx.waitForStop(), exited.then(() => '')]); // before the address: see serveHere
   ctx.stdout(`ekms: serving ${first.home} on ${first.url} (auth ${first.auth}, ${count} worker processes)\n`);
-  const signal = await Promise.race([ctx.waitForStop(), exited.then(() => '')]);
+  const signal = await stopped;
   if (signal) ctx.stderr(`ekms: ${signal}: finishing requests in flight\n`);
   stopAll();
   if (live.size > 0) await exited;

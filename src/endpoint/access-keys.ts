@@ -28,13 +28,13 @@ export function parseAccessKeyList(text: string, source = 'EKMS_ACCESS_KEYS'): M
  * credentials.json: `{"accessKeys": [{"accessKeyId": "…", "secretAccessKey": "…"}]}`, the
  * member names of an AWS credentials object, so a file can be written from `aws configure` values.
  */
-export function readAccessKeyFile(path: string): Map<string, string> {
+export function readAccessKeyFile(path: string, { warn = true } = {}): Map<string, string> {
   // Its secrets sign requests as these keys: like ~/.ssh keys, the file should be its owner's
   // alone. Said, not refused (the AWS CLI reads its credentials file whatever its mode).
   let parsed: unknown;
   try {
     const mode = statSync(path).mode & 0o777;
-    if ((mode & 0o077) !== 0)
+    if (warn && (mode & 0o077) !== 0)
       process.emitWarning(`${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): its secret access keys sign requests to the endpoint; chmod 600 it`, 'EmbeddedKmsWarning');
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
@@ -52,10 +52,13 @@ export function readAccessKeyFile(path: string): Map<string, string> {
   return keys;
 }
 
-/** The keys of `home`'s credentials.json (if present) and of EKMS_ACCESS_KEYS (which win). */
-export function loadAccessKeys(home: string, env: NodeJS.ProcessEnv = process.env): Map<string, string> {
+/**
+ * The keys of `home`'s credentials.json (if present) and of EKMS_ACCESS_KEYS (which win). `warn`:
+ * say when the file can be read by others (false where another process has said it already).
+ */
+export function loadAccessKeys(home: string, env: NodeJS.ProcessEnv = process.env, { warn = true } = {}): Map<string, string> {
   const file = join(home, 'credentials.json');
-  const keys = existsSync(file) ? readAccessKeyFile(file) : new Map<string, string>();
+  const keys = existsSync(file) ? readAccessKeyFile(file, { warn }) : new Map<string, string>();
   if (env.EKMS_ACCESS_KEYS) for (const [id, secret] of parseAccessKeyList(env.EKMS_ACCESS_KEYS)) keys.set(id, secret);
   return keys;
 }

@@ -42,6 +42,11 @@ export interface ServerOptions {
   clock?: () => Date;
   /** Serve the key console (src/console/) at / for browsers. Default true. */
   console?: boolean;
+  /**
+   * Say what is unsafe in this configuration (EmbeddedKmsWarning). Default true; false where
+   * another process checked the same configuration and said it (the workers of `ekms serve`).
+   */
+  warnings?: boolean;
 }
 
 export interface ServerHandle {
@@ -100,7 +105,19 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
   });
 }
 
-export async function startServer(kms: Kms, options: ServerOptions = {}): Promise<ServerHandle> {
+interface Setup {
+  host: string;
+  port: number;
+  auth: AuthMode;
+  keys: AccessKeys | undefined;
+}
+
+/**
+ * The server's configuration, checked: EndpointConfigError for one that cannot serve, and each
+ * unsafe part said once (EmbeddedKmsWarning), after the checks, so a refused configuration
+ * leaves only its error.
+ */
+function setupOf(kms: Kms, options: ServerOptions): Setup {
   const host = options.host ?? process.env.EKMS_HOST ?? '127.0.0.1';
   const port = options.port ?? (process.env.EKMS_PORT !== undefined ? Number(process.env.EKMS_PORT) : 4599);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EndpointConfigError(`invalid port ${String(port)}`);
@@ -108,7 +125,14 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
   if (auth !== 'none' && auth !== 'sigv4') throw new EndpointConfigError(`unknown auth mode ${String(auth)}: use none or sigv4`);
   if (auth === 'none' && !isLoopbackHost(host))
     throw new EndpointConfigError(`refusing to listen on ${host} without authentication: use a loopback address or --auth sigv4`);
-  if (auth === 'sigv4' && !options.tls && !isLoopbackHost(host))
+  const warn = options.warnings !== false;
+  let keys: AccessKeys | undefined;
+  if (auth === 'sigv4') {
+    keys = options.accessKeys ?? loadAccessKeys(kms.config.home, process.env, { warn });
+    if (keys.size === 0)
+      throw new EndpointConfigError(`--auth sigv4 needs access keys: ${kms.config.home}/credentials.json or EKMS_ACCESS_KEYS`);
+  }
+  if (warn && auth === 'sigv4' && !options.tls && !isLoopbackHost(host))
     // SigV4 authenticates requests; it does not hide responses: Decrypt's plaintexts and
     // GenerateDataKey's keys would cross the network in the clear. Said, not refused (a container
     // network or a tunnel may already protect the traffic).
@@ -116,14 +140,24 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
       `serving ${host} over plain HTTP: requests are signed, but responses (plaintexts, data keys) cross the network unencrypted; give --tls-cert and --tls-key (or use a loopback address)`,
       'EmbeddedKmsWarning',
     );
+  return { host, port, auth, keys };
+}
+
+/**
+ * Checks a configuration as startServer would, without serving: EndpointConfigError when it
+ * cannot serve; its warnings are said here. (`ekms serve --workers` checks once, in the primary,
+ * before any worker starts.)
+ */
+export function checkServerConfig(kms: Kms, options: ServerOptions = {}): void {
+  setupOf(kms, options);
+}
+
+export async function startServer(kms: Kms, options: ServerOptions = {}): Promise<ServerHandle> {
+  const { host, port, auth, keys } = setupOf(kms, options);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   const processing: ProcessOptions = { callerKind: 'endpoint', maxBodyBytes };
-  let keys: AccessKeys | undefined;
-  if (auth === 'sigv4') {
-    keys = options.accessKeys ?? loadAccessKeys(kms.config.home);
-    if (keys.size === 0)
-      throw new EndpointConfigError(`--auth sigv4 needs access keys: ${kms.config.home}/credentials.json or EKMS_ACCESS_KEYS`);
+  if (keys) {
     const region = options.region ?? kms.config.region;
     const clock = options.clock;
     const accepted = keys;

@@ -59,8 +59,9 @@ t.test('node bin/ekms.js create-key prints the AWS example fields', async (tt) =
   tt.equal(usage.status, 252);
 });
 
-function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `detached`: in a process group of its own (the primary and its workers), as a shell runs a job. */
+function startServe(args: string[], env: NodeJS.ProcessEnv = {}, { detached = false } = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -94,6 +95,47 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     tt.match(stderr(), new RegExp(`${signal}: finishing requests in flight\\nekms: stopped\\n$`));
   });
 }
+
+// A supervisor (or a test) may signal the moment it reads the address; the stop signals must be
+// handled by then, or their default action kills the process without its clean stop. And a Ctrl-C
+// signals the whole process group at once: the primary and every worker of --workers.
+// A Ctrl-C signals the whole process group at once: the primary and every worker of --workers,
+// which then stop together (a worker's goodbye to a primary already closing its channel must not
+// fail it). Signalled as soon as the address is read: the handlers must be in place by then.
+for (const workers of [[], ['--workers', '2']]) {
+  t.test(`ekms serve ${workers.join(' ')}: a Ctrl-C to its process group stops it cleanly`, async (tt) => {
+    for (let i = 1; i <= 3; i++) {
+      const { child, stderr } = await startServe(['--home', home(), ...workers], {}, { detached: true });
+      const exited = exitOf(child);
+      process.kill(-child.pid!, 'SIGINT');
+      const { code, signal } = await exited;
+      tt.same({ code, signal }, { code: 0, signal: null }, `run ${i}: exit code 0, not killed by the signal`);
+      await until(() => /ekms: stopped\n$/.test(stderr()), 'the last words', 5_000).catch(() => undefined);
+      tt.match(stderr(), /SIGINT: finishing requests in flight\nekms: stopped\n$/, `run ${i}: stopped cleanly`);
+      tt.notMatch(stderr(), /Error|EPIPE/, `run ${i}: no worker failed`);
+    }
+  });
+}
+
+t.test('ekms serve --workers 2: a refused configuration and the warnings are said once, by the primary', async (tt) => {
+  const h = home();
+  const refused = spawnSync(process.execPath, [bin, 'serve', '--port', '0', '--home', h, '--host', '0.0.0.0', '--auth', 'sigv4', '--workers', '2'], {
+    encoding: 'utf8',
+    env: { ...process.env, EKMS_ACCESS_KEYS: '' },
+    timeout: 60_000,
+  });
+  tt.equal(refused.status, 252, 'a usage error');
+  tt.equal(refused.stderr.match(/--auth sigv4 needs access keys/g)?.length, 1, 'said once');
+  tt.notMatch(refused.stderr, /EmbeddedKmsWarning|worker process/, 'no warning for a server that never started, and no worker started');
+
+  writeFileSync(join(h, 'credentials.json'), JSON.stringify({ accessKeys: [{ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }] }), { mode: 0o644 });
+  const { child, stderr } = await startServe(['--home', h, '--host', '0.0.0.0', '--auth', 'sigv4', '--workers', '2'], { EKMS_ACCESS_KEYS: '' });
+  const exited = exitOf(child);
+  child.kill('SIGTERM');
+  tt.equal((await exited).code, 0);
+  tt.equal(stderr().match(/over plain HTTP/g)?.length, 1, 'the plain-HTTP warning once');
+  tt.equal(stderr().match(/can be read by other users/g)?.length, 1, 'the credentials-file warning once');
+});
 
 /** The pids of a process's children (from /proc). */
 function childrenOf(pid: number): number[] {
