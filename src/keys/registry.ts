@@ -70,13 +70,15 @@ export class KeyRegistry {
 
   /**
    * The key a KeyId parameter names, or NotFoundException with AWS's wording. Operations whose
-   * KeyId AWS documents as "key ID or key ARN" pass `{ aliases: false }`: an alias name is then
-   * an invalid key id, and an alias ARN an InvalidArnException.
+   * KeyId AWS documents as "key ID or key ARN" pass `{ aliases: false }`: an alias name or alias
+   * ARN is then an InvalidArnException.
    */
   resolve(keyIdParam: string, { aliases = true } = {}): LoadedKey {
     const ref = parseKeyRef(keyIdParam);
-    if (!ref || (!aliases && ref.kind === 'alias')) throw new NotFoundException(`Invalid keyId '${keyIdParam}'`);
-    if (!aliases && ref.kind === 'aliasArn') throw new InvalidArnException('Key Aliases are not supported for this operation.');
+    if (!ref) throw new NotFoundException(`Invalid keyId '${keyIdParam}'`);
+    // An alias name as well as an alias ARN: AWS answers both so (CreateGrant and GetKeyPolicy with
+    // `alias/…`, as AWS's answers quoted in boto/boto#3202 and by users show).
+    if (!aliases && (ref.kind === 'alias' || ref.kind === 'aliasArn')) throw new InvalidArnException('Key Aliases are not supported for this operation.');
     let keyId: string;
     switch (ref.kind) {
       case 'keyId':

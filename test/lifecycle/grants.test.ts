@@ -80,7 +80,7 @@ eachBackend('grants: AWS refusals', async (t, kms) => {
   const hmac = (await kms.createKey({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata!;
   await rejectsAws(t, kms.createGrant({ KeyId: 'invalid', GranteePrincipal: user, Operations: ['Decrypt', 'Encrypt'] }), 'NotFoundException');
   await rejectsAws(t, kms.listGrants({ KeyId: 'invalid' }), 'NotFoundException');
-  await rejectsAws(t, kms.createGrant({ KeyId: 'alias/none', GranteePrincipal: user, Operations: ['Decrypt'] }), 'NotFoundException', "Invalid keyId 'alias/none'");
+  await rejectsAws(t, kms.createGrant({ KeyId: 'alias/none', GranteePrincipal: user, Operations: ['Decrypt'] }), 'InvalidArnException', 'Key Aliases are not supported for this operation.');
   // Operations the key cannot do, and encryption context constraints on keys that take none.
   await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Sign'] }), 'ValidationException', /Sign is not valid/);
   await rejectsAws(t, kms.createGrant({ KeyId: signing.KeyId!, GranteePrincipal: user, Operations: ['GenerateDataKey', 'Sign'] }), 'ValidationException');

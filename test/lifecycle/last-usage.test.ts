@@ -64,7 +64,7 @@ eachBackend('GetKeyLastUsage reports the last successful cryptographic operation
 
   // Alias names are not supported (AWS), and unknown keys are not found.
   await kms.createAlias({ AliasName: 'alias/used', TargetKeyId: md.KeyId! });
-  await rejectsAws(t, kms.getKeyLastUsage({ KeyId: 'alias/used' }), 'NotFoundException', "Invalid keyId 'alias/used'");
+  await rejectsAws(t, kms.getKeyLastUsage({ KeyId: 'alias/used' }), 'InvalidArnException', 'Key Aliases are not supported for this operation.');
   await rejectsAws(t, kms.getKeyLastUsage({ KeyId: kms.arns.alias('alias/used') }), 'InvalidArnException');
   await rejectsAws(t, kms.getKeyLastUsage({ KeyId: '00000000-0000-4000-8000-000000000000' }), 'NotFoundException');
   // Any key state: a key pending deletion still reports its usage.
