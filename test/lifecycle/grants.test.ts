@@ -92,6 +92,20 @@ eachBackend('grants: AWS refusals', async (t, kms) => {
     'ValidationException',
   );
   await kms.createGrant({ KeyId: signing.KeyId!, GranteePrincipal: user, Operations: ['Sign', 'Verify', 'GetPublicKey'] });
+  // A grant of CreateGrant alone (AWS's words, as ansible/ansible#31960 quotes botocore).
+  const other = (await kms.createKey({})).KeyMetadata!; // its grants leave sym's count alone
+  for (const Operations of [['CreateGrant'], ['CreateGrant', 'CreateGrant']] as const)
+    await rejectsAws(t, kms.createGrant({ KeyId: other.KeyId!, GranteePrincipal: user, Operations: [...Operations] }), 'ValidationException', 'Grants must not contain only the CreateGrant operation.');
+  await kms.createGrant({ KeyId: other.KeyId!, GranteePrincipal: user, Operations: ['CreateGrant', 'Decrypt'] });
+  // Encryption context constraints: one kind per grant, up to 8 pairs, values up to 384 characters.
+  const grantWith = (Constraints: Record<string, Record<string, string>>) => kms.createGrant({ KeyId: other.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'], Constraints });
+  await rejectsAws(t, grantWith({ EncryptionContextEquals: { a: 'b' }, EncryptionContextSubset: { c: 'd' } }), 'ValidationException', 'More than one constraint supplied');
+  const pairs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+  await grantWith({ EncryptionContextSubset: pairs(8) });
+  await rejectsAws(t, grantWith({ EncryptionContextSubset: pairs(9) }), 'ValidationException', /up to 8/);
+  await rejectsAws(t, grantWith({ EncryptionContextEquals: pairs(9) }), 'ValidationException', /up to 8/);
+  await grantWith({ EncryptionContextEquals: { k: '\u{1F600}'.repeat(384) } }); // 384 characters (768 UTF-16 units)
+  await rejectsAws(t, grantWith({ EncryptionContextEquals: { k: 'x'.repeat(385) } }), 'ValidationException', /exceeds 384 characters/);
   // Principals.
   await rejectsAws(
     t,

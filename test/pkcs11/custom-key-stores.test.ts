@@ -108,6 +108,9 @@ t.test('Disconnect and Connect', async (tt) => {
   await rejects(tt, sign(), 'KMSInvalidStateException', `${made.Arn} is unavailable.`);
   await rejects(tt, kms.getPublicKey({ KeyId: key }), 'KMSInvalidStateException', `${made.Arn} is unavailable.`);
   await rejects(tt, kms.createKey({}), 'CustomKeyStoreInvalidStateException');
+  // The model's CustomKeyStoreInvalidStateException names GenerateRandom in a store not connected.
+  await rejects(tt, kms.generateRandom({ NumberOfBytes: 8, CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException', `Custom key store ${id} is not connected.`);
+  tt.equal((await kms.generateRandom({ NumberOfBytes: 8 })).Plaintext!.length, 8, 'without the store: the software generator');
   tt.match(await stateOf(key), { KeyState: 'Unavailable', Enabled: false });
   tt.match(await stateOf(disabled.KeyId!), { KeyState: 'Unavailable', Enabled: false });
   tt.match(await stateOf(doomed.KeyId!), { KeyState: 'PendingDeletion' }, 'a key pending deletion stays PendingDeletion');

@@ -26,6 +26,37 @@ function checkPrincipals(input: CreateGrantRequest): void {
   }
 }
 
+// The model's documentation of Constraints: "Each constraint value can include up to 8
+// encryption context pairs. The encryption context value in each constraint cannot exceed 384
+// characters."
+const MAX_CONSTRAINT_PAIRS = 8;
+const MAX_CONSTRAINT_VALUE_CHARS = 384;
+
+/** Checks of the request alone: its operations and constraints, before the key is looked up. */
+function checkGrantRequest(input: CreateGrantRequest): void {
+  // AWS's words, as botocore reported them (ansible/ansible#31960).
+  if (input.Operations.length > 0 && input.Operations.every((op) => op === 'CreateGrant'))
+    throw new ValidationException('Grants must not contain only the CreateGrant operation.');
+  const c = input.Constraints;
+  if (!c) return;
+  // One kind of encryption context constraint per grant; AWS's words as the AWS SDK for Java
+  // reported them (aws/aws-sdk-java#328). (IAM Access Analyzer's model of a grant says the same:
+  // "You can specify only one type of encryption context.")
+  if (c.EncryptionContextEquals !== undefined && c.EncryptionContextSubset !== undefined) throw new ValidationException('More than one constraint supplied');
+  for (const [name, context] of [
+    ['EncryptionContextEquals', c.EncryptionContextEquals],
+    ['EncryptionContextSubset', c.EncryptionContextSubset],
+  ] as const) {
+    if (context === undefined) continue;
+    const values = Object.values(context);
+    if (values.length > MAX_CONSTRAINT_PAIRS)
+      throw new ValidationException(`The ${name} grant constraint has ${values.length} encryption context pairs; a constraint can include up to ${MAX_CONSTRAINT_PAIRS}.`);
+    // Characters as AWS counts them (code points).
+    if (values.some((v) => [...v].length > MAX_CONSTRAINT_VALUE_CHARS))
+      throw new ValidationException(`An encryption context value in the ${name} grant constraint exceeds ${MAX_CONSTRAINT_VALUE_CHARS} characters.`);
+  }
+}
+
 /** The grant a request describes, as stored (operations as a set: their order does not make another grant). */
 function grantOf(input: CreateGrantRequest, keyId: string, grantId: string, now: Date): Omit<GrantRecord, 'seq'> {
   const g: Omit<GrantRecord, 'seq'> = { grantId, keyId, createdAt: now, operations: [...new Set(input.Operations)] };
@@ -53,6 +84,7 @@ function sameGrant(stored: GrantRecord, wanted: Omit<GrantRecord, 'seq'>): boole
 
 export const createGrant = defineOperation('CreateGrant', async (ctx, input) => {
   checkPrincipals(input); // request-level checks come before the key lookup, as the model's do
+  checkGrantRequest(input);
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
   checkKeyState(key, 'CreateGrant');
   checkGrantFitsKey(key.record, key.arn, input.Operations, input.Constraints);
