@@ -28,7 +28,7 @@ eachBackend('keys that are not EXTERNAL, and keys before their material', async 
   await rejectsAws(t, kms.enableKey({ KeyId: ext.KeyId! }), 'KMSInvalidStateException', `${ext.Arn} is pending import.`);
   // KeyId is "key ID or key ARN": an alias is not a key id.
   await kms.createAlias({ AliasName: 'alias/imported', TargetKeyId: ext.KeyId! });
-  await rejectsAws(t, kms.getParametersForImport({ KeyId: 'alias/imported', WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), 'NotFoundException');
+  await rejectsAws(t, kms.getParametersForImport({ KeyId: 'alias/imported', WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), 'InvalidArnException');
   // Deleting material a key never had changes nothing.
   t.same(await kms.deleteImportedKeyMaterial({ KeyId: ext.KeyId! }), { KeyId: ext.Arn });
   t.equal((await kms.describeKey({ KeyId: ext.KeyId! })).KeyMetadata!.KeyState, 'PendingImport');
@@ -36,6 +36,16 @@ eachBackend('keys that are not EXTERNAL, and keys before their material', async 
   // A key pending deletion takes no import.
   await kms.scheduleKeyDeletion({ KeyId: ext.KeyId!, PendingWindowInDays: 7 });
   await rejectsAws(t, kms.getParametersForImport({ KeyId: ext.KeyId!, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }), 'KMSInvalidStateException', `${ext.Arn} is pending deletion.`);
+
+  // A key that can never hold imported material is refused for its origin, whatever its state
+  // (AWS's key state table).
+  await kms.scheduleKeyDeletion({ KeyId: own.KeyId!, PendingWindowInDays: 7 });
+  for (const call of [
+    kms.getParametersForImport({ KeyId: own.KeyId!, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+    kms.importKeyMaterial({ KeyId: own.KeyId!, ImportToken: randomBytes(64), EncryptedKeyMaterial: randomBytes(256), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
+    kms.deleteImportedKeyMaterial({ KeyId: own.KeyId! }),
+  ])
+    await rejectsAws(t, call, 'UnsupportedOperationException', originRefusal);
 
   // Origins that cannot be created here stay refused.
   await rejectsAws(t, kms.createKey({ Origin: 'EXTERNAL_KEY_STORE' }), 'UnsupportedOperationException');

@@ -14,8 +14,10 @@ import { tokenOfKey } from './token.js';
 
 export const deleteImportedKeyMaterial = defineOperation('DeleteImportedKeyMaterial', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
-  checkKeyState(key, 'DeleteImportedKeyMaterial');
+  // A key that can never hold imported material is refused so in any state (AWS's key state
+  // table, footnote: "If the KMS key cannot or does not have imported key material").
   requireExternal(key);
+  checkKeyState(key, 'DeleteImportedKeyMaterial');
   const { keyId } = key.record;
   const imports = new ImportStore(ctx.store);
   const materialId = input.KeyMaterialId ?? key.record.currentMaterialId;

@@ -31,8 +31,10 @@ export function checkWrapping(keySpec: string, algorithm: AlgorithmSpec, wrappin
 export const getParametersForImport = defineOperation('GetParametersForImport', async (ctx, input) => {
   // AWS documents KeyId here as "key ID or key ARN": no aliases.
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
-  checkKeyState(key, 'GetParametersForImport');
+  // A key that can never hold imported material is refused so in any state (AWS's key state
+  // table, footnote: "If the KMS key cannot or does not have imported key material").
   requireExternal(key);
+  checkKeyState(key, 'GetParametersForImport');
   checkWrapping(key.record.keySpec, input.WrappingAlgorithm, input.WrappingKeySpec);
 
   const now = ctx.now();

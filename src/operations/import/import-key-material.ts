@@ -35,8 +35,10 @@ const invalidToken = (arn: string) =>
 
 export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
-  checkKeyState(key, 'ImportKeyMaterial');
+  // A key that can never hold imported material is refused so in any state (AWS's key state
+  // table, footnote: "If the KMS key cannot or does not have imported key material").
   requireExternal(key);
+  checkKeyState(key, 'ImportKeyMaterial');
   const { keyId, keySpec } = key.record;
   const symmetric = isSymmetric(key.record);
   if (!symmetric) {
