@@ -32,12 +32,50 @@ t.test('names as the AWS CLI derives them', async (tt) => {
   tt.equal(kebab('XksProxyUriEndpoint'), 'xks-proxy-uri-endpoint');
 });
 
+// What the AWS CLI's own parser (Debian's aws-cli 2.9.19, awscli.shorthand) makes of each input,
+// its error messages included; a fuzz of 18,000 inputs built from these atoms found no other
+// difference. Backslashes are kept except in `\,` (and `\\` or an escaped quote when quoted).
+const awsShorthand: [string, unknown][] = [
+  ["path=C:\\dir", {"path":"C:\\dir"}],
+  ["k=v\\=x", {"k":"v\\=x"}],
+  ["k=\"a\\\\b\"", {"k":"a\\b"}],
+  ["k='it\\'s'", {"k":"it's"}],
+  ["TagKey=dir,TagValue=C:\\temp", {"TagKey":"dir","TagValue":"C:\\temp"}],
+  ["a=b, c=d", {"a":"b","c":"d"}],
+  ["EncryptionContextSubset={a=b, c=d}", {"EncryptionContextSubset":{"a":"b","c":"d"}}],
+  ["a=b,c=d,c=e", { error: "Second instance of key \"c\" encountered for input:\na=b,c=d,c=e\n        ^\nThis is often because there is a preceding \",\" instead of a space." }],
+  ["owner=it's", { error: "Expected: ',', received: ''' for input:\nowner=it's\n        ^" }],
+  ["k=a\"b", { error: "Expected: ',', received: '\"' for input:\nk=a\"b\n   ^" }],
+  ["k=a}", { error: "Expected: ',', received: '}' for input:\nk=a}\n   ^" }],
+  ["k=a,", { error: "Expected: '<second>', received: '<none>' for input:\nk=a,\n    ^" }],
+  ["é=ü", { error: "Expected: '=', received: 'é' for input:\né=ü\n^" }],
+  ["=b", {"":"b"}],
+  ["TagKey=a,,TagValue=b", {"TagKey":"a","TagValue":"b"}],
+  ["k=a\\,b", {"k":"a,b"}],
+  ["k=a,b,c=d", {"k":["a","b"],"c":"d"}],
+  ["k=[a, b ,c]", {"k":["a","b","c"]}],
+  ["k={x=1,x=2}", {"k":{"x":"2"}}],
+  ["k = v ", {"k":"v"}],
+  ["k=😀", { error: "Expected: ',', received: '😀' for input:\nk=😀\n  ^" }],
+  ["k=x😀", { error: "Expected: ',', received: '😀' for input:\nk=x😀\n   ^" }],
+  ["novalue", { error: "Expected: '=', received: 'EOF' for input:\nnovalue\n       ^" }],
+  ["a=b\nc", {"a":"b\nc"}],
+  ["k=a,b]", {"k":["a","b]"]}],
+];
+
 t.test('shorthand syntax', async (tt) => {
   tt.same(parseShorthand('TagKey=purpose,TagValue=test'), { TagKey: 'purpose', TagValue: 'test' });
   tt.same(parseShorthand('a=1,b=x,y,c=z'), { a: '1', b: ['x', 'y'], c: 'z' });
   tt.same(parseShorthand("k=[a,b],n={x=1,y='p,q'},q=\"s=t\""), { k: ['a', 'b'], n: { x: '1', y: 'p,q' }, q: 's=t' });
-  tt.same(parseShorthand('k=a\\,b'), { k: 'a,b' });
-  tt.throws(() => parseShorthand('novalue'), /shorthand/);
+  for (const [input, aws] of awsShorthand) {
+    let ours: unknown;
+    try {
+      ours = parseShorthand(input);
+    } catch (err) {
+      ours = { error: (err as Error).message };
+    }
+    tt.same(ours, aws, JSON.stringify(input));
+  }
 });
 
 t.test('flags → the wire input', async (tt) => {
