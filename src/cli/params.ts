@@ -4,6 +4,7 @@
 // lists of structures as several shorthand arguments (`TagKey=a,TagValue=b TagKey=c,TagValue=d`).
 // The result goes through the same codec and validation as an endpoint request.
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 
 import { decodeBase64, encodeBase64 } from '../model/codec.js';
 import { shapes, type ShapeDef } from '../model/service-model.js';
@@ -36,19 +37,61 @@ function shape(name: string): ShapeDef {
   return s;
 }
 
-function readParamFile(flag: string, path: string, binary: boolean): Buffer | string {
+// Python's wording of the errors a paramfile meets, as the AWS CLI prints them (OSError's str).
+const ERRNO_TEXT: Record<string, [number, string]> = {
+  ENOENT: [2, 'No such file or directory'],
+  EACCES: [13, 'Permission denied'],
+  EISDIR: [21, 'Is a directory'],
+  ENOTDIR: [20, 'Not a directory'],
+  ELOOP: [40, 'Too many levels of symbolic links'],
+  ENAMETOOLONG: [36, 'File name too long'],
+};
+
+/** Python's repr of a string, as OSError shows the file name. */
+function pythonRepr(s: string): string {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  return q + s.replace(/\\/g, '\\\\').replace(new RegExp(q, 'g'), `\\${q}`) + q;
+}
+
+/** A paramfile's path as the AWS CLI opens it: `~` and `$VAR`/`${VAR}` expanded (unknown ones kept). */
+function expandPath(path: string): string {
+  const home = process.env.HOME ?? homedir();
+  const tilde = path === '~' || path.startsWith('~/') ? home + path.slice(1) : path;
+  return tilde.replace(/\$(\w+|\{([^}]*)\})/g, (whole, name: string, braced: string | undefined) => process.env[braced ?? name] ?? whole);
+}
+
+// Strict UTF-8, a BOM kept as U+FEFF: Python's text mode in a UTF-8 locale.
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A `file://` (text) or `fileb://` (bytes) parameter's content, read as the AWS CLI reads it:
+ * text must be valid UTF-8 (a binary file read as text is refused, not mangled), and its line
+ * endings become \n (Python's universal newlines).
+ */
+function readParamFile(flag: string, prefixed: string, binary: boolean): Buffer | string {
+  const path = expandPath(prefixed.slice(binary ? 8 : 7));
+  let bytes: Buffer;
   try {
-    return binary ? readFileSync(path) : readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ParamError(`Error parsing parameter '${flag}': Unable to load paramfile ${binary ? 'fileb' : 'file'}://${path}: ${code}`);
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const [errno, text] = ERRNO_TEXT[code] ?? [0, code || 'error'];
+    throw new ParamError(`Error parsing parameter '${flag}': Unable to load paramfile ${prefixed}: [Errno ${errno}] ${text}: ${pythonRepr(path)}`);
+  }
+  if (binary) return bytes;
+  try {
+    return utf8Strict.decode(bytes).replace(/\r\n?/g, '\n');
+  } catch {
+    throw new ParamError(
+      `Error parsing parameter '${flag}': Unable to load paramfile (${path}), text contents could not be decoded.  If this is a binary file, please use the fileb:// prefix instead of the file:// prefix.`,
+    );
   }
 }
 
 /** `file://` and `fileb://` values are read from the file; other values are returned as given. */
 function load(flag: string, token: string): { text?: string; bytes?: Buffer } {
-  if (token.startsWith('fileb://')) return { bytes: readParamFile(flag, token.slice(8), true) as Buffer };
-  if (token.startsWith('file://')) return { text: readParamFile(flag, token.slice(7), false) as string };
+  if (token.startsWith('fileb://')) return { bytes: readParamFile(flag, token, true) as Buffer };
+  if (token.startsWith('file://')) return { text: readParamFile(flag, token, false) as string };
   return { text: token };
 }
 

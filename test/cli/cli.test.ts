@@ -78,6 +78,40 @@ t.test('shorthand syntax', async (tt) => {
   }
 });
 
+// file:// is read as the AWS CLI reads it (Debian's aws-cli 2.9.19 sent and said the same for
+// each case): strict UTF-8 with universal newlines, ~ and $VAR expanded, Python's error texts.
+t.test('file:// parameters: text as the AWS CLI reads it', async (tt) => {
+  const dir = home();
+  const build = (op: Parameters<typeof buildInput>[0], argv: string[]) => buildInput(op, parseArgs([kebab(op), ...argv]));
+  writeFileSync(join(dir, 'crlf.txt'), 'a\r\nb\rc\n');
+  writeFileSync(join(dir, 'bom.txt'), Buffer.from([0xef, 0xbb, 0xbf, 0x62]));
+  writeFileSync(join(dir, 'binary.bin'), Buffer.from([0x00, 0xff]));
+  tt.same(build('DescribeKey', ['--key-id', `file://${join(dir, 'crlf.txt')}`]), { KeyId: 'a\nb\nc\n' }, 'line endings become \\n');
+  tt.same(build('DescribeKey', ['--key-id', `file://${join(dir, 'bom.txt')}`]), { KeyId: '\ufeffb' }, 'a BOM is kept');
+  process.env.EKMS_TEST_PARAM_DIR = dir;
+  tt.teardown(() => delete process.env.EKMS_TEST_PARAM_DIR);
+  for (const ref of ['$EKMS_TEST_PARAM_DIR', '${EKMS_TEST_PARAM_DIR}'])
+    tt.same(build('DescribeKey', ['--key-id', `file://${ref}/crlf.txt`]), { KeyId: 'a\nb\nc\n' }, `${ref} expanded`);
+  const refused = (argv: string[]) => {
+    try {
+      build('Encrypt', ['--key-id', 'k', ...argv]);
+    } catch (err) {
+      return { message: (err as Error).message, exitCode: (err as { exitCode?: number }).exitCode };
+    }
+    return undefined;
+  };
+  const binaryPath = join(dir, 'binary.bin');
+  tt.same(refused(['--plaintext', `file://${binaryPath}`, '--cli-binary-format', 'raw-in-base64-out']), {
+    message: `Error parsing parameter '--plaintext': Unable to load paramfile (${binaryPath}), text contents could not be decoded.  If this is a binary file, please use the fileb:// prefix instead of the file:// prefix.`,
+    exitCode: 252,
+  }, 'a binary file as text is refused, not mangled');
+  tt.same(build('Encrypt', ['--key-id', 'k', '--plaintext', `fileb://${binaryPath}`]).Plaintext, 'AP8=', 'fileb:// reads it');
+  tt.same(refused(['--plaintext', 'file://$NO_SUCH_VARIABLE/x']), {
+    message: "Error parsing parameter '--plaintext': Unable to load paramfile file://$NO_SUCH_VARIABLE/x: [Errno 2] No such file or directory: '$NO_SUCH_VARIABLE/x'",
+    exitCode: 252,
+  });
+});
+
 t.test('flags → the wire input', async (tt) => {
   const dir = home();
   writeFileSync(join(dir, 'msg.bin'), Buffer.from([0, 1, 2, 255]));
@@ -202,7 +236,7 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   tt.notMatch(badB64.stderr, /not base64!/, 'the value (maybe a plaintext) is not echoed');
   const noFile = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'fileb:///nonexistent/file', '--home', dir]);
   tt.equal(noFile.code, 252);
-  tt.match(noFile.stderr, /Unable to load paramfile fileb:\/\/\/nonexistent\/file: ENOENT/);
+  tt.match(noFile.stderr, /Unable to load paramfile fileb:\/\/\/nonexistent\/file: \[Errno 2\] No such file or directory: '\/nonexistent\/file'/);
   const badOutput = await ekms(['list-keys', '--output', 'xml', '--home', dir]);
   tt.equal(badOutput.code, 252);
   const badQuery = await ekms(['list-keys', '--query', 'Keys[', '--home', dir]);
