@@ -25,6 +25,31 @@ const GLOBAL_VALUE = new Set([
 /** Global switches (several only accepted for compatibility with scripts written for `aws`). */
 const GLOBAL_SWITCH = new Set(['--debug', '--no-verify-ssl', '--no-paginate', '--no-cli-pager', '--no-sign-request', '--help', '--version', '--cli-auto-prompt', '--no-cli-auto-prompt']);
 
+/** The global options in the AWS CLI's order (its ambiguity errors list them so), then ours. */
+const ABBREVIABLE = [
+  '--debug',
+  '--endpoint-url',
+  '--no-verify-ssl',
+  '--no-paginate',
+  '--output',
+  '--query',
+  '--profile',
+  '--region',
+  '--version',
+  '--color',
+  '--no-sign-request',
+  '--ca-bundle',
+  '--cli-read-timeout',
+  '--cli-connect-timeout',
+  '--cli-binary-format',
+  '--no-cli-pager',
+  '--cli-auto-prompt',
+  '--no-cli-auto-prompt',
+  '--home',
+  '--cli-timestamp-format',
+  '--cli-input-json',
+];
+
 export interface ParsedArgs {
   command?: string;
   /** `help` after the command (`ekms create-key help`). */
@@ -37,6 +62,18 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/**
+ * The global option a flag names: itself, or the one it is a unique prefix of (argparse, which
+ * reads the AWS CLI's global options first, lets `--out` stand for `--output`); undefined when it
+ * names none (it is the command's), a usage error when it could be several.
+ */
+function globalOption(flag: string): string | undefined {
+  if (GLOBAL_SWITCH.has(flag) || GLOBAL_VALUE.has(flag)) return flag;
+  const matches = ABBREVIABLE.filter((g) => g.startsWith(flag));
+  if (matches.length > 1) throw new UsageError(`ambiguous option: ${flag} could match ${matches.join(', ')}`);
+  return matches[0];
+}
+
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const out: ParsedArgs = { help: false, globals: new Map(), switches: new Set(), flags: [], positionals: [] };
   let i = 0;
@@ -44,9 +81,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const tok = argv[i]!;
     if (tok.startsWith('--')) {
       const eq = tok.indexOf('=');
-      const flag = eq > 0 ? tok.slice(0, eq) : tok;
+      const given = eq > 0 ? tok.slice(0, eq) : tok;
       const inline = eq > 0 ? tok.slice(eq + 1) : undefined;
       i++;
+      const flag = (given.length > 2 && globalOption(given)) || given;
       if (GLOBAL_SWITCH.has(flag)) {
         out.switches.add(flag);
         continue;

@@ -6,6 +6,7 @@
 import { operations, shapes, type OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { ParamError } from './params.js';
+import { flagsOf } from './names.js';
 
 /** The listings, and the member that holds their items (botocore's paginators-1.json for KMS). */
 const RESULT_KEY: Partial<Record<OperationName, string>> = {
@@ -83,7 +84,13 @@ function integer(flag: string, value: string): number {
 export function splitPagingFlags(op: OperationName, args: ParsedArgs): { args: ParsedArgs; paging: Map<string, string> } {
   const paging = new Map<string, string>();
   if (RESULT_KEY[op] === undefined) return { args, paging };
-  const flags = args.flags.filter(({ flag, values }) => {
+  // The paging flags are the command's, as abbreviable as its others (`--max` for --max-items
+  // when no other flag of the command starts so).
+  const candidates = [...PAGING_FLAGS, ...flagsOf(op).keys()];
+  const flags = args.flags.filter((given) => {
+    const { values } = given;
+    const matches = candidates.filter((c) => c.startsWith(given.flag));
+    const flag = candidates.includes(given.flag) ? given.flag : matches.length === 1 ? matches[0]! : given.flag;
     if (!(PAGING_FLAGS as readonly string[]).includes(flag)) return true;
     if (values.length !== 1) throw new UsageError(`argument ${flag}: expected one argument`);
     paging.set(flag, values[0]!);

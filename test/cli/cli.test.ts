@@ -9,6 +9,7 @@ import t from 'tap';
 
 import { parseArgs } from '../../src/cli/args.js';
 import { kebab } from '../../src/cli/names.js';
+import { splitPagingFlags } from '../../src/cli/paginate.js';
 import { buildInput } from '../../src/cli/run-operation.js';
 import { parseShorthand } from '../../src/cli/shorthand.js';
 import { isoTimestamp, render } from '../../src/cli/output.js';
@@ -62,6 +63,19 @@ const awsShorthand: [string, unknown][] = [
   ["a=b\nc", {"a":"b\nc"}],
   ["k=a,b]", {"k":["a","b]"]}],
 ];
+
+// argparse lets the AWS CLI take a unique prefix of a global option (its main parser reads them
+// first) and of a command's own options, the paging ones among them; each case matched aws 2.9.19.
+t.test('abbreviated global and paging options', async (tt) => {
+  const parsed = parseArgs(['describe-key', '--key-id', 'k', '--out', 'text', '--quer=KeyMetadata', '--reg', 'eu-west-1', '--no-pag']);
+  tt.same([...parsed.globals], [['--output', 'text'], ['--query', 'KeyMetadata'], ['--region', 'eu-west-1']]);
+  tt.ok(parsed.switches.has('--no-paginate'));
+  tt.same(parsed.flags, [{ flag: '--key-id', values: ['k'] }], "a command flag stays the command's");
+  tt.throws(() => parseArgs(['list-keys', '--no']), { message: 'ambiguous option: --no could match --no-verify-ssl, --no-paginate, --no-sign-request, --no-cli-pager, --no-cli-auto-prompt' });
+  const { args, paging } = splitPagingFlags('ListKeys', parseArgs(['list-keys', '--max', '2', '--page', '1', '--start', 'tok', '--lim', '5']));
+  tt.same([...paging], [['--max-items', '2'], ['--page-size', '1'], ['--starting-token', 'tok']]);
+  tt.same(args.flags, [{ flag: '--lim', values: ['5'] }], "the command's own flags are left for it");
+});
 
 t.test('shorthand syntax', async (tt) => {
   tt.same(parseShorthand('TagKey=purpose,TagValue=test'), { TagKey: 'purpose', TagValue: 'test' });
