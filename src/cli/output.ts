@@ -67,15 +67,44 @@ export class QueryError extends Error {
   }
 }
 
+/**
+ * Whether a parsed expression has a missing child (jmespath.js's sign of a malformed one). A
+ * slice's children are its start, stop and step, which may be missing (`a[1:]`).
+ */
+function hasHole(node: unknown): boolean {
+  const { type, children } = (node ?? {}) as { type?: string; children?: unknown[] };
+  if (type === 'Slice' || !Array.isArray(children)) return false;
+  return children.some((c) => c === null || c === undefined || hasHole(c));
+}
+
+/** Whether a query result holds an expression reference (`&KeyId`), which is no JSON value. */
+function holdsExpref(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if ((v as { jmespathType?: unknown }).jmespathType === 'Expref') return true;
+  return Object.values(v).some(holdsExpref);
+}
+
 export function applyQuery(value: unknown, query: string | undefined): unknown {
   if (query === undefined) return value;
+  // Parsed first: a parse error is a bad --query (exit 252), as in the AWS CLI. jmespath.js
+  // parses some malformed expressions (`a..b`) into a tree with a hole, which would fail only
+  // while searching, with a TypeError of its own.
+  let tree: unknown;
   try {
-    return jmespath.search(value as object, query) as unknown;
+    tree = (jmespath as unknown as { compile(expression: string): unknown }).compile(query); // untyped in @types/jmespath
   } catch (err) {
-    const e = err as Error;
-    if (e.name === 'ParserError' || e.name === 'LexerError') throw new QueryError(`Bad value for --query ${query}: ${e.message}`, 252);
-    throw new QueryError(e.message, 255);
+    throw new QueryError(`Bad value for --query ${query}: ${(err as Error).message}`, 252);
   }
+  if (hasHole(tree)) throw new QueryError(`Bad value for --query ${query}: Invalid jmespath expression`, 252);
+  let result: unknown;
+  try {
+    result = jmespath.search(value as object, query) as unknown;
+  } catch (err) {
+    throw new QueryError((err as Error).message, 255);
+  }
+  // The AWS CLI cannot print one either: its JSON encoder fails on the function object.
+  if (holdsExpref(result)) throw new QueryError('Circular reference detected', 255);
+  return result;
 }
 
 // ---------------------------------------------------------------- text

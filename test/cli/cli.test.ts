@@ -256,6 +256,13 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   const badQuery = await ekms(['list-keys', '--query', 'Keys[', '--home', dir]);
   tt.equal(badQuery.code, 252);
   tt.match(badQuery.stderr, /Bad value for --query/);
+  // jmespath.js parses `a..b` into a tree with a hole (it failed later, a TypeError, exit 255).
+  const doubleDot = await ekms(['list-keys', '--query', 'Keys..KeyId', '--home', dir]);
+  tt.same({ code: doubleDot.code, stderr: doubleDot.stderr }, { code: 252, stderr: '\nBad value for --query Keys..KeyId: Invalid jmespath expression\n' });
+  tt.equal((await ekms(['list-keys', '--query', 'Keys[1:]', '--home', dir])).code, 0, 'a slice with open ends is no hole');
+  // An expression reference is no value to print (aws: its JSON encoder's words, exit 255).
+  const expref = await ekms(['list-keys', '--query', '&Keys', '--home', dir]);
+  tt.same({ code: expref.code, stdout: expref.stdout, stderr: expref.stderr }, { code: 255, stdout: '', stderr: '\nCircular reference detected\n' });
 });
 
 t.test('values, --query and flags as the AWS CLI reads them', async (tt) => {
