@@ -14,6 +14,7 @@ const GLOBAL_VALUE = new Set([
   '--region',
   '--profile',
   '--cli-input-json',
+  '--cli-input-yaml',
   '--cli-timestamp-format',
   '--cli-binary-format',
   '--home',
@@ -48,6 +49,7 @@ const ABBREVIABLE = [
   '--home',
   '--cli-timestamp-format',
   '--cli-input-json',
+  '--cli-input-yaml',
 ];
 
 export interface ParsedArgs {

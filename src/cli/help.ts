@@ -67,7 +67,7 @@ export function operationHelp(op: OperationName): string {
     const text = isBool ? `${flag} | --no-${kebab(member)}` : `${flag} <value>`;
     lines.push(`          ${required.has(member) ? text : `[${text}]`}`);
   }
-  lines.push('          [--cli-input-json <value>] [--generate-cli-skeleton [input]]', '          [--query <jmespath>] [--output json|text|table|yaml|yaml-stream]', '          [--endpoint-url <url>] [--home <dir>]', '');
+  lines.push('          [--cli-input-json <value> | --cli-input-yaml <value>] [--generate-cli-skeleton [input]]', '          [--query <jmespath>] [--output json|text|table|yaml|yaml-stream]', '          [--endpoint-url <url>] [--home <dir>]', '');
   if (members.length) {
     lines.push('OPTIONS');
     for (const [member, m] of members) {
@@ -117,6 +117,7 @@ export function topHelp(): string {
     '       --output json|text|table|yaml|yaml-stream',
     '       --query <jmespath>',
     '       --cli-input-json <json|file://path>',
+    '       --cli-input-yaml <yaml|file://path>',
     '       --generate-cli-skeleton [input]',
     '                                  print a --cli-input-json template for the command, and make no call',
     '       --cli-timestamp-format iso8601|wire',

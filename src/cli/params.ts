@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 
+import { parse as parseYaml } from 'yaml';
+
 import { decodeBase64, encodeBase64 } from '../model/codec.js';
 import { shapes, type ShapeDef } from '../model/service-model.js';
 import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
@@ -236,5 +238,40 @@ export function cliInputJson(inputShape: string | undefined, text: string, ctx: 
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ParamError(`Error parsing parameter '${flag}': expected a JSON object`);
   if (!inputShape) return {};
   return coerce(flag, inputShape, json, ctx, true) as Record<string, unknown>;
+}
+
+/** YAML's values in the wire form --cli-input-json has: `!!binary` as base64, timestamps as ISO text. */
+function wireFromYaml(v: unknown): unknown {
+  if (v instanceof Uint8Array) return encodeBase64(v);
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(wireFromYaml);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wireFromYaml(x)]));
+  return v;
+}
+
+/**
+ * `--cli-input-yaml` (text or file://): the whole input, as `--generate-cli-skeleton yaml-input`
+ * lays it out. Read as the AWS CLI reads it (ruamel.yaml's safe loader: YAML 1.2, with `!!binary`
+ * for blobs and timestamps), then as --cli-input-json's input.
+ */
+export function cliInputYaml(inputShape: string | undefined, text: string, ctx: ParamContext): Record<string, unknown> {
+  const flag = '--cli-input-yaml';
+  const loaded = load(flag, text);
+  let doc: unknown;
+  try {
+    doc = parseYaml(loaded.text ?? loaded.bytes?.toString('utf8') ?? '', { customTags: ['binary', 'timestamp'] });
+  } catch {
+    throw new ParamError("Error parsing parameter 'cli-input-yaml': Invalid YAML received.");
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new ParamError(`Error parsing parameter '${flag}': Invalid type: expecting map, received ${pythonType(doc)}`);
+  if (!inputShape) return {};
+  return coerce(flag, inputShape, wireFromYaml(doc), ctx, true) as Record<string, unknown>;
+}
+
+/** Python's `type(v)` of a loaded YAML value, as the AWS CLI's message shows it. */
+function pythonType(v: unknown): string {
+  const name = Array.isArray(v) ? 'list' : v === null ? 'NoneType' : typeof v === 'string' ? 'str' : typeof v === 'boolean' ? 'bool' : Number.isInteger(v) ? 'int' : 'float';
+  return `<class '${name}'>`;
 }
 

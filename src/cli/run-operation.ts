@@ -13,7 +13,7 @@ import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat
 import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
 import { checkParams } from './param-check.js';
 import { generateSkeleton } from './skeleton.js';
-import { cliInputJson, memberValue, ParamError, type BinaryFormat, type ParamContext } from './params.js';
+import { cliInputJson, cliInputYaml, memberValue, ParamError, type BinaryFormat, type ParamContext } from './params.js';
 
 export interface RunContext {
   env: NodeJS.ProcessEnv;
@@ -48,7 +48,10 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
     binaryFormat: choice<BinaryFormat>('--cli-binary-format', args.globals.get('--cli-binary-format'), ['base64', 'raw-in-base64-out'], 'base64'),
   };
   const inputShape = operations[op]!.input;
-  const fromJson = args.globals.has('--cli-input-json') ? cliInputJson(inputShape, args.globals.get('--cli-input-json')!, ctx) : {};
+  const json = args.globals.get('--cli-input-json');
+  const yaml = args.globals.get('--cli-input-yaml');
+  if (json !== undefined && yaml !== undefined) throw new ParamError('Only one --cli-input- parameter may be specified.');
+  const fromJson = json !== undefined ? cliInputJson(inputShape, json, ctx) : yaml !== undefined ? cliInputYaml(inputShape, yaml, ctx) : {};
   const input: Record<string, unknown> = { ...fromJson };
   const flags = flagsOf(op);
   const unknown: string[] = [];

@@ -126,6 +126,34 @@ t.test('file:// parameters: text as the AWS CLI reads it', async (tt) => {
   });
 });
 
+// --cli-input-yaml as the AWS CLI reads it: each input here was sent the same by aws 2.9.19.
+t.test('--cli-input-yaml', async (tt) => {
+  const dir = home();
+  const build = (op: Parameters<typeof buildInput>[0], argv: string[]) => buildInput(op, parseArgs([kebab(op), ...argv]));
+  const yaml = ['KeyId: k', 'Plaintext: !!binary aGVsbG8=', 'EncryptionContext:', '  purpose: test', 'GrantTokens: [a, b]', ''].join('\n');
+  writeFileSync(join(dir, 'in.yaml'), yaml);
+  const expected = { KeyId: 'k', Plaintext: 'aGVsbG8=', EncryptionContext: { purpose: 'test' }, GrantTokens: ['a', 'b'] };
+  tt.same(build('Encrypt', ['--cli-input-yaml', `file://${join(dir, 'in.yaml')}`]), expected, '!!binary is a blob');
+  tt.same(build('Encrypt', ['--cli-input-yaml', yaml.replace('!!binary ', '')]), expected, 'a string is base64, as in --cli-input-json');
+  tt.same(build('Encrypt', ['--cli-input-yaml', yaml, '--key-id', 'flag']).KeyId, 'flag', 'flags win');
+  tt.same(
+    build('ImportKeyMaterial', ['--cli-input-yaml', 'KeyId: k\nValidTo: 2030-01-01T00:00:00Z\nImportToken: !!binary AA==\nEncryptedKeyMaterial: !!binary AA==']).ValidTo,
+    1893456000,
+    'a YAML timestamp',
+  );
+  const refused = (argv: string[]) => {
+    try {
+      build('Encrypt', argv);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return undefined;
+  };
+  tt.equal(refused(['--cli-input-yaml', 'a: [']), "Error parsing parameter 'cli-input-yaml': Invalid YAML received.");
+  tt.equal(refused(['--cli-input-yaml', '- a']), "Error parsing parameter '--cli-input-yaml': Invalid type: expecting map, received <class 'list'>");
+  tt.equal(refused(['--cli-input-yaml', yaml, '--cli-input-json', '{}']), 'Only one --cli-input- parameter may be specified.');
+});
+
 t.test('flags → the wire input', async (tt) => {
   const dir = home();
   writeFileSync(join(dir, 'msg.bin'), Buffer.from([0, 1, 2, 255]));
