@@ -234,8 +234,14 @@ export function memberValue(flag: string, shapeName: string, tokens: readonly st
 export function cliInputJson(inputShape: string | undefined, text: string, ctx: ParamContext): Record<string, unknown> {
   const flag = '--cli-input-json';
   const loaded = load(flag, text);
-  const json = parseJson(flag, loaded.text ?? loaded.bytes?.toString('utf8') ?? '');
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ParamError(`Error parsing parameter '${flag}': expected a JSON object`);
+  let json: unknown;
+  try {
+    json = JSON.parse(loaded.text ?? loaded.bytes?.toString('utf8') ?? '');
+  } catch {
+    throw new ParamError("Error parsing parameter 'cli-input-json': Invalid JSON received."); // the AWS CLI's words
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new ParamError(`Error parsing parameter '${flag}': Invalid type: expecting map, received ${pythonType(json)}`);
   if (!inputShape) return {};
   return coerce(flag, inputShape, json, ctx, true) as Record<string, unknown>;
 }

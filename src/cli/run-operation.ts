@@ -71,6 +71,10 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
   }
   if (unknown.length) throw new UsageError(`Unknown options: ${unknown.join(', ')}`);
   const missing = requiredMembers(op).filter((m) => input[m] === undefined);
+  // With a --cli-input-* the AWS CLI leaves required members to botocore's validation, whose
+  // words these are; without, argparse's.
+  if (missing.length && (json !== undefined || yaml !== undefined))
+    throw new ParamError(`Parameter validation failed:\n${missing.map((m) => `Missing required parameter in input: "${m}"`).join('\n')}`);
   if (missing.length) throw new UsageError(`the following arguments are required: ${missing.map((m) => `--${kebab(m)}`).join(', ')}`);
   return input;
 }

@@ -127,7 +127,7 @@ t.test('file:// parameters: text as the AWS CLI reads it', async (tt) => {
 });
 
 // --cli-input-yaml as the AWS CLI reads it: each input here was sent the same by aws 2.9.19.
-t.test('--cli-input-yaml', async (tt) => {
+t.test('--cli-input-yaml, and --cli-input-json refusals', async (tt) => {
   const dir = home();
   const build = (op: Parameters<typeof buildInput>[0], argv: string[]) => buildInput(op, parseArgs([kebab(op), ...argv]));
   const yaml = ['KeyId: k', 'Plaintext: !!binary aGVsbG8=', 'EncryptionContext:', '  purpose: test', 'GrantTokens: [a, b]', ''].join('\n');
@@ -152,6 +152,11 @@ t.test('--cli-input-yaml', async (tt) => {
   tt.equal(refused(['--cli-input-yaml', 'a: [']), "Error parsing parameter 'cli-input-yaml': Invalid YAML received.");
   tt.equal(refused(['--cli-input-yaml', '- a']), "Error parsing parameter '--cli-input-yaml': Invalid type: expecting map, received <class 'list'>");
   tt.equal(refused(['--cli-input-yaml', yaml, '--cli-input-json', '{}']), 'Only one --cli-input- parameter may be specified.');
+  // --cli-input-json's refusals, in the AWS CLI's words (botocore's for missing members).
+  tt.equal(refused(['--cli-input-json', '{bad']), "Error parsing parameter 'cli-input-json': Invalid JSON received.");
+  tt.equal(refused(['--cli-input-json', '[1]']), "Error parsing parameter '--cli-input-json': Invalid type: expecting map, received <class 'list'>");
+  tt.equal(refused(['--cli-input-json', '{}']), 'Parameter validation failed:\nMissing required parameter in input: "KeyId"\nMissing required parameter in input: "Plaintext"');
+  tt.match(refused([]), /^the following arguments are required: --key-id, --plaintext$/, "without one, argparse's words");
 });
 
 t.test('flags → the wire input', async (tt) => {
