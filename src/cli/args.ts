@@ -26,8 +26,11 @@ const GLOBAL_VALUE = new Set([
 /** Global switches (several only accepted for compatibility with scripts written for `aws`). */
 const GLOBAL_SWITCH = new Set(['--debug', '--no-verify-ssl', '--no-paginate', '--no-cli-pager', '--no-sign-request', '--help', '--version', '--cli-auto-prompt', '--no-cli-auto-prompt']);
 
-/** The global options in the AWS CLI's order (its ambiguity errors list them so), then ours. */
-const ABBREVIABLE = [
+/**
+ * The global options in the AWS CLI's order (its ambiguity errors list them so), then ours (for
+ * abbreviations: globalOption).
+ */
+const AWS_GLOBAL_ORDER = [
   '--debug',
   '--endpoint-url',
   '--no-verify-ssl',
@@ -46,11 +49,8 @@ const ABBREVIABLE = [
   '--no-cli-pager',
   '--cli-auto-prompt',
   '--no-cli-auto-prompt',
-  '--home',
-  '--cli-timestamp-format',
-  '--cli-input-json',
-  '--cli-input-yaml',
 ];
+const ABBREVIABLE = [...AWS_GLOBAL_ORDER, ...[...GLOBAL_VALUE, ...GLOBAL_SWITCH].filter((g) => g !== '--help' && !AWS_GLOBAL_ORDER.includes(g))];
 
 export interface ParsedArgs {
   command?: string;

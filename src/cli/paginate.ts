@@ -87,10 +87,9 @@ export function splitPagingFlags(op: OperationName, args: ParsedArgs): { args: P
   // The paging flags are the command's, as abbreviable as its others (`--max` for --max-items
   // when no other flag of the command starts so).
   const candidates = [...PAGING_FLAGS, ...flagsOf(op).keys()];
-  const flags = args.flags.filter((given) => {
-    const { values } = given;
-    const matches = candidates.filter((c) => c.startsWith(given.flag));
-    const flag = candidates.includes(given.flag) ? given.flag : matches.length === 1 ? matches[0]! : given.flag;
+  const flags = args.flags.filter(({ flag: given, values }) => {
+    const matches = candidates.filter((c) => c.startsWith(given));
+    const flag = candidates.includes(given) || matches.length !== 1 ? given : matches[0]!;
     if (!(PAGING_FLAGS as readonly string[]).includes(flag)) return true;
     if (values.length !== 1) throw new UsageError(`argument ${flag}: expected one argument`);
     paging.set(flag, values[0]!);

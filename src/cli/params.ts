@@ -240,10 +240,15 @@ export function cliInputJson(inputShape: string | undefined, text: string, ctx: 
   } catch {
     throw new ParamError("Error parsing parameter 'cli-input-json': Invalid JSON received."); // the AWS CLI's words
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new ParamError(`Error parsing parameter '${flag}': Invalid type: expecting map, received ${pythonType(json)}`);
+  return wholeInput(flag, inputShape, json, ctx);
+}
+
+/** A --cli-input-* document as the command's input: a map, in wire form, checked against the model. */
+function wholeInput(flag: string, inputShape: string | undefined, doc: unknown, ctx: ParamContext): Record<string, unknown> {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new ParamError(`Error parsing parameter '${flag}': Invalid type: expecting map, received ${pythonType(doc)}`);
   if (!inputShape) return {};
-  return coerce(flag, inputShape, json, ctx, true) as Record<string, unknown>;
+  return coerce(flag, inputShape, doc, ctx, true) as Record<string, unknown>;
 }
 
 /** YAML's values in the wire form --cli-input-json has: `!!binary` as base64, timestamps as ISO text. */
@@ -269,10 +274,7 @@ export function cliInputYaml(inputShape: string | undefined, text: string, ctx: 
   } catch {
     throw new ParamError("Error parsing parameter 'cli-input-yaml': Invalid YAML received.");
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-    throw new ParamError(`Error parsing parameter '${flag}': Invalid type: expecting map, received ${pythonType(doc)}`);
-  if (!inputShape) return {};
-  return coerce(flag, inputShape, wireFromYaml(doc), ctx, true) as Record<string, unknown>;
+  return wholeInput(flag, inputShape, wireFromYaml(doc), ctx);
 }
 
 /** Python's `type(v)` of a loaded YAML value, as the AWS CLI's message shows it. */

@@ -12,16 +12,23 @@ import type { KeyRecord, TagRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { ImportStore as ImportStoreClass, type ImportedMaterialRecord, type ImportStore } from './import-store.js';
 import type { KeyRegistry, LoadedKey } from './registry.js';
+import { checkKeyState } from './state.js';
 
 /** GetParametersForImport's public key and import token are valid for 24 hours. */
 export const importParametersValidityMs = 24 * 3600_000;
 /** ImportKeyMaterial's ValidTo may be at most 365 days ahead. */
 export const maxValidToMs = 365 * 86_400_000;
 
-/** Import operations work on EXTERNAL keys only (AWS's words, recorded). */
-export function requireExternal(key: LoadedKey): void {
+/**
+ * Import operations work on EXTERNAL keys only (AWS's words, recorded), then as the key's state
+ * allows. The origin comes first: a key that can never hold imported material is refused so in
+ * any state (AWS's key state table, footnote: "If the KMS key cannot or does not have imported
+ * key material").
+ */
+export function requireImportable(key: LoadedKey, operation: 'GetParametersForImport' | 'ImportKeyMaterial' | 'DeleteImportedKeyMaterial'): void {
   if (key.record.origin !== 'EXTERNAL')
     throw new UnsupportedOperationException(`${key.arn} origin is ${key.record.origin} which is not valid for this operation.`);
+  checkKeyState(key, operation);
 }
 
 export function isSymmetric(record: Pick<KeyRecord, 'keySpec'>): boolean {

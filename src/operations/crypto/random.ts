@@ -1,8 +1,8 @@
 // GenerateRandom: bytes from the addon's OpenSSL DRBG (1–1024, checked by the model validator),
 // or from the token's own generator (C_GenerateRandom) when its CustomKeyStoreId is given.
-import { CustomKeyStoreInvalidStateException, ValidationException } from '../../errors.js';
+import { ValidationException } from '../../errors.js';
 import { addon } from '../../native/addon.js';
-import { customKeyStore } from '../custom-key-stores/store-of.js';
+import { customKeyStore, requireConnected } from '../custom-key-stores/store-of.js';
 import { native } from '../native-errors.js';
 import { defineOperation } from '../operation.js';
 
@@ -12,10 +12,8 @@ export const generateRandom = defineOperation('GenerateRandom', async (ctx, inpu
   if (input.Recipient !== undefined)
     throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
   if (input.CustomKeyStoreId === undefined) return { Plaintext: addon.randomBytes(input.NumberOfBytes) };
-  const token = customKeyStore(ctx, input.CustomKeyStoreId);
   // The model's CustomKeyStoreInvalidStateException: "You requested the GenerateRandom operation in
   // an CloudHSM key store that is not connected."
-  if (token.describe().ConnectionState !== 'CONNECTED')
-    throw new CustomKeyStoreInvalidStateException(`Custom key store ${input.CustomKeyStoreId} is not connected.`);
+  const token = requireConnected(customKeyStore(ctx, input.CustomKeyStoreId));
   return { Plaintext: await native(token.generateRandom(input.NumberOfBytes)) };
 });

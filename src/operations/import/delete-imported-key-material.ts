@@ -4,9 +4,8 @@
 // PKCS#11 token the material's object is destroyed.
 import { forgetTokenMaterial } from '../../backends/token-orphans.js';
 import { NotFoundException } from '../../errors.js';
-import { forgetImportedMaterial, isSymmetric, requireExternal } from '../../keys/import-keys.js';
+import { forgetImportedMaterial, isSymmetric, requireImportable } from '../../keys/import-keys.js';
 import { ImportStore } from '../../keys/import-store.js';
-import { checkKeyState } from '../../keys/state.js';
 import type { DeleteImportedKeyMaterialResponse } from '../../model/types.js';
 import { native } from '../native-errors.js';
 import { defineOperation } from '../operation.js';
@@ -14,10 +13,7 @@ import { tokenOfKey } from './token.js';
 
 export const deleteImportedKeyMaterial = defineOperation('DeleteImportedKeyMaterial', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
-  // A key that can never hold imported material is refused so in any state (AWS's key state
-  // table, footnote: "If the KMS key cannot or does not have imported key material").
-  requireExternal(key);
-  checkKeyState(key, 'DeleteImportedKeyMaterial');
+  requireImportable(key, 'DeleteImportedKeyMaterial');
   const { keyId } = key.record;
   const imports = new ImportStore(ctx.store);
   const materialId = input.KeyMaterialId ?? key.record.currentMaterialId;

@@ -6,10 +6,9 @@
 import { randomBytes } from 'node:crypto';
 
 import { UnsupportedOperationException, ValidationException } from '../../errors.js';
-import { importParametersValidityMs, requireExternal } from '../../keys/import-keys.js';
+import { importParametersValidityMs, requireImportable } from '../../keys/import-keys.js';
 import { nativeImports } from '../../keys/import-native.js';
 import { ImportStore } from '../../keys/import-store.js';
-import { checkKeyState } from '../../keys/state.js';
 import type { AlgorithmSpec, WrappingKeySpec } from '../../model/types.js';
 import { native } from '../native-errors.js';
 import { defineOperation } from '../operation.js';
@@ -31,10 +30,7 @@ export function checkWrapping(keySpec: string, algorithm: AlgorithmSpec, wrappin
 export const getParametersForImport = defineOperation('GetParametersForImport', async (ctx, input) => {
   // AWS documents KeyId here as "key ID or key ARN": no aliases.
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
-  // A key that can never hold imported material is refused so in any state (AWS's key state
-  // table, footnote: "If the KMS key cannot or does not have imported key material").
-  requireExternal(key);
-  checkKeyState(key, 'GetParametersForImport');
+  requireImportable(key, 'GetParametersForImport');
   checkWrapping(key.record.keySpec, input.WrappingAlgorithm, input.WrappingKeySpec);
 
   const now = ctx.now();

@@ -19,10 +19,9 @@ import {
   KMSInvalidStateException,
   ValidationException,
 } from '../../errors.js';
-import { checkExpiration, isSymmetric, keyStateAfter, requireExternal } from '../../keys/import-keys.js';
+import { checkExpiration, isSymmetric, keyStateAfter, requireImportable } from '../../keys/import-keys.js';
 import { nativeImports } from '../../keys/import-native.js';
 import { ImportStore, type ImportedMaterialRecord } from '../../keys/import-store.js';
-import { checkKeyState } from '../../keys/state.js';
 import type { ImportKeyMaterialResponse } from '../../model/types.js';
 import { nativeCode } from '../../native/addon.js';
 import type { MaterialRecord } from '../../store/records.js';
@@ -35,10 +34,7 @@ const invalidToken = (arn: string) =>
 
 export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
-  // A key that can never hold imported material is refused so in any state (AWS's key state
-  // table, footnote: "If the KMS key cannot or does not have imported key material").
-  requireExternal(key);
-  checkKeyState(key, 'ImportKeyMaterial');
+  requireImportable(key, 'ImportKeyMaterial');
   const { keyId, keySpec } = key.record;
   const symmetric = isSymmetric(key.record);
   if (!symmetric) {

@@ -21,12 +21,13 @@ import { randomBytes } from 'node:crypto';
 
 import { clearTokenCreation, noteImport, noteTokenCreation, releaseImportNote } from '../../backends/token-orphans.js';
 import type { TokenBackend } from '../../backends/token.js';
-import { CustomKeyStoreInvalidStateException, CustomKeyStoreNotFoundException, KeyUnavailableException, UnsupportedOperationException } from '../../errors.js';
+import { CustomKeyStoreNotFoundException, KeyUnavailableException, UnsupportedOperationException } from '../../errors.js';
 import { nativeImports } from '../../keys/import-native.js';
 import { ImportStore, type ImportParametersRecord } from '../../keys/import-store.js';
 import type { LoadedKey } from '../../keys/registry.js';
 import type { KeySpec } from '../../model/types.js';
 import { nativeCode } from '../../native/addon.js';
+import { requireConnected } from '../custom-key-stores/store-of.js';
 import { native } from '../native-errors.js';
 import type { OperationContext } from '../operation.js';
 
@@ -48,9 +49,7 @@ export function tokenForExternalKey(ctx: OperationContext, customKeyStoreId: str
         'a PKCS#11 token does not give the public key of an Ed25519 private key it unwrapped, and it cannot be computed from signatures. ' +
         "Create the key without CustomKeyStoreId; its imported material is then protected by the key store's root key.",
     );
-  if (token.describe().ConnectionState !== 'CONNECTED')
-    throw new CustomKeyStoreInvalidStateException(`Custom key store ${customKeyStoreId} is not connected.`);
-  return token;
+  return requireConnected(token);
 }
 
 /** The token an EXTERNAL key in a custom key store lives on. */

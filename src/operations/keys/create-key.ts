@@ -3,7 +3,6 @@
 import type { TokenBackend } from '../../backends/token.js';
 import { clearTokenCreation, noteTokenCreation } from '../../backends/token-orphans.js';
 import {
-  CustomKeyStoreInvalidStateException,
   CustomKeyStoreNotFoundException,
   UnsupportedOperationException,
   ValidationException,
@@ -18,6 +17,7 @@ import type { KeySpec, KeyUsageType } from '../../model/types.js';
 import type { KeyRecord, MaterialRecord } from '../../store/records.js';
 import type { NativeKeyHandle } from '../../native/addon.js';
 import { tokenForExternalKey } from '../import/token.js';
+import { requireConnected } from '../custom-key-stores/store-of.js';
 import { native } from '../native-errors.js';
 import { defineOperation, type Input, type OperationContext } from '../operation.js';
 
@@ -68,9 +68,7 @@ export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>)
   } else if (input.Origin === undefined && token?.isDefault) {
     chosen = token;
   }
-  if (chosen !== undefined && chosen.describe().ConnectionState !== 'CONNECTED')
-    throw new CustomKeyStoreInvalidStateException(`Custom key store ${chosen.customKeyStoreId} is not connected.`);
-  return chosen;
+  return chosen && requireConnected(chosen);
 }
 
 export const createKey = defineOperation('CreateKey', async (ctx, input) => {
