@@ -58,10 +58,17 @@ function checkPrincipal(p: unknown): void {
       throw malformed('Policy contains a statement with one or more invalid principals.');
 }
 
-/** Absent, or exactly one of the pair given as a string or a list of strings (null is not absent). */
-function validElement(s: Record<string, unknown>, name: string, notName: string): boolean {
-  const given = [name, notName].filter((k) => Object.hasOwn(s, k));
-  return given.length === 0 || (given.length === 1 && isStringOrStrings(s[given[0]!]));
+/** Exactly one of Action and NotAction, as a string or a list of strings (null is not absent). */
+function validAction(s: Record<string, unknown>): boolean {
+  const given = ['Action', 'NotAction'].filter((k) => Object.hasOwn(s, k));
+  return given.length === 1 && isStringOrStrings(s[given[0]!]);
+}
+
+/** A Resource of "*" (the key the policy is attached to), alone or in a list of nothing else. */
+function validResource(s: Record<string, unknown>): boolean {
+  if (Object.hasOwn(s, 'NotResource')) return false;
+  const r = s.Resource;
+  return r === '*' || (Array.isArray(r) && r.length > 0 && r.every((x) => x === '*'));
 }
 
 function checkStatement(s: unknown): void {
@@ -72,10 +79,13 @@ function checkStatement(s: unknown): void {
   if (principal === undefined || (s.Principal !== undefined && s.NotPrincipal !== undefined))
     throw malformed('Policy contains a statement with no principal.');
   checkPrincipal(principal);
-  // A statement without an action or a resource has no effect, and AWS stores it all the same
-  // (the model's CreateKey and PutKeyPolicy docs); one that names them wrongly is refused.
-  if (!validElement(s, 'Action', 'NotAction')) throw malformed('Policy contains a statement with no valid action.');
-  if (!validElement(s, 'Resource', 'NotResource')) throw malformed('Policy contains a statement with no valid resource.');
+  // Since 18 August 2025 AWS refuses a statement without an Action or NotAction, or without a
+  // Resource, and "*" is the only Resource a key policy accepts (AWS's notice to its customers,
+  // quoted in ministryofjustice/analytical-platform#7691; the KMS developer guide: "Resource –
+  // (Required) … the value of the Resource element is "*""). The model's CreateKey and
+  // PutKeyPolicy docs, older, still say such a statement is stored without effect.
+  if (!validAction(s)) throw malformed('Policy contains a statement with no valid action.');
+  if (!validResource(s)) throw malformed('Policy contains a statement with no valid resource. The only resource a key policy accepts is "*".');
   if (s.Condition !== undefined && !isObject(s.Condition)) throw malformed('Policy contains a statement with an invalid condition.');
   if (s.Sid !== undefined && typeof s.Sid !== 'string') throw malformed('Policy contains a statement with an invalid Sid.');
 }

@@ -92,17 +92,33 @@ eachBackend('malformed policies are refused before anything is stored', async (t
   t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, before, 'the stored policy is unchanged');
 });
 
-// AWS's model (CreateKey and PutKeyPolicy, Policy): a statement missing Resource or Action has no
-// effect, yet the request succeeds and the policy is stored as given.
-eachBackend('a statement without Action or Resource is stored, as AWS stores it', async (t: Test, kms) => {
+// Since 18 August 2025 AWS refuses a statement without Action (or NotAction) or Resource, and any
+// Resource but "*" (its notice to customers; src/keys/policy.ts), where the model's older docs say
+// such a statement is stored without effect.
+eachBackend('a statement without Action or Resource, or with a Resource other than "*", is refused', async (t: Test, kms) => {
   const keyId = await newKey(kms);
+  const before = (await kms.getKeyPolicy({ KeyId: keyId })).Policy;
   const root = allowRoot(kms.config.accountId);
-  for (const statement of [{ Effect: 'Allow', Principal: '*', Resource: '*' }, { Effect: 'Allow', Principal: '*', Action: 'kms:*' }]) {
+  const { Action, Resource, ...bare } = root;
+  const bad: [string, object][] = [
+    ['no Action', { ...bare, Resource }],
+    ['no Resource', { ...bare, Action }],
+    ['a key ARN as Resource', { ...root, Resource: `arn:aws:kms:us-east-1:${kms.config.accountId}:key/1234abcd-12ab-34cd-56ef-1234567890ab` }],
+    ['"*" beside another Resource', { ...root, Resource: ['*', 'arn:aws:s3:::bucket'] }],
+    ['NotResource instead of Resource', { ...bare, Action, NotResource: '*' }],
+  ];
+  for (const [why, statement] of bad) {
+    const doc = JSON.stringify({ Version: '2012-10-17', Statement: [root, statement] });
+    await rejectsAws(t, kms.putKeyPolicy({ KeyId: keyId, Policy: doc }), 'MalformedPolicyDocumentException', /^Policy contains a statement with no valid (action|resource)\./);
+    await rejectsAws(t, kms.createKey({ Policy: doc }), 'MalformedPolicyDocumentException', undefined);
+    t.pass(why);
+  }
+  t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, before, 'the stored policy is unchanged');
+  // NotAction in place of Action, and Resource as a list of "*", are valid.
+  for (const statement of [{ ...bare, NotAction: 'kms:ScheduleKeyDeletion', Resource }, { ...root, Resource: ['*'] }]) {
     const doc = JSON.stringify({ Version: '2012-10-17', Statement: [root, statement] });
     await kms.putKeyPolicy({ KeyId: keyId, Policy: doc });
     t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, doc);
-    const created = (await kms.createKey({ Policy: doc })).KeyMetadata!.KeyId!;
-    t.equal((await kms.getKeyPolicy({ KeyId: created })).Policy, doc);
   }
 });
 
