@@ -104,7 +104,12 @@ eachBackend('UpdateAlias points an alias at another key of the same kind', async
   t.ok(updated.LastUpdatedDate!.getTime() >= created.LastUpdatedDate!.getTime(), 'LastUpdatedDate moves');
   t.same((await kms.listAliases({ KeyId: a.id })).Aliases, [], 'the old key has no alias any more');
 
-  await rejectsAws(t, kms.updateAlias({ AliasName: 'alias/current', TargetKeyId: signing.id }), 'ValidationException');
+  await rejectsAws(
+    t,
+    kms.updateAlias({ AliasName: 'alias/current', TargetKeyId: signing.id }),
+    'ValidationException',
+    'alias/current cannot be changed from a symmetric key with key usage ENCRYPT_DECRYPT to an asymmetric key with key usage SIGN_VERIFY.',
+  );
   await rejectsAws(
     t,
     kms.updateAlias({ AliasName: 'alias/none', TargetKeyId: a.id }),

@@ -19,11 +19,12 @@ function notFound(ctx: OperationContext, aliasName: string): NotFoundException {
 }
 
 /** Symmetric encryption, HMAC or asymmetric: an alias may move only within one family. */
+/** The kind of key, with its article: "a symmetric key", "an asymmetric key", "an HMAC key". */
 function family(key: LoadedKey): string {
   const spec = key.record.keySpec;
-  if (spec === 'SYMMETRIC_DEFAULT') return 'symmetric';
-  if (spec.startsWith('HMAC_')) return 'HMAC';
-  return 'asymmetric';
+  if (spec === 'SYMMETRIC_DEFAULT') return 'a symmetric';
+  if (spec.startsWith('HMAC_')) return 'an HMAC';
+  return 'an asymmetric';
 }
 
 export const createAlias = defineOperation('CreateAlias', async (ctx, input) => {
@@ -54,7 +55,7 @@ export const updateAlias = defineOperation('UpdateAlias', async (ctx, input) => 
   const current = ctx.keys.get(alias.keyId);
   if (current && (family(current) !== family(key) || current.record.keyUsage !== key.record.keyUsage))
     throw new ValidationException(
-      `${input.AliasName} cannot be changed from a ${family(current)} key with key usage ${current.record.keyUsage} to a ${family(key)} key with key usage ${key.record.keyUsage}.`,
+      `${input.AliasName} cannot be changed from ${family(current)} key with key usage ${current.record.keyUsage} to ${family(key)} key with key usage ${key.record.keyUsage}.`,
     );
   if (!ctx.store.write(() => ctx.store.retargetAlias(input.AliasName, key.record.keyId, ctx.now())))
     throw notFound(ctx, input.AliasName);

@@ -13,9 +13,10 @@ import { defineOperation } from '../operation.js';
 
 export const scheduleKeyDeletion = defineOperation('ScheduleKeyDeletion', async (ctx, input) => {
   const days = input.PendingWindowInDays ?? defaultPendingWindowDays;
-  // The model allows 1–365; KMS allows 7–30.
+  // The model allows 1–365; KMS allows 7–30, in these words (a real response quoted in
+  // Skyscanner/kms-issuer#8; the "but it is N" form other emulators use is not AWS's).
   if (days < minPendingWindowDays || days > maxPendingWindowDays)
-    throw new ValidationException(`PendingWindowInDays should be between ${minPendingWindowDays} and ${maxPendingWindowDays}, but it is ${days}`);
+    throw new ValidationException(`PendingWindowInDays must be between ${minPendingWindowDays} and ${maxPendingWindowDays}`);
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
   checkKeyState(key, 'ScheduleKeyDeletion');
   const deletionDate = deletionDateFor(ctx.now(), days);
