@@ -166,8 +166,19 @@ eachBackend('ListAliases lists all aliases or one key\'s, in pages', async (t: T
   await rejectsAws(t, kms.listAliases({ Marker: 'not-ours' }), 'InvalidMarkerException');
   // Markers that look like ours but that we never made (base64url decoding skips what it cannot
   // read) are refused, not read as the first page or as a name they happen to contain.
-  for (const junk of ['ekms1:', 'ekms1:!!!', 'ekms1:YWxpYXMvcDE=', 'ekms1:YWxp!YXMvcDE', 'ekms1:_w'])
+  const tag = (await kms.listAliases({ Limit: 1 })).NextMarker!.split('.')[1]!;
+  for (const junk of ['ekms2:', 'ekms2:!!!', `ekms2:YWxpYXMvcDE=.${tag}`, `ekms2:YWxp!YXMvcDE.${tag}`, `ekms2:_w.${tag}`, 'ekms2:YWxpYXMvcDE', 'ekms1:YWxpYXMvcDE'])
     await rejectsAws(t, kms.listAliases({ Marker: junk }), 'InvalidMarkerException');
+  // A marker belongs to its listing: another listing's (or the same one's for another key) would
+  // name a position in the wrong list, and skip what comes before it there.
+  const ofKeyA = (await kms.listAliases({ KeyId: a.id, Limit: 1 })).NextMarker!;
+  await kms.tagResource({ KeyId: b.id, Tags: [{ TagKey: 'alias/p1', TagValue: 'x' }, { TagKey: 'alias/p2', TagValue: 'y' }] });
+  const ofTags = (await kms.listResourceTags({ KeyId: b.id, Limit: 1 })).NextMarker!;
+  await rejectsAws(t, kms.listAliases({ Marker: ofTags }), 'InvalidMarkerException', 'Invalid marker');
+  await rejectsAws(t, kms.listAliases({ KeyId: b.id, Marker: ofKeyA }), 'InvalidMarkerException');
+  await rejectsAws(t, kms.listAliases({ Marker: ofKeyA }), 'InvalidMarkerException');
+  await rejectsAws(t, kms.listResourceTags({ KeyId: a.id, Marker: ofTags }), 'InvalidMarkerException');
+  t.same((await kms.listAliases({ KeyId: a.id, Marker: ofKeyA })).Aliases!.map((x) => x.AliasName), names.slice(1), 'taken by its own listing');
   await rejectsAws(t, kms.listAliases({ KeyId: 'alias/p1' }), 'InvalidArnException', 'Key Aliases are not supported for this operation.');
   await rejectsAws(t, kms.listAliases({ KeyId: '11111111-2222-4333-8444-555555555555' }), 'NotFoundException');
   await rejectsAws(

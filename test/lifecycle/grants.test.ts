@@ -14,6 +14,7 @@ import t from 'tap';
 
 import { startServer } from '../../src/endpoint/index.js';
 import { Kms } from '../../src/index.js';
+import { markerAfter } from '../../src/operations/lifecycle/markers.js';
 import { ekms } from '../cli/run.js';
 import { backends, cleanupLater, tempHome } from '../helpers/backends.js';
 import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
@@ -147,7 +148,9 @@ eachBackend('grants: AWS refusals', async (t, kms) => {
   } while (marker);
   t.equal(new Set(seen).size, 5, 'five grants over three pages, none twice');
   await rejectsAws(t, kms.listGrants({ KeyId: sym.KeyId!, Marker: 'junk' }), 'InvalidMarkerException');
-  for (const junk of ['ekms1:!!!', 'ekms1:', 'ekms1:MHgx' /* "0x1" */, 'ekms1:MA' /* "0" */])
+  // Ours in form but not a sequence number, and the old form without the listing's tag.
+  const scope = `ListGrants ${sym.KeyId!}`;
+  for (const junk of ['ekms2:!!!', 'ekms2:', 'ekms2:Mg', markerAfter('0x1', scope), markerAfter('0', scope), markerAfter('01', scope), 'ekms1:Mg'])
     await rejectsAws(t, kms.listGrants({ KeyId: sym.KeyId!, Marker: junk }), 'InvalidMarkerException');
   // A key pending deletion: its grants are listed and can be revoked.
   await kms.scheduleKeyDeletion({ KeyId: signing.KeyId!, PendingWindowInDays: 7 });

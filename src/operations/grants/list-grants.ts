@@ -23,12 +23,13 @@ function entryOf(arns: Arns, g: GrantRecord): GrantListEntry {
   return e;
 }
 
-function page(ctx: OperationContext, filter: GrantFilter, limit: number | undefined, marker: string | undefined): ListGrantsResponse {
-  const after = nameAfter(marker);
+/** `scope`: the listing, for its markers (markers.ts). */
+function page(ctx: OperationContext, filter: GrantFilter, limit: number | undefined, marker: string | undefined, scope: string): ListGrantsResponse {
+  const after = nameAfter(marker, scope);
   const afterSeq = after === undefined ? 0 : sequenceOf(after);
   const max = limitOf(limit, 50, 100);
   const rows = grantsPage(ctx.store.db, filter, afterSeq, max + 1);
-  const p = pageOf(rows, max, (g) => String(g.seq));
+  const p = pageOf(rows, max, (g) => String(g.seq), scope);
   const out: ListGrantsResponse = { Grants: p.items.map((g) => entryOf(ctx.arns, g)), Truncated: p.Truncated };
   if (p.NextMarker !== undefined) out.NextMarker = p.NextMarker;
   return out;
@@ -45,6 +46,7 @@ export const listGrants = defineOperation('ListGrants', async (ctx, input) => {
     { keyId: key.record.keyId, grantId: input.GrantId, granteePrincipal: input.GranteePrincipal, granteeServicePrincipal: input.GranteeServicePrincipal },
     input.Limit,
     input.Marker,
+    `ListGrants ${key.record.keyId}`,
   );
 });
 
@@ -53,5 +55,7 @@ export const listRetirableGrants = defineOperation('ListRetirableGrants', async 
     throw new ValidationException("1 validation error detected: Value null at 'retiringPrincipal' failed to satisfy constraint: Member must not be null");
   if (input.RetiringPrincipal !== undefined && input.RetiringServicePrincipal !== undefined)
     throw new ValidationException('You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.');
-  return page(ctx, { retiringPrincipal: input.RetiringPrincipal, retiringServicePrincipal: input.RetiringServicePrincipal }, input.Limit, input.Marker);
+  // Either principal, in a scope of its own (the two kinds can share a text).
+  const scope = input.RetiringPrincipal !== undefined ? `ListRetirableGrants ${input.RetiringPrincipal}` : `ListRetirableGrants service ${input.RetiringServicePrincipal}`;
+  return page(ctx, { retiringPrincipal: input.RetiringPrincipal, retiringServicePrincipal: input.RetiringServicePrincipal }, input.Limit, input.Marker, scope);
 });

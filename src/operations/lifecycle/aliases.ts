@@ -83,14 +83,15 @@ function entry(ctx: OperationContext, a: AliasRecord): AliasListEntry {
 // AWS: Limit 1–100, default 50.
 export const listAliases = defineOperation('ListAliases', async (ctx, input) => {
   const limit = limitOf(input.Limit, 50, 100);
-  const after = nameAfter(input.Marker);
   let keyId: string | undefined;
   if (input.KeyId !== undefined) {
     const key = ctx.keys.resolve(input.KeyId, { aliases: false });
     checkKeyState(key, 'ListAliases');
     keyId = key.record.keyId;
   }
-  const page = pageOf(ctx.store.listAliases(after, limit + 1, keyId), limit, (a) => a.aliasName);
+  const scope = keyId === undefined ? 'ListAliases' : `ListAliases ${keyId}`;
+  const after = nameAfter(input.Marker, scope);
+  const page = pageOf(ctx.store.listAliases(after, limit + 1, keyId), limit, (a) => a.aliasName, scope);
   const out: { Aliases: AliasListEntry[]; Truncated: boolean; NextMarker?: string } = {
     Aliases: page.items.map((a) => entry(ctx, a)),
     Truncated: page.Truncated,

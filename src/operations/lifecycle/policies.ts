@@ -27,9 +27,10 @@ export const listKeyPolicies = defineOperation('ListKeyPolicies', async (ctx, in
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
   checkKeyState(key, 'ListKeyPolicies');
   const limit = limitOf(input.Limit, 100, 1000);
-  const after = nameAfter(input.Marker);
+  const scope = `ListKeyPolicies ${key.record.keyId}`;
+  const after = nameAfter(input.Marker, scope);
   const names = [defaultPolicyName].filter((n) => after === undefined || n > after);
-  const page = pageOf(names, limit, (n) => n);
+  const page = pageOf(names, limit, (n) => n, scope);
   const out: { PolicyNames: string[]; Truncated: boolean; NextMarker?: string } = { PolicyNames: page.items, Truncated: page.Truncated };
   if (page.NextMarker !== undefined) out.NextMarker = page.NextMarker;
   return out;

@@ -31,8 +31,9 @@ export const listResourceTags = defineOperation('ListResourceTags', async (ctx, 
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
   checkKeyState(key, 'ListResourceTags');
   const limit = limitOf(input.Limit, 50, 50);
-  const rows = ctx.store.tagsPage(key.record.keyId, nameAfter(input.Marker), limit + 1);
-  const page = pageOf(rows, limit, (t) => t.TagKey);
+  const scope = `ListResourceTags ${key.record.keyId}`;
+  const rows = ctx.store.tagsPage(key.record.keyId, nameAfter(input.Marker, scope), limit + 1);
+  const page = pageOf(rows, limit, (t) => t.TagKey, scope);
   const out: { Tags: Tag[]; Truncated: boolean; NextMarker?: string } = {
     Tags: page.items.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })),
     Truncated: page.Truncated,
