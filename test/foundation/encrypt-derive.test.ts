@@ -42,6 +42,13 @@ eachBackend('RSA encryption refuses what AWS refuses', async (t, kms) => {
   const sig = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
   await rejectsAws(t, kms.encrypt({ KeyId: sig.KeyId!, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }), 'InvalidKeyUsageException', `${sig.Arn} key usage is SIGN_VERIFY which is not valid for Encrypt.`);
   await rejectsAws(t, kms.encrypt({ KeyId: enc.KeyId!, Plaintext: Buffer.from('x') }), 'InvalidKeyUsageException', 'Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.');
+  // Decrypt reads a blob without EncryptionAlgorithm as a symmetric ciphertext: an RSA one is
+  // not, whatever key KeyId names (AWS: aws-sdk-js-v3#2600). The key's usage is checked first.
+  const rsaBlob = (await kms.encrypt({ KeyId: enc.KeyId!, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })).CiphertextBlob!;
+  await rejectsAws(t, kms.decrypt({ KeyId: enc.KeyId!, CiphertextBlob: rsaBlob }), 'InvalidCiphertextException', '');
+  await rejectsAws(t, kms.decrypt({ KeyId: enc.KeyId!, CiphertextBlob: rsaBlob, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), 'InvalidCiphertextException', '');
+  await rejectsAws(t, kms.reEncrypt({ SourceKeyId: enc.KeyId!, CiphertextBlob: rsaBlob, DestinationKeyId: enc.KeyId!, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }), 'InvalidCiphertextException', '');
+  await rejectsAws(t, kms.decrypt({ KeyId: sig.KeyId!, CiphertextBlob: rsaBlob }), 'InvalidKeyUsageException', `${sig.Arn} key usage is SIGN_VERIFY which is not valid for Decrypt.`);
 });
 
 const curves: [KeySpec, string, number][] = [['ECC_NIST_P256', 'prime256v1', 32], ['ECC_NIST_P384', 'secp384r1', 48], ['ECC_NIST_P521', 'secp521r1', 66]];

@@ -63,8 +63,11 @@ export function decryptionTarget(
     try {
       named = addon.parseCiphertext(ciphertext);
     } catch {
-      // Resolve first: an unknown or unusable KeyId is reported before the blob.
-      if (keyIdParam !== undefined) namedDecryptor(ctx, operation, keyIdParam, alg);
+      // The KeyId is resolved first: an unknown key, or one whose state or usage cannot decrypt,
+      // is reported before the blob. Not its spec: AWS reads the blob as a symmetric ciphertext,
+      // and an RSA key's ciphertext sent without its EncryptionAlgorithm is
+      // InvalidCiphertextException (aws-sdk-js-v3#2600), not Encrypt's InvalidKeyUsageException.
+      if (keyIdParam !== undefined) requireUsableFor(ctx.keys.resolve(keyIdParam), 'ENCRYPT_DECRYPT', operation);
       throw new InvalidCiphertextException('');
     }
     // The key the ciphertext names. If this store has no such key, the blob was not made here
