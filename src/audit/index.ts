@@ -1,30 +1,16 @@
 // The audit trail: every operation of a Kms (library, endpoint, CLI) appends one
 // CloudTrail-shaped JSON line to $EKMS_HOME/audit.log (or the configured path). See event.ts
 // for the record, redact.ts for what is never logged, log.ts for durability.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import type { Arns } from '../keys/arn.js';
 import type { OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
+import { userAgent } from '../version.js';
 import { eventPieces, isReadOnly, serviceEvent, type AuditIdentity, type LinePiece } from './event.js';
 import { AuditLog } from './log.js';
 
 export { cloudTrailEvent, eventLine, isReadOnly, serviceEvent, type CloudTrailEvent } from './event.js';
 export { loggable } from './redact.js';
 export { AuditLog } from './log.js';
-
-function packageVersion(): string {
-  try {
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0';
-  } catch {
-    return '0';
-  }
-}
-
-const userAgent = `embedded-kms/${packageVersion()} node/${process.version}`;
 
 export class AuditTrail {
   private readonly log: AuditLog;

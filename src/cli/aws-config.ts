@@ -84,6 +84,9 @@ function keyPair(
   const accessKeyId = get(idName);
   const secretAccessKey = get(secretName);
   if (!accessKeyId && !secretAccessKey) return undefined;
+  // botocore's environment provider looks no further when the access key is empty: the next
+  // provider (the profile's keys) answers, or none does.
+  if (source === 'env' && !accessKeyId) return undefined;
   if (!accessKeyId || !secretAccessKey)
     throw new AwsConfigError(`Partial credentials found in ${source}, missing: ${accessKeyId ? secretName : idName}`);
   const sessionToken = get(tokenName);

@@ -58,8 +58,25 @@ function waitForSignal(): Promise<string> {
 
 const openKms = (options: KmsOptions): Promise<Kms> => Kms.open(options);
 
+/**
+ * Writes to stdout. A reader that went away (`| head`) or a full disk ends the output silently,
+ * as in the AWS CLI (its formatters ignore IOError): the command's outcome stands.
+ */
+let stdoutErrorsIgnored = false;
+function writeStdout(text: string): void {
+  if (!stdoutErrorsIgnored) {
+    stdoutErrorsIgnored = true;
+    process.stdout.on('error', () => undefined);
+  }
+  try {
+    process.stdout.write(text);
+  } catch {
+    // written as far as it could be
+  }
+}
+
 const defaultIO: CliIO = {
-  stdout: (t) => void process.stdout.write(t),
+  stdout: writeStdout,
   stderr: (t) => void process.stderr.write(t),
   env: process.env,
   // `--output table` turns wide tables vertical past the terminal's width (80 when not a terminal).
@@ -111,7 +128,8 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
     await runOperation(op, args, { env: io.env, stdout: io.stdout, stderr: io.stderr, openKms: io.openKms ?? openKms, ...(io.columns ? { columns: io.columns } : {}) });
   } catch (err) {
     if (err instanceof KmsError) {
-      io.stderr(`\nAn error occurred (${err.name}) when calling the ${op} operation: ${err.message}\n`);
+      const retryInfo = (err as { retryInfo?: string }).retryInfo ?? ''; // run-operation.ts
+      io.stderr(`\nAn error occurred (${err.name}) when calling the ${op} operation${retryInfo}: ${err.message}\n`);
       return EXIT.service;
     }
     throw err;

@@ -17,16 +17,82 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** Epoch seconds → `2026-03-04T05:06:07.890000+00:00` in the local zone, as Python prints it. */
+/** Python's round(): halves to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Epoch seconds → `2026-03-04T05:06:07.890000+00:00` in the local zone, as Python's
+ * datetime.fromtimestamp(t).isoformat() prints it: microseconds rounded half to even, and no
+ * fraction when they are 0.
+ */
 export function isoTimestamp(epochSeconds: number): string {
-  const ms = Math.round(epochSeconds * 1000);
-  const d = new Date(ms);
-  const offset = -d.getTimezoneOffset();
+  let whole = Math.trunc(epochSeconds);
+  let micros = roundHalfEven((epochSeconds - whole) * 1e6);
+  if (micros >= 1e6) {
+    whole += 1;
+    micros -= 1e6;
+  } else if (micros < 0) {
+    whole -= 1;
+    micros += 1e6;
+  }
+  const ms = whole * 1000;
+  const offset = -new Date(ms).getTimezoneOffset();
   const local = new Date(ms + offset * 60_000).toISOString().slice(0, 19);
-  const micros = (((ms % 1000) + 1000) % 1000) * 1000;
   const frac = micros ? `.${pad(micros, 6)}` : '';
   const a = Math.abs(offset);
   return `${local}${frac}${offset >= 0 ? '+' : '-'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}
+
+const ISO_TEXT = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6})\d*)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * A timestamp another endpoint sent as text, as botocore reads it: a number of seconds, or ISO
+ * 8601 kept in its own offset (`Z` is `+00:00`); anything else is printed as it came.
+ */
+function isoOfText(text: string): string {
+  if (/^[+-]?\d+(\.\d+)?$/.test(text.trim())) return isoTimestamp(Number(text));
+  const m = ISO_TEXT.exec(text.trim());
+  if (!m) return text;
+  const micros = Number((m[3] ?? '').padEnd(6, '0'));
+  const zone = m[4] === undefined ? '' : /^z$/i.test(m[4]) ? '+00:00' : m[4].includes(':') ? m[4] : `${m[4].slice(0, 3)}:${m[4].slice(3)}`;
+  return `${m[1]}T${m[2]}${micros ? `.${pad(micros, 6)}` : ''}${zone === '-00:00' ? '+00:00' : zone}`;
+}
+
+/**
+ * A response as botocore parses it before the AWS CLI prints it: each structure's members in the
+ * model's order, without the members the model does not have or that are null; lists and maps
+ * item by item; other values (timestamps among them: forDisplay) as they came. Our endpoint
+ * answers so already; another (AWS, an emulator, a proxy) may not, and the text format's columns
+ * would move.
+ */
+export function asParsed(shapeName: string | undefined, value: unknown): unknown {
+  if (!shapeName || value === null || value === undefined) return value;
+  const s = shapes[shapeName];
+  if (!s || typeof value !== 'object') return value;
+  switch (s.type) {
+    case 'list':
+      return Array.isArray(value) ? value.map((v) => asParsed(s.member, v)) : value;
+    case 'map': {
+      if (Array.isArray(value)) return value;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = asParsed(s.value, v);
+      return out;
+    }
+    case 'structure': {
+      if (Array.isArray(value)) return value;
+      const out: Record<string, unknown> = {};
+      for (const [name, member] of Object.entries(s.members ?? {})) {
+        const v = (value as Record<string, unknown>)[name];
+        if (v !== null && v !== undefined) out[name] = asParsed(member.shape, v);
+      }
+      return out;
+    }
+    default:
+      return value;
+  }
 }
 
 /** Converts the timestamps of a wire value of `shapeName` for display. */
@@ -36,7 +102,7 @@ export function forDisplay(shapeName: string | undefined, value: unknown, format
   if (!s) return value;
   switch (s.type) {
     case 'timestamp':
-      return typeof value === 'number' ? isoTimestamp(value) : value;
+      return typeof value === 'number' ? isoTimestamp(value) : typeof value === 'string' ? isoOfText(value) : value;
     case 'list':
       return Array.isArray(value) ? value.map((v) => forDisplay(s.member, v, format)) : value;
     case 'map': {
@@ -179,15 +245,16 @@ function yamlOf(value: unknown): string {
  * The printed response: `''` for an empty response (the AWS CLI prints nothing for operations
  * without output), else JSON, text, a table or YAML ending in a newline; `table` titles the table
  * with the operation's name. `yaml-stream` prints each
- * response (each page of a paginated one) as an item of a YAML sequence.
+ * response (each page of a paginated one: `page`) as an item of a YAML sequence.
  */
-export function render(value: unknown, format: OutputFormat, queried: boolean, table?: { title: string; width?: number }): string {
+export function render(value: unknown, format: OutputFormat, queried: boolean, table?: { title: string; width?: number }, page = false): string {
   if (format === 'table') return renderTable(table?.title ?? '', value, table?.width);
-  if (format === 'yaml' || format === 'yaml-stream') {
-    // The AWS CLI's YAML formatters leave out an empty response, even one a --query made.
-    if (isEmptyMapping(value)) return '';
-    return format === 'yaml' ? yamlOf(value) : yamlDocument([value ?? null]);
-  }
+  // The AWS CLI's JSON and YAML formatters leave out a response that is `{}` (after the --query,
+  // if any: a query that makes one prints nothing too); its YAML stream leaves out only a
+  // one-call response that is, and prints each page of a listing whatever it holds.
+  if (format === 'yaml-stream') return !page && isEmptyMapping(value) ? '' : yamlDocument([value ?? null]);
+  if (format === 'yaml') return isEmptyMapping(value) ? '' : yamlOf(value);
+  if (format === 'json' && isEmptyMapping(value)) return '';
   if (!queried && isEmptyMapping(value)) return '';
   if (format === 'text') {
     if (value === null || value === undefined) return queried ? 'None\n' : '';

@@ -3,7 +3,8 @@
 // as one list, without NextMarker or Truncated, unless the command asks for one page itself
 // (--marker or --limit, or --no-paginate). --page-size sets each call's Limit; --max-items bounds
 // the items printed and, when more are left, adds a NextToken that --starting-token resumes from.
-import { operations, shapes, type OperationName } from '../model/service-model.js';
+import { pythonJson } from '../client/python-json.js';
+import type { OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { ParamError } from './params.js';
 import { flagsOf } from './names.js';
@@ -31,45 +32,89 @@ interface Resume {
   truncated?: boolean;
 }
 
+/** A --starting-token as read: the request members it sets, and the items of the first page to skip. */
+interface Start {
+  /** Members for the first request (the Marker, unless the token names none); botocore's parameter validation judges them. */
+  params: Record<string, unknown>;
+  skip: number;
+}
+
 export interface Paging {
   resultKey: string;
   pageSize?: number;
   maxItems?: number;
-  start?: Resume;
+  start?: Start;
 }
 
 // The NextToken: base64 of the JSON botocore writes (Python's separators, `boto_truncate_amount`
 // the items of the marker's page already printed), so a token of either CLI resumes in the other.
 function encodeToken(r: Resume): string {
-  const marker = r.marker === undefined ? 'null' : JSON.stringify(r.marker).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const amount = r.truncated || r.skip !== 0 ? `, "boto_truncate_amount": ${r.skip}` : '';
-  return Buffer.from(`{"Marker": ${marker}${amount}}`).toString('base64');
+  const token = { Marker: r.marker ?? null, ...(r.truncated || r.skip !== 0 ? { boto_truncate_amount: r.skip } : {}) };
+  return Buffer.from(pythonJson(token)).toString('base64');
 }
 
+/** Python's base64.b64decode(): characters outside the alphabet dropped; short padding an error (undefined). */
+function pythonBase64(token: string): Buffer | undefined {
+  const cleaned = token.replace(/[^A-Za-z0-9+/=]/g, '');
+  const data = cleaned.replace(/=+$/, '');
+  if (data.includes('=')) return undefined;
+  const rest = data.length % 4;
+  const pads = cleaned.length - data.length;
+  if (rest === 1 || (rest === 2 && pads < 2) || (rest === 3 && pads < 1)) return undefined;
+  return Buffer.from(data, 'base64');
+}
+
+/** Python's int() of a text, or undefined where it raises ValueError. */
+function pythonInt(text: string): number | undefined {
+  return /^\s*[+-]?\d+(_\d+)*\s*$/.test(text) ? Number(text.replace(/_/g, '')) : undefined;
+}
+
+/** The Python type name of a JSON value (the AWS CLI's messages name it). */
+const pythonTypeName = (v: unknown): string =>
+  v === null ? 'NoneType' : typeof v === 'string' ? 'str' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : Array.isArray(v) ? 'list' : 'dict';
+
 /**
- * A --starting-token, as botocore reads it: its base64 JSON; else the old `marker___N` form; else
- * the text itself as the Marker (the service then judges it). Members other than the Marker are
- * request parameters to botocore, and unknown ones are its parameter error.
+ * A --starting-token, as botocore's paginator reads it: base64 of a JSON object (its
+ * `boto_truncate_amount` the items to skip, its other members request members); failing that,
+ * the old `marker___N` form, or the text itself as the Marker. `None` stands for no marker (it is
+ * what `--query NextToken --output text` prints on the last page), so a loop that passes it back
+ * starts over, as with `aws kms`. botocore's own failures on odd tokens are kept, with their
+ * texts and exit code 255; a member of the wrong type or length is its parameter validation's
+ * (run-operation.ts checks the first request).
  */
-function decodeToken(token: string, inputMembers: readonly string[]): Resume {
-  let t: unknown;
-  try {
-    t = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
-  } catch {
-    t = undefined;
+function decodeToken(token: string): Start {
+  let parsed: unknown;
+  let decoded = false;
+  const bytes = pythonBase64(token);
+  if (bytes !== undefined) {
+    try {
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      decoded = true;
+    } catch {
+      decoded = false;
+    }
   }
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) {
-    const old = /^(.*)___(\d+)$/.exec(token);
-    return old ? { marker: old[1] || undefined, skip: Number(old[2]) } : { marker: token, skip: 0 };
+  if (decoded && !Array.isArray(parsed)) {
+    if (typeof parsed !== 'object' || parsed === null) throw new ParamError(`'${pythonTypeName(parsed)}' object has no attribute 'pop'`, 255);
+    const { boto_encoded_keys: _encoded, boto_truncate_amount: amount = 0, ...members } = parsed as Record<string, unknown>;
+    const skip = amount === null ? 0 : typeof amount === 'boolean' ? Number(amount) : amount;
+    if (typeof skip !== 'number' || !Number.isInteger(skip)) throw new ParamError('slice indices must be integers or None or have an __index__ method', 255);
+    const params: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(members)) if (v !== null && v !== 'None') params[k] = v;
+    return { params, skip };
   }
-  const o = t as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => k !== 'Marker' && k !== 'boto_truncate_amount');
-  if (unknown.length > 0)
-    throw new ParamError(`Parameter validation failed:\n${unknown.map((k) => `Unknown parameter in input: "${k}", must be one of: ${inputMembers.join(', ')}`).join('\n')}`);
-  const skip = o.boto_truncate_amount ?? 0;
-  if (!(o.Marker === null || o.Marker === undefined || typeof o.Marker === 'string') || !Number.isSafeInteger(skip))
-    throw new ParamError(`Bad starting token: ${token}`);
-  return { marker: typeof o.Marker === 'string' ? o.Marker : undefined, skip: skip as number };
+  // The old form: for KMS's one input token, `marker___N` (N an int), or the marker alone.
+  let parts = token.split('___');
+  let skip = 0;
+  if (parts.length === 2) {
+    const n = pythonInt(parts[1]!);
+    if (n !== undefined) {
+      skip = n;
+      parts = [parts[0]!];
+    } else parts = [token];
+  }
+  if (parts.length > 1) throw new ParamError(`Bad starting token: ${token}`, 255);
+  return { params: parts[0] === 'None' ? {} : { Marker: parts[0] }, skip };
 }
 
 function integer(flag: string, value: string): number {
@@ -107,7 +152,6 @@ export function pagingOf(
   input: Record<string, unknown>,
   args: ParsedArgs,
   flags: Map<string, string>,
-  warn: (text: string) => void,
 ): Paging | undefined {
   const resultKey = RESULT_KEY[op];
   if (resultKey === undefined) return undefined;
@@ -122,14 +166,18 @@ export function pagingOf(
   const maxItems = flags.get('--max-items');
   if (maxItems !== undefined) {
     const n = integer('--max-items', maxItems);
-    // The AWS CLI warns, then botocore cuts the first page as Python slices it: 0 keeps nothing,
-    // -N all but the last N (and the NextToken carries that amount).
-    if (n <= 0) warn('warning: Non-positive values for --max-items may result in undefined behavior.\n');
+    // botocore cuts the first page as Python slices it: 0 keeps nothing, -N all but the last N
+    // (and the NextToken carries that amount). AWS CLI v1 warned about these; v2 does not.
     paging.maxItems = n;
   }
   const start = flags.get('--starting-token');
-  if (start !== undefined) paging.start = decodeToken(start, Object.keys(shapes[operations[op]!.input ?? '']?.members ?? {}));
+  if (start !== undefined) paging.start = decodeToken(start);
   return paging;
+}
+
+/** The first request of a paginated listing: the command's input, its --page-size as Limit, and what its --starting-token sets. */
+export function firstPageInput(paging: Paging, input: Record<string, unknown>): Record<string, unknown> {
+  return { ...input, ...(paging.pageSize !== undefined ? { Limit: paging.pageSize } : {}), ...(paging.start?.params ?? {}) };
 }
 
 /** The same marker came back twice: the listing would never end (botocore's error, exit 255). */
@@ -148,12 +196,10 @@ export async function paginate(
   onPage?: (items: unknown[], page: Record<string, unknown>) => void,
 ): Promise<{ items: unknown[]; nextToken?: string }> {
   const { maxItems } = paging;
-  const pageInput: Record<string, unknown> = { ...input };
-  if (paging.pageSize !== undefined) pageInput.Limit = paging.pageSize;
+  const pageInput = firstPageInput(paging, input);
   let skip = paging.start?.skip ?? 0;
-  if (paging.start?.marker !== undefined) pageInput.Marker = paging.start.marker;
   const items: unknown[] = [];
-  const seen = new Set<string>();
+  let previous: string | undefined;
   let next: Resume | undefined;
   for (;;) {
     const out = await call(pageInput);
@@ -161,7 +207,8 @@ export async function paginate(
     let page = all.slice(skip);
     const skipped = skip;
     skip = 0;
-    const more = out.Truncated === true && typeof out.NextMarker === 'string';
+    // botocore takes an empty NextMarker for none.
+    const more = out.Truncated === true && typeof out.NextMarker === 'string' && out.NextMarker !== '';
     let last = !more;
     if (maxItems !== undefined && items.length + page.length >= maxItems) {
       const keep = maxItems - items.length;
@@ -174,8 +221,8 @@ export async function paginate(
     onPage?.(page, out);
     if (last) break;
     const marker = out.NextMarker as string;
-    if (seen.has(marker)) throw new PaginationError(`Error during pagination: The same next token was received twice: {'Marker': '${marker}'}`);
-    seen.add(marker);
+    if (marker === previous) throw new PaginationError(`Error during pagination: The same next token was received twice: {'Marker': '${marker}'}`);
+    previous = marker;
     pageInput.Marker = marker;
   }
   return { items, ...(next ? { nextToken: encodeToken(next) } : {}) };

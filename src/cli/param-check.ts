@@ -1,5 +1,5 @@
 // The checks the AWS CLI makes before it sends a request (botocore's parameter validation): the
-// JSON type of each value, the required members of nested structures, the minimum length of
+// JSON type of each value, the required and unknown members of structures, the minimum length of
 // strings and lists and the minimum of numbers, from the service model; maxima, patterns and
 // enums are the service's to refuse. Failing them is exit 252 with botocore's report
 // (`Parameter validation failed:` and one line per problem), and nothing is sent.
@@ -67,10 +67,17 @@ function check(shapeName: string | undefined, value: unknown, name: string, prob
       return;
     case 'structure': {
       const given = value as Record<string, unknown>;
+      const members = s.members ?? {};
       // The request's own required members are the command line's to ask for (run-operation.ts).
       if (name)
         for (const m of s.required ?? []) if (given[m] === undefined || given[m] === null) problems.push(`Missing required parameter in ${name}: "${m}"`);
-      for (const [k, v] of Object.entries(given)) check(s.members?.[k]?.shape, v, name ? `${name}.${k}` : k, problems);
+      // Then members the shape does not have, then each known one, as botocore reports them.
+      const known = Object.keys(given).filter((k) => {
+        if (Object.hasOwn(members, k)) return true;
+        problems.push(`Unknown parameter in ${name || 'input'}: "${k}", must be one of: ${Object.keys(members).join(', ')}`);
+        return false;
+      });
+      for (const k of known) check(members[k]!.shape, given[k], name ? `${name}.${k}` : k, problems);
       return;
     }
     default:

@@ -156,8 +156,9 @@ function coerce(flag: string, shapeName: string, value: unknown, ctx: ParamConte
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         const m = members[k];
-        if (!m) throw new ParamError(`Error parsing parameter '${flag}': Unknown key '${k}', must be one of: ${Object.keys(members).join(', ')}`);
-        out[k] = coerce(flag, m.shape, v, ctx, json);
+        // An unknown member is botocore's parameter validation to report (param-check.ts), with
+        // the others it finds: the AWS CLI v2 parses it through.
+        out[k] = m ? coerce(flag, m.shape, v, ctx, json) : v;
       }
       return out;
     }

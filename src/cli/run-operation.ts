@@ -4,13 +4,14 @@
 import type { KmsOptions } from '../config.js';
 import type { Kms } from '../kms.js';
 import { RemoteKms } from '../client/remote.js';
+import { KmsError } from '../errors.js';
 import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes, type OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { profileOf, remoteSettings, withCliSettings } from './aws-config.js';
 import { flagsOf, kebab, requiredMembers } from './names.js';
-import { applyQuery, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
-import { paginate, pagingOf, splitPagingFlags } from './paginate.js';
+import { applyQuery, asParsed, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
+import { firstPageInput, paginate, pagingOf, splitPagingFlags } from './paginate.js';
 import { checkParams } from './param-check.js';
 import { generateSkeleton } from './skeleton.js';
 import { cliInputJson, cliInputYaml, memberValue, ParamError, type BinaryFormat, type ParamContext } from './params.js';
@@ -83,7 +84,13 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
 export async function runOperation(op: OperationName, given: ParsedArgs, ctx: RunContext): Promise<void> {
   // A template for --cli-input-json instead of a call: no required flags, nothing sent.
   const skeleton = given.flags.find((f) => f.flag === '--generate-cli-skeleton');
-  if (skeleton) return ctx.stdout(generateSkeleton(operations[op]!.input, skeleton.values));
+  if (skeleton) {
+    // Other flags are not read, but an unknown one is argparse's error all the same.
+    const flags = flagsOf(op);
+    const others = splitPagingFlags(op, given).args.flags.filter((f) => f !== skeleton && !flags.has(f.flag) && !flags.has(abbreviated(f.flag, flags)));
+    if (others.length) throw new UsageError(`Unknown options: ${others.flatMap((f) => [f.flag, ...f.values]).join(', ')}`);
+    return ctx.stdout(generateSkeleton(operations[op]!.input, skeleton.values));
+  }
   // The config files are read once: for the output settings and, with --endpoint-url, the credentials.
   const profile = profileOf(given, ctx.env);
   const parsed = withCliSettings(given, ctx.env, profile);
@@ -94,15 +101,18 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   const { args, paging: pagingFlags } = splitPagingFlags(op, parsed);
   const wireInput = buildInput(op, args);
   checkParams(operations[op]!.input, wireInput);
-  const paging = pagingOf(op, wireInput, args, pagingFlags, ctx.stderr);
-  // --page-size is the request's Limit, checked as botocore checks it.
-  if (paging?.pageSize !== undefined) checkParams(operations[op]!.input, { ...wireInput, Limit: paging.pageSize });
+  const paging = pagingOf(op, wireInput, args, pagingFlags);
+  // --page-size is the request's Limit, and --starting-token may set its Marker: checked as
+  // botocore checks them, before anything is sent.
+  if (paging) checkParams(operations[op]!.input, firstPageInput(paging, wireInput));
   const table = { title: op, ...(ctx.columns ? { width: ctx.columns } : {}) };
-  const print = (wire: Record<string, unknown>) => ctx.stdout(render(applyQuery(forDisplay(operations[op]!.output, wire, tsFormat), query), output, query !== undefined, table));
+  const print = (wire: Record<string, unknown>, page = false) =>
+    ctx.stdout(render(applyQuery(forDisplay(operations[op]!.output, wire, tsFormat), query), output, query !== undefined, table, page));
 
   let call: (input: Record<string, unknown>) => Promise<Record<string, unknown>>;
   let done = async () => {};
-  const endpoint = args.globals.get('--endpoint-url');
+  // Surrounding spaces are dropped, as the AWS CLI drops them.
+  const endpoint = args.globals.get('--endpoint-url')?.trim();
   if (endpoint !== undefined) {
     if (!/^https?:\/\//i.test(endpoint))
       throw new ParamError(`Bad value for --endpoint-url "${endpoint}": scheme is missing.  Must be of the form http://<hostname>/ or https://<hostname>/`);
@@ -114,13 +124,27 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
       ...(caBundle !== undefined ? { caBundle } : {}),
       ...(args.switches.has('--no-verify-ssl') ? { verifyTls: false } : {}),
     });
-    call = (input) => remote.call(op, input);
+    // Read as botocore reads a response (output.ts asParsed): another endpoint's may hold members
+    // in another order, nulls, or members newer than our model.
+    call = async (input) => asParsed(operations[op]!.output, await remote.call(op, input)) as Record<string, unknown>;
   } else {
     const r = args.globals.get('--region');
     const home = args.globals.get('--home');
     const kms = await ctx.openKms({ ...(home !== undefined ? { home } : {}), ...(r !== undefined ? { region: r } : {}) });
     call = async (input) => encodeOutput(op, await kms.execute(op, decodeInput(op, input) as never, { kind: 'cli' }));
     done = () => kms.close();
+  }
+  // botocore's standard retry mode (the AWS CLI v2's default) marks every error of a command
+  // allowed one attempt as having reached its retries, and the AWS CLI says so.
+  const attempts = ctx.env.AWS_MAX_ATTEMPTS ?? profile.values?.get('max_attempts');
+  const mode = ctx.env.AWS_RETRY_MODE ?? profile.values?.get('retry_mode') ?? 'standard';
+  if (attempts?.trim() === '1' && mode !== 'legacy') {
+    const once = call;
+    call = (input) =>
+      once(input).catch((err: unknown) => {
+        if (err instanceof KmsError) Object.assign(err, { retryInfo: ' (reached max retries: 0)' });
+        throw err;
+      });
   }
   try {
     if (!paging) return print(await call(wireInput));
@@ -133,7 +157,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
     }
     if (output === 'yaml-stream') {
       // Each page as it came (its NextMarker and Truncated too), its items cut to --max-items.
-      await paginate(paging, wireInput, call, (items, page) => print({ ...page, [key]: items }));
+      await paginate(paging, wireInput, call, (items, page) => print({ ...page, [key]: items }, true));
       return;
     }
     const { items, nextToken } = await paginate(paging, wireInput, call);

@@ -9,7 +9,9 @@ import { SignatureV4 } from '@smithy/signature-v4';
 
 import { errorFor, type KmsError } from '../errors.js';
 import { NodeSha256 } from '../endpoint/sha256.js';
-import { targetPrefix, type OperationName } from '../model/service-model.js';
+import { operations, shapes, targetPrefix, type OperationName } from '../model/service-model.js';
+import { userAgent } from '../version.js';
+import { pythonJson } from './python-json.js';
 
 export interface RemoteCredentials {
   accessKeyId: string;
@@ -34,6 +36,19 @@ export class EndpointConnectionError extends Error {
   override readonly name = 'EndpointConnectionError';
 }
 
+/**
+ * A request's JSON as botocore writes it: the operation's members in the model's order (the AWS
+ * CLI builds its parameters member by member), then Python's json.dumps() (python-json.ts).
+ * Recorded fixtures and body hashes see the same bytes from either CLI.
+ */
+export function requestBody(op: OperationName, input: Record<string, unknown>): string {
+  const members = Object.keys(shapes[operations[op]?.input ?? '']?.members ?? {});
+  const ordered: Record<string, unknown> = {};
+  for (const m of members) if (Object.hasOwn(input, m)) ordered[m] = input[m];
+  for (const [k, v] of Object.entries(input)) if (!Object.hasOwn(ordered, k)) ordered[k] = v;
+  return pythonJson(ordered);
+}
+
 export class RemoteKms {
   private readonly url: URL;
   private readonly signer: SignatureV4 | undefined;
@@ -56,15 +71,19 @@ export class RemoteKms {
     }
   }
 
-  /** Sends one operation with a wire-form input; resolves the wire-form output or rejects with its KmsError. */
+  /**
+   * Sends one operation with a wire-form input; resolves the wire-form output or rejects with its
+   * KmsError. The body is the bytes botocore sends for it (requestBody).
+   */
   async call(op: OperationName, input: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const body = Buffer.from(JSON.stringify(input), 'utf8');
+    const body = Buffer.from(requestBody(op, input), 'utf8');
     const path = this.url.pathname || '/';
     let headers: Record<string, string> = {
       host: this.url.host,
       'content-type': 'application/x-amz-json-1.1',
       'x-amz-target': `${targetPrefix}.${op}`,
       'content-length': String(body.length),
+      'user-agent': `${userAgent} ekms-cli`,
     };
     if (this.signer) {
       const signed = await this.signer.sign({
@@ -95,7 +114,8 @@ export class RemoteKms {
 
   private errorOf(status: number, headers: IncomingMessage['headers'], json: unknown): KmsError {
     const body = (json ?? {}) as Record<string, unknown>;
-    const type = String(body['__type'] ?? headers['x-amzn-errortype'] ?? (status >= 500 ? 'InternalFailure' : 'UnknownError'));
+    // botocore's JSON error parser: the body's __type, else the HTTP status as the code.
+    const type = String(body['__type'] ?? status);
     const message = String(body['message'] ?? body['Message'] ?? '');
     const err = errorFor(type, message, status >= 500 ? 'server' : 'client');
     const requestId = headers['x-amzn-requestid'];
@@ -124,9 +144,20 @@ export class RemoteKms {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err) =>
-        reject(new EndpointConnectionError(`Could not connect to the endpoint URL: "${this.options.endpoint}" (${(err as NodeJS.ErrnoException).code ?? err.message})`)),
+      // botocore's words, with the URL it requested (the endpoint's, `/` when it has no path).
+      let connected = false;
+      let timedOut = false;
+      req.on('socket', (socket) => socket.once(https ? 'secureConnect' : 'connect', () => (connected = true)));
+      req.on('timeout', () => {
+        timedOut = true;
+        req.destroy(new Error('timed out'));
+      });
+      req.on('error', () =>
+        reject(
+          new EndpointConnectionError(
+            timedOut ? `${connected ? 'Read' : 'Connect'} timeout on endpoint URL: "${this.url.href}"` : `Could not connect to the endpoint URL: "${this.url.href}"`,
+          ),
+        ),
       );
       req.end(body);
     });

@@ -399,7 +399,7 @@ t.test('--endpoint-url: through the endpoint, signed with the environment creden
   tt.match(unsigned.stderr, /MissingAuthenticationTokenException/);
   const nowhere = await ekms(['list-keys', '--endpoint-url', 'http://127.0.0.1:1'], env);
   tt.equal(nowhere.code, 255);
-  tt.match(nowhere.stderr, /Could not connect to the endpoint URL: "http:\/\/127\.0\.0\.1:1"/);
+  tt.equal(nowhere.stderr, '\nCould not connect to the endpoint URL: "http://127.0.0.1:1/"\n', "botocore's words and the URL it requested");
 });
 
 // Listings as `aws kms` prints them: every page followed and the items printed as one list
@@ -467,7 +467,7 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   tt.match(zeroPage.stderr, /Invalid value for parameter Limit, value: 0, valid min value: 1/);
   const noMax = await ekms(['list-aliases', '--max-items', '0', '--home', h]);
   tt.equal(noMax.code, 0);
-  tt.equal(noMax.stderr, 'warning: Non-positive values for --max-items may result in undefined behavior.\n');
+  tt.equal(noMax.stderr, '', 'no warning: AWS CLI v1 printed one, v2 does not');
   // As the AWS CLI (2.9.19 and 1.45 both) prints it: botocore cuts the first page as Python
   // slices it, and the NextToken carries the amount.
   const truncatedToken = (amount: number) => Buffer.from(`{"Marker": null, "boto_truncate_amount": ${amount}}`).toString('base64');
@@ -589,4 +589,16 @@ t.test('parameters the AWS CLI refuses before sending', async (tt) => {
     tt.equal(r.stderr, `\nParameter validation failed:\n${report}\n`, `${argv[0]}: botocore's report`);
   }
   tt.equal((await ekms(['list-keys', '--limit', '1', '--home', h])).code, 0, 'the minimum itself passes');
+});
+
+// AWS CLI v2 parses a member the model does not have through, and botocore's validation reports
+// it (v1's "Unknown key" error of the argument parser is not v2's).
+t.test('unknown members are botocore parameter errors, wherever they are given', async (tt) => {
+  const h = tempHome('ekms-cli-');
+  cleanupLater(h);
+  const viaJson = await ekms(['describe-key', '--cli-input-json', '{"KeyId": "x", "Foo": 1}', '--home', h]);
+  tt.same([viaJson.code, viaJson.stderr], [252, '\nParameter validation failed:\nUnknown parameter in input: "Foo", must be one of: KeyId, GrantTokens\n']);
+  const nested = await ekms(['create-grant', '--key-id', 'x', '--grantee-principal', 'p', '--operations', 'Decrypt', '--constraints', 'Foo={a=b}', '--home', h]);
+  tt.equal(nested.code, 252);
+  tt.match(nested.stderr, /^\nParameter validation failed:\nUnknown parameter in Constraints: "Foo", must be one of: EncryptionContextSubset, EncryptionContextEquals/);
 });

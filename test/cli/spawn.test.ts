@@ -3,12 +3,13 @@
 // the machine has one. With --workers: serve-workers.test.ts; listings beside the AWS CLI's:
 // aws-cli-listings.test.ts (both left out of the other Node majors' selection, which runs this).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import t from 'tap';
 
 import { createKeyExample } from './reference.js';
-import { awsVersion, buildDistWhenStale, ctrlCStopsCleanly, exitOf, home, run, startServe } from './serve-helpers.js';
+import { awsVersion, bin, buildDistWhenStale, ctrlCStopsCleanly, exitOf, home, run, startServe } from './serve-helpers.js';
 
 t.before(buildDistWhenStale);
 
@@ -45,6 +46,17 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 ctrlCStopsCleanly([]);
+
+// The AWS CLI's formatters ignore a failed write (IOError): the command's outcome stands.
+t.test('a full disk on stdout ends the output, not the command', { skip: existsSync('/dev/full') ? false : 'no /dev/full here' }, async (tt) => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(process.execPath, [bin, 'generate-random', '--number-of-bytes', '16', '--home', home()], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    tt.same([r.status, r.stderr], [0, ''], 'exit 0, nothing on stderr');
+  } finally {
+    closeSync(full);
+  }
+});
 
 t.test('ekms serve refuses a public address without sigv4', async (tt) => {
   const r = run(['serve', '--host', '0.0.0.0', '--port', '0', '--home', home()]);
