@@ -10,7 +10,11 @@
 // base class and its subclasses live in one module (a generated module extending a class of
 // this one would form an import cycle).
 
-/** Like the SDK's ResponseMetadata: filled by the endpoint client, empty for in-process calls. */
+/**
+ * Like the SDK's ResponseMetadata: an error from the endpoint client has the HTTP status and
+ * request id the endpoint answered with; one from a Kms call, its request id, and the status the
+ * endpoint would have answered with (kms.ts).
+ */
 export interface ResponseMetadata {
   httpStatusCode?: number;
   requestId?: string;
@@ -25,19 +29,28 @@ export type Fault = 'client' | 'server';
 /** A message, or SDK-style options (`new NotFoundException({ message })`). */
 export type ErrorInit = string | { message?: string; $metadata?: ResponseMetadata };
 
-export class KmsError extends Error {
+/**
+ * The base class of every error here, named as @aws-sdk/client-kms names its own: the SDK's
+ * `instanceof KMSServiceException` recognises an error by its `$fault`, its `$metadata` and the
+ * name of a class in its prototype chain, so code written for the SDK (`if (err instanceof
+ * KMSServiceException) … else throw err`) treats ours as KMS errors too. Also exported as KmsError.
+ */
+export class KMSServiceException extends Error {
   /** The AWS error type, e.g. `NotFoundException`. */
   override readonly name: string;
   readonly $fault: Fault;
   readonly $metadata: ResponseMetadata;
 
-  constructor(init?: ErrorInit, name = 'KmsError', fault: Fault = 'client') {
+  constructor(init?: ErrorInit, name = 'KMSServiceException', fault: Fault = 'client') {
     super(typeof init === 'string' ? init : (init?.message ?? ''));
     this.name = name;
     this.$fault = fault;
     this.$metadata = (typeof init === 'object' && init.$metadata) || {};
   }
 }
+
+export const KmsError = KMSServiceException;
+export type KmsError = KMSServiceException;
 
 // ---------------------------------------------------------------- KMS model exceptions
 

@@ -10,7 +10,7 @@ import { openNativeToken, tokenBackendFor, type NativeToken } from './backends/p
 import type { TokenBackend } from './backends/token.js';
 import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
-import { KMSInternalException, KmsError, UnsupportedOperationException } from './errors.js';
+import { KMSInternalException, KmsError, UnsupportedOperationException, type ResponseMetadata } from './errors.js';
 import { applyFixtures, testingMetaName } from './fixtures/index.js';
 import { Arns } from './keys/arn.js';
 import { DeletionSchedule } from './keys/deletion.js';
@@ -28,6 +28,7 @@ import { openStoreRootKey } from './durability/open-root-key.js';
 import type { NativeEngine } from './native/addon.js';
 import type { Caller, Operation, OperationContext } from './operations/operation.js';
 import { operationTable } from './operations/table.js';
+import { withErrorMetadata, withMetadata, withPlainBlobs } from './sdk-shape.js';
 import { storeIdentity } from './store/identity.js';
 import { Store, StoreError } from './store/store.js';
 import { uuid } from './uuid.js';
@@ -56,6 +57,7 @@ export class Kms {
   private active = 0;
   private idle: (() => void) | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** Another connection wrote to the store: the custom key store's recorded connection state is to be followed. */
   private connectionCheckDue = false;
   /** The connection or disconnection this Kms makes to follow the store's record, until it ends. */
@@ -189,9 +191,16 @@ export class Kms {
     return kms;
   }
 
-  /** Waits for operations in flight, then wipes every unwrapped key and closes the store. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Waits for operations in flight, then wipes every unwrapped key and closes the store. A second
+   * call resolves when the first is done.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
     this.closed = true;
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.token?.close();
@@ -211,15 +220,35 @@ export class Kms {
       caller === undefined
         ? { kind: 'library', requestId: uuid() }
         : { ...caller, kind: caller.kind ?? 'library', requestId: caller.requestId ?? uuid() };
-    return this.call(operation, input, who);
+    return this.call(operation, input, who, false);
   }
 
-  /** Accepts @aws-sdk/client-kms command objects: `kms.send(new SignCommand({...}))`. */
+  /**
+   * The operation as @aws-sdk/client-kms's KMS client gives it (the camelCase methods and send()):
+   * its result with `$metadata` (sdk-shape.ts).
+   * @internal
+   */
+  invoke<N extends OperationName>(operation: N, input?: OperationTypes[N]['input']): Promise<OperationTypes[N]['output']> {
+    return this.call(operation, input, { kind: 'library', requestId: uuid() }, true);
+  }
+
+  /**
+   * Accepts @aws-sdk/client-kms command objects: `kms.send(new SignCommand({...}))`. The operation
+   * is the command's own data where it has it (`schema`: the SDK's since 2025), which survives a
+   * minifying bundler and a subclass; else its class's name.
+   */
   send<I extends object, O>(command: { input: I; constructor: { name: string } } & { readonly __outputType?: O }): Promise<O> {
-    const name = command.constructor.name.replace(/Command$/, '');
+    const schema = (command as { schema?: unknown }).schema;
+    const named = Array.isArray(schema) && typeof schema[2] === 'string' ? schema[2] : undefined;
+    const name = named ?? command.constructor.name.replace(/Command$/, '');
     if (!(operationNames as readonly string[]).includes(name))
       return Promise.reject(new UnsupportedOperationException(`${name} is not an operation embedded-kms supports.`));
-    return this.execute(name as OperationName, command.input as never) as Promise<O>;
+    return this.invoke(name as OperationName, command.input as never) as Promise<O>;
+  }
+
+  /** The SDK client's destroy(): closes this Kms (close() says when it is done). */
+  destroy(): void {
+    void this.close();
   }
 
   /**
@@ -230,7 +259,7 @@ export class Kms {
    * where each async layer cost a suspended frame of about 600 bytes (young-generation garbage
    * that, four layers deep, doubled the collector's work) and another turn of the microtask queue.
    */
-  private call<N extends OperationName>(operation: N, input: OperationTypes[N]['input'] | undefined, caller: Caller): Promise<OperationTypes[N]['output']> {
+  private call<N extends OperationName>(operation: N, input: OperationTypes[N]['input'] | undefined, caller: Caller, metadata: boolean): Promise<OperationTypes[N]['output']> {
     this.active += 1;
     let now: Date;
     let ran: OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']>;
@@ -247,14 +276,15 @@ export class Kms {
     } catch (error) {
       return this.failed(operation, input, caller, now, error);
     }
-    if (!isPromise(ran)) return this.succeeded(operation, input, caller, now, ran);
+    if (!isPromise(ran)) return this.succeeded(operation, input, caller, now, ran, metadata);
     return ran.then(
-      (output) => this.succeeded(operation, input, caller, now, output),
+      (output) => this.succeeded(operation, input, caller, now, output, metadata),
       (error: unknown) => this.failed(operation, input, caller, now, error),
     );
   }
 
-  private succeeded<T>(operation: OperationName, input: unknown, caller: Caller, now: Date, output: T): Promise<T> {
+  /** `metadata`: the result gets the SDK's `$metadata` (invoke()). */
+  private succeeded<T>(operation: OperationName, input: unknown, caller: Caller, now: Date, output: T, metadata: boolean): Promise<T> {
     let durable: Promise<void> | undefined;
     try {
       // A cryptographic use is noted for GetKeyLastUsage with the id of its audit event.
@@ -267,6 +297,8 @@ export class Kms {
     } catch (error) {
       return this.failed(operation, input, caller, now, error);
     }
+    withPlainBlobs(operation, output);
+    if (metadata) withMetadata(output, caller.requestId);
     if (!durable) {
       this.settled();
       return Promise.resolve(output);
@@ -284,7 +316,7 @@ export class Kms {
     } finally {
       this.settled();
     }
-    return Promise.reject(error);
+    return Promise.reject(withErrorMetadata(error, caller.requestId));
   }
 
   private settled(): void {
@@ -430,12 +462,17 @@ function asAws(err: unknown): KmsError {
   return new KMSInternalException(`Internal error: ${(err as Error).message}`);
 }
 
+/** Each method of `Api` with the SDK's `$metadata` on its result (Kms.invoke). */
+type WithMetadata<Api> = {
+  [K in keyof Api]: Api[K] extends (...args: infer P) => Promise<infer O> ? (...args: P) => Promise<O & { $metadata: ResponseMetadata }> : Api[K];
+};
+
 // One method per KMS operation, named as in @aws-sdk/client-kms's KMS client.
-export interface Kms extends KmsApi {}
+export interface Kms extends WithMetadata<KmsApi> {}
 for (const name of operationNames) {
   Object.defineProperty(Kms.prototype, lowerCamel(name), {
     value: function (this: Kms, input?: object) {
-      return this.execute(name, input as never);
+      return this.invoke(name, input as never);
     },
     writable: true,
     configurable: true,

@@ -2,8 +2,9 @@
 // as CloudTrail names them (lowerCamel), with every blob replaced by its length and every
 // sensitive member (the model's `sensitive` flag: plaintexts, passwords) left out. The walk is
 // driven by the model, never by the value: unknown members are dropped, and a value of the
-// wrong type is described by its type, never copied (a caller may pass a plaintext as a string
-// where a blob belongs, and that string must not reach the log either).
+// wrong type is described by its type, never copied (a caller may pass a plaintext in an array
+// where a blob belongs, and it must not reach the log either). A string for a blob is its UTF-8
+// bytes (validate.ts), logged by their length.
 import { isNeverShown } from '../model/never-shown.js';
 import { shapes } from '../model/service-model.js';
 
@@ -60,6 +61,8 @@ function json(shapeName: string, value: unknown, depth: number): string | undefi
   if (!s || depth > MAX_DEPTH) return undefined;
   switch (s.type) {
     case 'blob':
+      // A string is taken for its UTF-8 bytes (validate.ts): logged as they are, by length.
+      if (typeof value === 'string') return `{"length":${Buffer.byteLength(value, 'utf8')}}`;
       return value instanceof Uint8Array ? `{"length":${value.byteLength}}` : invalid(value);
     case 'string':
       if (typeof value !== 'string') return invalid(value);

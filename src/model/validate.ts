@@ -19,16 +19,20 @@
 //   order (it is not the model's order), else in the model's order.
 //
 // Library inputs are JS values: Uint8Array (Buffer too) for blobs, Date or a number of epoch
-// seconds for timestamps. A value of the wrong JS type (a string for an integer, a string for a
-// blob, a number for an enum, …) would make the AWS SDK fail while serializing the request; we
-// report it as a ValidationException in the same format ("Member must be a string", …) so the
-// caller learns which member is wrong. Unknown members are ignored, as AWS ignores them.
+// seconds for timestamps. As @aws-sdk/client-kms takes them, a string for a blob is its UTF-8
+// bytes (the SDK's own examples pass `Plaintext: "<binary data>"`), and a map entry whose value
+// is undefined is left out. A value of another wrong JS type (a string for an integer, a number
+// for an enum, …) would make the AWS SDK fail while serializing the request; we report it as a
+// ValidationException in the same format ("Member must be a string", …) so the caller learns
+// which member is wrong. Unknown members are ignored, as AWS ignores them.
 //
 // Validators are compiled once per shape, lazily, and allocate nothing on success (this runs on
 // the hot path of Sign and Encrypt).
 
 import { operations, shapes, type OperationName, type ShapeDef } from './service-model.js';
 import { UnknownOperationException, ValidationException } from '../errors.js';
+
+const utf8 = new TextEncoder();
 
 /** Coral stops collecting violations after this many. */
 const MAX_ERRORS = 10;
@@ -235,7 +239,8 @@ function compile(name: string): Validator {
     case 'boolean':
       return (value, path, c) => (typeof value === 'boolean' ? value : typeError(value, path, c, 'a boolean'));
     case 'blob':
-      return (value, path, c) => {
+      return (given, path, c) => {
+        const value = typeof given === 'string' ? utf8.encode(given) : given;
         if (!(value instanceof Uint8Array)) return typeError(value, path, c, 'a Uint8Array');
         const n = value.byteLength;
         if (min !== undefined && n < min) c.add('', path, `Member must have length greater than or equal to ${min}`);
@@ -313,19 +318,24 @@ function compileMap(s: ShapeDef): Validator {
       c.addType(shown(value, false), path, 'Member must be a map');
       return value;
     }
-    const keys = Object.keys(value);
+    let keys = Object.keys(value);
+    // An entry whose value is undefined is no entry (the SDK leaves it out of the request).
+    let out: Record<string, unknown> | undefined;
+    if (keys.some((k) => value[k] === undefined)) {
+      keys = keys.filter((k) => value[k] !== undefined);
+      out = Object.fromEntries(keys.map((k) => [k, value[k]]));
+    }
     if (min !== undefined && keys.length < min) c.add(shown(value, false), path, `Member must have length greater than or equal to ${min}`);
     if (max !== undefined && keys.length > max) c.add(shown(value, false), path, `Member must have length less than or equal to ${max}`);
     if (plainStrings && !checkKeys) {
       for (const k of keys) {
         const v = value[k];
-        if (typeof v !== 'string') c.addType(shown(v, false), `${path}.${k}`, v === null || v === undefined ? 'Member must not be null' : 'Member must be a string');
+        if (typeof v !== 'string') c.addType(shown(v, false), `${path}.${k}`, v === null ? 'Member must not be null' : 'Member must be a string');
       }
-      return value;
+      return out ?? value;
     }
     const keyTally = new Tally(c);
     const valueTally = new Tally(c);
-    let out: Record<string, unknown> | undefined;
     for (const k of keys) {
       if (checkKeys) (keyV ??= validatorFor(keyName))(k, `${path}.${k}`, keyTally);
       const v = value[k];

@@ -31,9 +31,12 @@ t.test('wrong types are described by their type, never copied', async (t) => {
   };
   const text = loggableJson('EncryptRequest', value);
   t.notOk(text.includes('9c1e'));
+  const listed = loggableJson('EncryptRequest', { KeyId: 'k', Plaintext: ['a plaintext in a list 7d2b'] });
+  t.notOk(listed.includes('7d2b'));
+  t.same(JSON.parse(listed), { keyId: 'k', plaintext: { invalidType: 'list' } }, 'a blob of another wrong type: its type only');
   t.same(JSON.parse(text), {
     keyId: { invalidType: 'number' },
-    plaintext: { invalidType: 'string' },
+    plaintext: { length: 35 }, // a string is taken for its UTF-8 bytes (validate.ts): logged by length, as bytes are
     encryptionContext: { invalidType: 'list' },
     grantTokens: { invalidType: 'string' },
   });
@@ -111,7 +114,7 @@ t.test('a request of scalars and blobs logs the same text from its fingerprint',
   }
   // Values that are not scalars or blobs get no fingerprint: their text is made afresh each time.
   t.equal(scalarFingerprint('SignRequest', { KeyId: 'k', GrantTokens: ['t'] }), undefined, 'a list');
-  t.equal(scalarFingerprint('SignRequest', { KeyId: 'k', Message: 'a string where a blob belongs' }), undefined, 'a string where a blob belongs');
+  t.equal(scalarFingerprint('SignRequest', { KeyId: 'k', Message: 'a string for a blob' }), undefined, 'a string for a blob');
   t.equal(scalarFingerprint('EncryptRequest', { KeyId: 'k', Plaintext: new Uint8Array(1), EncryptionContext: { a: 'b' } }), undefined, 'a map');
   t.equal(scalarFingerprint('SignRequest', { KeyId: 'k', Message: 'a string where a blob belongs'.length }), undefined, 'a number where a blob belongs');
   t.equal(scalarFingerprint('SignRequest', { KeyId: new Date(0) }), undefined, 'an object where a string belongs');

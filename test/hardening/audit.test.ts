@@ -33,10 +33,12 @@ t.test('every operation leaves a CloudTrail-shaped event without secrets', async
   await kms.decrypt({ CiphertextBlob, EncryptionContext: { purpose: 'audit' } });
   await kms.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
   await t.rejects(kms.describeKey({ KeyId: '11111111-2222-3333-4444-555555555555' }), NotFoundException);
-  // A wrong-typed plaintext (a string) must not be copied into the log either.
-  await t.rejects(kms.encrypt({ KeyId: keyId, Plaintext: 'string plaintext 55aa' as never }), { name: 'ValidationException' });
+  // A wrong-typed plaintext must not be copied into the log either.
+  await t.rejects(kms.encrypt({ KeyId: keyId, Plaintext: ['array plaintext 33cc'] as never }), { name: 'ValidationException' });
   // As the endpoint calls it: an access key and a source address.
   await kms.execute('DescribeKey', { KeyId: keyId }, { kind: 'endpoint', accessKeyId: 'AKIAAUDITTEST0000001', sourceAddress: '127.0.0.1', requestId: 'req-1' });
+  // A plaintext given as a string (its UTF-8 bytes, as the SDK takes it) is no more logged than bytes are.
+  await kms.encrypt({ KeyId: keyId, Plaintext: 'string plaintext 55aa' as never });
   await kms.close();
 
   const path = join(home, 'audit.log');
@@ -45,7 +47,7 @@ t.test('every operation leaves a CloudTrail-shaped event without secrets', async
   const events = readEvents(path);
   t.same(
     events.map((e) => e.eventName),
-    ['CreateKey', 'CreateAlias', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'DescribeKey', 'Encrypt', 'DescribeKey'],
+    ['CreateKey', 'CreateAlias', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'DescribeKey', 'Encrypt', 'DescribeKey', 'Encrypt'],
     'one event per call, in order',
   );
   for (const e of events) {
@@ -84,12 +86,14 @@ t.test('every operation leaves a CloudTrail-shaped event without secrets', async
   t.equal(notFound.responseElements, null);
   t.same(notFound.resources, [{ accountId: '444455556666', type: 'AWS::KMS::Key', ARN: 'arn:aws:kms:eu-west-3:444455556666:key/11111111-2222-3333-4444-555555555555' }]);
   t.equal(badEnc.errorCode, 'ValidationException');
-  t.same(badEnc.requestParameters.plaintext, { invalidType: 'string' });
+  t.same(badEnc.requestParameters.plaintext, { invalidType: 'list' });
   t.same(endpoint.userIdentity, { type: 'IAMUser', principalId: 'AKIAAUDITTEST0000001', accountId: '444455556666', accessKeyId: 'AKIAAUDITTEST0000001' });
   t.equal(endpoint.sourceIPAddress, '127.0.0.1');
   t.equal(endpoint.requestID, 'req-1');
   t.notOk(text.includes('audit plaintext 7f3a9c'), 'no plaintext in the log');
-  t.notOk(text.includes('string plaintext 55aa'), 'no wrong-typed plaintext in the log');
+  t.notOk(text.includes('string plaintext 55aa'), 'no plaintext given as a string in the log');
+  t.same(events[8]!.requestParameters.plaintext, { length: 21 }, 'a string plaintext is logged as its byte length, as bytes are');
+  t.notOk(text.includes('array plaintext 33cc'), 'no wrong-typed plaintext in the log');
   t.notOk(text.includes(plaintext.toString('base64')), 'no base64 plaintext in the log');
   t.notOk(text.includes(Buffer.from(CiphertextBlob!).toString('base64')), 'no ciphertext in the log');
 });

@@ -161,10 +161,16 @@ t.test('wrong JS types are ValidationExceptions naming the member', async (t) =>
     "1 validation error detected: Value '32' at 'numberOfBytes' failed to satisfy constraint: Member must be an integer",
   );
   t.equal(
-    messageOf(() => validateInput('Encrypt', { KeyId: 'k', Plaintext: 'secret' })),
+    messageOf(() => validateInput('Encrypt', { KeyId: 'k', Plaintext: 12345 })),
     "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must be a Uint8Array",
     'a sensitive value is not echoed',
   );
+  // As @aws-sdk/client-kms takes them: a string for a blob is its UTF-8 bytes; a map entry whose
+  // value is undefined is left out (null is still refused).
+  const given = validateInput('Encrypt', { KeyId: 'k', Plaintext: 'é', EncryptionContext: { a: 'x', b: undefined } });
+  t.same([Buffer.from(given.Plaintext as Uint8Array).toString('hex'), given.EncryptionContext], ['c3a9', { a: 'x' }]);
+  t.notOk('b' in (given.EncryptionContext as object), 'the undefined entry is gone');
+  t.match(messageOf(() => validateInput('Encrypt', { KeyId: 'k', Plaintext: 'x', EncryptionContext: { a: null } })), /at 'encryptionContext\.a' failed to satisfy constraint: Member must not be null/);
   t.match(messageOf(() => validateInput('CreateKey', { KeySpec: 7 })), /Value '7' at 'keySpec' failed to satisfy constraint: Member must be a string/);
   t.match(messageOf(() => validateInput('Encrypt', { KeyId: 'k', Plaintext: new Uint8Array(1), EncryptionContext: { a: 1 } })), /at 'encryptionContext\.a' failed to satisfy constraint: Member must be a string/);
   t.match(messageOf(() => validateInput('CreateKey', { Tags: 'x' })), /at 'tags' failed to satisfy constraint: Member must be a list/);
