@@ -80,3 +80,24 @@ t.test('destroy() closes, and a second close() waits for the first', async (t) =
   await other.close();
   await t.rejects(other.describeKey({ KeyId: 'x' }), { name: 'KMSInternalException' }, 'closed by destroy()');
 });
+
+t.test('code typed for the SDK type-checks against a Kms: send() results, $metadata', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const file = fileURLToPath(new URL('../fixtures/types/sdk-send.ts', import.meta.url));
+  const r = spawnSync(
+    process.execPath,
+    [`${root}node_modules/typescript/bin/tsc`, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', file],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  t.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+t.test('Encapsulate and Decapsulate (newer than our model) are not offered, as methods too', async (t) => {
+  const { backends } = await import('../helpers/backends.js');
+  const kms = await backends()[0]!.open();
+  t.teardown(() => kms.close());
+  await t.rejects(kms.encapsulate({}), { name: 'UnsupportedOperationException', message: 'Encapsulate is not an operation embedded-kms supports.' });
+  await t.rejects(kms.decapsulate({}), { name: 'UnsupportedOperationException' });
+});
