@@ -43,6 +43,11 @@ function abbreviated(given: string, flags: ReadonlyMap<string, unknown>): string
   return matches[0] ?? given;
 }
 
+/** What `flag` (in full or abbreviated) stands for among the command's flags; undefined for an unknown one. */
+function flagDef<T>(flags: ReadonlyMap<string, T>, flag: string): T | undefined {
+  return flags.get(flag) ?? flags.get(abbreviated(flag, flags));
+}
+
 /** The wire-form input of `op` from --cli-input-json and the command's flags (flags win). */
 export function buildInput(op: OperationName, args: ParsedArgs): Record<string, unknown> {
   const ctx: ParamContext = {
@@ -57,7 +62,7 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
   const flags = flagsOf(op);
   const unknown: string[] = [];
   for (const { flag, values } of args.flags) {
-    const def = flags.get(flag) ?? flags.get(abbreviated(flag, flags));
+    const def = flagDef(flags, flag);
     if (!def) {
       unknown.push(flag, ...values);
       continue;
@@ -87,7 +92,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   if (skeleton) {
     // Other flags are not read, but an unknown one is argparse's error all the same.
     const flags = flagsOf(op);
-    const others = splitPagingFlags(op, given).args.flags.filter((f) => f !== skeleton && !flags.has(f.flag) && !flags.has(abbreviated(f.flag, flags)));
+    const others = splitPagingFlags(op, given).args.flags.filter((f) => f !== skeleton && flagDef(flags, f.flag) === undefined);
     if (others.length) throw new UsageError(`Unknown options: ${others.flatMap((f) => [f.flag, ...f.values]).join(', ')}`);
     return ctx.stdout(generateSkeleton(operations[op]!.input, skeleton.values));
   }
