@@ -65,9 +65,14 @@ function respond(statusCode: number, requestId: string, body: Buffer, extra: Rec
   };
 }
 
-/** The AWS JSON error response for `err`. */
+/**
+ * The AWS JSON error response for `err`. An error AWS sends without a message (a signature or MAC
+ * that does not verify, a ciphertext that does not decrypt) has no `message` member at all: AWS
+ * leaves it out, and botocore then adds no top-level `message` to the parsed error (recorded
+ * responses), where `"message": ""` would add one.
+ */
 export function errorResponse(err: KmsError, requestId: string = uuid()): WireResponse {
-  const body = Buffer.from(JSON.stringify({ __type: err.name, message: err.message }), 'utf8');
+  const body = Buffer.from(JSON.stringify(err.message === '' ? { __type: err.name } : { __type: err.name, message: err.message }), 'utf8');
   return respond(statusOf(err), requestId, body, { 'x-amzn-errortype': err.name });
 }
 

@@ -71,6 +71,25 @@ t.test('a known but unimplemented operation: UnsupportedOperationException (or i
   tt.ok(typeof r.json?.__type === 'string');
 });
 
+t.test('an error AWS sends without a message has no message member', async (tt) => {
+  // AWS answers a ciphertext that does not decrypt (or a signature or MAC that does not verify)
+  // with `{"__type": …}` alone: botocore's parsed error then has no top-level `message`, as in the
+  // recorded responses, where `"message": ""` would add one.
+  const call = (op: string, input: object) => raw(server.url, { headers: kmsHeaders(server.url, op), body: JSON.stringify(input) });
+  const created = await call('CreateKey', {});
+  const keyId = String((created.json?.KeyMetadata as { KeyId?: string } | undefined)?.KeyId);
+  const encrypted = await call('Encrypt', { KeyId: keyId, Plaintext: Buffer.from('x').toString('base64') });
+  const blob = Buffer.from(String(encrypted.json?.CiphertextBlob), 'base64');
+  blob[blob.length - 1]! ^= 1;
+  const r = await call('Decrypt', { CiphertextBlob: blob.toString('base64') });
+  tt.equal(r.status, 400);
+  tt.same(r.json, { __type: 'InvalidCiphertextException' }, 'the body is the error type alone');
+  tt.notOk(r.json && 'message' in r.json, 'no message member');
+  tt.equal(r.headers['x-amzn-errortype'], 'InvalidCiphertextException');
+  const withText = await call('DescribeKey', { KeyId: 'alias/none-here' });
+  tt.match(String(withText.json?.message), /alias\/none-here/, 'an error with a message keeps it');
+});
+
 t.test('wrong or missing content type, wrong method or path', async (tt) => {
   const wrong = await raw(server.url, { headers: kmsHeaders(server.url, 'ListKeys', { 'content-type': 'text/plain' }), body: '{}' });
   expectError(tt, wrong, 'UnknownOperationException', 400, /Content-Type/);
