@@ -15,6 +15,7 @@ const char* errorCodeName(ErrorCode code) noexcept {
     case ErrorCode::Unsupported: return "EKMS_UNSUPPORTED";
     case ErrorCode::RootKey: return "EKMS_ROOT_KEY";
     case ErrorCode::KeyUnavailable: return "EKMS_KEY_UNAVAILABLE";
+    case ErrorCode::KeyMaterialGone: return "EKMS_KEY_MATERIAL_GONE";
     case ErrorCode::Internal: return "EKMS_INTERNAL";
   }
   return "EKMS_INTERNAL";

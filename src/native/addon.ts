@@ -85,6 +85,7 @@ export type NativeErrorCode =
   | 'EKMS_UNSUPPORTED'
   | 'EKMS_ROOT_KEY'
   | 'EKMS_KEY_UNAVAILABLE'
+  | 'EKMS_KEY_MATERIAL_GONE'
   | 'EKMS_INTERNAL';
 
 export function nativeCode(err: unknown): NativeErrorCode | undefined {

@@ -6,6 +6,7 @@ import {
   KMSInternalException,
   KMSInvalidMacException,
   KMSInvalidSignatureException,
+  KMSInvalidStateException,
   KeyUnavailableException,
   KmsError,
   UnsupportedOperationException,
@@ -34,6 +35,12 @@ export function fromNative(err: unknown): KmsError {
       return new ValidationException(message);
     case 'EKMS_KEY_UNAVAILABLE':
       return new KeyUnavailableException(message);
+    case 'EKMS_KEY_MATERIAL_GONE':
+      // The token answered without the key's object (destroyed on the token by hand, or the token
+      // re-initialised). AWS's answer for a custom key store key whose backing key is gone is
+      // KMSInvalidStateException, a client error that SDKs do not retry, where the transient
+      // KeyUnavailableException would be retried to no end (model, KMSInvalidStateException).
+      return new KMSInvalidStateException(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
     case 'EKMS_INVALID_KEY_BLOB':
       return new KMSInternalException('The key material of this KMS key cannot be unwrapped with the store\'s root key.');
     default:

@@ -16,7 +16,8 @@ enum class ErrorCode {
   IncorrectKey,       // a ciphertext names a different key than the one given
   Unsupported,        // the OpenSSL or token in use cannot do this
   RootKey,            // root key file missing, unreadable or malformed
-  KeyUnavailable,     // a token key cannot be reached
+  KeyUnavailable,     // a token key cannot be reached (a failing session, a removed device)
+  KeyMaterialGone,    // the token answers, but the key's object is no longer on it
   Internal,           // anything else: an OpenSSL failure we did not expect
 };
 

@@ -305,7 +305,7 @@ class TokenKey final : public Key {
     }
     CK_OBJECT_HANDLE h = Token::findOne(s, objectClass_, ckaId_);
     if (h == CK_INVALID_HANDLE)
-      throw Error(ErrorCode::KeyUnavailable, "the key material of " + identity().keyId + " is not on PKCS#11 token '" +
+      throw Error(ErrorCode::KeyMaterialGone, "the key material of " + identity().keyId + " is not on PKCS#11 token '" +
                                                  token_->label() + "'");
     std::lock_guard<std::mutex> lock(handleMutex_);
     handle_ = h;

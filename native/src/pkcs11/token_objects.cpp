@@ -70,7 +70,7 @@ std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, con
   Pkey pub = token->run([&](Session& s) {
     CK_OBJECT_HANDLE h = Token::findOne(s, CKO_PUBLIC_KEY, ckaId);
     if (h == CK_INVALID_HANDLE)
-      throw Error(ErrorCode::KeyUnavailable,
+      throw Error(ErrorCode::KeyMaterialGone,
                   "the public key of " + id.keyId + " is not on PKCS#11 token '" + token->label() + "'");
     if (spec.family == KeyFamily::Rsa)
       return rsaPublicKey(Token::readAttribute(s, h, CKA_MODULUS), Token::readAttribute(s, h, CKA_PUBLIC_EXPONENT));
