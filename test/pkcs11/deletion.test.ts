@@ -25,6 +25,16 @@ t.test('a deleted token key leaves no object on the token', async (tt) => {
   tt.same(await backend.listTokenRefs(), [`${kept.KeyId}/${kept.CurrentKeyMaterialId}`], 'only the kept key remains');
 });
 
+/** The id of the slot whose token has exactly this label, from `pkcs11-tool --list-token-slots`. */
+function slotOf(module: string, tokenLabel: string): string {
+  const listing = execFileSync('pkcs11-tool', ['--module', module, '--list-token-slots'], { encoding: 'utf8' });
+  for (const block of listing.split(/^(?=Slot \d+ )/m)) {
+    const id = /^Slot \d+ \((0x[0-9a-f]+)\)/.exec(block)?.[1];
+    if (id && new RegExp(`^\\s*token label\\s*:\\s*${tokenLabel}\\s*$`, 'm').test(block)) return id;
+  }
+  throw new Error(`no slot has the token ${tokenLabel}:\n${listing}`);
+}
+
 t.test("a key whose objects were destroyed on the token behind the store's back: KMSInvalidStateException", async (tt) => {
   // As AWS answers for a custom key store key whose backing key is gone: the key's state does not
   // change, its cryptographic operations fail with KMSInvalidStateException, a client error that
@@ -43,9 +53,10 @@ t.test("a key whose objects were destroyed on the token behind the store's back:
     [signing, 'privkey'],
     [aes, 'secrkey'],
   ] as const) {
-    // By CKA_LABEL (attributes.test.ts): pkcs11-tool takes no CKA_ID as long as ours.
+    // By CKA_LABEL (attributes.test.ts): pkcs11-tool takes no CKA_ID as long as ours. The token by
+    // its slot: pkcs11-tool's --token-label takes the first label that begins so (`ekms-test-2`).
     const label = `ekms ${kms.store.storeId} ${key.KeyId}`;
-    const args = ['--module', options.module, '--token-label', options.tokenLabel, '--login', '--pin', String(options.pin), '--delete-object', '--type', type, '--label', label];
+    const args = ['--module', options.module, '--slot', slotOf(options.module, options.tokenLabel), '--login', '--pin', String(options.pin), '--delete-object', '--type', type, '--label', label];
     execFileSync('pkcs11-tool', args, { stdio: 'pipe' });
   }
   for (const [what, call, keyId] of [
