@@ -146,7 +146,8 @@ function checkResponse(status: number, headers: Record<string, string | string[]
   }
   const type = json.__type;
   if (typeof type !== 'string' || !(names.has(type) || /^[A-Z][A-Za-z0-9]*Exception$/.test(type))) return `error type ${String(type)}`;
-  if (typeof json.message !== 'string') return `${type} without a message`;
+  // AWS leaves the member out of errors it gives no message (a bad ciphertext): never empty or another type.
+  if (json.message !== undefined && (typeof json.message !== 'string' || json.message === '')) return `${type} with the message ${JSON.stringify(json.message)}`;
   if (headers['x-amzn-errortype'] !== type) return `x-amzn-ErrorType ${String(headers['x-amzn-errortype'])} for ${type}`;
   if (!headers['x-amzn-requestid']) return 'no x-amzn-RequestId';
   return undefined;
