@@ -5,8 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { AuditTrail } from './audit/index.js';
-import { followConnection, storedAsDisconnected } from './backends/connection-state.js';
-import { openNativeToken, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
+import { followConnection } from './backends/connection-state.js';
+import { detachedTokenBackend, openNativeToken, recordedNotConnected, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
 import type { TokenBackend } from './backends/token.js';
 import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
@@ -93,24 +93,30 @@ export class Kms {
    */
   static async open(options: KmsOptions = {}): Promise<Kms> {
     const config = resolveConfig(options);
-    // The token first: a wrong module, label or PIN fails before anything is created.
+    // The token first: a wrong module, label or PIN fails before anything is created. Except
+    // for a store whose custom key store on that token is recorded as not connected: as in AWS,
+    // that takes only its own keys out of service, so the store opens without the token (the
+    // token may be down; disconnecting is how an operator says so), and ConnectCustomKeyStore
+    // opens it later.
     let token: NativeToken | undefined;
+    let detached = false;
     if (config.pkcs11) {
       try {
         token = await openNativeToken(config.pkcs11, config.keyCacheSize);
       } catch (err) {
-        throw new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
+        detached = recordedNotConnected(join(config.home, 'store.sqlite3'), config.pkcs11.tokenLabel);
+        if (!detached) throw new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
       }
     }
     try {
-      return await Kms.openStore(config, token);
+      return await Kms.openStore(config, token, detached);
     } catch (err) {
       await token?.close();
       throw err;
     }
   }
 
-  private static async openStore(config: Config, token: NativeToken | undefined): Promise<Kms> {
+  private static async openStore(config: Config, token: NativeToken | undefined, detached: boolean): Promise<Kms> {
     mkdirSync(config.home, { recursive: true, mode: 0o700 });
     const dbPath = join(config.home, 'store.sqlite3');
     // Finishes a root key rotation another process committed, then refuses a wrong root key.
@@ -160,8 +166,13 @@ export class Kms {
       engine.close();
       throw new KeyStoreOpenError(`cannot open the audit log ${config.audit?.path}: ${(err as Error).message}`, { cause: err });
     }
-    if (token) {
-      const backend = tokenBackendFor(token, store);
+    const backend = token ? tokenBackendFor(token, store) : detached ? detachedTokenBackend(store, config.pkcs11!, config.keyCacheSize) : undefined;
+    if (detached && !backend) {
+      // Connected since the peek at the store (another process connected it): the token is needed.
+      await kms.close();
+      throw new KeyStoreOpenError('cannot open the PKCS#11 token, and its custom key store is connected');
+    }
+    if (backend) {
       kms.token = backend;
       kms.keys.tokenHandles = (key, material) => backend.handleFor(key, material);
       kms.keys.storeConnected = (id) => (id === backend.customKeyStoreId ? backend.connectionState === 'CONNECTED' : undefined);
@@ -171,10 +182,10 @@ export class Kms {
     await kms.deletions.sweep({ store, keys: kms.keys, token: kms.token, now: config.clock });
     // Token objects left by a process that died between generating and storing a key.
     if (kms.token) await sweepTokenOrphans(store, kms.token, config.clock()).catch(() => 0);
-    // A custom key store left disconnected stays so: after the clean-ups above (which destroy
-    // what the store no longer holds), before rotations, which wait for the connection as they
-    // do in a running process. A disconnect that fails leaves the token disconnected all the same.
-    if (kms.token && storedAsDisconnected(store, kms.token.customKeyStoreId)) await kms.token.disconnect().catch(() => undefined);
+    // A custom key store left disconnected (or FAILED) stays so: after the clean-ups above (which
+    // destroy what the store no longer holds), before rotations, which wait for the connection as
+    // they do in a running process. A disconnect that fails leaves the token disconnected all the same.
+    if (kms.token) await followConnection(store, kms.token);
     // Automatic rotations that fell due while no process had the store open.
     await kms.rotations.runDueAtOpen(config.clock());
     // Imported key material whose ValidTo came while no process had the store open.

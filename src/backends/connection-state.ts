@@ -1,38 +1,72 @@
 // The connection state of a custom key store belongs to the key store, as in AWS, not to the
-// process that changed it: DisconnectCustomKeyStore writes it into the store's meta table, and
-// every Kms on the store (other processes, `ekms serve --workers`, the next CLI command, the next
-// open) follows it. A row `custom_key_store_disconnected:<id>` (when, ISO 8601) means that
-// the store was disconnected and not connected since; ConnectCustomKeyStore removes it once the
-// token is connected again. A connection that failed (FAILED) stays this process's own: others
-// keep what the store says.
+// process that changed it: ConnectCustomKeyStore and DisconnectCustomKeyStore write it into the
+// store's meta table, and every Kms on the store (other processes, `ekms serve --workers`, the
+// next CLI command, the next open) follows it.
+//
+// Rows of the meta table, for a custom key store <id>:
+// - `custom_key_store_disconnected:<id>` (when, ISO 8601): the store is not connected; it was
+//   disconnected, or its connection failed, and it was not connected since.
+// - `custom_key_store_failed:<id>` (a ConnectionErrorCode), beside the row above: the last
+//   ConnectCustomKeyStore failed, and the store is FAILED until DisconnectCustomKeyStore, as in
+//   AWS. (A version that knows only the first row reads it as DISCONNECTED.)
+// - `custom_key_store_label:<id>` (the token label): which token the id is, so that a store
+//   recorded as not connected opens when that token cannot be logged in to (pkcs11.ts).
+// No row: CONNECTED. A connection that fails while following another process's Connect stays this
+// process's own (it may be this process's PIN file or module): others keep what the store says.
+import type { ConnectionErrorCodeType } from '../model/types.js';
 import type { Store } from '../store/store.js';
 import type { TokenBackend } from './token.js';
 
-const metaName = (customKeyStoreId: string): string => `custom_key_store_disconnected:${customKeyStoreId}`;
+export const disconnectedName = (customKeyStoreId: string): string => `custom_key_store_disconnected:${customKeyStoreId}`;
+const failedName = (customKeyStoreId: string): string => `custom_key_store_failed:${customKeyStoreId}`;
+export const labelName = (customKeyStoreId: string): string => `custom_key_store_label:${customKeyStoreId}`;
 
-export function storedAsDisconnected(store: Store, customKeyStoreId: string): boolean {
-  return store.getMeta(metaName(customKeyStoreId)) !== undefined;
+export type RecordedConnection = { state: 'CONNECTED' } | { state: 'DISCONNECTED' } | { state: 'FAILED'; code: ConnectionErrorCodeType };
+
+/** What the store records of the custom key store's connection. */
+export function recordedConnection(store: Store, customKeyStoreId: string): RecordedConnection {
+  if (store.getMeta(disconnectedName(customKeyStoreId)) === undefined) return { state: 'CONNECTED' };
+  const failed = store.getMeta(failedName(customKeyStoreId));
+  return failed === undefined ? { state: 'DISCONNECTED' } : { state: 'FAILED', code: failed.toString('utf8') as ConnectionErrorCodeType };
 }
 
-/** Records what DisconnectCustomKeyStore (false) or a successful ConnectCustomKeyStore (true) did. */
-export function recordConnection(store: Store, customKeyStoreId: string, connected: boolean, now: Date): void {
-  if (connected) store.deleteMeta(metaName(customKeyStoreId));
-  else store.setMeta(metaName(customKeyStoreId), Buffer.from(now.toISOString()));
+/**
+ * Records what ConnectCustomKeyStore (CONNECTED, or FAILED with its code) or
+ * DisconnectCustomKeyStore (DISCONNECTED) did, in one transaction.
+ */
+export function recordConnection(store: Store, customKeyStoreId: string, state: RecordedConnection, now: Date): void {
+  store.write(() => {
+    if (state.state === 'CONNECTED') {
+      store.deleteMeta(disconnectedName(customKeyStoreId));
+      store.deleteMeta(failedName(customKeyStoreId));
+      return;
+    }
+    if (store.getMeta(disconnectedName(customKeyStoreId)) === undefined) store.setMeta(disconnectedName(customKeyStoreId), Buffer.from(now.toISOString()));
+    if (state.state === 'FAILED') store.setMeta(failedName(customKeyStoreId), Buffer.from(state.code));
+    else store.deleteMeta(failedName(customKeyStoreId));
+  });
 }
 
 /**
  * Brings this process's token to the state the store records, when another Kms changed it:
- * disconnects a connected token, connects a disconnected one (a failure then makes it FAILED
- * here, as a ConnectCustomKeyStore of this process would). Undefined when nothing is to be done.
- * A token this process is connecting or disconnecting is left alone: that call records its own
- * outcome when it ends (a Connect removes the record only once connected, so the record still
- * says disconnected while it logs in).
+ * disconnects a connected token (FAILED, with the recorded code, when the store failed), connects
+ * a disconnected or failed one when the store is connected again (a failure then makes it FAILED
+ * here only), and takes DISCONNECTED or FAILED from the record otherwise. Undefined when nothing
+ * is to be waited for. A token this process is connecting or disconnecting is left alone: that
+ * call records its own outcome when it ends (a Connect removes the record only once connected, so
+ * the record still says disconnected while it logs in).
  */
 export function followConnection(store: Store, token: TokenBackend): Promise<void> | undefined {
-  const disconnected = storedAsDisconnected(store, token.customKeyStoreId);
+  const recorded = recordedConnection(store, token.customKeyStoreId);
   const state = token.connectionState;
+  if (state === 'CONNECTING' || state === 'DISCONNECTING') return undefined;
+  if (recorded.state === 'CONNECTED') return state === 'CONNECTED' ? undefined : token.connect();
+  const target = recorded.state;
+  const code = recorded.state === 'FAILED' ? recorded.code : undefined;
+  if (state === target && token.connectionErrorCode === code) return undefined;
+  const adopt = (): void => token.adopt(target, code);
   // A disconnect that fails still leaves the token disconnected here (Pkcs11Backend.disconnect).
-  if (disconnected && state === 'CONNECTED') return token.disconnect().catch(() => undefined);
-  if (!disconnected && state === 'DISCONNECTED') return token.connect();
+  if (state === 'CONNECTED') return token.disconnect().then(adopt, adopt);
+  adopt();
   return undefined;
 }

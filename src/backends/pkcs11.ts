@@ -11,7 +11,8 @@ import type { Pkcs11Options } from '../config.js';
 import type { ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
 import { addon, nativeCode, type NativeAddon, type NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import { Store } from '../store/store.js';
+import { disconnectedName, labelName, recordedConnection } from './connection-state.js';
 import type { TokenBackend } from './token.js';
 
 export interface TokenInfo {
@@ -129,28 +130,56 @@ function connectionErrorCode(err: unknown): ConnectionErrorCodeType {
   return 'INTERNAL_ERROR';
 }
 
+/** A store not connected that could not open its token: what the connection needs later. */
+interface Detached {
+  customKeyStoreId: string;
+  label: string;
+  state: 'DISCONNECTED' | 'FAILED';
+  errorCode?: ConnectionErrorCodeType;
+  /** Loads the module, finds the token and logs in (openNativeToken). */
+  reopen: () => Promise<NativeToken>;
+}
+
 export class Pkcs11Backend implements TokenBackend {
   readonly customKeyStoreId: string;
   readonly isDefault = true;
   private state: ConnectionStateType = 'CONNECTED';
   private errorCode: ConnectionErrorCodeType | undefined;
-  private readonly info: TokenInfo;
+  private info: TokenInfo;
+  /** Undefined while a store opened detached has not connected yet. */
+  private native: NativeToken | undefined;
+  private readonly reopen: (() => Promise<NativeToken>) | undefined;
 
   /**
+   * @param native the opened token, or how to open it later for a store that is not connected
+   *   and could not open it (Kms.open: the token is down, its PIN changed)
    * @param storeId this key store's id, carried in the token objects' labels
    * @param creationDate when this store first used the token (CreationDate of the custom key store)
    */
   constructor(
-    private readonly native: NativeToken,
+    native: NativeToken | Detached,
     private readonly storeId: string,
     private readonly creationDate: Date,
   ) {
-    this.info = native.info();
-    this.customKeyStoreId = customKeyStoreIdOf(this.info);
+    if ('reopen' in native) {
+      this.info = { label: native.label, manufacturer: '', model: '', serial: '', mechanisms: [] };
+      this.customKeyStoreId = native.customKeyStoreId;
+      this.state = native.state;
+      this.errorCode = native.errorCode;
+      this.reopen = native.reopen;
+    } else {
+      this.native = native;
+      this.info = native.info();
+      this.customKeyStoreId = customKeyStoreIdOf(this.info);
+    }
   }
 
   get connectionState(): ConnectionStateType {
     return this.state;
+  }
+
+  get connectionErrorCode(): ConnectionErrorCodeType | undefined {
+    return this.state === 'FAILED' ? this.errorCode : undefined;
   }
 
   get label(): string {
@@ -161,26 +190,32 @@ export class Pkcs11Backend implements TokenBackend {
     return { ...this.info, mechanisms: [...this.info.mechanisms] };
   }
 
+  /** The opened token; before a detached store has connected, the addon's own refusal. */
+  private get token(): NativeToken {
+    if (this.native) return this.native;
+    throw Object.assign(new Error('the PKCS#11 token is not open'), { code: 'EKMS_KEY_UNAVAILABLE' });
+  }
+
   createKey(
     spec: KeySpec,
     usage: KeyUsageType,
     keyId: string,
     materialId: string,
   ): Promise<{ tokenRef: string; publicKey?: Uint8Array; handle: NativeKeyHandle }> {
-    return this.native.generateKey(spec, keyId, materialId, usage, this.storeId);
+    return this.token.generateKey(spec, keyId, materialId, usage, this.storeId);
   }
 
   handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle {
     if (material.tokenRef === undefined) throw new Error(`key material ${material.materialId} is not on a token`);
-    return this.native.keyHandle(key.keySpec, key.keyId, material.materialId, material.tokenRef, material.publicKey);
+    return this.token.keyHandle(key.keySpec, key.keyId, material.materialId, material.tokenRef, material.publicKey);
   }
 
   async destroyMaterial(_key: KeyRecord, material: MaterialRecord): Promise<void> {
-    if (material.tokenRef !== undefined) await this.native.destroyKey(material.tokenRef);
+    if (material.tokenRef !== undefined) await this.token.destroyKey(material.tokenRef);
   }
 
   generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
-    return this.native.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, this.storeId);
+    return this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, this.storeId);
   }
 
   unwrapKeyMaterial(
@@ -190,31 +225,31 @@ export class Pkcs11Backend implements TokenBackend {
     pendingRef: string,
     encryptedKeyMaterial: Uint8Array,
   ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Uint8Array }> {
-    return this.native.unwrapKeyMaterial(key.keySpec, key.keyUsage, key.keyId, this.storeId, wrappingRef, algorithm, pendingRef, encryptedKeyMaterial);
+    return this.token.unwrapKeyMaterial(key.keySpec, key.keyUsage, key.keyId, this.storeId, wrappingRef, algorithm, pendingRef, encryptedKeyMaterial);
   }
 
   commitImported(pendingRef: string, finalRef: string): Promise<boolean> {
-    return this.native.commitImported(pendingRef, finalRef);
+    return this.token.commitImported(pendingRef, finalRef);
   }
 
   destroyTokenRef(tokenRef: string): Promise<number> {
-    return this.native.destroyKey(tokenRef);
+    return this.token.destroyKey(tokenRef);
   }
 
   /** Random bytes from the token's generator (C_GenerateRandom). */
   generateRandom(numberOfBytes: number): Promise<Uint8Array> {
-    return this.native.random(numberOfBytes);
+    return this.token.random(numberOfBytes);
   }
 
   /** The tokenRefs of every private or secret object this store made on the token. */
   listTokenRefs(): Promise<string[]> {
-    return this.native.listKeys(this.storeId);
+    return this.token.listKeys(this.storeId);
   }
 
   /** The token's own account of a material's object (for tests of the protections). */
   attributesOf(material: MaterialRecord): Promise<TokenKeyAttributes> {
     if (material.tokenRef === undefined) return Promise.resolve({ found: false });
-    return this.native.readAttributes(material.tokenRef);
+    return this.token.readAttributes(material.tokenRef);
   }
 
   describe(): CustomKeyStoresListEntry {
@@ -237,7 +272,8 @@ export class Pkcs11Backend implements TokenBackend {
     if (this.state === 'CONNECTED') return;
     this.state = 'CONNECTING';
     try {
-      await this.native.connect();
+      if (this.native) await this.native.connect();
+      else await this.attach();
       this.state = 'CONNECTED';
       this.errorCode = undefined;
     } catch (err) {
@@ -246,20 +282,38 @@ export class Pkcs11Backend implements TokenBackend {
     }
   }
 
+  /** A detached store's first connection: opens the token, which must be the one it was. */
+  private async attach(): Promise<void> {
+    const native = await this.reopen!();
+    const info = native.info();
+    if (customKeyStoreIdOf(info) !== this.customKeyStoreId) {
+      await native.close().catch(() => undefined);
+      // Another token has the label now (re-initialised, or another device): not this store's.
+      throw new Error(`no token labelled '${this.info.label}' is custom key store ${this.customKeyStoreId}`);
+    }
+    this.native = native;
+    this.info = info;
+  }
+
   /** Waits for operations in flight, then closes this store's sessions on the token. */
   async disconnect(): Promise<void> {
     this.state = 'DISCONNECTING';
     try {
-      await this.native.disconnect();
+      await this.native?.disconnect();
     } finally {
       this.state = 'DISCONNECTED';
       this.errorCode = undefined;
     }
   }
 
+  adopt(state: 'DISCONNECTED' | 'FAILED', code?: ConnectionErrorCodeType): void {
+    this.state = state;
+    this.errorCode = state === 'FAILED' ? code : undefined;
+  }
+
   async close(): Promise<void> {
     this.state = 'DISCONNECTED';
-    await this.native.close();
+    await this.native?.close();
   }
 }
 
@@ -268,7 +322,47 @@ export class Pkcs11Backend implements TokenBackend {
  * this token: that is the custom key store's CreationDate.
  */
 export function tokenBackendFor(native: NativeToken, store: Store): Pkcs11Backend {
-  const id = customKeyStoreIdOf(native.info());
+  const info = native.info();
+  const id = customKeyStoreIdOf(info);
   const created = store.setMetaIfAbsent(`custom_key_store_created:${id}`, Buffer.from(new Date().toISOString()));
+  if (store.getMeta(labelName(id)) === undefined) store.setMetaIfAbsent(labelName(id), Buffer.from(info.label, 'utf8'));
   return new Pkcs11Backend(native, store.storeId, new Date(created.toString()));
+}
+
+/**
+ * Whether the store at `dbPath` (read without altering it) records a custom key store on the token
+ * labelled `tokenLabel` that is not connected: then the store may open without that token.
+ */
+export function recordedNotConnected(dbPath: string, tokenLabel: string): boolean {
+  return Store.peekMetaRows(dbPath, labelName('')).some(
+    ({ name, value }) => value.toString('utf8') === tokenLabel && Store.peekMeta(dbPath, disconnectedName(name.slice(labelName('').length))) !== undefined,
+  );
+}
+
+/**
+ * The backend of a custom key store recorded as not connected (DISCONNECTED or FAILED) whose
+ * token could not be opened: the store opens without it, as in AWS, where a disconnected custom
+ * key store takes only its own keys out of service. Its ConnectCustomKeyStore opens the token.
+ * Undefined when the store records no such custom key store for this token label.
+ */
+export function detachedTokenBackend(store: Store, options: Pkcs11Options, cacheCapacity: number): Pkcs11Backend | undefined {
+  for (const { name, value } of store.metaRows(labelName(''))) {
+    if (value.toString('utf8') !== options.tokenLabel) continue;
+    const id = name.slice(labelName('').length);
+    const recorded = recordedConnection(store, id);
+    const created = store.getMeta(`custom_key_store_created:${id}`);
+    if (recorded.state === 'CONNECTED' || created === undefined) continue;
+    return new Pkcs11Backend(
+      {
+        customKeyStoreId: id,
+        label: options.tokenLabel,
+        state: recorded.state,
+        ...(recorded.state === 'FAILED' ? { errorCode: recorded.code } : {}),
+        reopen: () => openNativeToken(options, cacheCapacity),
+      },
+      store.storeId,
+      new Date(created.toString()),
+    );
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 // The seam between the KMS operations and a PKCS#11 token (a "custom key store" in AWS's
 // vocabulary). Operations call these methods; src/backends/pkcs11.ts implements them.
-import type { ConnectionStateType, CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
+import type { ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
 import type { NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 
@@ -48,7 +48,15 @@ export interface TokenBackend {
   describe(): CustomKeyStoresListEntry;
   /** CONNECTED unless DisconnectCustomKeyStore (or a failed ConnectCustomKeyStore) says otherwise. */
   readonly connectionState: ConnectionStateType;
+  /** Why the last connection failed, in AWS's ConnectionErrorCode vocabulary (FAILED only). */
+  readonly connectionErrorCode: ConnectionErrorCodeType | undefined;
+  /** Logs in again; a failure makes the store FAILED (with its code) rather than rejecting. */
   connect(): Promise<void>;
+  /**
+   * Takes the state another process recorded, without touching the token: DISCONNECTED, or FAILED
+   * with its code. For a token that is not connected (disconnect() first).
+   */
+  adopt(state: 'DISCONNECTED' | 'FAILED', code?: ConnectionErrorCodeType): void;
   disconnect(): Promise<void>;
   close(): Promise<void>;
 }

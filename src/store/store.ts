@@ -57,6 +57,8 @@ export class StoreError extends Error {
 export class RootKeyChangedError extends StoreError {}
 
 const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+/** The meta rows whose names start with a prefix (its length, then the prefix). */
+const META_ROWS = 'SELECT name, value FROM meta WHERE substr(name, 1, ?) = ?';
 const dateOf = (ms: number | null): Date | undefined => (ms === null ? undefined : new Date(ms));
 
 function keyFromRow(r: KeyRow): KeyRecord {
@@ -249,6 +251,17 @@ export class Store {
 
   /** Reads a meta value without migrating, for checks that must alter nothing. */
   static peekMeta(path: string, name: string): Buffer | undefined {
+    return Store.peek(path, (db) => db.prepare('SELECT value FROM meta WHERE name = ?').pluck().get(name) as Buffer | undefined);
+  }
+
+  /** The meta rows whose names start with `prefix`, read as peekMeta reads (none without a store). */
+  static peekMetaRows(path: string, prefix: string): { name: string; value: Buffer }[] {
+    const rows = Store.peek(path, (db) => db.prepare(META_ROWS).all(prefix.length, prefix) as { name: string; value: Buffer }[]);
+    return rows ?? [];
+  }
+
+  /** Runs `read` on the store's file opened read-only, when it exists and has a meta table. */
+  private static peek<T>(path: string, read: (db: Db) => T): T | undefined {
     let db: Db;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
@@ -258,10 +271,15 @@ export class Store {
     try {
       const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
       if (!exists) return undefined;
-      return db.prepare('SELECT value FROM meta WHERE name = ?').pluck().get(name) as Buffer | undefined;
+      return read(db);
     } finally {
       db.close();
     }
+  }
+
+  /** The meta rows whose names start with `prefix`. */
+  metaRows(prefix: string): { name: string; value: Buffer }[] {
+    return this.db.prepare(META_ROWS).all(prefix.length, prefix) as { name: string; value: Buffer }[];
   }
 
   close(): void {

@@ -1,6 +1,8 @@
 // The token as an AWS_CLOUDHSM custom key store: DescribeCustomKeyStores, Connect and
 // Disconnect, and CreateKey's choice between the token and software keys.
 import { createPublicKey, verify } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import t from 'tap';
 
@@ -270,4 +272,95 @@ t.test('following the store: calls wait for the connection; a Connect in flight 
   await c.describeKey({ KeyId: rotating });
   tt.equal((await c.listKeyRotations({ KeyId: rotating })).Rotations!.length, 1, 'rotated once connected');
   await c.close();
+});
+
+t.test('a store whose custom key store is not connected opens without its token; Connect opens it', async (tt) => {
+  // As in AWS, a disconnected custom key store takes only its own keys out of service: an
+  // operator who disconnects it because the token is down (or its PIN changed) can restart the
+  // service, and the software keys and the management of the rest go on.
+  const home = tempHome('ekms-p11-detached-');
+  cleanupLater(home);
+  const good = softhsmOptions();
+  const wrongPin = { ...good, pin: '9999' };
+  const first = await Kms.open({ home, pkcs11: good });
+  const id = backendOf(first).customKeyStoreId;
+  const onToken = (await first.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  const soft = (await first.createKey({ Origin: 'AWS_KMS' })).KeyMetadata!;
+  const sealed = (await first.encrypt({ KeyId: soft.KeyId!, Plaintext: Buffer.from('still here') })).CiphertextBlob!;
+  // Connected: a token that cannot be logged in to still refuses the open, as before.
+  await rejects(tt, Kms.open({ home, pkcs11: wrongPin }), 'KeyStoreOpenError', /CKR_PIN_INCORRECT/);
+  await first.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  await first.close();
+
+  const detached = await Kms.open({ home, pkcs11: wrongPin });
+  const entry = async (kms: Kms) => (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!;
+  tt.match(await entry(detached), { CustomKeyStoreId: id, CustomKeyStoreName: good.tokenLabel, ConnectionState: 'DISCONNECTED' });
+  tt.equal(Buffer.from((await detached.decrypt({ CiphertextBlob: sealed })).Plaintext!).toString(), 'still here', 'software keys work');
+  tt.equal((await detached.describeKey({ KeyId: onToken.KeyId! })).KeyMetadata!.KeyState, 'Unavailable');
+  await rejects(tt, detached.sign({ KeyId: onToken.KeyId!, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInvalidStateException');
+  await rejects(tt, detached.createKey({ CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
+  // Connecting with the wrong PIN: FAILED, with the reason, and recorded for every process.
+  tt.same(await detached.connectCustomKeyStore({ CustomKeyStoreId: id }), {});
+  tt.match(await entry(detached), { ConnectionState: 'FAILED', ConnectionErrorCode: 'INVALID_CREDENTIALS' });
+  await detached.close();
+  const again = await Kms.open({ home, pkcs11: wrongPin });
+  tt.match(await entry(again), { ConnectionState: 'FAILED', ConnectionErrorCode: 'INVALID_CREDENTIALS' }, 'a later open keeps FAILED');
+  await again.close();
+
+  // With the right PIN the token opens, and the store is still FAILED until it is disconnected.
+  const fixed = await Kms.open({ home, pkcs11: good });
+  tt.teardown(() => fixed.close());
+  tt.match(await entry(fixed), { ConnectionState: 'FAILED', ConnectionErrorCode: 'INVALID_CREDENTIALS' });
+  await rejects(tt, fixed.connectCustomKeyStore({ CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException');
+  await fixed.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.match(await entry(fixed), { ConnectionState: 'DISCONNECTED' });
+  tt.notOk('ConnectionErrorCode' in (await entry(fixed)), 'no error code once disconnected');
+  await fixed.connectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal((await entry(fixed)).ConnectionState, 'CONNECTED');
+  const message = Buffer.from('back');
+  const { Signature } = await fixed.sign({ KeyId: onToken.KeyId!, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' });
+  const spki = (await fixed.getPublicKey({ KeyId: onToken.KeyId! })).PublicKey!;
+  tt.ok(verify('sha256', message, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), Buffer.from(Signature!)), 'the token key signs again');
+});
+
+t.test('a store opened without its token connects once the token can be logged in to', async (tt) => {
+  const home = tempHome('ekms-p11-detached-connect-');
+  cleanupLater(home);
+  const dir = tempHome('ekms-p11-pin-');
+  cleanupLater(dir);
+  const pinFile = join(dir, 'pin');
+  writeFileSync(pinFile, softhsmOptions().pin!);
+  const options = { module: softhsmOptions().module, tokenLabel: softhsmOptions().tokenLabel, pinFile };
+  const first = await Kms.open({ home, pkcs11: options });
+  const id = backendOf(first).customKeyStoreId;
+  const made = (await first.createKey({})).KeyMetadata!;
+  await first.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  await first.close();
+  rmSync(pinFile); // the PIN file is gone while the store is disconnected
+  const kms = await Kms.open({ home, pkcs11: options });
+  tt.teardown(() => kms.close());
+  writeFileSync(pinFile, softhsmOptions().pin!); // and back
+  await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'CONNECTED');
+  const sealed = await kms.encrypt({ KeyId: made.KeyId!, Plaintext: Buffer.from('x') });
+  tt.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: sealed.CiphertextBlob! })).Plaintext!).toString(), 'x', 'its keys work');
+});
+
+t.test('FAILED is the key store\'s: every Kms on it sees it, until a Disconnect', async (tt) => {
+  const home = tempHome('ekms-p11-failed-');
+  cleanupLater(home);
+  const a = await Kms.open({ home, pkcs11: softhsmOptions() });
+  tt.teardown(() => a.close());
+  const id = backendOf(a).customKeyStoreId;
+  await a.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  const b = await Kms.open({ home, pkcs11: { ...softhsmOptions(), pin: '9999' } });
+  tt.teardown(() => b.close());
+  await b.connectCustomKeyStore({ CustomKeyStoreId: id }); // fails: FAILED
+  const entry = async (kms: Kms) => (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!;
+  tt.match(await entry(a), { ConnectionState: 'FAILED', ConnectionErrorCode: 'INVALID_CREDENTIALS' }, 'the other Kms follows FAILED');
+  await rejects(tt, a.connectCustomKeyStore({ CustomKeyStoreId: id }), 'CustomKeyStoreInvalidStateException', /FAILED/);
+  await a.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.match(await entry(b), { ConnectionState: 'DISCONNECTED' }, 'and the Disconnect that clears it');
+  await a.connectCustomKeyStore({ CustomKeyStoreId: id });
+  tt.equal((await entry(a)).ConnectionState, 'CONNECTED');
 });

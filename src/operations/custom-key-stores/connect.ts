@@ -1,7 +1,8 @@
 // ConnectCustomKeyStore and DisconnectCustomKeyStore for the configured PKCS#11 token.
 // Connecting logs in again; as in AWS, a failed connection is not an error of the call: the
-// store becomes FAILED and DescribeCustomKeyStores gives the ConnectionErrorCode. The state is
-// the key store's: every process on it follows it (backends/connection-state.ts). While it is
+// store becomes FAILED and DescribeCustomKeyStores gives the ConnectionErrorCode, until
+// DisconnectCustomKeyStore. The state is the key store's: every process on it follows it
+// (backends/connection-state.ts). While it is
 // disconnected, creating keys in it fails (CustomKeyStoreInvalidStateException), and its keys are
 // Unavailable (keys/registry.ts, LoadedKey.state): DescribeKey says so, and their use is refused
 // (KMSInvalidStateException) until the store is connected again.
@@ -18,7 +19,11 @@ export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', as
       `Custom key store ${input.CustomKeyStoreId} is ${state}; disconnect it before connecting it again.`,
     );
   await token.connect();
-  if (token.connectionState === 'CONNECTED') recordConnection(ctx.store, token.customKeyStoreId, true, ctx.now());
+  // The outcome is the key store's: a failure makes it FAILED for every process on it, until
+  // DisconnectCustomKeyStore (as in AWS, where the state belongs to the custom key store).
+  const code = token.connectionErrorCode;
+  if (token.connectionState === 'CONNECTED') recordConnection(ctx.store, token.customKeyStoreId, { state: 'CONNECTED' }, ctx.now());
+  else if (token.connectionState === 'FAILED' && code !== undefined) recordConnection(ctx.store, token.customKeyStoreId, { state: 'FAILED', code }, ctx.now());
   // Its keys are available again: rotations that waited for the connection are due now.
   ctx.keys.onStale?.();
   return {};
@@ -30,7 +35,7 @@ export const disconnectCustomKeyStore = defineOperation('DisconnectCustomKeyStor
   if (state === 'DISCONNECTED' || state === 'DISCONNECTING')
     throw new CustomKeyStoreInvalidStateException(`Custom key store ${input.CustomKeyStoreId} is ${state}.`);
   // Recorded first: a process that dies now leaves the store disconnected, as it was asked.
-  recordConnection(ctx.store, token.customKeyStoreId, false, ctx.now());
+  recordConnection(ctx.store, token.customKeyStoreId, { state: 'DISCONNECTED' }, ctx.now());
   await token.disconnect();
   return {};
 });
