@@ -86,8 +86,9 @@ export async function rotateKeyMaterial(
     material = { keyId, materialId, createdAt: now, rotationType: type, tokenRef: made.tokenRef };
     handle = made.handle;
   } else {
+    const wrappedUnder = deps.store.wrappingRootCheck;
     const generated = await deps.engine.generateKey(keySpec, keyId, materialId);
-    material = { keyId, materialId, createdAt: now, rotationType: type, wrapped: generated.wrapped };
+    material = { keyId, materialId, createdAt: now, rotationType: type, wrapped: generated.wrapped, wrappedUnder };
     handle = generated.handle;
   }
   const changes: Partial<KeyRecord> = { currentMaterialId: materialId };

@@ -36,6 +36,12 @@ export interface MaterialRecord {
   rotationType?: 'AUTOMATIC' | 'ON_DEMAND';
   /** Software keys: the material wrapped under the root key. */
   wrapped?: Uint8Array;
+  /**
+   * A blob this process has just made: the check value of the root key it was wrapped under (the
+   * store's, as this process knew it before the native call). Its write is refused when the store
+   * has another root key by then (Store.insertMaterial). Never read back from the store.
+   */
+  wrappedUnder?: Uint8Array;
   /** Asymmetric keys: DER SubjectPublicKeyInfo, so GetPublicKey and Verify need no unwrap. */
   publicKey?: Uint8Array;
   /** Token keys: how to find the object on the token. */

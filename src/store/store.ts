@@ -395,20 +395,25 @@ export class Store {
 
   /**
    * Call inside the write transaction that stores anything wrapped under the root key: throws
-   * RootKeyChangedError when the store's root key is no longer the one this process wraps under
+   * RootKeyChangedError when the store's root key is no longer the one the blob was wrapped under
    * (inside the transaction, no rotation can commit between this check and the write).
+   *
+   * `wrappedUnder` is the root key the blob's maker knew when it started: not the one this
+   * process knows now. With several calls making blobs when another process rotates the root key,
+   * the first to reach its write is refused and follows the new key; the others' blobs are still
+   * wrapped under the old one, and must be refused too.
    */
-  assertWrappingRoot(): void {
-    if (this.wrappingRootCheck === undefined) return;
+  assertWrappingRoot(wrappedUnder: Uint8Array | undefined = this.wrappingRootCheck): void {
+    if (wrappedUnder === undefined) return;
     const current = this.getMeta('root_key_check');
-    if (current !== undefined && !current.equals(this.wrappingRootCheck)) {
+    if (current !== undefined && !current.equals(wrappedUnder)) {
       this.rootKeyChanged = true;
       throw new RootKeyChangedError('the root key of the key store was replaced by another process');
     }
   }
 
   insertMaterial(m: MaterialRecord): void {
-    if (m.wrapped !== undefined) this.assertWrappingRoot();
+    if (m.wrapped !== undefined) this.assertWrappingRoot(m.wrappedUnder ?? this.wrappingRootCheck);
     this.db
       .prepare(
         'INSERT INTO key_materials (key_id, material_id, created_at, rotation_type, wrapped, public_key, token_ref) VALUES (?, ?, ?, ?, ?, ?, ?)',

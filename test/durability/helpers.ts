@@ -84,8 +84,9 @@ export function storeProblems(dbFile: string): string[] {
     if (fk.length) problems.push(`foreign_key_check: ${JSON.stringify(fk)}`);
     const noMaterial = db
       .prepare(
-        `SELECT key_id FROM keys k WHERE current_material_id IS NULL
-            OR NOT EXISTS (SELECT 1 FROM key_materials m WHERE m.key_id = k.key_id AND m.material_id = k.current_material_id)`,
+        // A key waiting for its imported material (PendingImport) has none yet.
+        `SELECT key_id FROM keys k WHERE key_state != 'PendingImport' AND (current_material_id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM key_materials m WHERE m.key_id = k.key_id AND m.material_id = k.current_material_id))`,
       )
       .pluck()
       .all();

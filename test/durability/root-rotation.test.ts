@@ -116,6 +116,39 @@ t.test('a key made under the old root key and written after the rotation is re-m
   await again.close();
 });
 
+t.test('several keys made under the old root key and written after the rotation: every one is re-made', async (t) => {
+  // The first write to reach the store is refused and its call follows the new root key; the
+  // others' blobs were wrapped under the old one all the same, and must be refused too (each
+  // blob is checked against the root key it was made under, not the one the process knows by
+  // then). Also a rotation on demand and GetParametersForImport, which store wrapped blobs too.
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const rotated = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const external = (await kms.createKey({ Origin: 'EXTERNAL' })).KeyMetadata!.KeyId!;
+  const calls = [
+    ...Array.from({ length: 6 }, () => kms.createKey({}).then((r) => r.KeyMetadata!.KeyId!)),
+    kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }).then((r) => r.KeyMetadata!.KeyId!),
+    kms.rotateKeyOnDemand({ KeyId: rotated }).then(() => rotated),
+    kms.getParametersForImport({ KeyId: external, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }).then(() => external),
+  ];
+  // Every call above has started its native work under the old root key: commit a rotation now
+  // (rotateRootKey runs to its commit before it returns its promise).
+  const rotation = rotateRootKey(home);
+  const keyIds = await Promise.all(calls);
+  await rotation;
+  const sealed = new Map<string, Uint8Array>();
+  for (const keyId of new Set(keyIds.slice(0, 6).concat(rotated)))
+    sealed.set(keyId, (await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from(keyId) })).CiphertextBlob!);
+  await kms.close();
+  t.same(storeProblems(join(home, 'store.sqlite3')), [], 'every blob unwraps under the new root key');
+  const again = await Kms.open({ home });
+  t.teardown(() => again.close());
+  for (const [keyId, blob] of sealed)
+    t.equal(Buffer.from((await again.decrypt({ CiphertextBlob: blob })).Plaintext!).toString(), keyId, `${keyId} works after a reopen`);
+  await again.sign({ KeyId: keyIds[6]!, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' });
+  await rotateRootKey(home); // and the next rotation finds nothing it cannot re-wrap
+});
+
 t.test('a rotation committed but not renamed is finished by the next open', async (t) => {
   const home = tempHome();
   let kms = await Kms.open({ home });

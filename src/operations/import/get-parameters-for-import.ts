@@ -48,10 +48,14 @@ export const getParametersForImport = defineOperation('GetParametersForImport', 
     return { KeyId: key.arn, ImportToken: new Uint8Array(importToken), PublicKey: new Uint8Array(parameters.publicKey), ParametersValidTo: validTo };
   }
   const wrappingKeyId = randomBytes(32).toString('hex');
+  // The wrapping private key is stored wrapped under the root key: refused below if another
+  // process rotated the root key meanwhile (the call then runs again on the new one).
+  const wrappedUnder = ctx.store.wrappingRootCheck;
   const generated = await native(
     nativeImports.generateWrappingKey(ctx.engine, key.record.keyId, wrappingKeyId, input.WrappingKeySpec, input.WrappingAlgorithm, validTo.getTime()),
   );
   ctx.store.write(() => {
+    ctx.store.assertWrappingRoot(wrappedUnder);
     // Wrapping keys whose parameters expired a day ago are of no use to anyone.
     imports.dropExpiredParameters(new Date(now.getTime() - importParametersValidityMs));
     imports.saveParameters({

@@ -97,6 +97,8 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
   };
 
   let imported: { materialId: string; wrapped?: Buffer; tokenRef?: string; publicKey?: Uint8Array; note?: string };
+  // The root key the material is wrapped under: its write is refused if another process rotated it meanwhile.
+  const wrappedUnder = ctx.store.wrappingRootCheck;
   try {
     if (onToken) {
       imported = await importIntoToken(ctx, key, token.wrappingKeyId, token.algorithm, input.EncryptedKeyMaterial, (materialId) => {
@@ -134,6 +136,7 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
     const { existing, pendingRotation } = place(imports.materials(keyId), materialId);
     const material: MaterialRecord = { keyId, materialId, createdAt: now };
     if (imported.wrapped) material.wrapped = imported.wrapped;
+    if (imported.wrapped && wrappedUnder) material.wrappedUnder = wrappedUnder;
     if (imported.tokenRef !== undefined) material.tokenRef = imported.tokenRef;
     if (imported.publicKey) material.publicKey = Buffer.from(imported.publicKey);
     const state: ImportedMaterialRecord = { keyId, materialId, importState: 'IMPORTED', expirationModel, pendingRotation };

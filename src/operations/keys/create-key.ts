@@ -126,8 +126,9 @@ export const createKey = defineOperation('CreateKey', async (ctx, input) => {
     material = { keyId, materialId, createdAt: now, tokenRef: generated.tokenRef, publicKey: generated.publicKey };
     handle = generated.handle;
   } else {
+    const wrappedUnder = ctx.store.wrappingRootCheck;
     const generated = await native(ctx.engine.generateKey(spec, keyId, materialId));
-    material = { keyId, materialId, createdAt: now, wrapped: generated.wrapped, publicKey: generated.publicKey };
+    material = { keyId, materialId, createdAt: now, wrapped: generated.wrapped, publicKey: generated.publicKey, wrappedUnder };
     handle = generated.handle;
   }
   const record: KeyRecord = {
