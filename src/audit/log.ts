@@ -18,12 +18,23 @@
 //
 // Rotation: when the file is renamed or removed (logrotate's default `create` mode, or by hand),
 // the next batch goes to a new file at the path, so no process keeps writing into the old one.
-import { closeSync, fchmodSync, fdatasync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync, writev, writevSync } from 'node:fs';
+import { closeSync, fchmodSync, fdatasync, fstat, fstatSync, fsync, fsyncSync, mkdirSync, openSync, read, statSync, writev, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import type { LinePiece } from './event.js';
 
 const FLUSH_MS = 1000;
+
+/** Whether the file's last byte is not a newline (off the event loop, as every write here). */
+function endsMidLine(fd: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    fstat(fd, (err, st) => {
+      if (err || st.size === 0) return resolve(false);
+      const last = Buffer.alloc(1);
+      read(fd, last, 0, 1, st.size - 1, (readErr, n) => resolve(!readErr && n === 1 && last[0] !== 0x0a));
+    });
+  });
+}
 const MAX_BUFFERED_BYTES = 256 * 1024;
 const CHUNK_BYTES = 64 * 1024;
 /** Written chunks kept for the next lines (256 KiB, what the timer's batch usually holds). */
@@ -125,7 +136,8 @@ export class AuditLog {
   }
 
   private openFile(path: string): number {
-    const fd = openSync(path, 'a', 0o600);
+    // Appending, and readable: a line another process's failed write cut short is seen (endsMidLine).
+    const fd = openSync(path, 'a+', 0o600);
     // An existing file keeps its mode on open: make sure it is 0600. Only a regular file: a
     // trail sent to /dev/null or a pipe must not change the device's mode (we may be root), and
     // there is nothing to sync there.
@@ -259,6 +271,10 @@ export class AuditLog {
       let fd = this.fd!;
       if (this.buffered > 0) {
         fd = await this.currentFd(fd);
+        // A line cut short by a failed write, ours or another process's (which may have exited
+        // since), is ended before this batch: otherwise the batch's first event would be glued
+        // to half an event, and neither would parse.
+        if (!this.brokenLine && this.regular && (await endsMidLine(fd))) this.brokenLine = true;
         const batch = (this.inFlight = this.take());
         try {
           await writeAll(fd, batch);

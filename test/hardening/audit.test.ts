@@ -2,7 +2,7 @@
 // no secrets in it, the options that move or disable it, and durability: key management events
 // are on disk when their call returns (checked by SIGKILLing a child process right after).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import t from 'tap';
@@ -209,6 +209,23 @@ t.test('a rotated audit log (renamed or removed) is followed by a new file, noth
   );
   t.same(readEvents(path).map((e) => e.eventName), ['DisableKey'], 'a new file after the removal');
   t.equal(statSync(path).mode & 0o777, 0o600, 'the new file is 0600 too');
+});
+
+t.test('a line cut short by a failed write (this or another process\'s) does not swallow the next event', async (t) => {
+  // A write cut short (a full disk) leaves half a line; the process that made it may be gone.
+  const home = tempHome('ekms-audit-torn-');
+  const path = join(home, 'audit.log');
+  const half = '{"eventVersion":"1.08","eventName":"CreateKey","requestParameters":{"description":"cut';
+  writeFileSync(path, `${half}`, { mode: 0o600 });
+  const kms = await Kms.open({ home });
+  const { KeyMetadata } = await kms.createKey({ Description: 'after the cut' });
+  appendFileSync(path, half); // another process's write, cut short while this one runs
+  await kms.tagResource({ KeyId: KeyMetadata!.KeyId!, Tags: [{ TagKey: 'k', TagValue: 'v' }] });
+  await kms.close();
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+  t.same(lines.filter((l) => l === half).length, 2, 'each half line stays alone on its line');
+  const events = lines.filter((l) => l !== half).map((l) => JSON.parse(l) as Event);
+  t.same(events.map((e) => e.eventName), ['CreateKey', 'TagResource'], 'every event after them parses');
 });
 
 t.test('audit lines built from cached parts keep each caller apart (user agent, key, source)', async (t) => {
