@@ -75,6 +75,9 @@ export class Kms {
     this.deletions = new DeletionSchedule(store);
     this.importExpiry = new ImportExpiry(store, this.keys);
     this.rootKey = new RootKeyFollower(config.home, store, engine as ReloadableEngine, () => this.keys.refresh());
+    // What the store does by itself is in the audit trail as AWS's service events.
+    this.deletions.onDeleted = (keyId, at) => this.audit?.recordServiceEvent('DeleteKey', this.arns.key(keyId), at);
+    this.rotations.onRotated = (keyId, materialId, at) => this.audit?.recordServiceEvent('RotateKey', this.arns.key(keyId), at, { keyMaterialId: materialId });
     this.keys.onChangedElsewhere = () => {
       this.connectionCheckDue = true;
     };

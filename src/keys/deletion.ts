@@ -36,6 +36,11 @@ export class DeletionSchedule {
   /** Token destructions left over (another process deleted the key without the token) are retried once per change. */
   private tokenBacklogChecked = false;
   private running: Promise<string[]> | undefined;
+  /**
+   * Told of each key the sweep deleted, when it deleted it (the audit trail's DeleteKey service
+   * event): the sweep's promise waits for what it returns.
+   */
+  onDeleted: ((keyId: string, at: Date) => Promise<void> | undefined) | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -62,11 +67,17 @@ export class DeletionSchedule {
 
   /** Destroys every key whose deletion date has come; one sweep at a time per process. Returns their ids. */
   sweep(deps: DeletionDeps): Promise<string[]> {
-    this.running ??= destroyDueKeys(deps).finally(() => {
-      this.running = undefined;
-      this.known = false;
-      if (deps.token !== undefined) this.tokenBacklogChecked = true;
-    });
+    this.running ??= destroyDueKeys(deps)
+      .then(async (ids) => {
+        const at = deps.now();
+        await Promise.all(ids.map((id) => this.onDeleted?.(id, at)));
+        return ids;
+      })
+      .finally(() => {
+        this.running = undefined;
+        this.known = false;
+        if (deps.token !== undefined) this.tokenBacklogChecked = true;
+      });
     return this.running;
   }
 }

@@ -127,6 +127,11 @@ export class RotationSchedule {
   private earliest: number | undefined;
   private stale = true;
   private running: Promise<void> | undefined;
+  /**
+   * Told of each automatic rotation, with the new key material's id (the audit trail's RotateKey
+   * service event): the rotation waits for what it returns.
+   */
+  onRotated: ((keyId: string, materialId: string, at: Date) => Promise<void> | undefined) | undefined;
 
   constructor(private readonly deps: RotationDeps) {}
 
@@ -179,7 +184,10 @@ export class RotationSchedule {
     const key = this.deps.keys.get(keyId);
     if (!key || !isRotationDue(key.record, now)) return true;
     if (key.state === 'Unavailable') return false;
-    await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now);
+    // Undefined when another process rotated it first (and records the event).
+    const rotated = await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now);
+    const materialId = rotated?.record.currentMaterialId;
+    if (materialId !== undefined) await this.onRotated?.(keyId, materialId, now);
     return true;
   }
 }

@@ -172,19 +172,37 @@ t.test('key management events survive SIGKILL right after the call returns', asy
   );
 });
 
-t.test('service events (scheduled deletion, automatic rotation) have the AwsServiceEvent shape', async (t) => {
+t.test('what the store does by itself (a deletion whose date came, an automatic rotation) is an AwsServiceEvent', async (t) => {
+  // As AWS's CloudTrail records DeleteKey and RotateKey: made by the service, not by a caller.
   const home = tempHome('ekms-audit-');
-  const kms = await Kms.open({ home });
-  const { KeyMetadata } = await kms.createKey({});
-  kms.audit!.recordServiceEvent('RotateKey', KeyMetadata!.Arn!, new Date(Date.UTC(2030, 0, 1)), { keyMaterialId: 'ab'.repeat(32) });
+  let now = Date.UTC(2030, 0, 1);
+  const kms = await Kms.open({ home, clock: () => new Date(now) });
+  const rotating = (await kms.createKey({})).KeyMetadata!;
+  const doomed = (await kms.createKey({})).KeyMetadata!;
+  await kms.enableKeyRotation({ KeyId: rotating.KeyId!, RotationPeriodInDays: 90 });
+  await kms.scheduleKeyDeletion({ KeyId: doomed.KeyId!, PendingWindowInDays: 7 });
+  now += 8 * 86_400_000;
+  await kms.listKeys({}); // any call runs what fell due
+  const deletedAt = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  now += 90 * 86_400_000;
+  await kms.listKeys({});
+  const rotatedAt = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const material = (await kms.describeKey({ KeyId: rotating.KeyId! })).KeyMetadata!.CurrentKeyMaterialId;
+  t.not(material, rotating.CurrentKeyMaterialId, 'the key rotated');
   await kms.close();
-  const e = readEvents(join(home, 'audit.log')).find((x) => x.eventName === 'RotateKey')!;
-  t.equal(e.eventType, 'AwsServiceEvent');
-  t.same(e.userIdentity, { type: 'AWSService', principalId: 'kms.amazonaws.com', accountId: '111122223333', invokedBy: 'kms.amazonaws.com' });
-  t.equal(e.eventTime, '2030-01-01T00:00:00Z');
-  t.same(e.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: KeyMetadata!.Arn }]);
-  t.same(e.additionalEventData, { keyMaterialId: 'ab'.repeat(32) });
-  t.equal(e.readOnly, false);
+  const events = readEvents(join(home, 'audit.log'));
+  const service = events.filter((e) => e.eventType === 'AwsServiceEvent');
+  t.same(service.map((e) => e.eventName), ['DeleteKey', 'RotateKey'], 'one event each, in order');
+  const [deleted, rotated] = service as [Event, Event];
+  for (const e of service) {
+    t.same(e.userIdentity, { type: 'AWSService', principalId: 'kms.amazonaws.com', accountId: '111122223333', invokedBy: 'kms.amazonaws.com' });
+    t.equal(e.readOnly, false);
+  }
+  t.equal(deleted.eventTime, deletedAt);
+  t.same(deleted.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: doomed.Arn }]);
+  t.equal(rotated.eventTime, rotatedAt);
+  t.same(rotated.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: rotating.Arn }]);
+  t.same(rotated.additionalEventData, { keyMaterialId: material });
 });
 
 t.test('a rotated audit log (renamed or removed) is followed by a new file, nothing lost', async (t) => {
