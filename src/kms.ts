@@ -30,11 +30,13 @@ import type { Caller, Operation, OperationContext } from './operations/operation
 import { operationTable } from './operations/table.js';
 import { withErrorMetadata, withMetadata, withPlainBlobs } from './sdk-shape.js';
 import { storeIdentity } from './store/identity.js';
-import { Store, StoreError } from './store/store.js';
+import { RootKeyChangedError, Store, StoreError } from './store/store.js';
 import { uuid } from './uuid.js';
 import { isPromise } from './promise.js';
 
 const rootKeyCheckName = 'root_key_check';
+/** How long after due work failed (dueWork) the next call tries it again. */
+const DUE_RETRY_MS = 1000;
 
 export class KeyStoreOpenError extends Error {
   override readonly name = 'KeyStoreOpenError';
@@ -62,6 +64,9 @@ export class Kms {
   private connectionCheckDue = false;
   /** The connection or disconnection this Kms makes to follow the store's record, until it ends. */
   private following: Promise<void> | undefined;
+  /** When due deletions or rotations last failed (dueWork), and whether that was reported. */
+  private dueFailedAt: number | undefined;
+  private dueWarned = false;
 
   private constructor(config: Config, store: Store, engine: NativeEngine, usage: KeyUsageTracker) {
     this.config = config;
@@ -408,10 +413,35 @@ export class Kms {
     return ran.then(undefined, (err: unknown) => this.retryOrThrow(err, op, valid, now, ctx));
   }
 
-  /** Scheduled deletions, then rotations, whose time has come at `now`: undefined when none is. */
+  /**
+   * Scheduled deletions, then rotations, whose time has come at `now`: undefined when none is.
+   * Their failure is not the caller's: a full disk that stops a due deletion must not fail every
+   * Encrypt of every other key, as AWS's own deletions and rotations never fail a customer's
+   * call. It is reported (once until the work succeeds again), and the work is tried again a
+   * second later (DUE_RETRY_MS). Only a write refused because another process rotated the root key
+   * meanwhile reaches the caller, whose attempt then runs again on the new root key.
+   */
   private dueWork(ctx: OperationContext, now: Date): Promise<unknown> | undefined {
+    if (this.dueFailedAt !== undefined && now.getTime() - this.dueFailedAt < DUE_RETRY_MS) return undefined;
     const deletions = this.deletions.runDue(ctx, now);
-    return deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
+    const work = deletions ? deletions.then(() => this.rotations.runDue(ctx.now())) : this.rotations.runDue(now);
+    return work?.then(
+      () => {
+        this.dueFailedAt = undefined;
+        this.dueWarned = false;
+      },
+      (err: unknown) => {
+        if (err instanceof RootKeyChangedError) throw err;
+        this.dueFailedAt = now.getTime();
+        if (!this.dueWarned) {
+          this.dueWarned = true;
+          process.emitWarning(
+            `embedded-kms: the deletions and rotations that fell due in ${this.config.home} failed (${(err as Error).message}); they are retried while calls go on`,
+            'EmbeddedKmsWarning',
+          );
+        }
+      },
+    );
   }
 
   /** After the first attempt failed: the attempts that follow a root key rotation, or the failure. */

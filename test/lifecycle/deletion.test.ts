@@ -160,3 +160,33 @@ eachBackend('token objects of a destroyed key are destroyed, and retried until t
   t.equal(entry?.[1].tokenRef, 'object-7');
   t.same(kms.store.pendingTokenDestructions(), [], 'done once the token has destroyed it');
 });
+
+eachBackend('a due deletion that fails (a full disk) fails no other call; it is done once it can be', async (t: Test, _kms, backend) => {
+  const { kms, clock } = await openWithClock(t, backend);
+  const kept = (await kms.createKey({})).KeyMetadata!;
+  const doomed = (await kms.createKey({})).KeyMetadata!;
+  const sealed = (await kms.encrypt({ KeyId: kept.KeyId!, Plaintext: Buffer.from('kept') })).CiphertextBlob!;
+  await kms.scheduleKeyDeletion({ KeyId: doomed.KeyId!, PendingWindowInDays: 7 });
+  // SQLite's answer on a full disk, from the write that deletes the key.
+  const store = kms.store as unknown as { deleteDueKey: (...args: unknown[]) => boolean };
+  const realDelete = store.deleteDueKey;
+  store.deleteDueKey = () => {
+    throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+  };
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  clock.now += 8 * day;
+  for (let i = 0; i < 3; i++) {
+    t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: sealed })).Plaintext!).toString(), 'kept', `call ${i + 1} goes on`);
+    t.equal((await kms.describeKey({ KeyId: kept.KeyId! })).KeyMetadata!.KeyState, 'Enabled');
+    clock.now += 400;
+  }
+  await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  t.equal(warnings.filter((w) => /deletions and rotations that fell due .* failed \(database or disk is full\)/.test(w)).length, 1, 'reported once');
+  t.equal((await kms.describeKey({ KeyId: doomed.KeyId! })).KeyMetadata!.KeyState, 'PendingDeletion', 'not deleted yet');
+  store.deleteDueKey = realDelete; // space is back
+  clock.now += 2000;
+  await rejectsAws(t, kms.describeKey({ KeyId: doomed.KeyId! }), 'NotFoundException');
+});
