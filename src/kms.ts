@@ -120,7 +120,7 @@ export class Kms {
       return await Kms.openStore(config, token, detached);
     } catch (err) {
       await token?.close();
-      throw err;
+      throw storeOpenError(err, join(config.home, 'store.sqlite3'));
     }
   }
 
@@ -508,6 +508,23 @@ export class Kms {
       now: this.config.clock,
     };
   }
+}
+
+/**
+ * An open that SQLite refused (a read-only or full file system, a folder this user may not
+ * write): a KeyStoreOpenError that names the file and the likely cause, not SQLite's bare words.
+ */
+function storeOpenError(err: unknown, dbPath: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof KeyStoreOpenError || typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
+  const why = code.startsWith('SQLITE_READONLY')
+    ? 'the key store needs to write beside its file (a read-only file system or folder?)'
+    : code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')
+      ? 'is the file system full?'
+      : code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')
+        ? 'the folder must exist, and this user must be able to read and write it'
+        : undefined;
+  return new KeyStoreOpenError(`cannot open the key store ${dbPath}: ${(err as Error).message} (${code})${why ? `; ${why}` : ''}`, { cause: err });
 }
 
 /** A failure in AWS's vocabulary: anything that is not already an AWS error is an internal one. */

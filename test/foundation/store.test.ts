@@ -3,7 +3,7 @@
 // or returned by an operation.
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync, verify as nodeVerify } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,6 +80,19 @@ const specs: [KeySpec, KeyUsageType][] = [
   ['SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT'],
   ['HMAC_256', 'GENERATE_VERIFY_MAC'],
 ];
+
+t.test('a store file SQLite cannot open: KeyStoreOpenError naming the file and the likely cause', async (t) => {
+  // Root may write anywhere, so the unopenable file is a folder in its place; a read-only or full
+  // file system gives SQLITE_READONLY or SQLITE_FULL the same way.
+  const home = tempHome();
+  mkdirSync(join(home, 'store.sqlite3'));
+  const err = (await Kms.open({ home }).then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as Error | undefined;
+  t.equal(err?.name, 'KeyStoreOpenError');
+  t.match(String(err?.message), `cannot open the key store ${join(home, 'store.sqlite3')}: unable to open database file (SQLITE_CANTOPEN); the folder must exist`);
+});
 
 t.test('no private key structure in the store files or in any operation output', async (t) => {
   // The scanner itself must find a real private key, or this test proves nothing.
