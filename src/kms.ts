@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { AuditTrail } from './audit/index.js';
 import { followConnection } from './backends/connection-state.js';
-import { detachedTokenBackend, openNativeToken, recordedNotConnected, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
+import { detachedTokenBackend, openNativeToken, Pkcs11ConfigError, recordedNotConnected, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
 import type { TokenBackend } from './backends/token.js';
 import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
@@ -112,7 +112,8 @@ export class Kms {
       try {
         token = await openNativeToken(config.pkcs11, config.keyCacheSize);
       } catch (err) {
-        detached = recordedNotConnected(join(config.home, 'store.sqlite3'), config.pkcs11.tokenLabel);
+        // A configuration mistake (no PIN, both PIN and PIN file) is never waved through.
+        detached = !(err instanceof Pkcs11ConfigError) && recordedNotConnected(join(config.home, 'store.sqlite3'), config.pkcs11.tokenLabel);
         if (!detached) throw new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
       }
     }

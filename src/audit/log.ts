@@ -24,6 +24,10 @@ import { dirname } from 'node:path';
 import type { LinePiece } from './event.js';
 
 const FLUSH_MS = 1000;
+const MAX_BUFFERED_BYTES = 256 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+/** Written chunks kept for the next lines (256 KiB, what the timer's batch usually holds). */
+const SPARE_CHUNKS = 4;
 
 /** Whether the file's last byte is not a newline (off the event loop, as every write here). */
 function endsMidLine(fd: number): Promise<boolean> {
@@ -35,10 +39,7 @@ function endsMidLine(fd: number): Promise<boolean> {
     });
   });
 }
-const MAX_BUFFERED_BYTES = 256 * 1024;
-const CHUNK_BYTES = 64 * 1024;
-/** Written chunks kept for the next lines (256 KiB, what the timer's batch usually holds). */
-const SPARE_CHUNKS = 4;
+
 // Not from Node's shared pool (Buffer.alloc never is): a batch holds it, and a pooled slice at
 // offset 0 of a 64 KiB pool would look like one of our chunks to reuse().
 const NEWLINE = Buffer.alloc(1, 0x0a);

@@ -291,6 +291,8 @@ t.test('a store whose custom key store is not connected opens without its token;
   await rejects(tt, Kms.open({ home, pkcs11: wrongPin }), 'KeyStoreOpenError', /CKR_PIN_INCORRECT/);
   await first.disconnectCustomKeyStore({ CustomKeyStoreId: id });
   await first.close();
+  // A configuration mistake is still refused: only the token's own refusals are waved through.
+  await rejects(tt, Kms.open({ home, pkcs11: { module: good.module, tokenLabel: good.tokenLabel } }), 'KeyStoreOpenError', /no PKCS#11 user PIN/);
 
   const detached = await Kms.open({ home, pkcs11: wrongPin });
   const entry = async (kms: Kms) => (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!;
