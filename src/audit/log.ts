@@ -137,13 +137,24 @@ export class AuditLog {
   }
 
   private openFile(path: string): number {
-    // Appending, and readable: a line another process's failed write cut short is seen (endsMidLine).
-    const fd = openSync(path, 'a+', 0o600);
+    let fd = openSync(path, 'a', 0o600);
     // An existing file keeps its mode on open: make sure it is 0600. Only a regular file: a
     // trail sent to /dev/null or a pipe must not change the device's mode (we may be root), and
     // there is nothing to sync there.
     this.regular = fstatSync(fd).isFile();
-    if (this.regular) fchmodSync(fd, 0o600);
+    if (this.regular) {
+      fchmodSync(fd, 0o600);
+      // A regular file is opened readable too, so that a line another process's failed write
+      // cut short is seen (endsMidLine). Never a pipe: holding its read end ourselves, our
+      // writes would block forever once its reader is gone, where they now fail (EPIPE).
+      try {
+        const readable = openSync(path, 'a+', 0o600);
+        closeSync(fd);
+        fd = readable;
+      } catch {
+        // Kept write-only: endsMidLine then cannot read, and says no.
+      }
+    }
     return fd;
   }
 

@@ -1,7 +1,7 @@
 // The audit trail: one CloudTrail-shaped JSON line per operation in $EKMS_HOME/audit.log (0600),
 // no secrets in it, the options that move or disable it, and durability: key management events
 // are on disk when their call returns (checked by SIGKILLing a child process right after).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -244,6 +244,38 @@ t.test('a line cut short by a failed write (this or another process\'s) does not
   t.same(lines.filter((l) => l === half).length, 2, 'each half line stays alone on its line');
   const events = lines.filter((l) => l !== half).map((l) => JSON.parse(l) as Event);
   t.same(events.map((e) => e.eventName), ['CreateKey', 'TagResource'], 'every event after them parses');
+});
+
+t.test('a trail sent to a pipe whose reader went away: calls go on, the loss is reported', async (t) => {
+  // A collector reading a FIFO (or /dev/stdout piped to one) that exits: writes must fail (EPIPE)
+  // and be reported, never block. Holding the pipe's read end ourselves, they would block once
+  // the pipe is full, and every key management call would wait for its line forever.
+  const home = tempHome('ekms-audit-fifo-');
+  const fifo = join(home, 'audit.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const reader = spawn('head', ['-c', '2000', fifo], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => reader.once('exit', resolve));
+  const kms = await Kms.open({ home, audit: { path: fifo } });
+  t.teardown(() => kms.close());
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  let done = false;
+  const reading = exited.then(() => (done = true));
+  while (!done) await kms.createKey({ Description: 'while the collector reads' });
+  await reading;
+  // More than a pipe holds (64 KiB): blocking writes would stop this loop.
+  const settled = await Promise.race([
+    (async () => {
+      for (let i = 0; i < 300; i++) await kms.createKey({ Description: 'x'.repeat(300) });
+      return 'all done';
+    })(),
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000).unref()),
+  ]);
+  t.equal(settled, 'all done', 'every call returned');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.ok(warnings.includes('AuditLogWarning'), 'the lost events are reported');
 });
 
 t.test('audit lines built from cached parts keep each caller apart (user agent, key, source)', async (t) => {
