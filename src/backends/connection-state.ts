@@ -32,18 +32,24 @@ export function recordedConnection(store: Store, customKeyStoreId: string): Reco
 
 /**
  * Records what ConnectCustomKeyStore (CONNECTED, or FAILED with its code) or
- * DisconnectCustomKeyStore (DISCONNECTED) did, in one transaction.
+ * DisconnectCustomKeyStore (DISCONNECTED) did, in one transaction. A failed connection is the
+ * store's only while the store is not connected: when another process connected it meanwhile,
+ * the failure stays this process's own (its PIN file or module may be at fault), and false is
+ * returned.
  */
-export function recordConnection(store: Store, customKeyStoreId: string, state: RecordedConnection, now: Date): void {
-  store.write(() => {
+export function recordConnection(store: Store, customKeyStoreId: string, state: RecordedConnection, now: Date): boolean {
+  return store.write(() => {
     if (state.state === 'CONNECTED') {
       store.deleteMeta(disconnectedName(customKeyStoreId));
       store.deleteMeta(failedName(customKeyStoreId));
-      return;
+      return true;
     }
-    if (store.getMeta(disconnectedName(customKeyStoreId)) === undefined) store.setMeta(disconnectedName(customKeyStoreId), Buffer.from(now.toISOString()));
+    const connected = store.getMeta(disconnectedName(customKeyStoreId)) === undefined;
+    if (state.state === 'FAILED' && connected) return false;
+    if (connected) store.setMeta(disconnectedName(customKeyStoreId), Buffer.from(now.toISOString()));
     if (state.state === 'FAILED') store.setMeta(failedName(customKeyStoreId), Buffer.from(state.code));
     else store.deleteMeta(failedName(customKeyStoreId));
+    return true;
   });
 }
 

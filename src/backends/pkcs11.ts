@@ -12,7 +12,7 @@ import type { ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListE
 import { addon, nativeCode, type NativeAddon, type NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import { Store } from '../store/store.js';
-import { disconnectedName, labelName, recordedConnection } from './connection-state.js';
+import { disconnectedName, labelName, recordedConnection, type RecordedConnection } from './connection-state.js';
 import type { TokenBackend } from './token.js';
 
 export interface TokenInfo {
@@ -149,6 +149,8 @@ export class Pkcs11Backend implements TokenBackend {
   /** Undefined while a store opened detached has not connected yet. */
   private native: NativeToken | undefined;
   private readonly reopen: (() => Promise<NativeToken>) | undefined;
+  /** Counts disconnections: a connection that one overtook (connect()) must not end CONNECTED. */
+  private disconnections = 0;
 
   /**
    * @param native the opened token, or how to open it later for a store that is not connected
@@ -271,15 +273,24 @@ export class Pkcs11Backend implements TokenBackend {
   async connect(): Promise<void> {
     if (this.state === 'CONNECTED') return;
     this.state = 'CONNECTING';
+    const disconnections = this.disconnections;
     try {
       if (this.native) await this.native.connect();
       else await this.attach();
-      this.state = 'CONNECTED';
-      this.errorCode = undefined;
     } catch (err) {
+      if (this.disconnections !== disconnections) return; // disconnected meanwhile: that stands
       this.state = 'FAILED';
       this.errorCode = connectionErrorCode(err);
+      return;
     }
+    if (this.disconnections !== disconnections) {
+      // A Disconnect came while the token was being opened or logged in to, and has returned:
+      // the store stays disconnected, and so do this process's sessions.
+      await this.native?.disconnect().catch(() => undefined);
+      return;
+    }
+    this.state = 'CONNECTED';
+    this.errorCode = undefined;
   }
 
   /** A detached store's first connection: opens the token, which must be the one it was. */
@@ -297,6 +308,7 @@ export class Pkcs11Backend implements TokenBackend {
 
   /** Waits for operations in flight, then closes this store's sessions on the token. */
   async disconnect(): Promise<void> {
+    this.disconnections += 1;
     this.state = 'DISCONNECTING';
     try {
       await this.native?.disconnect();
@@ -329,14 +341,19 @@ export function tokenBackendFor(native: NativeToken, store: Store): Pkcs11Backen
   return new Pkcs11Backend(native, store.storeId, new Date(created.toString()));
 }
 
+/** The custom key store ids recorded for a token label (a token re-initialised under the same label is another id). */
+function idsLabelled(rows: readonly { name: string; value: Buffer }[], tokenLabel: string): string[] {
+  return rows.filter(({ value }) => value.toString('utf8') === tokenLabel).map(({ name }) => name.slice(labelName('').length));
+}
+
 /**
- * Whether the store at `dbPath` (read without altering it) records a custom key store on the token
- * labelled `tokenLabel` that is not connected: then the store may open without that token.
+ * Whether the store at `dbPath` (read without altering it) records the custom key stores on the
+ * token labelled `tokenLabel` as not connected, every one of them: then the store may open
+ * without that token. One that is connected needs the token.
  */
 export function recordedNotConnected(dbPath: string, tokenLabel: string): boolean {
-  return Store.peekMetaRows(dbPath, labelName('')).some(
-    ({ name, value }) => value.toString('utf8') === tokenLabel && Store.peekMeta(dbPath, disconnectedName(name.slice(labelName('').length))) !== undefined,
-  );
+  const ids = idsLabelled(Store.peekMetaRows(dbPath, labelName('')), tokenLabel);
+  return ids.length > 0 && ids.every((id) => Store.peekMeta(dbPath, disconnectedName(id)) !== undefined);
 }
 
 /**
@@ -346,23 +363,27 @@ export function recordedNotConnected(dbPath: string, tokenLabel: string): boolea
  * Undefined when the store records no such custom key store for this token label.
  */
 export function detachedTokenBackend(store: Store, options: Pkcs11Options, cacheCapacity: number): Pkcs11Backend | undefined {
-  for (const { name, value } of store.metaRows(labelName(''))) {
-    if (value.toString('utf8') !== options.tokenLabel) continue;
-    const id = name.slice(labelName('').length);
+  // The most recent of the label's custom key stores, provided none of them is connected.
+  let chosen: { id: string; recorded: RecordedConnection; created: Date } | undefined;
+  for (const id of idsLabelled(store.metaRows(labelName('')), options.tokenLabel)) {
     const recorded = recordedConnection(store, id);
+    if (recorded.state === 'CONNECTED') return undefined;
     const created = store.getMeta(`custom_key_store_created:${id}`);
-    if (recorded.state === 'CONNECTED' || created === undefined) continue;
-    return new Pkcs11Backend(
-      {
-        customKeyStoreId: id,
-        label: options.tokenLabel,
-        state: recorded.state,
-        ...(recorded.state === 'FAILED' ? { errorCode: recorded.code } : {}),
-        reopen: () => openNativeToken(options, cacheCapacity),
-      },
-      store.storeId,
-      new Date(created.toString()),
-    );
+    if (created === undefined) continue;
+    const at = new Date(created.toString());
+    if (!chosen || at > chosen.created) chosen = { id, recorded, created: at };
   }
-  return undefined;
+  if (!chosen) return undefined;
+  const { id, recorded, created } = chosen;
+  return new Pkcs11Backend(
+    {
+      customKeyStoreId: id,
+      label: options.tokenLabel,
+      state: recorded.state === 'FAILED' ? 'FAILED' : 'DISCONNECTED',
+      ...(recorded.state === 'FAILED' ? { errorCode: recorded.code } : {}),
+      reopen: () => openNativeToken(options, cacheCapacity),
+    },
+    store.storeId,
+    created,
+  );
 }

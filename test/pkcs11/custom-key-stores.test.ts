@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import t from 'tap';
 
+import { recordConnection } from '../../src/backends/connection-state.js';
 import { Kms } from '../../src/index.js';
 import { ekms } from '../cli/run.js';
 import { cleanupLater, software, tempHome } from '../helpers/backends.js';
@@ -365,4 +366,84 @@ t.test('FAILED is the key store\'s: every Kms on it sees it, until a Disconnect'
   tt.match(await entry(b), { ConnectionState: 'DISCONNECTED' }, 'and the Disconnect that clears it');
   await a.connectCustomKeyStore({ CustomKeyStoreId: id });
   tt.equal((await entry(a)).ConnectionState, 'CONNECTED');
+});
+
+t.test('a Disconnect while the store connects wins, detached or not; the store stays disconnected', async (tt) => {
+  // AWS refuses a Disconnect only while DISCONNECTING or DISCONNECTED: one that comes while the
+  // token is being opened or logged in to must leave the store disconnected once it returned.
+  const home = tempHome('ekms-p11-race-');
+  cleanupLater(home);
+  const dir = tempHome('ekms-p11-race-pin-');
+  cleanupLater(dir);
+  const pinFile = join(dir, 'pin');
+  writeFileSync(pinFile, softhsmOptions().pin!);
+  const options = { module: softhsmOptions().module, tokenLabel: softhsmOptions().tokenLabel, pinFile };
+  const first = await Kms.open({ home, pkcs11: options });
+  const id = backendOf(first).customKeyStoreId;
+  const keyId = (await first.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  await first.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  await first.close();
+  const state = async (kms: Kms) => (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState;
+  for (const detached of [true, false]) {
+    if (detached) rmSync(pinFile);
+    const kms = await Kms.open({ home, pkcs11: options });
+    if (detached) writeFileSync(pinFile, softhsmOptions().pin!);
+    const connecting = kms.connectCustomKeyStore({ CustomKeyStoreId: id });
+    await new Promise((resolve) => setImmediate(resolve)); // the call has started; the login takes milliseconds
+    tt.equal(await state(kms), 'CONNECTING', `${detached ? 'detached' : 'attached'}: connecting`);
+    tt.same(await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id }), {});
+    tt.same(await connecting, {});
+    tt.equal(await state(kms), 'DISCONNECTED', 'the Disconnect that returned stands');
+    await rejects(tt, kms.sign({ KeyId: keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInvalidStateException');
+    await kms.close();
+    const next = await Kms.open({ home, pkcs11: options });
+    tt.equal(await state(next), 'DISCONNECTED', 'and so the store records');
+    await next.close();
+  }
+});
+
+t.test('a store opens without its token only when every custom key store of that label is not connected', async (tt) => {
+  // A token re-initialised under the same label is another custom key store: the old one's
+  // records (disconnected) must not let a store whose current one is connected open without it.
+  const home = tempHome('ekms-p11-labels-');
+  cleanupLater(home);
+  const kms = await Kms.open({ home, pkcs11: softhsmOptions() });
+  const label = softhsmOptions().tokenLabel;
+  const old = 'cks-0000000000000000a';
+  kms.store.setMeta(`custom_key_store_created:${old}`, Buffer.from(new Date(0).toISOString()));
+  kms.store.setMeta(`custom_key_store_label:${old}`, Buffer.from(label));
+  kms.store.setMeta(`custom_key_store_disconnected:${old}`, Buffer.from(new Date(0).toISOString()));
+  const id = backendOf(kms).customKeyStoreId;
+  await kms.close();
+  const wrongPin = { ...softhsmOptions(), pin: '9999' };
+  await rejects(tt, Kms.open({ home, pkcs11: wrongPin }), 'KeyStoreOpenError', /CKR_PIN_INCORRECT/);
+  // Once the current one is disconnected too, the store opens, as the most recent of them.
+  const again = await Kms.open({ home, pkcs11: softhsmOptions() });
+  await again.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  await again.close();
+  const detached = await Kms.open({ home, pkcs11: wrongPin });
+  tt.teardown(() => detached.close());
+  tt.match((await detached.describeCustomKeyStores({})).CustomKeyStores, [{ CustomKeyStoreId: id, ConnectionState: 'DISCONNECTED' }]);
+});
+
+t.test("a Connect that fails does not undo another process's Connect", async (tt) => {
+  // Two processes connect at once, one with a stale PIN: the store is connected, and the failure
+  // stays the failing process's own (its PIN file may be at fault).
+  const home = tempHome('ekms-p11-connect-race-');
+  cleanupLater(home);
+  const good = await Kms.open({ home, pkcs11: softhsmOptions() });
+  tt.teardown(() => good.close());
+  const id = backendOf(good).customKeyStoreId;
+  await good.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  const bad = await Kms.open({ home, pkcs11: { ...softhsmOptions(), pin: '9999' } });
+  tt.teardown(() => bad.close());
+  await good.connectCustomKeyStore({ CustomKeyStoreId: id });
+  // `bad` started its Connect before it saw the store connected: its failure comes last.
+  const backend = backendOf(bad);
+  await backend.connect();
+  tt.equal(backend.connectionState, 'FAILED');
+  tt.equal(recordConnection(bad.store, id, { state: 'FAILED', code: 'INVALID_CREDENTIALS' }, new Date()), false, 'not recorded over CONNECTED');
+  const entry = async (kms: Kms) => (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!;
+  tt.equal((await entry(good)).ConnectionState, 'CONNECTED', 'the store stays connected');
+  tt.match(await entry(bad), { ConnectionState: 'FAILED', ConnectionErrorCode: 'INVALID_CREDENTIALS' }, 'the failure is its own');
 });
