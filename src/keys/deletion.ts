@@ -67,34 +67,38 @@ export class DeletionSchedule {
 
   /** Destroys every key whose deletion date has come; one sweep at a time per process. Returns their ids. */
   sweep(deps: DeletionDeps): Promise<string[]> {
-    this.running ??= destroyDueKeys(deps)
-      .then(async (ids) => {
-        const at = deps.now();
-        await Promise.all(ids.map((id) => this.onDeleted?.(id, at)));
-        return ids;
-      })
-      .finally(() => {
-        this.running = undefined;
-        this.known = false;
-        if (deps.token !== undefined) this.tokenBacklogChecked = true;
-      });
+    this.running ??= destroyDueKeys(deps, this.onDeleted).finally(() => {
+      this.running = undefined;
+      this.known = false;
+      if (deps.token !== undefined) this.tokenBacklogChecked = true;
+    });
     return this.running;
   }
 }
 
-/** Destroys every key pending deletion whose deletion date is at or before now. */
-export async function destroyDueKeys(deps: DeletionDeps): Promise<string[]> {
+/**
+ * Destroys every key pending deletion whose deletion date is at or before now. `onDeleted` hears
+ * of each key as soon as its deletion is committed (a later failure of the sweep must not lose
+ * it), and the sweep settles only once what it returned has.
+ */
+export async function destroyDueKeys(deps: DeletionDeps, onDeleted?: (keyId: string, at: Date) => Promise<void> | undefined): Promise<string[]> {
   const now = deps.now();
   const destroyed: string[] = [];
-  for (const keyId of deps.store.dueDeletions(now)) {
-    // Rechecked inside the deleting transaction: another process may have cancelled it.
-    if (!deps.store.deleteDueKey(keyId, now)) continue;
-    deps.keys.invalidate(keyId, { wipe: true });
-    destroyed.push(keyId);
+  const noted: (Promise<void> | undefined)[] = [];
+  try {
+    for (const keyId of deps.store.dueDeletions(now)) {
+      // Rechecked inside the deleting transaction: another process may have cancelled it.
+      if (!deps.store.deleteDueKey(keyId, now)) continue;
+      deps.keys.invalidate(keyId, { wipe: true });
+      destroyed.push(keyId);
+      noted.push(onDeleted?.(keyId, now));
+    }
+    // One checkpoint for the sweep: the deleted materials' older copies leave the WAL.
+    if (destroyed.length > 0) deps.store.shred();
+    await destroyTokenObjects(deps);
+  } finally {
+    await Promise.all(noted);
   }
-  // One checkpoint for the sweep: the deleted materials' older copies leave the WAL.
-  if (destroyed.length > 0) deps.store.shred();
-  await destroyTokenObjects(deps);
   return destroyed;
 }
 

@@ -190,3 +190,36 @@ eachBackend('a due deletion that fails (a full disk) fails no other call; it is 
   clock.now += 2000;
   await rejectsAws(t, kms.describeKey({ KeyId: doomed.KeyId! }), 'NotFoundException');
 });
+
+eachBackend('a sweep that fails partway keeps the DeleteKey events of the keys it did delete', async (t: Test, _kms, backend) => {
+  const { kms, clock } = await openWithClock(t, backend);
+  const first = (await kms.createKey({})).KeyMetadata!;
+  const second = (await kms.createKey({})).KeyMetadata!;
+  await kms.scheduleKeyDeletion({ KeyId: first.KeyId!, PendingWindowInDays: 7 });
+  clock.now += day;
+  await kms.scheduleKeyDeletion({ KeyId: second.KeyId!, PendingWindowInDays: 7 });
+  const recorded: string[] = [];
+  const audit = kms.audit!;
+  const realRecord = audit.recordServiceEvent.bind(audit);
+  audit.recordServiceEvent = (name, arn, time, details) => {
+    recorded.push(`${name} ${arn}`);
+    return realRecord(name, arn, time, details);
+  };
+  const store = kms.store as unknown as { deleteDueKey: (keyId: string, now: Date) => boolean };
+  const realDelete = store.deleteDueKey.bind(kms.store);
+  // The first deletion commits; the second's write fails (a full disk).
+  store.deleteDueKey = (keyId, now) => {
+    if (keyId === second.KeyId) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    return realDelete(keyId, now);
+  };
+  const onWarning = () => undefined;
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  clock.now += 8 * day;
+  await kms.listKeys({});
+  t.same(recorded, [`DeleteKey ${first.Arn}`], 'the committed deletion is recorded though the sweep failed');
+  store.deleteDueKey = realDelete;
+  clock.now += 2000;
+  await kms.listKeys({});
+  t.same(recorded, [`DeleteKey ${first.Arn}`, `DeleteKey ${second.Arn}`], 'and the other one once it is done');
+});
