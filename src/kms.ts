@@ -419,8 +419,10 @@ export class Kms {
    * Their failure is not the caller's: a full disk that stops a due deletion must not fail every
    * Encrypt of every other key, as AWS's own deletions and rotations never fail a customer's
    * call. It is reported (once until the work succeeds again), and the work is tried again a
-   * second later (DUE_RETRY_MS). Only a write refused because another process rotated the root key
-   * meanwhile reaches the caller, whose attempt then runs again on the new root key.
+   * second later (DUE_RETRY_MS). A write refused because another process rotated the root key
+   * meanwhile is no failure either: the new root key is followed here, for every call waiting on
+   * the same pass (the store's flag of that refusal serves only one of them), and the work runs
+   * again at the next call.
    */
   private dueWork(ctx: OperationContext, now: Date): Promise<unknown> | undefined {
     if (this.dueFailedAt !== undefined && now.getTime() - this.dueFailedAt < DUE_RETRY_MS) return undefined;
@@ -432,7 +434,16 @@ export class Kms {
         this.dueWarned = false;
       },
       (err: unknown) => {
-        if (err instanceof RootKeyChangedError) throw err;
+        if (err instanceof RootKeyChangedError) {
+          this.store.takeRootKeyChange();
+          this.rootKey.markStale();
+          try {
+            this.rootKey.follow();
+          } catch (followErr) {
+            throw asAws(followErr);
+          }
+          return;
+        }
         this.dueFailedAt = now.getTime();
         if (!this.dueWarned) {
           this.dueWarned = true;

@@ -149,6 +149,30 @@ t.test('several keys made under the old root key and written after the rotation:
   await rotateRootKey(home); // and the next rotation finds nothing it cannot re-wrap
 });
 
+t.test('due work refused by a root key rotation fails none of the calls waiting on it', async (t) => {
+  // Several calls wait on one pass of due automatic rotations; another process rotates the root
+  // key meanwhile and the pass's write is refused. The store's flag of that refusal serves one
+  // call only: the pass itself follows the new root key, and every call goes on.
+  const home = tempHome();
+  let now = Date.UTC(2030, 0, 1);
+  const kms = await Kms.open({ home, clock: () => new Date(now) });
+  t.teardown(() => kms.close());
+  const rotating = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const other = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await kms.enableKeyRotation({ KeyId: rotating, RotationPeriodInDays: 90 });
+  const sealed = (await kms.encrypt({ KeyId: other, Plaintext: Buffer.from('x') })).CiphertextBlob!;
+  now += 91 * 86_400_000;
+  const calls = [kms.listKeys({}), kms.describeKey({ KeyId: other }), kms.decrypt({ CiphertextBlob: sealed }), kms.listAliases({})];
+  const rotation = rotateRootKey(home); // commits before it returns its promise
+  const results = await Promise.allSettled(calls);
+  await rotation;
+  t.same(results.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : r.status)), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+  await kms.listKeys({}); // the rotation runs again, under the new root key
+  const materials = (await kms.listKeyRotations({ KeyId: rotating })).Rotations ?? [];
+  t.equal(materials.length, 1, 'the key rotated once');
+  t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: sealed })).Plaintext!).toString(), 'x');
+});
+
 t.test('a rotation committed but not renamed is finished by the next open', async (t) => {
   const home = tempHome();
   let kms = await Kms.open({ home });
