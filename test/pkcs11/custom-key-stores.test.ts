@@ -326,14 +326,20 @@ t.test('a store whose custom key store is not connected opens without its token;
   tt.ok(verify('sha256', message, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), Buffer.from(Signature!)), 'the token key signs again');
 });
 
-t.test('a store opened without its token connects once the token can be logged in to', async (tt) => {
-  const home = tempHome('ekms-p11-detached-connect-');
+/** A home, and token options whose PIN is in a file the test can take away and put back. */
+function withPinFile(prefix: string) {
+  const home = tempHome(prefix);
   cleanupLater(home);
-  const dir = tempHome('ekms-p11-pin-');
+  const dir = tempHome(`${prefix}pin-`);
   cleanupLater(dir);
   const pinFile = join(dir, 'pin');
-  writeFileSync(pinFile, softhsmOptions().pin!);
-  const options = { module: softhsmOptions().module, tokenLabel: softhsmOptions().tokenLabel, pinFile };
+  const restorePin = () => writeFileSync(pinFile, softhsmOptions().pin!);
+  restorePin();
+  return { home, pinFile, restorePin, options: { module: softhsmOptions().module, tokenLabel: softhsmOptions().tokenLabel, pinFile } };
+}
+
+t.test('a store opened without its token connects once the token can be logged in to', async (tt) => {
+  const { home, pinFile, restorePin, options } = withPinFile('ekms-p11-detached-connect-');
   const first = await Kms.open({ home, pkcs11: options });
   const id = backendOf(first).customKeyStoreId;
   const made = (await first.createKey({})).KeyMetadata!;
@@ -342,7 +348,7 @@ t.test('a store opened without its token connects once the token can be logged i
   rmSync(pinFile); // the PIN file is gone while the store is disconnected
   const kms = await Kms.open({ home, pkcs11: options });
   tt.teardown(() => kms.close());
-  writeFileSync(pinFile, softhsmOptions().pin!); // and back
+  restorePin(); // and back
   await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
   tt.equal((await kms.describeCustomKeyStores({})).CustomKeyStores![0]!.ConnectionState, 'CONNECTED');
   const sealed = await kms.encrypt({ KeyId: made.KeyId!, Plaintext: Buffer.from('x') });
@@ -371,13 +377,7 @@ t.test('FAILED is the key store\'s: every Kms on it sees it, until a Disconnect'
 t.test('a Disconnect while the store connects wins, detached or not; the store stays disconnected', async (tt) => {
   // AWS refuses a Disconnect only while DISCONNECTING or DISCONNECTED: one that comes while the
   // token is being opened or logged in to must leave the store disconnected once it returned.
-  const home = tempHome('ekms-p11-race-');
-  cleanupLater(home);
-  const dir = tempHome('ekms-p11-race-pin-');
-  cleanupLater(dir);
-  const pinFile = join(dir, 'pin');
-  writeFileSync(pinFile, softhsmOptions().pin!);
-  const options = { module: softhsmOptions().module, tokenLabel: softhsmOptions().tokenLabel, pinFile };
+  const { home, pinFile, restorePin, options } = withPinFile('ekms-p11-race-');
   const first = await Kms.open({ home, pkcs11: options });
   const id = backendOf(first).customKeyStoreId;
   const keyId = (await first.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
@@ -387,7 +387,7 @@ t.test('a Disconnect while the store connects wins, detached or not; the store s
   for (const detached of [true, false]) {
     if (detached) rmSync(pinFile);
     const kms = await Kms.open({ home, pkcs11: options });
-    if (detached) writeFileSync(pinFile, softhsmOptions().pin!);
+    if (detached) restorePin();
     const connecting = kms.connectCustomKeyStore({ CustomKeyStoreId: id });
     await new Promise((resolve) => setImmediate(resolve)); // the call has started; the login takes milliseconds
     tt.equal(await state(kms), 'CONNECTING', `${detached ? 'detached' : 'attached'}: connecting`);
