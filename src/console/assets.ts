@@ -25,8 +25,12 @@ export function pageResponse(): WireResponse {
   return fileResponse(page.body, page.type, { 'content-security-policy': PAGE_CSP });
 }
 
-/** A static file by name (`app.js`), or undefined. */
+/**
+ * A static file by name (`app.js`), or undefined. The page is one too (`/console/index.html`):
+ * served that way, it has the same content security policy as at `/`.
+ */
 export function assetResponse(name: string): WireResponse | undefined {
   const file = Object.hasOwn(consoleAssets, name) ? files.get(name) : undefined;
-  return file && fileResponse(file.body, file.type);
+  if (!file) return undefined;
+  return fileResponse(file.body, file.type, file.type.startsWith('text/html') ? { 'content-security-policy': PAGE_CSP } : {});
 }

@@ -64,6 +64,10 @@ t.test('the page and its files', async (tt) => {
   tt.match(js.headers['content-type'], /^text\/javascript/);
   const css = await raw(url, { method: 'GET', path: '/console/console.css', headers: { host: hostOf(url) } });
   tt.match(css.headers['content-type'], /^text\/css/);
+  // The page by its file name too: never without its content security policy.
+  const byName = await raw(url, { method: 'GET', path: '/console/index.html', headers: { host: hostOf(url), ...html } });
+  tt.equal(byName.status, 200);
+  tt.equal(byName.headers['content-security-policy'], page.headers['content-security-policy'], 'the same policy as at /');
   for (const path of ['/console/nope.js', '/console/../package.json', '/console/', '/console/assets.generated.ts']) {
     const r = await raw(url, { method: 'GET', path, headers: { host: hostOf(url) } });
     expectError(tt, r, 'UnknownOperationException', 400);
