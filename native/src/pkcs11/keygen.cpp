@@ -90,7 +90,7 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
     t.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, aes ? CKK_AES : CKK_GENERIC_SECRET);
     t.ulong(CKA_VALUE_LEN, static_cast<CK_ULONG>(spec.bits / 8));
     secretKeyCapabilities(t, spec.family);
-    token->run([&](Session& s) {
+    token->runChangingObjects([&](Session& s) {
       destroyLeftovers(s, ckaId);
       CK_MECHANISM m{mech, nullptr, 0};
       CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
@@ -116,7 +116,7 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
   privateKeyCapabilities(priv, spec.family, u);
   token->require(mech, (std::string("a ") + spec.name + " key").c_str());
 
-  Pkey publicKey = token->run([&](Session& s) {
+  Pkey publicKey = token->runChangingObjects([&](Session& s) {
     destroyLeftovers(s, ckaId);
     CK_MECHANISM m{mech, nullptr, 0};
     CK_OBJECT_HANDLE hPub = CK_INVALID_HANDLE, hPriv = CK_INVALID_HANDLE;

@@ -82,7 +82,7 @@ std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, con
 
 std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef) {
   const Bytes ckaId = idOf(tokenRef);
-  return token->run([&](Session& s) {
+  return token->runChangingObjects([&](Session& s) {
     CK_ATTRIBUTE tmpl[] = {{CKA_ID, const_cast<uint8_t*>(ckaId.data()), static_cast<CK_ULONG>(ckaId.size())}};
     std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, tmpl, 1);
     std::size_t destroyed = 0;

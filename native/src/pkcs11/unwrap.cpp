@@ -429,7 +429,7 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
   priv.bytes(CKA_ID, idBytes(out.tokenRef)).bytes(CKA_LABEL, labelView);
   priv.flag(CKA_UNWRAP, true).flag(CKA_DECRYPT, false).flag(CKA_SIGN, false).flag(CKA_SIGN_RECOVER, false).flag(CKA_DERIVE, false);
 
-  Pkey publicKey = token->run([&](Session& s) {
+  Pkey publicKey = token->runChangingObjects([&](Session& s) {
     destroyById(s, out.tokenRef);
     CK_MECHANISM m{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE hPub = CK_INVALID_HANDLE, hPriv = CK_INVALID_HANDLE;
@@ -469,7 +469,7 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
   if (spec.family == KeyFamily::Ec) token->require(CKM_ECDSA, "the public key of an imported elliptic curve private key");
   const std::string label = labelOf(storeId, keyId);
 
-  return token->run([&](Session& s) {
+  return token->runChangingObjects([&](Session& s) {
     destroyById(s, pendingRef);
     CK_OBJECT_HANDLE wrappingKey = Token::findOne(s, CKO_PRIVATE_KEY, idBytes(wrappingRef));
     if (wrappingKey == CK_INVALID_HANDLE)
@@ -512,7 +512,7 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
 
 bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string& pendingRef, const std::string& finalRef) {
   const Bytes pendingId = idBytes(pendingRef), finalId = idBytes(finalRef);
-  return token->run([&](Session& s) {
+  return token->runChangingObjects([&](Session& s) {
     CK_ATTRIBUTE byPending[] = {{CKA_ID, const_cast<uint8_t*>(pendingId.data()), static_cast<CK_ULONG>(pendingId.size())}};
     CK_ATTRIBUTE byFinal[] = {{CKA_ID, const_cast<uint8_t*>(finalId.data()), static_cast<CK_ULONG>(finalId.size())}};
     std::vector<CK_OBJECT_HANDLE> pending = Token::findAll(s, byPending, 1);

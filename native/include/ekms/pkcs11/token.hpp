@@ -104,6 +104,16 @@ class Token {
   template <typename F>
   auto run(F&& f) -> decltype(f(std::declval<Session&>()));
 
+  // As run(), for work that creates or destroys token objects (key generation, unwrapping,
+  // renaming, destruction): one at a time in this process. SoftHSM2 2.6.1 fails a creation with
+  // CKR_GENERAL_ERROR now and then while another thread destroys an object (SoftHSMv2 #573);
+  // reads and cryptographic calls are not held up. Never on the caller's thread (it may wait).
+  template <typename F>
+  auto runChangingObjects(F&& f) -> decltype(f(std::declval<Session&>())) {
+    std::lock_guard<std::recursive_mutex> lock(objects_);
+    return run(std::forward<F>(f));
+  }
+
   // Helpers for code holding a session.
   static CK_OBJECT_HANDLE findOne(Session& s, CK_OBJECT_CLASS cls, ByteView id);
   static std::vector<CK_OBJECT_HANDLE> findAll(Session& s, CK_ATTRIBUTE* tmpl, CK_ULONG count);
@@ -122,6 +132,7 @@ class Token {
 
   TokenOptions options_;
   std::mutex lifecycle_;  // serialises connect and disconnect
+  std::recursive_mutex objects_;  // serialises creating and destroying objects (runChangingObjects)
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable cv_;
