@@ -107,14 +107,16 @@ export class Kms {
     // token may be down; disconnecting is how an operator says so), and ConnectCustomKeyStore
     // opens it later.
     let token: NativeToken | undefined;
-    let detached = false;
+    /** Why the token did not open, for a store that may open without it. */
+    let detached: KeyStoreOpenError | undefined;
     if (config.pkcs11) {
       try {
         token = await openNativeToken(config.pkcs11, config.keyCacheSize);
       } catch (err) {
+        const refused = new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
         // A configuration mistake (no PIN, both PIN and PIN file) is never waved through.
-        detached = !(err instanceof Pkcs11ConfigError) && recordedNotConnected(join(config.home, 'store.sqlite3'), config.pkcs11.tokenLabel);
-        if (!detached) throw new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
+        if (err instanceof Pkcs11ConfigError || !recordedNotConnected(join(config.home, 'store.sqlite3'), config.pkcs11.tokenLabel)) throw refused;
+        detached = refused;
       }
     }
     try {
@@ -125,7 +127,7 @@ export class Kms {
     }
   }
 
-  private static async openStore(config: Config, token: NativeToken | undefined, detached: boolean): Promise<Kms> {
+  private static async openStore(config: Config, token: NativeToken | undefined, detached: KeyStoreOpenError | undefined): Promise<Kms> {
     mkdirSync(config.home, { recursive: true, mode: 0o700 });
     const dbPath = join(config.home, 'store.sqlite3');
     // Finishes a root key rotation another process committed, then refuses a wrong root key.
@@ -179,7 +181,7 @@ export class Kms {
     if (detached && !backend) {
       // Connected since the peek at the store (another process connected it): the token is needed.
       await kms.close();
-      throw new KeyStoreOpenError('cannot open the PKCS#11 token, and its custom key store is connected');
+      throw detached;
     }
     if (backend) {
       kms.token = backend;
