@@ -17,14 +17,19 @@ import type { ConnectionErrorCodeType } from '../model/types.js';
 import type { Store } from '../store/store.js';
 import type { TokenBackend } from './token.js';
 
-export const disconnectedName = (customKeyStoreId: string): string => `custom_key_store_disconnected:${customKeyStoreId}`;
+const disconnectedName = (customKeyStoreId: string): string => `custom_key_store_disconnected:${customKeyStoreId}`;
 const failedName = (customKeyStoreId: string): string => `custom_key_store_failed:${customKeyStoreId}`;
 export const labelName = (customKeyStoreId: string): string => `custom_key_store_label:${customKeyStoreId}`;
 
 export type RecordedConnection = { state: 'CONNECTED' } | { state: 'DISCONNECTED' } | { state: 'FAILED'; code: ConnectionErrorCodeType };
 
+/** Reads the store's meta table: an open Store, or a peek at its file (Store.peekMeta). */
+export interface MetaReader {
+  getMeta(name: string): Buffer | undefined;
+}
+
 /** What the store records of the custom key store's connection. */
-export function recordedConnection(store: Store, customKeyStoreId: string): RecordedConnection {
+export function recordedConnection(store: MetaReader, customKeyStoreId: string): RecordedConnection {
   if (store.getMeta(disconnectedName(customKeyStoreId)) === undefined) return { state: 'CONNECTED' };
   const failed = store.getMeta(failedName(customKeyStoreId));
   return failed === undefined ? { state: 'DISCONNECTED' } : { state: 'FAILED', code: failed.toString('utf8') as ConnectionErrorCodeType };

@@ -12,7 +12,7 @@ import type { ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListE
 import { addon, nativeCode, type NativeAddon, type NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
 import { Store } from '../store/store.js';
-import { disconnectedName, labelName, recordedConnection, type RecordedConnection } from './connection-state.js';
+import { labelName, recordedConnection, type MetaReader, type RecordedConnection } from './connection-state.js';
 import type { TokenBackend } from './token.js';
 
 export interface TokenInfo {
@@ -341,19 +341,34 @@ export function tokenBackendFor(native: NativeToken, store: Store): Pkcs11Backen
   return new Pkcs11Backend(native, store.storeId, new Date(created.toString()));
 }
 
-/** The custom key store ids recorded for a token label (a token re-initialised under the same label is another id). */
-function idsLabelled(rows: readonly { name: string; value: Buffer }[], tokenLabel: string): string[] {
-  return rows.filter(({ value }) => value.toString('utf8') === tokenLabel).map(({ name }) => name.slice(labelName('').length));
+/**
+ * The custom key store a store may open without its token labelled `tokenLabel`: provided every
+ * custom key store recorded for that label is not connected (a token re-initialised under the
+ * same label is another id, and one that is connected needs the token), the most recent of them.
+ */
+function detachable(
+  meta: MetaReader,
+  labelRows: readonly { name: string; value: Buffer }[],
+  tokenLabel: string,
+): { id: string; recorded: Exclude<RecordedConnection, { state: 'CONNECTED' }>; created: Date } | undefined {
+  let chosen: ReturnType<typeof detachable>;
+  for (const { name, value } of labelRows) {
+    if (value.toString('utf8') !== tokenLabel) continue;
+    const id = name.slice(labelName('').length);
+    const recorded = recordedConnection(meta, id);
+    if (recorded.state === 'CONNECTED') return undefined;
+    const created = meta.getMeta(`custom_key_store_created:${id}`);
+    if (created === undefined) continue;
+    const at = new Date(created.toString());
+    if (!chosen || at > chosen.created) chosen = { id, recorded, created: at };
+  }
+  return chosen;
 }
 
-/**
- * Whether the store at `dbPath` (read without altering it) records the custom key stores on the
- * token labelled `tokenLabel` as not connected, every one of them: then the store may open
- * without that token. One that is connected needs the token.
- */
+/** Whether the store at `dbPath`, read without altering it, may open without that token (detachable). */
 export function recordedNotConnected(dbPath: string, tokenLabel: string): boolean {
-  const ids = idsLabelled(Store.peekMetaRows(dbPath, labelName('')), tokenLabel);
-  return ids.length > 0 && ids.every((id) => Store.peekMeta(dbPath, disconnectedName(id)) !== undefined);
+  const peek: MetaReader = { getMeta: (name) => Store.peekMeta(dbPath, name) };
+  return detachable(peek, Store.peekMetaRows(dbPath, labelName('')), tokenLabel) !== undefined;
 }
 
 /**
@@ -363,23 +378,14 @@ export function recordedNotConnected(dbPath: string, tokenLabel: string): boolea
  * Undefined when the store records no such custom key store for this token label.
  */
 export function detachedTokenBackend(store: Store, options: Pkcs11Options, cacheCapacity: number): Pkcs11Backend | undefined {
-  // The most recent of the label's custom key stores, provided none of them is connected.
-  let chosen: { id: string; recorded: RecordedConnection; created: Date } | undefined;
-  for (const id of idsLabelled(store.metaRows(labelName('')), options.tokenLabel)) {
-    const recorded = recordedConnection(store, id);
-    if (recorded.state === 'CONNECTED') return undefined;
-    const created = store.getMeta(`custom_key_store_created:${id}`);
-    if (created === undefined) continue;
-    const at = new Date(created.toString());
-    if (!chosen || at > chosen.created) chosen = { id, recorded, created: at };
-  }
+  const chosen = detachable(store, store.metaRows(labelName('')), options.tokenLabel);
   if (!chosen) return undefined;
   const { id, recorded, created } = chosen;
   return new Pkcs11Backend(
     {
       customKeyStoreId: id,
       label: options.tokenLabel,
-      state: recorded.state === 'FAILED' ? 'FAILED' : 'DISCONNECTED',
+      state: recorded.state,
       ...(recorded.state === 'FAILED' ? { errorCode: recorded.code } : {}),
       reopen: () => openNativeToken(options, cacheCapacity),
     },
