@@ -39,7 +39,8 @@ eachBackend('CreateGrant, ListGrants, RetireGrant and RevokeGrant', async (t, km
   t.equal(listed.Truncated, false);
   t.same(listed.Grants!.map((g) => g.GrantId), [made.GrantId, constrained.GrantId], 'in creation order');
   const [first, second] = listed.Grants!;
-  t.same(Object.keys(first!).sort(), ['CreationDate', 'GrantId', 'GranteePrincipal', 'IssuingAccount', 'KeyId', 'Operations', 'RetiringPrincipal']);
+  t.same(Object.keys(first!).sort(), ['CreationDate', 'GrantId', 'GranteePrincipal', 'IssuingAccount', 'KeyId', 'Name', 'Operations', 'RetiringPrincipal']);
+  t.equal(first!.Name, '', 'a grant made without a Name is listed with an empty one, as AWS lists it');
   t.match(first, { KeyId: key.Arn, GranteePrincipal: user, RetiringPrincipal: retiring, IssuingAccount: 'arn:aws:iam::111122223333:root', Operations: ['Encrypt', 'Decrypt'] });
   t.ok(first!.CreationDate instanceof Date);
   t.match(second, { Name: 'with-context', Operations: ['GenerateDataKey', 'DescribeKey'], Constraints: { EncryptionContextSubset: { purpose: 'test' } } });

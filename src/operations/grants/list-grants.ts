@@ -11,7 +11,9 @@ import { defineOperation, type OperationContext } from '../operation.js';
 
 function entryOf(arns: Arns, g: GrantRecord): GrantListEntry {
   const e: GrantListEntry = { KeyId: arns.key(g.keyId), GrantId: g.grantId };
-  if (g.name !== undefined) e.Name = g.name;
+  // AWS lists a grant made without a Name with an empty one (the developer guide's grant-view
+  // output, the AWS CLI's list-retirable-grants example).
+  e.Name = g.name ?? '';
   e.CreationDate = g.createdAt;
   if (g.granteePrincipal !== undefined) e.GranteePrincipal = g.granteePrincipal;
   if (g.granteeServicePrincipal !== undefined) e.GranteeServicePrincipal = g.granteeServicePrincipal;
