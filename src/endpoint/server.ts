@@ -62,9 +62,17 @@ export class EndpointConfigError extends Error {
   override readonly name = 'EndpointConfigError';
 }
 
+/**
+ * The request's headers, a header sent on several lines as one value joined by commas, as
+ * SigV4's canonical form joins them (Node joins them with ", ", which would fail the signature of
+ * a client that signed such a header).
+ */
 function headerRecord(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers)) {
+    const lines = req.headersDistinct[k];
+    out[k] = lines !== undefined && lines.length > 1 && (Array.isArray(v) || v === lines.join(', ')) ? lines.join(',') : Array.isArray(v) ? v.join(',') : v;
+  }
   return out;
 }
 
@@ -82,6 +90,38 @@ function send(res: ServerResponse, r: WireResponse, closing: boolean): void {
 }
 
 /** Reads the body up to `max` bytes; resolves undefined when it is larger (the rest is discarded). */
+/** The most of a refused request's body read and dropped before the refusal is sent (drain()). */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads and drops the rest of the body of a request we refuse, up to DRAIN_LIMIT_BYTES, so that
+ * the refusal reaches a client still uploading: a server that answers and closes meanwhile resets
+ * the connection, and the client sees EPIPE instead of the error (and an SDK uploads the whole
+ * body again). Past the limit, or on an error, it gives up and the refusal goes out at once.
+ */
+function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = (): void => {
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+      req.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > DRAIN_LIMIT_BYTES) done();
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('error', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
+
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -190,14 +230,14 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
     const headers = headerRecord(req);
     const refused = guard!.check(headers);
     if (refused) {
-      req.resume();
+      await drain(req);
       send(res, errorResponse(refused), true);
       return;
     }
     const declared = Number(headers['content-length'] ?? '0');
     if (declared > maxBodyBytes) {
-      // Answer at once and drop the connection rather than read what we will not use.
-      req.resume();
+      // Nothing of it is kept; the connection closes after the answer.
+      await drain(req);
       send(res, errorResponse(new RequestEntityTooLargeException(`Request body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes.`)), true);
       return;
     }
@@ -209,6 +249,7 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
       return;
     }
     if (body === undefined) {
+      await drain(req);
       send(res, errorResponse(new RequestEntityTooLargeException(`Request body exceeds the limit of ${maxBodyBytes} bytes.`)), true);
       return;
     }

@@ -121,7 +121,12 @@ export async function verifySigV4(req: SignedRequest, options: SigV4Options): Pr
   if (!auth.credential) missing.push("Authorization header requires 'Credential' parameter.");
   if (!auth.signature) missing.push("Authorization header requires 'Signature' parameter.");
   if (!auth.signedHeaders) missing.push("Authorization header requires 'SignedHeaders' parameter.");
-  if (!rawDate) missing.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  // SigV4 also allows the HTTP Date header as the signing time, which every SDK replaces with
+  // X-Amz-Date; the signer this verifier uses drops a Date header, so such a request is refused,
+  // saying so rather than claiming the header is missing.
+  if (!rawDate && req.headers['date'] !== undefined)
+    missing.push("embedded-kms takes the signing time from the 'X-Amz-Date' header only; a request dated by its 'Date' header is not supported.");
+  else if (!rawDate) missing.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   if (missing.length) throw new IncompleteSignatureException(missing.join(' '));
 
   const scope = auth.credential!.split('/');

@@ -1,7 +1,8 @@
-// Requests no SDK would send: each is refused with AWS's error type, status and headers, and
-// none of them crashes or stalls the server.
+// Requests no SDK would send (and one it sends, too large): each is refused with AWS's error type,
+// status and headers, and none of them crashes or stalls the server.
 import { connect } from 'node:net';
 
+import { EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import t, { type Test } from 'tap';
 
 import { startServer, type ServerHandle } from '../../src/endpoint/index.js';
@@ -112,6 +113,40 @@ t.test('oversized bodies: 413, declared or streamed', async (tt) => {
   expectError(tt, chunked, 'RequestEntityTooLargeException', 413);
   const after = await raw(server.url, { headers: kmsHeaders(server.url, 'ListKeys'), body: '{}' });
   tt.equal(after.status, 200, 'the server still serves');
+});
+
+t.test('a body far over the limit: the SDK gets the 413, not a broken pipe', async (tt) => {
+  // Answering before the upload ends and closing the connection made the client's writes fail
+  // (EPIPE), and an SDK then uploads the whole body again; the server reads and drops it first.
+  // A client that uploads at its own pace: every write must succeed and the 413 arrive whole.
+  const size = 4 << 20;
+  const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+  const received: Buffer[] = [];
+  const failed = new Promise<Error | undefined>((resolve) => {
+    socket.on('error', resolve);
+    socket.on('close', () => resolve(undefined));
+  });
+  socket.on('data', (c: Buffer) => received.push(c));
+  const head = Object.entries(kmsHeaders(server.url, 'Encrypt')).map(([k, v]) => `${k}: ${String(v)}\r\n`).join('');
+  socket.write(`POST / HTTP/1.1\r\n${head}content-length: ${size}\r\n\r\n`);
+  const chunk = Buffer.alloc(size / 32, 0x61);
+  let written = 0;
+  for (; written < 32 && !socket.destroyed; written++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    socket.write(chunk);
+  }
+  socket.end();
+  tt.equal((await failed)?.message, undefined, 'no write failed');
+  tt.equal(written, 32, 'the connection stayed open for the whole upload');
+  tt.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 413 [^]*"__type":"RequestEntityTooLargeException"/, 'the 413 arrived');
+
+  const client = new KMSClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
+  tt.teardown(() => client.destroy());
+  for (let i = 0; i < 4; i++) {
+    const err = await client.send(new EncryptCommand({ KeyId: 'alias/none', Plaintext: Buffer.alloc(8 << 20, 1) })).catch((e: Error) => e);
+    tt.equal((err as Error).name, 'RequestEntityTooLargeException', `attempt ${i + 1}: ${(err as Error).message}`);
+    tt.equal((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 413);
+  }
 });
 
 t.test('DNS rebinding and cross-origin requests are refused', async (tt) => {
