@@ -71,7 +71,9 @@ function headerRecord(req: IncomingMessage): Record<string, string | undefined> 
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     const lines = req.headersDistinct[k];
-    out[k] = lines !== undefined && lines.length > 1 && (Array.isArray(v) || v === lines.join(', ')) ? lines.join(',') : Array.isArray(v) ? v.join(',') : v;
+    // Only where Node joined the lines: of some headers (Host, Authorization) it keeps the first.
+    const joinedByNode = lines !== undefined && lines.length > 1 && v === lines.join(', ');
+    out[k] = joinedByNode ? lines.join(',') : Array.isArray(v) ? v.join(',') : v;
   }
   return out;
 }
@@ -89,7 +91,6 @@ function send(res: ServerResponse, r: WireResponse, closing: boolean): void {
   res.end(r.body);
 }
 
-/** Reads the body up to `max` bytes; resolves undefined when it is larger (the rest is discarded). */
 /** The most of a refused request's body read and dropped before the refusal is sent (drain()). */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -122,6 +123,7 @@ function drain(req: IncomingMessage): Promise<void> {
   });
 }
 
+/** Reads the body up to `max` bytes; resolves undefined when it is larger (the rest is discarded). */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
