@@ -81,7 +81,10 @@ export class Kms {
     this.importExpiry = new ImportExpiry(store, this.keys);
     this.rootKey = new RootKeyFollower(config.home, store, engine as ReloadableEngine, () => this.keys.refresh());
     // What the store does by itself is in the audit trail as AWS's service events.
-    this.deletions.onDeleted = (keyId, at) => this.audit?.recordServiceEvent('DeleteKey', this.arns.key(keyId), at);
+    this.deletions.onDeleted = (keyId, at) => {
+      this.usage.forget(keyId);
+      return this.audit?.recordServiceEvent('DeleteKey', this.arns.key(keyId), at);
+    };
     this.rotations.onRotated = (keyId, materialId, at) => this.audit?.recordServiceEvent('RotateKey', this.arns.key(keyId), at, { keyMaterialId: materialId });
     this.keys.onChangedElsewhere = () => {
       this.connectionCheckDue = true;
@@ -189,28 +192,38 @@ export class Kms {
       kms.keys.storeConnected = (id) => (id === backend.customKeyStoreId ? backend.connectionState === 'CONNECTED' : undefined);
       kms.importExpiry.token = backend;
     }
+    try {
+      await kms.settleAtOpen(config, store);
+    } catch (err) {
+      // open() closes the token it opened; a detached backend is this Kms's own.
+      if (token) kms.token = undefined;
+      await kms.close().catch(() => undefined);
+      throw err;
+    }
+    return kms;
+  }
+
+  /** What the store did not do while no process had it open, done before the first call. */
+  private async settleAtOpen(config: Config, store: Store): Promise<void> {
     // Keys whose deletion date came while no process had the store open are destroyed first.
-    await kms.deletions.sweep({ store, keys: kms.keys, token: kms.token, now: config.clock });
+    await this.deletions.sweep({ store, keys: this.keys, token: this.token, now: config.clock });
     // Token objects left by a process that died between generating and storing a key.
-    if (kms.token) await sweepTokenOrphans(store, kms.token, config.clock()).catch(() => 0);
+    if (this.token) await sweepTokenOrphans(store, this.token, config.clock()).catch(() => 0);
     // A custom key store left disconnected (or FAILED) stays so: after the clean-ups above (which
     // destroy what the store no longer holds), before rotations, which wait for the connection as
     // they do in a running process. A disconnect that fails leaves the token disconnected all the same.
-    if (kms.token) await followConnection(store, kms.token);
+    if (this.token) await followConnection(store, this.token);
     // Automatic rotations that fell due while no process had the store open.
-    await kms.rotations.runDueAtOpen(config.clock());
+    await this.rotations.runDueAtOpen(config.clock());
     // Imported key material whose ValidTo came while no process had the store open.
-    kms.importExpiry.runDue(config.clock());
+    this.importExpiry.runDue(config.clock());
     if (config.fixtures) {
       try {
-        await applyFixtures(kms, config.fixtures);
+        await applyFixtures(this, config.fixtures);
       } catch (err) {
-        kms.token = undefined; // open() closes the token itself
-        await kms.close();
         throw new KeyStoreOpenError(`cannot apply the fixtures file ${config.fixtures}: ${(err as Error).message}`, { cause: err });
       }
     }
-    return kms;
   }
 
   /**
@@ -225,11 +238,22 @@ export class Kms {
   private async closeNow(): Promise<void> {
     this.closed = true;
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    await this.token?.close();
-    await this.audit?.close();
-    this.usage.close();
-    this.engine.close();
-    this.store.close();
+    // Every part is closed even when one before it fails (the unwrapped keys are wiped whatever
+    // happens to the token or the audit log); the first failure is then reported.
+    let failure: unknown;
+    const part = async (close: () => unknown): Promise<void> => {
+      try {
+        await close();
+      } catch (err) {
+        failure ??= err;
+      }
+    };
+    await part(() => this.token?.close());
+    await part(() => this.audit?.close());
+    await part(() => this.usage.close());
+    await part(() => this.engine.close());
+    await part(() => this.store.close());
+    if (failure !== undefined) throw failure;
   }
 
   /** Runs one KMS operation by its AWS name: validation, then the operation itself. */

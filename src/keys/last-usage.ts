@@ -87,6 +87,7 @@ export class KeyUsageTracker {
   private readonly db: Db;
   private readonly upsert;
   private readonly select;
+  private readonly remove;
   /** Uses not yet written, by key ARN. */
   private pending = new Map<string, NotedUsage>();
   private timer: NodeJS.Timeout | undefined;
@@ -145,6 +146,7 @@ export class KeyUsageTracker {
     this.trackingStart = Number(db.prepare("SELECT value FROM meta WHERE name = 'tracking_started'").pluck().get());
     this.upsert = db.prepare(upsertSql);
     this.select = db.prepare('SELECT operation, used_at AS time, event_id AS eventId, request_id AS requestId FROM key_last_usage WHERE key_id = ?');
+    this.remove = db.prepare('DELETE FROM key_last_usage WHERE key_id = ?');
     trackers.add(this);
     if (!exitHook) {
       exitHook = true;
@@ -177,6 +179,20 @@ export class KeyUsageTracker {
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref();
+    }
+  }
+
+  /**
+   * Forgets a deleted key's use: nothing can ask for it again, and its row would otherwise stay
+   * in the file for ever. Never throws: a row left behind (the file busy, or a use another
+   * process writes after this) names no key, and costs a few hundred bytes.
+   */
+  forget(keyId: string): void {
+    for (const arn of this.pending.keys()) if (keyIdOf(arn) === keyId) this.pending.delete(arn);
+    try {
+      if (this.db.open) this.remove.run(keyId);
+    } catch {
+      // see above
     }
   }
 

@@ -3,7 +3,7 @@
 // material that was deleted; stores not created for testing refuse fixtures; EKMS_FIXTURES and
 // EKMS_TESTING; YAML; mistakes in the file fail the open with a message that names them.
 import { createHmac, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -114,7 +114,10 @@ eachBackend('reopening with the fixtures creates nothing twice and restores lost
 });
 
 t.test('stores not created for testing refuse fixtures', async (t) => {
-  await t.rejects(Kms.open({ home: tempHome(), fixtures: fx.path, audit: false }), KeyStoreOpenError);
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  await t.rejects(Kms.open({ home: tempHome(), fixtures: fx.path }), KeyStoreOpenError);
+  t.equal(fds(), before, 'the refused open closed what it opened (store, usage file, audit log)');
   const err = (await Kms.open({ home: tempHome(), fixtures: fx.path, audit: false }).catch((e: unknown) => e)) as Error;
   t.match(err.message, /not created for testing/);
   // A production store stays one: `testing` on a later open does not mark it.

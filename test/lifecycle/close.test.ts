@@ -82,3 +82,14 @@ eachBackend('a clock that throws fails its call and does not hold close()', asyn
   t.ok(closed, 'close() settled: the failed call is not counted in flight');
   void kms;
 });
+
+eachBackend('a part that fails to close does not keep the others open', async (t: Test, _kms, backend) => {
+  const kms = await backend.open(); // (no teardown: its close() fails on purpose)
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('x') });
+  const failure = new Error('the audit log could not be closed');
+  kms.audit!.close = () => Promise.reject(failure);
+  await t.rejects(kms.close(), failure, 'close() reports the failure');
+  t.equal(kms.engine.cachedKeys(), 0, 'the unwrapped keys are wiped all the same');
+  t.equal(kms.store.db.open, false, 'and the store is closed');
+});

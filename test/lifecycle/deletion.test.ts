@@ -102,6 +102,8 @@ eachBackend('when the waiting period has passed the key is destroyed', async (t:
   // (Keys on a token are never unwrapped in native memory: then there is nothing to count.)
   t.equal(kms.engine.cachedKeys(), Math.max(0, unwrappedBefore - 1), 'its unwrapped material, and only its, was wiped from native memory');
   t.equal((await kms.describeKey({ KeyId: 'alias/kept' })).KeyMetadata!.KeyState, 'Enabled', 'the other key is untouched');
+  t.equal(kms.usage.lastUsage(doomed.KeyId!), undefined, 'its last use is forgotten (key-usage.sqlite3 keeps no row for it)');
+  t.equal(kms.usage.lastUsage(kept.KeyId!)?.operation, 'Encrypt', "the other key's is kept");
 });
 
 eachBackend('keys whose date passed while the store was closed are destroyed on open', async (t: Test, _kms, backend) => {
@@ -109,6 +111,7 @@ eachBackend('keys whose date passed while the store was closed are destroyed on 
   const home = first.kms.config.home;
   const keyId = (await first.kms.createKey({})).KeyMetadata!.KeyId!;
   const later = (await first.kms.createKey({})).KeyMetadata!.KeyId!;
+  await first.kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('used') });
   await first.kms.scheduleKeyDeletion({ KeyId: keyId, PendingWindowInDays: 7 });
   await first.kms.scheduleKeyDeletion({ KeyId: later, PendingWindowInDays: 30 });
   await first.kms.close();
@@ -118,6 +121,7 @@ eachBackend('keys whose date passed while the store was closed are destroyed on 
   t.teardown(() => kms.close());
   t.equal(kms.store.getKey(keyId), undefined, 'destroyed by Kms.open, before any operation');
   t.equal(kms.store.getKey(later)?.state, 'PendingDeletion', 'a key whose date has not come stays');
+  t.equal(kms.usage.lastUsage(keyId), undefined, 'its last use is forgotten too');
 });
 
 eachBackend('token objects of a destroyed key are destroyed, and retried until they are', async (t: Test, _kms, backend) => {
