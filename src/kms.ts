@@ -145,62 +145,58 @@ export class Kms {
       if (err instanceof StoreError) throw new KeyStoreOpenError(err.message, { cause: err });
       throw err;
     }
-    // A store is created for testing (fixtures allowed) by the open that creates it, or never.
-    const created = store.getMeta(rootKeyCheckName) === undefined;
-    // The region and account of the ARNs (store/identity.ts) are recorded in the transaction that
-    // records the root key: of two opens creating one home at once, the one whose root key the
-    // store keeps is the one whose region it keeps.
-    const { stored, identity } = store.write(() => ({
-      stored: store.setMetaIfAbsent(rootKeyCheckName, check),
-      identity: storeIdentity(store, config, created),
-    }));
-    if (!stored.equals(check)) {
+    // From here on a failure closes whatever is open: the Kms once it exists (its close() wipes
+    // the engine's keys), else the parts made so far.
+    let usage: KeyUsageTracker | undefined;
+    let kms: Kms | undefined;
+    try {
+      // A store is created for testing (fixtures allowed) by the open that creates it, or never.
+      const created = store.getMeta(rootKeyCheckName) === undefined;
+      // The region and account of the ARNs (store/identity.ts) are recorded in the transaction that
+      // records the root key: of two opens creating one home at once, the one whose root key the
+      // store keeps is the one whose region it keeps.
+      const { stored, identity } = store.write(() => ({
+        stored: store.setMetaIfAbsent(rootKeyCheckName, check),
+        identity: storeIdentity(store, config, created),
+      }));
       // Another process created this store at the same moment with another root key file.
-      store.close();
-      engine.close();
-      throw new KeyStoreOpenError(`the key store in ${config.home} was initialised concurrently with a different root key`);
-    }
-    store.wrappingRootCheck = check;
-    if (created && config.testing) store.setMetaIfAbsent(testingMetaName, Buffer.from('1'));
-    config = { ...config, ...identity };
-    let usage: KeyUsageTracker;
-    try {
-      usage = new KeyUsageTracker(join(config.home, 'key-usage.sqlite3'), config.clock(), store.storeId);
-    } catch (err) {
-      store.close();
-      engine.close();
-      throw new KeyStoreOpenError(`cannot open the key usage file in ${config.home}: ${(err as Error).message}`, { cause: err });
-    }
-    let kms: Kms;
-    try {
-      kms = new Kms(config, store, engine, usage);
-    } catch (err) {
-      usage.close();
-      store.close();
-      engine.close();
-      throw new KeyStoreOpenError(`cannot open the audit log ${config.audit?.path}: ${(err as Error).message}`, { cause: err });
-    }
-    const backend = token ? tokenBackendFor(token, store) : detached ? detachedTokenBackend(store, config.pkcs11!, config.keyCacheSize) : undefined;
-    if (detached && !backend) {
+      if (!stored.equals(check)) throw new KeyStoreOpenError(`the key store in ${config.home} was initialised concurrently with a different root key`);
+      store.wrappingRootCheck = check;
+      if (created && config.testing) store.setMetaIfAbsent(testingMetaName, Buffer.from('1'));
+      config = { ...config, ...identity };
+      try {
+        usage = new KeyUsageTracker(join(config.home, 'key-usage.sqlite3'), config.clock(), store.storeId);
+      } catch (err) {
+        throw new KeyStoreOpenError(`cannot open the key usage file in ${config.home}: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        kms = new Kms(config, store, engine, usage);
+      } catch (err) {
+        throw new KeyStoreOpenError(`cannot open the audit log ${config.audit?.path}: ${(err as Error).message}`, { cause: err });
+      }
+      const backend = token ? tokenBackendFor(token, store) : detached ? detachedTokenBackend(store, config.pkcs11!, config.keyCacheSize) : undefined;
       // Connected since the peek at the store (another process connected it): the token is needed.
-      await kms.close();
-      throw detached;
-    }
-    if (backend) {
-      kms.token = backend;
-      kms.keys.tokenHandles = (key, material) => backend.handleFor(key, material);
-      kms.keys.storeConnected = (id) => (id === backend.customKeyStoreId ? backend.connectionState === 'CONNECTED' : undefined);
-      kms.importExpiry.token = backend;
-    }
-    try {
+      if (detached && !backend) throw detached;
+      if (backend) {
+        kms.token = backend;
+        kms.keys.tokenHandles = (key, material) => backend.handleFor(key, material);
+        kms.keys.storeConnected = (id) => (id === backend.customKeyStoreId ? backend.connectionState === 'CONNECTED' : undefined);
+        kms.importExpiry.token = backend;
+      }
       await kms.settleAtOpen(config, store);
+      return kms;
     } catch (err) {
-      // open() closes the token it opened; a detached backend is this Kms's own.
-      if (token) kms.token = undefined;
-      await kms.close().catch(() => undefined);
+      if (kms) {
+        // open() closes the token it opened; a detached backend is this Kms's own.
+        if (token) kms.token = undefined;
+        await kms.close().catch(() => undefined);
+      } else {
+        usage?.close();
+        store.close();
+        engine.close();
+      }
       throw err;
     }
-    return kms;
   }
 
   /** What the store did not do while no process had it open, done before the first call. */

@@ -98,10 +98,16 @@ const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
  * Reads and drops the rest of the body of a request we refuse, up to DRAIN_LIMIT_BYTES, so that
  * the refusal reaches a client still uploading: a server that answers and closes meanwhile resets
  * the connection, and the client sees EPIPE instead of the error (and an SDK uploads the whole
- * body again). Past the limit, or on an error, it gives up and the refusal goes out at once.
+ * body again). Past the limit, or on an error, it gives up and the refusal goes out at once. A
+ * body declared larger than the limit, or one refused while the server shuts down, is not waited
+ * for (it is still read and dropped while the answer goes out).
  */
-function drain(req: IncomingMessage): Promise<void> {
+function drain(req: IncomingMessage, wait: boolean): Promise<void> {
   if (req.readableEnded || req.destroyed) return Promise.resolve();
+  if (!wait || Number(req.headers['content-length'] ?? '0') > DRAIN_LIMIT_BYTES) {
+    req.resume();
+    return Promise.resolve();
+  }
   return new Promise((resolve) => {
     let size = 0;
     const done = (): void => {
@@ -232,14 +238,14 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
     const headers = headerRecord(req);
     const refused = guard!.check(headers);
     if (refused) {
-      await drain(req);
+      await drain(req, !closing);
       send(res, errorResponse(refused), true);
       return;
     }
     const declared = Number(headers['content-length'] ?? '0');
     if (declared > maxBodyBytes) {
       // Nothing of it is kept; the connection closes after the answer.
-      await drain(req);
+      await drain(req, !closing);
       send(res, errorResponse(new RequestEntityTooLargeException(`Request body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes.`)), true);
       return;
     }
@@ -251,7 +257,7 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
       return;
     }
     if (body === undefined) {
-      await drain(req);
+      await drain(req, !closing);
       send(res, errorResponse(new RequestEntityTooLargeException(`Request body exceeds the limit of ${maxBodyBytes} bytes.`)), true);
       return;
     }

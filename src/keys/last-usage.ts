@@ -6,10 +6,10 @@
 // caches, and usage changes with every Sign and Encrypt. It is not key material either: a backup
 // leaves it out, and a store restored elsewhere starts tracking afresh (TrackingStartDate says so).
 //
-// The hot path only notes the call in memory (a Map entry per key). The notes are written once a
-// second, in one transaction, by an unref'd timer, and at close() or process exit; AWS documents
-// the operation as eventually consistent. Several processes on one store each write their own
-// notes, and the latest use of a key wins.
+// The hot path only notes the call in memory (a Map entry per key). The notes (and the removal of
+// deleted keys' rows) are written once a second, in one transaction, by an unref'd timer, and at
+// close() or process exit; AWS documents the operation as eventually consistent. Several
+// processes on one store each write their own notes, and the latest use of a key wins.
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
@@ -90,6 +90,8 @@ export class KeyUsageTracker {
   private readonly remove;
   /** Uses not yet written, by key ARN. */
   private pending = new Map<string, NotedUsage>();
+  /** Deleted keys whose rows are not yet removed (forget()). */
+  private forgotten = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
   /** When tracking began for this store (milliseconds since the epoch). */
@@ -184,16 +186,13 @@ export class KeyUsageTracker {
 
   /**
    * Forgets a deleted key's use: nothing can ask for it again, and its row would otherwise stay
-   * in the file for ever. Never throws: a row left behind (the file busy, or a use another
-   * process writes after this) names no key, and costs a few hundred bytes.
+   * in the file for ever. The row goes with the next flush (off the deletion's path, which may
+   * run before a caller's operation), and is kept to remove until a flush succeeds.
    */
   forget(keyId: string): void {
     for (const arn of this.pending.keys()) if (keyIdOf(arn) === keyId) this.pending.delete(arn);
-    try {
-      if (this.db.open) this.remove.run(keyId);
-    } catch {
-      // see above
-    }
+    this.forgotten.add(keyId);
+    this.schedule();
   }
 
   /** The last use of a key known to this process or written by any, if any. */
@@ -213,25 +212,30 @@ export class KeyUsageTracker {
   }
 
   /**
-   * Writes the pending notes (one transaction). Never throws: notes that could not be written
-   * (the file busy in another process, a disk error) are kept for the next flush, and the first
-   * failure of a run of them is reported as a warning.
+   * Writes the pending notes and removes the forgotten keys' rows (one transaction). Never
+   * throws: what could not be written (the file busy in another process, a disk error) is kept
+   * for the next flush, and the first failure of a run of them is reported as a warning.
    */
   flush(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.pending.size === 0 || !this.db.open) return;
+    if ((this.pending.size === 0 && this.forgotten.size === 0) || !this.db.open) return;
     const notes = this.pending;
+    const forgotten = this.forgotten;
     this.pending = new Map();
+    this.forgotten = new Set();
     try {
       this.db.transaction(() => {
         for (const [arn, u] of notes) this.upsert.run(keyIdOf(arn), u.operation, u.time, u.eventId, u.requestId, u.noted);
+        // After the notes: a call that finished after its key's deletion leaves no row either.
+        for (const keyId of forgotten) this.remove.run(keyId);
       })();
       this.warned = false;
     } catch (err) {
       for (const [arn, u] of notes) this.keep(arn, u);
+      for (const keyId of forgotten) this.forgotten.add(keyId);
       if (this.db.open) this.schedule(); // (close() clears the timer after its own flush)
       if (!this.warned) {
         this.warned = true;

@@ -94,6 +94,20 @@ t.test('a store file SQLite cannot open: KeyStoreOpenError naming the file and t
   t.match(String(err?.message), `cannot open the key store ${join(home, 'store.sqlite3')}: unable to open database file (SQLITE_CANTOPEN); the folder must exist`);
 });
 
+t.test('an open that fails after the store is open closes what it opened', async (t) => {
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const home = tempHome();
+  await (await Kms.open({ home })).close();
+  mkdirSync(join(home, 'audit-folder'));
+  const before = fds();
+  // The audit log is opened after the store and the usage file: a folder in its place fails it.
+  await t.rejects(Kms.open({ home, audit: { path: join(home, 'audit-folder') } }), /cannot open the audit log .*audit-folder/);
+  t.equal(fds(), before, 'no file left open');
+  const again = await Kms.open({ home });
+  t.same((await again.listKeys()).Keys, [], 'the store opens again');
+  await again.close();
+});
+
 t.test('no private key structure in the store files or in any operation output', async (t) => {
   // The scanner itself must find a real private key, or this test proves nothing.
   const probe = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'der', type: 'pkcs8' });

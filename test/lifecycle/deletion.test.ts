@@ -1,5 +1,8 @@
 // ScheduleKeyDeletion, CancelKeyDeletion, and the destruction of a key when its waiting period
 // has passed: checked on open and on use, with the clock moved through Kms.open({ clock }).
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
 import t from 'tap';
 
 import type { TokenBackend } from '../../src/backends/token.js';
@@ -122,6 +125,35 @@ eachBackend('keys whose date passed while the store was closed are destroyed on 
   t.equal(kms.store.getKey(keyId), undefined, 'destroyed by Kms.open, before any operation');
   t.equal(kms.store.getKey(later)?.state, 'PendingDeletion', 'a key whose date has not come stays');
   t.equal(kms.usage.lastUsage(keyId), undefined, 'its last use is forgotten too');
+});
+
+eachBackend("a deleted key's usage row goes once the usage file is free again", async (t: Test, _kms, backend) => {
+  const { kms, clock } = await openWithClock(t, backend);
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const other = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('used') });
+  kms.usage.flush();
+  await kms.scheduleKeyDeletion({ KeyId: keyId, PendingWindowInDays: 7 });
+  // Another process (a second `ekms serve` worker) holds the usage file's write lock.
+  const otherProcess = new Database(join(kms.config.home, 'key-usage.sqlite3'));
+  t.teardown(() => otherProcess.close());
+  const rows = () => otherProcess.prepare('SELECT COUNT(*) FROM key_last_usage WHERE key_id = ?').pluck().get(keyId);
+  t.equal(rows(), 1);
+  otherProcess.exec('BEGIN IMMEDIATE');
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  clock.now = start + 7 * day;
+  await kms.describeKey({ KeyId: other }); // runs the due deletion
+  t.equal(kms.store.getKey(keyId), undefined, 'the key is deleted while the usage file is locked');
+  kms.usage.flush(); // busy: kept for the next flush
+  otherProcess.exec('COMMIT');
+  t.equal(rows(), 1, 'the row could not go yet');
+  kms.usage.flush();
+  t.equal(rows(), 0, 'the next flush removed it');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.match(warnings.join('\n'), /cannot record key usage/, 'the busy file was reported');
 });
 
 eachBackend('token objects of a destroyed key are destroyed, and retried until they are', async (t: Test, _kms, backend) => {
