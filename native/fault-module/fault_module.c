@@ -14,6 +14,9 @@
  *                      wait, as a network HSM's would (C_Sign=SLEEP:2000). SPIN:MICROSECONDS
  *                      makes it slow by computing on the calling thread for that long, as a
  *                      token doing the cryptography in the process does (SoftHSM2's RSA).
+ *                      LIE makes a call succeed with an answer no module may give: C_FindObjects
+ *                      reports one object more than it was given room for, C_GetAttributeValue
+ *                      reports every length as CK_UNAVAILABLE_INFORMATION (C_FindObjects=LIE).
  *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per call a rule matched,
  *                      so a test can tell that its fault really happened.
  *   EKMS_FAULT_LOG_THREAD=1  adds " main" or " other" to each line: whether the call ran on the
@@ -41,13 +44,13 @@
 
 enum { F_Initialize, F_Login, F_OpenSession, F_GetSessionInfo, F_GetTokenInfo, F_FindObjectsInit, F_SignInit, F_Sign,
        F_EncryptInit, F_Encrypt, F_DecryptInit, F_Decrypt, F_GenerateKey, F_GenerateKeyPair, F_DeriveKey,
-       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_WrapKey, F_CloseSession, F_GetAttributeValue, F_COUNT };
+       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_WrapKey, F_CloseSession, F_GetAttributeValue, F_FindObjects, F_COUNT };
 
 static const char* const kNames[F_COUNT] = {
     "C_Initialize", "C_Login", "C_OpenSession", "C_GetSessionInfo", "C_GetTokenInfo", "C_FindObjectsInit",
     "C_SignInit", "C_Sign", "C_EncryptInit", "C_Encrypt", "C_DecryptInit", "C_Decrypt", "C_GenerateKey",
     "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject", "C_UnwrapKey", "C_SetAttributeValue",
-    "C_WrapKey", "C_CloseSession", "C_GetAttributeValue"};
+    "C_WrapKey", "C_CloseSession", "C_GetAttributeValue", "C_FindObjects"};
 
 static const struct {
   const char* name;
@@ -70,6 +73,7 @@ struct Rule {
   CK_RV rv;
   unsigned long slowUs; /* a slow call, not a failed one: waiting that long */
   int spin;             /* ... or computing (slowUs of the calling thread's CPU) */
+  int lie;              /* forwarded, then answered as no module may (LIE) */
 };
 
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -123,7 +127,7 @@ static int loadPlan(void) {
       break;
     }
     *eq = '\0';
-    struct Rule r = {0, 0, 0, 0, 0, 0};
+    struct Rule r = {0, 0, 0, 0, 0, 0, 0};
     char* at = strchr(tok, '@');
     size_t nameLen = at != NULL ? (size_t)(at - tok) : strlen(tok);
     r.fn = functionIndex(tok, nameLen);
@@ -136,7 +140,11 @@ static int loadPlan(void) {
       }
       if (end == NULL || *end != '\0' || r.nth == 0) ok = 0;
     }
-    if (strncmp(eq + 1, "SLEEP:", 6) == 0 || strncmp(eq + 1, "SPIN:", 5) == 0) {
+    if (strcmp(eq + 1, "LIE") == 0) {
+      r.lie = 1;
+      r.rv = CKR_OK;
+      if (r.fn != F_FindObjects && r.fn != F_GetAttributeValue) ok = 0;
+    } else if (strncmp(eq + 1, "SLEEP:", 6) == 0 || strncmp(eq + 1, "SPIN:", 5) == 0) {
       r.spin = eq[1] == 'S' && eq[2] == 'P';
       const char* digits = eq + (r.spin ? 6 : 7);
       char* end = NULL;
@@ -177,14 +185,16 @@ static void spinFor(unsigned long us) {
   while ((unsigned long)((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000) < us);
 }
 
-/* Counts the call and returns the fault to inject, or CKR_OK to forward it. */
-static CK_RV fault(int fn) {
+/* Counts the call and returns the fault to inject, or CKR_OK to forward it; `lie` (if given) is
+ * set when the forwarded call's answer is to be falsified. */
+static CK_RV faultOrLie(int fn, int* lie) {
   pthread_mutex_lock(&g_mutex);
   unsigned long n = ++g_calls[fn];
   CK_RV rv = CKR_OK;
   unsigned long slowUs = 0;
   int spin = 0;
   int matched = 0;
+  if (lie != NULL) *lie = 0;
   for (int i = 0; i < g_ruleCount; ++i) {
     const struct Rule* r = &g_rules[i];
     if (r->fn != fn) continue;
@@ -192,6 +202,7 @@ static CK_RV fault(int fn) {
       rv = r->rv;
       slowUs = r->slowUs;
       spin = r->spin;
+      if (lie != NULL) *lie = r->lie;
       matched = 1;
       break;
     }
@@ -202,6 +213,8 @@ static CK_RV fault(int fn) {
   else if (slowUs > 0) usleep((useconds_t)slowUs);
   return rv;
 }
+
+static CK_RV fault(int fn) { return faultOrLie(fn, NULL); }
 
 #define FAULT(fn)               \
   do {                          \
@@ -302,8 +315,22 @@ static CK_RV w_CloseSession(CK_SESSION_HANDLE s) {
 }
 
 static CK_RV w_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
-  FAULT(F_GetAttributeValue);
-  return g_target->C_GetAttributeValue(s, o, t, n);
+  int lie;
+  CK_RV injected = faultOrLie(F_GetAttributeValue, &lie);
+  if (injected != CKR_OK) return injected;
+  CK_RV rv = g_target->C_GetAttributeValue(s, o, t, n);
+  if (lie && rv == CKR_OK)
+    for (CK_ULONG i = 0; i < n; ++i) t[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+  return rv;
+}
+
+static CK_RV w_FindObjects(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE_PTR found, CK_ULONG max, CK_ULONG_PTR count) {
+  int lie;
+  CK_RV injected = faultOrLie(F_FindObjects, &lie);
+  if (injected != CKR_OK) return injected;
+  CK_RV rv = g_target->C_FindObjects(s, found, max, count);
+  if (lie && rv == CKR_OK && count != NULL) *count = max + 1;
+  return rv;
 }
 
 EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
@@ -346,6 +373,7 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
       g_list.C_WrapKey = w_WrapKey;
       g_list.C_CloseSession = w_CloseSession;
       g_list.C_GetAttributeValue = w_GetAttributeValue;
+      g_list.C_FindObjects = w_FindObjects;
     }
   }
   pthread_mutex_unlock(&g_mutex);

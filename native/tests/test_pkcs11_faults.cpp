@@ -192,6 +192,36 @@ TEST(a_listed_object_that_cannot_be_read_is_read_again_then_reported) {
   destroyTokenKey(token, g.tokenRef);
 }
 
+// A module that answers what no module may (more objects than there was room for, an attribute
+// of unavailable length with CKR_OK) is an error, never a read past a buffer or a huge
+// allocation (found by fuzzing the token layer against a hostile module).
+TEST(a_module_that_overstates_its_answer_is_an_error) {
+  {
+    auto token = open("C_FindObjects=LIE");
+    try {
+      listTokenRefs(token, "faults-lie");
+      check::fail(__FILE__, __LINE__, "the listing succeeded");
+    } catch (const Error& e) {
+      CHECK(contains(e.what(), "C_FindObjects reported more objects than it was given room for"));
+    }
+  }
+  {
+    auto plain = open("");
+    GeneratedTokenKey g = generateTokenKey(plain, identity(8, "SYMMETRIC_DEFAULT"), "ENCRYPT_DECRYPT", "faults-lie");
+    g.key.reset();  // the last user goes: the next open initialises the module with the new plan
+    plain.reset();
+    auto token = open("C_GetAttributeValue=LIE");
+    try {
+      listTokenRefs(token, "faults-lie");
+      check::fail(__FILE__, __LINE__, "the listing succeeded");
+    } catch (const Error& e) {
+      CHECK(contains(e.what(), "attribute length out of range"));
+    }
+    token.reset();
+    destroyTokenKey(open(""), g.tokenRef);
+  }
+}
+
 TEST(the_module_is_initialised_once_and_finalised_with_its_last_user) {
   auto first = open("");
   // Shared: the second user does not initialise again, so a plan set now is not read.

@@ -289,26 +289,48 @@ std::vector<CK_OBJECT_HANDLE> Token::findAll(Session& s, CK_ATTRIBUTE* tmpl, CK_
   check(fn->C_FindObjectsInit(s.handle(), tmpl, count), "C_FindObjectsInit");
   std::vector<CK_OBJECT_HANDLE> out;
   CK_RV rv = CKR_OK;
+  bool overcounted = false;
   for (;;) {
     CK_OBJECT_HANDLE batch[64];
     CK_ULONG n = 0;
     rv = fn->C_FindObjects(s.handle(), batch, 64, &n);
     if (rv != CKR_OK || n == 0) break;
+    // A module that reports more objects than it was given room for is broken; reading past
+    // the batch would be ours (found by fuzzing the token layer against a hostile module).
+    if (n > 64) {
+      overcounted = true;
+      break;
+    }
     out.insert(out.end(), batch, batch + n);
   }
   CK_RV done = fn->C_FindObjectsFinal(s.handle());
+  if (overcounted) throw Error(ErrorCode::Internal, "C_FindObjects reported more objects than it was given room for");
   check(rv, "C_FindObjects");
   check(done, "C_FindObjectsFinal");
   return out;
 }
 
-Bytes Token::readAttribute(Session& s, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+CK_RV Token::tryReadAttribute(Session& s, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type, Bytes& out) {
   CK_ATTRIBUTE a{type, nullptr, 0};
-  check(s.fn()->C_GetAttributeValue(s.handle(), object, &a, 1), "C_GetAttributeValue");
-  Bytes out(a.ulValueLen);
+  CK_RV rv = s.fn()->C_GetAttributeValue(s.handle(), object, &a, 1);
+  if (rv != CKR_OK) return rv;
+  // The attributes read this way are ids, labels and public values: a length beyond this (or
+  // CK_UNAVAILABLE_INFORMATION with CKR_OK) is a broken module, not something to allocate
+  // (found by fuzzing the token layer against a hostile module).
+  constexpr CK_ULONG kMaxAttributeBytes = 1 << 20;
+  if (a.ulValueLen > kMaxAttributeBytes) throw Error(ErrorCode::Internal, "C_GetAttributeValue reported an attribute length out of range");
+  out.assign(a.ulValueLen, 0);
   a.pValue = out.data();
-  check(s.fn()->C_GetAttributeValue(s.handle(), object, &a, 1), "C_GetAttributeValue");
+  rv = s.fn()->C_GetAttributeValue(s.handle(), object, &a, 1);
+  if (rv != CKR_OK) return rv;
+  if (a.ulValueLen > out.size()) throw Error(ErrorCode::Internal, "C_GetAttributeValue reported more than it was given room for");
   out.resize(a.ulValueLen);
+  return CKR_OK;
+}
+
+Bytes Token::readAttribute(Session& s, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+  Bytes out;
+  check(tryReadAttribute(s, object, type, out), "C_GetAttributeValue");
   return out;
 }
 

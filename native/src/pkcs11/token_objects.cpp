@@ -46,16 +46,7 @@ bool unlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE* findTmpl, con
 
 std::optional<Bytes> readUnlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, CK_ATTRIBUTE* findTmpl) {
   Bytes out;
-  const bool read = unlessDestroyed(s, h, findTmpl, "C_GetAttributeValue", [&] {
-    CK_ATTRIBUTE a{type, nullptr, 0};
-    CK_RV rv = s.fn()->C_GetAttributeValue(s.handle(), h, &a, 1);
-    if (rv != CKR_OK) return rv;
-    out.resize(a.ulValueLen);
-    a.pValue = out.data();
-    rv = s.fn()->C_GetAttributeValue(s.handle(), h, &a, 1);
-    if (rv == CKR_OK) out.resize(a.ulValueLen);
-    return rv;
-  });
+  const bool read = unlessDestroyed(s, h, findTmpl, "C_GetAttributeValue", [&] { return Token::tryReadAttribute(s, h, type, out); });
   return read ? std::optional<Bytes>(std::move(out)) : std::nullopt;
 }
 

@@ -118,6 +118,8 @@ class Token {
   static CK_OBJECT_HANDLE findOne(Session& s, CK_OBJECT_CLASS cls, ByteView id);
   static std::vector<CK_OBJECT_HANDLE> findAll(Session& s, CK_ATTRIBUTE* tmpl, CK_ULONG count);
   static Bytes readAttribute(Session& s, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+  // readAttribute's two calls, the module's failure returned (a broken answer still throws).
+  static CK_RV tryReadAttribute(Session& s, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type, Bytes& out);
 
  private:
   friend class Session;
