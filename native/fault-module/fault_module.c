@@ -16,7 +16,9 @@
  *                      token doing the cryptography in the process does (SoftHSM2's RSA).
  *                      LIE makes a call succeed with an answer no module may give: C_FindObjects
  *                      reports one object more than it was given room for, C_GetAttributeValue
- *                      reports every length as CK_UNAVAILABLE_INFORMATION (C_FindObjects=LIE).
+ *                      reports every length as CK_UNAVAILABLE_INFORMATION (C_FindObjects=LIE);
+ *                      C_Sign, C_Encrypt and C_Decrypt report one byte more than they were given
+ *                      room for, or CK_UNAVAILABLE_INFORMATION when only asked for the length.
  *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per call a rule matched,
  *                      so a test can tell that its fault really happened.
  *   EKMS_FAULT_LOG_THREAD=1  adds " main" or " other" to each line: whether the call ran on the
@@ -143,7 +145,8 @@ static int loadPlan(void) {
     if (strcmp(eq + 1, "LIE") == 0) {
       r.lie = 1;
       r.rv = CKR_OK;
-      if (r.fn != F_FindObjects && r.fn != F_GetAttributeValue) ok = 0;
+      if (r.fn != F_FindObjects && r.fn != F_GetAttributeValue && r.fn != F_Sign && r.fn != F_Encrypt && r.fn != F_Decrypt)
+        ok = 0;
     } else if (strncmp(eq + 1, "SLEEP:", 6) == 0 || strncmp(eq + 1, "SPIN:", 5) == 0) {
       r.spin = eq[1] == 'S' && eq[2] == 'P';
       const char* digits = eq + (r.spin ? 6 : 7);
@@ -216,6 +219,20 @@ static CK_RV faultOrLie(int fn, int* lie) {
 
 static CK_RV fault(int fn) { return faultOrLie(fn, NULL); }
 
+/* C_Sign, C_Encrypt and C_Decrypt: input in, output into a buffer. LIE answers one byte more than
+ * the room given, or, asked only for the length (no buffer), a length no buffer can hold. */
+typedef CK_RV (*FillCall)(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR);
+static CK_RV fillBuffer(int fn, FillCall call, CK_SESSION_HANDLE s, CK_BYTE_PTR in, CK_ULONG inLen, CK_BYTE_PTR out,
+                        CK_ULONG_PTR outLen) {
+  int lie;
+  CK_RV injected = faultOrLie(fn, &lie);
+  if (injected != CKR_OK) return injected;
+  const CK_ULONG room = outLen != NULL ? *outLen : 0;
+  CK_RV rv = call(s, in, inLen, out, outLen);
+  if (lie && rv == CKR_OK && outLen != NULL) *outLen = out != NULL ? room + 1 : CK_UNAVAILABLE_INFORMATION;
+  return rv;
+}
+
 #define FAULT(fn)               \
   do {                          \
     CK_RV injected_ = fault(fn); \
@@ -255,24 +272,21 @@ static CK_RV w_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDL
   return g_target->C_SignInit(s, m, k);
 }
 static CK_RV w_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR sig, CK_ULONG_PTR sl) {
-  FAULT(F_Sign);
-  return g_target->C_Sign(s, d, dl, sig, sl);
+  return fillBuffer(F_Sign, g_target->C_Sign, s, d, dl, sig, sl);
 }
 static CK_RV w_EncryptInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
   FAULT(F_EncryptInit);
   return g_target->C_EncryptInit(s, m, k);
 }
 static CK_RV w_Encrypt(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol) {
-  FAULT(F_Encrypt);
-  return g_target->C_Encrypt(s, d, dl, o, ol);
+  return fillBuffer(F_Encrypt, g_target->C_Encrypt, s, d, dl, o, ol);
 }
 static CK_RV w_DecryptInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
   FAULT(F_DecryptInit);
   return g_target->C_DecryptInit(s, m, k);
 }
 static CK_RV w_Decrypt(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR o, CK_ULONG_PTR ol) {
-  FAULT(F_Decrypt);
-  return g_target->C_Decrypt(s, d, dl, o, ol);
+  return fillBuffer(F_Decrypt, g_target->C_Decrypt, s, d, dl, o, ol);
 }
 static CK_RV w_GenerateKey(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR k) {
   FAULT(F_GenerateKey);

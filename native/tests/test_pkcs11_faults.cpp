@@ -9,7 +9,14 @@
 #include <fstream>
 #include <sstream>
 
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
 #include "check.hpp"
+#include "ekms/import.hpp"
+#include "ekms/ossl.hpp"
+#include "ekms/pkcs11/token_import.hpp"
 #include "ekms/pkcs11/token_key.hpp"
 
 using namespace ekms;
@@ -88,6 +95,35 @@ KeyIdentity identity(int n, const std::string& spec = "ECC_NIST_P256") {
 }
 
 const AlgorithmInfo& ecdsa() { return algorithm("ECDSA_SHA_256"); }
+
+// RSA-OAEP with SHA-1 (the one SoftHSM2 2.6.1 takes) by OpenSSL, as a caller outside would.
+Bytes oaepSha1(ByteView spki, ByteView plaintext) {
+  const uint8_t* p = spki.data;
+  Pkey pub(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size)));
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pub.get(), nullptr));
+  Bytes out(512);
+  std::size_t len = out.size();
+  CHECK(ctx && EVP_PKEY_encrypt_init(ctx.get()) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
+        EVP_PKEY_encrypt(ctx.get(), out.data(), &len, plaintext.data, plaintext.size) == 1);
+  out.resize(len);
+  return out;
+}
+
+Bytes der(EVP_PKEY* key, bool priv) {
+  Bytes out;
+  if (priv) {
+    PKCS8_PRIV_KEY_INFO* p8 = EVP_PKEY2PKCS8(key);
+    out.resize(static_cast<std::size_t>(i2d_PKCS8_PRIV_KEY_INFO(p8, nullptr)));
+    uint8_t* q = out.data();
+    i2d_PKCS8_PRIV_KEY_INFO(p8, &q);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+  } else {
+    out.resize(static_cast<std::size_t>(i2d_PUBKEY(key, nullptr)));
+    uint8_t* q = out.data();
+    i2d_PUBKEY(key, &q);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -215,11 +251,118 @@ TEST(a_module_that_overstates_its_answer_is_an_error) {
       listTokenRefs(token, "faults-lie");
       check::fail(__FILE__, __LINE__, "the listing succeeded");
     } catch (const Error& e) {
-      CHECK(contains(e.what(), "attribute length out of range"));
+      CHECK(contains(e.what(), "C_GetAttributeValue reported a length out of range"));
     }
     token.reset();
     destroyTokenKey(open(""), g.tokenRef);
   }
+}
+
+// An output length beyond the buffer given (or, asked for the length alone, one no buffer can
+// hold) is an Internal error at every call that fills a buffer: never a read past our buffer, an
+// answer padded with bytes the module never wrote, or a huge allocation.
+template <typename F>
+void refusedAsOverstated(F&& operation, const std::string& call, const char* what) {
+  try {
+    operation();
+    fprintf(stderr, "  %s: succeeded\n", what);
+    check::fail(__FILE__, __LINE__, what);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::Internal) fprintf(stderr, "  %s: code %d\n", what, static_cast<int>(e.code()));
+    CHECK(e.code() == ErrorCode::Internal);
+    CHECK(contains(e.what(), call + " reported"));
+  }
+  CHECK(!faultLog().empty());  // the lie was told
+}
+
+// Keys made on a truthful module, then used through one that lies (the plan is read when the
+// module is initialised, so the truthful one's last user goes first).
+struct Made {
+  KeyIdentity id;
+  GeneratedTokenKey g;
+};
+Made make(int n, const std::string& spec, const std::string& usage) {
+  auto plain = open("");
+  Made m{identity(n, spec), {}};
+  m.g = generateTokenKey(plain, m.id, usage, "faults-lie");
+  m.g.key.reset();
+  return m;
+}
+
+TEST(a_module_that_overstates_an_output_length_is_an_error) {
+  const Made ec = make(9, "ECC_NIST_P256", "SIGN_VERIFY");
+  const Made hmac = make(10, "HMAC_256", "GENERATE_VERIFY_MAC");
+  const Made aes = make(11, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT");
+  const Made ecdh = make(12, "ECC_NIST_P256", "KEY_AGREEMENT");
+  const Made rsa = make(13, "RSA_2048", "ENCRYPT_DECRYPT");
+  const auto load = [](const std::shared_ptr<Token>& t, const Made& m) { return loadTokenKey(t, m.id, m.g.tokenRef, m.g.publicKey); };
+  const std::string message = "m";
+  {
+    auto token = open("C_Sign=LIE");
+    refusedAsOverstated([&] { load(token, ec)->sign(ecdsa(), false, message); }, "C_Sign", "ECDSA signing");
+    refusedAsOverstated([&] { load(token, hmac)->mac(algorithm("HMAC_SHA_256"), message); }, "C_Sign", "HMAC");
+  }
+  {
+    auto token = open("C_Encrypt=LIE");
+    refusedAsOverstated([&] { load(token, aes)->encrypt(algorithm("SYMMETRIC_DEFAULT"), message, {}); }, "C_Encrypt", "AES-GCM encryption");
+  }
+  Bytes sealed = loadTokenKey(open(""), aes.id, aes.g.tokenRef, {})->encrypt(algorithm("SYMMETRIC_DEFAULT"), message, {});
+  {
+    auto token = open("C_Decrypt=LIE");
+    refusedAsOverstated([&] { load(token, aes)->decrypt(algorithm("SYMMETRIC_DEFAULT"), sealed, {}); }, "C_Decrypt", "AES-GCM decryption");
+    // RSAES_OAEP_SHA_1 is the one OAEP SoftHSM2 decrypts itself; the others decode in our code
+    // (where any wrong length is already InvalidCiphertext, as every failure there must be).
+    const Bytes oaep = oaepSha1(rsa.g.publicKey, toBytes(message));
+    refusedAsOverstated([&] { load(token, rsa)->decrypt(algorithm("RSAES_OAEP_SHA_1"), oaep, {}); }, "C_Decrypt", "RSA-OAEP decryption");
+  }
+  {
+    auto token = open("C_GetAttributeValue=LIE");
+    Pkey peer(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    const Bytes peerDer = der(peer.get(), false);
+    refusedAsOverstated([&] { load(token, ecdh)->deriveSharedSecret(peerDer); }, "C_GetAttributeValue", "ECDH");
+  }
+  auto plain = open("");
+  for (const Made* m : {&ec, &hmac, &aes, &ecdh, &rsa}) destroyTokenKey(plain, m->g.tokenRef);
+}
+
+// Importing material checks it with signatures made inside the token: HMAC material by its MACs
+// (a fixed 64-byte buffer), EC material by two ECDSA signatures sized by a first call.
+TEST(an_import_through_a_module_that_overstates_a_signature_is_an_error) {
+  TokenWrappingKey hmacWrap, ecWrap;
+  {
+    auto plain = open("");
+    hmacWrap = generateTokenWrappingKey(plain, "faults-14", "w14", "RSA_2048", "RSAES_OAEP_SHA_1", "faults-lie");
+    ecWrap = generateTokenWrappingKey(plain, "faults-15", "w15", "RSA_2048", "RSA_AES_KEY_WRAP_SHA_1", "faults-lie");
+  }
+  const Bytes hmacMaterial(32, 0x42);
+  Pkey ec(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  const Bytes aes(32, 0x5a);
+  Bytes ecWrapped = oaepSha1(ecWrap.publicKey, aes);
+  const Bytes wrappedPkcs8 = aesKeyWrapPad(aes, der(ec.get(), true));
+  ecWrapped.insert(ecWrapped.end(), wrappedPkcs8.begin(), wrappedPkcs8.end());
+  {
+    auto token = open("C_Sign=LIE");
+    refusedAsOverstated([&] {
+      unwrapIntoToken(token, "HMAC_256", "GENERATE_VERIFY_MAC", "faults-14", "faults-lie", hmacWrap.tokenRef, "RSAES_OAEP_SHA_1",
+                      "faults-14/pending", oaepSha1(hmacWrap.publicKey, hmacMaterial));
+    }, "C_Sign", "HMAC import");
+    refusedAsOverstated([&] {
+      unwrapIntoToken(token, "ECC_NIST_P256", "SIGN_VERIFY", "faults-15", "faults-lie", ecWrap.tokenRef, "RSA_AES_KEY_WRAP_SHA_1",
+                      "faults-15/pending", ecWrapped);
+    }, "C_Sign", "EC import");
+  }
+  // Nothing imported is left behind, and the same imports through a truthful module succeed (so
+  // the refusals above came from the lies, not from the material).
+  auto plain = open("");
+  CHECK(listTokenRefs(plain, "faults-lie").size() == 2);  // the two wrapping keys
+  TokenImported h = unwrapIntoToken(plain, "HMAC_256", "GENERATE_VERIFY_MAC", "faults-14", "faults-lie", hmacWrap.tokenRef,
+                                    "RSAES_OAEP_SHA_1", "faults-14/pending", oaepSha1(hmacWrap.publicKey, hmacMaterial));
+  TokenImported e = unwrapIntoToken(plain, "ECC_NIST_P256", "SIGN_VERIFY", "faults-15", "faults-lie", ecWrap.tokenRef,
+                                    "RSA_AES_KEY_WRAP_SHA_1", "faults-15/pending", ecWrapped);
+  CHECK(!h.materialId.empty());
+  CHECK(e.publicKey == der(ec.get(), false));
+  for (const char* ref : {"faults-14/pending", "faults-15/pending"}) destroyTokenKey(plain, ref);
+  for (const TokenWrappingKey* w : {&hmacWrap, &ecWrap}) destroyTokenKey(plain, w->tokenRef);
 }
 
 TEST(the_module_is_initialised_once_and_finalised_with_its_last_user) {

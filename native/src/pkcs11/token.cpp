@@ -15,6 +15,10 @@ std::string fixedText(const CK_UTF8CHAR* text, std::size_t size) {
 
 [[noreturn]] void unavailable(const std::string& message) { throw Error(ErrorCode::KeyUnavailable, message); }
 
+// More slots or mechanisms than any module has (SoftHSM2 lists 70 mechanisms): beyond it a
+// count is a broken module's, not something to allocate for.
+constexpr std::size_t kMaxListLength = 4096;
+
 }  // namespace
 
 // ----------------------------------------------------------------------------- Session
@@ -59,9 +63,9 @@ CK_SLOT_ID Token::findSlot(const std::shared_ptr<Module>& module) const {
   CK_FUNCTION_LIST* fn = module->fn();
   CK_ULONG count = 0;
   check(fn->C_GetSlotList(CK_TRUE, nullptr, &count), "C_GetSlotList");
-  std::vector<CK_SLOT_ID> slots(count);
+  std::vector<CK_SLOT_ID> slots(announcedLength(count, kMaxListLength, "C_GetSlotList"));
   if (count > 0) check(fn->C_GetSlotList(CK_TRUE, slots.data(), &count), "C_GetSlotList");
-  slots.resize(count);
+  slots.resize(filledLength(count, slots.size(), "C_GetSlotList"));
   std::vector<CK_SLOT_ID> matches;
   std::string seen;
   for (CK_SLOT_ID slot : slots) {
@@ -158,9 +162,9 @@ void Token::connect() {
 
   CK_ULONG count = 0;
   check(fn->C_GetMechanismList(slot, nullptr, &count), "C_GetMechanismList");
-  std::vector<CK_MECHANISM_TYPE> list(count);
+  std::vector<CK_MECHANISM_TYPE> list(announcedLength(count, kMaxListLength, "C_GetMechanismList"));
   if (count > 0) check(fn->C_GetMechanismList(slot, list.data(), &count), "C_GetMechanismList");
-  list.resize(count);
+  list.resize(filledLength(count, list.size(), "C_GetMechanismList"));
   std::set<CK_MECHANISM_TYPE> mechanisms(list.begin(), list.end());
   for (CK_MECHANISM_TYPE m : mechanisms) info.mechanisms.push_back(mechanismName(m));
 
@@ -317,14 +321,12 @@ CK_RV Token::tryReadAttribute(Session& s, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_
   // The attributes read this way are ids, labels and public values: a length beyond this (or
   // CK_UNAVAILABLE_INFORMATION with CKR_OK) is a broken module, not something to allocate
   // (found by fuzzing the token layer against a hostile module).
-  constexpr CK_ULONG kMaxAttributeBytes = 1 << 20;
-  if (a.ulValueLen > kMaxAttributeBytes) throw Error(ErrorCode::Internal, "C_GetAttributeValue reported an attribute length out of range");
-  out.assign(a.ulValueLen, 0);
+  constexpr std::size_t kMaxAttributeBytes = 1 << 20;
+  out.assign(announcedLength(a.ulValueLen, kMaxAttributeBytes, "C_GetAttributeValue"), 0);
   a.pValue = out.data();
   rv = s.fn()->C_GetAttributeValue(s.handle(), object, &a, 1);
   if (rv != CKR_OK) return rv;
-  if (a.ulValueLen > out.size()) throw Error(ErrorCode::Internal, "C_GetAttributeValue reported more than it was given room for");
-  out.resize(a.ulValueLen);
+  out.resize(filledLength(a.ulValueLen, out.size(), "C_GetAttributeValue"));
   return CKR_OK;
 }
 

@@ -205,7 +205,7 @@ class TokenKey final : public Key {
       CK_ULONG len = buf.size();
       check(s.fn()->C_Encrypt(s.handle(), const_cast<uint8_t*>(plaintext.data), plaintext.size, buf.data(), &len),
             "C_Encrypt");
-      buf.resize(len);
+      buf.resize(filledLength(len, buf.size(), "C_Encrypt"));
       return buf;
     });
     out.insert(out.end(), sealed.begin(), sealed.end());
@@ -232,7 +232,7 @@ class TokenKey final : public Key {
       // SoftHSM2 reports a wrong tag as CKR_GENERAL_ERROR; every failure here is InvalidCiphertext.
       CK_RV rv = s.fn()->C_Decrypt(s.handle(), const_cast<uint8_t*>(parts.body.data), sealedLen, out.data(), &len);
       if (rv != CKR_OK) invalidCiphertextOr(RvError("C_Decrypt", rv));
-      out.resize(len);
+      out.resize(filledLength(len, out.size(), "C_Decrypt"));
       return out;
     });
   }
@@ -279,12 +279,13 @@ class TokenKey final : public Key {
       CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
       check(s.fn()->C_DeriveKey(s.handle(), &mech, h, tmpl, 6, &derived), "C_DeriveKey");
       ObjectGuard guard(s, derived);
-      CK_ATTRIBUTE value{CKA_VALUE, nullptr, 0};
+      // The secret's length is known (CKA_VALUE_LEN above): one read into a buffer of that size,
+      // and an answer of any other length is a broken module's, not a shorter or padded secret.
+      SecretBytes out(valueLen);
+      CK_ATTRIBUTE value{CKA_VALUE, out.data(), valueLen};
       check(s.fn()->C_GetAttributeValue(s.handle(), derived, &value, 1), "C_GetAttributeValue");
-      SecretBytes out(value.ulValueLen);
-      value.pValue = out.data();
-      check(s.fn()->C_GetAttributeValue(s.handle(), derived, &value, 1), "C_GetAttributeValue");
-      out.resize(value.ulValueLen);
+      if (filledLength(value.ulValueLen, out.size(), "C_GetAttributeValue") != out.size())
+        throw Error(ErrorCode::Internal, "C_GetAttributeValue gave a shared secret of the wrong length");
       return out;
     });
   }
@@ -340,7 +341,7 @@ class TokenKey final : public Key {
       Bytes sig(maxLen);
       CK_ULONG len = sig.size();
       check(s.fn()->C_Sign(s.handle(), const_cast<uint8_t*>(input.data), input.size, sig.data(), &len), "C_Sign");
-      sig.resize(len);
+      sig.resize(filledLength(len, sig.size(), "C_Sign"));
       return sig;
     });
   }
@@ -423,7 +424,7 @@ class TokenKey final : public Key {
           CK_ULONG len = out.size();
           rv = fn->C_Decrypt(s.handle(), const_cast<uint8_t*>(ciphertext.data), ciphertext.size, out.data(), &len);
           if (rv != CKR_OK) invalidCiphertextOr(RvError("C_Decrypt", rv));
-          out.resize(len);
+          out.resize(filledLength(len, out.size(), "C_Decrypt"));
           return out;
         }
         if (rv != CKR_ARGUMENTS_BAD && rv != CKR_MECHANISM_PARAM_INVALID && rv != CKR_MECHANISM_INVALID)

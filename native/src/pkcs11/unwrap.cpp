@@ -216,18 +216,19 @@ CK_ULONG valueLen(Session& s, CK_OBJECT_HANDLE h) {
   return len;
 }
 
+// An RSA-16384 signature: more is a broken module's size, not one to allocate for.
+constexpr CK_ULONG kMaxSignatureBytes = 2048;
+
 Bytes tokenSign(Session& s, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mech, ByteView data) {
   CK_MECHANISM m{mech, nullptr, 0};
   check(s.fn()->C_SignInit(s.handle(), &m, key), "C_SignInit");
   CK_ULONG len = 0;
   CK_RV rv = s.fn()->C_Sign(s.handle(), const_cast<uint8_t*>(data.data), static_cast<CK_ULONG>(data.size), nullptr, &len);
-  if (rv != CKR_OK) {
-    s.fail();  // the operation may still be active
-    throw RvError("C_Sign", rv);
-  }
-  Bytes out(len);
+  if (rv != CKR_OK || len > kMaxSignatureBytes) s.fail();  // the operation may still be active
+  check(rv, "C_Sign");
+  Bytes out(announcedLength(len, kMaxSignatureBytes, "C_Sign"));
   check(s.fn()->C_Sign(s.handle(), const_cast<uint8_t*>(data.data), static_cast<CK_ULONG>(data.size), out.data(), &len), "C_Sign");
-  out.resize(len);
+  out.resize(filledLength(len, out.size(), "C_Sign"));
   return out;
 }
 
@@ -349,7 +350,8 @@ bool macTakes(Session& s, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mech, Bytes* m
   rv = s.fn()->C_Sign(s.handle(), const_cast<uint8_t*>(data.data), static_cast<CK_ULONG>(data.size), out, &len);
   if (rv != CKR_OK) s.fail();
   check(rv, "C_Sign");
-  if (mac != nullptr) mac->assign(out, out + len);
+  const std::size_t n = filledLength(len, sizeof out, "C_Sign");
+  if (mac != nullptr) mac->assign(out, out + n);
   return true;
 }
 

@@ -2,6 +2,7 @@
 // package libp11-kit-dev, in its PKCS#11-compatible mode) and how a CK_RV becomes an ekms::Error.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <p11-kit/pkcs11.h>
@@ -32,6 +33,20 @@ class RvError : public Error {
 
 inline void check(CK_RV rv, const char* call) {
   if (rv != CKR_OK) throw RvError(call, rv);
+}
+
+// Lengths a module reports. A call that fills a buffer may report at most the room it was given
+// (PKCS#11 §5.2), and a size announced before a buffer is allocated must be one a buffer can
+// hold. A module that breaks either is broken: believing it would read past our buffer, grow an
+// answer with bytes it never wrote, or allocate without bound (found by fuzzing the token layer
+// against a hostile module). Both are Internal errors instead.
+inline std::size_t filledLength(CK_ULONG reported, std::size_t room, const char* call) {
+  if (reported > room) throw Error(ErrorCode::Internal, std::string(call) + " reported more than it was given room for");
+  return static_cast<std::size_t>(reported);
+}
+inline std::size_t announcedLength(CK_ULONG announced, std::size_t limit, const char* call) {
+  if (announced > limit) throw Error(ErrorCode::Internal, std::string(call) + " reported a length out of range");
+  return static_cast<std::size_t>(announced);
 }
 
 }  // namespace ekms::pkcs11
