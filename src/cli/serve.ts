@@ -23,6 +23,8 @@ const SERVE_FLAGS = new Set(['--host', '--port', '--auth', '--tls-cert', '--tls-
 const MAX_WORKERS = 64;
 const DEATH_WINDOW_MS = 60_000;
 const MAX_DEATHS_PER_WINDOW = 10;
+/** How long after a worker's exit with code 0 the primary decides it was stopped alone. */
+const ALONE_AFTER_MS = 250;
 
 export const serveHelp = [
   'usage: ekms serve [--host <addr>] [--port <n>] [--auth none|sigv4] [--tls-cert <pem> --tls-key <pem>]',
@@ -230,22 +232,33 @@ async function superviseWorkers(count: number, opts: ServerOptions, args: Parsed
         started(undefined);
         stopAll();
       } else if (!stopping && (code !== 0 || signal !== null)) {
-        // (a worker that exits 0 was stopped by a signal of its own, as Ctrl-C sends to all)
-        const now = Date.now();
-        while (recentDeaths.length > 0 && now - recentDeaths[0]! > DEATH_WINDOW_MS) recentDeaths.shift();
-        recentDeaths.push(now);
-        if (recentDeaths.length > MAX_DEATHS_PER_WINDOW) {
-          // Something kills every worker soon after it starts: replacing them forever helps nobody.
-          failure = code ? code : 255;
-          ctx.stderr(`ekms: ${recentDeaths.length} worker processes died within a minute; stopping\n`);
-          stopAll();
-        } else {
-          ctx.stderr(`ekms: a worker process died (${signal ?? `exit code ${code}`}); starting another\n`);
-          fork();
-        }
+        replace(`died (${signal ?? `exit code ${code}`})`, code);
+      } else if (!stopping) {
+        // Exit code 0: the worker was stopped by a SIGINT or SIGTERM of its own. A Ctrl-C, or a
+        // kill of the process group, signals this process at the same moment, and its stop may
+        // not have begun yet: one still not stopping a moment later was stopped alone (`kill
+        // <worker>`), and is replaced as one that died.
+        setTimeout(() => {
+          if (!stopping) replace('stopped (exit code 0)', code);
+        }, ALONE_AFTER_MS);
       }
       if (live.size === 0 && stopping) allExited();
     });
+  };
+  const replace = (what: string, code: number | null) => {
+    const now = Date.now();
+    while (recentDeaths.length > 0 && now - recentDeaths[0]! > DEATH_WINDOW_MS) recentDeaths.shift();
+    recentDeaths.push(now);
+    if (recentDeaths.length > MAX_DEATHS_PER_WINDOW) {
+      // Something kills every worker soon after it starts: replacing them forever helps nobody.
+      failure = code ? code : 255;
+      ctx.stderr(`ekms: ${recentDeaths.length} worker processes died within a minute; stopping\n`);
+      stopAll();
+      if (live.size === 0) allExited();
+    } else {
+      ctx.stderr(`ekms: a worker process ${what}; starting another\n`);
+      fork();
+    }
   };
   for (let i = 0; i < count; i++) fork();
   const first = await ready;

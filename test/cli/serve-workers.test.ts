@@ -98,6 +98,31 @@ function socketsOf(pid: number): { listening: number; connections: number } {
   return n;
 }
 
+t.test('ekms serve --workers 2: a worker stopped alone by SIGTERM is replaced, not left out', async (tt) => {
+  const h = home();
+  const { child, url, stderr } = await startServe(['--home', h, '--workers', '2']);
+  tt.teardown(() => {
+    for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  });
+  // Both workers, one after the other, each once its replacement listens: with the last one
+  // gone the port would close for good.
+  for (const worker of childrenOf(child.pid!)) {
+    process.kill(worker, 'SIGTERM');
+    await until(() => {
+      const now = childrenOf(child.pid!);
+      return !now.includes(worker) && now.length === 2 && now.every((pid) => socketsOf(pid).listening === 1);
+    }, `worker ${worker} replaced`);
+  }
+  tt.equal(stderr().match(/a worker process stopped \(exit code 0\); starting another/g)?.length, 2, 'each replacement said');
+  const client = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, endpoint: url, maxAttempts: 1 });
+  tt.same((await client.send(new ListKeysCommand({}))).Keys, [], 'still served');
+  client.destroy();
+  const exited = exitOf(child);
+  child.kill('SIGTERM');
+  tt.equal((await exited).code, 0, 'and stopped as a whole by SIGTERM');
+});
+
 t.test('ekms serve --workers: a worker killed under load leaves no request without an answer', async (tt) => {
   const h = home();
   const storeFile = join(h, 'store.sqlite3');
