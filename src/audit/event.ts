@@ -332,7 +332,7 @@ function requestJson(frame: Frame, input: unknown): LinePiece {
  */
 export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   const { caller } = call;
-  const userAgent = (caller as { userAgent?: unknown }).userAgent;
+  const userAgent: unknown = caller.userAgent;
   const agent = typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined;
   const frame = frameOf(id, String(call.operation), caller, agent);
   const failed = call.error !== undefined;

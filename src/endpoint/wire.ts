@@ -127,6 +127,7 @@ export async function processRequest(kms: Kms, req: WireRequest, options: Proces
     const caller: Partial<Caller> = { kind: options.callerKind ?? 'endpoint', requestId };
     if (auth.accessKeyId !== undefined) caller.accessKeyId = auth.accessKeyId;
     if (req.sourceAddress !== undefined) caller.sourceAddress = req.sourceAddress;
+    if (req.headers['user-agent'] !== undefined) caller.userAgent = req.headers['user-agent'];
     const output = await kms.execute(op, input as never, caller);
     // Operations without an output shape answer with an empty body, as AWS does.
     const body = operations[op]!.output ? Buffer.from(JSON.stringify(encodeOutput(op, output)), 'utf8') : Buffer.alloc(0);

@@ -17,6 +17,8 @@ export interface Caller {
   kind: 'library' | 'endpoint' | 'cli';
   accessKeyId?: string;
   sourceAddress?: string;
+  /** The client's User-Agent header (endpoint), for the audit trail's userAgent as CloudTrail's. */
+  userAgent?: string;
   requestId: string;
 }
 

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import t from 'tap';
 
 import { resolveConfig } from '../../src/config.js';
+import { startServer } from '../../src/endpoint/index.js';
+import { userAgent } from '../../src/version.js';
 import { Kms, NotFoundException } from '../../src/index.js';
+import { raw, kmsHeaders } from '../endpoint/http.js';
 import { tempHome } from '../helpers/backends.js';
 
 type Event = Record<string, any>;
@@ -398,4 +401,26 @@ t.test('grant tokens stay out of failed calls\' messages in the trail, whatever 
     t.match(e.errorMessage, /at 'grantTokens' failed to satisfy constraint/, 'the message still says what was wrong');
   }
   t.notOk(readFileSync(join(home, 'audit.log'), 'utf8').includes(GrantToken!), 'the grant token is in no line');
+});
+
+t.test("an endpoint call is logged with the client's User-Agent, as CloudTrail logs it", async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const server = await startServer(kms, { port: 0 });
+  const agent = 'aws-cli/2.9.19 Python/3.9.11 Linux/6.1 exe/x86_64.debian.12 prompt/off command/kms.list-keys';
+  const listed = await raw(server.url, { headers: { ...kmsHeaders(server.url, 'ListKeys'), 'User-Agent': agent }, body: '{}' });
+  t.equal(listed.status, 200);
+  const unnamed = await raw(server.url, { headers: kmsHeaders(server.url, 'ListAliases'), body: '{}' });
+  t.equal(unnamed.status, 200);
+  await server.close();
+  await kms.close();
+  const events = readEvents(join(home, 'audit.log'));
+  t.same(
+    events.map((e) => [e.eventName, e.userAgent]),
+    [
+      ['ListKeys', agent],
+      ['ListAliases', userAgent],
+    ],
+    "the client's own, else the library's",
+  );
 });
