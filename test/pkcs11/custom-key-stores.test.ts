@@ -44,6 +44,9 @@ t.test('without a token there are no custom key stores and no AWS_CLOUDHSM keys'
   tt.same((await kms.describeCustomKeyStores({})).CustomKeyStores, []);
   await rejects(tt, kms.createKey({ Origin: 'AWS_CLOUDHSM' }), 'UnsupportedOperationException');
   await rejects(tt, kms.createKey({ CustomKeyStoreId: 'cks-00000000000000000' }), 'CustomKeyStoreNotFoundException');
+  // A store that does not exist is the answer, whatever Origin the key would have had in it.
+  for (const Origin of ['AWS_KMS', 'EXTERNAL_KEY_STORE'] as const)
+    await rejects(tt, kms.createKey({ CustomKeyStoreId: 'cks-00000000000000000', Origin, XksKeyId: Origin === 'EXTERNAL_KEY_STORE' ? 'abc' : undefined }), 'CustomKeyStoreNotFoundException');
   await rejects(tt, kms.connectCustomKeyStore({ CustomKeyStoreId: 'cks-00000000000000000' }), 'CustomKeyStoreNotFoundException');
 });
 
@@ -64,6 +67,7 @@ t.test('CreateKey: default token, CustomKeyStoreId, AWS_CLOUDHSM, or software on
   tt.equal(softwareKey.CustomKeyStoreId, undefined);
   tt.ok(kms.store.getMaterials(softwareKey.KeyId!)[0]?.wrapped, 'wrapped under the root key');
   await rejects(tt, kms.createKey({ CustomKeyStoreId: 'cks-11111111111111111' }), 'CustomKeyStoreNotFoundException');
+  await rejects(tt, kms.createKey({ CustomKeyStoreId: 'cks-11111111111111111', Origin: 'EXTERNAL_KEY_STORE', XksKeyId: 'abc' }), 'CustomKeyStoreNotFoundException');
   await rejects(tt, kms.createKey({ CustomKeyStoreId: id, Origin: 'AWS_KMS' }), 'UnsupportedOperationException');
 });
 

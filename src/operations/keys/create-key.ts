@@ -56,10 +56,11 @@ export function tokenForNewKey(ctx: OperationContext, input: Input<'CreateKey'>)
   const token = ctx.token;
   let chosen: TokenBackend | undefined;
   if (input.CustomKeyStoreId !== undefined) {
-    if (input.Origin !== undefined && input.Origin !== 'AWS_CLOUDHSM')
-      throw new UnsupportedOperationException(`Origin ${input.Origin} cannot be used with a CustomKeyStoreId: keys in this custom key store have Origin AWS_CLOUDHSM.`);
+    // A store that does not exist first: what it could hold matters only for one that does.
     if (token === undefined || input.CustomKeyStoreId !== token.customKeyStoreId)
       throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
+    if (input.Origin !== undefined && input.Origin !== 'AWS_CLOUDHSM')
+      throw new UnsupportedOperationException(`Origin ${input.Origin} cannot be used with a CustomKeyStoreId: keys in this custom key store have Origin AWS_CLOUDHSM.`);
     chosen = token;
   } else if (input.Origin === 'AWS_CLOUDHSM') {
     if (token === undefined)
