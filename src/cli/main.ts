@@ -1,6 +1,8 @@
 // The `ekms` command: `ekms <operation> [--flags]` with the names of `aws kms`, and
 // `ekms serve`. Exit codes as the AWS CLI's: 0 success, 252 usage or parameter errors,
 // 254 an error response from the service, 255 other failures, 130 interrupted.
+import { type, release } from 'node:os';
+
 import { KmsError } from '../errors.js';
 import { EndpointConfigError } from '../endpoint/server.js';
 import { AccessKeysError } from '../endpoint/access-keys.js';
@@ -18,6 +20,7 @@ import { ParamError } from './params.js';
 import { runOperation } from './run-operation.js';
 import { serve, serveHelp } from './serve.js';
 import { DurabilityError, isStoreCommand, runStoreCommand, storeCommandHelp } from './store-commands.js';
+import { version } from '../version.js';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -142,7 +145,8 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   try {
     const args = parseArgs(argv);
     if (args.switches.has('--version')) {
-      io.stdout('ekms (embedded-kms)\n');
+      // As `aws --version` says it: this program's name and version, then what it runs on.
+      io.stdout(`ekms/${version} embedded-kms node/${process.version} ${type()}/${release()}\n`);
       return EXIT.ok;
     }
     return await dispatch(args, io);

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { release as osRelease, type as osType } from 'node:os';
 
 import t from 'tap';
 
@@ -372,6 +373,10 @@ t.test('help from the model', async (tt) => {
   tt.match(create.stdout, /TagKey \(string; required; length 1\.\.128 characters\)/);
   const sign = await ekms(['sign', '--help']);
   tt.match(sign.stdout, /^ {10}--key-id <value>$/m, 'required flags are not bracketed');
+  const version = await ekms(['--version']);
+  const { version: packaged } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  tt.equal(version.code, 0);
+  tt.equal(version.stdout, `ekms/${packaged} embedded-kms node/${process.version} ${osType()}/${osRelease()}\n`, 'as aws --version: name/version, then the platform');
   tt.match(sign.stdout, /--message  \(Message: blob; required; length 1\.\.4096 bytes/);
 });
 
