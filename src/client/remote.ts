@@ -32,6 +32,12 @@ export interface RemoteOptions {
 }
 
 /** The endpoint could not be reached or did not answer in AWS JSON. */
+/** Node's codes for a server certificate that does not verify (OpenSSL's X509_V_ERR_* names, and the host check's). */
+function isCertificateError(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY|DECRYPT)/.test(code);
+}
+
 export class EndpointConnectionError extends Error {
   override readonly name = 'EndpointConnectionError';
 }
@@ -152,13 +158,18 @@ export class RemoteKms {
         timedOut = true;
         req.destroy(new Error('timed out'));
       });
-      req.on('error', () =>
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A certificate that does not verify is no refused connection: botocore says which.
+        if (https && !connected && isCertificateError(err)) {
+          reject(new EndpointConnectionError(`SSL validation failed for ${this.url.href} [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ${err.message}`));
+          return;
+        }
         reject(
           new EndpointConnectionError(
             timedOut ? `${connected ? 'Read' : 'Connect'} timeout on endpoint URL: "${this.url.href}"` : `Could not connect to the endpoint URL: "${this.url.href}"`,
           ),
-        ),
-      );
+        );
+      });
       req.end(body);
     });
   }

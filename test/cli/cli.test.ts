@@ -525,7 +525,11 @@ t.test('--profile, the shared credentials and config files, --ca-bundle', async 
 
   const untrusted = await list(['--profile', 'ekms'], {});
   tt.equal(untrusted.code, 255, 'a self-signed endpoint is refused without a CA bundle');
-  tt.match(untrusted.stderr, /Could not connect to the endpoint URL/);
+  tt.equal(
+    untrusted.stderr,
+    `\nSSL validation failed for ${server.url}/ [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate\n`,
+    "botocore's words: a certificate that does not verify, not a refused connection",
+  );
   const ok = await list(['--profile', 'ekms', '--ca-bundle', cert], {});
   tt.equal(ok.code, 0, `--profile and --ca-bundle: ${ok.stderr}`);
   tt.same(JSON.parse(ok.stdout), { Keys: [] });
