@@ -108,8 +108,38 @@ function withHiddenPin(options: Pkcs11Options): Pkcs11Options {
   return copy;
 }
 
+/** The most unwrapped keys the native cache may hold (binding/engine.cpp's bound). */
+const MAX_KEY_CACHE_SIZE = 1 << 20;
+
+/**
+ * An option of the wrong type (a fixtures object for the file's path, a keyCacheSize of '10')
+ * fails here, naming the option and what it takes, rather than as a TypeError from deep inside
+ * or a message about something else ("cannot create the root key").
+ */
+function checkOptionTypes(options: KmsOptions): void {
+  const o = options as Record<string, unknown>;
+  const wrong = (name: string, takes: string): never => {
+    const v = o[name];
+    const given = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
+    throw new TypeError(`Kms.open: option '${name}' must be ${takes}, not ${given}`);
+  };
+  for (const name of ['home', 'region', 'accountId'] as const) if (o[name] !== undefined && typeof o[name] !== 'string') wrong(name, 'a string');
+  if (o.fixtures !== undefined && typeof o.fixtures !== 'string') wrong('fixtures', 'the path of a fixtures file (JSON or YAML)');
+  if (o.testing !== undefined && typeof o.testing !== 'boolean') wrong('testing', 'true or false');
+  if (o.clock !== undefined && typeof o.clock !== 'function') wrong('clock', 'a function that returns a Date');
+  const size = o.keyCacheSize;
+  if (size !== undefined && !(typeof size === 'number' && Number.isInteger(size) && size >= 0 && size <= MAX_KEY_CACHE_SIZE))
+    wrong('keyCacheSize', `a whole number from 0 to ${MAX_KEY_CACHE_SIZE}`);
+  const audit = o.audit as { path?: unknown } | false | undefined;
+  if (audit !== undefined && audit !== false && (typeof audit !== 'object' || audit === null || Array.isArray(audit) || (audit.path !== undefined && typeof audit.path !== 'string')))
+    wrong('audit', "false, or { path: '<file>' }");
+  if (o.pkcs11 !== undefined && (typeof o.pkcs11 !== 'object' || o.pkcs11 === null || Array.isArray(o.pkcs11)))
+    wrong('pkcs11', '{ module, tokenLabel, pin or pinFile }');
+}
+
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {
   warnUnknownOptions(options);
+  checkOptionTypes(options);
   const module = options.pkcs11?.module ?? env.EKMS_PKCS11_MODULE;
   let pkcs11: Pkcs11Options | undefined;
   if (options.pkcs11) pkcs11 = withHiddenPin(options.pkcs11);

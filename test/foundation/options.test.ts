@@ -36,3 +36,29 @@ t.test('an unknown option is warned about once; known ones are not', async (t) =
   const again = await warningsDuring(() => resolveConfig({ home, storeDir: '/elsewhere' } as never, {}));
   t.same(again, [], 'once per name');
 });
+
+t.test('an option of the wrong type is refused, naming the option and what it takes', async (t) => {
+  const { Kms } = await import('../../src/index.js');
+  const { mkdtempSync, existsSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const parent = mkdtempSync(join(tmpdir(), 'ekms-options-'));
+  t.teardown(() => rmSync(parent, { recursive: true, force: true }));
+  const home = join(parent, 'home');
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ fixtures: { Keys: [] } }, /option 'fixtures' must be the path of a fixtures file \(JSON or YAML\), not an object/],
+    [{ keyCacheSize: '10' }, /option 'keyCacheSize' must be a whole number from 0 to 1048576, not string "10"/],
+    [{ keyCacheSize: -1 }, /option 'keyCacheSize' must be a whole number/],
+    [{ keyCacheSize: 1.5 }, /option 'keyCacheSize' must be a whole number/],
+    [{ home: 42 }, /option 'home' must be a string, not number 42/],
+    [{ audit: true }, /option 'audit' must be false, or \{ path: '<file>' \}, not boolean true/],
+    [{ audit: { path: 7 } }, /option 'audit' must be false/],
+    [{ clock: new Date() }, /option 'clock' must be a function that returns a Date, not an object/],
+    [{ testing: 'yes' }, /option 'testing' must be true or false/],
+    [{ pkcs11: '/usr/lib/softhsm/libsofthsm2.so' }, /option 'pkcs11' must be \{ module, tokenLabel, pin or pinFile \}/],
+  ];
+  for (const [options, message] of cases)
+    await t.rejects(Kms.open({ home, ...options } as never), { name: 'TypeError', message }, JSON.stringify(options));
+  t.notOk(existsSync(home), 'nothing was created');
+  t.doesNotThrow(() => resolveConfig({ home, keyCacheSize: 0, audit: { path: join(parent, 'a.log') }, clock: () => new Date(), testing: false, fixtures: 'f.json' }, {}), 'the right types pass');
+});
