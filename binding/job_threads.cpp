@@ -28,7 +28,11 @@ namespace {
 
 std::size_t countFrom(const char* name) {
   const char* v = std::getenv(name);
-  long n = v != nullptr ? std::strtol(v, nullptr, 10) : 0;
+  if (v == nullptr || *v < '0' || *v > '9') return 0;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  // A value with anything after the digits ("2x") is not used: src/native/addon.ts says so.
+  if (*end != '\0') return 0;
   return n <= 0 ? 0 : static_cast<std::size_t>(n > 1024 ? 1024 : n);
 }
 

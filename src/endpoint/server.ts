@@ -167,8 +167,10 @@ interface Setup {
  */
 function setupOf(kms: Kms, options: ServerOptions): Setup {
   const host = options.host ?? process.env.EKMS_HOST ?? '127.0.0.1';
-  const port = options.port ?? (process.env.EKMS_PORT !== undefined ? Number(process.env.EKMS_PORT) : 4599);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EndpointConfigError(`invalid port ${String(port)}`);
+  const fromEnv = options.port === undefined && process.env.EKMS_PORT !== undefined && process.env.EKMS_PORT !== '';
+  const port = options.port ?? (fromEnv ? (/^\d+$/.test(process.env.EKMS_PORT!) ? Number(process.env.EKMS_PORT) : NaN) : 4599);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new EndpointConfigError(fromEnv ? `invalid port in EKMS_PORT: ${JSON.stringify(process.env.EKMS_PORT)}` : `invalid port ${String(port)}`);
   const auth: AuthMode = options.auth ?? 'none';
   if (auth !== 'none' && auth !== 'sigv4') throw new EndpointConfigError(`unknown auth mode ${String(auth)}: use none or sigv4`);
   if (auth === 'none' && !isLoopbackHost(host))

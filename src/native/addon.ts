@@ -127,3 +127,26 @@ function defaultFindPrebuilt(root: string): string | undefined {
 }
 
 export const addon: NativeAddon = createRequire(import.meta.url)(locateAddon(packageRoot)) as NativeAddon;
+
+/**
+ * What the addon makes of the environment variables it reads itself as it loads: native code
+ * falls back to a default (or a bound) without a word, so a value it could not use as given is
+ * said here, once per process.
+ */
+export function nativeEnvWarnings(env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  const heap = env.EKMS_SECURE_HEAP_BYTES;
+  if (heap !== undefined && heap !== '') {
+    if (!/^\d+$/.test(heap)) out.push(`EKMS_SECURE_HEAP_BYTES=${JSON.stringify(heap)} is not a number of bytes: the default, 4 MiB, is used`);
+    else if (Number(heap) > 2 ** 30) out.push(`EKMS_SECURE_HEAP_BYTES=${heap} is more than 1 GiB: 1 GiB is used`);
+  }
+  const threads = env.EKMS_PKCS11_THREADS;
+  if (threads !== undefined && threads !== '') {
+    if (!/^\d+$/.test(threads) || Number(threads) === 0)
+      out.push(`EKMS_PKCS11_THREADS=${JSON.stringify(threads)} is not a number of threads from 1 to 1024: the default, one per usable CPU (at least 2), is used`);
+    else if (Number(threads) > 1024) out.push(`EKMS_PKCS11_THREADS=${threads} is more than 1024: 1024 are used`);
+  }
+  return out;
+}
+
+for (const warning of nativeEnvWarnings(process.env)) process.emitWarning(`embedded-kms: ${warning}`, 'EmbeddedKmsWarning');

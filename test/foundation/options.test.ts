@@ -62,3 +62,42 @@ t.test('an option of the wrong type is refused, naming the option and what it ta
   t.notOk(existsSync(home), 'nothing was created');
   t.doesNotThrow(() => resolveConfig({ home, keyCacheSize: 0, audit: { path: join(parent, 'a.log') }, clock: () => new Date(), testing: false, fixtures: 'f.json' }, {}), 'the right types pass');
 });
+
+t.test('environment values the addon cannot use as given are said, not ignored', async (t) => {
+  const { nativeEnvWarnings } = await import('../../src/native/addon.js');
+  t.same(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: '0', EKMS_PKCS11_THREADS: '4' }), [], 'usable values: nothing to say');
+  t.same(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: '', EKMS_PKCS11_THREADS: '' }), [], 'empty: the defaults, as unset');
+  t.match(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: '4MiB' }), [/EKMS_SECURE_HEAP_BYTES="4MiB" is not a number of bytes: the default, 4 MiB, is used/]);
+  t.match(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: String(2 ** 31) }), [/more than 1 GiB: 1 GiB is used/]);
+  for (const v of ['0', '-2', '2x', 'many'])
+    t.match(nativeEnvWarnings({ EKMS_PKCS11_THREADS: v }), [/EKMS_PKCS11_THREADS=.* is not a number of threads from 1 to 1024: the default/], v);
+  t.match(nativeEnvWarnings({ EKMS_PKCS11_THREADS: '5000' }), [/more than 1024: 1024 are used/]);
+  // And said as the package loads, as a process warning.
+  const { spawnSync } = await import('node:child_process');
+  const index = new URL('../../dist/index.js', import.meta.url).href;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(index)})`], {
+    env: { ...process.env, EKMS_SECURE_HEAP_BYTES: 'lots' },
+    encoding: 'utf8',
+  });
+  t.equal(run.status, 0);
+  t.match(run.stderr, /EmbeddedKmsWarning: embedded-kms: EKMS_SECURE_HEAP_BYTES="lots" is not a number of bytes/);
+});
+
+t.test('EKMS_PORT that is not a port is refused, naming the variable and the value', async (t) => {
+  const { Kms } = await import('../../src/index.js');
+  const { startServer } = await import('../../src/endpoint/index.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const home = mkdtempSync(join(tmpdir(), 'ekms-port-'));
+  const kms = await Kms.open({ home });
+  t.teardown(async () => {
+    await kms.close();
+    rmSync(home, { recursive: true, force: true });
+    delete process.env.EKMS_PORT;
+  });
+  for (const v of ['abc', '70000', '4599x']) {
+    process.env.EKMS_PORT = v;
+    await t.rejects(startServer(kms), { message: `invalid port in EKMS_PORT: ${JSON.stringify(v)}` }, v);
+  }
+});
