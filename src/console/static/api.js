@@ -18,12 +18,32 @@ export class AwsError extends Error {
 // sessionStorage, not a cookie: private to this scheme, host and port, and never sent by the
 // browser on its own.
 let token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
-let sessionLost = () => {};
+let sessionLost = async () => false;
+// The one renewal in flight: every request that finds its session gone waits for it, so a
+// session lost while several requests are out is replaced once, not once per request.
+let renewal;
 
-/** Called when the server no longer knows the session (expired, signed out, restarted). */
+/**
+ * `handler` is called when the server no longer knows the session (expired, signed out,
+ * restarted). It resolves true when it opened a new session (with openSession: it must not
+ * make other calls, which wait for it): the requests that failed are then sent once more.
+ */
 export function onSessionLost(handler) {
   sessionLost = handler;
 }
+
+function renewSession() {
+  if (!renewal) {
+    const p = Promise.resolve().then(() => sessionLost());
+    renewal = p;
+    p.finally(() => {
+      if (renewal === p) renewal = undefined;
+    }).catch(() => undefined);
+  }
+  return renewal;
+}
+
+const isSessionError = (type) => type === 'ExpiredTokenException' || type === 'MissingAuthenticationTokenException';
 
 export function hasSession() {
   return token !== undefined;
@@ -34,12 +54,16 @@ function forgetSession() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-async function post(path, body, { contentType = 'application/json', headers = {}, anonymous = false } = {}) {
+async function post(path, body, options = {}, retried = false) {
+  const { contentType = 'application/json', headers = {}, anonymous = false } = options;
+  // A request sent while the session is being replaced would only fail: it waits for the new one.
+  if (renewal && !anonymous) await renewal.catch(() => undefined);
+  const sent = anonymous ? undefined : token;
   let res;
   try {
     res = await fetch(path, {
       method: 'POST',
-      headers: { 'content-type': contentType, ...(token && !anonymous ? { [TOKEN_HEADER]: token } : {}), ...headers },
+      headers: { 'content-type': contentType, ...(sent ? { [TOKEN_HEADER]: sent } : {}), ...headers },
       body: JSON.stringify(body ?? {}),
       credentials: 'omit',
       cache: 'no-store',
@@ -57,9 +81,13 @@ async function post(path, body, { contentType = 'application/json', headers = {}
   if (!res.ok) {
     const type = String(json?.__type ?? `HTTP ${res.status}`).split('#').pop();
     const err = new AwsError(type, String(json?.message ?? json?.Message ?? ''), res.status);
-    if (!anonymous && (type === 'ExpiredTokenException' || type === 'MissingAuthenticationTokenException')) {
-      forgetSession();
-      sessionLost(err);
+    if (!anonymous && isSessionError(type)) {
+      // Forget only the session this request was sent with: a newer one, opened while it was
+      // out, stands.
+      if (token === sent) forgetSession();
+      // The server refuses a request without a live session before acting on it, so sending
+      // it again (once) with a new session repeats nothing.
+      if (!retried && (token !== undefined || (await renewSession()))) return post(path, body, options, true);
     }
     throw err;
   }

@@ -95,12 +95,22 @@ async function start() {
 }
 
 // A session the server no longer knows (expired, or the server restarted): without sign-in a
-// new one is opened at once; with sign-in the form comes back.
-api.onSessionLost(() => {
-  if (!ctx) return;
-  if (ctx.Auth === 'none') return void start();
+// new one is opened at once and the requests that failed are sent again; with sign-in the form
+// comes back. While the console starts (no ctx yet), start() opens the session itself.
+api.onSessionLost(async () => {
+  if (!ctx) return false;
+  if (ctx.Auth === 'none') {
+    try {
+      await api.openSession();
+      return true;
+    } catch (err) {
+      // The server now asks for an access key (restarted with --auth sigv4): the form, below.
+      if (!sessionError(err)) throw err;
+    }
+  }
   signedOut();
   flash('Your session has ended. Sign in again.');
+  return false;
 });
 
 signOutButton.addEventListener('click', async () => {
