@@ -17,6 +17,8 @@
 #   EKMS_SOURCE_DIR      source tree to build              default: this script's checkout
 # A longer run by hand:  EKMS_FUZZ_SECONDS=3600 EKMS_KEEP_CORPUS=1 scripts/ci-hardening.sh
 # Reproduce a finding:   $EKMS_HARDENING_DIR/build/native/fuzz/fuzz_<name> <crash-file>
+# fuzz_token (the token layer against a scripted fake PKCS#11 module) runs both of its modes;
+# EKMS_FUZZ_TOKEN_MODE=strict or lax keeps it to one (native/fuzz/fuzz_token.cpp).
 # The last line is `hardening: N passed, N failed`.
 set -uo pipefail
 root="${EKMS_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"

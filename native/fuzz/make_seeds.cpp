@@ -1,6 +1,7 @@
 // Writes the seed corpora of the harnesses: well-formed inputs (valid ciphertexts under the
 // harnesses' fixed key, wrapped blobs under their fixed root key, PKCS#8 keys of every spec,
-// public keys and signatures of every curve), so that mutation starts past the first checks.
+// public keys and signatures of every curve, plans over every kind of token key), so that
+// mutation starts past the first checks.
 // Usage: make_seeds <dir>  → <dir>/<harness>/seed-N
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "ekms/ciphertext.hpp"
 #include "ekms/key_spec.hpp"
 #include "ekms/software_key.hpp"
+#include "fake_pkcs11.h"
 #if __has_include("ekms/import.hpp")
 #include "ekms/import.hpp"
 #define EKMS_SEEDS_IMPORT 1
@@ -104,6 +106,29 @@ int main(int argc, char** argv) {
   rsa.insert(rsa.end(), modulus.begin(), modulus.end());
   write(out / "pkcs11_attributes", n, 2, rsa);
   write(out / "pkcs11_attributes", n, 4, ekms::Bytes(256, 0));
+  // fuzz_token: plans over each kind of key (strict and lax), with a script of zeros: the fake
+  // then answers as a well-behaved token would, so mutation starts from every step working, and
+  // has room to change the answers of the first few hundred calls (libFuzzer's length limit
+  // starts at the longest seed's).
+  auto plan = [](std::initializer_list<int> steps) {
+    ekms::Bytes b;
+    for (int s : steps) b.push_back(static_cast<uint8_t>(s));
+    b.resize(b.size() + 256, 0);
+    return b;
+  };
+  auto use = [](int p) { return OP_USE | p << 4; };
+  for (int m = 0; m < 2; ++m) {
+    const auto mode = static_cast<uint8_t>(m);
+    for (int k = 0; k < 16; ++k) {
+      write(out / "token", n, mode, plan({OP_GENERATE | k << 4, use(0), use(1), use(3), use(4), use(5), use(6), use(7)}));
+      write(out / "token", n, mode, plan({OP_LOAD_FROM_TOKEN | k << 4, use(8), use(2), use(12), use(13), OP_ATTRIBUTES, OP_DESTROY, OP_LIST}));
+    }
+    for (int a = 0; a < 4; ++a)
+      for (int k : {0, 2, 5, 11}) {
+        write(out / "token", n, static_cast<uint8_t>(m | 2),
+              plan({OP_WRAPPING_KEY | a << 4, OP_UNWRAP | k << 4, OP_COMMIT, OP_RANDOM | 7 << 4, OP_RECONNECT, OP_LOAD_WITH_DER | k << 4, use(0), use(4)}));
+      }
+  }
 #ifdef EKMS_SEEDS_IMPORT
   // fuzz_import: a valid token, OAEP-sized blobs, RFC 5649 blobs, key material of every spec.
   {
