@@ -25,6 +25,10 @@ const kills = Number(process.env.EKMS_CRASH_KILLS ?? 200);
 const parallel = Number(process.env.EKMS_CRASH_PARALLEL ?? 4);
 let seed = Number(process.env.EKMS_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31)) >>> 0 || 1;
 t.comment(`EKMS_CRASH_SEED=${seed} kills=${kills} parallel=${parallel}`);
+// Each kill costs a child's start-up, the reopen and the checks: about 60 s for 200 on an idle
+// 2-core machine, but 126 s with a build beside it, and over the suites' 300 s in a Debian 13
+// chroot on a machine at load 12. The number of kills is the point, so this file gets longer.
+t.setTimeout(900_000);
 function random(): number {
   seed ^= seed << 13;
   seed >>>= 0;
