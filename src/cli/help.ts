@@ -4,6 +4,7 @@
 import { operationNames, operations, shapes, type OperationName } from '../model/service-model.js';
 import { operationTable } from '../operations/table.js';
 import { commandFor, kebab, requiredMembers } from './names.js';
+import { isPaginated } from './paginate.js';
 
 function typeName(shapeName: string): string {
   const s = shapes[shapeName];
@@ -67,6 +68,8 @@ export function operationHelp(op: OperationName): string {
     const text = isBool ? `${flag} | --no-${kebab(member)}` : `${flag} <value>`;
     lines.push(`          ${required.has(member) ? text : `[${text}]`}`);
   }
+  // A listing is followed from page to page, as `aws` does it (paginate.ts).
+  if (isPaginated(op)) lines.push('          [--starting-token <value>] [--page-size <value>] [--max-items <value>] [--no-paginate]');
   lines.push('          [--cli-input-json <value> | --cli-input-yaml <value>] [--generate-cli-skeleton [input]]', '          [--query <jmespath>] [--output json|text|table|yaml|yaml-stream]', '          [--endpoint-url <url>] [--home <dir>]', '');
   if (members.length) {
     lines.push('OPTIONS');
@@ -100,7 +103,7 @@ export function topHelp(): string {
     '              [--workers <n>] [--no-console] ... (ekms serve help: every flag)',
     ...implemented.map((op) => `       ${commandFor(op)}`),
     '',
-    'KEY STORE COMMANDS (not AWS operations; local store only)',
+    'KEY STORE COMMANDS (not AWS operations; on the local store, import-key also through --endpoint-url)',
     '       import-key  --key-spec <spec> --key-file <path> [--key-usage <usage>] [--alias <alias/name>]',
     '       backup <file>',
     '       restore <file> [--root-key-file <file>] [--replace]',
@@ -122,7 +125,11 @@ export function topHelp(): string {
     '                                  print a --cli-input-json template for the command, and make no call',
     '       --cli-timestamp-format iso8601|wire',
     '       --cli-binary-format base64|raw-in-base64-out',
-    '       --no-verify-ssl',
+    '       --profile <name>           with --endpoint-url: credentials and region from the AWS CLI\'s config files',
+    '       --ca-bundle <pem file>     with --endpoint-url over HTTPS: the certificate authorities to trust',
+    '       --no-verify-ssl            with --endpoint-url over HTTPS: do not verify the certificate',
+    '       --no-sign-request          with --endpoint-url: send requests unsigned (also the case without credentials)',
+    '       --no-paginate              a listing\'s first page only (its flags: ekms <command> help)',
     '',
     'Run `ekms <command> help` for the flags of a command.',
     '',

@@ -23,6 +23,11 @@ const RESULT_KEY: Partial<Record<OperationName, string>> = {
 
 const PAGING_FLAGS = ['--starting-token', '--page-size', '--max-items'] as const;
 
+/** Whether the CLI follows this listing from page to page (and takes the paging flags). */
+export function isPaginated(op: OperationName): boolean {
+  return RESULT_KEY[op] !== undefined;
+}
+
 /** Where a NextToken resumes: the marker of the page it stopped in, and the items of that page already printed. */
 interface Resume {
   marker: string | undefined;

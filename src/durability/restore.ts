@@ -120,7 +120,7 @@ function refuseToReplace(home: string, store?: Store): void {
   const n = keysIn(store);
   if (n > 0)
     throw new DurabilityError(
-      `${home} already holds a key store with ${n} key(s); restore into a new folder, or pass replace: true to replace it (keys made after the backup are then lost). Nothing was changed.`,
+      `${home} already holds a key store with ${n} key(s); restore into a new folder, or replace it (the replace option; ekms restore --replace), losing the keys made after the backup. Nothing was changed.`,
     );
 }
 

@@ -373,6 +373,10 @@ t.test('help from the model', async (tt) => {
   tt.match(create.stdout, /TagKey \(string; required; length 1\.\.128 characters\)/);
   const sign = await ekms(['sign', '--help']);
   tt.match(sign.stdout, /^ {10}--key-id <value>$/m, 'required flags are not bracketed');
+  // The listings' paging flags and the global options a user of `aws` reaches for are in the help.
+  tt.match((await ekms(['list-keys', 'help'])).stdout, /\[--starting-token <value>\] \[--page-size <value>\] \[--max-items <value>\] \[--no-paginate\]/);
+  tt.notMatch((await ekms(['describe-key', 'help'])).stdout, /--page-size/, 'not on a command that is no listing');
+  for (const flag of ['--profile', '--ca-bundle', '--no-sign-request', '--no-verify-ssl', '--no-paginate']) tt.match(top.stdout, new RegExp(`^ {7}${flag} `, 'm'), `${flag} in ekms --help`);
   const version = await ekms(['--version']);
   const { version: packaged } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   tt.equal(version.code, 0);
