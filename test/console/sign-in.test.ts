@@ -44,17 +44,23 @@ async function run(browser: Browser): Promise<void> {
     tt.same(browser.problems, []);
   });
 
-  t.test('without sign-in, a session the server forgot is replaced at once', async (tt) => {
-    const s = await serve(tt);
+  /** Opens the console's key list on a new session, then has the server forget that session (as a restart would); returns its token. */
+  async function openThenForget(url: string): Promise<string | null> {
     const { page } = browser;
     await page.goto('about:blank');
-    await page.goto(`${s.url}/`);
+    await page.goto(`${url}/`);
     await page.getByText('Page 1: 0 keys.').waitFor();
     const old = await page.evaluate(() => sessionStorage.getItem('ekms-console-token'));
-    // As after a server restart: the server no longer knows the token.
     await page.evaluate(async (tok) => {
       await fetch('/console/api/sign-out', { method: 'POST', headers: { 'content-type': 'application/json', 'x-ekms-console-token': tok ?? '' }, body: '{}' });
     }, old);
+    return old;
+  }
+
+  t.test('without sign-in, a session the server forgot is replaced at once', async (tt) => {
+    const s = await serve(tt);
+    const { page } = browser;
+    const old = await openThenForget(s.url);
     await s.kms.createKey({});
     await page.getByRole('link', { name: 'Customer managed keys' }).click();
     await page.getByLabel('Keys per page').selectOption('10');
@@ -71,13 +77,7 @@ async function run(browser: Browser): Promise<void> {
   t.test('a forgotten session with several requests out is renewed once, and the page recovers', async (tt) => {
     const s = await serve(tt);
     const { page } = browser;
-    await page.goto('about:blank');
-    await page.goto(`${s.url}/`);
-    await page.getByText('Page 1: 0 keys.').waitFor();
-    const old = await page.evaluate(() => sessionStorage.getItem('ekms-console-token'));
-    await page.evaluate(async (tok) => {
-      await fetch('/console/api/sign-out', { method: 'POST', headers: { 'content-type': 'application/json', 'x-ekms-console-token': tok ?? '' }, body: '{}' });
-    }, old);
+    await openThenForget(s.url);
     let sessions = 0;
     await page.route('**/console/api/**', async (route) => {
       const path = route.request().url().split('/console/api/')[1];
