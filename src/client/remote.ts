@@ -161,7 +161,10 @@ export class RemoteKms {
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A certificate that does not verify is no refused connection: botocore says which.
         if (https && !connected && isCertificateError(err)) {
-          reject(new EndpointConnectionError(`SSL validation failed for ${this.url.href} [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ${err.message}`));
+          // OpenSSL's reason only: Node 24 appends "; if the root CA is installed locally, try
+          // running Node.js with --use-system-ca", advice for `node`, not for an `ekms` user.
+          const reason = err.message.split(';')[0];
+          reject(new EndpointConnectionError(`SSL validation failed for ${this.url.href} [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ${reason}`));
           return;
         }
         reject(
