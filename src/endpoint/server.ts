@@ -167,10 +167,11 @@ interface Setup {
  */
 function setupOf(kms: Kms, options: ServerOptions): Setup {
   const host = options.host ?? process.env.EKMS_HOST ?? '127.0.0.1';
-  const fromEnv = options.port === undefined && process.env.EKMS_PORT !== undefined && process.env.EKMS_PORT !== '';
-  const port = options.port ?? (fromEnv ? (/^\d+$/.test(process.env.EKMS_PORT!) ? Number(process.env.EKMS_PORT) : NaN) : 4599);
+  // EKMS_PORT when no port is given (empty: unset); a value that is not all digits is no port.
+  const envPort = options.port === undefined ? process.env.EKMS_PORT || undefined : undefined;
+  const port = options.port ?? (envPort === undefined ? 4599 : /^\d+$/.test(envPort) ? Number(envPort) : NaN);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new EndpointConfigError(fromEnv ? `invalid port in EKMS_PORT: ${JSON.stringify(process.env.EKMS_PORT)}` : `invalid port ${String(port)}`);
+    throw new EndpointConfigError(envPort !== undefined ? `invalid port in EKMS_PORT: ${JSON.stringify(envPort)}` : `invalid port ${String(port)}`);
   const auth: AuthMode = options.auth ?? 'none';
   if (auth !== 'none' && auth !== 'sigv4') throw new EndpointConfigError(`unknown auth mode ${String(auth)}: use none or sigv4`);
   if (auth === 'none' && !isLoopbackHost(host))
