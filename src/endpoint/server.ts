@@ -78,6 +78,20 @@ function headerRecord(req: IncomingMessage): Record<string, string | undefined> 
   return out;
 }
 
+/**
+ * The request-target in origin form (`/path?query`). HTTP/1.1 requires a server to accept the
+ * absolute form too (`POST http://host:port/ HTTP/1.1`, RFC 9112 §3.2.2), which a client sends
+ * when it takes this endpoint for its HTTP proxy; the target's authority then stands for the Host
+ * header, so the rebinding guard and SigV4 see the name the client addressed.
+ */
+function originForm(target: string, headers: Record<string, string | undefined>): string {
+  const absolute = /^https?:\/\/([^/?#]*)/i.exec(target);
+  if (!absolute) return target;
+  headers['host'] = absolute[1]!;
+  const rest = target.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 // On the wire, the header names AWS sends (clients read them in any case; a person reading
 // `curl -i` or a case-sensitive script sees AWS's). Responses carry them in lower case otherwise.
 const AWS_HEADER_NAMES: Readonly<Record<string, string>> = { 'x-amzn-requestid': 'x-amzn-RequestId', 'x-amzn-errortype': 'x-amzn-ErrorType' };
@@ -239,6 +253,7 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const headers = headerRecord(req);
+    const path = originForm(req.url ?? '/', headers);
     const refused = guard!.check(headers);
     if (refused) {
       await drain(req, !closing);
@@ -266,7 +281,7 @@ export async function startServer(kms: Kms, options: ServerOptions = {}): Promis
     }
     const request: WireRequest = {
       method: req.method ?? 'GET',
-      path: req.url ?? '/',
+      path,
       headers,
       body,
       ...(req.socket.remoteAddress ? { sourceAddress: req.socket.remoteAddress } : {}),

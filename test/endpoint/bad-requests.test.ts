@@ -103,6 +103,18 @@ t.test('wrong or missing content type, wrong method or path', async (tt) => {
   expectError(tt, get, 'UnknownOperationException', 400);
   const path = await raw(server.url, { path: '/v1/keys', headers: kmsHeaders(server.url, 'ListKeys'), body: '{}' });
   expectError(tt, path, 'UnknownOperationException', 400);
+  const absolutePath = await raw(server.url, { path: `${server.url}/v1/keys`, headers: kmsHeaders(server.url, 'ListKeys'), body: '{}' });
+  expectError(tt, absolutePath, 'UnknownOperationException', 400, /"\/v1\/keys"/);
+});
+
+t.test('a request-target in absolute form (as sent to an HTTP proxy) is served, its authority taken for Host', async (tt) => {
+  const own = await raw(server.url, { path: `${server.url}/`, headers: kmsHeaders(server.url, 'ListKeys'), body: '{}' });
+  tt.equal(own.status, 200, 'RFC 9112 §3.2.2: a server must accept the absolute form');
+  tt.ok(Array.isArray(own.json?.['Keys']));
+  const bare = await raw(server.url, { path: server.url, headers: kmsHeaders(server.url, 'ListKeys'), body: '{}' });
+  tt.equal(bare.status, 200, 'an empty path is /');
+  const elsewhere = await raw(server.url, { path: 'http://evil.example/', headers: kmsHeaders(server.url, 'ListKeys'), body: '{}' });
+  expectError(tt, elsewhere, 'AccessDeniedException', 403, /evil\.example/);
 });
 
 t.test('oversized bodies: 413, declared or streamed', async (tt) => {
