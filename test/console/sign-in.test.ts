@@ -98,6 +98,57 @@ async function run(browser: Browser): Promise<void> {
     tt.same(browser.problems, []);
   });
 
+  // A server restarted with another region: the page's header and ARNs follow the new context
+  // once the session is silently renewed, instead of keeping the old one until a reload.
+  t.test('after a silent renewal the page takes the server\'s context again', async (tt) => {
+    const s = await serve(tt);
+    const { page } = browser;
+    await openThenForget(s.url);
+    tt.match(await page.locator('#who').textContent(), new RegExp(`^${s.kms.arns.region} `));
+    let contexts = 0;
+    await page.route('**/console/api/context', async (route) => {
+      contexts += 1;
+      const response = await route.fetch();
+      const json = (await response.json()) as Record<string, unknown>;
+      await route.fulfill({ response, json: { ...json, Region: 'eu-west-3' } });
+    });
+    tt.teardown(() => page.unroute('**/console/api/context'));
+    await page.getByLabel('Keys per page').selectOption('10');
+    await page.locator('#who', { hasText: /^eu-west-3 · / }).waitFor({ timeout: 10_000 });
+    await page.getByText('Page 1: 0 keys.').waitFor();
+    tt.equal(contexts, 1, 'one reading of the context');
+    tt.same(browser.problems, []);
+  });
+
+  t.test('signing out when the session has already ended says only that you signed out', async (tt) => {
+    const s = await serve(tt, { auth: 'sigv4', accessKeys: new Map([['AKIDCONSOLE', 'the-secret']]) });
+    const { page } = browser;
+    await page.goto('about:blank');
+    await page.goto(`${s.url}/`);
+    await page.getByLabel('Access key ID').fill('AKIDCONSOLE');
+    await page.getByLabel('Secret access key').fill('the-secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Page 1: 0 keys.').waitFor();
+    await page.evaluate(async () => {
+      const tok = sessionStorage.getItem('ekms-console-token') ?? '';
+      await fetch('/console/api/sign-out', { method: 'POST', headers: { 'content-type': 'application/json', 'x-ekms-console-token': tok }, body: '{}' });
+    });
+    const flashes: string[] = [];
+    await page.exposeFunction('recordFlash', (text: string) => void flashes.push(text));
+    await page.evaluate(() => {
+      const w = window as unknown as { recordFlash: (text: string) => void };
+      // Every text the flash line is given, however soon the next replaces it.
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) if (n.textContent) w.recordFlash(n.textContent);
+      }).observe(document.getElementById('flash')!, { childList: true });
+    });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to the key console' }).waitFor();
+    await page.getByText('You have signed out.').waitFor();
+    tt.notOk(flashes.some((f) => /session has ended/.test(f)), `no "session ended" on the way: ${JSON.stringify(flashes)}`);
+    tt.same(browser.problems, []);
+  });
+
   t.test('operations this build lacks are shown as unavailable', async (tt) => {
     const s = await serve(tt);
     const keyId = (await s.kms.createKey({})).KeyMetadata!.KeyId!;

@@ -55,7 +55,8 @@ function forgetSession() {
 }
 
 async function post(path, body, options = {}, retried = false) {
-  const { contentType = 'application/json', headers = {}, anonymous = false } = options;
+  // renew: false for a request that must not open a new session when its own is gone (sign-out).
+  const { contentType = 'application/json', headers = {}, anonymous = false, renew = true } = options;
   // A request sent while the session is being replaced would only fail: it waits for the new one.
   if (renewal && !anonymous) await renewal.catch(() => undefined);
   const sent = anonymous ? undefined : token;
@@ -87,7 +88,7 @@ async function post(path, body, options = {}, retried = false) {
       if (token === sent) forgetSession();
       // The server refuses a request without a live session before acting on it, so sending
       // it again (once) with a new session repeats nothing.
-      if (!retried && (token !== undefined || (await renewSession()))) return post(path, body, options, true);
+      if (!retried && renew && (token !== undefined || (await renewSession()))) return post(path, body, options, true);
     }
     throw err;
   }
@@ -104,7 +105,8 @@ export async function openSession(credentials = {}) {
 
 export async function signOut() {
   try {
-    await post('/console/api/sign-out', {});
+    // A session already gone is signed out: nothing to renew, and no "session ended" on the way.
+    await post('/console/api/sign-out', {}, { renew: false });
   } finally {
     forgetSession();
   }

@@ -94,6 +94,20 @@ async function start() {
   await show();
 }
 
+/** Takes the server's context again after a silent renewal; the page is redrawn if it changed. */
+async function refreshContext() {
+  const before = ctx;
+  let fresh;
+  try {
+    fresh = await api.context();
+  } catch {
+    return; // a later request meets the same failure and reports it
+  }
+  if (!before || ctx !== before) return; // signed out, or in again, meanwhile
+  signedIn(fresh);
+  if (JSON.stringify(fresh) !== JSON.stringify(before)) await show();
+}
+
 // A session the server no longer knows (expired, or the server restarted): without sign-in a
 // new one is opened at once and the requests that failed are sent again; with sign-in the form
 // comes back. While the console starts (no ctx yet), start() opens the session itself.
@@ -102,6 +116,9 @@ api.onSessionLost(async () => {
   if (ctx.Auth === 'none') {
     try {
       await api.openSession();
+      // The server may have restarted with another region, account or build: its context is read
+      // again once this renewal is over (a call made from here would wait for it).
+      setTimeout(() => void refreshContext(), 0);
       return true;
     } catch (err) {
       // The server now asks for an access key (restarted with --auth sigv4): the form, below.
