@@ -23,6 +23,12 @@
  *                      so a test can tell that its fault really happened.
  *   EKMS_FAULT_LOG_THREAD=1  adds " main" or " other" to each line: whether the call ran on the
  *                      process's main thread (the event loop's, in Node) or another one.
+ *   EKMS_FAULT_HIDE_MECHANISMS  mechanism numbers separated by ',' (0x1041,0x1087): the token
+ *                      does not offer them. C_GetMechanismList leaves them out and
+ *                      C_GetMechanismInfo answers CKR_MECHANISM_INVALID, as a token without them
+ *                      would; using one is left to the real module (the caller must not try).
+ *   EKMS_FAULT_REQUIRE_OS_LOCKING=1  C_Initialize answers CKR_CANT_LOCK unless it is given
+ *                      CKF_OS_LOCKING_OK, as a module that needs the OS's locks for threads may.
  *
  * The plan is read, and the call counters reset, at every C_Initialize: a process can finalise
  * the module (last user released it), change the plan and initialise it again. A failed call
@@ -46,13 +52,14 @@
 
 enum { F_Initialize, F_Login, F_OpenSession, F_GetSessionInfo, F_GetTokenInfo, F_FindObjectsInit, F_SignInit, F_Sign,
        F_EncryptInit, F_Encrypt, F_DecryptInit, F_Decrypt, F_GenerateKey, F_GenerateKeyPair, F_DeriveKey,
-       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_WrapKey, F_CloseSession, F_GetAttributeValue, F_FindObjects, F_COUNT };
+       F_GenerateRandom, F_DestroyObject, F_UnwrapKey, F_SetAttributeValue, F_WrapKey, F_CloseSession, F_GetAttributeValue, F_FindObjects,
+       F_Finalize, F_COUNT };
 
 static const char* const kNames[F_COUNT] = {
     "C_Initialize", "C_Login", "C_OpenSession", "C_GetSessionInfo", "C_GetTokenInfo", "C_FindObjectsInit",
     "C_SignInit", "C_Sign", "C_EncryptInit", "C_Encrypt", "C_DecryptInit", "C_Decrypt", "C_GenerateKey",
     "C_GenerateKeyPair", "C_DeriveKey", "C_GenerateRandom", "C_DestroyObject", "C_UnwrapKey", "C_SetAttributeValue",
-    "C_WrapKey", "C_CloseSession", "C_GetAttributeValue", "C_FindObjects"};
+    "C_WrapKey", "C_CloseSession", "C_GetAttributeValue", "C_FindObjects", "C_Finalize"};
 
 static const struct {
   const char* name;
@@ -86,6 +93,10 @@ static int g_ruleCount;
 static unsigned long g_calls[F_COUNT];
 static int g_logFd = -1;
 static int g_logThread; /* EKMS_FAULT_LOG_THREAD=1, read at C_Initialize (not while threads call) */
+#define MAX_HIDDEN 16
+static CK_MECHANISM_TYPE g_hidden[MAX_HIDDEN]; /* EKMS_FAULT_HIDE_MECHANISMS, read at C_Initialize */
+static int g_hiddenCount;
+static int g_requireOsLocking;
 
 static int functionIndex(const char* name, size_t len) {
   for (int i = 0; i < F_COUNT; ++i)
@@ -115,6 +126,17 @@ static int loadPlan(void) {
   g_logFd = logPath != NULL ? open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
   const char* thread = getenv("EKMS_FAULT_LOG_THREAD");
   g_logThread = thread != NULL && strcmp(thread, "1") == 0;
+  const char* locking = getenv("EKMS_FAULT_REQUIRE_OS_LOCKING");
+  g_requireOsLocking = locking != NULL && strcmp(locking, "1") == 0;
+  g_hiddenCount = 0;
+  const char* hidden = getenv("EKMS_FAULT_HIDE_MECHANISMS");
+  for (const char* p = hidden; p != NULL && *p != '\0';) {
+    char* end = NULL;
+    unsigned long m = strtoul(p, &end, 0);
+    if (end == p || (*end != ',' && *end != '\0') || g_hiddenCount == MAX_HIDDEN) return 0;
+    g_hidden[g_hiddenCount++] = (CK_MECHANISM_TYPE)m;
+    p = *end == ',' ? end + 1 : end;
+  }
   const char* plan = getenv("EKMS_FAULT_PLAN");
   if (plan == NULL) return 1;
   char* copy = strdup(plan);
@@ -245,7 +267,43 @@ static CK_RV w_Initialize(CK_VOID_PTR args) {
   pthread_mutex_unlock(&g_mutex);
   if (!ok) return CKR_ARGUMENTS_BAD;
   FAULT(F_Initialize);
+  const CK_C_INITIALIZE_ARGS* init = (const CK_C_INITIALIZE_ARGS*)args;
+  if (g_requireOsLocking && (init == NULL || !(init->flags & CKF_OS_LOCKING_OK))) return CKR_CANT_LOCK;
   return g_target->C_Initialize(args);
+}
+static CK_RV w_Finalize(CK_VOID_PTR reserved) {
+  FAULT(F_Finalize);
+  return g_target->C_Finalize(reserved);
+}
+static int isHidden(CK_MECHANISM_TYPE m) {
+  for (int i = 0; i < g_hiddenCount; ++i)
+    if (g_hidden[i] == m) return 1;
+  return 0;
+}
+/* The real list without the hidden mechanisms, with PKCS#11's rules for the caller's buffer. */
+static CK_RV w_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count) {
+  if (g_hiddenCount == 0) return g_target->C_GetMechanismList(slot, list, count);
+  if (count == NULL) return CKR_ARGUMENTS_BAD;
+  CK_ULONG all = 0;
+  CK_RV rv = g_target->C_GetMechanismList(slot, NULL, &all);
+  if (rv != CKR_OK) return rv;
+  CK_MECHANISM_TYPE* real = calloc(all + 1, sizeof *real);
+  if (real == NULL) return CKR_HOST_MEMORY;
+  rv = g_target->C_GetMechanismList(slot, real, &all);
+  CK_ULONG kept = 0;
+  for (CK_ULONG i = 0; rv == CKR_OK && i < all; ++i)
+    if (!isHidden(real[i])) real[kept++] = real[i];
+  if (rv == CKR_OK && list != NULL) {
+    if (*count < kept) rv = CKR_BUFFER_TOO_SMALL;
+    else memcpy(list, real, kept * sizeof *real);
+  }
+  if (rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL) *count = kept;
+  free(real);
+  return rv;
+}
+static CK_RV w_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE m, CK_MECHANISM_INFO_PTR info) {
+  if (isHidden(m)) return CKR_MECHANISM_INVALID;
+  return g_target->C_GetMechanismInfo(slot, m, info);
 }
 static CK_RV w_Login(CK_SESSION_HANDLE s, CK_USER_TYPE u, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
   FAULT(F_Login);
@@ -366,6 +424,9 @@ EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
       g_target = target;
       g_list = *target;
       g_list.C_Initialize = w_Initialize;
+      g_list.C_Finalize = w_Finalize;
+      g_list.C_GetMechanismList = w_GetMechanismList;
+      g_list.C_GetMechanismInfo = w_GetMechanismInfo;
       g_list.C_Login = w_Login;
       g_list.C_OpenSession = w_OpenSession;
       g_list.C_GetSessionInfo = w_GetSessionInfo;

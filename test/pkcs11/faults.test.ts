@@ -41,6 +41,22 @@ t.test('a session that keeps failing: one retry, then KeyUnavailableException', 
   tt.equal(log().length, 2, 'the first attempt and exactly one retry');
 });
 
+for (const [code, hex] of [['CKR_DEVICE_REMOVED', '0x32'], ['CKR_TOKEN_NOT_PRESENT', '0xe0']] as const) {
+  t.test(`${code} once: the session is replaced and the signature retried`, async (tt) => {
+    const { kms, log } = await withFaults(tt, `C_SignInit@1=${code}`);
+    const { keyId, check } = await signingKey(kms);
+    tt.ok(check((await sign(kms, keyId)).Signature!), 'Node verifies the retried signature');
+    tt.same(log(), [`C_SignInit #1 ${hex}`], 'the fault happened once');
+  });
+
+  t.test(`${code} every time: one retry, then KeyUnavailableException`, async (tt) => {
+    const { kms, log } = await withFaults(tt, `C_SignInit=${code}`);
+    const { keyId } = await signingKey(kms);
+    await rejects(tt, sign(kms, keyId), 'KeyUnavailableException', new RegExp(code));
+    tt.same(log(), [`C_SignInit #1 ${hex}`, `C_SignInit #2 ${hex}`], 'the first attempt and exactly one retry');
+  });
+}
+
 t.test('a removed device: KeyUnavailableException, for signing and for AES', async (tt) => {
   const { kms, log } = await withFaults(
     tt,
