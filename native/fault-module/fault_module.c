@@ -19,6 +19,8 @@
  *                      reports every length as CK_UNAVAILABLE_INFORMATION (C_FindObjects=LIE);
  *                      C_Sign, C_Encrypt and C_Decrypt report one byte more than they were given
  *                      room for, or CK_UNAVAILABLE_INFORMATION when only asked for the length.
+ *                      PIN_LOCKED (C_GetTokenInfo only) sets CKF_USER_PIN_LOCKED in the token's
+ *                      flags: a PIN locked before this process came, by too many wrong tries.
  *   EKMS_FAULT_LOG     optional file; one line "FUNCTION #N RV" is appended per call a rule matched,
  *                      so a test can tell that its fault really happened.
  *   EKMS_FAULT_LOG_THREAD=1  adds " main" or " other" to each line: whether the call ran on the
@@ -164,7 +166,11 @@ static int loadPlan(void) {
       }
       if (end == NULL || *end != '\0' || r.nth == 0) ok = 0;
     }
-    if (strcmp(eq + 1, "LIE") == 0) {
+    if (strcmp(eq + 1, "PIN_LOCKED") == 0) {
+      r.lie = 1; /* the answer's flags are changed, as LIE changes others */
+      r.rv = CKR_OK;
+      if (r.fn != F_GetTokenInfo) ok = 0;
+    } else if (strcmp(eq + 1, "LIE") == 0) {
       r.lie = 1;
       r.rv = CKR_OK;
       if (r.fn != F_FindObjects && r.fn != F_GetAttributeValue && r.fn != F_Sign && r.fn != F_Encrypt && r.fn != F_Decrypt)
@@ -318,8 +324,12 @@ static CK_RV w_GetSessionInfo(CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR info) {
   return g_target->C_GetSessionInfo(s, info);
 }
 static CK_RV w_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
-  FAULT(F_GetTokenInfo);
-  return g_target->C_GetTokenInfo(slot, info);
+  int locked;
+  CK_RV injected = faultOrLie(F_GetTokenInfo, &locked);
+  if (injected != CKR_OK) return injected;
+  CK_RV rv = g_target->C_GetTokenInfo(slot, info);
+  if (locked && rv == CKR_OK && info != NULL) info->flags |= CKF_USER_PIN_LOCKED;
+  return rv;
 }
 static CK_RV w_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
   FAULT(F_FindObjectsInit);

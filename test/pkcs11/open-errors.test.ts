@@ -56,6 +56,12 @@ t.test('a locked PIN (injected: SoftHSM2 never locks one)', async (tt) => {
   tt.equal(fault.log().length, 1, 'the fault was injected');
 });
 
+t.test('a PIN the token reports locked: refused before any login is tried', async (tt) => {
+  const fault = faultPlan('C_GetTokenInfo=PIN_LOCKED;C_Login=CKR_OK');
+  await refused(tt, { pkcs11: { ...softhsmOptions(), module: fault.module } }, /user PIN of PKCS#11 token 'ekms-test' is locked \(CKR_PIN_LOCKED\); its security officer must unlock it/);
+  tt.notOk(fault.log().some((l) => l.startsWith('C_Login')), 'no login was tried: a wrong try could count against the PIN');
+});
+
 t.test('no PIN, or both PIN and PIN file', async (tt) => {
   const { pin: _pin, ...noPin } = softhsmOptions();
   await refused(tt, { pkcs11: noPin }, /no PKCS#11 user PIN is configured/);
@@ -77,7 +83,7 @@ t.test('the PIN from a file, read natively; a missing file is named', async (tt)
 t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
   const saved = { ...process.env };
   tt.teardown(() => {
-    for (const k of ['EKMS_PKCS11_MODULE', 'EKMS_PKCS11_TOKEN_LABEL', 'EKMS_PKCS11_PIN']) delete process.env[k];
+    for (const k of ['EKMS_PKCS11_MODULE', 'EKMS_PKCS11_TOKEN_LABEL', 'EKMS_PKCS11_PIN', 'EKMS_PKCS11_PIN_FILE']) delete process.env[k];
     Object.assign(process.env, saved);
   });
   const o = softhsmOptions();
@@ -88,6 +94,17 @@ t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
   const created = await kms.createKey({});
   tt.equal(created.KeyMetadata?.Origin, 'AWS_CLOUDHSM', 'new keys go to the token by default');
   await kms.close();
+
+  // The PIN from a file named by EKMS_PKCS11_PIN_FILE instead.
+  delete process.env.EKMS_PKCS11_PIN;
+  const pinFile = join(tempHome('ekms-p11-env-pin-'), 'pin');
+  writeFileSync(pinFile, `${userPin}\n`, { mode: 0o600 });
+  process.env.EKMS_PKCS11_PIN_FILE = pinFile;
+  const fromFile = await Kms.open({ home: tempHome('ekms-p11-env-') });
+  tt.equal((await fromFile.createKey({})).KeyMetadata?.Origin, 'AWS_CLOUDHSM', 'the PIN file logged in');
+  await fromFile.close();
+  process.env.EKMS_PKCS11_PIN_FILE = join(tempHome('ekms-p11-env-pin-'), 'missing');
+  await refused(tt, {}, /cannot read the PIN file .*missing/);
 });
 
 t.test("the PIN is not in the Kms's configuration once the token is open", async (tt) => {
