@@ -4,24 +4,32 @@
 // with an AWS name and a $fault; a server fault is a finding unless the case used a hostile
 // getter. The process's memory must stay bounded, and the store must still work afterwards.
 //
+// It runs on both key backends: on the SoftHSM2 token (its keys made and used there) for a
+// shorter time, since what it adds is the token's own paths, not more of the shared validation.
+//
 // Knobs: EKMS_FUZZ_SEED (reproduce), EKMS_FUZZ_CASES (default 100000), EKMS_FUZZ_SECONDS
-// (time cap, default 75), EKMS_FUZZ_RSS_MIB (allowed RSS growth after warm-up, default 256: RSS
+// (time cap on the software backend, default 75), EKMS_FUZZ_TOKEN_SECONDS (on the token, default
+// 20), EKMS_FUZZ_RSS_MIB (allowed RSS growth after warm-up, default 256: RSS
 // moves by 100 MiB either way with V8's heap sizing here; memory-safety.test.ts is the precise
 // leak check).
 import { readFileSync } from 'node:fs';
 
 import t from 'tap';
 
-import { errorNames, KmsError, Kms, operationTable } from '../../src/index.js';
+import { errorNames, KmsError, operationTable } from '../../src/index.js';
 import { operationNames, type OperationName } from '../../src/model/service-model.js';
-import { cleanupLater, tempHome } from '../helpers/backends.js';
+import { type Backend, cleanupLater, software, tempHome } from '../helpers/backends.js';
+import { softhsm } from '../helpers/softhsm.js';
 import { describeInput, envNumber, makeCase, makeWorld, Rng, seedFromEnv, type Case } from './fixtures/fuzz-gen.js';
 import { auditPath } from './fixtures/audit-path.js';
 import { fullGc, rssMiB } from './fixtures/gc.js';
 
 const seed = seedFromEnv();
 const maxCases = envNumber('EKMS_FUZZ_CASES', 100_000);
-const maxSeconds = envNumber('EKMS_FUZZ_SECONDS', 75);
+const runs: readonly { backend: Backend; maxSeconds: number }[] = [
+  { backend: software, maxSeconds: envNumber('EKMS_FUZZ_SECONDS', 75) },
+  { backend: softhsm, maxSeconds: envNumber('EKMS_FUZZ_TOKEN_SECONDS', 20) },
+];
 const rssBudget = envNumber('EKMS_FUZZ_RSS_MIB', 256);
 const CALL_TIMEOUT_MS = 15_000;
 const CONCURRENCY = 16;
@@ -31,13 +39,16 @@ t.comment(`fuzz-library seed ${seed} (reproduce with EKMS_FUZZ_SEED=${seed})`);
 
 const RSA = /^RSA_/;
 
-t.test('every operation survives hostile input', async (t) => {
+for (const { backend, maxSeconds } of runs)
+t.test(`every operation survives hostile input (${backend.name})`, async (t) => {
   const home = tempHome('ekms-fuzz-lib-');
   cleanupLater(home);
   // The audit trail stays on (its redaction is fuzzed too), on tmpfs where there is one: each
   // successful management call fsyncs, and a disk's fsyncs would dominate the run.
   const audit = auditPath(home);
-  const kms = await Kms.open({ home, audit: { path: audit } });
+  const kms = await backend.open({ home, audit: { path: audit } });
+  // A token makes RSA keys slowly (RSA-4096 can take longer than a call's timeout here).
+  const expensiveCap = backend === software ? 12 : 4;
   t.teardown(() => kms.close());
   const world = await makeWorld(kms, 'fz');
   const r = new Rng(seed);
@@ -58,8 +69,8 @@ t.test('every operation survives hostile input', async (t) => {
       const v = input[m];
       if (typeof v === 'string' && RSA.test(v) && (c.operation === 'CreateKey' || c.operation.startsWith('GenerateDataKeyPair'))) {
         const set = (value: string) => Object.defineProperty(input, m, { value, enumerable: true, writable: true, configurable: true });
-        if (expensive++ >= 12) set('ECC_NIST_P256');
-        else if (v !== 'RSA_2048' && expensive > 3) set('RSA_2048');
+        if (expensive++ >= expensiveCap) set('ECC_NIST_P256');
+        else if (v !== 'RSA_2048' && (expensive > 3 || backend !== software)) set('RSA_2048');
       }
     }
   }
