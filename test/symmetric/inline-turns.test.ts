@@ -1,7 +1,23 @@
 // Small AES/HMAC work on a cached software key settles its promise at once (it runs on the
 // calling thread); a loop of awaited calls must still give the event loop its turns, so timers,
 // I/O and the audit trail's writes are not held up until the loop ends.
+import t, { type Test } from 'tap';
+
+import type { Kms } from '../../src/index.js';
+import { software } from '../helpers/backends.js';
 import { eachBackend } from '../helpers/kms-fixture.js';
+
+/**
+ * For what only software keys do: a token's keys sign on its threads, or inline once the token
+ * has proved fast, which test/pkcs11/inline-sign.test.ts measures.
+ */
+function onSoftware(name: string, body: (t: Test, kms: Kms) => Promise<void>): void {
+  t.test(`${name} [software]`, async (tt) => {
+    const kms = await software.open();
+    tt.teardown(() => kms.close());
+    await body(tt as unknown as Test, kms);
+  });
+}
 
 /** Counts the event loop's turns (a setImmediate chain) until stop() returns the count. */
 function countTurns(): { stop(): number } {
@@ -86,8 +102,7 @@ async function settlesWithinTheTurn(call: () => Promise<unknown>): Promise<boole
   return inline;
 }
 
-eachBackend('software keys of every curve sign and verify on the calling thread, one call at a time', async (t, kms, backend) => {
-  if (backend.name !== 'software') return t.pass('token keys run inline once the token has proved fast (measured, test/pkcs11)');
+onSoftware('software keys of every curve sign and verify on the calling thread, one call at a time', async (t, kms) => {
   const cases = [
     ['ECC_NIST_P256', 'ECDSA_SHA_256', 32],
     ['ECC_NIST_P384', 'ECDSA_SHA_384', 48],
@@ -108,8 +123,7 @@ eachBackend('software keys of every curve sign and verify on the calling thread,
   t.notOk(await settlesWithinTheTurn(() => kms.sign(rsaInput)), 'RSA_4096: Sign went to the pool');
 });
 
-eachBackend("software RSA keys encrypt inline, RSA-2048 decrypts inline, ECDH runs inline", async (t, kms, backend) => {
-  if (backend.name !== 'software') return t.pass("token keys' decryption and ECDH are the token's, on its threads");
+onSoftware('software RSA keys encrypt inline, RSA-2048 decrypts inline, ECDH runs inline', async (t, kms) => {
   for (const [spec, decryptsInline] of [['RSA_2048', true], ['RSA_4096', false]] as const) {
     const keyId = (await kms.createKey({ KeySpec: spec, KeyUsage: 'ENCRYPT_DECRYPT' })).KeyMetadata!.KeyId!;
     const input = { KeyId: keyId, Plaintext: Buffer.from('data key'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } as const;
