@@ -4,6 +4,8 @@
 // us-east-1, SoftHSM2 in eu-west-1), so a message carries one encrypted data key from each, the
 // way a multi-region keyring does against AWS; the clientProvider routes by the ARN's region.
 import {
+  buildAwsKmsMrkAwareDiscoveryMultiKeyringNode,
+  buildAwsKmsMrkAwareStrictMultiKeyringNode,
   buildClient,
   CommitmentPolicy,
   KMS,
@@ -78,6 +80,16 @@ async function exercise(tt: Test, connect: Connect): Promise<void> {
   // Discovery: no key named; the SDK asks KMS to decrypt each EDK by the ARN in the message.
   const discovery = new KmsKeyringNode({ discovery: true, clientProvider, discoveryFilter: { accountIDs: ['111122223333'], partition: 'aws' } });
   tt.equal((await decrypt(discovery, result)).plaintext.toString(), cleartext.toString(), 'a discovery keyring decrypts');
+
+  // The keyrings the SDK's documentation now leads with are multi-Region-key aware: with a
+  // multi-Region key (mrk-…), strict encrypts and decrypts, discovery decrypts by region.
+  const mrk = (await east.createKey({ MultiRegion: true })).KeyMetadata!.Arn!;
+  tt.match(mrk, /:key\/mrk-[0-9a-f]{32}$/);
+  const strict = buildAwsKmsMrkAwareStrictMultiKeyringNode({ generatorKeyId: mrk, keyIds: [additional], clientProvider });
+  const mrkMessage = (await encrypt(strict, cleartext, { encryptionContext: context })).result;
+  tt.equal((await decrypt(strict, mrkMessage)).plaintext.toString(), cleartext.toString(), 'an MRK-aware strict keyring decrypts');
+  const mrkDiscovery = buildAwsKmsMrkAwareDiscoveryMultiKeyringNode({ regions: ['us-east-1'], clientProvider });
+  tt.equal((await decrypt(mrkDiscovery, mrkMessage)).plaintext.toString(), cleartext.toString(), 'an MRK-aware discovery keyring decrypts');
 
   // The wrong key: a keyring whose key wrapped none of the EDKs makes no KMS call; the SDK
   // finds no data key.
