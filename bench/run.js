@@ -54,8 +54,9 @@ const results = {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,
     threadpool: Number(process.env.UV_THREADPOOL_SIZE || 4),
-    // Our token threads (binding/token_threads.hpp), one token session each.
-    tokenThreads: Number(process.env.EKMS_PKCS11_THREADS) || Math.max(2, os.availableParallelism()),
+    // Our token threads (binding/job_threads.hpp), one token session each: as the addon reads
+    // EKMS_PKCS11_THREADS (binding/env_number.hpp).
+    tokenThreads: lib.native.envSettings().find((s) => s.name === 'EKMS_PKCS11_THREADS')?.used,
     loadAverageAtStart: os.loadavg(),
     options: { ...opts, only: opts.only?.source, sections: [...opts.sections] },
   },

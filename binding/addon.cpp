@@ -12,7 +12,9 @@
 #include "ekms/root_key.hpp"
 #include "ekms/secure_heap.hpp"
 #include "engine.hpp"
+#include "env_number.hpp"
 #include "import.hpp"
+#include "job_threads.hpp"
 #include "key_handle.hpp"
 #include "token.hpp"
 
@@ -49,14 +51,22 @@ Napi::Value randomBytes(const Napi::CallbackInfo& info) {
 
 // EKMS_SECURE_HEAP_BYTES: the size of OpenSSL's secure heap for key material (see
 // native/include/ekms/secure_heap.hpp); default 4 MiB, 0 turns it off, at most 1 GiB.
-std::size_t secureHeapBytes() {
-  constexpr std::size_t kDefault = std::size_t{4} << 20;
-  const char* v = std::getenv("EKMS_SECURE_HEAP_BYTES");
-  if (v == nullptr || *v == '\0') return kDefault;
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v, &end, 10);
-  if (end == v || *end != '\0') return kDefault;
-  return n > (1ULL << 30) ? std::size_t{1} << 30 : static_cast<std::size_t>(n);
+EnvNumber secureHeapSetting() { return readEnvNumber("EKMS_SECURE_HEAP_BYTES", std::size_t{4} << 20, 0, std::size_t{1} << 30); }
+
+// envSettings() -> [{ name, value, problem, used }]: what the addon makes of the environment
+// variables it reads itself; problem is '' or 'not-a-number' or 'too-large' (env_number.hpp).
+Napi::Value envSettings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  for (const EnvNumber& n : {secureHeapSetting(), tokenThreadSetting()}) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", n.name);
+    o.Set("value", n.value);
+    o.Set("problem", n.problem == EnvNumber::Problem::NotANumber ? "not-a-number" : n.problem == EnvNumber::Problem::TooLarge ? "too-large" : "");
+    o.Set("used", static_cast<double>(n.used));
+    out.Set(out.Length(), o);
+  }
+  return out;
 }
 
 // secureHeap() -> { enabled, locked, size, used }
@@ -74,7 +84,7 @@ Napi::Value secureHeap(const Napi::CallbackInfo& info) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   // Once per process (every environment loads this same copy of OpenSSL).
-  ekms::initSecureHeap(secureHeapBytes());
+  ekms::initSecureHeap(secureHeapSetting().used);
   auto* data = new AddonData();
   env.SetInstanceData(data);  // deleted by Node when this environment is torn down
   Napi::Function keyHandle = KeyHandle::define(env);
@@ -87,6 +97,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("parseCiphertext", Napi::Function::New<parseCiphertext>(env, "parseCiphertext"));
   exports.Set("randomBytes", Napi::Function::New<randomBytes>(env, "randomBytes"));
   exports.Set("secureHeap", Napi::Function::New<secureHeap>(env, "secureHeap"));
+  exports.Set("envSettings", Napi::Function::New<envSettings>(env, "envSettings"));
   exports.Set("durability", durabilityExports(env));
   exports.Set("imports", importExports(env));
   return exports;

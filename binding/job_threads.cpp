@@ -26,16 +26,6 @@ namespace binding {
 
 namespace {
 
-std::size_t countFrom(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v < '0' || *v > '9') return 0;
-  char* end = nullptr;
-  long n = std::strtol(v, &end, 10);
-  // A value with anything after the digits ("2x") is not used: src/native/addon.ts says so.
-  if (*end != '\0') return 0;
-  return n <= 0 ? 0 : static_cast<std::size_t>(n > 1024 ? 1024 : n);
-}
-
 // The CPUs this process may run on (its affinity mask, which containers narrow), as Node's
 // os.availableParallelism() counts them.
 std::size_t usableCpus() {
@@ -249,12 +239,11 @@ class JobThreads {
 
 }  // namespace
 
+EnvNumber tokenThreadSetting() { return readEnvNumber("EKMS_PKCS11_THREADS", std::max<std::size_t>(2, usableCpus()), 1, 1024); }
+
 std::size_t tokenThreadCount() {
   // Read once: the threads and every token's sessions must agree.
-  static const std::size_t count = [] {
-    if (std::size_t n = countFrom("EKMS_PKCS11_THREADS")) return n;
-    return std::max<std::size_t>(2, usableCpus());
-  }();
+  static const std::size_t count = tokenThreadSetting().used;
   return count;
 }
 

@@ -24,6 +24,8 @@
 
 #include <napi.h>
 
+#include "env_number.hpp"
+
 namespace binding {
 
 enum class Pool { Token = 0, Software = 1 };
@@ -45,6 +47,8 @@ class Job {
 // HSM across a network waits instead, and wants as many threads as calls it should have at once:
 // that is what EKMS_PKCS11_THREADS is for.
 std::size_t tokenThreadCount();
+// What EKMS_PKCS11_THREADS says now (tokenThreadCount() keeps its first reading).
+EnvNumber tokenThreadSetting();
 
 // How many software threads: the CPUs this process may use (at least 2). Their work never waits,
 // so more threads than CPUs would only take turns on them.

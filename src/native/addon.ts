@@ -72,6 +72,8 @@ export interface NativeAddon {
   randomBytes(numberOfBytes: number): Buffer;
   /** OpenSSL's secure heap, where key material lives (locked memory, not in core dumps). */
   secureHeap(): { enabled: boolean; locked: boolean; size: number; used: number };
+  /** What the addon makes of the environment variables it reads itself (binding/env_number.hpp). */
+  envSettings(): EnvSetting[];
 }
 
 /** Error codes the addon attaches to its errors (`err.code`). */
@@ -128,25 +130,38 @@ function defaultFindPrebuilt(root: string): string | undefined {
 
 export const addon: NativeAddon = createRequire(import.meta.url)(locateAddon(packageRoot)) as NativeAddon;
 
+/** An environment variable the addon reads itself, and what it made of the value. */
+export interface EnvSetting {
+  name: string;
+  /** As set; '' when unset. */
+  value: string;
+  problem: '' | 'not-a-number' | 'too-large';
+  /** What the addon uses. */
+  used: number;
+}
+
+const sizeText = (bytes: number): string =>
+  bytes >= 2 ** 30 && bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30} GiB` : bytes >= 2 ** 20 && bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`;
+
+// How each variable's values are said: the rules (digits only, the bounds, the defaults) are the
+// addon's, which reports what it made of each value (binding/env_number.hpp).
+const wording: Record<string, { noun: string; amount: (used: number) => string }> = {
+  EKMS_SECURE_HEAP_BYTES: { noun: 'number of bytes', amount: sizeText },
+  EKMS_PKCS11_THREADS: { noun: 'number of threads', amount: (n) => `${n} thread${n === 1 ? '' : 's'}` },
+};
+
 /**
- * What the addon makes of the environment variables it reads itself as it loads: native code
- * falls back to a default (or a bound) without a word, so a value it could not use as given is
- * said here, once per process.
+ * Warnings for the values the addon could not use as given: native code falls back to a default
+ * (or a bound) without a word, so each is said here, as the package loads.
  */
-export function nativeEnvWarnings(env: NodeJS.ProcessEnv): string[] {
+export function nativeEnvWarnings(settings: readonly EnvSetting[]): string[] {
   const out: string[] = [];
-  const heap = env.EKMS_SECURE_HEAP_BYTES;
-  if (heap !== undefined && heap !== '') {
-    if (!/^\d+$/.test(heap)) out.push(`EKMS_SECURE_HEAP_BYTES=${JSON.stringify(heap)} is not a number of bytes: the default, 4 MiB, is used`);
-    else if (Number(heap) > 2 ** 30) out.push(`EKMS_SECURE_HEAP_BYTES=${heap} is more than 1 GiB: 1 GiB is used`);
-  }
-  const threads = env.EKMS_PKCS11_THREADS;
-  if (threads !== undefined && threads !== '') {
-    if (!/^\d+$/.test(threads) || Number(threads) === 0)
-      out.push(`EKMS_PKCS11_THREADS=${JSON.stringify(threads)} is not a number of threads from 1 to 1024: the default, one per usable CPU (at least 2), is used`);
-    else if (Number(threads) > 1024) out.push(`EKMS_PKCS11_THREADS=${threads} is more than 1024: 1024 are used`);
+  for (const s of settings) {
+    const words = wording[s.name] ?? { noun: 'number', amount: String };
+    if (s.problem === 'not-a-number') out.push(`${s.name}=${JSON.stringify(s.value)} is not a usable ${words.noun}: the default, ${words.amount(s.used)}, is used`);
+    else if (s.problem === 'too-large') out.push(`${s.name}=${s.value} is over the limit: ${words.amount(s.used)}, the limit, is used`);
   }
   return out;
 }
 
-for (const warning of nativeEnvWarnings(process.env)) process.emitWarning(`embedded-kms: ${warning}`, 'EmbeddedKmsWarning');
+for (const warning of nativeEnvWarnings(addon.envSettings())) process.emitWarning(`embedded-kms: ${warning}`, 'EmbeddedKmsWarning');

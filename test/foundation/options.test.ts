@@ -63,24 +63,49 @@ t.test('an option of the wrong type is refused, naming the option and what it ta
   t.doesNotThrow(() => resolveConfig({ home, keyCacheSize: 0, audit: { path: join(parent, 'a.log') }, clock: () => new Date(), testing: false, fixtures: 'f.json' }, {}), 'the right types pass');
 });
 
-t.test('environment values the addon cannot use as given are said, not ignored', async (t) => {
-  const { nativeEnvWarnings } = await import('../../src/native/addon.js');
-  t.same(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: '0', EKMS_PKCS11_THREADS: '4' }), [], 'usable values: nothing to say');
-  t.same(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: '', EKMS_PKCS11_THREADS: '' }), [], 'empty: the defaults, as unset');
-  t.match(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: '4MiB' }), [/EKMS_SECURE_HEAP_BYTES="4MiB" is not a number of bytes: the default, 4 MiB, is used/]);
-  t.match(nativeEnvWarnings({ EKMS_SECURE_HEAP_BYTES: String(2 ** 31) }), [/more than 1 GiB: 1 GiB is used/]);
-  for (const v of ['0', '-2', '2x', 'many'])
-    t.match(nativeEnvWarnings({ EKMS_PKCS11_THREADS: v }), [/EKMS_PKCS11_THREADS=.* is not a number of threads from 1 to 1024: the default/], v);
-  t.match(nativeEnvWarnings({ EKMS_PKCS11_THREADS: '5000' }), [/more than 1024: 1024 are used/]);
-  // And said as the package loads, as a process warning.
+t.test('environment values the addon cannot use as given are said, and what is said is what it does', async (t) => {
   const { spawnSync } = await import('node:child_process');
-  const index = new URL('../../dist/index.js', import.meta.url).href;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(index)})`], {
-    env: { ...process.env, EKMS_SECURE_HEAP_BYTES: 'lots' },
-    encoding: 'utf8',
-  });
-  t.equal(run.status, 0);
-  t.match(run.stderr, /EmbeddedKmsWarning: embedded-kms: EKMS_SECURE_HEAP_BYTES="lots" is not a number of bytes/);
+  const addonModule = new URL('../../dist/native/addon.js', import.meta.url).href;
+  const script = `const { addon } = await import(${JSON.stringify(addonModule)});
+    console.log(JSON.stringify({ heap: addon.secureHeap().size, settings: addon.envSettings() }));`;
+  /** Loads the addon in a child with these values; what it uses, and the warnings it gave. */
+  const load = (heap: string, threads: string) => {
+    const env = { ...process.env, EKMS_SECURE_HEAP_BYTES: heap, EKMS_PKCS11_THREADS: threads };
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+    t.equal(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as { heap: number; settings: { name: string; used: number }[] };
+    const used = Object.fromEntries(out.settings.map((s) => [s.name, s.used]));
+    const warnings = run.stderr.split('\n').filter((l) => l.includes('EmbeddedKmsWarning')).map((l) => l.replace(/^.*embedded-kms: /, ''));
+    return { heap: out.heap, threads: used['EKMS_PKCS11_THREADS']!, heapSetting: used['EKMS_SECURE_HEAP_BYTES']!, warnings };
+  };
+  const defaults = load('', '');
+  t.same(defaults.warnings, [], 'unset or empty: the defaults, nothing to say');
+  t.equal(defaults.heap, 4 << 20, 'a 4 MiB secure heap');
+  t.ok(defaults.threads >= 2, `${defaults.threads} token threads`);
+  const usable = load('16384', '3');
+  t.same(usable.warnings, [], 'usable values: nothing to say');
+  t.equal(usable.heap, 16384);
+  t.equal(usable.threads, 3);
+  // A sign, a space or a unit: not used, said, and the default is what the addon then uses ("-1"
+  // used to give a 1 GiB heap while the warning said 4 MiB).
+  for (const [heap, threads] of [['-1', '0'], [' 5', '-2'], ['4MiB', '2x'], ['+8', 'many']]) {
+    const r = load(heap!, threads!);
+    t.equal(r.heap, 4 << 20, `EKMS_SECURE_HEAP_BYTES=${JSON.stringify(heap)}: the default heap`);
+    t.equal(r.threads, defaults.threads, `EKMS_PKCS11_THREADS=${JSON.stringify(threads)}: the default threads`);
+    t.same(r.warnings, [
+      `EKMS_SECURE_HEAP_BYTES=${JSON.stringify(heap)} is not a usable number of bytes: the default, 4 MiB, is used`,
+      `EKMS_PKCS11_THREADS=${JSON.stringify(threads)} is not a usable number of threads: the default, ${defaults.threads} threads, is used`,
+    ]);
+  }
+  // Over the limit: the limit is used, and said (the reading is checked, not the gigabyte's
+  // allocation, which a machine's mlock limit may refuse).
+  const over = load(String(2 ** 31), '5000');
+  t.equal(over.heapSetting, 2 ** 30);
+  t.equal(over.threads, 1024);
+  t.same(over.warnings, [
+    'EKMS_SECURE_HEAP_BYTES=2147483648 is over the limit: 1 GiB, the limit, is used',
+    'EKMS_PKCS11_THREADS=5000 is over the limit: 1024 threads, the limit, is used',
+  ]);
 });
 
 t.test('EKMS_PORT that is not a port is refused, naming the variable and the value', async (t) => {
