@@ -78,6 +78,15 @@ t.test('a stale object handle is looked up again', async (tt) => {
   tt.equal(log().length, 1);
 });
 
+t.test('object handles are cached: a key is looked up on the token once, not per operation', async (tt) => {
+  const { kms, log } = await withFaults(tt, 'C_FindObjectsInit=CKR_OK');
+  const { keyId, check } = await signingKey(kms);
+  await sign(kms, keyId);
+  const lookups = log().length;
+  for (let i = 0; i < 20; i++) tt.ok(check((await sign(kms, keyId)).Signature!));
+  tt.equal(log().length, lookups, 'twenty more signatures, no more C_FindObjectsInit');
+});
+
 t.test('a failed generation leaves no object behind', async (tt) => {
   const { kms } = await withFaults(tt, 'C_GenerateKeyPair=CKR_DEVICE_ERROR');
   await rejects(tt, kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }), 'KeyUnavailableException');
