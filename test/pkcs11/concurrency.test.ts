@@ -9,7 +9,7 @@ import t from 'tap';
 
 import { tempHome } from '../helpers/backends.js';
 import { softhsmOptions } from '../helpers/softhsm.js';
-import { openOnToken } from './helpers.js';
+import { backendOf, openOnToken } from './helpers.js';
 
 t.test('64 operations in flight on one token', async (tt) => {
   const kms = await openOnToken();
@@ -42,6 +42,37 @@ t.test('64 operations in flight on one token', async (tt) => {
   const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
   tt.same(failures, [], 'no operation failed');
   tt.equal(results.filter((r) => r.status === 'fulfilled' && r.value === true).length, 64, 'all 64 results are right');
+});
+
+// SoftHSM2 fails a C_GenerateKey(Pair) or C_DestroyObject now and then (CKR_GENERAL_ERROR) while
+// another session of the process creates or destroys an object (SoftHSMv2 #573). The lock that
+// keeps them one at a time was a store's own, so several stores of one process on the token
+// (worker threads, or stores opened side by side) failed each other's key generation: 3 stores
+// × 60 CreateKey at once failed in 3 runs of 3. It is the module's now, shared by every store.
+t.test('several stores of one process create and delete token keys at once', async (tt) => {
+  let now = Date.now();
+  const stores = await Promise.all([0, 1, 2].map(() => openOnToken({ clock: () => new Date(now) })));
+  tt.teardown(() => Promise.all(stores.map((k) => k.close())));
+  const work = stores.map(async (kms, i) => {
+    const ids: string[] = [];
+    for (let n = 0; n < 45; n++) {
+      const spec = n % 3 === 0 ? { KeySpec: 'ECC_NIST_P256' as const, KeyUsage: 'SIGN_VERIFY' as const } : {};
+      ids.push((await kms.createKey(spec)).KeyMetadata!.KeyId!);
+      if (n % 4 === 3) await kms.scheduleKeyDeletion({ KeyId: ids.shift()!, PendingWindowInDays: 7 });
+    }
+    return { i, ids };
+  });
+  const results = await Promise.allSettled(work);
+  tt.same(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'every CreateKey succeeded');
+  // The deletions fall due at once in every store: their token objects are destroyed side by side.
+  now += 8 * 86_400_000;
+  const swept = await Promise.allSettled(stores.map((kms) => kms.listKeys({})));
+  tt.same(swept.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'every deletion went through');
+  for (const [i, kms] of stores.entries()) {
+    const kept = (results[i] as PromiseFulfilledResult<{ ids: string[] }>).value.ids;
+    tt.same((await kms.listKeys({})).Keys!.map((k) => k.KeyId).sort(), [...kept].sort(), `store ${i} keeps its other keys`);
+    tt.equal((await backendOf(kms).listTokenRefs()).length, kept.length, `store ${i}: only their objects are on the token`);
+  }
 });
 
 for (const close of [true, false])

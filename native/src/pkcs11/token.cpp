@@ -275,6 +275,11 @@ void Token::release(CK_SESSION_HANDLE handle, bool failed) {
   if (closeWith) closeWith->fn()->C_CloseSession(handle);
 }
 
+std::shared_ptr<Module> Token::currentModule() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return module_;
+}
+
 void Token::lost(const std::string& why) {
   unavailable("the PKCS#11 token '" + options_.label + "' is not available: " + why);
 }

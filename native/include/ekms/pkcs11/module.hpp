@@ -45,11 +45,19 @@ class Module {
   PinCheck checkLoggedInPin(const std::string& tokenKey, ByteView pin) const;
   void rememberLoggedInPin(const std::string& tokenKey, ByteView pin);
 
+  // Serialises the calls that create or destroy token objects (Token::runChangingObjects) across
+  // every store of this process using the module: SoftHSM2 is one instance per process, and its
+  // object store fails such calls made at the same time by different stores' sessions as it fails
+  // them for one store's (SoftHSMv2 #573), so a lock per store is not enough. Recursive, as the
+  // per-store lock it replaces was.
+  std::recursive_mutex& objectsMutex() { return objectsMutex_; }
+
   explicit Module(std::string path, CK_FUNCTION_LIST* fn) : path_(std::move(path)), fn_(fn) {}
 
  private:
   std::string path_;
   CK_FUNCTION_LIST* fn_;
+  std::recursive_mutex objectsMutex_;
   mutable std::mutex pinMutex_;
   std::map<std::string, Bytes> pinDigests_;  // token key -> keyed digest of the PIN
 };

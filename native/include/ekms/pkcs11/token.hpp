@@ -106,11 +106,15 @@ class Token {
 
   // As run(), for work that creates or destroys token objects (key generation, unwrapping,
   // renaming, destruction): one at a time in this process. SoftHSM2 2.6.1 fails a creation with
-  // CKR_GENERAL_ERROR now and then while another thread destroys an object (SoftHSMv2 #573);
-  // reads and cryptographic calls are not held up. Never on the caller's thread (it may wait).
+  // CKR_GENERAL_ERROR now and then while another thread creates or destroys an object
+  // (SoftHSMv2 #573), whichever store's session that thread uses: the lock is the module's
+  // (Module::objectsMutex), shared by every store of the process, not this Token's.
+  // Reads and cryptographic calls are not held up. Never on the caller's thread (it may wait).
   template <typename F>
   auto runChangingObjects(F&& f) -> decltype(f(std::declval<Session&>())) {
-    std::lock_guard<std::recursive_mutex> lock(objects_);
+    std::shared_ptr<Module> module = currentModule();
+    if (!module) return run(std::forward<F>(f));  // not connected: run() says so
+    std::lock_guard<std::recursive_mutex> lock(module->objectsMutex());
     return run(std::forward<F>(f));
   }
 
@@ -131,10 +135,10 @@ class Token {
   CK_SLOT_ID findSlot(const std::shared_ptr<Module>& module) const;
   std::string tokenKey() const;
   [[noreturn]] void lost(const std::string& why);
+  std::shared_ptr<Module> currentModule() const;
 
   TokenOptions options_;
   std::mutex lifecycle_;  // serialises connect and disconnect
-  std::recursive_mutex objects_;  // serialises creating and destroying objects (runChangingObjects)
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable cv_;
