@@ -2,6 +2,12 @@
 // EKMS_CONCURRENCY_OPS), all of which must succeed (no SQLITE_BUSY or lock error reaches a
 // caller), ending in a state consistent with their logs. Tags and aliases every worker changes
 // must end as one of the workers left them (no lost or torn update). Worker threads too.
+//
+// Both on software keys and on a SoftHSM2 token: there every process logs in to the one token
+// and creates, uses (signatures checked with node:crypto) and deletes token keys, and in the end
+// the token holds exactly the objects the store's records name. Token operations cost more (each
+// key is files in the token folder, which every process reads again), so the token runs are
+// smaller (knob: EKMS_CONCURRENCY_TOKEN_OPS).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,14 +18,16 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 
 import { Kms } from '../../src/index.js';
-import { tempHome } from '../helpers/backends.js';
+import { backends, tempHome, type Backend } from '../helpers/backends.js';
+import '../helpers/softhsm.js';
 import { storeProblems } from './helpers.js';
 
 const workerScript = fileURLToPath(new URL('../fixtures/durability-worker.mjs', import.meta.url));
-const opsPerWorker = Number(process.env.EKMS_CONCURRENCY_OPS ?? 1000);
+const softwareOps = Number(process.env.EKMS_CONCURRENCY_OPS ?? 1000);
+const tokenOps = Number(process.env.EKMS_CONCURRENCY_TOKEN_OPS ?? 150);
 
 interface Ack {
-  op: 'CreateKey' | 'Encrypt' | 'Tag' | 'Alias' | 'Rotate' | 'State';
+  op: 'CreateKey' | 'Encrypt' | 'Tag' | 'Alias' | 'Rotate' | 'State' | 'Delete';
   key?: string;
   ct?: string;
   tagKey?: string;
@@ -36,8 +44,8 @@ interface Shared {
   aliases: string[];
 }
 
-async function prepare(home: string): Promise<{ shared: Shared; sharedFile: string }> {
-  const kms = await Kms.open({ home });
+async function prepare(backend: Backend, home: string): Promise<{ shared: Shared; sharedFile: string }> {
+  const kms = await backend.open({ home });
   const keys: string[] = [];
   for (let i = 0; i < 3; i++) keys.push((await kms.createKey({ Description: `shared ${i}` })).KeyMetadata!.KeyId!);
   const signingKey = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
@@ -58,7 +66,7 @@ function readLog(file: string): Ack[] {
 }
 
 /** Checks the final store against the workers' logs; returns the problems. */
-async function verify(home: string, shared: Shared, logs: Ack[][]): Promise<string[]> {
+async function verify(backend: Backend, home: string, shared: Shared, logs: Ack[][]): Promise<string[]> {
   const problems = [...storeProblems(join(home, 'store.sqlite3'))];
   const db = new Database(join(home, 'store.sqlite3'), { readonly: true });
   const rows = new Map(
@@ -72,22 +80,29 @@ async function verify(home: string, shared: Shared, logs: Ack[][]): Promise<stri
   const aliases = new Map((db.prepare('SELECT alias_name, key_id FROM aliases').all() as { alias_name: string; key_id: string }[]).map((r) => [r.alias_name, r.key_id]));
   db.close();
 
-  let created = 0;
+  let kept = 0;
   for (const log of logs) {
     const rotations = new Map<string, number>();
     const enabled = new Map<string, boolean>();
+    const deleted = new Set(log.filter((a) => a.op === 'Delete').map((a) => a.key!));
     for (const a of log) {
-      if (a.op === 'CreateKey') {
-        created++;
+      if (a.op === 'CreateKey' && !deleted.has(a.key!)) {
+        kept++;
         if (!rows.has(a.key!)) problems.push(`acknowledged key ${a.key} is missing`);
       }
       if (a.op === 'Rotate') rotations.set(a.key!, (rotations.get(a.key!) ?? 0) + 1);
       if (a.op === 'State') enabled.set(a.key!, a.enabled!);
     }
-    for (const [k, n] of rotations) if (rows.get(k)?.n !== n + 1) problems.push(`${k}: ${rows.get(k)?.n} materials after ${n} rotations`);
-    for (const [k, e] of enabled) if (rows.get(k)?.key_state !== (e ? 'Enabled' : 'Disabled')) problems.push(`${k}: state ${rows.get(k)?.key_state}, last set ${e}`);
+    // A deleted key is gone, or still waiting for a clock past its date (the worker's last operation scheduled it).
+    for (const k of deleted) {
+      if (rows.has(k) && rows.get(k)!.key_state !== 'PendingDeletion') problems.push(`${k}: deleted, but ${rows.get(k)!.key_state}`);
+      if (rows.has(k)) kept++;
+    }
+    for (const [k, n] of rotations) if (!deleted.has(k) && rows.get(k)?.n !== n + 1) problems.push(`${k}: ${rows.get(k)?.n} materials after ${n} rotations`);
+    for (const [k, e] of enabled)
+      if (!deleted.has(k) && rows.get(k)?.key_state !== (e ? 'Enabled' : 'Disabled')) problems.push(`${k}: state ${rows.get(k)?.key_state}, last set ${e}`);
   }
-  if (rows.size !== created + shared.keys.length + 1) problems.push(`${rows.size} keys in the store, ${created + shared.keys.length + 1} expected`);
+  if (rows.size !== kept + shared.keys.length + 1) problems.push(`${rows.size} keys in the store, ${kept + shared.keys.length + 1} expected`);
 
   // Shared tags and aliases: the final value is the last one some worker wrote.
   for (const tagKey of shared.tagKeys) {
@@ -103,8 +118,20 @@ async function verify(home: string, shared: Shared, logs: Ack[][]): Promise<stri
   }
 
   // Ciphertexts the workers made (under keys that may since have been disabled or rotated).
-  const kms = await Kms.open({ home });
+  const kms = await backend.open({ home });
   try {
+    if (kms.token !== undefined) {
+      // The token holds an object for every material on record, and none for a deleted key.
+      const db2 = new Database(join(home, 'store.sqlite3'), { readonly: true });
+      const named = (db2.prepare('SELECT token_ref FROM key_materials WHERE token_ref IS NOT NULL').pluck().all() as string[]).sort();
+      db2.close();
+      const onToken = (await kms.token.listTokenRefs()).sort();
+      if (named.length < rows.size) problems.push(`only ${named.length} of ${rows.size} keys have material on the token`);
+      const missing = named.filter((r) => !onToken.includes(r));
+      const extra = onToken.filter((r) => !named.includes(r));
+      if (missing.length) problems.push(`materials on record without their token object: ${missing.join(', ')}`);
+      if (extra.length) problems.push(`token objects no record names: ${extra.join(', ')}`);
+    }
     for (const [w, log] of logs.entries())
       for (const a of log.filter((x) => x.op === 'Encrypt').slice(-25)) {
         if (rows.get(a.key!)?.key_state !== 'Enabled') continue;
@@ -121,18 +148,18 @@ async function verify(home: string, shared: Shared, logs: Ack[][]): Promise<stri
   return problems;
 }
 
-function runProcess(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function runProcess(backend: Backend, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [workerScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [workerScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...backend.env() } });
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('exit', (code) => resolve({ code, stderr }));
   });
 }
 
-function runThread(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function runThread(backend: Backend, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const w = new Worker(workerScript, { argv: args, stderr: true });
+    const w = new Worker(workerScript, { argv: args, stderr: true, env: { ...process.env, ...backend.env() } });
     let stderr = '';
     w.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     w.on('error', (err) => (stderr += String(err)));
@@ -140,35 +167,40 @@ function runThread(args: string[]): Promise<{ code: number | null; stderr: strin
   });
 }
 
-t.test(`4 processes × ${opsPerWorker} mixed operations on one home`, async (t) => {
-  const home = tempHome();
-  const { shared, sharedFile } = await prepare(home);
-  const logDir = tempHome();
-  const logFiles = [0, 1, 2, 3].map((i) => join(logDir, `w${i}.log`));
-  for (const f of logFiles) writeFileSync(f, '');
-  const results = await Promise.all(logFiles.map((f, i) => runProcess([home, f, sharedFile, String(opsPerWorker), `w${i}`])));
-  for (const [i, r] of results.entries()) t.equal(r.code, 0, `worker ${i} had no error${r.stderr ? `: ${r.stderr}` : ''}`);
-  const logs = logFiles.map(readLog);
-  t.ok(logs.every((l) => l.some((a) => a.op === 'Tag') && l.some((a) => a.op === 'Alias')), 'every worker tagged and re-aliased the shared keys');
-  t.same(await verify(home, shared, logs), [], 'the store is what the logs say');
-});
+for (const backend of backends()) {
+  const opsPerWorker = backend.name === 'software' ? softwareOps : tokenOps;
 
-t.test('worker threads and processes share one home', async (t) => {
-  const home = tempHome();
-  const { shared, sharedFile } = await prepare(home);
-  const logDir = tempHome();
-  const logFiles = [0, 1, 2, 3].map((i) => join(logDir, `w${i}.log`));
-  for (const f of logFiles) writeFileSync(f, '');
-  const n = String(Math.max(50, Math.floor(opsPerWorker / 5)));
-  const results = await Promise.all([
-    runThread([home, logFiles[0]!, sharedFile, n, 'w0']),
-    runThread([home, logFiles[1]!, sharedFile, n, 'w1']),
-    runProcess([home, logFiles[2]!, sharedFile, n, 'w2']),
-    runProcess([home, logFiles[3]!, sharedFile, n, 'w3']),
-  ]);
-  for (const [i, r] of results.entries()) t.equal(r.code, 0, `worker ${i} had no error${r.stderr ? `: ${r.stderr}` : ''}`);
-  t.same(await verify(home, shared, logFiles.map(readLog)), [], 'the store is what the logs say');
-});
+  t.test(`4 processes × ${opsPerWorker} mixed operations on one home [${backend.name}]`, async (t) => {
+    const home = tempHome();
+    const { shared, sharedFile } = await prepare(backend, home);
+    const logDir = tempHome();
+    const logFiles = [0, 1, 2, 3].map((i) => join(logDir, `w${i}.log`));
+    for (const f of logFiles) writeFileSync(f, '');
+    const results = await Promise.all(logFiles.map((f, i) => runProcess(backend, [home, f, sharedFile, String(opsPerWorker), `w${i}`])));
+    for (const [i, r] of results.entries()) t.equal(r.code, 0, `worker ${i} had no error${r.stderr ? `: ${r.stderr}` : ''}`);
+    const logs = logFiles.map(readLog);
+    t.ok(logs.every((l) => l.some((a) => a.op === 'Tag') && l.some((a) => a.op === 'Alias')), 'every worker tagged and re-aliased the shared keys');
+    t.ok(logs.every((l) => l.some((a) => a.op === 'Delete')), 'every worker deleted keys');
+    t.same(await verify(backend, home, shared, logs), [], 'the store is what the logs say');
+  });
+
+  t.test(`worker threads and processes share one home [${backend.name}]`, async (t) => {
+    const home = tempHome();
+    const { shared, sharedFile } = await prepare(backend, home);
+    const logDir = tempHome();
+    const logFiles = [0, 1, 2, 3].map((i) => join(logDir, `w${i}.log`));
+    for (const f of logFiles) writeFileSync(f, '');
+    const n = String(Math.max(50, Math.floor(opsPerWorker / 5)));
+    const results = await Promise.all([
+      runThread(backend, [home, logFiles[0]!, sharedFile, n, 'w0']),
+      runThread(backend, [home, logFiles[1]!, sharedFile, n, 'w1']),
+      runProcess(backend, [home, logFiles[2]!, sharedFile, n, 'w2']),
+      runProcess(backend, [home, logFiles[3]!, sharedFile, n, 'w3']),
+    ]);
+    for (const [i, r] of results.entries()) t.equal(r.code, 0, `worker ${i} had no error${r.stderr ? `: ${r.stderr}` : ''}`);
+    t.same(await verify(backend, home, shared, logFiles.map(readLog)), [], 'the store is what the logs say');
+  });
+}
 
 t.test('processes opening a new home at the same moment agree on one store, one root key and one usage file', async (t) => {
   for (let round = 0; round < 3; round++) {

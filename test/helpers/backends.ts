@@ -10,6 +10,12 @@ export interface Backend {
   readonly name: string;
   /** Opens a Kms on a fresh home (or on `home` when given, to reopen a store). */
   open(options?: KmsOptions): Promise<Kms>;
+  /**
+   * The environment a child process (a fixture script, `ekms` as a command) needs to open a store
+   * on this backend as `open` does: EKMS_PKCS11_* (DESIGN.md §2) and whatever the backend's own
+   * setup put in this process's environment. Empty for software keys.
+   */
+  env(): NodeJS.ProcessEnv;
 }
 
 export function tempHome(prefix = 'ekms-test-'): string {
@@ -19,6 +25,7 @@ export function tempHome(prefix = 'ekms-test-'): string {
 export const software: Backend = {
   name: 'software',
   open: (options = {}) => Kms.open({ home: tempHome(), ...options }),
+  env: () => ({}),
 };
 
 const registered: Backend[] = [software];

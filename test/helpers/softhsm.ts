@@ -55,6 +55,11 @@ export const softhsm: Backend = {
     if (options.home === undefined) cleanupLater(home);
     return Kms.open({ pkcs11: softhsmOptions(), ...options, home });
   },
+  env: () => {
+    const { module, tokenLabel, pin } = softhsmOptions();
+    // SOFTHSM2_CONF (this process's token folder) is in process.env once softhsmOptions made it.
+    return { SOFTHSM2_CONF: process.env.SOFTHSM2_CONF, EKMS_PKCS11_MODULE: module, EKMS_PKCS11_TOKEN_LABEL: tokenLabel, EKMS_PKCS11_PIN: pin };
+  },
 };
 
 registerBackend(softhsm);
