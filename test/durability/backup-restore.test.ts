@@ -1,6 +1,11 @@
 // Backup and restore: a consistent copy taken while the store is in use, that restores only with
 // the root key it was made for (also after a root key rotation), into a new home or over the
 // old store, and never holds a key in the clear.
+//
+// On a SoftHSM2 token too: a backup holds only references to the token's objects, so a restored
+// copy's token keys work as long as the objects are there, and one whose objects were destroyed
+// since (the key deleted in the original store) stays Enabled and fails its use with
+// KMSInvalidStateException naming the key and the token (README, "Keys on a token").
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +15,8 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 
 import { DurabilityError, Kms, backupStore, inspectBackup, restoreStore, rotateRootKey } from '../../src/index.js';
-import { tempHome } from '../helpers/backends.js';
+import { backends, tempHome } from '../helpers/backends.js';
+import { softhsm, softhsmOptions } from '../helpers/softhsm.js';
 import { findPrivateKeys } from '../helpers/private-key-scan.js';
 import { checkSampleKeys, makeSampleKeys, storeProblems } from './helpers.js';
 
@@ -25,9 +31,10 @@ function keyIds(dbFile: string): string[] {
   }
 }
 
-t.test('a backup restores into a new home with the root key file it was made with', async (t) => {
+for (const backend of backends())
+t.test(`a backup restores into a new home with the root key file it was made with [${backend.name}]`, async (t) => {
   const home = tempHome();
-  const kms = await Kms.open({ home });
+  const kms = await backend.open({ home });
   const keys = await makeSampleKeys(kms);
   await kms.tagResource({ KeyId: keys[0]!.keyId, Tags: [{ TagKey: 'team', TagValue: 'durability' }] });
   await kms.createAlias({ AliasName: 'alias/backed-up', TargetKeyId: keys[0]!.keyId });
@@ -51,17 +58,56 @@ t.test('a backup restores into a new home with the root key file it was made wit
   t.equal(result.keys, keys.length);
   t.equal(statSync(join(target, 'root.key')).mode & 0o777, 0o600);
   t.same(storeProblems(join(target, 'store.sqlite3')), []);
-  const restored = await Kms.open({ home: target });
+  const restored = await backend.open({ home: target });
   t.same(await checkSampleKeys(restored, keys), [], 'every key works in the restored home');
+  if (restored.token !== undefined)
+    for (const k of keys)
+      t.equal((await restored.describeKey({ KeyId: k.keyId })).KeyMetadata!.Origin, 'AWS_CLOUDHSM', `${k.kind} key: still the token's, in the restored home`);
   t.same((await restored.listResourceTags({ KeyId: keys[0]!.keyId })).Tags, [{ TagKey: 'team', TagValue: 'durability' }]);
   t.equal((await restored.describeKey({ KeyId: 'alias/backed-up' })).KeyMetadata!.KeyId, keys[0]!.keyId);
   await t.rejects(restored.describeKey({ KeyId: later }), { name: 'NotFoundException' });
   t.not(restored.store.storeId, result.storeId === '' ? 'x' : '', 'restored store has an id');
   t.equal(restored.store.storeId, result.storeId);
-  const original = await Kms.open({ home });
+  const original = await backend.open({ home });
   t.not(restored.store.storeId, original.store.storeId, 'a restored copy gets its own store id');
   await original.close();
   await restored.close();
+});
+
+t.test("a restored backup's token key whose objects were destroyed since: Enabled, its use KMSInvalidStateException", async (t) => {
+  let now = Date.now();
+  const home = tempHome();
+  const kms = await softhsm.open({ home, clock: () => new Date(now) });
+  const keys = await makeSampleKeys(kms);
+  const gone = keys.find((k) => k.kind === 'ecc')!;
+  const file = join(tempHome(), 'store.backup');
+  await backupStore(kms, file);
+  // Deleted in the original after the backup: its objects leave the token.
+  await kms.scheduleKeyDeletion({ KeyId: gone.keyId, PendingWindowInDays: 7 });
+  now += 8 * 86_400_000;
+  await t.rejects(kms.describeKey({ KeyId: gone.keyId }), { name: 'NotFoundException' }, 'deleted in the original');
+  t.same(await checkSampleKeys(kms, keys.filter((k) => k !== gone)), [], "the original's other keys work");
+
+  const target = join(tempHome(), 'restored');
+  await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') });
+  const restored = await softhsm.open({ home: target });
+  t.equal((await restored.describeKey({ KeyId: gone.keyId })).KeyMetadata!.KeyState, 'Enabled', 'the restored key is there, Enabled');
+  const err = (await restored.sign({ KeyId: gone.keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }).catch((e: unknown) => e)) as {
+    name?: string;
+    message?: string;
+    $fault?: string;
+  };
+  t.equal(err.name, 'KMSInvalidStateException', 'its use is refused');
+  t.equal(err.$fault, 'client', 'a client error, not retried');
+  t.match(String(err.message), gone.keyId, 'naming the key');
+  t.match(String(err.message), softhsmOptions().tokenLabel, 'and the token');
+  t.equal((await restored.describeKey({ KeyId: gone.keyId })).KeyMetadata!.KeyState, 'Enabled', 'and its state does not change');
+  // GetPublicKey and Verify need no token: the public key is in the store.
+  const v = await restored.verify({ KeyId: gone.keyId, Message: Buffer.from('durability sample message'), Signature: gone.signature!, SigningAlgorithm: 'ECDSA_SHA_256' });
+  t.ok(v.SignatureValid, 'an old signature still verifies');
+  t.same(await checkSampleKeys(restored, keys.filter((k) => k !== gone)), [], 'the other token keys work in the restored home');
+  await restored.close();
+  await kms.close();
 });
 
 t.test('restore refuses a backup made for a different root key, and changes nothing', async (t) => {
