@@ -1,7 +1,9 @@
 // `ekms serve --workers N`: a primary and N worker processes on one store. Stopped together by a
 // Ctrl-C or SIGTERM, a dead worker replaced without a request left unanswered, a refused
-// configuration said once, and the failures that stop the whole server.
+// configuration said once, and the failures that stop the whole server. With a token configured
+// (EKMS_PKCS11_*), every worker logs in to it and serves its keys.
 import { spawnSync } from 'node:child_process';
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient, ListKeysCommand, SignCommand } from '@aws-sdk/client-kms';
 import t from 'tap';
 
+import { softhsm } from '../helpers/softhsm.js';
 import { bin, buildDistWhenStale, childrenOf, ctrlCStopsCleanly, exitOf, home, run, startServe, until } from './serve-helpers.js';
 
 t.before(buildDistWhenStale);
@@ -65,6 +68,60 @@ t.test('ekms serve --workers 2: two processes on one store, a dead one replaced,
   tt.equal(code, 0, 'exit code 0');
   tt.match(stderr(), /SIGTERM: finishing requests in flight\nekms: stopped\n$/);
   for (const pid of all) tt.notOk(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `worker ${pid} exited`);
+});
+
+/** One request on a connection of its own (round robin: the workers take turns). */
+function post(port: string, target: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `TrentService.${target}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text || '{}') as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+t.test('ekms serve --workers 2 on a store with a token: both workers log in and use its keys', async (tt) => {
+  const h = home();
+  const { child, url } = await startServe(['--home', h, '--workers', '2'], softhsm.env());
+  tt.teardown(() => {
+    for (const pid of childrenOf(child.pid!)) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  });
+  const workers = childrenOf(child.pid!);
+  tt.equal(workers.length, 2, 'two worker processes');
+  for (const pid of workers) tt.ok(readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libsofthsm2.so'), `worker ${pid} has the token's module loaded`);
+  const { port } = new URL(url);
+  const created = await post(port, 'CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+  tt.equal(created.status, 200);
+  const meta = created.body.KeyMetadata as { KeyId: string; Origin: string };
+  tt.equal(meta.Origin, 'AWS_CLOUDHSM', 'the key is on the token');
+  const pub = createPublicKey({ key: Buffer.from((await post(port, 'GetPublicKey', { KeyId: meta.KeyId })).body.PublicKey as string, 'base64'), format: 'der', type: 'spki' });
+  // Each on a new connection, so the two workers take turns: each signs on the token.
+  const messages = Array.from({ length: 8 }, (_, i) => Buffer.from(`message ${i}`));
+  const signed = await Promise.all(messages.map((m) => post(port, 'Sign', { KeyId: meta.KeyId, Message: m.toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' })));
+  for (const [i, r] of signed.entries()) {
+    tt.equal(r.status, 200, `Sign ${i} answered`);
+    tt.ok(nodeVerify('sha256', messages[i]!, pub, Buffer.from(String(r.body.Signature), 'base64')), `signature ${i} verifies with node:crypto`);
+  }
+  // A token key made through one worker and used through the other: encrypted, then decrypted on new connections.
+  const aes = ((await post(port, 'CreateKey', {})).body.KeyMetadata as { KeyId: string }).KeyId;
+  const cts = await Promise.all([0, 1, 2, 3].map((i) => post(port, 'Encrypt', { KeyId: aes, Plaintext: Buffer.from(`p${i}`).toString('base64') })));
+  const pts = await Promise.all(cts.map((c) => post(port, 'Decrypt', { CiphertextBlob: c.body.CiphertextBlob })));
+  tt.same(pts.map((p) => Buffer.from(String(p.body.Plaintext), 'base64').toString()), ['p0', 'p1', 'p2', 'p3'], 'every ciphertext decrypts');
+  // A worker killed and replaced: the new one logs in to the token too.
+  process.kill(workers[0]!, 'SIGKILL');
+  await until(() => childrenOf(child.pid!).filter((p) => p !== workers[0]).length === 2, 'a replacement worker');
+  const again = await Promise.all([0, 1, 2, 3].map(() => post(port, 'Sign', { KeyId: meta.KeyId, Message: messages[0]!.toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' })));
+  for (const r of again) tt.ok(r.status === 200 && nodeVerify('sha256', messages[0]!, pub, Buffer.from(String(r.body.Signature), 'base64')), 'signed after the replacement');
+  const exited = exitOf(child);
+  child.kill('SIGTERM');
+  tt.equal((await exited).code, 0, 'stopped by SIGTERM');
 });
 
 /** What a process's open descriptors point to. */
