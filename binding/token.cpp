@@ -104,7 +104,7 @@ std::shared_ptr<p11::Token> Token::opened(Napi::Env env) const {
   return token_;
 }
 
-// open(modulePath, tokenLabel, pin, pinFile, cacheCapacity) -> Promise<void>
+// open(modulePath, tokenLabel, pin, pinFile, cacheCapacity, objectsLockPath) -> Promise<void>
 Napi::Value Token::open(const Napi::CallbackInfo& info) {
   if (token_) throw Napi::TypeError::New(info.Env(), "the token is open already");
   p11::TokenOptions options;
@@ -115,6 +115,7 @@ Napi::Value Token::open(const Napi::CallbackInfo& info) {
   std::optional<std::string> pinFile = optionalString(info, 3, "pinFile");
   if (hasPin == pinFile.has_value()) throw Napi::TypeError::New(info.Env(), "give either a PIN or a PIN file");
   std::size_t capacity = sizeArg(info, 4, "cacheCapacity");
+  options.objectsLockPath = optionalString(info, 5, "objectsLockPath").value_or("");
   // One per token thread, and two more: for signatures made on the event loop's thread and for key
   // management (keys made, imported, destroyed) on libuv's pool, so neither waits for a token
   // thread to finish.

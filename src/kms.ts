@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { AuditTrail } from './audit/index.js';
 import { followConnection } from './backends/connection-state.js';
-import { detachedTokenBackend, openNativeToken, Pkcs11ConfigError, recordedNotConnected, tokenBackendFor, type NativeToken } from './backends/pkcs11.js';
+import { detachedTokenBackend, openNativeToken, Pkcs11ConfigError, recordedNotConnected, tokenBackendFor, tokenObjectsLock, type NativeToken } from './backends/pkcs11.js';
 import type { TokenBackend } from './backends/token.js';
 import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
@@ -114,7 +114,7 @@ export class Kms {
     let detached: KeyStoreOpenError | undefined;
     if (config.pkcs11) {
       try {
-        token = await openNativeToken(config.pkcs11, config.keyCacheSize);
+        token = await openNativeToken(config.pkcs11, config.keyCacheSize, tokenObjectsLock(config.home));
       } catch (err) {
         const refused = new KeyStoreOpenError(`cannot open the PKCS#11 token: ${(err as Error).message}`, { cause: err });
         // A configuration mistake (no PIN, both PIN and PIN file) is never waved through.
@@ -174,7 +174,7 @@ export class Kms {
       } catch (err) {
         throw new KeyStoreOpenError(`cannot open the audit log ${config.audit?.path}: ${(err as Error).message}`, { cause: err });
       }
-      const backend = token ? tokenBackendFor(token, store) : detached ? detachedTokenBackend(store, config.pkcs11!, config.keyCacheSize) : undefined;
+      const backend = token ? tokenBackendFor(token, store) : detached ? detachedTokenBackend(store, config.pkcs11!, config.keyCacheSize, tokenObjectsLock(config.home)) : undefined;
       // Connected since the peek at the store (another process connected it): the token is needed.
       if (detached && !backend) throw detached;
       if (backend) {

@@ -6,6 +6,7 @@
 // Token objects are named as native/include/ekms/pkcs11/token_key.hpp describes: CKA_ID is the
 // tokenRef "<keyId>/<materialId>", CKA_LABEL is "ekms <storeId> <keyId>".
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 
 import type { Pkcs11Options } from '../config.js';
 import type { ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
@@ -48,7 +49,7 @@ export interface TokenKeyAttributes {
 
 /** The addon's Token class (binding/token.hpp). */
 export interface NativeToken {
-  open(modulePath: string, tokenLabel: string, pin: Uint8Array | null, pinFile: string | null, cacheCapacity: number): Promise<void>;
+  open(modulePath: string, tokenLabel: string, pin: Uint8Array | null, pinFile: string | null, cacheCapacity: number, objectsLockPath: string | null): Promise<void>;
   generateKey(
     keySpec: string,
     keyId: string,
@@ -92,7 +93,16 @@ export class Pkcs11ConfigError extends Error {
  * token stays open. A PIN given as a string is copied into a buffer that is wiped after the
  * native copy is made; a PIN file is read by native code only.
  */
-export async function openNativeToken(options: Pkcs11Options, cacheCapacity: number): Promise<NativeToken> {
+/**
+ * The file the processes sharing a store lock around every creation and destruction of its token
+ * objects (ObjectsFileLock, native/include/ekms/pkcs11/token.hpp): SoftHSM2's file store fails
+ * such calls, and has lost an object, when processes make them at the same moment.
+ */
+export function tokenObjectsLock(home: string): string {
+  return join(home, 'token.lock');
+}
+
+export async function openNativeToken(options: Pkcs11Options, cacheCapacity: number, objectsLockPath?: string): Promise<NativeToken> {
   if (!options.module) throw new Pkcs11ConfigError('no PKCS#11 module path is configured (pkcs11.module, EKMS_PKCS11_MODULE)');
   if (!options.tokenLabel)
     throw new Pkcs11ConfigError('no PKCS#11 token label is configured (pkcs11.tokenLabel, EKMS_PKCS11_TOKEN_LABEL)');
@@ -107,7 +117,7 @@ export async function openNativeToken(options: Pkcs11Options, cacheCapacity: num
   const token = new (addon as AddonWithToken).Token();
   const pin = hasPin ? Buffer.from(options.pin as string, 'utf8') : null;
   try {
-    await token.open(options.module, options.tokenLabel, pin, hasPinFile ? (options.pinFile as string) : null, cacheCapacity);
+    await token.open(options.module, options.tokenLabel, pin, hasPinFile ? (options.pinFile as string) : null, cacheCapacity, objectsLockPath ?? null);
   } finally {
     pin?.fill(0);
   }
@@ -377,7 +387,7 @@ export function recordedNotConnected(dbPath: string, tokenLabel: string): boolea
  * key store takes only its own keys out of service. Its ConnectCustomKeyStore opens the token.
  * Undefined when the store records no such custom key store for this token label.
  */
-export function detachedTokenBackend(store: Store, options: Pkcs11Options, cacheCapacity: number): Pkcs11Backend | undefined {
+export function detachedTokenBackend(store: Store, options: Pkcs11Options, cacheCapacity: number, objectsLockPath?: string): Pkcs11Backend | undefined {
   const chosen = detachable(store, store.metaRows(labelName('')), options.tokenLabel);
   if (!chosen) return undefined;
   const { id, recorded, created } = chosen;
@@ -387,7 +397,7 @@ export function detachedTokenBackend(store: Store, options: Pkcs11Options, cache
       label: options.tokenLabel,
       state: recorded.state,
       ...(recorded.state === 'FAILED' ? { errorCode: recorded.code } : {}),
-      reopen: () => openNativeToken(options, cacheCapacity),
+      reopen: () => openNativeToken(options, cacheCapacity, objectsLockPath),
     },
     store.storeId,
     created,

@@ -2,13 +2,15 @@
 // pool gives each its own session: no CKR_OPERATION_ACTIVE), and a worker thread using the same
 // module opens and closes its store while the main thread keeps working (the module is
 // initialised once per process and finalised only by its last user).
+import { execFile } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import t from 'tap';
 
 import { tempHome } from '../helpers/backends.js';
-import { softhsmOptions } from '../helpers/softhsm.js';
+import { softhsm, softhsmOptions } from '../helpers/softhsm.js';
 import { backendOf, openOnToken } from './helpers.js';
 
 t.test('64 operations in flight on one token', async (tt) => {
@@ -98,4 +100,20 @@ t.test(`a worker thread shares the module and releases only its own use (${close
   const { Signature } = await sign();
   const { PublicKey } = await kms.getPublicKey({ KeyId: key });
   tt.ok(verify('sha256', Buffer.from('main'), createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }), Signature!));
+});
+
+// SoftHSM2 reads a token's file when it is initialised and rewrites it at every login, so a
+// process starting while another logs in found no token (or a failed login): with 6 processes
+// opening and closing stores at once, 5 to 11 opens in 144 failed. `serve --workers` starts so.
+t.test('processes opening stores on one token at once all open', async (tt) => {
+  const home = tempHome('ekms-p11-race-');
+  await (await openOnToken({ home })).close();
+  const env = { ...process.env, ...softhsm.env() };
+  const script = fileURLToPath(new URL('./fixtures/open-close.mjs', import.meta.url));
+  const runs = await Promise.all(
+    Array.from({ length: 6 }, () => new Promise<string[]>((resolve, reject) => {
+      execFile(process.execPath, [script, home, '8'], { env }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as string[])));
+    })),
+  );
+  tt.same(runs.flat(), [], '48 opens, none failed');
 });

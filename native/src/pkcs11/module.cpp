@@ -111,6 +111,12 @@ std::shared_ptr<Module> Module::acquire(const std::string& path) {
   return std::shared_ptr<Module>(e.module.get(), [real](Module*) { release(real); });
 }
 
+bool Module::soleUse() const {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  const Entry& e = registry()[path_];
+  return e.users == 1 && e.finalizeOnRelease;
+}
+
 Module::PinCheck Module::checkLoggedInPin(const std::string& tokenKey, ByteView pin) const {
   Bytes digest = pinDigest(tokenKey, pin);
   std::lock_guard<std::mutex> lock(pinMutex_);

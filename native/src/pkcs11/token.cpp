@@ -1,6 +1,13 @@
 #include "ekms/pkcs11/token.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <thread>
 
 namespace ekms::pkcs11 {
 
@@ -20,6 +27,34 @@ std::string fixedText(const CK_UTF8CHAR* text, std::size_t size) {
 constexpr std::size_t kMaxListLength = 4096;
 
 }  // namespace
+
+// ----------------------------------------------------------------------------- ObjectsFileLock
+
+thread_local int Token::ObjectsFileLock::heldByThisThread_ = 0;
+
+Token::ObjectsFileLock::ObjectsFileLock(const std::string& path) {
+  // Nested on this thread (a session replaced and logged in while objects are being changed): the
+  // outer lock covers it, and a second descriptor's flock would wait for the first, held by this
+  // very thread.
+  if (path.empty() || heldByThisThread_ > 0) return;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd_ < 0) return;
+  int rv;
+  do rv = ::flock(fd_, LOCK_EX);
+  while (rv != 0 && errno == EINTR);
+  if (rv != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
+  ++heldByThisThread_;
+}
+
+Token::ObjectsFileLock::~ObjectsFileLock() {
+  if (fd_ < 0) return;
+  --heldByThisThread_;
+  ::close(fd_);  // closing the last descriptor releases the lock
+}
 
 // ----------------------------------------------------------------------------- Session
 
@@ -59,7 +94,7 @@ bool Token::connected() const {
 
 std::string Token::tokenKey() const { return options_.label; }  // labels are unique (findSlot)
 
-CK_SLOT_ID Token::findSlot(const std::shared_ptr<Module>& module) const {
+CK_SLOT_ID Token::findSlot(const std::shared_ptr<Module>& module, CK_TOKEN_INFO* info) const {
   CK_FUNCTION_LIST* fn = module->fn();
   CK_ULONG count = 0;
   check(fn->C_GetSlotList(CK_TRUE, nullptr, &count), "C_GetSlotList");
@@ -73,7 +108,10 @@ CK_SLOT_ID Token::findSlot(const std::shared_ptr<Module>& module) const {
     if (fn->C_GetTokenInfo(slot, &ti) != CKR_OK) continue;
     std::string label = fixedText(ti.label, sizeof ti.label);
     if (!(ti.flags & CKF_TOKEN_INITIALIZED)) continue;
-    if (label == options_.label) matches.push_back(slot);
+    if (label == options_.label) {
+      matches.push_back(slot);
+      if (info != nullptr) *info = ti;
+    }
     seen += (seen.empty() ? "'" : ", '") + label + "'";
   }
   const std::string where = " in PKCS#11 module " + module->path();
@@ -84,9 +122,42 @@ CK_SLOT_ID Token::findSlot(const std::shared_ptr<Module>& module) const {
   return matches.front();
 }
 
+CK_SLOT_ID Token::findSlotAfresh(std::shared_ptr<Module>& module, CK_TOKEN_INFO& info) const {
+  // SoftHSM2 reads its tokens' files when it is initialised, and rewrites a token's file at every
+  // login: initialised while another process logs in, it may find the token unreadable, and then
+  // reports it uninitialised until it is initialised again (6 processes opening stores at once:
+  // 11 failed opens in 144). So a token not found is looked for again after initialising the
+  // module afresh, when no other store of this process uses it; a label no token has costs those
+  // few attempts before its error.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return findSlot(module, &info);
+    } catch (const Error&) {
+      if (attempt == kAttempts || !module->soleUse()) throw;
+    }
+    module.reset();  // finalises it: ours was the only use
+    std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt));
+    module = Module::acquire(options_.modulePath);
+  }
+}
+
 void Token::login(const std::shared_ptr<Module>& module, CK_SESSION_HANDLE session) {
-  CK_RV rv = module->fn()->C_Login(session, CKU_USER, const_cast<CK_UTF8CHAR*>(options_.pin.data()),
-                                   static_cast<CK_ULONG>(options_.pin.size()));
+  const auto tryLogin = [&] {
+    // SoftHSM2 rewrites the token's file at a login: not while another process of the store
+    // creates or destroys objects (ObjectsFileLock).
+    ObjectsFileLock processes(options_.objectsLockPath);
+    return module->fn()->C_Login(session, CKU_USER, const_cast<CK_UTF8CHAR*>(options_.pin.data()),
+                                 static_cast<CK_ULONG>(options_.pin.size()));
+  };
+  CK_RV rv = tryLogin();
+  // SoftHSM2 answers CKR_GENERAL_ERROR while another process rewrites the token's file (at its
+  // own login); a moment later the login goes through. Not a judgement of the PIN, so trying
+  // again counts nothing against it.
+  for (int attempt = 1; rv == CKR_GENERAL_ERROR && attempt < 4; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt));
+    rv = tryLogin();
+  }
   const std::string token = "PKCS#11 token '" + options_.label + "'";
   switch (rv) {
     case CKR_OK:
@@ -146,12 +217,12 @@ void Token::connect() {
     if (connected_) return;
   }
   std::shared_ptr<Module> module = Module::acquire(options_.modulePath);
+  // The token's information as found: asking again could meet the same rewrite of its file.
+  CK_TOKEN_INFO ti{};
+  CK_SLOT_ID slot = findSlotAfresh(module, ti);
   CK_FUNCTION_LIST* fn = module->fn();
-  CK_SLOT_ID slot = findSlot(module);
 
   TokenInfo info;
-  CK_TOKEN_INFO ti{};
-  check(fn->C_GetTokenInfo(slot, &ti), "C_GetTokenInfo");
   info.label = fixedText(ti.label, sizeof ti.label);
   info.manufacturer = fixedText(ti.manufacturerID, sizeof ti.manufacturerID);
   info.model = fixedText(ti.model, sizeof ti.model);

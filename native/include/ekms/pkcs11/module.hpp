@@ -37,6 +37,10 @@ class Module {
   CK_FUNCTION_LIST* fn() const { return fn_; }
   const std::string& path() const { return path_; }
 
+  // Whether the caller's Module is this process's only use of the module, and we initialised it:
+  // releasing it then finalises the module, and acquiring it again initialises it afresh.
+  bool soleUse() const;
+
   // Login state belongs to the application (this process), not to a session or a store: a second
   // store logging in to a token this process is already logged in to gets
   // CKR_USER_ALREADY_LOGGED_IN and could not tell a wrong PIN. So the module remembers a keyed
