@@ -14,7 +14,7 @@
 // (CKR_FUNCTION_FAILED, CKR_GENERAL_ERROR) and lost a new key's object (never destroyed by us:
 // every C_DestroyObject of ours was logged), in 3 runs of 16 of 4 processes x 150 operations. The
 // processes of one store now take turns to change objects and to log in (the store's token.lock,
-// native/include/ekms/pkcs11/token.hpp), which left 2 failed runs in 36, and 1 in 18 of the
+// native/include/ekms/pkcs11/token.hpp), which left 2 failed runs in 37, and 1 in 18 of the
 // smaller mix of threads and processes: SoftHSM2's readers still meet its writers' files half
 // written. With an HSM made for several processes, run them (EKMS_TEST_PKCS11_MODULE). Stores of
 // one process on one token are in test/pkcs11/concurrency.test.ts.

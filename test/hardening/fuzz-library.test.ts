@@ -9,7 +9,7 @@
 //
 // Knobs: EKMS_FUZZ_SEED (reproduce), EKMS_FUZZ_CASES (default 100000), EKMS_FUZZ_SECONDS
 // (time cap on the software backend, default 75), EKMS_FUZZ_TOKEN_SECONDS (on the token, default
-// 20), EKMS_FUZZ_RSS_MIB (allowed RSS growth after warm-up, default 256: RSS
+// 10), EKMS_FUZZ_RSS_MIB (allowed RSS growth after warm-up, default 256: RSS
 // moves by 100 MiB either way with V8's heap sizing here; memory-safety.test.ts is the precise
 // leak check).
 import { readFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ const seed = seedFromEnv();
 const maxCases = envNumber('EKMS_FUZZ_CASES', 100_000);
 const runs: readonly { backend: Backend; maxSeconds: number }[] = [
   { backend: software, maxSeconds: envNumber('EKMS_FUZZ_SECONDS', 75) },
-  { backend: softhsm, maxSeconds: envNumber('EKMS_FUZZ_TOKEN_SECONDS', 20) },
+  { backend: softhsm, maxSeconds: envNumber('EKMS_FUZZ_TOKEN_SECONDS', 10) },
 ];
 const rssBudget = envNumber('EKMS_FUZZ_RSS_MIB', 256);
 const CALL_TIMEOUT_MS = 15_000;

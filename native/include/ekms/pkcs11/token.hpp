@@ -111,8 +111,8 @@ class Token {
   // destruction, and around a login, at which SoftHSM2 rewrites the token's own file. SoftHSM2's
   // file store failed a creation now and then (CKR_FUNCTION_FAILED), and lost new objects, while
   // another process logged in or changed objects: 4 processes x 150 operations on one store
-  // failed 3 runs in 16; with creation and destruction locked, 2 in 10; with logins too, none in
-  // 14. A file that cannot be opened (a store not created yet) locks nothing.
+  // failed 3 runs in 16; with creation and destruction locked, 2 in 10; with logins too, 2 in
+  // 37. A file that cannot be opened (a store not created yet) locks nothing.
   class ObjectsFileLock {
    public:
     explicit ObjectsFileLock(const std::string& path);
