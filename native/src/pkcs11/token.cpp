@@ -216,6 +216,10 @@ void Token::connect() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (connected_) return;
   }
+  // From the module's initialisation (SoftHSM2 reads the token's file) to the first login (it
+  // rewrites it), not while another process of the store does the same: one initialised during
+  // another's login found the token missing, or its user PIN not initialised.
+  ObjectsFileLock processes(options_.objectsLockPath);
   std::shared_ptr<Module> module = Module::acquire(options_.modulePath);
   // The token's information as found: asking again could meet the same rewrite of its file.
   CK_TOKEN_INFO ti{};
