@@ -20,10 +20,11 @@ EnvNumber readEnvNumber(const char* name, std::size_t fallback, std::size_t min,
       return out;
     }
     const std::size_t digit = static_cast<std::size_t>(*p - '0');
-    if (digit > max || n > (max - digit) / 10) huge = true;  // past max already: stop growing, keep checking digits
+    // n * 10 + digit > max: past max already; stop growing, keep checking digits.
+    if (digit > max || n > (max - digit) / 10) huge = true;
     if (!huge) n = n * 10 + digit;
   }
-  if (huge || n > max) {
+  if (huge) {
     out.problem = EnvNumber::Problem::TooLarge;
     out.used = max;
   } else if (n < min) {

@@ -37,8 +37,8 @@ struct TokenOptions {
   std::string label;
   SecretBytes pin;
   std::size_t sessions = 4;
-  // A file locked (flock) around every creation and destruction of token objects, so that the
-  // processes sharing a store make them one at a time (runChangingObjects); empty: none.
+  // A file locked (flock) so that the processes sharing a store take turns at what SoftHSM2 cannot
+  // do from several processes at once (ObjectsFileLock); empty: none.
   std::string objectsLockPath;
 };
 
@@ -108,7 +108,8 @@ class Token {
   auto run(F&& f) -> decltype(f(std::declval<Session&>()));
 
   // Holds TokenOptions::objectsLockPath's lock while it lives: around object creation and
-  // destruction, and around a login, at which SoftHSM2 rewrites the token's own file. SoftHSM2's
+  // destruction, around a login, at which SoftHSM2 rewrites the token's own file, and from the
+  // module's initialisation to the first login (connect). SoftHSM2's
   // file store failed a creation now and then (CKR_FUNCTION_FAILED), and lost new objects, while
   // another process logged in or changed objects: 4 processes x 150 operations on one store
   // failed 3 runs in 16; with creation and destruction locked, 2 in 10; with logins too, 2 in
