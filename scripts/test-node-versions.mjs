@@ -135,9 +135,18 @@ async function betterSqliteFor(major, node) {
   const source = join(root, 'node_modules', 'better-sqlite3');
   cpSync(source, pkg, { recursive: true, filter: (p) => p !== join(source, 'build') });
   for (const name of runtimeDependencies('better-sqlite3')) cpSync(join(root, 'node_modules', name), join(dir, 'node_modules', name), { recursive: true });
+  // -O1 after the package's own -O3 (node-gyp puts CFLAGS last): these builds only run the test
+  // selection, and at -O3 each took 98 s of CPU here (SQLite's amalgamation, mostly), at -O1 56 s,
+  // CPU taken from the hardening step and `npm test` that run beside them on a 2-core machine.
   await run(node.bin, [nodeGypScript(), 'rebuild', '--release', `--nodedir=${node.dir}`], {
     cwd: pkg,
-    env: { ...process.env, PATH: `${join(node.dir, 'bin')}${delimiter}${process.env.PATH}`, npm_config_nodedir: node.dir },
+    env: {
+      ...process.env,
+      PATH: `${join(node.dir, 'bin')}${delimiter}${process.env.PATH}`,
+      npm_config_nodedir: node.dir,
+      CFLAGS: process.env.CFLAGS ?? '-O1',
+      CXXFLAGS: process.env.CXXFLAGS ?? '-O1',
+    },
   });
   writeFileSync(stamp, want);
   return pkg;

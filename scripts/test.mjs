@@ -31,9 +31,11 @@ const env = { ...process.env, TMPDIR: runTmp };
 let passed = 0;
 let failed = 0;
 
-// 1. ctest: each native test executable reports "N passed, N failed" for its own cases.
+// 1. ctest: each native test executable reports "N passed, N failed" for its own cases (-V
+// prefixes each line with its test's number, so two at a time still count line by line; each
+// makes its own temporary token, and they are single-threaded: one at a time left a core idle).
 if (options.native) {
-  const ctest = spawnSync('ctest', ['--test-dir', 'build', '--output-on-failure', '-V'], { encoding: 'utf8', env });
+  const ctest = spawnSync('ctest', ['--test-dir', 'build', '--output-on-failure', '-V', '-j', '2'], { encoding: 'utf8', env });
   const ctestOut = `${ctest.stdout ?? ''}${ctest.stderr ?? ''}`;
   let nativeCounted = false;
   for (const m of ctestOut.matchAll(/^\d+: (\d+) passed, (\d+) failed$/gm)) {
