@@ -5,16 +5,16 @@ import { execFileSync } from 'node:child_process';
 
 import t from 'tap';
 
-const tracker = Symbol.for('@tapjs/processinfo.ProcessInfoNodeData');
+const trackerKey = '@tapjs/processinfo.ProcessInfoNodeData';
 
-/** What a child Node process reports of its options and of tap's tracker. */
-function childView(env?: NodeJS.ProcessEnv): { nodeOptions: string | null; execArgv: string[]; tracked: boolean } {
-  const script = `console.log(JSON.stringify({ nodeOptions: process.env.NODE_OPTIONS ?? null, execArgv: process.execArgv, tracked: Symbol.for('@tapjs/processinfo.ProcessInfoNodeData') in globalThis }))`;
+/** What a child Node process reports of its NODE_OPTIONS and of tap's tracker. */
+function childView(env?: NodeJS.ProcessEnv): { nodeOptions: string | null; tracked: boolean } {
+  const script = `console.log(JSON.stringify({ nodeOptions: process.env.NODE_OPTIONS ?? null, tracked: Symbol.for(${JSON.stringify(trackerKey)}) in globalThis }))`;
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', ...(env ? { env } : {}) }));
 }
 
 t.test('this test process is tracked by tap, so the checks below are not vacuous', async (t) => {
-  t.ok(tracker in globalThis, "tap's process tracker runs in the test process");
+  t.ok(Symbol.for(trackerKey) in globalThis, "tap's process tracker runs in the test process");
   t.ok(process.execArgv.some((a) => a.includes('@tapjs/processinfo')), 'tap loaded it with --import');
 });
 
