@@ -18,6 +18,19 @@ std::string stringArg(const Napi::CallbackInfo& info, std::size_t i, const char*
   return v.As<Napi::String>().Utf8Value();
 }
 
+std::vector<std::string> stringsArg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
+  Napi::Value v = arg(info, i);
+  if (!v.IsArray()) typeError(info.Env(), name, "an array of strings");
+  auto a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value e = a.Get(k);
+    if (!e.IsString()) typeError(info.Env(), name, "an array of strings");
+    out.push_back(e.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
 ekms::Bytes bytesArg(const Napi::CallbackInfo& info, std::size_t i, const char* name) {
   Napi::Value v = arg(info, i);
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)

@@ -14,6 +14,8 @@
 namespace binding {
 
 std::string stringArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
+// An array of strings.
+std::vector<std::string> stringsArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
 ekms::Bytes bytesArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
 ekms::SecretBytes secretArg(const Napi::CallbackInfo& info, std::size_t i, const char* name);
 ekms::EncryptionContext contextArg(const Napi::CallbackInfo& info, std::size_t i);

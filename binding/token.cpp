@@ -169,15 +169,21 @@ Napi::Value Token::keyHandle(const Napi::CallbackInfo& info) {
   return KeyHandle::create(info.Env(), source, cache_);
 }
 
+// destroyKey(tokenRef, owners): destroys the objects of tokenRef that a store in `owners` made;
+// resolves to { destroyed, othersKept }.
 Napi::Value Token::destroyKey(const Napi::CallbackInfo& info) {
   std::string tokenRef = stringArg(info, 0, "tokenRef");
+  std::vector<std::string> owners = stringsArg(info, 1, "owners");
   auto token = opened(info.Env());
   auto cache = cache_;
-  return Task<std::size_t>::start(
-      info.Env(), [token, tokenRef]() { return p11::destroyTokenKey(token, tokenRef); },
-      [cache, tokenRef](Napi::Env env, std::size_t& n) -> Napi::Value {
+  return Task<p11::TokenDestruction>::start(
+      info.Env(), [token, tokenRef, owners]() { return p11::destroyOwnedTokenKey(token, tokenRef, owners); },
+      [cache, tokenRef](Napi::Env env, p11::TokenDestruction& r) -> Napi::Value {
         cache->evictKey(tokenRef.substr(0, tokenRef.find('/')));
-        return Napi::Number::New(env, static_cast<double>(n));
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("destroyed", Napi::Number::New(env, static_cast<double>(r.destroyed)));
+        out.Set("othersKept", Napi::Number::New(env, static_cast<double>(r.othersKept)));
+        return out;
       });
 }
 
@@ -289,10 +295,11 @@ Napi::Value Token::unwrapKeyMaterial(const Napi::CallbackInfo& info) {
 Napi::Value Token::commitImported(const Napi::CallbackInfo& info) {
   std::string pendingRef = stringArg(info, 0, "pendingRef");
   std::string finalRef = stringArg(info, 1, "finalRef");
+  std::vector<std::string> owners = stringsArg(info, 2, "owners");
   auto token = opened(info.Env());
   auto cache = cache_;
   return Task<bool>::start(
-      info.Env(), [token, pendingRef, finalRef]() { return p11::commitImportedObject(token, pendingRef, finalRef); },
+      info.Env(), [token, pendingRef, finalRef, owners]() { return p11::commitImportedObject(token, pendingRef, finalRef, owners); },
       [cache, finalRef](Napi::Env env, bool& renamed) -> Napi::Value {
         // A handle cached for an earlier object of this material (destroyed meanwhile) must go.
         cache->evictKey(finalRef.substr(0, finalRef.find('/')));

@@ -194,7 +194,7 @@ struct Run {
         (void)p11::readTokenKeyAttributes(token, ref());
         break;
       case OP_DESTROY:
-        (void)p11::destroyTokenKey(token, ref());
+        (void)p11::destroyOwnedTokenKey(token, ref(), {kStore});
         break;
       case OP_RANDOM:
         FUZZ_CHECK(p11::tokenRandom(token, 5u * p).size() == 5u * p);
@@ -213,7 +213,7 @@ struct Run {
         break;
       }
       case OP_COMMIT:
-        (void)p11::commitImportedObject(token, pendingRef(), ref());
+        (void)p11::commitImportedObject(token, pendingRef(), ref(), {kStore});
         break;
       case OP_RECONNECT:
         token->disconnect();

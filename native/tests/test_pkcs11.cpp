@@ -15,6 +15,7 @@
 
 #include "check.hpp"
 #include "ekms/key_cache.hpp"
+#include "ekms/pkcs11/token_import.hpp"
 #include "ekms/pkcs11/token_key.hpp"
 
 using namespace ekms;
@@ -293,6 +294,28 @@ TEST(keys_reload_from_the_token_and_destruction_removes_them) {
   CHECK(listTokenRefs(token, "reload").empty());
   // The token answers, and the object is gone: not a fault that a retry could mend.
   CHECK_THROWS_CODE(k1->sign(alg, false, std::string("x")), ErrorCode::KeyMaterialGone);
+}
+
+// A store restored from a backup shares the original's token objects: it destroys and renames
+// only objects whose label names one of the stores it owns objects of.
+TEST(objects_another_store_made_are_neither_destroyed_nor_renamed) {
+  auto token = openToken();
+  KeyIdentity id = identity("ECC_NIST_P256");
+  GeneratedTokenKey g = generateTokenKey(token, id, "SIGN_VERIFY", "original-store");
+  const AlgorithmInfo& alg = algorithm("ECDSA_SHA_256");
+  TokenKeySource source(token, id, g.tokenRef, g.publicKey);
+
+  TokenDestruction kept = destroyOwnedTokenKey(token, g.tokenRef, {"restored-copy", "original"});
+  CHECK(kept.destroyed == 0 && kept.othersKept == 2);
+  CHECK_THROWS_CODE(commitImportedObject(token, g.tokenRef, id.keyId + "/doomed-x", {"restored-copy"}), ErrorCode::KeyUnavailable);
+  g.key->verify(alg, false, std::string("x"), source.load()->sign(alg, false, std::string("x")));
+
+  // Its owner (here among others) renames and destroys it.
+  const std::string renamed = id.keyId + "/renamed";
+  CHECK(commitImportedObject(token, g.tokenRef, renamed, {"restored-copy", "original-store"}));
+  TokenDestruction gone = destroyOwnedTokenKey(token, renamed, {"original-store"});
+  CHECK(gone.destroyed == 2 && gone.othersKept == 0);
+  CHECK(destroyTokenKey(token, renamed) == 0);
 }
 
 // Other threads (or processes) may destroy a store's objects while they are listed or

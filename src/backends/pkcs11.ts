@@ -58,7 +58,8 @@ export interface NativeToken {
     storeId: string,
   ): Promise<{ tokenRef: string; publicKey?: Buffer; handle: NativeKeyHandle }>;
   keyHandle(keySpec: string, keyId: string, materialId: string, tokenRef: string, publicKey?: Uint8Array): NativeKeyHandle;
-  destroyKey(tokenRef: string): Promise<number>;
+  /** Destroys the objects of tokenRef that a store in `owners` made (CKA_LABEL); another store's stay. */
+  destroyKey(tokenRef: string, owners: readonly string[]): Promise<{ destroyed: number; othersKept: number }>;
   listKeys(storeId: string): Promise<string[]>;
   info(): TokenInfo;
   readAttributes(tokenRef: string): Promise<TokenKeyAttributes>;
@@ -74,7 +75,8 @@ export interface NativeToken {
     pendingRef: string,
     encryptedKeyMaterial: Uint8Array,
   ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Buffer }>;
-  commitImported(pendingRef: string, finalRef: string): Promise<boolean>;
+  /** Renames (or drops) only pending objects a store in `owners` made; another store's count as absent. */
+  commitImported(pendingRef: string, finalRef: string, owners: readonly string[]): Promise<boolean>;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   connected(): boolean;
@@ -161,18 +163,27 @@ export class Pkcs11Backend implements TokenBackend {
   private readonly reopen: (() => Promise<NativeToken>) | undefined;
   /** Counts disconnections: a connection that one overtook (connect()) must not end CONNECTED. */
   private disconnections = 0;
+  /**
+   * The stores whose objects this one may destroy or rename: itself, and those it took over
+   * (Store.adoptedStoreIds). A store restored from a backup shares the original's objects, and
+   * must not destroy what the original may still use (src/durability/restore.ts).
+   */
+  private readonly owners: readonly string[];
 
   /**
    * @param native the opened token, or how to open it later for a store that is not connected
    *   and could not open it (Kms.open: the token is down, its PIN changed)
    * @param storeId this key store's id, carried in the token objects' labels
    * @param creationDate when this store first used the token (CreationDate of the custom key store)
+   * @param adoptedStoreIds the stores whose objects this one took over (Store.adoptedStoreIds)
    */
   constructor(
     native: NativeToken | Detached,
     private readonly storeId: string,
     private readonly creationDate: Date,
+    adoptedStoreIds: readonly string[] = [],
   ) {
+    this.owners = [storeId, ...adoptedStoreIds];
     if ('reopen' in native) {
       this.info = { label: native.label, manufacturer: '', model: '', serial: '', mechanisms: [] };
       this.customKeyStoreId = native.customKeyStoreId;
@@ -223,7 +234,7 @@ export class Pkcs11Backend implements TokenBackend {
   }
 
   async destroyMaterial(_key: KeyRecord, material: MaterialRecord): Promise<void> {
-    if (material.tokenRef !== undefined) await this.token.destroyKey(material.tokenRef);
+    if (material.tokenRef !== undefined) await this.token.destroyKey(material.tokenRef, this.owners);
   }
 
   generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
@@ -241,11 +252,11 @@ export class Pkcs11Backend implements TokenBackend {
   }
 
   commitImported(pendingRef: string, finalRef: string): Promise<boolean> {
-    return this.token.commitImported(pendingRef, finalRef);
+    return this.token.commitImported(pendingRef, finalRef, this.owners);
   }
 
-  destroyTokenRef(tokenRef: string): Promise<number> {
-    return this.token.destroyKey(tokenRef);
+  async destroyTokenRef(tokenRef: string): Promise<number> {
+    return (await this.token.destroyKey(tokenRef, this.owners)).destroyed;
   }
 
   /** Random bytes from the token's generator (C_GenerateRandom). */
@@ -348,7 +359,7 @@ export function tokenBackendFor(native: NativeToken, store: Store): Pkcs11Backen
   const id = customKeyStoreIdOf(info);
   const created = store.setMetaIfAbsent(`custom_key_store_created:${id}`, Buffer.from(new Date().toISOString()));
   if (store.getMeta(labelName(id)) === undefined) store.setMetaIfAbsent(labelName(id), Buffer.from(info.label, 'utf8'));
-  return new Pkcs11Backend(native, store.storeId, new Date(created.toString()));
+  return new Pkcs11Backend(native, store.storeId, new Date(created.toString()), store.adoptedStoreIds);
 }
 
 /**
@@ -401,5 +412,6 @@ export function detachedTokenBackend(store: Store, options: Pkcs11Options, cache
     },
     store.storeId,
     created,
+    store.adoptedStoreIds,
   );
 }

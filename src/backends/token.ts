@@ -18,7 +18,7 @@ export interface TokenBackend {
   ): Promise<{ tokenRef: string; publicKey?: Uint8Array; handle: NativeKeyHandle }>;
   /** A handle for a material that lives on this token. */
   handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle;
-  /** Destroys the token objects of a material (key deletion). */
+  /** Destroys the token objects of a material (key deletion), those this store made or took over. */
   destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<void>;
   /**
    * GetParametersForImport for a key on this token: the RSA wrapping key pair is made on the
@@ -37,9 +37,9 @@ export interface TokenBackend {
     pendingRef: string,
     encryptedKeyMaterial: Uint8Array,
   ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Uint8Array }>;
-  /** Renames the pending object to finalRef, or drops it when finalRef exists already. */
+  /** Renames the pending object to finalRef, or drops it when finalRef exists already (this store's objects only). */
   commitImported(pendingRef: string, finalRef: string): Promise<boolean>;
-  /** Destroys every object with this CKA_ID. */
+  /** Destroys every object with this CKA_ID that this store made or took over; returns how many. */
   destroyTokenRef(tokenRef: string): Promise<number>;
   /** The CKA_IDs of every private or secret object this store made on the token. */
   listTokenRefs(): Promise<string[]>;

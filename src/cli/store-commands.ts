@@ -59,17 +59,31 @@ const commands: Record<string, Spec> = {
     },
   },
   restore: {
-    usage: 'ekms restore <file> [--root-key-file <file>] [--replace] [--home <dir>]',
+    usage: 'ekms restore <file> [--root-key-file <file>] [--replace] [--adopt-token-objects] [--home <dir>]',
     values: ['--root-key-file'],
-    switches: ['--replace'],
+    switches: ['--replace', '--adopt-token-objects'],
     positional: true,
     async run(home, file, flags) {
       const rootKeyFile = flags.get('--root-key-file');
       const result = await restoreStore(home, file as string, {
         rootKeyFile: typeof rootKeyFile === 'string' ? rootKeyFile : undefined,
         replace: flags.has('--replace'),
+        adoptTokenObjects: flags.has('--adopt-token-objects'),
       });
-      return { Home: home, Keys: result.keys, RootKeyCheckValue: result.rootKeyCheckValue, StoreId: result.storeId };
+      return {
+        Home: home,
+        Keys: result.keys,
+        RootKeyCheckValue: result.rootKeyCheckValue,
+        StoreId: result.storeId,
+        // Said in the output, where a script sees it too: deleting these keys here leaves their
+        // objects on the token, for the store the backup came from.
+        ...(result.tokenKeysLeftToOriginal > 0
+          ? {
+              TokenKeysLeftToOriginal: result.tokenKeysLeftToOriginal,
+              Note: 'these keys stay usable, and their token objects stay on the token when they are deleted here: the store the backup came from may still use them. If that store is gone for good, restore with --adopt-token-objects.',
+            }
+          : {}),
+      };
     },
   },
   'rotate-root-key': {

@@ -6,11 +6,24 @@
 // The restored store gets a new store id: objects on a token are cleaned up only by the store
 // whose id they carry, and a restored copy must never destroy objects the original (or a later
 // state of this home) still uses. The ids it had before are kept in meta 'store_id_history'.
+//
+// Its keys' token objects still carry the id of the store that made them, and the restored store
+// destroys or renames only objects of the stores it owns (meta 'adopted_store_ids', besides its
+// own): deleting a key in a copy restored beside a live original must leave the original's key
+// working. What it owns:
+// - the store it replaces in `home`, and what that one owned: after the restore nothing else can
+//   use their objects (a rollback of a home to an earlier backup of itself keeps destroying its
+//   deleted keys' objects, as before);
+// - with `adoptTokenObjects`, the backup's store and every store it descends from: for disaster
+//   recovery, where the original is gone and this copy must be able to shred its keys.
+// Otherwise the backup's token keys stay usable, and their objects stay on the token when the
+// keys are deleted here; `tokenKeysLeftToOriginal` counts them.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { countKeys, deleteMetaValue, getMetaValue, integrityCheck, replaceAllRows, setMetaValue } from '../store/durable-ops.js';
+import { adoptedStoreIdsName, parseStoreIds, storeIdHistoryName } from '../store/store-ids.js';
 import type { Store } from '../store/store.js';
 import { inspectBackup } from './backup.js';
 import { DurabilityError } from './errors.js';
@@ -30,12 +43,23 @@ export interface RestoreOptions {
   rootKeyFile?: string;
   /** Replace a store in `home` that has keys. Keys created after the backup are lost. */
   replace?: boolean;
+  /**
+   * Take over the token objects of the backup's store (and of the stores it descends from): keys
+   * deleted in the restored store then have their token objects destroyed. Only when the original
+   * store is gone for good (disaster recovery); a store restored beside a live original must not.
+   */
+  adoptTokenObjects?: boolean;
 }
 
 export interface RestoreResult {
   keys: number;
   rootKeyCheckValue: string;
   storeId: string;
+  /**
+   * Keys with material on a token made by a store this one does not own (the backup's, unless it
+   * was adopted): their objects are not destroyed when they are deleted here.
+   */
+  tokenKeysLeftToOriginal: number;
 }
 
 export async function restoreStore(home: string, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
@@ -106,6 +130,23 @@ function keysIn(store: Store): number {
   return countKeys(store.db);
 }
 
+/** Keys with a material on a token. */
+function countTokenKeys(store: Store): number {
+  return store.db.prepare('SELECT count(DISTINCT key_id) FROM key_materials WHERE token_ref IS NOT NULL').pluck().get() as number;
+}
+
+/**
+ * A store's ids as the attached database `db` records them: its own (none in a backup made
+ * before stores had ids), those it had before restores, and all whose token objects it owns
+ * (itself and the ones it adopted).
+ */
+function lineageOf(store: Store, db: 'backup' | 'main'): { ids: string[]; history: string[]; owned: string[] } {
+  const meta = (name: string): unknown => store.db.prepare(`SELECT value FROM ${db}.meta WHERE name = ?`).pluck().get(name);
+  const id = meta('store_id');
+  const ids = typeof id === 'string' && id !== '' ? [id] : [];
+  return { ids, history: parseStoreIds(meta(storeIdHistoryName)), owned: [...ids, ...parseStoreIds(meta(adoptedStoreIdsName))] };
+}
+
 function refuseToReplace(home: string, store?: Store): void {
   if (store === undefined) {
     if (!existsSync(dbPath(home))) return;
@@ -155,21 +196,22 @@ function install(
         } else if (Buffer.isBuffer(current) && !current.equals(wanted)) {
           throw new DurabilityError('the root key of the store in this folder changed during the restore; nothing was changed');
         }
-        const history = new Set<string>();
-        for (const db of ['backup', 'main']) {
-          const id = store.db.prepare(`SELECT value FROM ${db}.meta WHERE name = 'store_id'`).pluck().get();
-          const earlier = store.db.prepare(`SELECT value FROM ${db}.meta WHERE name = 'store_id_history'`).pluck().get();
-          if (typeof earlier === 'string') for (const e of JSON.parse(earlier) as string[]) history.add(e);
-          if (typeof id === 'string') history.add(id);
-        }
+        const lineage = { backup: lineageOf(store, 'backup'), main: lineageOf(store, 'main') };
+        const history = new Set([...lineage.backup.history, ...lineage.backup.ids, ...lineage.main.history, ...lineage.main.ids]);
+        const owned = new Set(lineage.main.owned);
+        if (options.adoptTokenObjects) for (const id of [...lineage.backup.history, ...lineage.backup.ids]) owned.add(id);
+        const backupOwned = lineage.backup.ids.length > 0 && lineage.backup.ids.every((id) => owned.has(id));
+        if (backupOwned) for (const id of lineage.backup.owned) owned.add(id);
         replaceAllRows(store.db, 'backup');
         deleteMetaValue(store.db, 'backup_format');
         deleteMetaValue(store.db, 'backup_created_at');
         const storeId = randomUUID();
         setMetaValue(store.db, 'store_id', storeId);
-        setMetaValue(store.db, 'store_id_history', JSON.stringify([...history]));
+        setMetaValue(store.db, storeIdHistoryName, JSON.stringify([...history]));
+        setMetaValue(store.db, adoptedStoreIdsName, JSON.stringify([...owned]));
         setMetaValue(store.db, 'restored_at', new Date().toISOString());
-        return { keys: keysIn(store), rootKeyCheckValue: hex(wanted), storeId };
+        const tokenKeysLeftToOriginal = backupOwned ? 0 : countTokenKeys(store);
+        return { keys: keysIn(store), rootKeyCheckValue: hex(wanted), storeId, tokenKeysLeftToOriginal };
       });
     } finally {
       try {

@@ -9,6 +9,7 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { migrations, schemaVersion } from './schema.js';
 import type { AliasRecord, KeyImportSummary, KeyRecord, MaterialRecord, TagRecord } from './records.js';
 import { deleteMetaValue, setMetaValue } from './durable-ops.js';
+import { adoptedStoreIdsName, parseStoreIds } from './store-ids.js';
 import { useWal } from './wal.js';
 
 interface KeyRow {
@@ -340,6 +341,15 @@ export class Store {
     const id = this.db.prepare("SELECT value FROM meta WHERE name = 'store_id'").pluck().get();
     if (typeof id !== 'string') throw new StoreError('the key store has no store id');
     return id;
+  }
+
+  /**
+   * The stores whose token objects this one took over: a restore in place takes over those of the
+   * store it replaces, and `adoptTokenObjects` those of the backup's lineage (src/durability/restore.ts).
+   * The token backend destroys their objects as this store's own; another store's, never.
+   */
+  get adoptedStoreIds(): string[] {
+    return parseStoreIds(this.db.prepare('SELECT value FROM meta WHERE name = ?').pluck().get(adoptedStoreIdsName));
   }
 
   /** True once after a write was refused because the root key changed under it. */

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "internal.hpp"
@@ -83,8 +84,34 @@ std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::stri
   });
 }
 
+bool labelNamesOneOf(ByteView label, const std::vector<std::string>& owners) {
+  const std::string_view text(reinterpret_cast<const char*>(label.data), label.size);
+  return std::any_of(owners.begin(), owners.end(), [&](const std::string& owner) {
+    const std::string prefix = "ekms " + owner + ' ';
+    return !owner.empty() && text.substr(0, prefix.size()) == prefix;
+  });
+}
+
+TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef,
+                                      const std::vector<std::string>& owners) {
+  const Bytes ckaId = idOf(tokenRef);
+  return token->runChangingObjects([&](Session& s) {
+    CK_ATTRIBUTE tmpl[] = {{CKA_ID, const_cast<uint8_t*>(ckaId.data()), static_cast<CK_ULONG>(ckaId.size())}};
+    TokenDestruction out;
+    for (CK_OBJECT_HANDLE h : Token::findAll(s, tmpl, 1)) {
+      std::optional<Bytes> label = readUnlessDestroyed(s, h, CKA_LABEL, tmpl);
+      if (!label) continue;  // destroyed meanwhile
+      if (!labelNamesOneOf(*label, owners))
+        ++out.othersKept;
+      else if (unlessDestroyed(s, h, tmpl, "C_DestroyObject", [&] { return s.fn()->C_DestroyObject(s.handle(), h); }))
+        ++out.destroyed;
+    }
+    return out;
+  });
+}
+
 std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::string& storeId) {
-  const std::string prefix = "ekms " + storeId + ' ';
+  const std::vector<std::string> owners{storeId};
   return token->run([&](Session& s) {
     std::vector<std::string> refs;
     for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_SECRET_KEY}) {
@@ -92,7 +119,7 @@ std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, cons
       std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, tmpl, 1);
       for (CK_OBJECT_HANDLE h : found) {
         std::optional<Bytes> label = readUnlessDestroyed(s, h, CKA_LABEL, tmpl);
-        if (!label || label->size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), label->begin())) continue;
+        if (!label || !labelNamesOneOf(*label, owners)) continue;
         std::optional<Bytes> id = readUnlessDestroyed(s, h, CKA_ID, tmpl);
         if (id) refs.emplace_back(id->begin(), id->end());
       }

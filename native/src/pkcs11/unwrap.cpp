@@ -1,4 +1,5 @@
 // Key material unwrapped inside a PKCS#11 token (token_import.hpp).
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -512,12 +513,19 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
   });
 }
 
-bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string& pendingRef, const std::string& finalRef) {
+bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string& pendingRef, const std::string& finalRef,
+                          const std::vector<std::string>& owners) {
   const Bytes pendingId = idBytes(pendingRef), finalId = idBytes(finalRef);
   return token->runChangingObjects([&](Session& s) {
     CK_ATTRIBUTE byPending[] = {{CKA_ID, const_cast<uint8_t*>(pendingId.data()), static_cast<CK_ULONG>(pendingId.size())}};
     CK_ATTRIBUTE byFinal[] = {{CKA_ID, const_cast<uint8_t*>(finalId.data()), static_cast<CK_ULONG>(finalId.size())}};
     std::vector<CK_OBJECT_HANDLE> pending = Token::findAll(s, byPending, 1);
+    pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                 [&](CK_OBJECT_HANDLE h) {
+                                   Bytes label;
+                                   return Token::tryReadAttribute(s, h, CKA_LABEL, label) != CKR_OK || !labelNamesOneOf(label, owners);
+                                 }),
+                  pending.end());
     if (!Token::findAll(s, byFinal, 1).empty()) {
       for (CK_OBJECT_HANDLE h : pending) s.fn()->C_DestroyObject(s.handle(), h);
       return false;

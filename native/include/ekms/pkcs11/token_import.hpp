@@ -31,6 +31,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ekms/bytes.hpp"
 #include "ekms/pkcs11/token.hpp"
@@ -73,7 +74,10 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
 
 // Gives the pending object its final CKA_ID; when an object with finalRef exists already (the
 // same material imported before: its id is derived from the material), the pending one is
-// destroyed instead. Returns true when it renamed.
-bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string& pendingRef, const std::string& finalRef);
+// destroyed instead. Returns true when it renamed. Only objects one of `owners` made (CKA_LABEL)
+// are renamed or destroyed: another store's object under pendingRef counts as absent, so a
+// restored copy cannot claim (rename away) an object its original still uses.
+bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string& pendingRef, const std::string& finalRef,
+                          const std::vector<std::string>& owners);
 
 }  // namespace ekms::pkcs11

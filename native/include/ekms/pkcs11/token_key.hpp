@@ -41,6 +41,21 @@ std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, con
 // Destroys every object with this tokenRef's CKA_ID; returns how many there were.
 std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef);
 
+// Whether `label` (a CKA_LABEL, "ekms <storeId> <keyId>") names one of `owners` as the store that
+// made its object.
+bool labelNamesOneOf(ByteView label, const std::vector<std::string>& owners);
+
+struct TokenDestruction {
+  std::size_t destroyed = 0;
+  // Objects with the tokenRef that another store made, left on the token.
+  std::size_t othersKept = 0;
+};
+// Destroys the objects with this tokenRef's CKA_ID that one of `owners` made (by CKA_LABEL), and
+// leaves the others: a store restored from a backup shares the original's objects, and deleting a
+// key there must not destroy what the original still uses (src/durability/restore.ts).
+TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef,
+                                      const std::vector<std::string>& owners);
+
 // The tokenRefs of the private and secret objects a key store made (by CKA_LABEL).
 std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::string& storeId);
 

@@ -1,0 +1,148 @@
+// A restored store shares its token keys' objects with the store the backup came from. It destroys
+// (or renames away) only the objects of the stores it owns: deleting keys, or an imported
+// material, in a copy restored beside a live original leaves the original's keys working. A
+// restore with adoptTokenObjects (disaster recovery: the original is gone) owns them and shreds
+// deleted keys again, and so does a restore over the home the backup came from (README,
+// "Durability").
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import { backupStore, restoreStore, type Kms } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { softhsm } from '../helpers/softhsm.js';
+import { importInto, openOutside, sealOutside } from '../import/helpers.js';
+import { backendOf } from '../pkcs11/helpers.js';
+import { checkSampleKeys, makeSampleKeys, type SampleKey } from './helpers.js';
+
+const day = 86_400_000;
+const oaep = { algorithm: 'RSAES_OAEP_SHA_1' } as const; // SoftHSM2 2.6.1 unwraps with OAEP-SHA-1 only
+
+/** Opens `home` on the token with a clock that `later()` moves past every pending deletion. */
+async function openWithClock(home: string): Promise<{ kms: Kms; later: () => void }> {
+  let now = Date.now();
+  const kms = await softhsm.open({ home, clock: () => new Date(now) });
+  return { kms, later: () => (now += 8 * day) };
+}
+
+/** Schedules the keys' deletion, moves the clock past it and lets the deletion sweep run. */
+async function deleteKeys(tt: Pick<typeof t, 'rejects'>, store: { kms: Kms; later: () => void }, keyIds: readonly string[]): Promise<void> {
+  for (const KeyId of keyIds) await store.kms.scheduleKeyDeletion({ KeyId, PendingWindowInDays: 7 });
+  store.later();
+  for (const KeyId of keyIds) await tt.rejects(store.kms.describeKey({ KeyId }), { name: 'NotFoundException' }, 'deleted');
+}
+
+/** A store on the token with sample keys, and a backup of it. */
+async function storeWithBackup(): Promise<{ home: string; original: { kms: Kms; later: () => void }; keys: SampleKey[]; file: string }> {
+  const home = tempHome();
+  const original = await openWithClock(home);
+  const keys = await makeSampleKeys(original.kms);
+  const file = join(tempHome(), 'store.backup');
+  await backupStore(original.kms, file);
+  return { home, original, keys, file };
+}
+
+async function useFails(kms: Kms, key: SampleKey): Promise<string | undefined> {
+  const failures = await checkSampleKeys(kms, [key]);
+  return failures.length === 1 && / KMSInvalidStateException: /.test(failures[0]!) ? undefined : `expected KMSInvalidStateException, got ${JSON.stringify(failures)}`;
+}
+
+t.test("deleting token keys in a copy restored beside the original leaves the original's keys working", async (t) => {
+  const { home, original, keys, file } = await storeWithBackup();
+
+  const target = join(tempHome(), 'copy');
+  const result = await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') });
+  t.equal(result.tokenKeysLeftToOriginal, keys.length, 'the restore says how many token keys stay the original\'s');
+  const copy = await openWithClock(target);
+  t.same(await checkSampleKeys(copy.kms, keys), [], 'the copy uses the shared objects');
+  await deleteKeys(t, copy, keys.map((k) => k.keyId));
+  t.same(await checkSampleKeys(original.kms, keys), [], "every key of the original still works: its objects are on the token");
+
+  // The original owns them: its deletions destroy them.
+  await deleteKeys(t, original, [keys[0]!.keyId]);
+  t.same(
+    (await backendOf(original.kms).listTokenRefs()).filter((ref) => ref.startsWith(`${keys[0]!.keyId}/`)),
+    [],
+    "the original's deletion destroyed the key's objects",
+  );
+  await copy.kms.close();
+  await original.kms.close();
+});
+
+t.test('an imported material deleted in a restored copy stays the original\'s', async (t) => {
+  const home = tempHome();
+  const original = await openWithClock(home);
+  const keyId = (await original.kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(original.kms).customKeyStoreId })).KeyMetadata!.KeyId!;
+  const material = randomBytes(32);
+  const materialId = (await importInto(original.kms, keyId, material, oaep)).KeyMaterialId!;
+  const file = join(tempHome(), 'store.backup');
+  await backupStore(original.kms, file);
+
+  const target = join(tempHome(), 'copy');
+  t.equal((await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') })).tokenKeysLeftToOriginal, 1);
+  const copy = await openWithClock(target);
+  await copy.kms.deleteImportedKeyMaterial({ KeyId: keyId });
+  t.equal((await copy.kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport', 'the copy no longer has the material');
+
+  const blob = sealOutside(keyId, materialId, material, Buffer.from('m'));
+  t.same(Buffer.from((await original.kms.decrypt({ CiphertextBlob: blob })).Plaintext!), Buffer.from('m'), 'the original still decrypts with it');
+  const sealed = (await original.kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('n') })).CiphertextBlob!;
+  t.equal(openOutside(sealed, material).plaintext.toString(), 'n', 'and encrypts');
+  t.same(
+    (await backendOf(original.kms).listTokenRefs()).filter((ref) => ref === `${keyId}/${materialId}`),
+    [`${keyId}/${materialId}`],
+    'under its own name',
+  );
+
+  // Imported again in the copy, the material uses the object already there, and keeps it when deleted once more.
+  await importInto(copy.kms, keyId, material, oaep);
+  t.same(Buffer.from((await copy.kms.decrypt({ CiphertextBlob: blob })).Plaintext!), Buffer.from('m'), 'the copy decrypts after importing it again');
+  await copy.kms.deleteImportedKeyMaterial({ KeyId: keyId });
+  t.same(Buffer.from((await original.kms.decrypt({ CiphertextBlob: blob })).Plaintext!), Buffer.from('m'), 'the original still decrypts');
+  await copy.kms.close();
+  await original.kms.close();
+});
+
+t.test('a restore with adoptTokenObjects owns the objects: its deletions destroy them', async (t) => {
+  const { home, original, keys, file } = await storeWithBackup();
+
+  const target = join(tempHome(), 'recovered');
+  const result = await restoreStore(target, file, { rootKeyFile: join(home, 'root.key'), adoptTokenObjects: true });
+  t.equal(result.tokenKeysLeftToOriginal, 0);
+  const recovered = await openWithClock(target);
+  const [gone, ...kept] = keys;
+  await deleteKeys(t, recovered, [gone!.keyId]);
+  t.equal(await useFails(original.kms, gone!), undefined, "the deleted key's objects are gone from the token");
+  t.same(await checkSampleKeys(original.kms, kept), [], 'the other keys work');
+
+  // A copy of the recovered store, restored beside it, owns nothing of either.
+  const second = join(tempHome(), 'backup-of-recovered');
+  await backupStore(recovered.kms, second);
+  const copyHome = join(tempHome(), 'copy-of-recovered');
+  t.equal((await restoreStore(copyHome, second, { rootKeyFile: join(home, 'root.key') })).tokenKeysLeftToOriginal, kept.length);
+  const copy = await openWithClock(copyHome);
+  await deleteKeys(t, copy, [kept[0]!.keyId]);
+  t.same(await checkSampleKeys(recovered.kms, kept), [], 'the recovered store keeps every key');
+  await copy.kms.close();
+  await recovered.kms.close();
+  await original.kms.close();
+});
+
+t.test('a restore over the home the backup came from keeps owning its objects', async (t) => {
+  const { home, original: first, keys, file } = await storeWithBackup();
+  // A copy beside it, to tell whether the objects are destroyed.
+  const copyHome = join(tempHome(), 'copy');
+  await restoreStore(copyHome, file, { rootKeyFile: join(home, 'root.key') });
+  await first.kms.close();
+
+  const result = await restoreStore(home, file, { replace: true });
+  t.equal(result.tokenKeysLeftToOriginal, 0, 'the store it replaced owned them, so it does');
+  const rolledBack = await openWithClock(home);
+  await deleteKeys(t, rolledBack, [keys[0]!.keyId]);
+  const copy = await softhsm.open({ home: copyHome });
+  t.equal(await useFails(copy, keys[0]!), undefined, 'its deletion destroyed the objects');
+  t.same(await checkSampleKeys(copy, keys.slice(1)), [], 'and no others');
+  await copy.close();
+  await rolledBack.kms.close();
+});
