@@ -187,11 +187,12 @@ Napi::Value Token::destroyKey(const Napi::CallbackInfo& info) {
       });
 }
 
+// listKeys(owners): the tokenRefs of the private and secret objects a store in `owners` made.
 Napi::Value Token::listKeys(const Napi::CallbackInfo& info) {
-  std::string storeId = stringArg(info, 0, "storeId");
+  std::vector<std::string> owners = stringsArg(info, 0, "owners");
   auto token = opened(info.Env());
   return Task<std::vector<std::string>>::start(
-      info.Env(), [token, storeId]() { return p11::listTokenRefs(token, storeId); },
+      info.Env(), [token, owners]() { return p11::listTokenRefs(token, owners); },
       [](Napi::Env env, std::vector<std::string>& refs) -> Napi::Value {
         Napi::Array out = Napi::Array::New(env, refs.size());
         for (uint32_t i = 0; i < refs.size(); ++i) out.Set(i, refs[i]);

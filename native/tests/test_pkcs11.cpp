@@ -310,9 +310,21 @@ TEST(objects_another_store_made_are_neither_destroyed_nor_renamed) {
   CHECK_THROWS_CODE(commitImportedObject(token, g.tokenRef, id.keyId + "/doomed-x", {"restored-copy"}), ErrorCode::KeyUnavailable);
   g.key->verify(alg, false, std::string("x"), source.load()->sign(alg, false, std::string("x")));
 
-  // Its owner (here among others) renames and destroys it.
+  // The copy's own object may take the name beside the original's (the same material imported
+  // into both stores): each store then destroys only its own.
+  GeneratedTokenKey mine = generateTokenKey(token, identity("ECC_NIST_P256"), "SIGN_VERIFY", "restored-copy");
+  CHECK(commitImportedObject(token, mine.tokenRef, g.tokenRef, {"restored-copy"}));
+  TokenDestruction copysOwn = destroyOwnedTokenKey(token, g.tokenRef, {"restored-copy"});
+  CHECK(copysOwn.destroyed == 2 && copysOwn.othersKept == 2);
+  g.key->verify(alg, false, std::string("x"), source.load()->sign(alg, false, std::string("x")));
+
+  // Its owner (here among others) renames and destroys it; an object of its own already under
+  // the final name makes a pending one redundant.
   const std::string renamed = id.keyId + "/renamed";
   CHECK(commitImportedObject(token, g.tokenRef, renamed, {"restored-copy", "original-store"}));
+  GeneratedTokenKey again = generateTokenKey(token, identity("ECC_NIST_P256"), "SIGN_VERIFY", "original-store");
+  CHECK(!commitImportedObject(token, again.tokenRef, renamed, {"original-store"}));
+  CHECK(destroyTokenKey(token, again.tokenRef) == 0);
   TokenDestruction gone = destroyOwnedTokenKey(token, renamed, {"original-store"});
   CHECK(gone.destroyed == 2 && gone.othersKept == 0);
   CHECK(destroyTokenKey(token, renamed) == 0);

@@ -60,7 +60,8 @@ export interface NativeToken {
   keyHandle(keySpec: string, keyId: string, materialId: string, tokenRef: string, publicKey?: Uint8Array): NativeKeyHandle;
   /** Destroys the objects of tokenRef that a store in `owners` made (CKA_LABEL); another store's stay. */
   destroyKey(tokenRef: string, owners: readonly string[]): Promise<{ destroyed: number; othersKept: number }>;
-  listKeys(storeId: string): Promise<string[]>;
+  /** The tokenRefs of the private and secret objects a store in `owners` made (CKA_LABEL). */
+  listKeys(owners: readonly string[]): Promise<string[]>;
   info(): TokenInfo;
   readAttributes(tokenRef: string): Promise<TokenKeyAttributes>;
   random(numberOfBytes: number): Promise<Buffer>;
@@ -264,9 +265,9 @@ export class Pkcs11Backend implements TokenBackend {
     return this.token.random(numberOfBytes);
   }
 
-  /** The tokenRefs of every private or secret object this store made on the token. */
+  /** The tokenRefs of every private or secret object this store made on the token, or took over. */
   listTokenRefs(): Promise<string[]> {
-    return this.token.listKeys(this.storeId);
+    return this.token.listKeys(this.owners);
   }
 
   /** The token's own account of a material's object (for tests of the protections). */

@@ -41,7 +41,7 @@ export interface TokenBackend {
   commitImported(pendingRef: string, finalRef: string): Promise<boolean>;
   /** Destroys every object with this CKA_ID that this store made or took over; returns how many. */
   destroyTokenRef(tokenRef: string): Promise<number>;
-  /** The CKA_IDs of every private or secret object this store made on the token. */
+  /** The CKA_IDs of every private or secret object this store made on the token, or took over. */
   listTokenRefs(): Promise<string[]>;
   /** Random bytes from the token's own generator (GenerateRandom with CustomKeyStoreId). */
   generateRandom(numberOfBytes: number): Promise<Uint8Array>;

@@ -75,12 +75,13 @@ const commands: Record<string, Spec> = {
         Keys: result.keys,
         RootKeyCheckValue: result.rootKeyCheckValue,
         StoreId: result.storeId,
-        // Said in the output, where a script sees it too: deleting these keys here leaves their
-        // objects on the token, for the store the backup came from.
-        ...(result.tokenKeysLeftToOriginal > 0
+        // Said in the output, where a script sees it too: deleting these keys here leaves the
+        // objects other stores made on the token, for those stores may still use them.
+        ...(result.tokenKeys > 0 && result.storesNotOwned.length > 0
           ? {
-              TokenKeysLeftToOriginal: result.tokenKeysLeftToOriginal,
-              Note: 'these keys stay usable, and their token objects stay on the token when they are deleted here: the store the backup came from may still use them. If that store is gone for good, restore with --adopt-token-objects.',
+              TokenKeys: result.tokenKeys,
+              StoresNotOwned: result.storesNotOwned,
+              Note: 'the token keys work here, but the token objects that the stores in StoresNotOwned made stay on the token when their keys are deleted here: those stores may still use them. If the store the backup was made from is gone for good, restore with --adopt-token-objects.',
             }
           : {}),
       };

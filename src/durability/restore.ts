@@ -14,10 +14,11 @@
 // - the store it replaces in `home`, and what that one owned: after the restore nothing else can
 //   use their objects (a rollback of a home to an earlier backup of itself keeps destroying its
 //   deleted keys' objects, as before);
-// - with `adoptTokenObjects`, the backup's store and every store it descends from: for disaster
-//   recovery, where the original is gone and this copy must be able to shred its keys.
-// Otherwise the backup's token keys stay usable, and their objects stay on the token when the
-// keys are deleted here; `tokenKeysLeftToOriginal` counts them.
+// - with `adoptTokenObjects`, the backup's store and what it owned: for disaster recovery, where
+//   that store is gone and this copy must be able to shred its keys. Not the other stores in
+//   its history: a copy's history names its original, which may be alive.
+// Otherwise the backup's token keys stay usable, and objects made by the stores this one does
+// not own (`storesNotOwned`) stay on the token when their keys are deleted here.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -55,11 +56,14 @@ export interface RestoreResult {
   keys: number;
   rootKeyCheckValue: string;
   storeId: string;
+  /** Keys with material on a token. */
+  tokenKeys: number;
   /**
-   * Keys with material on a token made by a store this one does not own (the backup's, unless it
-   * was adopted): their objects are not destroyed when they are deleted here.
+   * The stores of the backup's lineage (its own and the ones it had before restores) whose token
+   * objects this store does not own: objects they made stay on the token when their keys are
+   * deleted here.
    */
-  tokenKeysLeftToOriginal: number;
+  storesNotOwned: string[];
 }
 
 export async function restoreStore(home: string, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
@@ -197,11 +201,16 @@ function install(
           throw new DurabilityError('the root key of the store in this folder changed during the restore; nothing was changed');
         }
         const lineage = { backup: lineageOf(store, 'backup'), main: lineageOf(store, 'main') };
-        const history = new Set([...lineage.backup.history, ...lineage.backup.ids, ...lineage.main.history, ...lineage.main.ids]);
+        // The store replaced here joins the history only if it held keys: a new home's empty store is no ancestor.
+        const replaced = countKeys(store.db) > 0 ? [...lineage.main.history, ...lineage.main.ids] : [];
+        const history = new Set([...lineage.backup.history, ...lineage.backup.ids, ...replaced]);
         const owned = new Set(lineage.main.owned);
-        if (options.adoptTokenObjects) for (const id of [...lineage.backup.history, ...lineage.backup.ids]) owned.add(id);
-        const backupOwned = lineage.backup.ids.length > 0 && lineage.backup.ids.every((id) => owned.has(id));
-        if (backupOwned) for (const id of lineage.backup.owned) owned.add(id);
+        // The backup's store, and what it owned, when asked to or when the store replaced here
+        // owned it already (a rollback). Not the rest of its history: that holds the original
+        // of a copy too, which may well be alive.
+        const adopt = options.adoptTokenObjects === true || (lineage.backup.ids.length > 0 && lineage.backup.ids.every((id) => owned.has(id)));
+        if (adopt) for (const id of lineage.backup.owned) owned.add(id);
+        const storesNotOwned = [...new Set([...lineage.backup.ids, ...lineage.backup.history])].filter((id) => !owned.has(id));
         replaceAllRows(store.db, 'backup');
         deleteMetaValue(store.db, 'backup_format');
         deleteMetaValue(store.db, 'backup_created_at');
@@ -210,8 +219,7 @@ function install(
         setMetaValue(store.db, storeIdHistoryName, JSON.stringify([...history]));
         setMetaValue(store.db, adoptedStoreIdsName, JSON.stringify([...owned]));
         setMetaValue(store.db, 'restored_at', new Date().toISOString());
-        const tokenKeysLeftToOriginal = backupOwned ? 0 : countTokenKeys(store);
-        return { keys: keysIn(store), rootKeyCheckValue: hex(wanted), storeId, tokenKeysLeftToOriginal };
+        return { keys: keysIn(store), rootKeyCheckValue: hex(wanted), storeId, tokenKeys: countTokenKeys(store), storesNotOwned };
       });
     } finally {
       try {

@@ -52,12 +52,15 @@ t.test(`backup, restore into a new home, rotate the root key, escrow and recover
   t.equal(restored.code, 0, restored.stderr);
   // A token key's objects stay the original's (README, "Durability"), and the output says so.
   const said = JSON.parse(restored.stdout);
-  t.equal(said.TokenKeysLeftToOriginal, onToken ? 1 : undefined, 'the token keys left to the original are counted');
-  if (onToken) t.match(said.Note, /--adopt-token-objects/, 'with the way to take them over');
+  t.equal(said.TokenKeys, onToken ? 1 : undefined, 'the token keys are counted');
+  if (onToken) {
+    t.equal(said.StoresNotOwned.length, 1, 'the store the backup came from is not the restored one');
+    t.match(said.Note, /--adopt-token-objects/, 'with the way to take its objects over');
+  }
   await signWith(t, backend, other, keyId);
-  const adopted = await ekms(['restore', backupFile, '--root-key-file', rootCopy, '--replace', '--adopt-token-objects', '--home', tempHome()]);
+  const adopted = await ekms(['restore', backupFile, '--root-key-file', rootCopy, '--adopt-token-objects', '--home', tempHome()]);
   t.equal(adopted.code, 0, adopted.stderr);
-  t.equal(JSON.parse(adopted.stdout).TokenKeysLeftToOriginal, undefined, 'none once adopted');
+  t.equal(JSON.parse(adopted.stdout).StoresNotOwned, undefined, 'none once adopted');
 
   const rotated = await ekms(['rotate-root-key', '--home', home]);
   t.equal(rotated.code, 0, rotated.stderr);

@@ -1,9 +1,9 @@
 // A restored store shares its token keys' objects with the store the backup came from. It destroys
 // (or renames away) only the objects of the stores it owns: deleting keys, or an imported
 // material, in a copy restored beside a live original leaves the original's keys working. A
-// restore with adoptTokenObjects (disaster recovery: the original is gone) owns them and shreds
-// deleted keys again, and so does a restore over the home the backup came from (README,
-// "Durability").
+// restore with adoptTokenObjects (disaster recovery: the backup's store is gone) owns that
+// store's objects, not those of the stores in its history, and shreds deleted keys again; so does
+// a restore over the home the backup came from (README, "Durability").
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -53,7 +53,8 @@ t.test("deleting token keys in a copy restored beside the original leaves the or
 
   const target = join(tempHome(), 'copy');
   const result = await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') });
-  t.equal(result.tokenKeysLeftToOriginal, keys.length, 'the restore says how many token keys stay the original\'s');
+  t.equal(result.tokenKeys, keys.length, 'the restore counts the token keys');
+  t.same(result.storesNotOwned, [original.kms.store.storeId], "and says the original's objects are not the copy's");
   const copy = await openWithClock(target);
   t.same(await checkSampleKeys(copy.kms, keys), [], 'the copy uses the shared objects');
   await deleteKeys(t, copy, keys.map((k) => k.keyId));
@@ -70,36 +71,50 @@ t.test("deleting token keys in a copy restored beside the original leaves the or
   await original.kms.close();
 });
 
-t.test('an imported material deleted in a restored copy stays the original\'s', async (t) => {
+/** An EXTERNAL key on the token of `kms`, and the material `material` imported into it. */
+async function importedKey(kms: Kms, material: Buffer): Promise<{ keyId: string; materialId: string }> {
+  const keyId = (await kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(kms).customKeyStoreId })).KeyMetadata!.KeyId!;
+  const materialId = (await importInto(kms, keyId, material, oaep)).KeyMaterialId!;
+  return { keyId, materialId };
+}
+
+async function decrypts(kms: Kms, blob: Buffer): Promise<boolean> {
+  return Buffer.from((await kms.decrypt({ CiphertextBlob: blob })).Plaintext!).equals(Buffer.from('m'));
+}
+
+t.test("an imported material deleted in a restored copy stays the original's, whichever store imported it first", async (t) => {
   const home = tempHome();
   const original = await openWithClock(home);
-  const keyId = (await original.kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(original.kms).customKeyStoreId })).KeyMetadata!.KeyId!;
   const material = randomBytes(32);
-  const materialId = (await importInto(original.kms, keyId, material, oaep)).KeyMaterialId!;
+  const { keyId, materialId } = await importedKey(original.kms, material);
+  // A second key, its material imported only after the backup, into the copy first.
+  const later = (await original.kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(original.kms).customKeyStoreId })).KeyMetadata!.KeyId!;
   const file = join(tempHome(), 'store.backup');
   await backupStore(original.kms, file);
 
   const target = join(tempHome(), 'copy');
-  t.equal((await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') })).tokenKeysLeftToOriginal, 1);
+  t.equal((await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') })).tokenKeys, 1);
   const copy = await openWithClock(target);
   await copy.kms.deleteImportedKeyMaterial({ KeyId: keyId });
   t.equal((await copy.kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport', 'the copy no longer has the material');
 
   const blob = sealOutside(keyId, materialId, material, Buffer.from('m'));
-  t.same(Buffer.from((await original.kms.decrypt({ CiphertextBlob: blob })).Plaintext!), Buffer.from('m'), 'the original still decrypts with it');
+  t.ok(await decrypts(original.kms, blob), 'the original still decrypts with it');
   const sealed = (await original.kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('n') })).CiphertextBlob!;
   t.equal(openOutside(sealed, material).plaintext.toString(), 'n', 'and encrypts');
-  t.same(
-    (await backendOf(original.kms).listTokenRefs()).filter((ref) => ref === `${keyId}/${materialId}`),
-    [`${keyId}/${materialId}`],
-    'under its own name',
-  );
 
-  // Imported again in the copy, the material uses the object already there, and keeps it when deleted once more.
+  // Imported again in the copy, then deleted there once more.
   await importInto(copy.kms, keyId, material, oaep);
-  t.same(Buffer.from((await copy.kms.decrypt({ CiphertextBlob: blob })).Plaintext!), Buffer.from('m'), 'the copy decrypts after importing it again');
+  t.ok(await decrypts(copy.kms, blob), 'the copy decrypts after importing it again');
   await copy.kms.deleteImportedKeyMaterial({ KeyId: keyId });
-  t.same(Buffer.from((await original.kms.decrypt({ CiphertextBlob: blob })).Plaintext!), Buffer.from('m'), 'the original still decrypts');
+  t.ok(await decrypts(original.kms, blob), 'the original still decrypts');
+
+  // The copy imports first, the original second: the original must not come to rely on the copy's object.
+  const second = randomBytes(32);
+  const secondId = (await importInto(copy.kms, later, second, oaep)).KeyMaterialId!;
+  t.equal((await importInto(original.kms, later, second, oaep)).KeyMaterialId, secondId, 'the same material, the same id');
+  await copy.kms.deleteImportedKeyMaterial({ KeyId: later });
+  t.ok(await decrypts(original.kms, sealOutside(later, secondId, second, Buffer.from('m'))), "the original decrypts after the copy deleted its import");
   await copy.kms.close();
   await original.kms.close();
 });
@@ -109,7 +124,7 @@ t.test('a restore with adoptTokenObjects owns the objects: its deletions destroy
 
   const target = join(tempHome(), 'recovered');
   const result = await restoreStore(target, file, { rootKeyFile: join(home, 'root.key'), adoptTokenObjects: true });
-  t.equal(result.tokenKeysLeftToOriginal, 0);
+  t.same(result.storesNotOwned, [], 'it owns the backup store\'s objects');
   const recovered = await openWithClock(target);
   const [gone, ...kept] = keys;
   await deleteKeys(t, recovered, [gone!.keyId]);
@@ -120,12 +135,33 @@ t.test('a restore with adoptTokenObjects owns the objects: its deletions destroy
   const second = join(tempHome(), 'backup-of-recovered');
   await backupStore(recovered.kms, second);
   const copyHome = join(tempHome(), 'copy-of-recovered');
-  t.equal((await restoreStore(copyHome, second, { rootKeyFile: join(home, 'root.key') })).tokenKeysLeftToOriginal, kept.length);
+  t.same((await restoreStore(copyHome, second, { rootKeyFile: join(home, 'root.key') })).storesNotOwned.sort(), [original.kms.store.storeId, recovered.kms.store.storeId].sort());
   const copy = await openWithClock(copyHome);
   await deleteKeys(t, copy, [kept[0]!.keyId]);
   t.same(await checkSampleKeys(recovered.kms, kept), [], 'the recovered store keeps every key');
   await copy.kms.close();
   await recovered.kms.close();
+  await original.kms.close();
+});
+
+t.test("adopting a copy's backup takes over the copy's objects, never its original's", async (t) => {
+  const { home, original, keys, file } = await storeWithBackup();
+  const copyHome = join(tempHome(), 'copy');
+  await restoreStore(copyHome, file, { rootKeyFile: join(home, 'root.key') });
+  const copy = await openWithClock(copyHome);
+  const own = (await copy.kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const copyBackup = join(tempHome(), 'copy.backup');
+  await backupStore(copy.kms, copyBackup);
+
+  const target = join(tempHome(), 'recovered-copy');
+  const result = await restoreStore(target, copyBackup, { rootKeyFile: join(home, 'root.key'), adoptTokenObjects: true });
+  t.same(result.storesNotOwned, [original.kms.store.storeId], 'the original stays its own owner');
+  const recovered = await openWithClock(target);
+  await deleteKeys(t, recovered, [...keys.map((k) => k.keyId), own]);
+  t.same(await checkSampleKeys(original.kms, keys), [], "every key of the original works");
+  t.ok((await copy.kms.sign({ KeyId: own, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }).catch((e: Error) => e)) instanceof Error, "the copy's own key, adopted, was destroyed");
+  await recovered.kms.close();
+  await copy.kms.close();
   await original.kms.close();
 });
 
@@ -137,8 +173,9 @@ t.test('a restore over the home the backup came from keeps owning its objects', 
   await first.kms.close();
 
   const result = await restoreStore(home, file, { replace: true });
-  t.equal(result.tokenKeysLeftToOriginal, 0, 'the store it replaced owned them, so it does');
+  t.same(result.storesNotOwned, [], 'the store it replaced owned them, so it does');
   const rolledBack = await openWithClock(home);
+  t.ok((await backendOf(rolledBack.kms).listTokenRefs()).some((ref) => ref.startsWith(`${keys[1]!.keyId}/`)), "its sweeps see the objects as its own");
   await deleteKeys(t, rolledBack, [keys[0]!.keyId]);
   const copy = await softhsm.open({ home: copyHome });
   t.equal(await useFails(copy, keys[0]!), undefined, 'its deletion destroyed the objects');

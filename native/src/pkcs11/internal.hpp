@@ -62,6 +62,10 @@ void secretKeyCapabilities(AttributeTemplate& t, KeyFamily family);
 void privateKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u);
 void publicKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u);
 
+// The objects among `found` whose CKA_LABEL names one of `owners` as the store that made them
+// (labelNamesOneOf); one whose label cannot be read (destroyed meanwhile) is left out.
+std::vector<CK_OBJECT_HANDLE> madeByOneOf(Session& s, std::vector<CK_OBJECT_HANDLE> found, const std::vector<std::string>& owners);
+
 // publicKey is null for symmetric keys.
 std::shared_ptr<const Key> makeTokenKey(std::shared_ptr<Token> token, const KeyIdentity& id, const std::string& tokenRef,
                                         Pkey publicKey);

@@ -92,6 +92,16 @@ bool labelNamesOneOf(ByteView label, const std::vector<std::string>& owners) {
   });
 }
 
+std::vector<CK_OBJECT_HANDLE> madeByOneOf(Session& s, std::vector<CK_OBJECT_HANDLE> found, const std::vector<std::string>& owners) {
+  found.erase(std::remove_if(found.begin(), found.end(),
+                             [&](CK_OBJECT_HANDLE h) {
+                               Bytes label;
+                               return Token::tryReadAttribute(s, h, CKA_LABEL, label) != CKR_OK || !labelNamesOneOf(label, owners);
+                             }),
+              found.end());
+  return found;
+}
+
 TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef,
                                       const std::vector<std::string>& owners) {
   const Bytes ckaId = idOf(tokenRef);
@@ -111,7 +121,10 @@ TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const
 }
 
 std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::string& storeId) {
-  const std::vector<std::string> owners{storeId};
+  return listTokenRefs(token, std::vector<std::string>{storeId});
+}
+
+std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::vector<std::string>& owners) {
   return token->run([&](Session& s) {
     std::vector<std::string> refs;
     for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_SECRET_KEY}) {

@@ -1,5 +1,4 @@
 // Key material unwrapped inside a PKCS#11 token (token_import.hpp).
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -519,14 +518,11 @@ bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string
   return token->runChangingObjects([&](Session& s) {
     CK_ATTRIBUTE byPending[] = {{CKA_ID, const_cast<uint8_t*>(pendingId.data()), static_cast<CK_ULONG>(pendingId.size())}};
     CK_ATTRIBUTE byFinal[] = {{CKA_ID, const_cast<uint8_t*>(finalId.data()), static_cast<CK_ULONG>(finalId.size())}};
-    std::vector<CK_OBJECT_HANDLE> pending = Token::findAll(s, byPending, 1);
-    pending.erase(std::remove_if(pending.begin(), pending.end(),
-                                 [&](CK_OBJECT_HANDLE h) {
-                                   Bytes label;
-                                   return Token::tryReadAttribute(s, h, CKA_LABEL, label) != CKR_OK || !labelNamesOneOf(label, owners);
-                                 }),
-                  pending.end());
-    if (!Token::findAll(s, byFinal, 1).empty()) {
+    std::vector<CK_OBJECT_HANDLE> pending = madeByOneOf(s, Token::findAll(s, byPending, 1), owners);
+    // Only an object of our own under finalRef makes ours redundant. Another store's (a store
+    // restored from a backup imports the same material under the same name) is left alone, and
+    // ours takes the name beside it: each store then destroys only its own.
+    if (!madeByOneOf(s, Token::findAll(s, byFinal, 1), owners).empty()) {
       for (CK_OBJECT_HANDLE h : pending) s.fn()->C_DestroyObject(s.handle(), h);
       return false;
     }

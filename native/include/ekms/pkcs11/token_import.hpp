@@ -75,8 +75,9 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
 // Gives the pending object its final CKA_ID; when an object with finalRef exists already (the
 // same material imported before: its id is derived from the material), the pending one is
 // destroyed instead. Returns true when it renamed. Only objects one of `owners` made (CKA_LABEL)
-// are renamed or destroyed: another store's object under pendingRef counts as absent, so a
-// restored copy cannot claim (rename away) an object its original still uses.
+// count, under either name: another store's object under pendingRef is neither renamed nor
+// destroyed (a restored copy cannot claim an object its original still uses), and one under
+// finalRef does not stop ours from taking the name too.
 bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string& pendingRef, const std::string& finalRef,
                           const std::vector<std::string>& owners);
 

@@ -56,8 +56,9 @@ struct TokenDestruction {
 TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef,
                                       const std::vector<std::string>& owners);
 
-// The tokenRefs of the private and secret objects a key store made (by CKA_LABEL).
+// The tokenRefs of the private and secret objects a key store made (by CKA_LABEL), or any of `owners`.
 std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::string& storeId);
+std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::vector<std::string>& owners);
 
 // Attributes of the private or secret object, for tests that check the protections.
 struct TokenKeyAttributes {
