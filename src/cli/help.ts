@@ -106,7 +106,7 @@ export function topHelp(): string {
     'KEY STORE COMMANDS (not AWS operations; on the local store, import-key also through --endpoint-url)',
     '       import-key  --key-spec <spec> --key-file <path> [--key-usage <usage>] [--alias <alias/name>]',
     '       backup <file>',
-    '       restore <file> [--root-key-file <file>] [--replace] [--adopt-token-objects]',
+    '       restore <file> [--root-key-file <file>] [--replace] [--adopt-token-objects] [--adopt-store-ids <id,...>]',
     '       rotate-root-key [--keep-previous-root-key-as <file>]',
     '       escrow-root-key <file> [--passphrase-file <file>]   (or EKMS_ESCROW_PASSPHRASE)',
     '       recover-root-key <file> [--passphrase-file <file>]  (or EKMS_ESCROW_PASSPHRASE)',

@@ -59,16 +59,18 @@ const commands: Record<string, Spec> = {
     },
   },
   restore: {
-    usage: 'ekms restore <file> [--root-key-file <file>] [--replace] [--adopt-token-objects] [--home <dir>]',
-    values: ['--root-key-file'],
+    usage: 'ekms restore <file> [--root-key-file <file>] [--replace] [--adopt-token-objects] [--adopt-store-ids <id,...>] [--home <dir>]',
+    values: ['--root-key-file', '--adopt-store-ids'],
     switches: ['--replace', '--adopt-token-objects'],
     positional: true,
     async run(home, file, flags) {
       const rootKeyFile = flags.get('--root-key-file');
+      const adoptIds = flags.get('--adopt-store-ids');
       const result = await restoreStore(home, file as string, {
         rootKeyFile: typeof rootKeyFile === 'string' ? rootKeyFile : undefined,
         replace: flags.has('--replace'),
         adoptTokenObjects: flags.has('--adopt-token-objects'),
+        ...(typeof adoptIds === 'string' ? { adoptStoreIds: adoptIds.split(',').map((id) => id.trim()).filter((id) => id !== '') } : {}),
       });
       return {
         Home: home,
@@ -81,7 +83,7 @@ const commands: Record<string, Spec> = {
           ? {
               TokenKeys: result.tokenKeys,
               StoresNotOwned: result.storesNotOwned,
-              Note: 'the token keys work here, but the token objects that the stores in StoresNotOwned made stay on the token when their keys are deleted here: those stores may still use them. If the store the backup was made from is gone for good, restore with --adopt-token-objects.',
+              Note: 'the token keys work here, but the token objects that the stores in StoresNotOwned made stay on the token when their keys are deleted here: those stores may still use them. If the store the backup was made from is gone for good, restore with --adopt-token-objects; if others are gone too, name them with --adopt-store-ids.',
             }
           : {}),
       };

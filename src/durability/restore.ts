@@ -16,7 +16,8 @@
 //   deleted keys' objects, as before);
 // - with `adoptTokenObjects`, the backup's store and what it owned: for disaster recovery, where
 //   that store is gone and this copy must be able to shred its keys. Not the other stores in
-//   its history: a copy's history names its original, which may be alive.
+//   its history: a copy's history names its original, which may be alive. Those only when named
+//   (`adoptStoreIds`).
 // Otherwise the backup's token keys stay usable, and objects made by the stores this one does
 // not own (`storesNotOwned`) stay on the token when their keys are deleted here.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -50,6 +51,12 @@ export interface RestoreOptions {
    * store is gone for good (disaster recovery); a store restored beside a live original must not.
    */
   adoptTokenObjects?: boolean;
+  /**
+   * Take over the token objects of these stores of the backup's history too (the ids a restore
+   * named in `storesNotOwned`): when they are gone for good as well, or for a store restored by a
+   * version that did not record what it owned. Each must be in the backup's history.
+   */
+  adoptStoreIds?: readonly string[];
 }
 
 export interface RestoreResult {
@@ -210,6 +217,12 @@ function install(
         // of a copy too, which may well be alive.
         const adopt = options.adoptTokenObjects === true || (lineage.backup.ids.length > 0 && lineage.backup.ids.every((id) => owned.has(id)));
         if (adopt) for (const id of lineage.backup.owned) owned.add(id);
+        const known = new Set([...lineage.backup.ids, ...lineage.backup.history]);
+        for (const id of options.adoptStoreIds ?? []) {
+          if (!known.has(id))
+            throw new DurabilityError(`store ${id} is not in this backup's history (${[...known].join(', ') || 'none'}), so it has nothing to take over. Nothing was changed.`);
+          owned.add(id);
+        }
         const storesNotOwned = [...new Set([...lineage.backup.ids, ...lineage.backup.history])].filter((id) => !owned.has(id));
         replaceAllRows(store.db, 'backup');
         deleteMetaValue(store.db, 'backup_format');

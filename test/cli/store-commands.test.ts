@@ -61,6 +61,14 @@ t.test(`backup, restore into a new home, rotate the root key, escrow and recover
   const adopted = await ekms(['restore', backupFile, '--root-key-file', rootCopy, '--adopt-token-objects', '--home', tempHome()]);
   t.equal(adopted.code, 0, adopted.stderr);
   t.equal(JSON.parse(adopted.stdout).StoresNotOwned, undefined, 'none once adopted');
+  const unknown = await ekms(['restore', backupFile, '--root-key-file', rootCopy, '--adopt-store-ids', 'no-such-store', '--home', tempHome()]);
+  t.not(unknown.code, 0, 'an id outside the backup\'s history is refused');
+  t.match(unknown.stderr, /no-such-store is not in this backup's history/);
+  if (onToken) {
+    const named = await ekms(['restore', backupFile, '--root-key-file', rootCopy, '--adopt-store-ids', said.StoresNotOwned.join(','), '--home', tempHome()]);
+    t.equal(named.code, 0, named.stderr);
+    t.equal(JSON.parse(named.stdout).StoresNotOwned, undefined, 'the named stores are taken over');
+  }
 
   const rotated = await ekms(['rotate-root-key', '--home', home]);
   t.equal(rotated.code, 0, rotated.stderr);

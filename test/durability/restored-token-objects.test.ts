@@ -165,6 +165,27 @@ t.test("adopting a copy's backup takes over the copy's objects, never its origin
   await original.kms.close();
 });
 
+t.test('adoptStoreIds takes over named stores of the backup\'s history, and refuses any other id', async (t) => {
+  const { home, original, keys, file } = await storeWithBackup();
+  const copyHome = join(tempHome(), 'copy');
+  await restoreStore(copyHome, file, { rootKeyFile: join(home, 'root.key') });
+  const copy = await openWithClock(copyHome);
+  const copyBackup = join(tempHome(), 'copy.backup');
+  await backupStore(copy.kms, copyBackup);
+  await copy.kms.close();
+
+  const target = join(tempHome(), 'recovered');
+  const rootKeyFile = join(home, 'root.key');
+  await t.rejects(restoreStore(target, copyBackup, { rootKeyFile, adoptStoreIds: ['not-a-store'] }), /not-a-store is not in this backup's history.*Nothing was changed/);
+  const result = await restoreStore(target, copyBackup, { rootKeyFile, adoptTokenObjects: true, adoptStoreIds: [original.kms.store.storeId] });
+  t.same(result.storesNotOwned, [], 'it owns every store of the lineage');
+  const recovered = await openWithClock(target);
+  await deleteKeys(t, recovered, [keys[0]!.keyId]);
+  t.equal(await useFails(original.kms, keys[0]!), undefined, "the named original's objects were destroyed with the key");
+  await recovered.kms.close();
+  await original.kms.close();
+});
+
 t.test('a restore over the home the backup came from keeps owning its objects', async (t) => {
   const { home, original: first, keys, file } = await storeWithBackup();
   // A copy beside it, to tell whether the objects are destroyed.
