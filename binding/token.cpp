@@ -147,8 +147,8 @@ Napi::Value Token::generateKey(const Napi::CallbackInfo& info) {
   auto cache = cache_;
   return Task<p11::GeneratedTokenKey>::start(
       info.Env(), [token, id, usage, storeId]() { return p11::generateTokenKey(token, id, usage, storeId); },
-      [token, cache, id](Napi::Env env, p11::GeneratedTokenKey& g) -> Napi::Value {
-        auto source = std::make_shared<p11::TokenKeySource>(token, id, g.tokenRef, g.publicKey);
+      [token, cache, id, storeId](Napi::Env env, p11::GeneratedTokenKey& g) -> Napi::Value {
+        auto source = std::make_shared<p11::TokenKeySource>(token, id, g.tokenRef, g.publicKey, std::vector<std::string>{storeId});
         cache->put(source->cacheKey(), g.key);
         Napi::Object out = Napi::Object::New(env);
         out.Set("tokenRef", g.tokenRef);
@@ -158,14 +158,17 @@ Napi::Value Token::generateKey(const Napi::CallbackInfo& info) {
       });
 }
 
-// keyHandle(keySpec, keyId, materialId, tokenRef, publicKey?) -> KeyHandle (no token call yet)
+// keyHandle(keySpec, keyId, materialId, tokenRef, publicKey?, owners?) -> KeyHandle (no token call
+// yet). `owners`: of several objects with the tokenRef, the key uses one these stores made.
 Napi::Value Token::keyHandle(const Napi::CallbackInfo& info) {
   ekms::KeyIdentity id = identityArgs(info);
   std::string tokenRef = stringArg(info, 3, "tokenRef");
   ekms::Bytes publicKey;
   if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) publicKey = bytesArg(info, 4, "publicKey");
+  std::vector<std::string> owners;
+  if (info.Length() > 5 && !info[5].IsUndefined()) owners = stringsArg(info, 5, "owners");
   auto source = std::make_shared<p11::TokenKeySource>(opened(info.Env()), std::move(id), std::move(tokenRef),
-                                                      std::move(publicKey));
+                                                      std::move(publicKey), std::move(owners));
   return KeyHandle::create(info.Env(), source, cache_);
 }
 

@@ -314,6 +314,13 @@ TEST(objects_another_store_made_are_neither_destroyed_nor_renamed) {
   // into both stores): each store then destroys only its own.
   GeneratedTokenKey mine = generateTokenKey(token, identity("ECC_NIST_P256"), "SIGN_VERIFY", "restored-copy");
   CHECK(commitImportedObject(token, mine.tokenRef, g.tokenRef, {"restored-copy"}));
+  // Each store's key uses its own of the two (here different keys, to tell which signed).
+  auto copys = loadTokenKey(token, id, g.tokenRef, g.publicKey, {"restored-copy"});
+  auto originals = loadTokenKey(token, id, g.tokenRef, g.publicKey, {"original-store"});
+  for (int i = 0; i < 2; ++i) {
+    mine.key->verify(alg, false, std::string("x"), copys->sign(alg, false, std::string("x")));
+    g.key->verify(alg, false, std::string("x"), originals->sign(alg, false, std::string("x")));
+  }
   TokenDestruction copysOwn = destroyOwnedTokenKey(token, g.tokenRef, {"restored-copy"});
   CHECK(copysOwn.destroyed == 2 && copysOwn.othersKept == 2);
   g.key->verify(alg, false, std::string("x"), source.load()->sign(alg, false, std::string("x")));

@@ -205,6 +205,36 @@ TEST(a_stale_object_handle_is_looked_up_again) {
   destroyTokenKey(token, g.tokenRef);
 }
 
+// A store and a copy restored from its backup may each have an object under one CKA_ID. A key
+// uses its own store's; a call that fails because its object was destroyed while it ran
+// (SoftHSM2 then says CKR_GENERAL_ERROR, played here by the fault module) is retried with the
+// object left, as a stale handle is.
+TEST(a_call_on_an_object_destroyed_meanwhile_is_retried_with_the_object_left) {
+  auto token = open("C_SignInit@2=CKR_GENERAL_ERROR");
+  GeneratedTokenKey original = generateTokenKey(token, identity(20), "SIGN_VERIFY", "faults-original");
+  GeneratedTokenKey copy = generateTokenKey(token, identity(21), "SIGN_VERIFY", "faults-copy");
+  CHECK(commitImportedObject(token, copy.tokenRef, original.tokenRef, {"faults-copy"}));
+  auto copysKey = loadTokenKey(token, identity(20), original.tokenRef, original.publicKey, {"faults-copy"});
+  copy.key->verify(ecdsa(), false, std::string("one"), copysKey->sign(ecdsa(), false, std::string("one")));  // its own object
+  CHECK(destroyOwnedTokenKey(token, original.tokenRef, {"faults-copy"}).destroyed == 2);
+  Bytes sig = copysKey->sign(ecdsa(), false, std::string("two"));  // C_SignInit #2 fails: retried
+  original.key->verify(ecdsa(), false, std::string("two"), sig);
+  CHECK(faultLog().size() == 1);
+  destroyTokenKey(token, original.tokenRef);
+}
+
+// Which store made an object is read from its label: a read that fails once is made again, and
+// a lost session is replaced, as for any call; neither makes the object count as absent.
+TEST(a_label_read_that_fails_in_a_commit_is_made_again) {
+  auto token = open("C_GetAttributeValue@1=CKR_GENERAL_ERROR,C_GetAttributeValue@2=CKR_SESSION_HANDLE_INVALID");
+  KeyIdentity id = identity(22, "SYMMETRIC_DEFAULT");
+  GeneratedTokenKey g = generateTokenKey(token, id, "ENCRYPT_DECRYPT", "faults-commit");  // no attribute read
+  const std::string renamed = id.keyId + "/renamed";
+  CHECK(commitImportedObject(token, g.tokenRef, renamed, {"faults-commit"}));
+  CHECK(faultLog().size() == 2);
+  CHECK(destroyTokenKey(token, renamed) == 1);
+}
+
 // Listing a store's objects skips one destroyed meanwhile (tested on SoftHSM2 in test_pkcs11);
 // an object that stays is read again, so one failed read passes and a lasting one is reported.
 TEST(a_listed_object_that_cannot_be_read_is_read_again_then_reported) {

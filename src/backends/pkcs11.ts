@@ -57,7 +57,8 @@ export interface NativeToken {
     keyUsage: string,
     storeId: string,
   ): Promise<{ tokenRef: string; publicKey?: Buffer; handle: NativeKeyHandle }>;
-  keyHandle(keySpec: string, keyId: string, materialId: string, tokenRef: string, publicKey?: Uint8Array): NativeKeyHandle;
+  /** `owners`: of several objects with the tokenRef (a store and a restored copy may each have one), the key uses one these stores made. */
+  keyHandle(keySpec: string, keyId: string, materialId: string, tokenRef: string, publicKey?: Uint8Array, owners?: readonly string[]): NativeKeyHandle;
   /** Destroys the objects of tokenRef that a store in `owners` made (CKA_LABEL); another store's stay. */
   destroyKey(tokenRef: string, owners: readonly string[]): Promise<{ destroyed: number; othersKept: number }>;
   /** The tokenRefs of the private and secret objects a store in `owners` made (CKA_LABEL). */
@@ -85,6 +86,26 @@ export interface NativeToken {
 }
 
 type AddonWithToken = NativeAddon & { Token: new () => NativeToken };
+
+/** A store's id, which its new token objects carry, and the stores whose objects it owns. */
+export interface Ownership {
+  storeId: string;
+  /** Its own id first, then those it took over (Store.adoptedStoreIds). */
+  owners: readonly string[];
+}
+
+/**
+ * The ownership of `store`, read afresh at each call: the stores whose token objects it may
+ * destroy, rename or sweep are itself and those it took over. A store restored from a backup
+ * shares the original's objects, and must not destroy what the original may still use
+ * (src/durability/restore.ts).
+ */
+export function storeOwnership(store: Store): () => Ownership {
+  return () => {
+    const storeId = store.storeId;
+    return { storeId, owners: [storeId, ...store.adoptedStoreIds] };
+  };
+}
 
 export class Pkcs11ConfigError extends Error {
   override readonly name = 'Pkcs11ConfigError';
@@ -164,27 +185,19 @@ export class Pkcs11Backend implements TokenBackend {
   private readonly reopen: (() => Promise<NativeToken>) | undefined;
   /** Counts disconnections: a connection that one overtook (connect()) must not end CONNECTED. */
   private disconnections = 0;
-  /**
-   * The stores whose objects this one may destroy or rename: itself, and those it took over
-   * (Store.adoptedStoreIds). A store restored from a backup shares the original's objects, and
-   * must not destroy what the original may still use (src/durability/restore.ts).
-   */
-  private readonly owners: readonly string[];
 
   /**
    * @param native the opened token, or how to open it later for a store that is not connected
    *   and could not open it (Kms.open: the token is down, its PIN changed)
-   * @param storeId this key store's id, carried in the token objects' labels
+   * @param ownership this key store's id and owners (storeOwnership), read at every use: a restore
+   *   in place gives an open store a new id, and new owners
    * @param creationDate when this store first used the token (CreationDate of the custom key store)
-   * @param adoptedStoreIds the stores whose objects this one took over (Store.adoptedStoreIds)
    */
   constructor(
     native: NativeToken | Detached,
-    private readonly storeId: string,
+    private readonly ownership: () => Ownership,
     private readonly creationDate: Date,
-    adoptedStoreIds: readonly string[] = [],
   ) {
-    this.owners = [storeId, ...adoptedStoreIds];
     if ('reopen' in native) {
       this.info = { label: native.label, manufacturer: '', model: '', serial: '', mechanisms: [] };
       this.customKeyStoreId = native.customKeyStoreId;
@@ -226,20 +239,28 @@ export class Pkcs11Backend implements TokenBackend {
     keyId: string,
     materialId: string,
   ): Promise<{ tokenRef: string; publicKey?: Uint8Array; handle: NativeKeyHandle }> {
-    return this.token.generateKey(spec, keyId, materialId, usage, this.storeId);
+    return this.token.generateKey(spec, keyId, materialId, usage, this.ownership().storeId);
   }
 
   handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle {
     if (material.tokenRef === undefined) throw new Error(`key material ${material.materialId} is not on a token`);
-    return this.token.keyHandle(key.keySpec, key.keyId, material.materialId, material.tokenRef, material.publicKey);
+    return this.token.keyHandle(key.keySpec, key.keyId, material.materialId, material.tokenRef, material.publicKey, this.ownership().owners);
   }
 
-  async destroyMaterial(_key: KeyRecord, material: MaterialRecord): Promise<void> {
-    if (material.tokenRef !== undefined) await this.token.destroyKey(material.tokenRef, this.owners);
+  async destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<void> {
+    if (material.tokenRef === undefined) return;
+    const { othersKept } = await this.token.destroyKey(material.tokenRef, this.ownership().owners);
+    // Not this store's to destroy (src/durability/restore.ts): said, since the key's deletion
+    // promised that its material is gone.
+    if (othersKept > 0)
+      process.emitWarning(
+        `embedded-kms: key ${key.keyId} is deleted, but its object on PKCS#11 token '${this.info.label}' stays: another store made it (the one this store was restored from, or a copy of it) and may still use it. ekms restore --adopt-token-objects or --adopt-store-ids makes a restored store its owner.`,
+        'EmbeddedKmsWarning',
+      );
   }
 
   generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
-    return this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, this.storeId);
+    return this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, this.ownership().storeId);
   }
 
   unwrapKeyMaterial(
@@ -249,15 +270,15 @@ export class Pkcs11Backend implements TokenBackend {
     pendingRef: string,
     encryptedKeyMaterial: Uint8Array,
   ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Uint8Array }> {
-    return this.token.unwrapKeyMaterial(key.keySpec, key.keyUsage, key.keyId, this.storeId, wrappingRef, algorithm, pendingRef, encryptedKeyMaterial);
+    return this.token.unwrapKeyMaterial(key.keySpec, key.keyUsage, key.keyId, this.ownership().storeId, wrappingRef, algorithm, pendingRef, encryptedKeyMaterial);
   }
 
   commitImported(pendingRef: string, finalRef: string): Promise<boolean> {
-    return this.token.commitImported(pendingRef, finalRef, this.owners);
+    return this.token.commitImported(pendingRef, finalRef, this.ownership().owners);
   }
 
   async destroyTokenRef(tokenRef: string): Promise<number> {
-    return (await this.token.destroyKey(tokenRef, this.owners)).destroyed;
+    return (await this.token.destroyKey(tokenRef, this.ownership().owners)).destroyed;
   }
 
   /** Random bytes from the token's generator (C_GenerateRandom). */
@@ -267,7 +288,7 @@ export class Pkcs11Backend implements TokenBackend {
 
   /** The tokenRefs of every private or secret object this store made on the token, or took over. */
   listTokenRefs(): Promise<string[]> {
-    return this.token.listKeys(this.owners);
+    return this.token.listKeys(this.ownership().owners);
   }
 
   /** The token's own account of a material's object (for tests of the protections). */
@@ -360,7 +381,7 @@ export function tokenBackendFor(native: NativeToken, store: Store): Pkcs11Backen
   const id = customKeyStoreIdOf(info);
   const created = store.setMetaIfAbsent(`custom_key_store_created:${id}`, Buffer.from(new Date().toISOString()));
   if (store.getMeta(labelName(id)) === undefined) store.setMetaIfAbsent(labelName(id), Buffer.from(info.label, 'utf8'));
-  return new Pkcs11Backend(native, store.storeId, new Date(created.toString()), store.adoptedStoreIds);
+  return new Pkcs11Backend(native, storeOwnership(store), new Date(created.toString()));
 }
 
 /**
@@ -411,8 +432,7 @@ export function detachedTokenBackend(store: Store, options: Pkcs11Options, cache
       ...(recorded.state === 'FAILED' ? { errorCode: recorded.code } : {}),
       reopen: () => openNativeToken(options, cacheCapacity, objectsLockPath),
     },
-    store.storeId,
+    storeOwnership(store),
     created,
-    store.adoptedStoreIds,
   );
 }

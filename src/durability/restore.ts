@@ -113,6 +113,7 @@ export async function restoreStore(home: string, file: string, options: RestoreO
     try {
       const integrity = integrityCheck(staged.db);
       if (integrity !== 'ok') throw new DurabilityError(`the backup ${backup.file} is damaged: ${integrity}`);
+      refuseUnknownStores(staged, options.adoptStoreIds ?? []);
     } finally {
       staged.close();
     }
@@ -156,6 +157,15 @@ function lineageOf(store: Store, db: 'backup' | 'main'): { ids: string[]; histor
   const id = meta('store_id');
   const ids = typeof id === 'string' && id !== '' ? [id] : [];
   return { ids, history: parseStoreIds(meta(storeIdHistoryName)), owned: [...ids, ...parseStoreIds(meta(adoptedStoreIdsName))] };
+}
+
+/** Refuses store ids to adopt that are not in the backup's history (`staged`: the backup's copy), before anything changes. */
+function refuseUnknownStores(staged: Store, ids: readonly string[]): void {
+  const lineage = lineageOf(staged, 'main');
+  const known = new Set([...lineage.ids, ...lineage.history]);
+  for (const id of ids)
+    if (!known.has(id))
+      throw new DurabilityError(`store ${id} is not in this backup's history (${[...known].join(', ') || 'none'}), so it has nothing to take over. Nothing was changed.`);
 }
 
 function refuseToReplace(home: string, store?: Store): void {
@@ -217,12 +227,7 @@ function install(
         // of a copy too, which may well be alive.
         const adopt = options.adoptTokenObjects === true || (lineage.backup.ids.length > 0 && lineage.backup.ids.every((id) => owned.has(id)));
         if (adopt) for (const id of lineage.backup.owned) owned.add(id);
-        const known = new Set([...lineage.backup.ids, ...lineage.backup.history]);
-        for (const id of options.adoptStoreIds ?? []) {
-          if (!known.has(id))
-            throw new DurabilityError(`store ${id} is not in this backup's history (${[...known].join(', ') || 'none'}), so it has nothing to take over. Nothing was changed.`);
-          owned.add(id);
-        }
+        for (const id of options.adoptStoreIds ?? []) owned.add(id); // checked by refuseUnknownStores
         const storesNotOwned = [...new Set([...lineage.backup.ids, ...lineage.backup.history])].filter((id) => !owned.has(id));
         replaceAllRows(store.db, 'backup');
         deleteMetaValue(store.db, 'backup_format');

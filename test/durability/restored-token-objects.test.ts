@@ -5,6 +5,7 @@
 // store's objects, not those of the stores in its history, and shreds deleted keys again; so does
 // a restore over the home the backup came from (README, "Durability").
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import t from 'tap';
@@ -57,7 +58,13 @@ t.test("deleting token keys in a copy restored beside the original leaves the or
   t.same(result.storesNotOwned, [original.kms.store.storeId], "and says the original's objects are not the copy's");
   const copy = await openWithClock(target);
   t.same(await checkSampleKeys(copy.kms, keys), [], 'the copy uses the shared objects');
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void (w.name === 'EmbeddedKmsWarning' && warnings.push(w.message));
+  process.on('warning', onWarning);
   await deleteKeys(t, copy, keys.map((k) => k.keyId));
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off('warning', onWarning);
+  t.equal(warnings.filter((w) => /is deleted, but its object on PKCS#11 token .* stays: another store made it/.test(w)).length, keys.length, 'each deletion says its object stays');
   t.same(await checkSampleKeys(original.kms, keys), [], "every key of the original still works: its objects are on the token");
 
   // The original owns them: its deletions destroy them.
@@ -177,6 +184,11 @@ t.test('adoptStoreIds takes over named stores of the backup\'s history, and refu
   const target = join(tempHome(), 'recovered');
   const rootKeyFile = join(home, 'root.key');
   await t.rejects(restoreStore(target, copyBackup, { rootKeyFile, adoptStoreIds: ['not-a-store'] }), /not-a-store is not in this backup's history.*Nothing was changed/);
+  t.same(
+    ['root.key', 'store.sqlite3'].filter((f) => existsSync(join(target, f))),
+    [],
+    'and nothing was made in the new home',
+  );
   const result = await restoreStore(target, copyBackup, { rootKeyFile, adoptTokenObjects: true, adoptStoreIds: [original.kms.store.storeId] });
   t.same(result.storesNotOwned, [], 'it owns every store of the lineage');
   const recovered = await openWithClock(target);
@@ -203,4 +215,24 @@ t.test('a restore over the home the backup came from keeps owning its objects', 
   t.same(await checkSampleKeys(copy, keys.slice(1)), [], 'and no others');
   await copy.close();
   await rolledBack.kms.close();
+});
+
+t.test('a store left open while its home is restored in place follows the restored id and owners', async (t) => {
+  const { home, original: open, file } = await storeWithBackup();
+  const result = await restoreStore(home, file, { replace: true });
+  const other = await openWithClock(home);
+  t.equal(other.kms.store.storeId, result.storeId);
+  const made = (await other.kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  t.ok((await backendOf(other.kms).listTokenRefs()).some((ref) => ref.startsWith(`${made}/`)), 'a key made after the restore');
+  await deleteKeys(t, open, [made]);
+  t.same(
+    (await backendOf(other.kms).listTokenRefs()).filter((ref) => ref.startsWith(`${made}/`)),
+    [],
+    'deleted by the store opened before the restore, its objects are destroyed',
+  );
+  const later = (await open.kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
+  const attributes = await backendOf(open.kms).attributesOf(open.kms.keys.resolve(later).material());
+  t.equal(attributes.label, `ekms ${result.storeId} ${later}`, 'and its new objects carry the restored id');
+  await other.kms.close();
+  await open.kms.close();
 });

@@ -63,12 +63,17 @@ void privateKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage&
 void publicKeyCapabilities(AttributeTemplate& t, KeyFamily family, const Usage& u);
 
 // The objects among `found` whose CKA_LABEL names one of `owners` as the store that made them
-// (labelNamesOneOf); one whose label cannot be read (destroyed meanwhile) is left out.
-std::vector<CK_OBJECT_HANDLE> madeByOneOf(Session& s, std::vector<CK_OBJECT_HANDLE> found, const std::vector<std::string>& owners);
+// (labelNamesOneOf). `byId` (one attribute, the CKA_ID they were found by) tells an object
+// destroyed meanwhile, which is left out, from a passing failure to read its label, which is
+// read again; a lost session throws.
+std::vector<CK_OBJECT_HANDLE> madeByOneOf(Session& s, std::vector<CK_OBJECT_HANDLE> found, CK_ATTRIBUTE* byId,
+                                          const std::vector<std::string>& owners);
 
-// publicKey is null for symmetric keys.
+// publicKey is null for symmetric keys. Of several objects with the tokenRef's CKA_ID (a store and
+// a copy restored from its backup may each have one), the key uses one that a store in `owners`
+// made, if there is one.
 std::shared_ptr<const Key> makeTokenKey(std::shared_ptr<Token> token, const KeyIdentity& id, const std::string& tokenRef,
-                                        Pkey publicKey);
+                                        Pkey publicKey, std::vector<std::string> owners = {});
 
 // EME-OAEP decoding (RFC 8017 §7.1.2 step 3) of the result of a raw RSA decryption with a k-byte
 // modulus (em may be shorter when a token dropped leading zeros), in constant time, with MGF1

@@ -97,7 +97,7 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
       check(s.fn()->C_GenerateKey(s.handle(), &m, t.data(), t.size(), &h), "C_GenerateKey");
       return h;
     });
-    out.key = makeTokenKey(token, id, out.tokenRef, nullptr);
+    out.key = makeTokenKey(token, id, out.tokenRef, nullptr, {storeId});
     return out;
   }
 
@@ -130,7 +130,7 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
     return key;
   });
   out.publicKey = spkiOf(publicKey.get());
-  out.key = makeTokenKey(token, id, out.tokenRef, std::move(publicKey));
+  out.key = makeTokenKey(token, id, out.tokenRef, std::move(publicKey), {storeId});
   return out;
 }
 

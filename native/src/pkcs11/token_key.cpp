@@ -112,7 +112,8 @@ Bytes ecdsaSignatureDer(ByteView raw) {
 }
 
 // A failed decryption is one uniform InvalidCiphertext, whatever the token said, except for the
-// failures Token::run() recovers from (lost session, stale handle), which must reach it.
+// failures Token::run() recovers from (lost session, stale handle), which must reach it. (A call
+// that failed because its object was destroyed meanwhile reaches it as a stale handle: withObject.)
 [[noreturn]] void invalidCiphertextOr(const RvError& e) {
   if (isSessionLost(e.rv()) || isHandleStale(e.rv()) || e.rv() == CKR_BUFFER_TOO_SMALL || e.rv() == CKR_OPERATION_ACTIVE)
     throw e;
@@ -121,9 +122,10 @@ Bytes ecdsaSignatureDer(ByteView raw) {
 
 class TokenKey final : public Key {
  public:
-  TokenKey(const KeyIdentity& id, std::shared_ptr<Token> token, const std::string& tokenRef, Pkey publicKey)
+  TokenKey(const KeyIdentity& id, std::shared_ptr<Token> token, const std::string& tokenRef, Pkey publicKey,
+           std::vector<std::string> owners)
       : Key(id), token_(std::move(token)), ckaId_(tokenRef.begin(), tokenRef.end()), spec_(keySpec(id.keySpec)),
-        public_(std::move(publicKey)) {
+        public_(std::move(publicKey)), owners_(std::move(owners)) {
     objectClass_ = (spec_.family == KeyFamily::Aes || spec_.family == KeyFamily::Hmac) ? CKO_SECRET_KEY : CKO_PRIVATE_KEY;
   }
 
@@ -231,7 +233,7 @@ class TokenKey final : public Key {
       CK_ULONG len = out.size();
       // SoftHSM2 reports a wrong tag as CKR_GENERAL_ERROR; every failure here is InvalidCiphertext.
       CK_RV rv = s.fn()->C_Decrypt(s.handle(), const_cast<uint8_t*>(parts.body.data), sealedLen, out.data(), &len);
-      if (rv != CKR_OK) invalidCiphertextOr(RvError("C_Decrypt", rv));
+      if (rv != CKR_OK) decryptFailed(s, h, RvError("C_Decrypt", rv));
       out.resize(filledLength(len, out.size(), "C_Decrypt"));
       return out;
     });
@@ -292,10 +294,49 @@ class TokenKey final : public Key {
 
  private:
   // Runs f(session, object) on a pooled session with this key's object handle, found once per
-  // token epoch.
+  // token epoch. A call that failed because the object was destroyed meanwhile (another store's
+  // object, say, of two under this CKA_ID) counts as made with a stale handle: Token::run() then
+  // searches again and retries once.
   template <typename F>
   auto withObject(F&& f) const -> decltype(f(std::declval<Session&>(), CK_OBJECT_HANDLE{})) {
-    return token_->run([&](Session& s) { return f(s, object(s)); });
+    return token_->run([&](Session& s) {
+      const CK_OBJECT_HANDLE h = object(s);
+      try {
+        return f(s, h);
+      } catch (const RvError& e) {
+        if (!isSessionLost(e.rv()) && !isHandleStale(e.rv()) && gone(s, h)) throw RvError("the key's object", CKR_OBJECT_HANDLE_INVALID);
+        throw;
+      }
+    });
+  }
+
+  // A decryption the token refused: InvalidCiphertext (invalidCiphertextOr), unless the object
+  // was destroyed while the call ran, which Token::run() retries as a stale handle.
+  [[noreturn]] void decryptFailed(Session& s, CK_OBJECT_HANDLE h, const RvError& e) const {
+    if (!isSessionLost(e.rv()) && !isHandleStale(e.rv()) && gone(s, h)) throw RvError("the key's object", CKR_OBJECT_HANDLE_INVALID);
+    invalidCiphertextOr(e);
+  }
+
+  // Whether the object `h` is no longer found by this key's CKA_ID.
+  bool gone(Session& s, CK_OBJECT_HANDLE h) const {
+    CK_ATTRIBUTE byId[] = {{CKA_ID, const_cast<uint8_t*>(ckaId_.data()), static_cast<CK_ULONG>(ckaId_.size())}};
+    std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, byId, 1);
+    return std::find(found.begin(), found.end(), h) == found.end();
+  }
+
+  // This key's object: of several with its CKA_ID, one a store in owners_ made, if any.
+  CK_OBJECT_HANDLE find(Session& s) const {
+    CK_OBJECT_CLASS cls = objectClass_;
+    CK_ATTRIBUTE byClassAndId[] = {
+        {CKA_CLASS, &cls, sizeof cls},
+        {CKA_ID, const_cast<uint8_t*>(ckaId_.data()), static_cast<CK_ULONG>(ckaId_.size())},
+    };
+    std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, byClassAndId, 2);
+    if (found.size() > 1 && !owners_.empty()) {
+      std::vector<CK_OBJECT_HANDLE> ours = madeByOneOf(s, found, &byClassAndId[1], owners_);
+      if (!ours.empty()) return ours.front();
+    }
+    return found.empty() ? CK_INVALID_HANDLE : found.front();
   }
 
   CK_OBJECT_HANDLE object(Session& s) const {
@@ -304,7 +345,7 @@ class TokenKey final : public Key {
       std::lock_guard<std::mutex> lock(handleMutex_);
       if (handleEpoch_ == epoch) return handle_;
     }
-    CK_OBJECT_HANDLE h = Token::findOne(s, objectClass_, ckaId_);
+    CK_OBJECT_HANDLE h = find(s);
     if (h == CK_INVALID_HANDLE)
       throw Error(ErrorCode::KeyMaterialGone, "the key material of " + identity().keyId + " is not on PKCS#11 token '" +
                                                  token_->label() + "'");
@@ -423,7 +464,7 @@ class TokenKey final : public Key {
           SecretBytes out(k);
           CK_ULONG len = out.size();
           rv = fn->C_Decrypt(s.handle(), const_cast<uint8_t*>(ciphertext.data), ciphertext.size, out.data(), &len);
-          if (rv != CKR_OK) invalidCiphertextOr(RvError("C_Decrypt", rv));
+          if (rv != CKR_OK) decryptFailed(s, h, RvError("C_Decrypt", rv));
           out.resize(filledLength(len, out.size(), "C_Decrypt"));
           return out;
         }
@@ -437,7 +478,7 @@ class TokenKey final : public Key {
       SecretBytes em(k);
       CK_ULONG len = em.size();
       CK_RV rv = fn->C_Decrypt(s.handle(), const_cast<uint8_t*>(ciphertext.data), ciphertext.size, em.data(), &len);
-      if (rv != CKR_OK || len > k) invalidCiphertextOr(RvError("C_Decrypt", rv));
+      if (rv != CKR_OK || len > k) decryptFailed(s, h, RvError("C_Decrypt", rv));
       // A token may drop leading zero bytes; the decoder restores them without branching on it.
       return oaepDecode(ByteView(em.data(), len), k, digestOf(alg));
     });
@@ -459,13 +500,14 @@ class TokenKey final : public Key {
   mutable std::atomic<uint32_t> samples_{0};
   mutable std::atomic<bool> oaepSha1Refused_{false};
   mutable std::atomic<bool> oaepOtherRefused_{false};
+  const std::vector<std::string> owners_;
 };
 
 }  // namespace
 
 std::shared_ptr<const Key> makeTokenKey(std::shared_ptr<Token> token, const KeyIdentity& id, const std::string& tokenRef,
-                                        Pkey publicKey) {
-  return std::make_shared<const TokenKey>(id, std::move(token), tokenRef, std::move(publicKey));
+                                        Pkey publicKey, std::vector<std::string> owners) {
+  return std::make_shared<const TokenKey>(id, std::move(token), tokenRef, std::move(publicKey), std::move(owners));
 }
 
 }  // namespace ekms::pkcs11

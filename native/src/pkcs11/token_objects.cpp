@@ -54,10 +54,10 @@ std::optional<Bytes> readUnlessDestroyed(Session& s, CK_OBJECT_HANDLE h, CK_ATTR
 }  // namespace
 
 std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, const KeyIdentity& id,
-                                        const std::string& tokenRef, ByteView publicKeyDer) {
+                                        const std::string& tokenRef, ByteView publicKeyDer, const std::vector<std::string>& owners) {
   const KeySpecInfo& spec = keySpec(id.keySpec);
-  if (secretClassOf(spec) == CKO_SECRET_KEY) return makeTokenKey(token, id, tokenRef, nullptr);
-  if (publicKeyDer.size > 0) return makeTokenKey(token, id, tokenRef, parseSpki(publicKeyDer));
+  if (secretClassOf(spec) == CKO_SECRET_KEY) return makeTokenKey(token, id, tokenRef, nullptr, owners);
+  if (publicKeyDer.size > 0) return makeTokenKey(token, id, tokenRef, parseSpki(publicKeyDer), owners);
   const Bytes ckaId = idOf(tokenRef);
   Pkey pub = token->run([&](Session& s) {
     CK_OBJECT_HANDLE h = Token::findOne(s, CKO_PUBLIC_KEY, ckaId);
@@ -69,7 +69,7 @@ std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, con
     Bytes point = Token::readAttribute(s, h, CKA_EC_POINT);
     return spec.family == KeyFamily::Ed25519 ? ed25519PublicKey(point) : ecPublicKey(spec, point);
   });
-  return makeTokenKey(token, id, tokenRef, std::move(pub));
+  return makeTokenKey(token, id, tokenRef, std::move(pub), owners);
 }
 
 std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef) {
@@ -92,14 +92,14 @@ bool labelNamesOneOf(ByteView label, const std::vector<std::string>& owners) {
   });
 }
 
-std::vector<CK_OBJECT_HANDLE> madeByOneOf(Session& s, std::vector<CK_OBJECT_HANDLE> found, const std::vector<std::string>& owners) {
-  found.erase(std::remove_if(found.begin(), found.end(),
-                             [&](CK_OBJECT_HANDLE h) {
-                               Bytes label;
-                               return Token::tryReadAttribute(s, h, CKA_LABEL, label) != CKR_OK || !labelNamesOneOf(label, owners);
-                             }),
-              found.end());
-  return found;
+std::vector<CK_OBJECT_HANDLE> madeByOneOf(Session& s, std::vector<CK_OBJECT_HANDLE> found, CK_ATTRIBUTE* byId,
+                                          const std::vector<std::string>& owners) {
+  std::vector<CK_OBJECT_HANDLE> out;
+  for (CK_OBJECT_HANDLE h : found) {
+    std::optional<Bytes> label = readUnlessDestroyed(s, h, CKA_LABEL, byId);
+    if (label && labelNamesOneOf(*label, owners)) out.push_back(h);
+  }
+  return out;
 }
 
 TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef,
@@ -190,10 +190,11 @@ Bytes tokenRandom(const std::shared_ptr<Token>& token, std::size_t n) {
   });
 }
 
-TokenKeySource::TokenKeySource(std::shared_ptr<Token> token, KeyIdentity id, std::string tokenRef, Bytes publicKey)
+TokenKeySource::TokenKeySource(std::shared_ptr<Token> token, KeyIdentity id, std::string tokenRef, Bytes publicKey,
+                               std::vector<std::string> owners)
     : token_(std::move(token)), id_(std::move(id)), tokenRef_(std::move(tokenRef)), publicKey_(std::move(publicKey)),
-      cacheKey_(cacheKeyOf(id_)) {}
+      owners_(std::move(owners)), cacheKey_(cacheKeyOf(id_)) {}
 
-std::shared_ptr<const Key> TokenKeySource::load() const { return loadTokenKey(token_, id_, tokenRef_, publicKey_); }
+std::shared_ptr<const Key> TokenKeySource::load() const { return loadTokenKey(token_, id_, tokenRef_, publicKey_, owners_); }
 
 }  // namespace ekms::pkcs11

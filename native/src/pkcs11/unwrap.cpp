@@ -518,11 +518,11 @@ bool commitImportedObject(const std::shared_ptr<Token>& token, const std::string
   return token->runChangingObjects([&](Session& s) {
     CK_ATTRIBUTE byPending[] = {{CKA_ID, const_cast<uint8_t*>(pendingId.data()), static_cast<CK_ULONG>(pendingId.size())}};
     CK_ATTRIBUTE byFinal[] = {{CKA_ID, const_cast<uint8_t*>(finalId.data()), static_cast<CK_ULONG>(finalId.size())}};
-    std::vector<CK_OBJECT_HANDLE> pending = madeByOneOf(s, Token::findAll(s, byPending, 1), owners);
+    std::vector<CK_OBJECT_HANDLE> pending = madeByOneOf(s, Token::findAll(s, byPending, 1), byPending, owners);
     // Only an object of our own under finalRef makes ours redundant. Another store's (a store
     // restored from a backup imports the same material under the same name) is left alone, and
     // ours takes the name beside it: each store then destroys only its own.
-    if (!madeByOneOf(s, Token::findAll(s, byFinal, 1), owners).empty()) {
+    if (!madeByOneOf(s, Token::findAll(s, byFinal, 1), byFinal, owners).empty()) {
       for (CK_OBJECT_HANDLE h : pending) s.fn()->C_DestroyObject(s.handle(), h);
       return false;
     }

@@ -35,8 +35,11 @@ GeneratedTokenKey generateTokenKey(const std::shared_ptr<Token>& token, const Ke
 
 // A usable key for an existing token object. publicKeyDer may be empty: the public half is then
 // read from the token's public object.
+// `owners`: of several objects with the tokenRef's CKA_ID, the key uses one that a store among
+// them made, if there is one (a store and a copy restored from its backup may each have one).
 std::shared_ptr<const Key> loadTokenKey(const std::shared_ptr<Token>& token, const KeyIdentity& id,
-                                        const std::string& tokenRef, ByteView publicKeyDer);
+                                        const std::string& tokenRef, ByteView publicKeyDer,
+                                        const std::vector<std::string>& owners = {});
 
 // Destroys every object with this tokenRef's CKA_ID; returns how many there were.
 std::size_t destroyTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef);
@@ -81,7 +84,8 @@ Bytes tokenRandom(const std::shared_ptr<Token>& token, std::size_t n);
 
 class TokenKeySource final : public KeySource {
  public:
-  TokenKeySource(std::shared_ptr<Token> token, KeyIdentity id, std::string tokenRef, Bytes publicKey);
+  TokenKeySource(std::shared_ptr<Token> token, KeyIdentity id, std::string tokenRef, Bytes publicKey,
+                 std::vector<std::string> owners = {});
   const std::string& cacheKey() const override { return cacheKey_; }
   std::shared_ptr<const Key> load() const override;
   bool onToken() const override { return true; }
@@ -91,6 +95,7 @@ class TokenKeySource final : public KeySource {
   KeyIdentity id_;
   std::string tokenRef_;
   Bytes publicKey_;
+  std::vector<std::string> owners_;
   std::string cacheKey_;
 };
 
