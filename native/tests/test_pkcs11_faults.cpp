@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "check.hpp"
+#include "ekms/callers_thread.hpp"
 #include "ekms/import.hpp"
 #include "ekms/ossl.hpp"
 #include "ekms/pkcs11/token_import.hpp"
@@ -233,6 +234,33 @@ TEST(a_label_read_that_fails_in_a_commit_is_made_again) {
   CHECK(commitImportedObject(token, g.tokenRef, renamed, {"faults-commit"}));
   CHECK(faultLog().size() == 2);
   CHECK(destroyTokenKey(token, renamed) == 1);
+}
+
+// Of two objects under one CKA_ID, a key prefers its own store's by reading their labels. That
+// preference never waits on the caller's thread (the pool reruns the call), and labels that cannot
+// be read leave the first object found rather than failing the call.
+TEST(choosing_between_two_objects_never_waits_on_the_callers_thread_nor_fails_the_call) {
+  // AES key generation reads no attribute; the commit reads two labels (two calls each); every
+  // later read fails.
+  auto token = open("C_GetAttributeValue@5+=CKR_GENERAL_ERROR");
+  KeyIdentity id = identity(23, "SYMMETRIC_DEFAULT");
+  GeneratedTokenKey a = generateTokenKey(token, id, "ENCRYPT_DECRYPT", "faults-a");
+  GeneratedTokenKey b = generateTokenKey(token, identity(24, "SYMMETRIC_DEFAULT"), "ENCRYPT_DECRYPT", "faults-b");
+  CHECK(commitImportedObject(token, b.tokenRef, a.tokenRef, {"faults-b"}));
+  auto key = loadTokenKey(token, id, a.tokenRef, {}, {"faults-b"});
+  const AlgorithmInfo& sym = algorithm("SYMMETRIC_DEFAULT");
+  bool wouldBlock = false;
+  try {
+    CallersThread here;
+    key->encrypt(sym, std::string("m"), {});
+  } catch (const WouldBlock&) {
+    wouldBlock = true;
+  }
+  CHECK(wouldBlock);
+  SecretBytes back = key->decrypt(sym, key->encrypt(sym, std::string("m"), {}), {});
+  CHECK(std::string(back.begin(), back.end()) == "m");
+  setenv("EKMS_FAULT_PLAN", "", 1);
+  destroyTokenKey(token, a.tokenRef);
 }
 
 // Listing a store's objects skips one destroyed meanwhile (tested on SoftHSM2 in test_pkcs11);

@@ -233,7 +233,7 @@ export class Pkcs11Backend implements TokenBackend {
     throw Object.assign(new Error('the PKCS#11 token is not open'), { code: 'EKMS_KEY_UNAVAILABLE' });
   }
 
-  createKey(
+  async createKey(
     spec: KeySpec,
     usage: KeyUsageType,
     keyId: string,
@@ -247,23 +247,16 @@ export class Pkcs11Backend implements TokenBackend {
     return this.token.keyHandle(key.keySpec, key.keyId, material.materialId, material.tokenRef, material.publicKey, this.ownership().owners);
   }
 
-  async destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<void> {
-    if (material.tokenRef === undefined) return;
-    const { othersKept } = await this.token.destroyKey(material.tokenRef, this.ownership().owners);
-    // Not this store's to destroy (src/durability/restore.ts): said, since the key's deletion
-    // promised that its material is gone.
-    if (othersKept > 0)
-      process.emitWarning(
-        `embedded-kms: key ${key.keyId} is deleted, but its object on PKCS#11 token '${this.info.label}' stays: another store made it (the one this store was restored from, or a copy of it) and may still use it. ekms restore --adopt-token-objects or --adopt-store-ids makes a restored store its owner.`,
-        'EmbeddedKmsWarning',
-      );
+  async destroyMaterial(_key: KeyRecord, material: MaterialRecord): Promise<number> {
+    if (material.tokenRef === undefined) return 0;
+    return (await this.token.destroyKey(material.tokenRef, this.ownership().owners)).othersKept;
   }
 
-  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
+  async generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
     return this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, this.ownership().storeId);
   }
 
-  unwrapKeyMaterial(
+  async unwrapKeyMaterial(
     key: KeyRecord,
     wrappingRef: string,
     algorithm: string,
@@ -273,7 +266,7 @@ export class Pkcs11Backend implements TokenBackend {
     return this.token.unwrapKeyMaterial(key.keySpec, key.keyUsage, key.keyId, this.ownership().storeId, wrappingRef, algorithm, pendingRef, encryptedKeyMaterial);
   }
 
-  commitImported(pendingRef: string, finalRef: string): Promise<boolean> {
+  async commitImported(pendingRef: string, finalRef: string): Promise<boolean> {
     return this.token.commitImported(pendingRef, finalRef, this.ownership().owners);
   }
 
@@ -287,7 +280,7 @@ export class Pkcs11Backend implements TokenBackend {
   }
 
   /** The tokenRefs of every private or secret object this store made on the token, or took over. */
-  listTokenRefs(): Promise<string[]> {
+  async listTokenRefs(): Promise<string[]> {
     return this.token.listKeys(this.ownership().owners);
   }
 

@@ -18,8 +18,11 @@ export interface TokenBackend {
   ): Promise<{ tokenRef: string; publicKey?: Uint8Array; handle: NativeKeyHandle }>;
   /** A handle for a material that lives on this token. */
   handleFor(key: KeyRecord, material: MaterialRecord): NativeKeyHandle;
-  /** Destroys the token objects of a material (key deletion), those this store made or took over. */
-  destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<void>;
+  /**
+   * Destroys the token objects of a material (key deletion), those this store made or took over;
+   * resolves to how many objects with its name another store made, which stay.
+   */
+  destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<number>;
   /**
    * GetParametersForImport for a key on this token: the RSA wrapping key pair is made on the
    * token (its private half can only unwrap); returns its CKA_ID and public key.

@@ -109,13 +109,21 @@ export async function destroyDueKeys(deps: DeletionDeps, onDeleted?: (keyId: str
 export async function destroyTokenObjects(deps: DeletionDeps): Promise<void> {
   const token = deps.token;
   if (!token) return;
+  const leftToOthers = new Set<string>();
   for (const { record, material } of deps.store.pendingTokenDestructions()) {
     if (record.customKeyStoreId !== undefined && record.customKeyStoreId !== token.customKeyStoreId) continue;
     try {
-      await token.destroyMaterial(record, material);
+      if ((await token.destroyMaterial(record, material)) > 0) leftToOthers.add(record.keyId);
     } catch {
       continue;
     }
     deps.store.tokenObjectDestroyed(record.keyId, material.materialId);
   }
+  // Not this store's to destroy (src/durability/restore.ts): said, since a deletion promises
+  // that the key's material is gone.
+  for (const keyId of leftToOthers)
+    process.emitWarning(
+      `embedded-kms: key ${keyId} is deleted, but its objects on PKCS#11 token '${token.describe().CustomKeyStoreName}' stay: another store made them (the one this store was restored from, or a copy of it) and may still use them. ekms restore --adopt-token-objects or --adopt-store-ids makes a restored store their owner.`,
+      'EmbeddedKmsWarning',
+    );
 }

@@ -333,8 +333,16 @@ class TokenKey final : public Key {
     };
     std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, byClassAndId, 2);
     if (found.size() > 1 && !owners_.empty()) {
-      std::vector<CK_OBJECT_HANDLE> ours = madeByOneOf(s, found, &byClassAndId[1], owners_);
-      if (!ours.empty()) return ours.front();
+      // Reading the labels may wait (one is read again while its object is being destroyed),
+      // which the caller's thread must not: only reads have been made, so the pool may rerun.
+      if (CallersThread::active()) throw WouldBlock{};
+      try {
+        std::vector<CK_OBJECT_HANDLE> ours = madeByOneOf(s, found, &byClassAndId[1], owners_);
+        if (!ours.empty()) return ours.front();
+      } catch (const RvError& e) {
+        if (isSessionLost(e.rv())) throw;
+        // Only a preference: with a label that cannot be read, the first object found does.
+      }
     }
     return found.empty() ? CK_INVALID_HANDLE : found.front();
   }
