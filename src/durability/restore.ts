@@ -46,9 +46,9 @@ export interface RestoreOptions {
   /** Replace a store in `home` that has keys. Keys created after the backup are lost. */
   replace?: boolean;
   /**
-   * Take over the token objects of the backup's store (and of the stores it descends from): keys
-   * deleted in the restored store then have their token objects destroyed. Only when the original
-   * store is gone for good (disaster recovery); a store restored beside a live original must not.
+   * Take over the token objects of the backup's store (and of those it had taken over): keys
+   * deleted in the restored store then have their token objects destroyed. Only when that store
+   * is gone for good (disaster recovery); a store restored beside a live original must not.
    */
   adoptTokenObjects?: boolean;
   /**

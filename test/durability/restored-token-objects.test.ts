@@ -39,9 +39,21 @@ async function storeWithBackup(): Promise<{ home: string; original: { kms: Kms; 
   const home = tempHome();
   const original = await openWithClock(home);
   const keys = await makeSampleKeys(original.kms);
+  return { home, original, keys, file: await backupOf(original.kms) };
+}
+
+/** A backup of `kms`, in a new file. */
+async function backupOf(kms: Kms): Promise<string> {
   const file = join(tempHome(), 'store.backup');
-  await backupStore(original.kms, file);
-  return { home, original, keys, file };
+  await backupStore(kms, file);
+  return file;
+}
+
+/** The backup `file` of the store in `home`, restored into a new home beside it, and opened. */
+async function restoredCopy(home: string, file: string): Promise<{ kms: Kms; later: () => void }> {
+  const copyHome = join(tempHome(), 'copy');
+  await restoreStore(copyHome, file, { rootKeyFile: join(home, 'root.key') });
+  return openWithClock(copyHome);
 }
 
 async function useFails(kms: Kms, key: SampleKey): Promise<string | undefined> {
@@ -96,8 +108,7 @@ t.test("an imported material deleted in a restored copy stays the original's, wh
   const { keyId, materialId } = await importedKey(original.kms, material);
   // A second key, its material imported only after the backup, into the copy first.
   const later = (await original.kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(original.kms).customKeyStoreId })).KeyMetadata!.KeyId!;
-  const file = join(tempHome(), 'store.backup');
-  await backupStore(original.kms, file);
+  const file = await backupOf(original.kms);
 
   const target = join(tempHome(), 'copy');
   t.equal((await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') })).tokenKeys, 1);
@@ -139,8 +150,7 @@ t.test('a restore with adoptTokenObjects owns the objects: its deletions destroy
   t.same(await checkSampleKeys(original.kms, kept), [], 'the other keys work');
 
   // A copy of the recovered store, restored beside it, owns nothing of either.
-  const second = join(tempHome(), 'backup-of-recovered');
-  await backupStore(recovered.kms, second);
+  const second = await backupOf(recovered.kms);
   const copyHome = join(tempHome(), 'copy-of-recovered');
   t.same((await restoreStore(copyHome, second, { rootKeyFile: join(home, 'root.key') })).storesNotOwned.sort(), [original.kms.store.storeId, recovered.kms.store.storeId].sort());
   const copy = await openWithClock(copyHome);
@@ -153,12 +163,9 @@ t.test('a restore with adoptTokenObjects owns the objects: its deletions destroy
 
 t.test("adopting a copy's backup takes over the copy's objects, never its original's", async (t) => {
   const { home, original, keys, file } = await storeWithBackup();
-  const copyHome = join(tempHome(), 'copy');
-  await restoreStore(copyHome, file, { rootKeyFile: join(home, 'root.key') });
-  const copy = await openWithClock(copyHome);
+  const copy = await restoredCopy(home, file);
   const own = (await copy.kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!.KeyId!;
-  const copyBackup = join(tempHome(), 'copy.backup');
-  await backupStore(copy.kms, copyBackup);
+  const copyBackup = await backupOf(copy.kms);
 
   const target = join(tempHome(), 'recovered-copy');
   const result = await restoreStore(target, copyBackup, { rootKeyFile: join(home, 'root.key'), adoptTokenObjects: true });
@@ -174,11 +181,8 @@ t.test("adopting a copy's backup takes over the copy's objects, never its origin
 
 t.test('adoptStoreIds takes over named stores of the backup\'s history, and refuses any other id', async (t) => {
   const { home, original, keys, file } = await storeWithBackup();
-  const copyHome = join(tempHome(), 'copy');
-  await restoreStore(copyHome, file, { rootKeyFile: join(home, 'root.key') });
-  const copy = await openWithClock(copyHome);
-  const copyBackup = join(tempHome(), 'copy.backup');
-  await backupStore(copy.kms, copyBackup);
+  const copy = await restoredCopy(home, file);
+  const copyBackup = await backupOf(copy.kms);
   await copy.kms.close();
 
   const target = join(tempHome(), 'recovered');

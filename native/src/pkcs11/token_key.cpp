@@ -304,7 +304,7 @@ class TokenKey final : public Key {
       try {
         return f(s, h);
       } catch (const RvError& e) {
-        if (!isSessionLost(e.rv()) && !isHandleStale(e.rv()) && gone(s, h)) throw RvError("the key's object", CKR_OBJECT_HANDLE_INVALID);
+        staleIfGone(s, h, e);
         throw;
       }
     });
@@ -313,15 +313,17 @@ class TokenKey final : public Key {
   // A decryption the token refused: InvalidCiphertext (invalidCiphertextOr), unless the object
   // was destroyed while the call ran, which Token::run() retries as a stale handle.
   [[noreturn]] void decryptFailed(Session& s, CK_OBJECT_HANDLE h, const RvError& e) const {
-    if (!isSessionLost(e.rv()) && !isHandleStale(e.rv()) && gone(s, h)) throw RvError("the key's object", CKR_OBJECT_HANDLE_INVALID);
+    staleIfGone(s, h, e);
     invalidCiphertextOr(e);
   }
 
-  // Whether the object `h` is no longer found by this key's CKA_ID.
-  bool gone(Session& s, CK_OBJECT_HANDLE h) const {
+  // Throws a stale handle's error when the call that failed with `e` failed because its object
+  // `h` is no longer found by this key's CKA_ID; returns otherwise.
+  void staleIfGone(Session& s, CK_OBJECT_HANDLE h, const RvError& e) const {
+    if (isSessionLost(e.rv()) || isHandleStale(e.rv())) return;  // Token::run() handles these already
     CK_ATTRIBUTE byId[] = {{CKA_ID, const_cast<uint8_t*>(ckaId_.data()), static_cast<CK_ULONG>(ckaId_.size())}};
     std::vector<CK_OBJECT_HANDLE> found = Token::findAll(s, byId, 1);
-    return std::find(found.begin(), found.end(), h) == found.end();
+    if (std::find(found.begin(), found.end(), h) == found.end()) throw RvError("the key's object", CKR_OBJECT_HANDLE_INVALID);
   }
 
   // This key's object: of several with its CKA_ID, one a store in owners_ made, if any.
