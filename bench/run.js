@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { openBackend } from './lib/backends.js';
 import { endpointSection } from './lib/endpoint.js';
 import { eventLoopLag } from './lib/lag.js';
-import { compare, measure } from './lib/measure.js';
+import { compare, measure, ratioOf } from './lib/measure.js';
 import { nodeBaselines } from './lib/node-baselines.js';
 import { opensslPk, opensslSym, opensslVersion } from './lib/openssl.js';
 import { parseOptions, usage } from './lib/options.js';
@@ -88,7 +88,7 @@ print(
     `${results.meta.cpus} × ${results.meta.cpuModel ?? 'cpu'}, libuv pool ${results.meta.threadpool}, token threads ${results.meta.tokenThreads}`,
 );
 print(`load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes on this machine skew every figure; ratios are taken close together in time)`);
-print(`every ratio is embedded-kms ÷ a baseline measured in this run (higher is better for ops/s)`);
+print(`every ratio is embedded-kms ÷ a baseline measured in this run (higher is better for ops/s): the median of the rounds' ratios (--rounds; the JSON has their lowest and highest)`);
 print();
 
 // ---------------------------------------------------------------------------------------------
@@ -274,8 +274,9 @@ async function runOps() {
           }
           const entry = { ...record, concurrency: c, ...m, baselines: [] };
           baselines.forEach((b, i) => {
-            const ratio = b.opsPerSec ? m.opsPerSec / b.opsPerSec : undefined;
-            entry.baselines.push({ name: b.name, opsPerSec: b.opsPerSec, p50us: b.p50us, p99us: b.p99us, cpuUsPerOp: b.cpuUsPerOp, ratio, unavailable: b.error });
+            const r = b.opsPerSec ? ratioOf(m, b) : {};
+            const ratio = r.ratio;
+            entry.baselines.push({ name: b.name, opsPerSec: b.opsPerSec, p50us: b.p50us, p99us: b.p99us, cpuUsPerOp: b.cpuUsPerOp, ratio, ratioLow: r.low, ratioHigh: r.high, ratioOfTotals: r.ofTotals, unavailable: b.error });
             const head = i === 0 ? [...label, c, fmtNum(m.opsPerSec), fmtNum(m.p50us), fmtNum(m.p99us)] : ['', '', '', '', '', '', '', ''];
             opsTable.line([...head, b.name, b.error ? `n/a: ${b.error}` : fmtNum(b.opsPerSec), fmtRatio(ratio)]);
           });
@@ -561,6 +562,13 @@ async function runEndpoint() {
 }
 
 // ---------------------------------------------------------------------------------------------
+/** The spread of a baseline's per-round ratios, and whether the rounds disagree about `line`. */
+function roundsNote(b, line) {
+  if (b?.ratioLow === undefined) return '';
+  const range = `rounds ${fmtRatio(b.ratioLow)}-${fmtRatio(b.ratioHigh)}`;
+  return b.ratioLow < line && b.ratioHigh >= line ? `${range}: on both sides of ${line.toFixed(2)}×` : range;
+}
+
 function targets() {
   const T = [];
   const row = (id, c, backend = 'software') => results.rows.find((r) => r.id === id && r.concurrency === c && r.backend === backend && r.opsPerSec);
@@ -595,8 +603,8 @@ function targets() {
       if (!hsm) continue;
       const hsmC = hsm.baselines.find((x) => x.name.startsWith('PKCS#11 C loop'));
       const hsmJs = hsm.baselines.find((x) => x.name.startsWith('pkcs11js'));
-      add(`SoftHSM2 Sign ${name} ≥ 0.8× plain C loop (${c} in flight)`, hsmC?.ratio ? fmtRatio(hsmC.ratio) : 'n/a', hsmC?.ratio ? hsmC.ratio >= 0.8 : undefined, hsmC?.unavailable ?? '');
-      add(`SoftHSM2 Sign ${name} ahead of pkcs11js (${c} in flight)`, hsmJs?.ratio ? fmtRatio(hsmJs.ratio) : 'n/a', hsmJs?.ratio ? hsmJs.ratio > 1 : undefined, hsmJs?.unavailable ?? '');
+      add(`SoftHSM2 Sign ${name} ≥ 0.8× plain C loop (${c} in flight)`, hsmC?.ratio ? fmtRatio(hsmC.ratio) : 'n/a', hsmC?.ratio ? hsmC.ratio >= 0.8 : undefined, hsmC?.unavailable ?? roundsNote(hsmC, 0.8));
+      add(`SoftHSM2 Sign ${name} ahead of pkcs11js (${c} in flight)`, hsmJs?.ratio ? fmtRatio(hsmJs.ratio) : 'n/a', hsmJs?.ratio ? hsmJs.ratio > 1 : undefined, hsmJs?.unavailable ?? roundsNote(hsmJs, 1));
     }
   }
   const ep = results.endpoint;

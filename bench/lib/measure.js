@@ -15,6 +15,7 @@ export class Meter {
     this.ops = 0;
     this.ms = 0;
     this.cpuUs = 0;
+    this.rounds = []; // operations per second of each slice compare() measured, in order
   }
   add(ms) {
     if (this.n === this.buf.length) {
@@ -35,6 +36,7 @@ export class Meter {
       p99us: percentile(sorted, 99) * 1000,
       cpuUsPerOp: this.cpuUnknown ? undefined : this.cpuUs / this.ops,
       cpuUtilisation: this.cpuUnknown ? undefined : this.cpuUs / 1e6 / seconds,
+      roundRates: this.rounds.length > 0 ? this.rounds : undefined,
     };
   }
 }
@@ -137,10 +139,27 @@ export async function compare(subjects, { seconds = 1, warmup = 0.2, warmupCalls
       // A process that sat idle while another subject ran starts slower (cold caches): the
       // external subjects start their timed part after their start-up and warm-up, so ours too.
       if (!s.external && sliceWarmup > 0) await slice(s.fn, { ...s, seconds: sliceWarmup });
+      const before = { ops: meters[i].ops, ms: meters[i].ms };
       await slice(s.fn, { ...s, seconds: seconds / rounds }, meters[i]);
+      meters[i].rounds.push(((meters[i].ops - before.ops) * 1000) / (meters[i].ms - before.ms));
     }
   }
   return meters.map((m, i) => ({ ...m.summary(), ...warmed[i] }));
+}
+
+/**
+ * a ÷ b from two summaries of one compare(): the median of the rounds' ratios (each round's
+ * slices ran back to back), and the lowest and highest of them. The machine's speed swings by
+ * more than half within seconds here; a swing during one slice skews that round's ratio alone,
+ * where in the ratio of the sums it skews the whole figure. Without rounds: the sums' ratio.
+ */
+export function ratioOf(a, b) {
+  const total = a.opsPerSec / b.opsPerSec;
+  if (!a.roundRates || !b.roundRates || a.roundRates.length !== b.roundRates.length) return { ratio: total };
+  const rs = a.roundRates.map((x, i) => x / b.roundRates[i]).sort((x, y) => x - y);
+  const mid = rs.length >> 1;
+  const median = rs.length % 2 ? rs[mid] : (rs[mid - 1] + rs[mid]) / 2;
+  return { ratio: median, low: rs[0], high: rs[rs.length - 1], ofTotals: total };
 }
 
 export async function latencies(fns) {

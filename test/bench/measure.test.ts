@@ -4,7 +4,7 @@
 import t from 'tap';
 
 // @ts-expect-error: plain JavaScript without declarations
-import { compare, warmUp } from '../../bench/lib/measure.js';
+import { compare, ratioOf, warmUp } from '../../bench/lib/measure.js';
 
 t.test('the warm-up runs its calls even when its seconds are over', async (t) => {
   let calls = 0;
@@ -45,4 +45,28 @@ t.test('each measured slice of an in-process subject follows an unmeasured one; 
   const afterExternal = calls.filter((p) => p === 'after-external').length;
   const measured = Math.round(ours.opsPerSec * ours.seconds);
   t.ok(afterExternal > 0 && measured < calls.length - ours.warmupCalls, `${measured} measured of ${calls.length - ours.warmupCalls} after the warm-up`);
+});
+
+t.test('a ratio is the median of the rounds: one slow slice moves one round, not the figure', async (t) => {
+  // An external subject reports what it is told: 100/s, except one slice at 20/s (the machine
+  // slowed down during it). The in-process subject is timed for real; its own rates only scale.
+  const rates = [100, 100, 20, 100, 100];
+  let slice = 0;
+  const theirs = { external: async (seconds: number) => ({ opsPerSec: rates[slice++], seconds }) };
+  const ours = { fn: () => new Promise<void>((resolve) => setImmediate(resolve)), concurrency: 1 };
+  const [a, b] = await compare([ours, theirs], { seconds: 0.1, rounds: 5, warmup: 0.01, warmupCalls: 10, warmupMax: 1 });
+  t.equal(a.roundRates.length, 5, 'one rate per round for ours');
+  t.same(b.roundRates.map((x: number) => Math.round(x)), rates, 'and for theirs, in order');
+  const r = ratioOf(a, b);
+  const perRound = a.roundRates.map((x: number, i: number) => x / b.roundRates[i]).sort((x: number, y: number) => x - y);
+  t.equal(r.ratio, perRound[2], 'the median round');
+  t.equal(r.low, perRound[0]);
+  t.equal(r.high, perRound[4]);
+  t.ok(r.high > 2 * r.ratio, 'the slow slice is its own round, the highest');
+  t.equal(r.ofTotals, a.opsPerSec / b.opsPerSec, 'the ratio of the sums is kept beside it');
+});
+
+t.test('without rounds on both sides, the ratio is that of the sums', async (t) => {
+  t.same(ratioOf({ opsPerSec: 50 }, { opsPerSec: 100 }), { ratio: 0.5 });
+  t.same(ratioOf({ opsPerSec: 50, roundRates: [50] }, { opsPerSec: 100, roundRates: [90, 110] }), { ratio: 0.5 });
 });
