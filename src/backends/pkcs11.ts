@@ -284,6 +284,11 @@ export class Pkcs11Backend implements TokenBackend {
     return this.token.listKeys(this.ownership().owners);
   }
 
+  async heldByAnotherStore(tokenRef: string): Promise<boolean> {
+    if ((await this.listTokenRefs()).includes(tokenRef)) return false;
+    return (await this.token.readAttributes(tokenRef)).found;
+  }
+
   /** The token's own account of a material's object (for tests of the protections). */
   attributesOf(material: MaterialRecord): Promise<TokenKeyAttributes> {
     if (material.tokenRef === undefined) return Promise.resolve({ found: false });

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { MaterialRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { warnObjectsLeftToAnotherStore } from './objects-left-warning.js';
 import type { TokenBackend } from './token.js';
 
 /** Longer than any key generation; a note younger than this may be work in progress elsewhere. */
@@ -123,6 +124,17 @@ function claimedFrom(name: string): string | undefined {
 }
 
 /**
+ * After this store destroyed its object of a material it no longer needs, or found none to
+ * destroy: if the store it was restored from (or a copy) has one under that name, that one stays
+ * (src/durability/restore.ts), and the caller hears so. `unneeded`, asked again last: whether the
+ * material is still unneeded, as the warning says.
+ */
+async function warnIfAnotherStoresObject(store: Store, token: TokenBackend, keyId: string, materialId: string, unneeded = () => true): Promise<void> {
+  const held = await token.heldByAnotherStore(`${keyId}/${materialId}`).catch(() => false);
+  if (held && unneeded()) warnObjectsLeftToAnotherStore(token, `key material ${materialId} of key ${keyId}`);
+}
+
+/**
  * Destroys the object `<keyId>/<materialId>` of an imported material if `unneeded` still holds
  * once the object is claimed. The material id is the same for every import of the same material,
  * so a check followed by a destroy is not enough: between the two another process may note an
@@ -145,12 +157,14 @@ async function destroyClaimed(store: Store, token: TokenBackend, keyId: string, 
       () => clearTokenCreation(store, keyId, doomed),
       () => undefined,
     );
+    await warnIfAnotherStoresObject(store, token, keyId, materialId, unneeded);
     return false;
   }
   if (store.write(unneeded)) {
     // If the token fails now, the note stays and the orphan sweep destroys the object later.
     await token.destroyTokenRef(doomedRef);
     clearTokenCreation(store, keyId, doomed);
+    await warnIfAnotherStoresObject(store, token, keyId, materialId, unneeded);
     return true;
   }
   await token.commitImported(doomedRef, ref);
@@ -180,7 +194,9 @@ export async function forgetTokenMaterial(store: Store, token: TokenBackend, key
     if (refs.includes(doomedRef)) await token.commitImported(doomedRef, ref);
     clearTokenCreation(store, keyId, doomed);
     if (refs.includes(ref) || refs.includes(doomedRef)) throw err;
-    return store.write(forget);
+    const changed = store.write(forget);
+    if (changed) await warnIfAnotherStoresObject(store, token, keyId, materialId);
+    return changed;
   }
   let changed = false;
   const unneeded = store.write(() => {
@@ -193,6 +209,7 @@ export async function forgetTokenMaterial(store: Store, token: TokenBackend, key
       () => clearTokenCreation(store, keyId, doomed),
       () => undefined,
     );
+    await warnIfAnotherStoresObject(store, token, keyId, materialId);
   } else {
     await token.commitImported(doomedRef, ref).then(
       () => clearTokenCreation(store, keyId, doomed),

@@ -46,6 +46,8 @@ export interface TokenBackend {
   destroyTokenRef(tokenRef: string): Promise<number>;
   /** The CKA_IDs of every private or secret object this store made on the token, or took over. */
   listTokenRefs(): Promise<string[]>;
+  /** Whether an object with this CKA_ID is on the token that neither this store nor one it took over made. */
+  heldByAnotherStore(tokenRef: string): Promise<boolean>;
   /** Random bytes from the token's own generator (GenerateRandom with CustomKeyStoreId). */
   generateRandom(numberOfBytes: number): Promise<Uint8Array>;
   describe(): CustomKeyStoresListEntry;

@@ -4,6 +4,7 @@
 // There is no scheduler process: the sweep runs when a store is opened and before an operation
 // whenever some key's date has come (DeletionSchedule.runDue), which is all a caller can
 // observe of AWS's background deletion.
+import { warnObjectsLeftToAnotherStore } from '../backends/objects-left-warning.js';
 import type { TokenBackend } from '../backends/token.js';
 import type { Store } from '../store/store.js';
 import type { KeyRegistry } from './registry.js';
@@ -119,11 +120,5 @@ export async function destroyTokenObjects(deps: DeletionDeps): Promise<void> {
     }
     deps.store.tokenObjectDestroyed(record.keyId, material.materialId);
   }
-  // Not this store's to destroy (src/durability/restore.ts): said, since a deletion promises
-  // that the key's material is gone.
-  for (const keyId of leftToOthers)
-    process.emitWarning(
-      `embedded-kms: key ${keyId} is deleted, but its objects on PKCS#11 token '${token.describe().CustomKeyStoreName}' stay: another store made them (the one this store was restored from, or a copy of it) and may still use them. ekms restore --adopt-token-objects or --adopt-store-ids makes a restored store their owner.`,
-      'EmbeddedKmsWarning',
-    );
+  for (const keyId of leftToOthers) warnObjectsLeftToAnotherStore(token, `key ${keyId}`);
 }

@@ -113,8 +113,11 @@ t.test("an imported material deleted in a restored copy stays the original's, wh
   const target = join(tempHome(), 'copy');
   t.equal((await restoreStore(target, file, { rootKeyFile: join(home, 'root.key') })).tokenKeys, 1);
   const copy = await openWithClock(target);
+  const warned = collectWarnings(t);
   await copy.kms.deleteImportedKeyMaterial({ KeyId: keyId });
   t.equal((await copy.kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport', 'the copy no longer has the material');
+  await warningsOut();
+  t.same(warned.splice(0), [materialStays(materialId, keyId)], "the deletion says the original's object stays");
 
   const blob = sealOutside(keyId, materialId, material, Buffer.from('m'));
   t.ok(await decrypts(original.kms, blob), 'the original still decrypts with it');
@@ -126,6 +129,8 @@ t.test("an imported material deleted in a restored copy stays the original's, wh
   t.ok(await decrypts(copy.kms, blob), 'the copy decrypts after importing it again');
   await copy.kms.deleteImportedKeyMaterial({ KeyId: keyId });
   t.ok(await decrypts(original.kms, blob), 'the original still decrypts');
+  await warningsOut();
+  t.same(warned.splice(0), [materialStays(materialId, keyId)], "the copy destroyed its own object; the original's stays, and it says so");
 
   // The copy imports first, the original second: the original must not come to rely on the copy's object.
   const second = randomBytes(32);
@@ -133,9 +138,51 @@ t.test("an imported material deleted in a restored copy stays the original's, wh
   t.equal((await importInto(original.kms, later, second, oaep)).KeyMaterialId, secondId, 'the same material, the same id');
   await copy.kms.deleteImportedKeyMaterial({ KeyId: later });
   t.ok(await decrypts(original.kms, sealOutside(later, secondId, second, Buffer.from('m'))), "the original decrypts after the copy deleted its import");
+  await warningsOut();
+  t.same(warned.splice(0), [materialStays(secondId, later)]);
+
+  // The original's own deletions leave nothing of another store's behind: no warning.
+  await original.kms.deleteImportedKeyMaterial({ KeyId: keyId });
+  await original.kms.deleteImportedKeyMaterial({ KeyId: later });
+  await warningsOut();
+  t.same(warned, [], 'the original deleted the last objects of its materials: nothing to say');
   await copy.kms.close();
   await original.kms.close();
 });
+
+t.test("imported material that expires in a restored copy leaves the original's object, and says so", async (t) => {
+  const home = tempHome();
+  const original = await openWithClock(home);
+  const material = randomBytes(32);
+  const keyId = (await original.kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(original.kms).customKeyStoreId })).KeyMetadata!.KeyId!;
+  const materialId = (await importInto(original.kms, keyId, material, { ...oaep, validTo: new Date(Date.now() + 2 * day) })).KeyMaterialId!;
+  const copy = await restoredCopy(home, await backupOf(original.kms));
+  const warned = collectWarnings(t);
+  copy.later(); // past ValidTo in the copy only
+  t.equal((await copy.kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport', 'the material expired in the copy');
+  for (let i = 0; i < 100 && warned.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20)); // the expiry destroys in the background
+  t.same(warned, [materialStays(materialId, keyId)], "the expiry says the original's object stays");
+  t.ok(await decrypts(original.kms, sealOutside(keyId, materialId, material, Buffer.from('m'))), 'and the original still decrypts with it');
+  await copy.kms.close();
+  await original.kms.close();
+});
+
+/** The EmbeddedKmsWarnings emitted until the end of the test `tt`. */
+function collectWarnings(tt: Pick<typeof t, 'teardown'>): string[] {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => void (w.name === 'EmbeddedKmsWarning' && warnings.push(w.message));
+  process.on('warning', onWarning);
+  tt.teardown(() => void process.off('warning', onWarning));
+  return warnings;
+}
+
+/** process.emitWarning emits on a later tick. */
+const warningsOut = () => new Promise((resolve) => setImmediate(resolve));
+
+/** What a deletion of an imported material says when another store's object of it stays. */
+function materialStays(materialId: string, keyId: string): string {
+  return `embedded-kms: key material ${materialId} of key ${keyId} is deleted, but its objects on PKCS#11 token 'ekms-test' stay: another store made them (the one this store was restored from, or a copy of it) and may still use them. ekms restore --adopt-token-objects or --adopt-store-ids makes a restored store their owner.`;
+}
 
 t.test('a restore with adoptTokenObjects owns the objects: its deletions destroy them', async (t) => {
   const { home, original, keys, file } = await storeWithBackup();
