@@ -38,8 +38,8 @@ export class DeletionSchedule {
   private tokenBacklogChecked = false;
   private running: Promise<string[]> | undefined;
   /**
-   * Told of each key the sweep deleted, when it deleted it (the audit trail's DeleteKey service
-   * event): the sweep's promise waits for what it returns.
+   * Told of each key the sweep deleted, with its deletion date (the audit trail's DeleteKey
+   * service event): the sweep's promise waits for what it returns.
    */
   onDeleted: ((keyId: string, at: Date) => Promise<void> | undefined) | undefined;
 
@@ -89,10 +89,13 @@ export async function destroyDueKeys(deps: DeletionDeps, onDeleted?: (keyId: str
   try {
     for (const keyId of deps.store.dueDeletions(now)) {
       // Rechecked inside the deleting transaction: another process may have cancelled it.
-      if (!deps.store.deleteDueKey(keyId, now)) continue;
+      const deleted = deps.store.deleteDueKey(keyId, now);
+      if (!deleted) continue;
       deps.keys.invalidate(keyId, { wipe: true });
       destroyed.push(keyId);
-      noted.push(onDeleted?.(keyId, now));
+      // Dated when AWS would have deleted it: on its deletion date, also when the store was
+      // closed or idle then (as automatic rotations are dated, keys/rotation.ts).
+      noted.push(onDeleted?.(keyId, deleted.record.deletionDate ?? now));
     }
     // One checkpoint for the sweep: the deleted materials' older copies leave the WAL.
     if (destroyed.length > 0) deps.store.shred();

@@ -64,16 +64,17 @@ export function isRotationDue(record: KeyRecord, now: Date): boolean {
 
 /**
  * Makes a new material for `key` and records it as current in one transaction, provided nobody
- * rotated the key since `key` was read. An automatic rotation also moves the next rotation date
- * one period on from now (a key that was disabled past its date rotates once, then keeps the
- * period, as AWS describes for re-enabled keys); an on-demand one leaves the schedule alone.
- * Returns the reloaded key, or undefined when another writer rotated it first.
+ * rotated the key since `key` was read. `rotatedAt` is the rotation's date: now, or for an
+ * automatic rotation caught up late, the date it was due (RotationSchedule). An automatic
+ * rotation also moves the next rotation date one period on from it; an on-demand one leaves the
+ * schedule alone. Returns the reloaded key, or undefined when another writer rotated it first.
  */
 export async function rotateKeyMaterial(
   deps: RotationDeps,
   key: LoadedKey,
   type: RotationType,
   now: Date,
+  rotatedAt: Date = now,
 ): Promise<LoadedKey | undefined> {
   const { keyId, keySpec, keyUsage, currentMaterialId, rotationPeriodDays } = key.record;
   const materialId = newMaterialId();
@@ -83,16 +84,16 @@ export async function rotateKeyMaterial(
     if (!deps.token) throw new KeyUnavailableException(`${key.arn} lives on a PKCS#11 token, and this key store was opened without one.`);
     noteTokenCreation(deps.store, keyId, materialId, now);
     const made = await deps.token.createKey(keySpec, keyUsage, keyId, materialId);
-    material = { keyId, materialId, createdAt: now, rotationType: type, tokenRef: made.tokenRef };
+    material = { keyId, materialId, createdAt: rotatedAt, rotationType: type, tokenRef: made.tokenRef };
     handle = made.handle;
   } else {
     const wrappedUnder = deps.store.wrappingRootCheck;
     const generated = await deps.engine.generateKey(keySpec, keyId, materialId);
-    material = { keyId, materialId, createdAt: now, rotationType: type, wrapped: generated.wrapped, wrappedUnder };
+    material = { keyId, materialId, createdAt: rotatedAt, rotationType: type, wrapped: generated.wrapped, wrappedUnder };
     handle = generated.handle;
   }
   const changes: Partial<KeyRecord> = { currentMaterialId: materialId };
-  if (type === 'AUTOMATIC') changes.nextRotationDate = addDays(now, rotationPeriodDays ?? defaultRotationPeriodDays);
+  if (type === 'AUTOMATIC') changes.nextRotationDate = addDays(rotatedAt, rotationPeriodDays ?? defaultRotationPeriodDays);
   let committed: boolean;
   try {
     committed = deps.store.commitRotation(keyId, currentMaterialId, material, changes);
@@ -175,19 +176,35 @@ export class RotationSchedule {
   }
 
   /**
-   * Rotates a key if its rotation is due. False when it is due but must wait: its custom key
-   * store is disconnected (the key is Unavailable), so the token cannot make the new material;
-   * failing every operation of the process meanwhile (ConnectCustomKeyStore included) would be
-   * worse than rotating late, as AWS does for a key that is not Enabled.
+   * Makes the rotations of a key that are due, each dated when it fell due, as AWS's background
+   * rotation would have: a key enabled throughout whose store was closed (or idle) past two of
+   * its dates rotated on each, and its next date stays on that schedule. A key that was not
+   * Enabled on its date rotates when enabled again (rotationCatchUpFrom).
+   * False when it is due but must wait: its custom key store is disconnected (the key is
+   * Unavailable), so the token cannot make the new material; failing every operation of the
+   * process meanwhile (ConnectCustomKeyStore included) would be worse than rotating late.
    */
   private async rotateOne(keyId: string, now: Date): Promise<boolean> {
-    const key = this.deps.keys.get(keyId);
-    if (!key || !isRotationDue(key.record, now)) return true;
-    if (key.state === 'Unavailable') return false;
-    // Undefined when another process rotated it first (and records the event).
-    const rotated = await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now);
-    const materialId = rotated?.record.currentMaterialId;
-    if (materialId !== undefined) await this.onRotated?.(keyId, materialId, now);
+    let key = this.deps.keys.get(keyId);
+    while (key && isRotationDue(key.record, now)) {
+      if (key.state === 'Unavailable') return false;
+      const at = key.record.nextRotationDate!;
+      // Undefined when another process rotated it first (and records the event): read it again.
+      const rotated = await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now, at);
+      const materialId = rotated?.record.currentMaterialId;
+      if (materialId !== undefined) await this.onRotated?.(keyId, materialId, at);
+      key = rotated ?? this.deps.keys.get(keyId);
+    }
     return true;
   }
+}
+
+/**
+ * The next rotation date of a key that becomes usable again (EnableKey, ConnectCustomKeyStore)
+ * with its date passed while it was not: now, so that it rotates once, at once, and keeps its
+ * period from there, as AWS describes for a key re-enabled after its rotation date.
+ */
+export function rotationCatchUpFrom(record: KeyRecord, now: Date): Date | undefined {
+  const next = record.nextRotationDate;
+  return record.rotationEnabled && next !== undefined && next.getTime() < now.getTime() ? now : undefined;
 }

@@ -152,16 +152,20 @@ t.test('a rotation due while the store is disconnected waits for the connection;
   await kms.enableKeyRotation({ KeyId: key.KeyId!, RotationPeriodInDays: 90 });
   const software = (await kms.createKey({ Origin: 'AWS_KMS' })).KeyMetadata!;
   await kms.disconnectCustomKeyStore({ CustomKeyStoreId: id });
-  clock.now += 91 * day;
+  clock.now += 181 * day; // two rotation dates
   // Before, every call tried the rotation first and failed with it, reconnecting included.
   await kms.encrypt({ KeyId: software.KeyId!, Plaintext: Buffer.from('x') });
   tt.match((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata, { KeyState: 'Unavailable' });
   tt.same((await kms.listKeyRotations({ KeyId: key.KeyId! })).Rotations, [], 'not rotated while disconnected');
   await kms.connectCustomKeyStore({ CustomKeyStoreId: id });
+  const connectedAt = new Date(clock.now);
+  clock.now += 1000;
   await kms.describeKey({ KeyId: key.KeyId! }); // the next call runs the rotation that waited
   const rotations = (await kms.listKeyRotations({ KeyId: key.KeyId! })).Rotations ?? [];
-  tt.equal(rotations.length, 1, 'rotated once connected');
+  tt.equal(rotations.length, 1, 'rotated once connected, not once per date it was unavailable through');
   tt.equal(rotations[0]?.RotationType, 'AUTOMATIC');
+  tt.same(rotations[0]?.RotationDate, connectedAt, 'dated when it became usable again');
+  tt.same((await kms.getKeyRotationStatus({ KeyId: key.KeyId! })).NextRotationDate, new Date(connectedAt.getTime() + 90 * day), 'and its period runs from there');
 });
 
 t.test('a connection that fails is FAILED, with its ConnectionErrorCode', async (tt) => {

@@ -52,7 +52,7 @@ eachBackend('a due key rotates on the next operation, then every period', async 
   t.equal((await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!.length, 2);
 });
 
-eachBackend('a key that fell due while the store was closed rotates when it is opened', async (t, _kms, backend) => {
+eachBackend('a key that fell due while the store was closed rotates when it is opened, dated when it fell due', async (t, _kms, backend) => {
   const clock = new TestClock(start);
   const { home, kms, meta } = await rotatingKey(backend, clock, 365);
   await kms.close();
@@ -62,22 +62,49 @@ eachBackend('a key that fell due while the store was closed rotates when it is o
   // Read from the store before any operation: opening did it.
   t.not(reopened.store.getKey(meta.KeyId!)!.currentMaterialId, meta.CurrentKeyMaterialId, 'rotated at open');
   const rotations = (await reopened.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
-  t.equal(rotations.length, 1, 'one rotation for the missed date, not one per missed period');
-  t.same(rotations[0]!.RotationDate, clock.now);
-  t.same((await reopened.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(clock.now, 365));
+  t.equal(rotations.length, 1, 'one date passed: one rotation');
+  // AWS rotates in the background on the date; the key was Enabled all along.
+  t.same(rotations[0]!.RotationDate, addDays(start, 365), 'dated on its date, not when the store was opened');
+  t.same((await reopened.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(start, 730), 'the schedule keeps its dates');
 });
 
-eachBackend('a disabled key does not rotate; re-enabled past its date, it rotates at once', async (t, _kms, backend) => {
+eachBackend('an enabled key left unused past several dates rotated on each of them', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { kms, meta } = await rotatingKey(backend, clock, 90);
+  t.teardown(() => kms.close());
+  const blob = (await kms.encrypt({ KeyId: meta.KeyId!, Plaintext: Buffer.from('first') })).CiphertextBlob!;
+  clock.advanceDays(200);
+  const status = await kms.getKeyRotationStatus({ KeyId: meta.KeyId! });
+  t.same(status.NextRotationDate, addDays(start, 270), 'the next date is the third one');
+  const rotations = (await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
+  t.same(
+    rotations.map((r) => [r.RotationDate, r.RotationType, r.KeyMaterialState]),
+    [
+      [addDays(start, 90), 'AUTOMATIC', 'NON_CURRENT'],
+      [addDays(start, 180), 'AUTOMATIC', 'CURRENT'],
+    ],
+    'one rotation per date passed, each dated then',
+  );
+  t.equal(new Set([meta.CurrentKeyMaterialId, ...rotations.map((r) => r.KeyMaterialId)]).size, 3, 'each made a new material');
+  t.equal(await currentMaterial(kms, meta.KeyId!), rotations[1]!.KeyMaterialId, 'the last is current');
+  t.equal((await kms.decrypt({ CiphertextBlob: blob })).KeyMaterialId, meta.CurrentKeyMaterialId, 'the first ciphertext still decrypts');
+});
+
+eachBackend('a disabled key does not rotate; re-enabled past its dates, it rotates once, at once', async (t, _kms, backend) => {
   const clock = new TestClock(start);
   const { kms, meta } = await rotatingKey(backend, clock, 90);
   t.teardown(() => kms.close());
   await kms.disableKey({ KeyId: meta.KeyId! });
-  clock.advanceDays(100);
+  clock.advanceDays(200); // past two dates
   await kms.describeKey({ KeyId: meta.KeyId! });
   t.equal(await currentMaterial(kms, meta.KeyId!), meta.CurrentKeyMaterialId, 'no rotation while disabled');
   await kms.enableKey({ KeyId: meta.KeyId! });
+  const enabledAt = clock.now;
+  clock.advanceDays(1);
   t.not(await currentMaterial(kms, meta.KeyId!), meta.CurrentKeyMaterialId, 'rotated on the first operation after re-enabling');
-  t.same((await kms.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(clock.now, 90));
+  const rotations = (await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
+  t.same(rotations.map((r) => r.RotationDate), [enabledAt], 'once, dated when it was enabled again');
+  t.same((await kms.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(enabledAt, 90), 'its period runs from there');
 });
 
 eachBackend('two Kms instances on one store rotate a due key once', async (t, _kms, backend) => {

@@ -8,7 +8,8 @@
 // (KMSInvalidStateException) until the store is connected again.
 import { recordConnection } from '../../backends/connection-state.js';
 import { CustomKeyStoreInvalidStateException } from '../../errors.js';
-import { defineOperation } from '../operation.js';
+import { rotationCatchUpFrom } from '../../keys/rotation.js';
+import { defineOperation, type OperationContext } from '../operation.js';
 import { customKeyStore } from './store-of.js';
 
 export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', async (ctx, input) => {
@@ -22,12 +23,31 @@ export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', as
   // The outcome is the key store's: a failure makes it FAILED for every process on it, until
   // DisconnectCustomKeyStore (as in AWS, where the state belongs to the custom key store).
   const code = token.connectionErrorCode;
-  if (token.connectionState === 'CONNECTED') recordConnection(ctx.store, token.customKeyStoreId, { state: 'CONNECTED' }, ctx.now());
-  else if (token.connectionState === 'FAILED' && code !== undefined) recordConnection(ctx.store, token.customKeyStoreId, { state: 'FAILED', code }, ctx.now());
+  if (token.connectionState === 'CONNECTED') {
+    recordConnection(ctx.store, token.customKeyStoreId, { state: 'CONNECTED' }, ctx.now());
+    catchUpRotations(ctx, token.customKeyStoreId);
+  } else if (token.connectionState === 'FAILED' && code !== undefined) recordConnection(ctx.store, token.customKeyStoreId, { state: 'FAILED', code }, ctx.now());
   // Its keys are available again: rotations that waited for the connection are due now.
   ctx.keys.onStale?.();
   return {};
 });
+
+/**
+ * The store's keys whose rotation fell due while they were Unavailable rotate once, now, and keep
+ * their period from there, as keys enabled again after their date do (keys/rotation.ts).
+ */
+function catchUpRotations(ctx: OperationContext, customKeyStoreId: string): void {
+  const now = ctx.now();
+  const moved = ctx.store.write(() =>
+    ctx.store.dueRotations(now).filter((keyId) => {
+      const record = ctx.store.getKey(keyId);
+      const from = record?.customKeyStoreId === customKeyStoreId ? rotationCatchUpFrom(record, now) : undefined;
+      if (from) ctx.store.updateKey(keyId, { nextRotationDate: from });
+      return from !== undefined;
+    }),
+  );
+  for (const keyId of moved) ctx.keys.invalidate(keyId);
+}
 
 export const disconnectCustomKeyStore = defineOperation('DisconnectCustomKeyStore', async (ctx, input) => {
   const token = customKeyStore(ctx, input.CustomKeyStoreId);

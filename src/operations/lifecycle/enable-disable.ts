@@ -1,6 +1,7 @@
 // EnableKey and DisableKey. Both are idempotent in AWS. An unavailable key (its token
 // disconnected) accepts them, as AWS's key-state table says: the stored state changes, and the
 // key has it once its store is connected again (until then it reports Unavailable).
+import { rotationCatchUpFrom } from '../../keys/rotation.js';
 import { checkKeyState } from '../../keys/state.js';
 import type { KeyState } from '../../model/types.js';
 import { defineOperation, type OperationContext } from '../operation.js';
@@ -13,7 +14,12 @@ async function setEnabled(ctx: OperationContext, keyIdParam: string, operation: 
     const from = key.record.state;
     // Only from the state checked above: another process may have scheduled deletion meanwhile.
     ctx.store.write(() => {
-      if (ctx.store.getKey(key.record.keyId)?.state === from) ctx.store.updateKey(key.record.keyId, { state: target });
+      const record = ctx.store.getKey(key.record.keyId);
+      if (record?.state !== from) return;
+      // A key enabled again after its rotation date rotates now, not on the dates it was
+      // disabled through (keys/rotation.ts).
+      const catchUp = target === 'Enabled' && from === 'Disabled' ? rotationCatchUpFrom(record, ctx.now()) : undefined;
+      ctx.store.updateKey(key.record.keyId, catchUp ? { state: target, nextRotationDate: catchUp } : { state: target });
     });
     ctx.keys.invalidate(key.record.keyId);
   }
