@@ -1,8 +1,21 @@
 // KeyMetadata as AWS returns it (DescribeKey, CreateKey), members in the model's order.
-import type { KeyMetadata, KeyState } from '../model/types.js';
+import { shapes } from '../model/service-model.js';
+import type { CustomerMasterKeySpec, KeyMetadata, KeyState } from '../model/types.js';
 import type { KeyRecord } from '../store/records.js';
 import type { Arns } from './arn.js';
 import { keySpecs } from './specs.js';
+
+const legacySpecs = new Set(shapes.CustomerMasterKeySpec!.enum);
+
+/**
+ * The deprecated CustomerMasterKeySpec member: the key spec, for the specs its enum has. AWS
+ * stopped adding to that enum (ML-DSA and Ed25519 are only KeySpecs), and a value outside it
+ * would break a client that maps enums (the Java and Kotlin SDKs), so keys of those specs have
+ * none.
+ */
+export function legacyKeySpec(keySpec: string): { CustomerMasterKeySpec?: CustomerMasterKeySpec } {
+  return legacySpecs.has(keySpec) ? { CustomerMasterKeySpec: keySpec as CustomerMasterKeySpec } : {};
+}
 
 export function algorithmsFor(record: Pick<KeyRecord, 'keySpec' | 'keyUsage'>): Pick<
   KeyMetadata,
@@ -42,7 +55,7 @@ export function keyMetadata(record: KeyRecord, arns: Arns, state: KeyState = rec
   if (record.customKeyStoreId) m.CustomKeyStoreId = record.customKeyStoreId;
   if (record.imported?.expirationModel) m.ExpirationModel = record.imported.expirationModel;
   m.KeyManager = 'CUSTOMER';
-  m.CustomerMasterKeySpec = record.keySpec as KeyMetadata['CustomerMasterKeySpec'];
+  Object.assign(m, legacyKeySpec(record.keySpec));
   m.KeySpec = record.keySpec;
   if (algorithms.EncryptionAlgorithms) m.EncryptionAlgorithms = algorithms.EncryptionAlgorithms;
   if (algorithms.SigningAlgorithms) m.SigningAlgorithms = algorithms.SigningAlgorithms;

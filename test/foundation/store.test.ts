@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 import { Kms, KeyStoreOpenError, type KeySpec, type KeyUsageType } from '../../src/index.js';
+import { shapes } from '../../src/model/service-model.js';
 import { tempHome } from '../helpers/backends.js';
 import { rejectsAws } from '../helpers/kms-fixture.js';
 import { findPrivateKeys } from '../helpers/private-key-scan.js';
@@ -161,6 +162,23 @@ t.test('CreateKey metadata has every field of AWS examples, algorithms in AWS or
   await rejectsAws(t, kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'GENERATE_VERIFY_MAC' }), 'ValidationException', 'KeyUsage GENERATE_VERIFY_MAC is not compatible with KeySpec RSA_2048');
   const described = (await kms.describeKey({ KeyId: signer.Arn! })).KeyMetadata!;
   t.same(described, signer, 'DescribeKey by ARN returns what CreateKey returned');
+});
+
+t.test('the deprecated CustomerMasterKeySpec is given only for the specs its enum has', async (t) => {
+  const kms = await Kms.open({ home: tempHome() });
+  t.teardown(() => kms.close());
+  const legacy = new Set(shapes.CustomerMasterKeySpec!.enum);
+  t.notOk(legacy.has('ECC_NIST_EDWARDS25519'), 'the model has Ed25519 as a KeySpec only');
+  for (const [spec, usage] of specs) {
+    const created = (await kms.createKey({ KeySpec: spec, KeyUsage: usage })).KeyMetadata!;
+    const described = (await kms.describeKey({ KeyId: created.KeyId! })).KeyMetadata!;
+    const pub = usage === 'SIGN_VERIFY' || usage === 'KEY_AGREEMENT' || (usage === 'ENCRYPT_DECRYPT' && spec !== 'SYMMETRIC_DEFAULT') ? await kms.getPublicKey({ KeyId: created.KeyId! }) : undefined;
+    const want = legacy.has(spec) ? spec : undefined;
+    t.equal(created.CustomerMasterKeySpec, want, `${spec}: CreateKey`);
+    t.equal(described.CustomerMasterKeySpec, want, `${spec}: DescribeKey`);
+    if (pub) t.equal(pub.CustomerMasterKeySpec, want, `${spec}: GetPublicKey`);
+    t.equal('CustomerMasterKeySpec' in described, want !== undefined, `${spec}: the member is absent, not undefined`);
+  }
 });
 
 t.test('ListKeys pages with Limit, Marker and Truncated', async (t) => {

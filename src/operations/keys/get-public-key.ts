@@ -1,7 +1,6 @@
 import { UnsupportedOperationException } from '../../errors.js';
-import { algorithmsFor } from '../../keys/metadata.js';
+import { algorithmsFor, legacyKeySpec } from '../../keys/metadata.js';
 import { checkKeyState } from '../../keys/state.js';
-import type { KeyMetadata } from '../../model/types.js';
 import { defineOperation } from '../operation.js';
 
 // The public key comes from the store: no unwrap, no token round trip.
@@ -14,7 +13,7 @@ export const getPublicKey = defineOperation('GetPublicKey', async (ctx, input) =
   return {
     KeyId: key.arn,
     PublicKey: new Uint8Array(publicKey),
-    CustomerMasterKeySpec: key.record.keySpec as KeyMetadata['CustomerMasterKeySpec'],
+    ...legacyKeySpec(key.record.keySpec),
     KeySpec: key.record.keySpec,
     KeyUsage: key.record.keyUsage,
     ...algorithmsFor(key.record),
