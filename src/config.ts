@@ -77,6 +77,7 @@ function resolveAudit(option: KmsOptions['audit'], envValue: string | undefined,
 const optionNames: ReadonlySet<string> = new Set<keyof KmsOptions | 'port' | 'host'>([
   'home', 'region', 'accountId', 'pkcs11', 'keyCacheSize', 'clock', 'audit', 'fixtures', 'testing', 'port', 'host',
 ]);
+const pkcs11OptionNames: ReadonlySet<string> = new Set<keyof Pkcs11Options>(['module', 'tokenLabel', 'pin', 'pinFile']);
 
 /**
  * A misspelt option (`storeDir` for `home`) would otherwise be ignored without a word, and the
@@ -84,14 +85,16 @@ const optionNames: ReadonlySet<string> = new Set<keyof KmsOptions | 'port' | 'ho
  */
 const warned = new Set<string>();
 function warnUnknownOptions(options: object): void {
-  for (const name of Object.keys(options)) {
-    if (optionNames.has(name) || warned.has(name)) continue;
+  const unknown = (name: string, known: string) => {
+    if (warned.has(name)) return;
     warned.add(name);
-    process.emitWarning(
-      `Kms.open: unknown option '${name}' is ignored (the options are ${[...optionNames].filter((n) => n !== 'port' && n !== 'host').join(', ')})`,
-      'EmbeddedKmsWarning',
-    );
-  }
+    process.emitWarning(`Kms.open: unknown option '${name}' is ignored (the ${known})`, 'EmbeddedKmsWarning');
+  };
+  for (const name of Object.keys(options))
+    if (!optionNames.has(name)) unknown(name, `options are ${[...optionNames].filter((n) => n !== 'port' && n !== 'host').join(', ')}`);
+  const pkcs11 = (options as KmsOptions).pkcs11;
+  if (typeof pkcs11 === 'object' && pkcs11 !== null)
+    for (const name of Object.keys(pkcs11)) if (!pkcs11OptionNames.has(name)) unknown(`pkcs11.${name}`, `pkcs11 options are ${[...pkcs11OptionNames].join(', ')}`);
 }
 
 /**
@@ -118,9 +121,10 @@ const MAX_KEY_CACHE_SIZE = 1 << 20;
  */
 function checkOptionTypes(options: KmsOptions): void {
   const o = options as Record<string, unknown>;
-  const wrong = (name: string, takes: string): never => {
-    const v = o[name];
-    const given = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
+  // `secret`: the value is never shown (a PIN given as a number is still the PIN).
+  const wrong = (name: string, takes: string, v: unknown = o[name], secret = false): never => {
+    const given =
+      v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : secret || v === undefined ? `${typeof v}` : `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
     throw new TypeError(`Kms.open: option '${name}' must be ${takes}, not ${given}`);
   };
   for (const name of ['home', 'region', 'accountId'] as const) if (o[name] !== undefined && typeof o[name] !== 'string') wrong(name, 'a string');
@@ -135,6 +139,12 @@ function checkOptionTypes(options: KmsOptions): void {
     wrong('audit', "false, or { path: '<file>' }");
   if (o.pkcs11 !== undefined && (typeof o.pkcs11 !== 'object' || o.pkcs11 === null || Array.isArray(o.pkcs11)))
     wrong('pkcs11', '{ module, tokenLabel, pin or pinFile }');
+  const p = o.pkcs11 as Record<string, unknown> | undefined;
+  if (p === undefined) return;
+  if (typeof p.module !== 'string') wrong('pkcs11.module', 'the path of a PKCS#11 module', p.module);
+  if (typeof p.tokenLabel !== 'string') wrong('pkcs11.tokenLabel', "a string (the token's label)", p.tokenLabel);
+  if (p.pin !== undefined && typeof p.pin !== 'string') wrong('pkcs11.pin', 'a string', p.pin, true);
+  if (p.pinFile !== undefined && typeof p.pinFile !== 'string') wrong('pkcs11.pinFile', 'the path of a file', p.pinFile);
 }
 
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {

@@ -35,6 +35,11 @@ t.test('an unknown option is warned about once; known ones are not', async (t) =
   t.match(first[0], /unknown option 'storeDir' is ignored \(the options are home, region/);
   const again = await warningsDuring(() => resolveConfig({ home, storeDir: '/elsewhere' } as never, {}));
   t.same(again, [], 'once per name');
+
+  const pkcs11 = { module: '/m.so', tokenLabel: 't', pin: '1234', pinFile: undefined };
+  t.same(await warningsDuring(() => resolveConfig({ home, pkcs11 }, {})), [], 'no warning for the pkcs11 options');
+  const slot = await warningsDuring(() => resolveConfig({ home, pkcs11: { ...pkcs11, slot: 0 } } as never, {}));
+  t.same(slot, ["Kms.open: unknown option 'pkcs11.slot' is ignored (the pkcs11 options are module, tokenLabel, pin, pinFile)"], 'a pkcs11 member it does not know is warned about too');
 });
 
 t.test('an option of the wrong type is refused, naming the option and what it takes', async (t) => {
@@ -56,6 +61,12 @@ t.test('an option of the wrong type is refused, naming the option and what it ta
     [{ clock: new Date() }, /option 'clock' must be a function that returns a Date, not an object/],
     [{ testing: 'yes' }, /option 'testing' must be true or false/],
     [{ pkcs11: '/usr/lib/softhsm/libsofthsm2.so' }, /option 'pkcs11' must be \{ module, tokenLabel, pin or pinFile \}/],
+    [{ pkcs11: { module: 5, tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not number 5/],
+    [{ pkcs11: { tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not undefined/],
+    [{ pkcs11: { module: '/m.so', tokenLabel: 5, pin: '1234' } }, /option 'pkcs11.tokenLabel' must be a string \(the token's label\), not number 5/],
+    [{ pkcs11: { module: '/m.so', tokenLabel: 't', pinFile: 5 } }, /option 'pkcs11.pinFile' must be the path of a file, not number 5/],
+    // A PIN of the wrong type is still the PIN: its type is said, never its value.
+    [{ pkcs11: { module: '/m.so', tokenLabel: 't', pin: 918273 } }, /^Kms\.open: option 'pkcs11\.pin' must be a string, not number$/],
   ];
   for (const [options, message] of cases)
     await t.rejects(Kms.open({ home, ...options } as never), { name: 'TypeError', message }, JSON.stringify(options));
