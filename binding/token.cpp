@@ -63,6 +63,7 @@ Napi::Function Token::define(Napi::Env env) {
                          InstanceMethod<&Token::keyHandle>("keyHandle"),
                          InstanceMethod<&Token::destroyKey>("destroyKey"),
                          InstanceMethod<&Token::listKeys>("listKeys"),
+                         InstanceMethod<&Token::countOthers>("countOthers"),
                          InstanceMethod<&Token::info>("info"),
                          InstanceMethod<&Token::readAttributes>("readAttributes"),
                          InstanceMethod<&Token::random>("random"),
@@ -170,6 +171,16 @@ Napi::Value Token::keyHandle(const Napi::CallbackInfo& info) {
   auto source = std::make_shared<p11::TokenKeySource>(opened(info.Env()), std::move(id), std::move(tokenRef),
                                                       std::move(publicKey), std::move(owners));
   return KeyHandle::create(info.Env(), source, cache_);
+}
+
+// countOthers(tokenRef, owners): how many objects of tokenRef a store not in `owners` made.
+Napi::Value Token::countOthers(const Napi::CallbackInfo& info) {
+  std::string tokenRef = stringArg(info, 0, "tokenRef");
+  std::vector<std::string> owners = stringsArg(info, 1, "owners");
+  auto token = opened(info.Env());
+  return Task<std::size_t>::start(
+      info.Env(), [token, tokenRef, owners]() { return p11::countOthersTokenObjects(token, tokenRef, owners); },
+      [](Napi::Env env, std::size_t& n) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(n)); });
 }
 
 // destroyKey(tokenRef, owners): destroys the objects of tokenRef that a store in `owners` made;

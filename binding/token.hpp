@@ -6,6 +6,7 @@
 //   t.keyHandle(keySpec, keyId, materialId, tokenRef, publicKey?) -> KeyHandle
 //   await t.destroyKey(tokenRef) -> number of objects destroyed
 //   await t.listKeys(storeId) -> tokenRefs of the store's objects
+//   await t.countOthers(tokenRef, owners) -> objects of tokenRef that no store in owners made
 //   t.info() -> { label, manufacturer, model, serial, mechanisms }
 //   await t.readAttributes(tokenRef) -> the protections of the key's object (tests)
 //   await t.random(n) -> Buffer from C_GenerateRandom
@@ -47,6 +48,7 @@ class Token final : public Napi::ObjectWrap<Token> {
   Napi::Value keyHandle(const Napi::CallbackInfo& info);
   Napi::Value destroyKey(const Napi::CallbackInfo& info);
   Napi::Value listKeys(const Napi::CallbackInfo& info);
+  Napi::Value countOthers(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value readAttributes(const Napi::CallbackInfo& info);
   Napi::Value random(const Napi::CallbackInfo& info);

@@ -121,7 +121,7 @@ const MAX_KEY_CACHE_SIZE = 1 << 20;
  */
 function checkOptionTypes(options: KmsOptions): void {
   const o = options as Record<string, unknown>;
-  // `secret`: the value is never shown (a PIN given as a number is still the PIN).
+  // `secret`: the value is never shown, only its type.
   const wrong = (name: string, takes: string, v: unknown = o[name], secret = false): never => {
     const given =
       v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : secret || v === undefined ? `${typeof v}` : `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
@@ -141,10 +141,11 @@ function checkOptionTypes(options: KmsOptions): void {
     wrong('pkcs11', '{ module, tokenLabel, pin or pinFile }');
   const p = o.pkcs11 as Record<string, unknown> | undefined;
   if (p === undefined) return;
-  if (typeof p.module !== 'string') wrong('pkcs11.module', 'the path of a PKCS#11 module', p.module);
-  if (typeof p.tokenLabel !== 'string') wrong('pkcs11.tokenLabel', "a string (the token's label)", p.tokenLabel);
+  // No pkcs11 value is shown: a PIN put in the wrong member (pinFile: 918273) is still the PIN.
+  if (typeof p.module !== 'string') wrong('pkcs11.module', 'the path of a PKCS#11 module', p.module, true);
+  if (typeof p.tokenLabel !== 'string') wrong('pkcs11.tokenLabel', "a string (the token's label)", p.tokenLabel, true);
   if (p.pin !== undefined && typeof p.pin !== 'string') wrong('pkcs11.pin', 'a string', p.pin, true);
-  if (p.pinFile !== undefined && typeof p.pinFile !== 'string') wrong('pkcs11.pinFile', 'the path of a file', p.pinFile);
+  if (p.pinFile !== undefined && typeof p.pinFile !== 'string') wrong('pkcs11.pinFile', 'the path of a file', p.pinFile, true);
 }
 
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {

@@ -305,6 +305,9 @@ TEST(objects_another_store_made_are_neither_destroyed_nor_renamed) {
   const AlgorithmInfo& alg = algorithm("ECDSA_SHA_256");
   TokenKeySource source(token, id, g.tokenRef, g.publicKey);
 
+  CHECK(countOthersTokenObjects(token, g.tokenRef, {"restored-copy"}) == 2);  // private and public
+  CHECK(countOthersTokenObjects(token, g.tokenRef, {"restored-copy", "original-store"}) == 0);
+  CHECK(countOthersTokenObjects(token, id.keyId + "/no-such-material", {"restored-copy"}) == 0);
   TokenDestruction kept = destroyOwnedTokenKey(token, g.tokenRef, {"restored-copy", "original"});
   CHECK(kept.destroyed == 0 && kept.othersKept == 2);
   CHECK_THROWS_CODE(commitImportedObject(token, g.tokenRef, id.keyId + "/doomed-x", {"restored-copy"}), ErrorCode::KeyUnavailable);
@@ -321,6 +324,7 @@ TEST(objects_another_store_made_are_neither_destroyed_nor_renamed) {
     mine.key->verify(alg, false, std::string("x"), copys->sign(alg, false, std::string("x")));
     g.key->verify(alg, false, std::string("x"), originals->sign(alg, false, std::string("x")));
   }
+  CHECK(countOthersTokenObjects(token, g.tokenRef, {"restored-copy"}) == 2);  // its own are not counted
   TokenDestruction copysOwn = destroyOwnedTokenKey(token, g.tokenRef, {"restored-copy"});
   CHECK(copysOwn.destroyed == 2 && copysOwn.othersKept == 2);
   g.key->verify(alg, false, std::string("x"), source.load()->sign(alg, false, std::string("x")));

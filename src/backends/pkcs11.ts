@@ -61,6 +61,8 @@ export interface NativeToken {
   keyHandle(keySpec: string, keyId: string, materialId: string, tokenRef: string, publicKey?: Uint8Array, owners?: readonly string[]): NativeKeyHandle;
   /** Destroys the objects of tokenRef that a store in `owners` made (CKA_LABEL); another store's stay. */
   destroyKey(tokenRef: string, owners: readonly string[]): Promise<{ destroyed: number; othersKept: number }>;
+  /** How many objects of tokenRef a store not in `owners` made (CKA_LABEL); reads labels only. */
+  countOthers(tokenRef: string, owners: readonly string[]): Promise<number>;
   /** The tokenRefs of the private and secret objects a store in `owners` made (CKA_LABEL). */
   listKeys(owners: readonly string[]): Promise<string[]>;
   info(): TokenInfo;
@@ -285,8 +287,7 @@ export class Pkcs11Backend implements TokenBackend {
   }
 
   async heldByAnotherStore(tokenRef: string): Promise<boolean> {
-    if ((await this.listTokenRefs()).includes(tokenRef)) return false;
-    return (await this.token.readAttributes(tokenRef)).found;
+    return (await this.token.countOthers(tokenRef, this.ownership().owners)) > 0;
   }
 
   /** The token's own account of a material's object (for tests of the protections). */

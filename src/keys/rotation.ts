@@ -188,7 +188,10 @@ export class RotationSchedule {
     let key = this.deps.keys.get(keyId);
     while (key && isRotationDue(key.record, now)) {
       if (key.state === 'Unavailable') return false;
-      const at = key.record.nextRotationDate!;
+      // Never before the key's newest material: an on-demand rotation made while this one could
+      // not be (a failure, retried later) stays older than the material that replaces it.
+      const newest = key.materials.reduce((latest, m) => Math.max(latest, m.createdAt.getTime()), 0);
+      const at = new Date(Math.max(key.record.nextRotationDate!.getTime(), newest));
       // Undefined when another process rotated it first (and records the event): read it again.
       const rotated = await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now, at);
       const materialId = rotated?.record.currentMaterialId;

@@ -61,11 +61,11 @@ t.test('an option of the wrong type is refused, naming the option and what it ta
     [{ clock: new Date() }, /option 'clock' must be a function that returns a Date, not an object/],
     [{ testing: 'yes' }, /option 'testing' must be true or false/],
     [{ pkcs11: '/usr/lib/softhsm/libsofthsm2.so' }, /option 'pkcs11' must be \{ module, tokenLabel, pin or pinFile \}/],
-    [{ pkcs11: { module: 5, tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not number 5/],
-    [{ pkcs11: { tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not undefined/],
-    [{ pkcs11: { module: '/m.so', tokenLabel: 5, pin: '1234' } }, /option 'pkcs11.tokenLabel' must be a string \(the token's label\), not number 5/],
-    [{ pkcs11: { module: '/m.so', tokenLabel: 't', pinFile: 5 } }, /option 'pkcs11.pinFile' must be the path of a file, not number 5/],
-    // A PIN of the wrong type is still the PIN: its type is said, never its value.
+    // No pkcs11 value is shown, only its type: a PIN of the wrong type, or in the wrong member, is still the PIN.
+    [{ pkcs11: { module: 5, tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not number$/],
+    [{ pkcs11: { tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not undefined$/],
+    [{ pkcs11: { module: '/m.so', tokenLabel: 5, pin: '1234' } }, /option 'pkcs11.tokenLabel' must be a string \(the token's label\), not number$/],
+    [{ pkcs11: { module: '/m.so', tokenLabel: 't', pinFile: 918273 } }, /^Kms\.open: option 'pkcs11\.pinFile' must be the path of a file, not number$/],
     [{ pkcs11: { module: '/m.so', tokenLabel: 't', pin: 918273 } }, /^Kms\.open: option 'pkcs11\.pin' must be a string, not number$/],
   ];
   for (const [options, message] of cases)

@@ -1,6 +1,8 @@
 // Automatic rotation without a scheduler: a key whose date has passed rotates when the store is
 // opened and when any operation runs. The clock is moved through Kms.open({ clock }).
-import type { Kms } from '../../src/index.js';
+import t from 'tap';
+
+import { Kms } from '../../src/index.js';
 import { cleanupLater, tempHome, type Backend } from '../helpers/backends.js';
 import { eachBackend } from '../helpers/kms-fixture.js';
 import { TestClock, addDays } from '../symmetric/helpers.js';
@@ -117,4 +119,88 @@ eachBackend('two Kms instances on one store rotate a due key once', async (t, _k
   await Promise.all([kms.describeKey({ KeyId: meta.KeyId! }), other.describeKey({ KeyId: meta.KeyId! }), kms.generateRandom({ NumberOfBytes: 1 })]);
   t.equal((await other.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!.length, 1, 'one rotation');
   t.equal(await currentMaterial(kms, meta.KeyId!), await currentMaterial(other, meta.KeyId!), 'both see the same current material');
+});
+
+eachBackend('two Kms instances catching up one store at once make each date once', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { home, kms, meta } = await rotatingKey(backend, clock, 90);
+  await kms.close();
+  clock.advanceDays(905); // ten dates
+  const [a, b] = await Promise.all([backend.open({ home, clock: clock.read }), backend.open({ home, clock: clock.read })]);
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  await Promise.all([a.listKeys({}), b.listKeys({}), a.generateRandom({ NumberOfBytes: 1 }), b.generateRandom({ NumberOfBytes: 1 })]);
+  const rotations = (await b.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
+  t.same(
+    rotations.map((r) => r.RotationDate),
+    Array.from({ length: 10 }, (_, i) => addDays(start, 90 * (i + 1))),
+    'one rotation per date, each made once',
+  );
+  t.equal(new Set(rotations.map((r) => r.KeyMaterialId)).size, 10);
+});
+
+eachBackend('a shorter period whose end has passed rotates the key once, now', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { kms, meta } = await rotatingKey(backend, clock, 365);
+  t.teardown(() => kms.close());
+  for (const day of [100, 195]) {
+    clock.now = addDays(start, day);
+    await kms.rotateKeyOnDemand({ KeyId: meta.KeyId! });
+  }
+  const firstPage = await kms.listKeyRotations({ KeyId: meta.KeyId!, Limit: 1 });
+  t.ok(firstPage.Truncated, 'two rotations, one listed');
+  clock.now = addDays(start, 200);
+  const changedAt = clock.now;
+  // The current period (from day 0) ends on day 90 with the new length: already past.
+  await kms.enableKeyRotation({ KeyId: meta.KeyId!, RotationPeriodInDays: 90 });
+  clock.advanceDays(1);
+  const rotations = (await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
+  t.same(
+    rotations.map((r) => [r.RotationType, r.RotationDate, r.KeyMaterialState]),
+    [
+      ['ON_DEMAND', addDays(start, 100), 'NON_CURRENT'],
+      ['ON_DEMAND', addDays(start, 195), 'NON_CURRENT'],
+      ['AUTOMATIC', changedAt, 'CURRENT'],
+    ],
+    'one automatic rotation, dated at the change, after the on-demand ones',
+  );
+  t.same((await kms.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(changedAt, 90));
+  const rest = await kms.listKeyRotations({ KeyId: meta.KeyId!, Marker: firstPage.NextMarker });
+  t.same([...firstPage.Rotations!, ...rest.Rotations!].map((r) => r.KeyMaterialId), rotations.map((r) => r.KeyMaterialId), 'a marker from before still pages through every rotation');
+});
+
+t.test('a due rotation that failed and succeeds later is not dated before a rotation made meanwhile', async (t) => {
+  const clock = new TestClock(start);
+  const home = tempHome();
+  cleanupLater(home);
+  const kms = await Kms.open({ home, clock: clock.read });
+  t.teardown(() => kms.close());
+  const meta = (await kms.createKey({})).KeyMetadata!;
+  await kms.enableKeyRotation({ KeyId: meta.KeyId!, RotationPeriodInDays: 90 });
+  clock.advanceDays(100); // idle past day 90
+  // The engine fails to make a key once (a full disk, say): the due rotation waits for a later call.
+  const engine = kms.engine;
+  let failures = 1;
+  const failingOnce = new Proxy(engine, {
+    get(target, name) {
+      if (name === 'generateKey' && failures-- > 0) return () => Promise.reject(new Error('transient'));
+      const v = Reflect.get(target, name) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  Object.defineProperty(kms, 'engine', { value: failingOnce });
+  await kms.rotateKeyOnDemand({ KeyId: meta.KeyId! }); // the due rotation failed first; this call went on
+  const onDemandAt = clock.now;
+  clock.now = new Date(clock.now.getTime() + 2000); // past the retry pause
+  const rotations = (await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
+  t.same(
+    rotations.map((r) => [r.RotationType, r.RotationDate, r.KeyMaterialState]),
+    [
+      ['ON_DEMAND', onDemandAt, 'NON_CURRENT'],
+      ['AUTOMATIC', onDemandAt, 'CURRENT'],
+    ],
+    'the late automatic rotation is dated no earlier than the material it replaces',
+  );
 });

@@ -120,6 +120,20 @@ TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const
   });
 }
 
+std::size_t countOthersTokenObjects(const std::shared_ptr<Token>& token, const std::string& tokenRef,
+                                    const std::vector<std::string>& owners) {
+  const Bytes ckaId = idOf(tokenRef);
+  return token->run([&](Session& s) {
+    CK_ATTRIBUTE tmpl[] = {{CKA_ID, const_cast<uint8_t*>(ckaId.data()), static_cast<CK_ULONG>(ckaId.size())}};
+    std::size_t others = 0;
+    for (CK_OBJECT_HANDLE h : Token::findAll(s, tmpl, 1)) {
+      std::optional<Bytes> label = readUnlessDestroyed(s, h, CKA_LABEL, tmpl);
+      if (label && !labelNamesOneOf(*label, owners)) ++others;
+    }
+    return others;
+  });
+}
+
 std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::string& storeId) {
   return listTokenRefs(token, std::vector<std::string>{storeId});
 }

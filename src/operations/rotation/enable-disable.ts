@@ -8,12 +8,15 @@ import { rotatableKey } from './rotatable.js';
 
 /**
  * The next rotation date. Enabling starts a period from now; changing the period of a key that
- * already rotates keeps the start of the current period and moves only its end (so a shorter
- * period may make the key due at once).
+ * already rotates keeps the start of the current period and moves only its end. A shorter period
+ * whose end has passed makes the key due now: it rotates once, dated now, not on the past dates
+ * of a schedule it never had (rotation.ts dates late rotations when they fell due).
  */
 function nextRotationDate(record: KeyRecord, period: number, now: Date): Date {
-  if (record.rotationEnabled && record.nextRotationDate && record.rotationPeriodDays !== undefined)
-    return addDays(record.nextRotationDate, period - record.rotationPeriodDays);
+  if (record.rotationEnabled && record.nextRotationDate && record.rotationPeriodDays !== undefined) {
+    const moved = addDays(record.nextRotationDate, period - record.rotationPeriodDays);
+    return moved.getTime() < now.getTime() ? now : moved;
+  }
   return addDays(now, period);
 }
 

@@ -59,6 +59,12 @@ struct TokenDestruction {
 TokenDestruction destroyOwnedTokenKey(const std::shared_ptr<Token>& token, const std::string& tokenRef,
                                       const std::vector<std::string>& owners);
 
+// How many objects with this tokenRef's CKA_ID a store other than `owners` made (by CKA_LABEL):
+// what a deletion that destroyed, or found, none of its own leaves to another store. Reads labels
+// only.
+std::size_t countOthersTokenObjects(const std::shared_ptr<Token>& token, const std::string& tokenRef,
+                                    const std::vector<std::string>& owners);
+
 // The tokenRefs of the private and secret objects a key store made (by CKA_LABEL), or any of `owners`.
 std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::string& storeId);
 std::vector<std::string> listTokenRefs(const std::shared_ptr<Token>& token, const std::vector<std::string>& owners);
