@@ -3,9 +3,8 @@
 // CLI uses) or as the wire's epoch seconds, then `--query` (JMESPath), then `--output json`
 // (4-space indent), `--output text` (the AWS CLI's tab-separated format), `--output table`
 // (table.ts) or `--output yaml` / `yaml-stream` (yaml.ts).
-import jmespath from 'jmespath';
-
 import { shapes } from '../model/service-model.js';
+import { jmespath } from './jmespath.js';
 import { pythonStr } from './python-str.js';
 import { renderTable } from './table.js';
 import { yamlDocument } from './yaml.js';
@@ -157,7 +156,7 @@ export function applyQuery(value: unknown, query: string | undefined): unknown {
   // while searching, with a TypeError of its own.
   let tree: unknown;
   try {
-    tree = (jmespath as unknown as { compile(expression: string): unknown }).compile(query); // untyped in @types/jmespath
+    tree = jmespath.compile(query);
   } catch (err) {
     throw new QueryError(`Bad value for --query ${query}: ${(err as Error).message}`, 252);
   }

@@ -294,6 +294,20 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   const doubleDot = await ekms(['list-keys', '--query', 'Keys..KeyId', '--home', dir]);
   tt.same({ code: doubleDot.code, stderr: doubleDot.stderr }, { code: 252, stderr: '\nBad value for --query Keys..KeyId: Invalid jmespath expression\n' });
   tt.equal((await ekms(['list-keys', '--query', 'Keys[1:]', '--home', dir])).code, 0, 'a slice with open ends is no hole');
+  // max_by and min_by take string keys as numbers (the spec; jmespath.js gave null for strings):
+  // the latest rotation by its printed date.
+  const keyId = (await ekms(['create-key', '--home', dir, '--query', 'KeyMetadata.KeyId', '--output', 'text'])).stdout.trim();
+  for (let i = 0; i < 3; i++) await ekms(['rotate-key-on-demand', '--key-id', keyId, '--home', dir]);
+  const rotations = JSON.parse((await ekms(['list-key-rotations', '--key-id', keyId, '--home', dir])).stdout).Rotations as { KeyMaterialId: string; RotationDate: string }[];
+  const byDate = [...rotations].sort((a, b) => a.RotationDate.localeCompare(b.RotationDate));
+  tt.equal(new Set(rotations.map((r) => r.RotationDate)).size, 3, 'three dates');
+  for (const [fn, want] of [['max_by', byDate[2]], ['min_by', byDate[0]]] as const) {
+    const got = await ekms(['list-key-rotations', '--key-id', keyId, '--home', dir, '--query', `${fn}(Rotations, &RotationDate).KeyMaterialId`, '--output', 'text']);
+    tt.equal(got.stdout, `${want!.KeyMaterialId}\n`, `${fn} by a date string`);
+  }
+  for (const name of ['alias/b-last', 'alias/a-first']) await ekms(['create-alias', '--alias-name', name, '--target-key-id', keyId, '--home', dir]);
+  const byAlias = await ekms(['list-aliases', '--home', dir, '--query', 'max_by(Aliases, &AliasName).AliasName', '--output', 'text']);
+  tt.equal(byAlias.stdout, 'alias/b-last\n', byAlias.stderr);
   // An expression reference is no value to print (aws: its JSON encoder's words, exit 255).
   const expref = await ekms(['list-keys', '--query', '&Keys', '--home', dir]);
   tt.same({ code: expref.code, stdout: expref.stdout, stderr: expref.stderr }, { code: 255, stdout: '', stderr: '\nCircular reference detected\n' });
