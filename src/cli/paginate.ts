@@ -148,9 +148,20 @@ export function splitPagingFlags(op: OperationName, args: ParsedArgs): { args: P
   return { args: { ...args, flags }, paging };
 }
 
+/** Whether the command line names `flag` (in full, or by a prefix only it has among the command's flags). */
+function named(op: OperationName, args: ParsedArgs, flag: string): boolean {
+  const all = [...flagsOf(op).keys()];
+  return args.flags.some(({ flag: given }) => given === flag || (flag.startsWith(given) && all.filter((f) => f.startsWith(given)).length === 1));
+}
+
+/** Python's truth of an argparse value: 0 (and an empty text) counts as not given. */
+const truthy = (value: string): boolean => (/^\s*[+-]?\d+\s*$/.test(value) ? Number(value) !== 0 : value !== '');
+
 /**
  * How to page `op` with this input, or undefined for one call: not a listing, --no-paginate, or
- * a page asked for by its Marker or Limit (which turns pagination off, as in the AWS CLI).
+ * a page asked for by --marker or --limit (which turns pagination off, as in the AWS CLI). A
+ * Marker or Limit from --cli-input-json does not: the AWS CLI looks at the flags only, then
+ * pages from that Marker with that Limit as the page size.
  */
 export function pagingOf(
   op: OperationName,
@@ -160,9 +171,9 @@ export function pagingOf(
 ): Paging | undefined {
   const resultKey = RESULT_KEY[op];
   if (resultKey === undefined) return undefined;
-  if (args.switches.has('--no-paginate') || input.Marker !== undefined || input.Limit !== undefined) {
-    const given = PAGING_FLAGS.filter((f) => flags.has(f));
-    if (given.length > 0) throw new ParamError(`Cannot specify --no-paginate along with pagination arguments: ${given.join(', ')}`);
+  if (args.switches.has('--no-paginate') || named(op, args, '--marker') || named(op, args, '--limit')) {
+    const given = PAGING_FLAGS.filter((f) => flags.has(f) && truthy(flags.get(f)!));
+    if (given.length > 0) throw new PaginationError(`Error during pagination: Cannot specify --no-paginate along with pagination arguments: ${given.join(', ')}`);
     return undefined;
   }
   const paging: Paging = { resultKey };

@@ -475,9 +475,21 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
     const marked = JSON.parse((await ekms(['list-aliases', '--marker', one.NextMarker!, ...where])).stdout) as { Aliases: unknown[] };
     tt.equal(marked.Aliases.length, 11, `${where[0]}: --marker continues from that page only`);
   }
+  // botocore's PaginationError: its prefix, exit 255 (checked against aws-cli 1.45).
   const both = await ekms(['list-aliases', '--max-items', '3', '--limit', '5', '--starting-token', 'x', '--home', h]);
-  tt.equal(both.code, 252);
-  tt.equal(both.stderr, '\nCannot specify --no-paginate along with pagination arguments: --starting-token, --max-items\n', "the AWS CLI's message, its order");
+  tt.equal(both.code, 255);
+  tt.equal(both.stderr, '\nError during pagination: Cannot specify --no-paginate along with pagination arguments: --starting-token, --max-items\n', "the AWS CLI's message, its order");
+  // Python's truth: --max-items 0 counts as not given.
+  tt.equal((await ekms(['list-aliases', '--max-items', '0', '--limit', '5', '--home', h])).code, 0);
+  // A Limit or Marker in --cli-input-json is no page asked for: the AWS CLI looks at the flags,
+  // and pages with that Limit as the page size (and from that Marker).
+  const all = JSON.parse((await ekms(['list-aliases', '--home', h])).stdout) as { Aliases: { AliasName: string }[] };
+  const viaJson = JSON.parse((await ekms(['list-aliases', '--cli-input-json', '{"Limit": 7}', '--home', h])).stdout) as { Aliases: { AliasName: string }[]; NextMarker?: string };
+  tt.same(viaJson.Aliases.map((a) => a.AliasName), all.Aliases.map((a) => a.AliasName), 'every page followed, 7 at a time');
+  tt.equal(viaJson.NextMarker, undefined);
+  const cut = JSON.parse((await ekms(['list-aliases', '--cli-input-json', '{"Limit": 7}', '--max-items', '9', '--home', h])).stdout) as { Aliases: unknown[]; NextToken?: string };
+  tt.equal(cut.Aliases.length, 9, 'and --max-items applies to it');
+  tt.type(cut.NextToken, 'string');
   // A token that is not one of ours is the Marker itself, as botocore takes it: the service judges.
   const bad = await ekms(['list-aliases', '--starting-token', 'not-a-token', '--home', h]);
   tt.equal(bad.code, 254);
