@@ -6,6 +6,13 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Arguments no flag of the command takes: the AWS CLI prints these after its usage without `error:`. */
+export class UnknownOptionsError extends UsageError {
+  constructor(options: readonly string[], separator = ', ') {
+    super(`Unknown options: ${options.join(separator)}`);
+  }
+}
+
 /** Global options that take a value. */
 const GLOBAL_VALUE = new Set([
   '--endpoint-url',

@@ -13,7 +13,7 @@ import type { Kms } from '../kms.js';
 import { decodeOutput, encodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes } from '../model/service-model.js';
 import type { KeySpec, KeyUsageType, Tag } from '../model/types.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { applyQuery, forDisplay, render, type OutputFormat } from './output.js';
 import { ParamError } from './params.js';
 
@@ -62,7 +62,7 @@ function parse(args: ParsedArgs): Request {
   const aliases: string[] = [];
   const tags: Tag[] = [];
   for (const { flag, values } of args.flags) {
-    if (!FLAGS.has(flag)) throw new UsageError(`Unknown options: ${flag}`);
+    if (!FLAGS.has(flag)) throw new UnknownOptionsError([flag]);
     if (flag === '--alias') {
       if (values.length === 0) throw new UsageError('argument --alias: expected at least one argument');
       aliases.push(...values);

@@ -9,7 +9,7 @@ import { AccessKeysError } from '../endpoint/access-keys.js';
 import type { KmsOptions } from '../config.js';
 import { Kms, KeyStoreOpenError } from '../kms.js';
 import { EndpointConnectionError } from '../client/remote.js';
-import { parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { parseArgs, UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { AwsConfigError } from './aws-config.js';
 import { PaginationError } from './paginate.js';
 import { operationHelp, topHelp } from './help.js';
@@ -121,7 +121,7 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
     return EXIT.ok;
   }
   const op = operationForCommand(command);
-  if (args.positionals.length > 0) throw new UsageError(`Unknown options: ${args.positionals.join(' ')}`);
+  if (args.positionals.length > 0) throw new UnknownOptionsError(args.positionals, ' ');
   if (!op) throw new UsageError(`argument command: Invalid choice '${command}'; run \`ekms help\` for the list of commands`);
   if (args.help || args.switches.has('--help')) {
     io.stdout(operationHelp(op));
@@ -152,7 +152,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     return await dispatch(args, io);
   } catch (err) {
     if (err instanceof UsageError || err instanceof EndpointConfigError) {
-      io.stderr(`${USAGE}\nekms: error: ${err.message}\n`);
+      io.stderr(err instanceof UnknownOptionsError ? `${USAGE}\n${err.message}\n` : `${USAGE}\nekms: error: ${err.message}\n`);
       return EXIT.usage;
     }
     if (err instanceof ParamError || err instanceof QueryError) {

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 
 import { decodeBase64, encodeBase64 } from '../model/codec.js';
 import { shapes, type ShapeDef } from '../model/service-model.js';
+import { UsageError } from './args.js';
 import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
 
 /**
@@ -204,7 +205,8 @@ function structured(flag: string, shapeName: string, text: string, ctx: ParamCon
 /** The wire value of a member given the arguments that followed its flag. */
 export function memberValue(flag: string, shapeName: string, tokens: readonly string[], ctx: ParamContext): unknown {
   const s = shape(shapeName);
-  if (tokens.length === 0) throw new ParamError(`argument ${flag}: expected one argument`);
+  // argparse's own refusal: the usage, then `ekms: error:` (exit 252), as the AWS CLI prints it.
+  if (tokens.length === 0) throw new UsageError(`argument ${flag}: expected one argument`);
   if (s.type === 'list') {
     const member = shape(s.member!);
     if (tokens.length === 1) {

@@ -7,7 +7,7 @@ import { RemoteKms } from '../client/remote.js';
 import { KmsError } from '../errors.js';
 import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes, type OperationName } from '../model/service-model.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { profileOf, remoteSettings, withCliSettings } from './aws-config.js';
 import { flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, asParsed, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
@@ -69,13 +69,13 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
     }
     if (shapes[def.shape]?.type === 'boolean') {
       // A boolean member: `--x` is true, `--no-x` false; neither takes a value.
-      if (values.length) throw new UsageError(`Unknown options: ${values.join(', ')}`);
+      if (values.length) throw new UnknownOptionsError(values);
       input[def.member] = !def.negated;
       continue;
     }
     input[def.member] = memberValue(flag, def.shape, values, ctx);
   }
-  if (unknown.length) throw new UsageError(`Unknown options: ${unknown.join(', ')}`);
+  if (unknown.length) throw new UnknownOptionsError(unknown);
   const missing = requiredMembers(op).filter((m) => input[m] === undefined);
   // With a --cli-input-* the AWS CLI leaves required members to botocore's validation, whose
   // words these are; without, argparse's.
@@ -93,7 +93,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
     // Other flags are not read, but an unknown one is argparse's error all the same.
     const flags = flagsOf(op);
     const others = splitPagingFlags(op, given).args.flags.filter((f) => f !== skeleton && flagDef(flags, f.flag) === undefined);
-    if (others.length) throw new UsageError(`Unknown options: ${others.flatMap((f) => [f.flag, ...f.values]).join(', ')}`);
+    if (others.length) throw new UnknownOptionsError(others.flatMap((f) => [f.flag, ...f.values]));
     return ctx.stdout(generateSkeleton(operations[op]!.input, skeleton.values));
   }
   // The config files are read once: for the output settings and, with --endpoint-url, the credentials.

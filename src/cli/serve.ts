@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { checkServerConfig, startServer, type AuthMode, type ServerOptions } from '../endpoint/server.js';
 import type { KmsOptions } from '../config.js';
 import type { Kms } from '../kms.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 
 export interface ServeContext {
   env: NodeJS.ProcessEnv;
@@ -52,7 +52,7 @@ function serverOptions(args: ParsedArgs): { opts: ServerOptions; workers: number
   let key: string | undefined;
   const allowed: string[] = [];
   for (const { flag, values } of args.flags) {
-    if (!SERVE_FLAGS.has(flag)) throw new UsageError(`Unknown options: ${flag}`);
+    if (!SERVE_FLAGS.has(flag)) throw new UnknownOptionsError([flag]);
     if (flag === '--no-console') {
       if (values.length !== 0) throw new UsageError(`argument ${flag}: expected no argument`);
       opts.console = false;

@@ -4,7 +4,7 @@
 // true, a timestamp as 1970-01-01T00:00:00, a blob as null, a list as one element, a map as
 // {"KeyName": value}, and a structure met again inside itself as {}.
 import { shapes } from '../model/service-model.js';
-import { UsageError } from './args.js';
+import { UnknownOptionsError, UsageError } from './args.js';
 
 function skeletonOf(shapeName: string, stack: string[]): unknown {
   const s = shapes[shapeName];
@@ -45,7 +45,7 @@ function skeletonOf(shapeName: string, stack: string[]): unknown {
  */
 export function generateSkeleton(inputShape: string | undefined, values: readonly string[]): string {
   const kind = values[0] ?? 'input';
-  if (values.length > 1) throw new UsageError(`Unknown options: ${values.slice(1).join(', ')}`);
+  if (values.length > 1) throw new UnknownOptionsError(values.slice(1));
   if (kind === 'output' || kind === 'yaml-input') throw new UsageError(`argument --generate-cli-skeleton: ekms offers only 'input', not '${kind}'`);
   if (kind !== 'input') throw new UsageError(`argument --generate-cli-skeleton: Found invalid choice '${kind}'; valid choices: input, output, yaml-input`);
   return `${JSON.stringify(inputShape ? skeletonOf(inputShape, []) : {}, null, 4)}\n`;

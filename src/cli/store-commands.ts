@@ -14,7 +14,7 @@ import {
   restoreStore,
   rotateRootKey,
 } from '../durability/index.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 
 export interface StoreCommandContext {
   env: NodeJS.ProcessEnv;
@@ -149,12 +149,12 @@ export async function runStoreCommand(command: string, args: ParsedArgs, ctx: St
   for (const { flag, values } of args.flags) {
     if (spec.switches.includes(flag) && values.length === 0) flags.set(flag, true);
     else if (spec.values.includes(flag) && values.length === 1) flags.set(flag, values[0] as string);
-    else throw new UsageError(`Unknown options: ${flag}`);
+    else throw new UnknownOptionsError([flag]);
   }
   if (spec.positional) {
     if (args.positionals.length !== 1) throw new UsageError(`usage: ${spec.usage}`);
     file = args.positionals[0];
-  } else if (args.positionals.length > 0) throw new UsageError(`Unknown options: ${args.positionals.join(' ')}`);
+  } else if (args.positionals.length > 0) throw new UnknownOptionsError(args.positionals, ' ');
   const home = resolveConfig({ home: args.globals.get('--home') }, ctx.env).home;
   const out = await spec.run(home, file, flags, ctx);
   ctx.stdout(`${JSON.stringify(out, null, 4)}\n`);
