@@ -204,10 +204,18 @@ export class RotationSchedule {
 
 /**
  * The next rotation date of a key that becomes usable again (EnableKey, ConnectCustomKeyStore)
- * with its date passed while it was not: now, so that it rotates once, at once, and keeps its
- * period from there, as AWS describes for a key re-enabled after its rotation date.
+ * with its date passed while it was not, as AWS describes for a key re-enabled after its
+ * rotation date: if its current material is more than a period old, now (it rotates once, at
+ * once, and keeps its period from there); if younger (an on-demand rotation since), the original
+ * schedule resumes at its first date still ahead. Undefined when nothing changes.
  */
-export function rotationCatchUpFrom(record: KeyRecord, now: Date): Date | undefined {
+export function rotationCatchUpFrom(store: Store, record: KeyRecord, now: Date): Date | undefined {
   const next = record.nextRotationDate;
-  return record.rotationEnabled && next !== undefined && next.getTime() < now.getTime() ? now : undefined;
+  if (!record.rotationEnabled || next === undefined || next.getTime() >= now.getTime()) return undefined;
+  const period = record.rotationPeriodDays ?? defaultRotationPeriodDays;
+  const current = record.currentMaterialId === undefined ? undefined : store.getMaterial(record.keyId, record.currentMaterialId);
+  if (current === undefined || now.getTime() - current.createdAt.getTime() > period * dayMs) return now;
+  let resumed = next;
+  while (resumed.getTime() <= now.getTime()) resumed = addDays(resumed, period);
+  return resumed;
 }

@@ -109,6 +109,25 @@ eachBackend('a disabled key does not rotate; re-enabled past its dates, it rotat
   t.same((await kms.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(enabledAt, 90), 'its period runs from there');
 });
 
+eachBackend('re-enabled past its date with a material younger than its period, a key keeps its schedule', async (t, _kms, backend) => {
+  const clock = new TestClock(start);
+  const { kms, meta } = await rotatingKey(backend, clock, 90);
+  t.teardown(() => kms.close());
+  clock.now = addDays(start, 80);
+  await kms.rotateKeyOnDemand({ KeyId: meta.KeyId! }); // on demand: the schedule stays (day 90)
+  clock.now = addDays(start, 85);
+  await kms.disableKey({ KeyId: meta.KeyId! });
+  clock.now = addDays(start, 100);
+  await kms.enableKey({ KeyId: meta.KeyId! });
+  clock.advanceDays(1);
+  // AWS: a material younger than the period resumes the original schedule.
+  t.same((await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!.map((r) => r.RotationType), ['ON_DEMAND'], 'no rotation at enabling');
+  t.same((await kms.getKeyRotationStatus({ KeyId: meta.KeyId! })).NextRotationDate, addDays(start, 180), "the schedule's next date");
+  clock.now = addDays(start, 180);
+  await kms.describeKey({ KeyId: meta.KeyId! });
+  t.same((await kms.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!.map((r) => [r.RotationType, r.RotationDate]).at(-1), ['AUTOMATIC', addDays(start, 180)], 'and rotates on it');
+});
+
 eachBackend('two Kms instances on one store rotate a due key once', async (t, _kms, backend) => {
   const clock = new TestClock(start);
   const { home, kms, meta } = await rotatingKey(backend, clock, 90);

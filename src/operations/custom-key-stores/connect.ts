@@ -41,7 +41,7 @@ function catchUpRotations(ctx: OperationContext, customKeyStoreId: string): void
   const moved = ctx.store.write(() =>
     ctx.store.dueRotations(now).filter((keyId) => {
       const record = ctx.store.getKey(keyId);
-      const from = record?.customKeyStoreId === customKeyStoreId ? rotationCatchUpFrom(record, now) : undefined;
+      const from = record?.customKeyStoreId === customKeyStoreId ? rotationCatchUpFrom(ctx.store, record, now) : undefined;
       if (from) ctx.store.updateKey(keyId, { nextRotationDate: from });
       return from !== undefined;
     }),

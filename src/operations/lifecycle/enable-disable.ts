@@ -16,9 +16,10 @@ async function setEnabled(ctx: OperationContext, keyIdParam: string, operation: 
     ctx.store.write(() => {
       const record = ctx.store.getKey(key.record.keyId);
       if (record?.state !== from) return;
-      // A key enabled again after its rotation date rotates now, not on the dates it was
-      // disabled through (keys/rotation.ts).
-      const catchUp = target === 'Enabled' && from === 'Disabled' ? rotationCatchUpFrom(record, ctx.now()) : undefined;
+      // A key enabled again after its rotation date rotates now (or, with a material younger
+      // than its period, at the schedule's next date), not on the dates it was disabled
+      // through (keys/rotation.ts).
+      const catchUp = target === 'Enabled' && from === 'Disabled' ? rotationCatchUpFrom(ctx.store, record, ctx.now()) : undefined;
       ctx.store.updateKey(key.record.keyId, catchUp ? { state: target, nextRotationDate: catchUp } : { state: target });
     });
     ctx.keys.invalidate(key.record.keyId);
