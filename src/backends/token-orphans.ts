@@ -129,7 +129,7 @@ function claimedFrom(name: string): string | undefined {
  * (src/durability/restore.ts), and the caller hears so. `unneeded`, asked again last: whether the
  * material is still unneeded, as the warning says.
  */
-async function warnIfAnotherStoresObject(store: Store, token: TokenBackend, keyId: string, materialId: string, unneeded = () => true): Promise<void> {
+async function warnIfAnotherStoresObject(token: TokenBackend, keyId: string, materialId: string, unneeded = () => true): Promise<void> {
   const held = await token.heldByAnotherStore(`${keyId}/${materialId}`).catch(() => false);
   if (held && unneeded()) warnObjectsLeftToAnotherStore(token, `key material ${materialId} of key ${keyId}`);
 }
@@ -157,14 +157,14 @@ async function destroyClaimed(store: Store, token: TokenBackend, keyId: string, 
       () => clearTokenCreation(store, keyId, doomed),
       () => undefined,
     );
-    await warnIfAnotherStoresObject(store, token, keyId, materialId, unneeded);
+    await warnIfAnotherStoresObject(token, keyId, materialId, unneeded);
     return false;
   }
   if (store.write(unneeded)) {
     // If the token fails now, the note stays and the orphan sweep destroys the object later.
     await token.destroyTokenRef(doomedRef);
     clearTokenCreation(store, keyId, doomed);
-    await warnIfAnotherStoresObject(store, token, keyId, materialId, unneeded);
+    await warnIfAnotherStoresObject(token, keyId, materialId, unneeded);
     return true;
   }
   await token.commitImported(doomedRef, ref);
@@ -195,7 +195,7 @@ export async function forgetTokenMaterial(store: Store, token: TokenBackend, key
     clearTokenCreation(store, keyId, doomed);
     if (refs.includes(ref) || refs.includes(doomedRef)) throw err;
     const changed = store.write(forget);
-    if (changed) await warnIfAnotherStoresObject(store, token, keyId, materialId);
+    if (changed) await warnIfAnotherStoresObject(token, keyId, materialId);
     return changed;
   }
   let changed = false;
@@ -209,7 +209,7 @@ export async function forgetTokenMaterial(store: Store, token: TokenBackend, key
       () => clearTokenCreation(store, keyId, doomed),
       () => undefined,
     );
-    await warnIfAnotherStoresObject(store, token, keyId, materialId);
+    await warnIfAnotherStoresObject(token, keyId, materialId);
   } else {
     await token.commitImported(doomedRef, ref).then(
       () => clearTokenCreation(store, keyId, doomed),

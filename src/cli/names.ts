@@ -1,6 +1,7 @@
 // Operation and flag names as the AWS CLI derives them from the model (botocore's xform_name):
 // `GenerateDataKeyPair` → `generate-data-key-pair`, `AWSAccountId` → `aws-account-id`.
 import { operationNames, operations, shapes, type OperationName } from '../model/service-model.js';
+import { UsageError } from './args.js';
 
 export function kebab(name: string): string {
   let n = name;
@@ -51,4 +52,14 @@ export function flagsOf(op: OperationName): Map<string, FlagDef> {
 export function requiredMembers(op: OperationName): readonly string[] {
   const input = operations[op]!.input;
   return input ? (shapes[input]?.required ?? []) : [];
+}
+
+/**
+ * The flag that `given` abbreviates, as argparse (and so the AWS CLI) lets a unique prefix stand
+ * for a flag (`--key` for `--key-id`); `given` itself when none does, an error when several could.
+ */
+export function abbreviated(given: string, flags: ReadonlyMap<string, unknown>): string {
+  const matches = [...flags.keys()].filter((f) => f.startsWith(given));
+  if (matches.length > 1) throw new UsageError(`ambiguous option: ${given} could match ${matches.join(', ')}`);
+  return matches[0] ?? given;
 }

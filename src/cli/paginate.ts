@@ -7,7 +7,7 @@ import { pythonJson } from '../client/python-json.js';
 import type { OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { ParamError } from './params.js';
-import { flagsOf } from './names.js';
+import { abbreviated, flagsOf } from './names.js';
 
 /** The listings, and the member that holds their items (botocore's paginators-1.json for KMS). */
 const RESULT_KEY: Partial<Record<OperationName, string>> = {
@@ -150,8 +150,8 @@ export function splitPagingFlags(op: OperationName, args: ParsedArgs): { args: P
 
 /** Whether the command line names `flag` (in full, or by a prefix only it has among the command's flags). */
 function named(op: OperationName, args: ParsedArgs, flag: string): boolean {
-  const all = [...flagsOf(op).keys()];
-  return args.flags.some(({ flag: given }) => given === flag || (flag.startsWith(given) && all.filter((f) => f.startsWith(given)).length === 1));
+  const flags = flagsOf(op);
+  return args.flags.some(({ flag: given }) => given === flag || abbreviated(given, flags) === flag);
 }
 
 /** Python's truth of an argparse value: 0 (and an empty text) counts as not given. */

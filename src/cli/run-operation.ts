@@ -9,7 +9,7 @@ import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes, type OperationName } from '../model/service-model.js';
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { profileOf, remoteSettings, withCliSettings } from './aws-config.js';
-import { flagsOf, kebab, requiredMembers } from './names.js';
+import { abbreviated, flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, asParsed, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
 import { firstPageInput, paginate, pagingOf, splitPagingFlags } from './paginate.js';
 import { checkParams } from './param-check.js';
@@ -31,16 +31,6 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
   if (!(allowed as readonly string[]).includes(value))
     throw new UsageError(`argument ${flag}: Found invalid choice '${value}'; valid choices: ${allowed.join(', ')}`);
   return value as T;
-}
-
-/**
- * The flag that `given` abbreviates, as argparse (and so the AWS CLI) lets a unique prefix stand
- * for a flag (`--key` for `--key-id`); `given` itself when none does, an error when several could.
- */
-function abbreviated(given: string, flags: ReadonlyMap<string, unknown>): string {
-  const matches = [...flags.keys()].filter((f) => f.startsWith(given));
-  if (matches.length > 1) throw new UsageError(`ambiguous option: ${given} could match ${matches.join(', ')}`);
-  return matches[0] ?? given;
 }
 
 /** What `flag` (in full or abbreviated) stands for among the command's flags; undefined for an unknown one. */

@@ -33,8 +33,9 @@ export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', as
 });
 
 /**
- * The store's keys whose rotation fell due while they were Unavailable rotate once, now, and keep
- * their period from there, as keys enabled again after their date do (keys/rotation.ts).
+ * The store's keys whose rotation fell due while they were Unavailable are judged as keys enabled
+ * again after their date are (keys/rotation.ts rotationCatchUpFrom): once, now, or on their
+ * schedule's next date when their material is younger than a period.
  */
 function catchUpRotations(ctx: OperationContext, customKeyStoreId: string): void {
   const now = ctx.now();
