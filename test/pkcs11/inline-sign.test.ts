@@ -80,6 +80,22 @@ t.test('one stalled signature on the calling thread sends the next ones to the p
   t.same(stalled.slice(1), Array(5).fill('other'), 'every later one went to the pool');
 });
 
+t.test('a fast token that starts waiting a millisecond per signature leaves the calling thread within a few calls', async (t) => {
+  // Inline signing was earned by fast calls, not granted for good: a wait inside the token (the
+  // thread sleeps, a voluntary switch) is the token's time, and one of a millisecond a call soon
+  // brings the average over the limit of waiting on the calling thread.
+  const { kms, signThreads } = await tokenWith('C_Sign@60+=SLEEP:1000,C_Sign=CKR_OK', t);
+  const { keyId, valid } = await p256(kms);
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  while (signThreads().length < 59) await sign(kms, keyId);
+  t.equal(signThreads().slice(-3).join(), 'main,main,main', 'signing on the calling thread before the waits');
+  for (let i = 0; i < 16; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
+  const waiting = signThreads().slice(59);
+  t.equal(waiting.length, 16);
+  t.ok(waiting.indexOf('other') >= 0 && waiting.indexOf('other') <= 8, `the pool took over within a few calls (${waiting.join(' ')})`);
+  t.same(waiting.slice(-6), Array(6).fill('other'), 'and kept them');
+});
+
 t.test('a token computing a quarter of a millisecond per signature (as SoftHSM2 RSA-2048 does, 0.6 ms) signs inline for one caller, on the pool beside another', async (t) => {
   const { kms, signThreads } = await tokenWith('C_Sign=SPIN:250', t);
   const { keyId, valid } = await p256(kms);
