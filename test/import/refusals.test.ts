@@ -2,7 +2,7 @@
 // there is one): keys that cannot take imported material, tokens that are foreign, altered or
 // expired (the clock option moves time), material that does not decrypt, does not fit the key
 // spec, or is not the material the key had, and the wrong import types.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import { Kms } from '../../src/index.js';
 import { tempHome, cleanupLater } from '../helpers/backends.js';
@@ -11,6 +11,11 @@ import { TestClock } from '../symmetric/helpers.js';
 import { externalKey, importInto, makeMaterial, wrapMaterial } from './helpers.js';
 
 const hour = 3600_000;
+
+function explicitP256(): Buffer {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1', paramEncoding: 'explicit' });
+  return pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+}
 
 eachBackend('keys that are not EXTERNAL, and keys before their material', async (t, kms) => {
   const own = (await kms.createKey({})).KeyMetadata!;
@@ -146,6 +151,8 @@ eachBackend('material that does not decrypt, does not fit the key spec, or is no
     ['ECC_NIST_P256', 'ECC_NIST_EDWARDS25519', 'SIGN_VERIFY', makeMaterial('ECC_NIST_EDWARDS25519').bytes],
     ['RSA_3072', 'RSA_2048', 'SIGN_VERIFY', makeMaterial('RSA_2048').bytes],
     ['ECC_NIST_P256', 'raw bytes', 'SIGN_VERIFY', randomBytes(32)],
+    // P-256 itself, but spelled as explicit curve parameters: its public key would come back the same way.
+    ['ECC_NIST_P256', 'explicit parameters', 'SIGN_VERIFY', explicitP256()],
     ['HMAC_384', '32 bytes', 'GENERATE_VERIFY_MAC', randomBytes(32)],
     ['HMAC_256', '65 bytes', 'GENERATE_VERIFY_MAC', randomBytes(65)],
   ];
