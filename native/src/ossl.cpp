@@ -25,6 +25,21 @@ Pkey parseSpki(ByteView der) {
   return pkey;
 }
 
+Pkey parseEcdhPeer(EVP_PKEY* own, ByteView der) {
+  Pkey peer = parseSpki(der);
+  if (EVP_PKEY_parameters_eq(own, peer.get()) != 1) {
+    clearOpensslErrors();
+    throw Error(ErrorCode::InvalidInput, "the public key is not on the key's curve");
+  }
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, peer.get(), nullptr));
+  if (!ctx) throwOpenssl("peer key check");
+  if (EVP_PKEY_public_check_quick(ctx.get()) != 1) {
+    clearOpensslErrors();
+    throw Error(ErrorCode::InvalidInput, "the public key is not a valid point on the key's curve");
+  }
+  return peer;
+}
+
 SecretBytes pkcs8Of(EVP_PKEY* pkey) {
   Pkcs8Info p8(EVP_PKEY2PKCS8(pkey));
   if (!p8) throwOpenssl("encode private key");

@@ -168,11 +168,7 @@ class AsymmetricKey final : public Key {
 
   SecretBytes deriveSharedSecret(ByteView peerDer) const override {
     if (family_ != KeyFamily::Ec) unsupported("DeriveSharedSecret");
-    Pkey peer = parseSpki(peerDer);
-    if (EVP_PKEY_parameters_eq(pkey_.get(), peer.get()) != 1) {
-      clearOpensslErrors();
-      throw Error(ErrorCode::InvalidInput, "the public key is not on the key's curve");
-    }
+    Pkey peer = parseEcdhPeer(pkey_.get(), peerDer);
     PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
     if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) throwOpenssl("derive init");
     if (EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
@@ -13,6 +14,7 @@
 #include "check.hpp"
 #include "ekms/ciphertext.hpp"
 #include "ekms/import.hpp"
+#include "ekms/ossl.hpp"
 #include "ekms/software_key.hpp"
 
 using namespace ekms;
@@ -171,6 +173,15 @@ TEST(material_must_fit_the_key_spec) {
   CHECK_THROWS_CODE(checkImportedMaterial("ECC_SECG_P256K1", kKeyId, p256.material), ErrorCode::InvalidInput);
   CHECK_THROWS_CODE(checkImportedMaterial("RSA_2048", kKeyId, p256.material), ErrorCode::InvalidInput);
   CHECK_THROWS_CODE(checkImportedMaterial("ECC_NIST_EDWARDS25519", kKeyId, p256.material), ErrorCode::InvalidInput);
+  {
+    // The same P-256 key spelled with explicit curve parameters, which OpenSSL still names P-256.
+    Pkey explicitKey = parsePkcs8(p256.material);
+    char encoding[] = "explicit";
+    CHECK(EVP_PKEY_set_utf8_string_param(explicitKey.get(), OSSL_PKEY_PARAM_EC_ENCODING, encoding) == 1);
+    SecretBytes explicitDer = pkcs8Of(explicitKey.get());
+    CHECK(explicitDer.size() > p256.material.size());
+    CHECK_THROWS_CODE(checkImportedMaterial("ECC_NIST_P256", kKeyId, explicitDer), ErrorCode::InvalidInput);
+  }
   GeneratedKey rsa = generateMaterial("RSA_2048");
   CHECK(checkImportedMaterial("RSA_2048", kKeyId, rsa.material).publicKey == rsa.publicKey);
   CHECK_THROWS_CODE(checkImportedMaterial("RSA_3072", kKeyId, rsa.material), ErrorCode::InvalidInput);

@@ -152,6 +152,15 @@ TEST(ecdh_agrees_between_two_keys) {
   GeneratedKey other = generateMaterial("ECC_NIST_P384");
   CHECK_THROWS_CODE(ka->deriveSharedSecret(other.publicKey), ErrorCode::InvalidInput);
   CHECK_THROWS_CODE(ka->deriveSharedSecret(Bytes(10, 0)), ErrorCode::InvalidInput);
+  // The point at infinity (its one-byte encoding 0x00) under P-256's algorithm identifier: DER
+  // takes it; the agreement must not.
+  const std::size_t algLen = 2 + b.publicKey[3];
+  Bytes infinity{0x30, static_cast<uint8_t>(algLen + 4)};
+  infinity.insert(infinity.end(), b.publicKey.begin() + 2, b.publicKey.begin() + 2 + static_cast<std::ptrdiff_t>(algLen));
+  for (int byte : {0x03, 0x02, 0x00, 0x00}) infinity.push_back(static_cast<uint8_t>(byte));
+  CHECK_THROWS_CODE(ka->deriveSharedSecret(infinity), ErrorCode::InvalidInput);
+  CHECK_THROWS_CODE(parseEcdhPeer(parseSpki(a.publicKey).get(), infinity), ErrorCode::InvalidInput);
+  CHECK(parseEcdhPeer(parseSpki(a.publicKey).get(), b.publicKey) != nullptr);
 }
 
 TEST(symmetric_ciphertext_round_trip_context_and_every_byte) {

@@ -83,6 +83,14 @@ eachBackend('DeriveSharedSecret refuses what AWS refuses', async (t, kms) => {
   await rejectsAws(t, kms.deriveSharedSecret({ KeyId: signing.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: p256 }), 'InvalidKeyUsageException', `${signing.Arn} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret.`);
   await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: p384 }), 'ValidationException', '');
   await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: Buffer.from('not a key') }), 'ValidationException', '');
+  // P-256's algorithm identifier with the point at infinity (a lone 0x00), which DER decoders
+  // take and a token's C_DeriveKey fails on; and a point off the curve (y changed).
+  const algorithmId = p256.subarray(2, 2 + 2 + (p256[3] as number));
+  const infinity = Buffer.concat([Buffer.from([0x30, algorithmId.length + 4]), algorithmId, Buffer.from([0x03, 0x02, 0x00, 0x00])]);
+  const offCurve = Buffer.from(p256);
+  offCurve[offCurve.length - 1] = (offCurve[offCurve.length - 1] as number) ^ 1;
+  for (const key of [infinity, offCurve])
+    await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: key }), 'ValidationException', '');
   await rejectsAws(t, kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'KEY_AGREEMENT' }), 'ValidationException', 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec RSA_2048');
   await rejectsAws(
     t,

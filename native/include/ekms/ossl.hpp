@@ -36,6 +36,10 @@ using EcPoint = std::unique_ptr<EC_POINT, OsslFree<EC_POINT, EC_POINT_free>>;
 Bytes spkiOf(EVP_PKEY* pkey);
 // Throws InvalidInput when der is not (all of it) a SubjectPublicKeyInfo.
 Pkey parseSpki(ByteView der);
+// The peer key of an ECDH agreement with `own`: a SubjectPublicKeyInfo on own's curve whose point
+// is valid there and not the point at infinity (which d2i takes). Throws InvalidInput otherwise,
+// before any backend sees it: a token may fail on such a point with a general error.
+Pkey parseEcdhPeer(EVP_PKEY* own, ByteView der);
 
 // DER PKCS#8 PrivateKeyInfo, the form key material is kept in.
 SecretBytes pkcs8Of(EVP_PKEY* pkey);

@@ -249,11 +249,7 @@ class TokenKey final : public Key {
   SecretBytes deriveSharedSecret(ByteView peerDer) const override {
     if (spec_.family != KeyFamily::Ec) unsupported("DeriveSharedSecret");
     token_->require(CKM_ECDH1_DERIVE, "DeriveSharedSecret");
-    Pkey peer = parseSpki(peerDer);  // d2i checks that the point is on its curve
-    if (EVP_PKEY_parameters_eq(public_.get(), peer.get()) != 1) {
-      clearOpensslErrors();
-      throw Error(ErrorCode::InvalidInput, "the public key is not on the key's curve");
-    }
+    Pkey peer = parseEcdhPeer(public_.get(), peerDer);
     // Uncompressed, the encoding every token accepts, whatever form the caller sent.
     char uncompressed[] = "uncompressed";
     if (EVP_PKEY_set_utf8_string_param(peer.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, uncompressed) != 1)
