@@ -29,8 +29,12 @@ import { fromNative } from '../native-errors.js';
 import { defineOperation } from '../operation.js';
 import { importedMaterialStored, importIntoToken } from './token.js';
 
+// RotateRootKey forgets outstanding import parameters (durable-ops.ts, forgetImportParameters):
+// the message names that cause too, the one an operator can tell from here.
 const invalidToken = (arn: string) =>
-  new InvalidImportTokenException(`The import token is not valid for ${arn}: it is altered, from another key store, or for another KMS key.`);
+  new InvalidImportTokenException(
+    `The import token is not valid for ${arn}: it is altered, from another key store, for another KMS key, or from before the key store's root key was rotated. Use GetParametersForImport to get a new import token and public key.`,
+  );
 
 export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx, input) => {
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
