@@ -1,7 +1,7 @@
 // AWS's rules for alias names, checked after the model's own constraints (length 1–256,
 // pattern ^[a-zA-Z0-9:/_-]+$): the `alias/` prefix, the reserved `alias/aws/` prefix, and no
 // `:` (KMS refuses it although the model's pattern allows it).
-import { errorFor, ValidationException } from '../errors.js';
+import { errorFor, LimitExceededException, ValidationException } from '../errors.js';
 import type { KmsError } from '../errors.js';
 
 export const aliasPrefix = 'alias/';
@@ -23,6 +23,14 @@ export function aliasNameError(aliasName: string): KmsError | undefined {
   if (aliasName.includes(':') || aliasName.length === aliasPrefix.length)
     return new ValidationException(`${aliasName} contains invalid characters for an alias`);
   return undefined;
+}
+
+/** AWS's quota: aliases per KMS key. */
+export const ALIASES_PER_KEY = 50;
+
+/** Before an alias is pointed at a key that has `count` aliases already. */
+export function checkAliasQuota(count: number, arn: string): void {
+  if (count >= ALIASES_PER_KEY) throw new LimitExceededException(`The request would exceed the quota of ${ALIASES_PER_KEY} aliases for ${arn}.`);
 }
 
 export function checkAliasName(aliasName: string): void {

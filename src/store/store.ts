@@ -510,6 +510,11 @@ export class Store {
     );
   }
 
+  /** How many aliases name the key. */
+  countAliases(keyId: string): number {
+    return this.db.prepare('SELECT COUNT(*) FROM aliases WHERE key_id = ?').pluck().get(keyId) as number;
+  }
+
   /** False when there was no such alias. */
   deleteAlias(aliasName: string): boolean {
     return this.db.prepare('DELETE FROM aliases WHERE alias_name = ?').run(aliasName).changes === 1;

@@ -70,6 +70,23 @@ eachBackend('one alias names one key; a key may have several aliases', async (t:
   );
 });
 
+eachBackend('a key takes at most 50 aliases (AWS\'s quota), by CreateAlias or UpdateAlias', async (t: Test, kms) => {
+  const full = await newKey(kms);
+  const other = await newKey(kms);
+  for (let i = 0; i < 50; i++) await kms.createAlias({ AliasName: `alias/full-${i}`, TargetKeyId: full.id });
+  const quota = `The request would exceed the quota of 50 aliases for ${full.arn}.`;
+  await rejectsAws(t, kms.createAlias({ AliasName: 'alias/full-50', TargetKeyId: full.id }), 'LimitExceededException', quota);
+  await kms.createAlias({ AliasName: 'alias/elsewhere', TargetKeyId: other.id });
+  await rejectsAws(t, kms.updateAlias({ AliasName: 'alias/elsewhere', TargetKeyId: full.id }), 'LimitExceededException', quota);
+  t.equal((await kms.describeKey({ KeyId: 'alias/elsewhere' })).KeyMetadata!.KeyId, other.id, 'the refused alias still names its key');
+  // Pointing an alias at the key it names already adds nothing; one fewer makes room again.
+  await kms.updateAlias({ AliasName: 'alias/full-0', TargetKeyId: full.id });
+  await rejectsAws(t, kms.createAlias({ AliasName: 'alias/full-0', TargetKeyId: full.id }), 'AlreadyExistsException');
+  await kms.deleteAlias({ AliasName: 'alias/full-0' });
+  await kms.updateAlias({ AliasName: 'alias/elsewhere', TargetKeyId: full.id });
+  t.equal((await kms.listAliases({ KeyId: full.id, Limit: 100 })).Aliases!.length, 50);
+});
+
 eachBackend('an alias target must be a key id or key ARN, of an existing key', async (t: Test, kms) => {
   const key = await newKey(kms);
   await kms.createAlias({ AliasName: 'alias/first', TargetKeyId: key.id });

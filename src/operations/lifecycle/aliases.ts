@@ -2,7 +2,7 @@
 // many aliases. Alias names follow keys/aliases.ts; target keys are given by key id or key ARN
 // only (AWS refuses an alias as the target of an alias).
 import { AlreadyExistsException, NotFoundException, ValidationException } from '../../errors.js';
-import { checkAliasName } from '../../keys/aliases.js';
+import { checkAliasName, checkAliasQuota } from '../../keys/aliases.js';
 import type { LoadedKey } from '../../keys/registry.js';
 import { checkKeyState } from '../../keys/state.js';
 import type { AliasListEntry } from '../../model/types.js';
@@ -33,11 +33,13 @@ export const createAlias = defineOperation('CreateAlias', async (ctx, input) => 
   const key = ctx.keys.resolve(input.TargetKeyId, { aliases: false });
   checkKeyState(key, 'CreateAlias');
   const now = ctx.now();
-  const created = ctx.store.write(() =>
+  const created = ctx.store.write(() => {
     // The target may have been deleted by another process since it was resolved.
-    ctx.store.getKey(key.record.keyId) !== undefined &&
-    ctx.store.insertAlias({ aliasName: input.AliasName, keyId: key.record.keyId, createdAt: now, updatedAt: now }),
-  );
+    if (ctx.store.getKey(key.record.keyId) === undefined) return false;
+    // Counted inside the transaction: another process may be naming the same key.
+    if (!ctx.store.getAlias(input.AliasName)) checkAliasQuota(ctx.store.countAliases(key.record.keyId), key.arn);
+    return ctx.store.insertAlias({ aliasName: input.AliasName, keyId: key.record.keyId, createdAt: now, updatedAt: now });
+  });
   if (!created) {
     if (ctx.store.getAlias(input.AliasName)) throw alreadyExists(ctx, input.AliasName);
     throw new NotFoundException(`Key '${key.arn}' does not exist`);
@@ -57,8 +59,12 @@ export const updateAlias = defineOperation('UpdateAlias', async (ctx, input) => 
     throw new ValidationException(
       `${input.AliasName} cannot be changed from ${family(current)} key with key usage ${current.record.keyUsage} to ${family(key)} key with key usage ${key.record.keyUsage}.`,
     );
-  if (!ctx.store.write(() => ctx.store.retargetAlias(input.AliasName, key.record.keyId, ctx.now())))
-    throw notFound(ctx, input.AliasName);
+  const retargeted = ctx.store.write(() => {
+    const existing = ctx.store.getAlias(input.AliasName);
+    if (existing && existing.keyId !== key.record.keyId) checkAliasQuota(ctx.store.countAliases(key.record.keyId), key.arn);
+    return ctx.store.retargetAlias(input.AliasName, key.record.keyId, ctx.now());
+  });
+  if (!retargeted) throw notFound(ctx, input.AliasName);
   ctx.keys.forgetAlias(input.AliasName);
   return {};
 });
