@@ -104,6 +104,10 @@ class AsymmetricKey final : public Key {
   }
 
   void verify(const AlgorithmInfo& alg, bool isDigest, ByteView message, ByteView signature) const override {
+    // An RSA signature is exactly the modulus's length (RFC 8017 §8.1.2, §8.2.2); OpenSSL pads a
+    // shorter one with zeros and may accept it.
+    if (family_ == KeyFamily::Rsa && signature.size != static_cast<std::size_t>(EVP_PKEY_get_size(pkey_.get())))
+      throw Error(ErrorCode::InvalidSignature, "signature is not valid");
     int rc;
     if (family_ == KeyFamily::Ed25519 || family_ == KeyFamily::MlDsa) {
       MdCtx md(EVP_MD_CTX_new());
@@ -157,6 +161,9 @@ class AsymmetricKey final : public Key {
     if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1) throwOpenssl("decrypt init");
     setRsaOaep(ctx.get(), alg);
     std::size_t len = static_cast<std::size_t>(EVP_PKEY_get_size(pkey_.get()));
+    // Exactly the modulus's length (RFC 8017 §7.1.2), as a token requires: OpenSSL would take a
+    // ciphertext whose leading zero byte was dropped.
+    if (ciphertext.size != len) throw Error(ErrorCode::InvalidCiphertext, "ciphertext is not valid");
     SecretBytes out(len);
     if (EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ciphertext.data, ciphertext.size) != 1) {
       clearOpensslErrors();

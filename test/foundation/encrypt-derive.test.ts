@@ -49,6 +49,16 @@ eachBackend('RSA encryption refuses what AWS refuses', async (t, kms) => {
   await rejectsAws(t, kms.decrypt({ KeyId: enc.KeyId!, CiphertextBlob: rsaBlob, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }), 'InvalidCiphertextException', '');
   await rejectsAws(t, kms.reEncrypt({ SourceKeyId: enc.KeyId!, CiphertextBlob: rsaBlob, DestinationKeyId: enc.KeyId!, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }), 'InvalidCiphertextException', '');
   await rejectsAws(t, kms.decrypt({ KeyId: sig.KeyId!, CiphertextBlob: rsaBlob }), 'InvalidKeyUsageException', `${sig.Arn} key usage is SIGN_VERIFY which is not valid for Decrypt.`);
+
+  // An RSA ciphertext is exactly the modulus's length (RFC 8017 §7.1.2): one of Node's that begins
+  // with a zero byte decrypts whole and is refused without that byte (about 1 in 200 does).
+  const pub = createPublicKey({ key: Buffer.from((await kms.getPublicKey({ KeyId: enc.KeyId! })).PublicKey!), format: 'der', type: 'spki' });
+  const plaintext = Buffer.from('leading zero');
+  let ct = Buffer.alloc(0);
+  for (let i = 0; i < 20_000 && ct[0] !== 0; i++) ct = publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, plaintext);
+  t.equal(ct[0], 0, 'found a ciphertext with a leading zero byte');
+  t.ok(Buffer.from((await kms.decrypt({ KeyId: enc.KeyId!, CiphertextBlob: ct, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })).Plaintext!).equals(plaintext));
+  await rejectsAws(t, kms.decrypt({ KeyId: enc.KeyId!, CiphertextBlob: ct.subarray(1), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }), 'InvalidCiphertextException', '');
 });
 
 const curves: [KeySpec, string, number][] = [['ECC_NIST_P256', 'prime256v1', 32], ['ECC_NIST_P384', 'secp384r1', 48], ['ECC_NIST_P521', 'secp521r1', 66]];

@@ -100,6 +100,17 @@ eachBackend('Sign refuses what AWS refuses', async (t, kms) => {
   // Keys are found by ARN as well as by id.
   const byArn = await kms.sign({ KeyId: ec.Arn!, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' });
   t.equal(byArn.KeyId, ec.Arn);
+
+  // An RSA signature is exactly the modulus's length (RFC 8017 §8.1.2): one that begins with a
+  // zero byte verifies whole and is refused without it (about 1 in 200 does).
+  const rsaSigner = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+  let signature = Buffer.alloc(0);
+  for (let i = 0; i < 5_000 && signature[0] !== 0; i++)
+    signature = Buffer.from((await kms.sign({ KeyId: rsaSigner.KeyId!, Message: msg, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })).Signature!);
+  t.equal(signature[0], 0, 'found a signature with a leading zero byte');
+  const verifying = (sig: Uint8Array) => kms.verify({ KeyId: rsaSigner.KeyId!, Message: msg, Signature: sig, SigningAlgorithm: 'RSASSA_PSS_SHA_256' });
+  t.equal((await verifying(signature)).SignatureValid, true);
+  await rejectsAws(t, verifying(signature.subarray(1)), 'KMSInvalidSignatureException', '');
 });
 
 // A signature made inline is written into a slice of Node's buffer pool (operations/crypto/sign.ts):

@@ -101,6 +101,10 @@ Pkey ed25519PublicKey(ByteView ecPoint) {
 
 void verifyWithPublicKey(EVP_PKEY* pkey, KeyFamily family, const AlgorithmInfo& alg, bool isDigest, ByteView message,
                          ByteView signature) {
+  // An RSA signature is exactly the modulus's length (RFC 8017 §8.1.2, §8.2.2); OpenSSL pads a
+  // shorter one with zeros and may accept it.
+  if (family == KeyFamily::Rsa && signature.size != static_cast<std::size_t>(EVP_PKEY_get_size(pkey)))
+    throw Error(ErrorCode::InvalidSignature, "signature is not valid");
   int rc;
   if (family == KeyFamily::Ed25519) {
     if (alg.ed25519ph)
