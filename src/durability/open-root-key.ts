@@ -3,6 +3,7 @@
 // is the store's. A rotation may commit while we open; then we look again rather than refuse.
 import { join } from 'node:path';
 
+import { warnIfOthersCanRead } from '../files/secret-file-mode.js';
 import { addon, type NativeEngine } from '../native/addon.js';
 import { Store } from '../store/store.js';
 import { finishRootKeyChange, rootKeyPath } from './root-key-files.js';
@@ -33,7 +34,10 @@ export function openStoreRootKey(
         err,
       );
     }
-    if (expectedCheck === undefined || engine.checkValue().equals(expectedCheck)) return { engine, expectedCheck };
+    if (expectedCheck === undefined || engine.checkValue().equals(expectedCheck)) {
+      warnIfOthersCanRead(rootPath, 'the root key, which unwraps every software key of the store');
+      return { engine, expectedCheck };
+    }
     engine.close();
     // A root key rotation may have committed since we read the store's check value.
     const now = Store.peekMeta(dbPath, rootKeyCheckName);

@@ -4,6 +4,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { warnIfOthersCanRead } from '../files/secret-file-mode.js';
+
 export type AccessKeys = ReadonlyMap<string, string>;
 
 export class AccessKeysError extends Error {
@@ -33,9 +35,8 @@ export function readAccessKeyFile(path: string, { warn = true } = {}): Map<strin
   // alone. Said, not refused (the AWS CLI reads its credentials file whatever its mode).
   let parsed: unknown;
   try {
-    const mode = statSync(path).mode & 0o777;
-    if (warn && (mode & 0o077) !== 0)
-      process.emitWarning(`${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): its secret access keys sign requests to the endpoint; chmod 600 it`, 'EmbeddedKmsWarning');
+    statSync(path);
+    if (warn) warnIfOthersCanRead(path, 'secret access keys that sign requests to the endpoint');
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new AccessKeysError(`${path} is not readable JSON (${(err as NodeJS.ErrnoException).code ?? 'syntax error'})`);

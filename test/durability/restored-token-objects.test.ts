@@ -13,6 +13,7 @@ import t from 'tap';
 import { backupStore, restoreStore, type Kms } from '../../src/index.js';
 import { tempHome } from '../helpers/backends.js';
 import { softhsm } from '../helpers/softhsm.js';
+import { collectWarnings, warningsOut } from '../helpers/warnings.js';
 import { importInto, openOutside, sealOutside } from '../import/helpers.js';
 import { backendOf } from '../pkcs11/helpers.js';
 import { checkSampleKeys, makeSampleKeys, type SampleKey } from './helpers.js';
@@ -166,18 +167,6 @@ t.test("imported material that expires in a restored copy leaves the original's 
   await copy.kms.close();
   await original.kms.close();
 });
-
-/** The EmbeddedKmsWarnings emitted until the end of the test `tt`. */
-function collectWarnings(tt: Pick<typeof t, 'teardown'>): string[] {
-  const warnings: string[] = [];
-  const onWarning = (w: Error) => void (w.name === 'EmbeddedKmsWarning' && warnings.push(w.message));
-  process.on('warning', onWarning);
-  tt.teardown(() => void process.off('warning', onWarning));
-  return warnings;
-}
-
-/** process.emitWarning emits on a later tick. */
-const warningsOut = () => new Promise((resolve) => setImmediate(resolve));
 
 /** What a deletion of an imported material says when another store's object of it stays. */
 function materialStays(materialId: string, keyId: string): string {

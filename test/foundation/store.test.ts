@@ -3,7 +3,7 @@
 // or returned by an operation.
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync, verify as nodeVerify } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +14,7 @@ import { shapes } from '../../src/model/service-model.js';
 import { tempHome } from '../helpers/backends.js';
 import { rejectsAws } from '../helpers/kms-fixture.js';
 import { findPrivateKeys } from '../helpers/private-key-scan.js';
+import { collectWarnings, warningsOut } from '../helpers/warnings.js';
 
 const childScript = fileURLToPath(new URL('../fixtures/sign-in-child.mjs', import.meta.url));
 
@@ -68,6 +69,22 @@ t.test('the root key file is created 0600 and the store refuses a wrong or missi
   t.equal((await reopened.listKeys()).Keys!.length, 1, 'the original root key opens the store again');
   await reopened.close();
   t.not(before, '', 'store digest computed');
+});
+
+t.test('a root key file that others can read is said at open, with its mode', async (t) => {
+  const home = tempHome();
+  await (await Kms.open({ home })).close();
+  const warnings = collectWarnings(t);
+  await (await Kms.open({ home })).close();
+  await warningsOut();
+  t.same(warnings, [], 'none for the 0600 file the store made');
+  chmodSync(join(home, 'root.key'), 0o644);
+  const kms = await Kms.open({ home });
+  await warningsOut();
+  t.equal(warnings.length, 1);
+  t.match(warnings[0], /root\.key can be read by other users \(mode 0644\): it holds the root key.*chmod 600 it/);
+  t.equal((await kms.listKeys()).Keys!.length, 0, 'and the store still opens');
+  await kms.close();
 });
 
 const specs: [KeySpec, KeyUsageType][] = [

@@ -8,6 +8,7 @@ import t from 'tap';
 import { Kms, type KmsOptions } from '../../src/index.js';
 import { tempHome } from '../helpers/backends.js';
 import { softhsmModule, softhsmOptions, softhsmTokens, userPin } from '../helpers/softhsm.js';
+import { collectWarnings, warningsOut } from '../helpers/warnings.js';
 import { type Checks, faultPlan, openOnToken } from './helpers.js';
 
 /** Opens in a home that does not exist yet; expects KeyStoreOpenError matching `why`. */
@@ -78,6 +79,20 @@ t.test('the PIN from a file, read natively; a missing file is named', async (tt)
   tt.equal(created.KeyMetadata?.Origin, 'AWS_CLOUDHSM');
   await kms.close();
   await refused(tt, { pkcs11: { ...options, pinFile: join(dir, 'missing') } }, /cannot read the PIN file .*missing/);
+});
+
+t.test('a PIN file that others can read is said, and used', async (tt) => {
+  const pinFile = join(tempHome('ekms-p11-pin-'), 'pin');
+  writeFileSync(pinFile, `${userPin}\n`, { mode: 0o640 });
+  const warnings = collectWarnings(tt);
+  const { pin: _pin, ...options } = softhsmOptions();
+  const kms = await openOnToken({ pkcs11: { ...options, pinFile } });
+  await warningsOut();
+  tt.equal(warnings.length, 1);
+  tt.match(warnings[0], /pin can be read by other users \(mode 0640\): it holds the PKCS#11 user PIN; chmod 600 it/);
+  tt.notMatch(warnings[0], new RegExp(`\\b${userPin}\\b`), 'not the PIN itself');
+  tt.equal((await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata?.Origin, 'AWS_CLOUDHSM');
+  await kms.close();
 });
 
 t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
