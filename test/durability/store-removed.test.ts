@@ -1,0 +1,46 @@
+// A store whose database file is deleted (its folder removed) or replaced (a file restored over
+// it) while a process has it open: SQLite would go on committing into the unlinked file, so the
+// process refuses to write and says why, rather than acknowledge changes no later open will see.
+import { copyFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import { Kms } from '../../src/index.js';
+import { tempHome } from '../helpers/backends.js';
+import { rejectsAws } from '../helpers/kms-fixture.js';
+
+t.test('a store whose folder was removed refuses writes; what it read still answers', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  t.teardown(() => kms.close());
+  const key = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  rmSync(home, { recursive: true, force: true });
+  await rejectsAws(t, kms.createKey({}), 'KMSInternalException', /database .*store\.sqlite3 was deleted while open: nothing more is written/);
+  await rejectsAws(t, kms.createAlias({ AliasName: 'alias/lost', TargetKeyId: key }), 'KMSInternalException', /was deleted while open/);
+  t.equal((await kms.describeKey({ KeyId: key })).KeyMetadata!.KeyId, key, 'reads go on');
+  const ct = (await kms.encrypt({ KeyId: key, Plaintext: Buffer.from('still here') })).CiphertextBlob!;
+  t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: ct })).Plaintext!).toString(), 'still here');
+});
+
+t.test('a database file replaced under an open store: its writes are refused, the replacement is untouched', async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const before = (await kms.createKey({ Description: 'before the copy' })).KeyMetadata!.KeyId!;
+  await kms.close();
+  const db = join(home, 'store.sqlite3');
+  const copy = join(tempHome(), 'copy.sqlite3');
+  copyFileSync(db, copy);
+
+  const open = await Kms.open({ home });
+  t.teardown(() => open.close());
+  renameSync(copy, db); // the restore of an older copy, say, by hand
+  await rejectsAws(t, open.createKey({}), 'KMSInternalException', /was replaced by another file while open/);
+  await rejectsAws(t, open.updateKeyDescription({ KeyId: before, Description: 'changed' }), 'KMSInternalException', /replaced/);
+
+  const reopened = await Kms.open({ home });
+  t.teardown(() => reopened.close());
+  t.same((await reopened.listKeys({})).Keys!.map((k) => k.KeyId), [before], 'the file in place has only what it had');
+  t.equal((await reopened.describeKey({ KeyId: before })).KeyMetadata!.Description, 'before the copy');
+  t.ok((await reopened.createKey({})).KeyMetadata!.KeyId, 'and a store opened on it writes');
+});
