@@ -21,8 +21,9 @@ t.test('ekms and the AWS CLI print the same paginated listings', { skip: awsVers
   writeFileSync(config, '[default]\ncli_timestamp_format = iso8601\n');
   const env = { ...process.env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_PAGER: '' };
   const client = new KMSClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  const keyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-  for (let i = 0; i < 55; i++) await client.send(new CreateAliasCommand({ AliasName: `alias/both-${String(i).padStart(2, '0')}`, TargetKeyId: keyId }));
+  // 55 aliases over two keys: more than a page of 50, within AWS's quota of 50 per key.
+  const keyIds = [(await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!, (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!];
+  for (let i = 0; i < 55; i++) await client.send(new CreateAliasCommand({ AliasName: `alias/both-${String(i).padStart(2, '0')}`, TargetKeyId: keyIds[i % 2] }));
   const awsOut = (args: string[]) => JSON.parse(execFileSync('aws', ['kms', ...args, '--endpoint-url', url], { env, encoding: 'utf8' })) as Record<string, unknown>;
   const ekmsOut = (args: string[]) => {
     const r = run([...args, '--endpoint-url', url], env);

@@ -438,9 +438,11 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   const h = home();
   const { Kms } = await import('../../src/index.js');
   const kms = await Kms.open({ home: h });
-  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  // 61 aliases over two keys: more than a page of 50, within AWS's quota of 50 per key.
+  const keyIds = [(await kms.createKey({})).KeyMetadata!.KeyId!, (await kms.createKey({})).KeyMetadata!.KeyId!];
+  const keyId = keyIds[0]!;
   const names = Array.from({ length: 61 }, (_, i) => `alias/page-${String(i).padStart(2, '0')}`);
-  for (const n of names) await kms.createAlias({ AliasName: n, TargetKeyId: keyId });
+  for (const [i, n] of names.entries()) await kms.createAlias({ AliasName: n, TargetKeyId: keyIds[i % 2] });
   const server = await startServer(kms, { port: 0 });
   tt.teardown(async () => {
     await server.close();
