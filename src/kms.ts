@@ -78,7 +78,12 @@ export class Kms {
     this.audit = config.audit ? new AuditTrail(config.audit.path, this.arns) : undefined;
     this.rotations = new RotationSchedule(this);
     this.deletions = new DeletionSchedule(store);
-    this.importExpiry = new ImportExpiry(store, this.keys);
+    this.importExpiry = new ImportExpiry(store, this.keys, DUE_RETRY_MS);
+    this.importExpiry.onFailure = (err) =>
+      process.emitWarning(
+        `embedded-kms: recording the expiry of imported key material in ${config.home} failed (${err.message}); the material is refused meanwhile and the write is retried while calls go on`,
+        'EmbeddedKmsWarning',
+      );
     this.rootKey = new RootKeyFollower(config.home, store, engine as ReloadableEngine, () => this.keys.refresh());
     // What the store does by itself is in the audit trail as AWS's service events.
     this.deletions.onDeleted = (keyId, at) => {

@@ -3,9 +3,12 @@
 // background process: as with rotations and deletions, due expiries are applied when a store is
 // opened and before every operation, against the configured clock. The earliest ValidTo is kept
 // in memory, so the check on the hot path is one comparison; it is read again after any change.
+// An expiry that cannot be recorded (a full disk, a store file removed) is no caller's failure:
+// the material is refused in memory (KeyRegistry.expiredUnrecorded) and the write is tried again
+// a second later, while calls on other keys go on, as with due deletions and rotations.
 import { destroyForgottenMaterial } from '../backends/token-orphans.js';
 import type { TokenBackend } from '../backends/token.js';
-import type { Store } from '../store/store.js';
+import { RootKeyChangedError, type Store } from '../store/store.js';
 import { forgetImportedMaterial } from './import-keys.js';
 import { ImportStore } from './import-store.js';
 import type { KeyRegistry } from './registry.js';
@@ -16,10 +19,15 @@ export class ImportExpiry {
   private readonly imports: ImportStore;
   /** The PKCS#11 token, whose objects of expired materials are destroyed (in the background). */
   token: TokenBackend | undefined;
+  /** When recording an expiry last failed; the next try is `retryMs` later. */
+  private failedAt: number | undefined;
+  /** Told of the first failure after a success (or ever), to be reported. */
+  onFailure?: (err: Error) => void;
 
   constructor(
     private readonly store: Store,
     private readonly keys: KeyRegistry,
+    private readonly retryMs: number,
   ) {
     this.imports = new ImportStore(store);
   }
@@ -28,31 +36,62 @@ export class ImportExpiry {
     this.stale = true;
   }
 
-  /** Deletes every imported material whose ValidTo is at or before `now`. Synchronous: one transaction per material. */
+  /**
+   * Deletes every imported material whose ValidTo is at or before `now`. Synchronous: one
+   * transaction per material. Throws only RootKeyChangedError (the caller follows the new root
+   * key and calls again); any other failure leaves the material refused in memory.
+   */
   runDue(now: Date): void {
+    if (this.failedAt !== undefined && now.getTime() - this.failedAt < this.retryMs) return;
     if (!this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
+    let failure: Error | undefined;
     for (const { keyId, materialId } of this.imports.dueExpiries(now)) {
-      let tokenRef: string | undefined;
-      let removed = false;
-      const changed = this.store.write(() => {
-        // Still due inside the transaction (another process may have reimported or expired it).
-        const m = this.imports.material(keyId, materialId);
-        if (!m || m.importState !== 'IMPORTED' || m.validTo === undefined || m.validTo.getTime() > now.getTime()) return false;
-        tokenRef = this.store.getMaterial(keyId, materialId)?.tokenRef;
-        removed = m.pendingRotation; // forgetImportedMaterial removes such a material's row
-        return forgetImportedMaterial(this.store, this.imports, keyId, materialId);
-      });
-      // The record no longer names the object; if the token cannot destroy it now, the import
-      // sweep (backends/token-orphans.ts) does later, for a material that keeps its row.
-      if (changed && tokenRef !== undefined && this.token)
-        void destroyForgottenMaterial(this.store, this.token, keyId, materialId, now, removed).catch(() => undefined);
-      if (changed) {
-        this.keys.invalidate(keyId, { wipe: true });
-        this.store.shred();
+      try {
+        this.expire(keyId, materialId, now);
+      } catch (err) {
+        if (err instanceof RootKeyChangedError) throw err;
+        failure ??= err as Error;
+        this.refuse(keyId, materialId);
       }
     }
+    if (failure) {
+      if (this.failedAt === undefined) this.onFailure?.(failure);
+      this.failedAt = now.getTime();
+      return;
+    }
+    this.failedAt = undefined;
     // invalidate() marked the schedule stale again through the registry; what is read now is current.
     this.stale = false;
     this.earliest = this.imports.earliestExpiry()?.getTime();
+  }
+
+  private expire(keyId: string, materialId: string, now: Date): void {
+    let tokenRef: string | undefined;
+    let removed = false;
+    const changed = this.store.write(() => {
+      // Still due inside the transaction (another process may have reimported or expired it).
+      const m = this.imports.material(keyId, materialId);
+      if (!m || m.importState !== 'IMPORTED' || m.validTo === undefined || m.validTo.getTime() > now.getTime()) return false;
+      tokenRef = this.store.getMaterial(keyId, materialId)?.tokenRef;
+      removed = m.pendingRotation; // forgetImportedMaterial removes such a material's row
+      return forgetImportedMaterial(this.store, this.imports, keyId, materialId);
+    });
+    this.keys.expiredUnrecorded.get(keyId)?.delete(materialId);
+    if (this.keys.expiredUnrecorded.get(keyId)?.size === 0) this.keys.expiredUnrecorded.delete(keyId);
+    // The record no longer names the object; if the token cannot destroy it now, the import
+    // sweep (backends/token-orphans.ts) does later, for a material that keeps its row.
+    if (changed && tokenRef !== undefined && this.token)
+      void destroyForgottenMaterial(this.store, this.token, keyId, materialId, now, removed).catch(() => undefined);
+    if (changed) {
+      this.keys.invalidate(keyId, { wipe: true });
+      this.store.shred();
+    }
+  }
+
+  /** A material past its ValidTo whose expiry is not recorded yet: no operation may use it meanwhile. */
+  private refuse(keyId: string, materialId: string): void {
+    let ids = this.keys.expiredUnrecorded.get(keyId);
+    if (!ids) this.keys.expiredUnrecorded.set(keyId, (ids = new Set()));
+    ids.add(materialId);
   }
 }

@@ -39,6 +39,11 @@ export class KeyRegistry {
   storeConnected?: (customKeyStoreId: string) => boolean | undefined;
   /** Told whenever cached records may be stale (the rotation and deletion schedules re-read due dates then). */
   onStale?: () => void;
+  /**
+   * Key id → ids of imported materials past their ValidTo whose expiry could not be written yet
+   * (ImportExpiry): refused as if expired until it is.
+   */
+  readonly expiredUnrecorded = new Map<string, Set<string>>();
   /** Told when another connection wrote to the store (refresh saw it, whoever called refresh). */
   onChangedElsewhere?: () => void;
 
@@ -203,6 +208,8 @@ export class KeyRegistry {
       },
       handle(materialId = record.currentMaterialId) {
         if (materialId === undefined) throw registry.materialGone(record, `${registry.arns.key(record.keyId)} has no key material.`);
+        if (registry.expiredUnrecorded.size > 0 && registry.expiredUnrecorded.get(record.keyId)?.has(materialId))
+          throw new KeyUnavailableException(`The key material ${materialId} of ${registry.arns.key(record.keyId)} has expired; the key store could not record it yet.`);
         let h = handles.get(materialId);
         if (h) return h;
         // A key made by a build whose OpenSSL had its spec (ML-DSA keys from a Debian 13 build,

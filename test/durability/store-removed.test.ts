@@ -1,6 +1,8 @@
 // A store whose database file is deleted (its folder removed) or replaced (a file restored over
 // it) while a process has it open: SQLite would go on committing into the unlinked file, so the
 // process refuses to write and says why, rather than acknowledge changes no later open will see.
+// Work that falls due meanwhile (here the expiry of imported material) fails without failing the
+// calls on other keys.
 import { copyFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,6 +11,9 @@ import t from 'tap';
 import { Kms } from '../../src/index.js';
 import { tempHome } from '../helpers/backends.js';
 import { rejectsAws } from '../helpers/kms-fixture.js';
+import { collectWarnings, warningsOut } from '../helpers/warnings.js';
+import { externalKey, importInto, makeMaterial } from '../import/helpers.js';
+import { TestClock, addDays } from '../symmetric/helpers.js';
 
 t.test('a store whose folder was removed refuses writes; what it read still answers', async (t) => {
   const home = tempHome();
@@ -43,4 +48,31 @@ t.test('a database file replaced under an open store: its writes are refused, th
   t.same((await reopened.listKeys({})).Keys!.map((k) => k.KeyId), [before], 'the file in place has only what it had');
   t.equal((await reopened.describeKey({ KeyId: before })).KeyMetadata!.Description, 'before the copy');
   t.ok((await reopened.createKey({})).KeyMetadata!.KeyId, 'and a store opened on it writes');
+});
+
+t.test('an expiry of imported material that cannot be recorded refuses that material only, and is reported once', async (t) => {
+  const home = tempHome();
+  const start = new Date('2026-01-01T00:00:00Z');
+  const clock = new TestClock(start);
+  const kms = await Kms.open({ home, clock: clock.read });
+  t.teardown(() => kms.close());
+  const imported = await externalKey(kms);
+  const material = makeMaterial('SYMMETRIC_DEFAULT').bytes;
+  await importInto(kms, imported.KeyId!, material, { validTo: addDays(start, 1) });
+  const blob = (await kms.encrypt({ KeyId: imported.KeyId!, Plaintext: Buffer.from('expires') })).CiphertextBlob!;
+  const other = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const warnings = collectWarnings(t);
+  rmSync(home, { recursive: true, force: true });
+  clock.advanceDays(2);
+
+  for (let call = 0; call < 3; call++) {
+    const ct = (await kms.encrypt({ KeyId: other, Plaintext: Buffer.from(`other ${call}`) })).CiphertextBlob!;
+    t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: ct })).Plaintext!).toString(), `other ${call}`, 'another key goes on');
+    await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob }), 'KeyUnavailableException', /has expired; the key store could not record it yet/);
+    await rejectsAws(t, kms.encrypt({ KeyId: imported.KeyId!, Plaintext: Buffer.from('x') }), 'KeyUnavailableException', /has expired/);
+    clock.now = new Date(clock.now.getTime() + 1500); // past the retry interval: the write is tried again, and fails again
+  }
+  await warningsOut();
+  t.equal(warnings.filter((w) => /expiry of imported key material/.test(w)).length, 1, 'reported once while it keeps failing');
+  t.match(warnings.join('\n'), /was deleted while open/);
 });
