@@ -336,13 +336,14 @@ export class Store {
 
   /** Runs fn in an IMMEDIATE transaction (the write lock is taken up front, so no deadlock upgrade). */
   write<T>(fn: () => T): T {
-    this.checkFileInPlace();
     for (let attempt = 1; ; attempt++) {
       let began = false;
       try {
         const result = this.db
           .transaction(() => {
             began = true;
+            // Checked holding the write lock, so a replacement made while this waited for it is seen.
+            this.checkFileInPlace();
             return fn();
           })
           .immediate();
