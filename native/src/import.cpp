@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -191,12 +190,9 @@ void checkAsymmetric(const KeySpecInfo& spec, EVP_PKEY* pkey) {
       if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) mismatch("key material for " + name + " must be an elliptic curve private key");
       char group[64] = {0};
       std::size_t len = 0;
-      // OpenSSL names explicit parameters that match a standard curve, so the encoding is asked
-      // too: such a key would keep its explicit parameters in GetPublicKey's answer, which other
+      // A key with explicit parameters would keep them in GetPublicKey's answer, which other
       // implementations (and a token) refuse.
-      char encoding[32] = {0};
-      const bool named = EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding, sizeof encoding, nullptr) == 1 &&
-                         std::strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) == 0;
+      const bool named = namesItsCurve(pkey);
       if (!named || EVP_PKEY_get_group_name(pkey, group, sizeof group, &len) != 1) {
         clearOpensslErrors();
         mismatch("key material for " + name + " must name its curve (explicit curve parameters are not accepted)");

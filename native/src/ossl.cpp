@@ -1,6 +1,9 @@
 #include "ekms/ossl.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/rsa.h>
+
+#include <cstring>
 
 #include "ekms/error.hpp"
 
@@ -25,8 +28,17 @@ Pkey parseSpki(ByteView der) {
   return pkey;
 }
 
+bool namesItsCurve(EVP_PKEY* pkey) {
+  char encoding[32] = {0};
+  const bool named = EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding, sizeof encoding, nullptr) == 1 &&
+                     std::strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) == 0;
+  if (!named) clearOpensslErrors();
+  return named;
+}
+
 Pkey parseEcdhPeer(EVP_PKEY* own, ByteView der) {
   Pkey peer = parseSpki(der);
+  if (!namesItsCurve(peer.get())) throw Error(ErrorCode::InvalidInput, "the public key must name its curve (explicit curve parameters are not accepted)");
   if (EVP_PKEY_parameters_eq(own, peer.get()) != 1) {
     clearOpensslErrors();
     throw Error(ErrorCode::InvalidInput, "the public key is not on the key's curve");

@@ -2,6 +2,8 @@
 // SYMMETRIC_DEFAULT ciphertexts (and their tampering), HMAC and AES-GCM known-answer vectors.
 #include <cstring>
 
+#include <openssl/core_names.h>
+
 #include "check.hpp"
 #include "ekms/aead.hpp"
 #include "ekms/ciphertext.hpp"
@@ -161,6 +163,14 @@ TEST(ecdh_agrees_between_two_keys) {
   CHECK_THROWS_CODE(ka->deriveSharedSecret(infinity), ErrorCode::InvalidInput);
   CHECK_THROWS_CODE(parseEcdhPeer(parseSpki(a.publicKey).get(), infinity), ErrorCode::InvalidInput);
   CHECK(parseEcdhPeer(parseSpki(a.publicKey).get(), b.publicKey) != nullptr);
+  // b's own point, its SubjectPublicKeyInfo spelling P-256 out as explicit parameters.
+  Pkey explicitB = parseSpki(b.publicKey);
+  CHECK(namesItsCurve(explicitB.get()));
+  CHECK(EVP_PKEY_set_utf8_string_param(explicitB.get(), OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 1);
+  CHECK(!namesItsCurve(explicitB.get()));
+  Bytes explicitSpki = spkiOf(explicitB.get());
+  CHECK(explicitSpki.size() > b.publicKey.size());
+  CHECK_THROWS_CODE(ka->deriveSharedSecret(explicitSpki), ErrorCode::InvalidInput);
 }
 
 TEST(symmetric_ciphertext_round_trip_context_and_every_byte) {

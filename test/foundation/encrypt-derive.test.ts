@@ -99,7 +99,10 @@ eachBackend('DeriveSharedSecret refuses what AWS refuses', async (t, kms) => {
   const infinity = Buffer.concat([Buffer.from([0x30, algorithmId.length + 4]), algorithmId, Buffer.from([0x03, 0x02, 0x00, 0x00])]);
   const offCurve = Buffer.from(p256);
   offCurve[offCurve.length - 1] = (offCurve[offCurve.length - 1] as number) ^ 1;
-  for (const key of [infinity, offCurve])
+  // A valid P-256 point whose SPKI spells the curve out as explicit parameters (RFC 5480 allows
+  // only the curve's name).
+  const explicit = generateKeyPairSync('ec', { namedCurve: 'prime256v1', paramEncoding: 'explicit' }).publicKey.export({ format: 'der', type: 'spki' });
+  for (const key of [infinity, offCurve, explicit])
     await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: key }), 'ValidationException', '');
   await rejectsAws(t, kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'KEY_AGREEMENT' }), 'ValidationException', 'KeyUsage KEY_AGREEMENT is not compatible with KeySpec RSA_2048');
   await rejectsAws(

@@ -36,9 +36,13 @@ using EcPoint = std::unique_ptr<EC_POINT, OsslFree<EC_POINT, EC_POINT_free>>;
 Bytes spkiOf(EVP_PKEY* pkey);
 // Throws InvalidInput when der is not (all of it) a SubjectPublicKeyInfo.
 Pkey parseSpki(ByteView der);
-// The peer key of an ECDH agreement with `own`: a SubjectPublicKeyInfo on own's curve whose point
-// is valid there and not the point at infinity (which d2i takes). Throws InvalidInput otherwise,
-// before any backend sees it: a token may fail on such a point with a general error.
+// Whether an EC key names its curve (namedCurve) rather than spelling out its parameters. OpenSSL
+// gives explicit parameters that match a standard curve that curve's name, so this asks for the
+// encoding: RFC 5480 forbids explicit parameters in PKIX, and other implementations refuse them.
+bool namesItsCurve(EVP_PKEY* pkey);
+// The peer key of an ECDH agreement with `own`: a SubjectPublicKeyInfo naming own's curve whose
+// point is valid there and not the point at infinity (which d2i takes). Throws InvalidInput
+// otherwise, before any backend sees it: a token may fail on such a point with a general error.
 Pkey parseEcdhPeer(EVP_PKEY* own, ByteView der);
 
 // DER PKCS#8 PrivateKeyInfo, the form key material is kept in.
