@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 import type { Pkcs11Options } from '../config.js';
-import { warnIfOthersCanRead } from '../files/secret-file-mode.js';
+import { warnIfOthersCanAccess } from '../files/secret-file-mode.js';
 import type { ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoresListEntry, KeySpec, KeyUsageType } from '../model/types.js';
 import { addon, nativeCode, type NativeAddon, type NativeKeyHandle } from '../native/addon.js';
 import type { KeyRecord, MaterialRecord } from '../store/records.js';
@@ -141,7 +141,7 @@ export async function openNativeToken(options: Pkcs11Options, cacheCapacity: num
         ? 'give the PKCS#11 PIN either as pin or as pinFile, not both'
         : 'no PKCS#11 user PIN is configured (pkcs11.pin or pkcs11.pinFile, EKMS_PKCS11_PIN or EKMS_PKCS11_PIN_FILE)',
     );
-  if (hasPinFile) warnIfOthersCanRead(options.pinFile as string, 'the PKCS#11 user PIN');
+  if (hasPinFile) warnIfOthersCanAccess(options.pinFile as string, 'the PKCS#11 user PIN');
   const token = new (addon as AddonWithToken).Token();
   const pin = hasPin ? Buffer.from(options.pin as string, 'utf8') : null;
   try {

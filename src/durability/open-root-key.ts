@@ -3,7 +3,7 @@
 // is the store's. A rotation may commit while we open; then we look again rather than refuse.
 import { join } from 'node:path';
 
-import { warnIfOthersCanRead } from '../files/secret-file-mode.js';
+import { warnIfOthersCanAccess } from '../files/secret-file-mode.js';
 import { addon, type NativeEngine } from '../native/addon.js';
 import { Store } from '../store/store.js';
 import { finishRootKeyChange, rootKeyPath } from './root-key-files.js';
@@ -35,7 +35,7 @@ export function openStoreRootKey(
       );
     }
     if (expectedCheck === undefined || engine.checkValue().equals(expectedCheck)) {
-      warnIfOthersCanRead(rootPath, 'the root key, which unwraps every software key of the store');
+      warnIfOthersCanAccess(rootPath, 'the root key, which unwraps every software key of the store');
       return { engine, expectedCheck };
     }
     engine.close();

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { warnIfOthersCanRead } from '../files/secret-file-mode.js';
+import { warnIfOthersCanAccess } from '../files/secret-file-mode.js';
 
 export type AccessKeys = ReadonlyMap<string, string>;
 
@@ -36,7 +36,7 @@ export function readAccessKeyFile(path: string, { warn = true } = {}): Map<strin
   let parsed: unknown;
   try {
     statSync(path);
-    if (warn) warnIfOthersCanRead(path, 'secret access keys that sign requests to the endpoint');
+    if (warn) warnIfOthersCanAccess(path, 'secret access keys that sign requests to the endpoint');
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new AccessKeysError(`${path} is not readable JSON (${(err as NodeJS.ErrnoException).code ?? 'syntax error'})`);

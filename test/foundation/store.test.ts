@@ -85,6 +85,19 @@ t.test('a root key file that others can read is said at open, with its mode', as
   t.match(warnings[0], /root\.key can be read by other users \(mode 0644\): it holds the root key.*chmod 600 it/);
   t.equal((await kms.listKeys()).Keys!.length, 0, 'and the store still opens');
   await kms.close();
+  // What the mode allows is said as it is: a group that may write could replace the root key.
+  for (const [mode, said] of [
+    [0o620, 'can be written by other users (mode 0620)'],
+    [0o666, 'can be read and written by other users (mode 0666)'],
+    [0o711, undefined],
+  ] as const) {
+    chmodSync(join(home, 'root.key'), mode);
+    warnings.length = 0;
+    await (await Kms.open({ home })).close();
+    await warningsOut();
+    if (said === undefined) t.same(warnings, [], `none for mode ${mode.toString(8)}: execute bits give nothing away`);
+    else t.match(warnings[0], said);
+  }
 });
 
 const specs: [KeySpec, KeyUsageType][] = [
