@@ -4,6 +4,7 @@
 // (--marker or --limit, or --no-paginate). --page-size sets each call's Limit; --max-items bounds
 // the items printed and, when more are left, adds a NextToken that --starting-token resumes from.
 import { pythonJson } from '../client/python-json.js';
+import { pythonBase64 } from './python-base64.js';
 import type { OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { ParamError } from './params.js';
@@ -56,17 +57,6 @@ export interface Paging {
 function encodeToken(r: Resume): string {
   const token = { Marker: r.marker ?? null, ...(r.truncated || r.skip !== 0 ? { boto_truncate_amount: r.skip } : {}) };
   return Buffer.from(pythonJson(token)).toString('base64');
-}
-
-/** Python's base64.b64decode(): characters outside the alphabet dropped; short padding an error (undefined). */
-function pythonBase64(token: string): Buffer | undefined {
-  const cleaned = token.replace(/[^A-Za-z0-9+/=]/g, '');
-  const data = cleaned.replace(/=+$/, '');
-  if (data.includes('=')) return undefined;
-  const rest = data.length % 4;
-  const pads = cleaned.length - data.length;
-  if (rest === 1 || (rest === 2 && pads < 2) || (rest === 3 && pads < 1)) return undefined;
-  return Buffer.from(data, 'base64');
 }
 
 /** Python's int() of a text, or undefined where it raises ValueError. */
@@ -181,14 +171,23 @@ export function pagingOf(
   if (pageSize !== undefined) paging.pageSize = integer('--page-size', pageSize);
   const maxItems = flags.get('--max-items');
   if (maxItems !== undefined) {
-    const n = integer('--max-items', maxItems);
     // botocore cuts the first page as Python slices it: 0 keeps nothing, -N all but the last N
-    // (and the NextToken carries that amount). AWS CLI v1 warned about these; v2 does not.
-    paging.maxItems = n;
+    // (and the NextToken carries that amount); maxItemsWarning says so first.
+    paging.maxItems = integer('--max-items', maxItems);
   }
   const start = flags.get('--starting-token');
   if (start !== undefined) paging.start = decodeToken(start);
   return paging;
+}
+
+/**
+ * The AWS CLI's warning for a --max-items of 0 or less, given to a listing whose paging flags
+ * passed pagingOf (with --limit or --marker too: it warns before it drops them).
+ */
+export function maxItemsWarning(flags: Map<string, string>): string | undefined {
+  const value = flags.get('--max-items');
+  if (value === undefined || !/^\s*[+-]?\d+\s*$/.test(value) || Number(value) > 0) return undefined;
+  return 'warning: Non-positive values for --max-items may result in undefined behavior.\n';
 }
 
 /** The first request of a paginated listing: the command's input, its --page-size as Limit, and what its --starting-token sets. */

@@ -1,5 +1,5 @@
 // `ekms` and `aws kms` against one `ekms serve`: the same listings, page by page.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -53,4 +53,12 @@ t.test('ekms and the AWS CLI print the same paginated listings', { skip: awsVers
   const viaAws = chain(awsOut);
   tt.equal(viaAws.length, 55, 'aws kms: --max-items runs give all 55');
   tt.same(chain(ekmsOut), viaAws, 'ekms: the same items through --max-items and --starting-token');
+  // A --max-items of 0 or less: the same output, and the same warning on stderr.
+  for (const n of ['0', '-2']) {
+    const args = ['list-aliases', '--max-items', n, '--endpoint-url', url];
+    const viaCli = spawnSync('aws', ['kms', ...args], { env, encoding: 'utf8' });
+    const ours = run(args, env);
+    tt.same(JSON.parse(ours.stdout), JSON.parse(viaCli.stdout), `--max-items ${n}: what aws kms prints`);
+    tt.equal(ours.stderr, viaCli.stderr, `--max-items ${n}: and its warning`);
+  }
 });

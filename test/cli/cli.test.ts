@@ -488,7 +488,9 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   tt.equal(both.code, 255);
   tt.equal(both.stderr, '\nError during pagination: Cannot specify --no-paginate along with pagination arguments: --starting-token, --max-items\n', "the AWS CLI's message, its order");
   // Python's truth: --max-items 0 counts as not given.
-  tt.equal((await ekms(['list-aliases', '--max-items', '0', '--limit', '5', '--home', h])).code, 0);
+  const zeroWithLimit = await ekms(['list-aliases', '--max-items', '0', '--limit', '5', '--home', h]);
+  tt.equal(zeroWithLimit.code, 0);
+  tt.match(zeroWithLimit.stderr, /^warning: Non-positive values for --max-items/, 'warned all the same, as aws-cli 1.45 does');
   // A Limit or Marker in --cli-input-json is no page asked for: the AWS CLI looks at the flags,
   // and pages with that Limit as the page size (and from that Marker).
   const all = JSON.parse((await ekms(['list-aliases', '--home', h])).stdout) as { Aliases: { AliasName: string }[] };
@@ -510,7 +512,8 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   tt.match(zeroPage.stderr, /Invalid value for parameter Limit, value: 0, valid min value: 1/);
   const noMax = await ekms(['list-aliases', '--max-items', '0', '--home', h]);
   tt.equal(noMax.code, 0);
-  tt.equal(noMax.stderr, '', 'no warning: AWS CLI v1 printed one, v2 does not');
+  const nonPositive = 'warning: Non-positive values for --max-items may result in undefined behavior.\n';
+  tt.equal(noMax.stderr, nonPositive, "the AWS CLI's warning (1.45's words)");
   // As the AWS CLI (2.9.19 and 1.45 both) prints it: botocore cuts the first page as Python
   // slices it, and the NextToken carries the amount.
   const truncatedToken = (amount: number) => Buffer.from(`{"Marker": null, "boto_truncate_amount": ${amount}}`).toString('base64');
@@ -519,6 +522,8 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   tt.equal(allButTwo.code, 0);
   tt.same(listed(allButTwo), names.slice(0, 48), '--max-items -2: the first page (50) but its last 2');
   tt.equal(JSON.parse(allButTwo.stdout).NextToken, truncatedToken(-2));
+  tt.equal(allButTwo.stderr, nonPositive);
+  tt.equal((await ekms(['list-aliases', '--max-items', '3', '--home', h])).stderr, '', 'none for a positive --max-items');
 
   // Text output page by page, each page through --query, and the NextToken last.
   const counts = await ekms(['list-aliases', '--query', 'length(Aliases)', '--output', 'text', '--home', h]);
