@@ -8,7 +8,8 @@ import { homedir } from 'node:os';
 
 import { parse as parseYaml } from 'yaml';
 
-import { decodeBase64, encodeBase64 } from '../model/codec.js';
+import { encodeBase64 } from '../model/codec.js';
+import { pythonBase64 } from './python-base64.js';
 import { shapes, type ShapeDef } from '../model/service-model.js';
 import { UsageError } from './args.js';
 import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
@@ -102,18 +103,16 @@ function blob(flag: string, loaded: { text?: string; bytes?: Buffer }, ctx: Para
   if (loaded.bytes) return encodeBase64(loaded.bytes);
   const text = loaded.text ?? '';
   if (ctx.binaryFormat === 'raw-in-base64-out') return encodeBase64(Buffer.from(text, 'utf8'));
-  // Python's base64 decoding, which the AWS CLI uses, skips whitespace (a value wrapped by `base64`).
-  const compact = text.replace(/\s+/g, '');
-  try {
-    decodeBase64(compact);
-  } catch {
-    // Never echo the value (the AWS CLI does): it may be a plaintext.
+  // As AWS CLI v2 decodes: what is outside the alphabet (whitespace of a value wrapped by
+  // `base64`, say) is skipped; only bad padding is refused.
+  const bytes = pythonBase64(text);
+  // Never echo the value (the AWS CLI does): it may be a plaintext.
+  if (bytes === undefined)
     throw new ParamError(
       `Invalid base64 in ${flag}: blob values are base64; use fileb://<path> for a file's bytes, or --cli-binary-format raw-in-base64-out for text.`,
       255,
     );
-  }
-  return compact;
+  return encodeBase64(bytes);
 }
 
 function scalar(flag: string, shapeName: string, text: string): unknown {
