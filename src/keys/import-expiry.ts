@@ -39,26 +39,37 @@ export class ImportExpiry {
   /**
    * Deletes every imported material whose ValidTo is at or before `now`. Synchronous: one
    * transaction per material. Throws only RootKeyChangedError (the caller follows the new root
-   * key and calls again); any other failure leaves the material refused in memory.
+   * key and calls again); any other failure leaves the material refused in memory. While writes
+   * fail, every call reads what is due (a material expiring meanwhile is refused at once, one
+   * expired or reimported by another process no longer is) and writes again a second later.
    */
   runDue(now: Date): void {
-    if (this.failedAt !== undefined && now.getTime() - this.failedAt < this.retryMs) return;
-    if (!this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
+    const failing = this.failedAt !== undefined;
+    if (!failing && !this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
+    const write = !failing || now.getTime() - (this.failedAt as number) >= this.retryMs;
+    const refused = new Map<string, Set<string>>();
     let failure: Error | undefined;
     for (const { keyId, materialId } of this.imports.dueExpiries(now)) {
       try {
-        this.expire(keyId, materialId, now);
+        if (write) {
+          this.expire(keyId, materialId, now);
+          continue;
+        }
       } catch (err) {
         if (err instanceof RootKeyChangedError) throw err;
         failure ??= err as Error;
-        this.refuse(keyId, materialId);
       }
+      if (!refused.has(keyId)) refused.set(keyId, new Set());
+      refused.get(keyId)!.add(materialId);
     }
+    this.keys.expiredUnrecorded.clear();
+    for (const [keyId, ids] of refused) this.keys.expiredUnrecorded.set(keyId, ids);
     if (failure) {
-      if (this.failedAt === undefined) this.onFailure?.(failure);
+      if (!failing) this.onFailure?.(failure);
       this.failedAt = now.getTime();
       return;
     }
+    if (refused.size > 0) return; // still waiting to write again
     this.failedAt = undefined;
     // invalidate() marked the schedule stale again through the registry; what is read now is current.
     this.stale = false;
@@ -76,8 +87,6 @@ export class ImportExpiry {
       removed = m.pendingRotation; // forgetImportedMaterial removes such a material's row
       return forgetImportedMaterial(this.store, this.imports, keyId, materialId);
     });
-    this.keys.expiredUnrecorded.get(keyId)?.delete(materialId);
-    if (this.keys.expiredUnrecorded.get(keyId)?.size === 0) this.keys.expiredUnrecorded.delete(keyId);
     // The record no longer names the object; if the token cannot destroy it now, the import
     // sweep (backends/token-orphans.ts) does later, for a material that keeps its row.
     if (changed && tokenRef !== undefined && this.token)
@@ -86,12 +95,5 @@ export class ImportExpiry {
       this.keys.invalidate(keyId, { wipe: true });
       this.store.shred();
     }
-  }
-
-  /** A material past its ValidTo whose expiry is not recorded yet: no operation may use it meanwhile. */
-  private refuse(keyId: string, materialId: string): void {
-    let ids = this.keys.expiredUnrecorded.get(keyId);
-    if (!ids) this.keys.expiredUnrecorded.set(keyId, (ids = new Set()));
-    ids.add(materialId);
   }
 }

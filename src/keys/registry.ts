@@ -208,8 +208,13 @@ export class KeyRegistry {
       },
       handle(materialId = record.currentMaterialId) {
         if (materialId === undefined) throw registry.materialGone(record, `${registry.arns.key(record.keyId)} has no key material.`);
-        if (registry.expiredUnrecorded.size > 0 && registry.expiredUnrecorded.get(record.keyId)?.has(materialId))
-          throw new KeyUnavailableException(`The key material ${materialId} of ${registry.arns.key(record.keyId)} has expired; the key store could not record it yet.`);
+        if (registry.expiredUnrecorded.size > 0 && registry.expiredUnrecorded.get(record.keyId)?.has(materialId)) {
+          // As the key will be once its expiry is written: pending import for its current
+          // material, an old material's ciphertexts refused (as materialGone would).
+          const arn = registry.arns.key(record.keyId);
+          if (materialId === record.currentMaterialId) throw refusal('pendingImport', arn, record);
+          throw new KeyUnavailableException(`The key material ${materialId} of ${arn} is not available.`);
+        }
         let h = handles.get(materialId);
         if (h) return h;
         // A key made by a build whose OpenSSL had its spec (ML-DSA keys from a Debian 13 build,

@@ -3,7 +3,7 @@
 // process refuses to write and says why, rather than acknowledge changes no later open will see.
 // Work that falls due meanwhile (here the expiry of imported material) fails without failing the
 // calls on other keys.
-import { copyFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, linkSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import t from 'tap';
@@ -59,20 +59,58 @@ t.test('an expiry of imported material that cannot be recorded refuses that mate
   const imported = await externalKey(kms);
   const material = makeMaterial('SYMMETRIC_DEFAULT').bytes;
   await importInto(kms, imported.KeyId!, material, { validTo: addDays(start, 1) });
+  const later = await externalKey(kms);
+  await importInto(kms, later.KeyId!, makeMaterial('SYMMETRIC_DEFAULT').bytes, { validTo: new Date(addDays(start, 2).getTime() + 500) });
   const blob = (await kms.encrypt({ KeyId: imported.KeyId!, Plaintext: Buffer.from('expires') })).CiphertextBlob!;
   const other = (await kms.createKey({})).KeyMetadata!.KeyId!;
   const warnings = collectWarnings(t);
   rmSync(home, { recursive: true, force: true });
   clock.advanceDays(2);
 
+  const pendingImport = `${imported.Arn} is pending import.`;
   for (let call = 0; call < 3; call++) {
     const ct = (await kms.encrypt({ KeyId: other, Plaintext: Buffer.from(`other ${call}`) })).CiphertextBlob!;
     t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: ct })).Plaintext!).toString(), `other ${call}`, 'another key goes on');
-    await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob }), 'KeyUnavailableException', /has expired; the key store could not record it yet/);
-    await rejectsAws(t, kms.encrypt({ KeyId: imported.KeyId!, Plaintext: Buffer.from('x') }), 'KeyUnavailableException', /has expired/);
+    // As once the expiry is written: the key is pending import.
+    await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob }), 'KMSInvalidStateException', pendingImport);
+    await rejectsAws(t, kms.encrypt({ KeyId: imported.KeyId!, Plaintext: Buffer.from('x') }), 'KMSInvalidStateException', pendingImport);
+    if (call === 0) {
+      // Within the second before the write is tried again, a material that expires is refused at once.
+      clock.now = new Date(clock.now.getTime() + 600);
+      await rejectsAws(t, kms.encrypt({ KeyId: later.KeyId!, Plaintext: Buffer.from('x') }), 'KMSInvalidStateException', `${later.Arn} is pending import.`);
+    }
     clock.now = new Date(clock.now.getTime() + 1500); // past the retry interval: the write is tried again, and fails again
   }
   await warningsOut();
   t.equal(warnings.filter((w) => /expiry of imported key material/.test(w)).length, 1, 'reported once while it keeps failing');
   t.match(warnings.join('\n'), /was deleted while open/);
+});
+
+t.test('a material refused while its expiry could not be written is usable again once another process reimports it', async (t) => {
+  const home = tempHome();
+  const start = new Date('2026-01-01T00:00:00Z');
+  const clock = new TestClock(start);
+  const kms = await Kms.open({ home, clock: clock.read });
+  t.teardown(() => kms.close());
+  const key = await externalKey(kms);
+  const material = makeMaterial('SYMMETRIC_DEFAULT').bytes;
+  await importInto(kms, key.KeyId!, material, { validTo: addDays(start, 1) });
+  await kms.describeKey({ KeyId: key.KeyId! });
+  // The database file taken away for a while (a hard link keeps it), then put back.
+  const db = join(home, 'store.sqlite3');
+  const kept = join(home, 'kept.sqlite3');
+  linkSync(db, kept);
+  unlinkSync(db);
+  clock.advanceDays(2);
+  await rejectsAws(t, kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('x') }), 'KMSInvalidStateException', `${key.Arn} is pending import.`);
+  linkSync(kept, db);
+  unlinkSync(kept);
+
+  // Another process records the expiry (at open) and imports the material again, without ValidTo.
+  const second = await Kms.open({ home, clock: clock.read });
+  t.equal((await second.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'PendingImport', 'the other process wrote the expiry');
+  await importInto(second, key.KeyId!, material);
+  await second.close();
+  const ct = (await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('again') })).CiphertextBlob!;
+  t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: ct })).Plaintext!).toString(), 'again', 'this process no longer refuses it');
 });
