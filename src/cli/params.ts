@@ -104,8 +104,9 @@ function blob(flag: string, loaded: { text?: string; bytes?: Buffer }, ctx: Para
   const text = loaded.text ?? '';
   if (ctx.binaryFormat === 'raw-in-base64-out') return encodeBase64(Buffer.from(text, 'utf8'));
   // As AWS CLI v2 decodes: what is outside the alphabet (whitespace of a value wrapped by
-  // `base64`, say) is skipped; only bad padding is refused.
-  const bytes = pythonBase64(text);
+  // `base64`, say) is skipped; bad padding is refused, and so is a text that is not ASCII (Python
+  // refuses such a str: it is text meant for raw-in-base64-out, not base64).
+  const bytes = /[^\x00-\x7f]/.test(text) ? undefined : pythonBase64(text);
   // Never echo the value (the AWS CLI does): it may be a plaintext.
   if (bytes === undefined)
     throw new ParamError(

@@ -5,7 +5,8 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const VALUE = new Map([...ALPHABET].map((c, i) => [c, i]));
 
 /**
- * Python's binascii.a2b_base64 in its lenient mode: characters outside the alphabet are skipped,
+ * Python's binascii.a2b_base64 in its lenient mode, over the text's UTF-8 bytes (so a character
+ * that is not ASCII is skipped, as botocore's decoding of a token skips it): characters outside the alphabet are skipped,
  * a completed padding ends the input (what follows is ignored), and a last group cut short is an
  * error (undefined).
  */
