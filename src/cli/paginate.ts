@@ -112,9 +112,11 @@ function decodeToken(token: string): Start {
   return { params: parts[0] === 'None' ? {} : { Marker: parts[0] }, skip };
 }
 
+/** argparse's type=int: Python's int() of the text, or its usage error. */
 function integer(flag: string, value: string): number {
-  if (!/^[+-]?\d+$/.test(value.trim())) throw new UsageError(`argument ${flag}: invalid int value: '${value}'`);
-  return Number(value);
+  const n = pythonInt(value);
+  if (n === undefined) throw new UsageError(`argument ${flag}: invalid int value: '${value}'`);
+  return n;
 }
 
 /**
@@ -144,8 +146,6 @@ function named(op: OperationName, args: ParsedArgs, flag: string): boolean {
   return args.flags.some(({ flag: given }) => given === flag || abbreviated(given, flags) === flag);
 }
 
-/** Python's truth of an argparse value: 0 (and an empty text) counts as not given. */
-const truthy = (value: string): boolean => (/^\s*[+-]?\d+\s*$/.test(value) ? Number(value) !== 0 : value !== '');
 
 /**
  * How to page `op` with this input, or undefined for one call: not a listing, --no-paginate, or
@@ -161,21 +161,22 @@ export function pagingOf(
 ): Paging | undefined {
   const resultKey = RESULT_KEY[op];
   if (resultKey === undefined) return undefined;
+  // argparse reads the integers first, whether or not the listing is paged.
+  const pageSize = flags.has('--page-size') ? integer('--page-size', flags.get('--page-size')!) : undefined;
+  const maxItems = flags.has('--max-items') ? integer('--max-items', flags.get('--max-items')!) : undefined;
+  const start = flags.get('--starting-token');
   if (args.switches.has('--no-paginate') || named(op, args, '--marker') || named(op, args, '--limit')) {
-    const given = PAGING_FLAGS.filter((f) => flags.has(f) && truthy(flags.get(f)!));
+    // Python's truth: 0 and an empty token count as not given here (see unpagedFlagsInput).
+    const value = { '--starting-token': start, '--page-size': pageSize, '--max-items': maxItems };
+    const given = PAGING_FLAGS.filter((f) => value[f] !== undefined && value[f] !== 0 && value[f] !== '');
     if (given.length > 0) throw new PaginationError(`Error during pagination: Cannot specify --no-paginate along with pagination arguments: ${given.join(', ')}`);
     return undefined;
   }
   const paging: Paging = { resultKey };
-  const pageSize = flags.get('--page-size');
-  if (pageSize !== undefined) paging.pageSize = integer('--page-size', pageSize);
-  const maxItems = flags.get('--max-items');
-  if (maxItems !== undefined) {
-    // botocore cuts the first page as Python slices it: 0 keeps nothing, -N all but the last N
-    // (and the NextToken carries that amount); maxItemsWarning says so first.
-    paging.maxItems = integer('--max-items', maxItems);
-  }
-  const start = flags.get('--starting-token');
+  if (pageSize !== undefined) paging.pageSize = pageSize;
+  // botocore cuts the first page as Python slices it: 0 keeps nothing, -N all but the last N
+  // (and the NextToken carries that amount); maxItemsWarning says so first.
+  if (maxItems !== undefined) paging.maxItems = maxItems;
   if (start !== undefined) paging.start = decodeToken(start);
   return paging;
 }
@@ -186,8 +187,19 @@ export function pagingOf(
  */
 export function maxItemsWarning(flags: Map<string, string>): string | undefined {
   const value = flags.get('--max-items');
-  if (value === undefined || !/^\s*[+-]?\d+\s*$/.test(value) || Number(value) > 0) return undefined;
+  const n = value === undefined ? undefined : pythonInt(value);
+  if (n === undefined || n > 0) return undefined;
   return 'warning: Non-positive values for --max-items may result in undefined behavior.\n';
+}
+
+/**
+ * An unpaged listing (--no-paginate, --limit, --marker) given paging flags that Python finds
+ * false (0, an empty token): the AWS CLI still puts them in the request as PaginationConfig, which
+ * its parameter validation then refuses. The input to validate so, or undefined when none is given.
+ */
+export function unpagedFlagsInput(op: OperationName, input: Record<string, unknown>, flags: Map<string, string>): Record<string, unknown> | undefined {
+  if (RESULT_KEY[op] === undefined || flags.size === 0) return undefined;
+  return { ...input, PaginationConfig: Object.fromEntries(flags) };
 }
 
 /** The first request of a paginated listing: the command's input, its --page-size as Limit, and what its --starting-token sets. */

@@ -11,7 +11,7 @@ import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { profileOf, remoteSettings, withCliSettings } from './aws-config.js';
 import { abbreviated, flagsOf, kebab, requiredMembers } from './names.js';
 import { applyQuery, asParsed, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
-import { firstPageInput, maxItemsWarning, paginate, pagingOf, splitPagingFlags } from './paginate.js';
+import { firstPageInput, maxItemsWarning, paginate, pagingOf, splitPagingFlags, unpagedFlagsInput } from './paginate.js';
 import { checkParams } from './param-check.js';
 import { generateSkeleton } from './skeleton.js';
 import { cliInputJson, cliInputYaml, memberValue, ParamError, type BinaryFormat, type ParamContext } from './params.js';
@@ -99,6 +99,8 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   const paging = pagingOf(op, wireInput, args, pagingFlags);
   const warning = maxItemsWarning(pagingFlags);
   if (warning) ctx.stderr(warning);
+  const unpaged = paging ? undefined : unpagedFlagsInput(op, wireInput, pagingFlags);
+  if (unpaged) checkParams(operations[op]!.input, unpaged);
   // --page-size is the request's Limit, and --starting-token may set its Marker: checked as
   // botocore checks them, before anything is sent.
   if (paging) checkParams(operations[op]!.input, firstPageInput(paging, wireInput));

@@ -288,6 +288,12 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   tt.equal(badB64.code, 255);
   tt.match(badB64.stderr, /Invalid base64 in --plaintext/);
   tt.notMatch(badB64.stderr, /not base64!/, 'the value (maybe a plaintext) is not echoed');
+  // Python decodes leniently, skipping what is outside the alphabet, but refuses a text that is not ASCII.
+  const lenient = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'aGk=!', '--home', dir]);
+  tt.notMatch(lenient.stderr, /Invalid base64/, 'a stray ASCII character is skipped');
+  const accented = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'h\u00e9llo w\u00f6rld', '--home', dir]);
+  tt.equal(accented.code, 255);
+  tt.match(accented.stderr, /Invalid base64 in --plaintext/, 'text that is not ASCII is no base64');
   const noFile = await ekms(['encrypt', '--key-id', 'k', '--plaintext', 'fileb:///nonexistent/file', '--home', dir]);
   tt.equal(noFile.code, 252);
   tt.match(noFile.stderr, /Unable to load paramfile fileb:\/\/\/nonexistent\/file: \[Errno 2\] No such file or directory: '\/nonexistent\/file'/);
@@ -488,9 +494,20 @@ t.test('listings are followed page by page, as the AWS CLI does', async (tt) => 
   tt.equal(both.code, 255);
   tt.equal(both.stderr, '\nError during pagination: Cannot specify --no-paginate along with pagination arguments: --starting-token, --max-items\n', "the AWS CLI's message, its order");
   // Python's truth: --max-items 0 counts as not given.
+  // But it is still put in the request, as PaginationConfig, which parameter validation refuses
+  // (aws-cli 1.45's words, after its warning).
+  const refusedConfig = '\nParameter validation failed:\nUnknown parameter in input: "PaginationConfig", must be one of: KeyId, Limit, Marker\n';
   const zeroWithLimit = await ekms(['list-aliases', '--max-items', '0', '--limit', '5', '--home', h]);
-  tt.equal(zeroWithLimit.code, 0);
-  tt.match(zeroWithLimit.stderr, /^warning: Non-positive values for --max-items/, 'warned all the same, as aws-cli 1.45 does');
+  tt.equal(zeroWithLimit.code, 252);
+  tt.equal(zeroWithLimit.stderr, `warning: Non-positive values for --max-items may result in undefined behavior.\n${refusedConfig}`);
+  for (const flags of [['--page-size', '0', '--no-paginate'], ['--starting-token=', '--marker', 'm'], ['--max-items', '0_0', '--page-size', '+0', '--limit', '5']]) {
+    const r = await ekms(['list-aliases', ...flags, '--home', h]);
+    tt.equal(r.code, 252, flags.join(' '));
+    tt.ok(r.stderr.endsWith(refusedConfig), `${flags.join(' ')}: ${r.stderr}`);
+  }
+  const pythonInt = await ekms(['list-aliases', '--max-items', ' 1_0 ', '--home', h]);
+  tt.equal(pythonInt.code, 0, "--max-items is read as Python's int() reads it");
+  tt.equal((JSON.parse(pythonInt.stdout) as { Aliases: unknown[] }).Aliases.length, 10);
   // A Limit or Marker in --cli-input-json is no page asked for: the AWS CLI looks at the flags,
   // and pages with that Limit as the page size (and from that Marker).
   const all = JSON.parse((await ekms(['list-aliases', '--home', h])).stdout) as { Aliases: { AliasName: string }[] };
