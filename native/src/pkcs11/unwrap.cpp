@@ -366,29 +366,33 @@ void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, c
     upper = paddedSecretLength(s, unwrapper, u.kwp);
     lower = upper - 7;
   }
-  // Without CKA_VALUE_LEN the token tells the length to within AES-KWP's padding only.
-  const std::string notRange = lower == upper ? ", not " + std::to_string(upper) + " bytes"
-                                  : "; this material is " + std::to_string(lower) + " to " + std::to_string(upper) +
-                                        " bytes long (to within the padding of AES key wrap)";
+  // Without CKA_VALUE_LEN the token tells the length to within AES-KWP's padding only: the
+  // message says as much as is known, from `lo` to `hi` bytes.
+  const auto notRange = [&](std::size_t lo, std::size_t hi) {
+    return lo == hi ? ", not " + std::to_string(hi) + " bytes"
+                    : "; this material is " + std::to_string(lo) + " to " + std::to_string(hi) + " bytes long (to within the padding of AES key wrap)";
+  };
   if (spec.family == KeyFamily::Aes) {
     // 25 to 31 bytes are no AES key: AES-ECB fails on them; 32 is what is left.
     if (lower == upper) checkSecretMaterialLength(keySpecName, upper);
-    if (lower > 32 || upper < 32) mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long" + notRange);
+    if (lower > 32 || upper < 32) mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long" + notRange(lower, upper));
     try {
       out.materialId = aesMaterialIdOnToken(s, key, keyId);
       return;
     } catch (const RvError& e) {
       if (isSessionLost(e.rv()) || isHandleStale(e.rv())) throw;
-      mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long" + notRange);
+      // AES refused it: shorter than 32 bytes, so within the bounds, not 32 itself.
+      mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long" + (lower < 32 ? notRange(lower, 31) : std::string()));
     }
   }
   // HMAC: the upper bound from the padded length is exact (the limits are multiples of 8); the
   // lower one is the minimum key size of the spec's own MAC mechanism, which is AWS's minimum.
   if (lower == upper) checkSecretMaterialLength(keySpecName, upper);
   const std::size_t min = static_cast<std::size_t>(spec.bits / 8), max = spec.bits <= 256 ? 64 : 128;
-  const std::string range = "key material for " + std::string(spec.name) + " must be " + std::to_string(min) + " to " + std::to_string(max) + " bytes long" + notRange;
-  if (upper > max || upper < min) mismatch(range);
-  if (!macTakes(s, key, hmacMechanismOf(spec), nullptr, hmacMaterialIdMessage(keyId))) mismatch(range);
+  const std::string range = "key material for " + std::string(spec.name) + " must be " + std::to_string(min) + " to " + std::to_string(max) + " bytes long";
+  if (upper > max || upper < min) mismatch(range + notRange(lower, upper));
+  // The MAC mechanism refused it: shorter than its minimum, so within the bounds, below min.
+  if (!macTakes(s, key, hmacMechanismOf(spec), nullptr, hmacMaterialIdMessage(keyId))) mismatch(range + (lower < min ? notRange(lower, min - 1) : std::string()));
   Bytes mac;
   if (macTakes(s, key, CKM_SHA256_HMAC, &mac, hmacMaterialIdMessage(keyId))) {
     out.materialId = materialIdFromCheckValue(keyId, mac);
