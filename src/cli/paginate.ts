@@ -146,7 +146,6 @@ function named(op: OperationName, args: ParsedArgs, flag: string): boolean {
   return args.flags.some(({ flag: given }) => given === flag || abbreviated(given, flags) === flag);
 }
 
-
 /**
  * How to page `op` with this input, or undefined for one call: not a listing, --no-paginate, or
  * a page asked for by --marker or --limit (which turns pagination off, as in the AWS CLI). A
