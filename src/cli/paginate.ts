@@ -4,10 +4,10 @@
 // (--marker or --limit, or --no-paginate). --page-size sets each call's Limit; --max-items bounds
 // the items printed and, when more are left, adds a NextToken that --starting-token resumes from.
 import { pythonJson } from '../client/python-json.js';
-import { pythonBase64 } from './python-base64.js';
 import type { OperationName } from '../model/service-model.js';
 import { UsageError, type ParsedArgs } from './args.js';
 import { ParamError } from './params.js';
+import { pythonBase64 } from './python-base64.js';
 import { abbreviated, flagsOf } from './names.js';
 
 /** The listings, and the member that holds their items (botocore's paginators-1.json for KMS). */
