@@ -192,8 +192,7 @@ void checkAsymmetric(const KeySpecInfo& spec, EVP_PKEY* pkey) {
       std::size_t len = 0;
       // A key with explicit parameters would keep them in GetPublicKey's answer, which other
       // implementations (and a token) refuse.
-      const bool named = namesItsCurve(pkey);
-      if (!named || EVP_PKEY_get_group_name(pkey, group, sizeof group, &len) != 1) {
+      if (!namesItsCurve(pkey) || EVP_PKEY_get_group_name(pkey, group, sizeof group, &len) != 1) {
         clearOpensslErrors();
         mismatch("key material for " + name + " must name its curve (explicit curve parameters are not accepted)");
       }

@@ -196,8 +196,9 @@ export function maxItemsWarning(flags: Map<string, string>): string | undefined 
  * false (0, an empty token): the AWS CLI still puts them in the request as PaginationConfig, which
  * its parameter validation then refuses. The input to validate so, or undefined when none is given.
  */
-export function unpagedFlagsInput(op: OperationName, input: Record<string, unknown>, flags: Map<string, string>): Record<string, unknown> | undefined {
-  if (RESULT_KEY[op] === undefined || flags.size === 0) return undefined;
+export function unpagedFlagsInput(input: Record<string, unknown>, flags: Map<string, string>): Record<string, unknown> | undefined {
+  // Only a listing has paging flags (splitPagingFlags).
+  if (flags.size === 0) return undefined;
   return { ...input, PaginationConfig: Object.fromEntries(flags) };
 }
 

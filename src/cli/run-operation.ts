@@ -99,7 +99,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   const paging = pagingOf(op, wireInput, args, pagingFlags);
   const warning = maxItemsWarning(pagingFlags);
   if (warning) ctx.stderr(warning);
-  const unpaged = paging ? undefined : unpagedFlagsInput(op, wireInput, pagingFlags);
+  const unpaged = paging ? undefined : unpagedFlagsInput(wireInput, pagingFlags);
   if (unpaged) checkParams(operations[op]!.input, unpaged);
   // --page-size is the request's Limit, and --starting-token may set its Marker: checked as
   // botocore checks them, before anything is sent.

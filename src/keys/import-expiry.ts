@@ -47,7 +47,9 @@ export class ImportExpiry {
     const failing = this.failedAt !== undefined;
     if (!failing && !this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
     const write = !failing || now.getTime() - (this.failedAt as number) >= this.retryMs;
-    const refused = new Map<string, Set<string>>();
+    // Rebuilt from what is due now: a material expired or reimported elsewhere drops out.
+    const refused = this.keys.expiredUnrecorded;
+    refused.clear();
     let failure: Error | undefined;
     for (const { keyId, materialId } of this.imports.dueExpiries(now)) {
       try {
@@ -62,8 +64,6 @@ export class ImportExpiry {
       if (!refused.has(keyId)) refused.set(keyId, new Set());
       refused.get(keyId)!.add(materialId);
     }
-    this.keys.expiredUnrecorded.clear();
-    for (const [keyId, ids] of refused) this.keys.expiredUnrecorded.set(keyId, ids);
     if (failure) {
       if (!failing) this.onFailure?.(failure);
       this.failedAt = now.getTime();

@@ -50,15 +50,22 @@ t.test('a database file replaced under an open store: its writes are refused, th
   t.ok((await reopened.createKey({})).KeyMetadata!.KeyId, 'and a store opened on it writes');
 });
 
-t.test('an expiry of imported material that cannot be recorded refuses that material only, and is reported once', async (t) => {
+const start = new Date('2026-01-01T00:00:00Z');
+
+/** A store on a test clock with one imported key whose material expires a day after `start`. */
+async function withExpiringKey(tt: Pick<typeof t, 'teardown'>) {
   const home = tempHome();
-  const start = new Date('2026-01-01T00:00:00Z');
   const clock = new TestClock(start);
   const kms = await Kms.open({ home, clock: clock.read });
-  t.teardown(() => kms.close());
-  const imported = await externalKey(kms);
+  tt.teardown(() => kms.close());
+  const key = await externalKey(kms);
   const material = makeMaterial('SYMMETRIC_DEFAULT').bytes;
-  await importInto(kms, imported.KeyId!, material, { validTo: addDays(start, 1) });
+  await importInto(kms, key.KeyId!, material, { validTo: addDays(start, 1) });
+  return { home, clock, kms, key, material };
+}
+
+t.test('an expiry of imported material that cannot be recorded refuses that material only, and is reported once', async (t) => {
+  const { home, clock, kms, key: imported } = await withExpiringKey(t);
   const later = await externalKey(kms);
   await importInto(kms, later.KeyId!, makeMaterial('SYMMETRIC_DEFAULT').bytes, { validTo: new Date(addDays(start, 2).getTime() + 500) });
   const blob = (await kms.encrypt({ KeyId: imported.KeyId!, Plaintext: Buffer.from('expires') })).CiphertextBlob!;
@@ -87,14 +94,7 @@ t.test('an expiry of imported material that cannot be recorded refuses that mate
 });
 
 t.test('a material refused while its expiry could not be written is usable again once another process reimports it', async (t) => {
-  const home = tempHome();
-  const start = new Date('2026-01-01T00:00:00Z');
-  const clock = new TestClock(start);
-  const kms = await Kms.open({ home, clock: clock.read });
-  t.teardown(() => kms.close());
-  const key = await externalKey(kms);
-  const material = makeMaterial('SYMMETRIC_DEFAULT').bytes;
-  await importInto(kms, key.KeyId!, material, { validTo: addDays(start, 1) });
+  const { home, clock, kms, key, material } = await withExpiringKey(t);
   await kms.describeKey({ KeyId: key.KeyId! });
   // The database file taken away for a while (a hard link keeps it), then put back.
   const db = join(home, 'store.sqlite3');
