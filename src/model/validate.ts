@@ -249,7 +249,7 @@ function compile(name: string): Validator {
       };
     case 'timestamp':
       return (value, path, c) => {
-        if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
+        if (value instanceof Date && !Number.isNaN(value.getTime())) return new Date(value.getTime());
         if (typeof value === 'number' && Number.isFinite(value)) return new Date(value * 1000);
         return typeError(value, path, c, 'a Date or a number of seconds since the epoch');
       };
@@ -280,10 +280,10 @@ function compileList(name: string, s: ShapeDef, hidden: boolean): Validator {
     const n = value.length;
     if (min !== undefined && n < min) c.add(shown(value, hidden), path, `Member must have length greater than or equal to ${min}`);
     if (max !== undefined && n > max) c.add(shown(value, hidden), path, `Member must have length less than or equal to ${max}`);
-    if (n === 0) return value;
+    const out: unknown[] = new Array<unknown>(n);
+    if (n === 0) return out;
     member ??= validatorFor(memberName);
     const tally = aggregate ? new Tally(c) : undefined;
-    let out: unknown[] | undefined;
     for (let i = 0; i < n; i++) {
       const el: unknown = value[i];
       const elPath = `${path}.${i + 1}.member`;
@@ -291,11 +291,10 @@ function compileList(name: string, s: ShapeDef, hidden: boolean): Validator {
         c.addType('null ', elPath, 'Member must not be null');
         continue;
       }
-      const v = member(el, elPath, tally ?? c);
-      if (v !== el) (out ??= value.slice())[i] = v;
+      out[i] = member(el, elPath, tally ?? c);
     }
     if (tally && tally.violations > 0) c.add(shown(value, hidden), path, aggregateText);
-    return out ?? value;
+    return out;
   };
 }
 
@@ -318,51 +317,37 @@ function compileMap(s: ShapeDef): Validator {
       c.addType(shown(value, false), path, 'Member must be a map');
       return value;
     }
-    let keys = Object.keys(value);
-    // An entry whose value is undefined is no entry (the SDK leaves it out of the request).
-    let out: Record<string, unknown> | undefined;
-    if (keys.some((k) => value[k] === undefined)) {
-      keys = keys.filter((k) => value[k] !== undefined);
-      out = Object.fromEntries(keys.map((k) => [k, value[k]]));
+    // Each value read once: an entry whose value is undefined is no entry (the SDK leaves it out
+    // of the request). The copy is made by Object.fromEntries, which keeps a key such as
+    // "__proto__" an entry of its own, as JSON.parse does (an assignment would drop it).
+    const entries: [string, unknown][] = [];
+    for (const k of Object.keys(value)) {
+      const v = value[k];
+      if (v !== undefined) entries.push([k, v]);
     }
-    if (min !== undefined && keys.length < min) c.add(shown(value, false), path, `Member must have length greater than or equal to ${min}`);
-    if (max !== undefined && keys.length > max) c.add(shown(value, false), path, `Member must have length less than or equal to ${max}`);
+    const n = entries.length;
+    if (min !== undefined && n < min) c.add(shown(value, false), path, `Member must have length greater than or equal to ${min}`);
+    if (max !== undefined && n > max) c.add(shown(value, false), path, `Member must have length less than or equal to ${max}`);
     if (plainStrings && !checkKeys) {
-      for (const k of keys) {
-        const v = value[k];
+      for (const [k, v] of entries)
         if (typeof v !== 'string') c.addType(shown(v, false), `${path}.${k}`, v === null ? 'Member must not be null' : 'Member must be a string');
-      }
-      return out ?? value;
+      return Object.fromEntries(entries);
     }
     const keyTally = new Tally(c);
     const valueTally = new Tally(c);
-    for (const k of keys) {
+    for (const entry of entries) {
+      const [k, v] = entry;
       if (checkKeys) (keyV ??= validatorFor(keyName))(k, `${path}.${k}`, keyTally);
-      const v = value[k];
-      if (v === null || v === undefined) {
+      if (v === null) {
         c.addType('null ', `${path}.${k}`, 'Member must not be null');
         continue;
       }
-      const nv = (valV ??= validatorFor(valueName))(v, `${path}.${k}`, valueTally);
-      if (nv !== v) (out ??= { ...value })[k] = nv;
+      entry[1] = (valV ??= validatorFor(valueName))(v, `${path}.${k}`, valueTally);
     }
     if (keyTally.violations > 0) c.add(shown(value, false), path, keyText);
     if (valueTally.violations > 0) c.add(shown(value, false), path, valueText);
-    return out ?? value;
+    return Object.fromEntries(entries);
   };
-}
-
-/**
- * A copy of a structure for normalizing: its own members, and every member of the model read as
- * the validation read it (inherited ones too: class instances with getters on their prototype).
- */
-function membersOf(value: Record<string, unknown>, names: readonly { name: string }[]): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...value };
-  for (const { name } of names) {
-    const v = value[name];
-    if (v !== undefined) out[name] = v;
-  }
-  return out;
 }
 
 function compileStructure(s: ShapeDef): Validator {
@@ -378,20 +363,20 @@ function compileStructure(s: ShapeDef): Validator {
       c.addType(shown(value, false), path, 'Member must be a structure');
       return value;
     }
-    let out: Record<string, unknown> | undefined;
+    // The model's members as validated, each read once (inherited ones too: class instances with
+    // getters on their prototype); members outside the model are left out.
+    const out: Record<string, unknown> = {};
     for (const m of members) {
       const v = value[m.name];
       const p = path === '' ? m.wire : `${path}.${m.wire}`;
       if (v === undefined || v === null) {
-        if (m.required) c.add('null ', p, 'Member must not be null');
         // null is absent (as on the wire): operations test members against undefined only.
-        else if (v === null) delete (out ??= membersOf(value, members))[m.name];
+        if (m.required) c.add('null ', p, 'Member must not be null');
         continue;
       }
-      const nv = (m.v ??= validatorFor(m.shape))(v, p, c);
-      if (nv !== v) (out ??= membersOf(value, members))[m.name] = nv;
+      out[m.name] = (m.v ??= validatorFor(m.shape))(v, p, c);
     }
-    return out ?? value;
+    return out;
   };
 }
 
@@ -409,9 +394,14 @@ export function validateShape(shapeName: string, value: unknown, path = ''): { v
 }
 
 /**
- * Validates a library-side request of `operation` against the model and returns it: the same
- * object when nothing needed normalizing, else a copy (timestamps given as epoch seconds become
- * Dates). `undefined` or `null` input is `{}`. Throws ValidationException with AWS's message.
+ * Validates a library-side request of `operation` against the model and returns a copy of it:
+ * every member of the model read once, as validated (timestamps given as epoch seconds become
+ * Dates), in structures, lists and maps of its own. The operation uses only the copy, so a getter
+ * that answers differently the second time, or a caller that changes its object while the call
+ * waits (for due rotations, say), cannot make it act on a value that was never validated: a
+ * rotation period of 0 days, read after a valid one was checked, made a key rotate forever and
+ * every later call of the store wait on it. Blobs are not copied. `undefined` or `null` input is
+ * `{}`. Throws ValidationException with AWS's message.
  */
 export function validateInput(operation: OperationName, input: unknown): Record<string, unknown> {
   const op = operations[operation];

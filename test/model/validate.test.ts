@@ -100,7 +100,9 @@ t.test('blobs: byte lengths, value never shown (recorded plaintext message)', as
     "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length greater than or equal to 1",
   );
   const ok = { KeyId: 'k', Plaintext: Buffer.alloc(4096) };
-  t.equal(validateInput('Encrypt', ok), ok, 'a valid input is returned as is (Buffer accepted)');
+  const valid = validateInput('Encrypt', ok);
+  t.not(valid, ok, 'a valid input comes back as a copy');
+  t.equal(valid.Plaintext, ok.Plaintext, 'its Buffer accepted and not copied');
 });
 
 t.test('nested paths: list of structures (recorded tag messages)', async (t) => {
@@ -177,9 +179,9 @@ t.test('wrong JS types are ValidationExceptions naming the member', async (t) =>
   t.throws(() => validateInput('CreateKey', 'x' as unknown), ValidationException);
 });
 
-t.test('unknown members are ignored; timestamps normalized to Date on a copy', async (t) => {
+t.test('unknown members are left out of the copy; timestamps normalized to Date on it', async (t) => {
   const input = { NumberOfBytes: 3, Whatever: 'x' };
-  t.equal(validateInput('GenerateRandom', input), input);
+  t.same(validateInput('GenerateRandom', input), { NumberOfBytes: 3 });
   const imp = { KeyId: 'k', ImportToken: new Uint8Array(1), EncryptedKeyMaterial: new Uint8Array(1), ValidTo: 1700000000.5 };
   const out = validateInput('ImportKeyMaterial', imp);
   t.not(out, imp);
@@ -194,4 +196,28 @@ t.test('validateShape helper', async (t) => {
     "Value '2000' at 'n' failed to satisfy constraint: Member must have value less than or equal to 1024",
   ]);
   t.same(validateShape('KeyIdType', 'abc', 'keyId'), { value: 'abc', errors: [] });
+});
+
+t.test('the copy reads each member once and keeps every map entry as an entry of its own', async (t) => {
+  let reads = 0;
+  const flipping = Object.defineProperty({ KeyId: 'k' }, 'RotationPeriodInDays', { enumerable: true, get: () => (reads++ === 0 ? 120 : 0) });
+  const valid = validateInput('EnableKeyRotation', flipping);
+  t.equal(valid.RotationPeriodInDays, 120);
+  t.equal(valid.RotationPeriodInDays, 120, 'the copy answers as the validation read it');
+  t.equal(reads, 1, 'the getter was read once');
+
+  const context = JSON.parse('{"__proto__":"x","a":"b"}') as Record<string, string>;
+  const copy = validateInput('Encrypt', { KeyId: 'k', Plaintext: 'p', EncryptionContext: context }).EncryptionContext as Record<string, string>;
+  t.not(copy, context);
+  t.same(Object.keys(copy), ['__proto__', 'a'], 'a "__proto__" key stays an entry');
+  t.equal(Object.getPrototypeOf(copy), Object.prototype);
+
+  const tags = [{ TagKey: 'a', TagValue: 'b' }];
+  const out = validateInput('TagResource', { KeyId: 'k', Tags: tags });
+  tags[0]!.TagKey = 'aws:changed';
+  t.same(out.Tags, [{ TagKey: 'a', TagValue: 'b' }], 'a list and its structures are copies');
+  const when = new Date(1700000000000);
+  const imp = validateInput('ImportKeyMaterial', { KeyId: 'k', ImportToken: new Uint8Array(1), EncryptedKeyMaterial: new Uint8Array(1), ValidTo: when });
+  when.setTime(0);
+  t.equal((imp.ValidTo as Date).getTime(), 1700000000000, 'a Date is copied');
 });
