@@ -328,15 +328,20 @@ export class Kms {
       this.settled();
       return Promise.reject(error);
     }
+    // The audit trail records the request as validated, once it is: what the operation acted
+    // on, whatever the caller's object says by the time the call ends.
+    let request: unknown = input;
     try {
-      ran = this.run(operation, input, caller, now);
+      const accepted = this.accept(operation, input);
+      request = accepted.valid;
+      ran = this.run(accepted.op, accepted.valid, caller, now);
     } catch (error) {
-      return this.failed(operation, input, caller, now, error);
+      return this.failed(operation, request, caller, now, error);
     }
-    if (!isPromise(ran)) return this.succeeded(operation, input, caller, now, ran, metadata);
+    if (!isPromise(ran)) return this.succeeded(operation, request, caller, now, ran, metadata);
     return ran.then(
-      (output) => this.succeeded(operation, input, caller, now, output, metadata),
-      (error: unknown) => this.failed(operation, input, caller, now, error),
+      (output) => this.succeeded(operation, request, caller, now, output, metadata),
+      (error: unknown) => this.failed(operation, request, caller, now, error),
     );
   }
 
@@ -382,20 +387,22 @@ export class Kms {
   }
 
   /**
+   * The operation and its request as validated (a copy: model/validate.ts); throws when the store
+   * is closed, the operation unknown or the request invalid.
+   */
+  private accept<N extends OperationName>(operation: N, input: OperationTypes[N]['input'] | undefined): { op: Operation<N>; valid: Record<string, unknown> } {
+    if (this.closed) throw new KMSInternalException('The key store is closed.');
+    const op = operationTable.get(operation) as Operation<N> | undefined;
+    if (!op) throw new UnsupportedOperationException(`${operation} is not supported by embedded-kms.`);
+    return { op, valid: validateInput(operation, input) };
+  }
+
+  /**
    * The operation's result, or a promise of it; failures in AWS's vocabulary, thrown or rejected.
    * The common case (nothing to follow, nothing due) runs the operation at once; anything to
    * wait for first takes the general path (runAfterDue, attempts).
    */
-  private run<N extends OperationName>(
-    operation: N,
-    input: OperationTypes[N]['input'] | undefined,
-    caller: Caller,
-    now: Date,
-  ): OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']> {
-    if (this.closed) throw new KMSInternalException('The key store is closed.');
-    const op = operationTable.get(operation);
-    if (!op) throw new UnsupportedOperationException(`${operation} is not supported by embedded-kms.`);
-    const valid = validateInput(operation, input);
+  private run<N extends OperationName>(op: Operation<N>, valid: Record<string, unknown>, caller: Caller, now: Date): OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']> {
     this.keys.refresh();
     if (this.connectionCheckDue) {
       // Another process may have connected or disconnected the custom key store. Every call

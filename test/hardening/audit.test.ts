@@ -425,3 +425,18 @@ t.test("an endpoint call is logged with the client's User-Agent, as CloudTrail l
     "the client's own, else the library's",
   );
 });
+
+t.test('the event records the request as validated, not as its caller changed it later', async (t) => {
+  const home = tempHome('ekms-audit-');
+  const kms = await Kms.open({ home });
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  // The write just made has this call wait (for the due-rotation pass) before its operation runs.
+  const request = { KeyId: keyId, Tags: [{ TagKey: 'team', TagValue: 'a' }] };
+  const tagging = kms.tagResource(request);
+  request.Tags[0]!.TagKey = 'changed';
+  request.KeyId = 'alias/elsewhere';
+  await tagging;
+  await kms.close();
+  const event = readEvents(join(home, 'audit.log')).find((e) => e.eventName === 'TagResource')!;
+  t.same(event.requestParameters, { keyId, tags: [{ tagKey: 'team', tagValue: 'a' }] });
+});
