@@ -332,9 +332,10 @@ export class Kms {
     // on, whatever the caller's object says by the time the call ends.
     let request: unknown = input;
     try {
-      const accepted = this.accept(operation, input);
-      request = accepted.valid;
-      ran = this.run(accepted.op, accepted.valid, caller, now);
+      const op = this.operationFor(operation);
+      const valid = validateInput(operation, input);
+      request = valid;
+      ran = this.run(op, valid, caller, now);
     } catch (error) {
       return this.failed(operation, request, caller, now, error);
     }
@@ -386,15 +387,12 @@ export class Kms {
     if (this.active === 0) this.idle?.();
   }
 
-  /**
-   * The operation and its request as validated (a copy: model/validate.ts); throws when the store
-   * is closed, the operation unknown or the request invalid.
-   */
-  private accept<N extends OperationName>(operation: N, input: OperationTypes[N]['input'] | undefined): { op: Operation<N>; valid: Record<string, unknown> } {
+  /** The operation of that name; throws when the store is closed or the operation unknown. */
+  private operationFor<N extends OperationName>(operation: N): Operation<N> {
     if (this.closed) throw new KMSInternalException('The key store is closed.');
     const op = operationTable.get(operation) as Operation<N> | undefined;
     if (!op) throw new UnsupportedOperationException(`${operation} is not supported by embedded-kms.`);
-    return { op, valid: validateInput(operation, input) };
+    return op;
   }
 
   /**
