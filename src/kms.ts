@@ -339,15 +339,19 @@ export class Kms {
     } catch (error) {
       return this.failed(operation, request, caller, now, error);
     }
-    if (!isPromise(ran)) return this.succeeded(operation, request, caller, now, ran, metadata);
+    if (!isPromise(ran)) return Promise.resolve(this.succeeded(operation, request, caller, now, ran, metadata));
     return ran.then(
       (output) => this.succeeded(operation, request, caller, now, output, metadata),
       (error: unknown) => this.failed(operation, request, caller, now, error),
     );
   }
 
-  /** `metadata`: the result gets the SDK's `$metadata` (invoke()). */
-  private succeeded<T>(operation: OperationName, input: unknown, caller: Caller, now: Date, output: T, metadata: boolean): Promise<T> {
+  /**
+   * `metadata`: the result gets the SDK's `$metadata` (invoke()). The output itself when there is
+   * nothing to wait for: returned from a reaction, a promise would cost two more turns of the
+   * microtask queue before the caller's.
+   */
+  private succeeded<T>(operation: OperationName, input: unknown, caller: Caller, now: Date, output: T, metadata: boolean): T | Promise<T> {
     let durable: Promise<void> | undefined;
     try {
       // A cryptographic use is noted for GetKeyLastUsage with the id of its audit event.
@@ -364,7 +368,7 @@ export class Kms {
     if (metadata) withMetadata(output, caller.requestId);
     if (!durable) {
       this.settled();
-      return Promise.resolve(output);
+      return output;
     }
     // Never rejects (record()).
     return durable.then(() => {

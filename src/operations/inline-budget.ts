@@ -20,8 +20,8 @@
 // pool does: its caller cannot have started the next call before then, so a signature that starts
 // meanwhile belongs to another caller, and goes to the pool, where it runs beside the others on
 // the second core instead of after them on this one.
-import { nativeNow } from './native-errors.js';
-import { andThen, isPromise } from '../promise.js';
+import { nativeThen } from './native-errors.js';
+import { isPromise } from '../promise.js';
 
 const PER_TURN = 64;
 const SIGNS_PER_TURN = 32;
@@ -68,7 +68,7 @@ function inlineSlot(): Promise<void> | undefined {
  * its output at once, without a promise (operation.ts); failures are AWS errors either way.
  */
 export function budgeted<T, U>(start: () => T | Promise<T>, then: (result: T) => U): U | Promise<U> {
-  const go = (): U | Promise<U> => andThen(nativeNow(start), then);
+  const go = (): U | Promise<U> => nativeThen(start, then);
   const slot = inlineSlot();
   return slot ? slot.then(go) : go();
 }

@@ -58,13 +58,23 @@ export function native<T>(p: Promise<T>): Promise<T> {
  * failure as an AWS error either way. What finished at once costs no promise here.
  */
 export function nativeNow<T>(call: () => T | Promise<T>): T | Promise<T> {
+  return nativeThen(call, (value) => value);
+}
+
+/**
+ * `then` of a native call's result, as nativeNow: at once when the call finished at once, else
+ * when its promise settles, in one reaction (a catch and then a then made two promises and two
+ * turns of the microtask queue per call on the pool). The call's failure is an AWS error; what
+ * `then` throws passes as it is.
+ */
+export function nativeThen<T, U>(call: () => T | Promise<T>, then: (value: T) => U): U | Promise<U> {
   let r: T | Promise<T>;
   try {
     r = call();
   } catch (err) {
     throw fromNative(err);
   }
-  return isPromise(r) ? native(r) : r;
+  return isPromise(r) ? r.then(then, rethrowAsAws) : then(r);
 }
 
 function rethrowAsAws(err: unknown): never {

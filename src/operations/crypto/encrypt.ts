@@ -7,8 +7,7 @@ import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { EncryptionAlgorithmSpec } from '../../model/types.js';
 import { addon } from '../../native/addon.js';
 import { budgeted, budgetedSign } from '../inline-budget.js';
-import { incorrectKeyMessage, nativeNow } from '../native-errors.js';
-import { andThen } from '../../promise.js';
+import { incorrectKeyMessage, nativeThen } from '../native-errors.js';
 import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 
@@ -128,7 +127,7 @@ export const CIPHERTEXT_OVERHEAD = 128;
  */
 function keyBudgeted<T, U>(key: LoadedKey, start: (allowInline: boolean) => T | Promise<T>, then: (result: T) => U): U | Promise<U> {
   if (key.record.keySpec === 'SYMMETRIC_DEFAULT') return budgeted(() => start(true), then);
-  return andThen(nativeNow(() => budgetedSign(start)), then);
+  return nativeThen(() => budgetedSign(start), then);
 }
 
 // Encrypt and Decrypt give their output at once when the work ran inline (operation.ts).

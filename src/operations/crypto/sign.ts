@@ -6,10 +6,10 @@ import { digestLength, keySpecs } from '../../keys/specs.js';
 import { requireAlgorithm, requireUsableFor } from '../../keys/usage.js';
 import type { MessageType, SigningAlgorithmSpec } from '../../model/types.js';
 import { budgetedSign } from '../inline-budget.js';
-import { nativeNow } from '../native-errors.js';
+import { nativeThen } from '../native-errors.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 import { defineOperation, stopIfDryRun } from '../operation.js';
-import { andThen, isPromise } from '../../promise.js';
+import { isPromise } from '../../promise.js';
 
 function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageType, message: Uint8Array): boolean {
   requireAlgorithm(key, alg, keySpecs[key.record.keySpec].signing);
@@ -49,8 +49,7 @@ export const sign = defineOperation('Sign', (ctx, input) => {
   const isDigest = checkMessage(key, alg, input.MessageType ?? 'RAW', input.Message);
   stopIfDryRun(input);
   const output = (signature: Buffer) => ({ KeyId: key.arn, Signature: signature, SigningAlgorithm: alg });
-  const signed = nativeNow(() => budgetedSign((allowInline) => signWith(key, alg, isDigest, input.Message, allowInline)));
-  return andThen(signed, output);
+  return nativeThen(() => budgetedSign((allowInline) => signWith(key, alg, isDigest, input.Message, allowInline)), output);
 });
 
 export const verify = defineOperation('Verify', (ctx, input) => {
@@ -61,6 +60,5 @@ export const verify = defineOperation('Verify', (ctx, input) => {
   stopIfDryRun(input);
   // A signature that does not match throws KMSInvalidSignatureException, as AWS does.
   const output = () => ({ KeyId: key.arn, SignatureValid: true, SigningAlgorithm: alg });
-  const verified = nativeNow(() => budgetedSign((allowInline) => key.handle().verify(alg, isDigest, input.Message, input.Signature, allowInline)));
-  return andThen(verified, output);
+  return nativeThen(() => budgetedSign((allowInline) => key.handle().verify(alg, isDigest, input.Message, input.Signature, allowInline)), output);
 });
