@@ -140,7 +140,7 @@ export const encrypt = defineOperation('Encrypt', (ctx, input) => {
   let room: Buffer | undefined;
   return keyBudgeted(
     key,
-    (allowInline) => key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, allowInline, (room = resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD))),
+    (allowInline) => key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, allowInline, (room = allowInline ? resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD) : undefined)),
     (ciphertext) => ({ CiphertextBlob: resultIn(room, ciphertext), KeyId: key.arn, EncryptionAlgorithm: alg }),
   );
 });

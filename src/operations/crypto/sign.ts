@@ -35,7 +35,8 @@ function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageTy
 const SIGNATURE_ROOM = 144;
 
 function signWith(key: LoadedKey, alg: SigningAlgorithmSpec, isDigest: boolean, message: Uint8Array, allowInline: boolean): Buffer | Promise<Buffer> {
-  const room = resultRoom(SIGNATURE_ROOM);
+  // Work not allowed inline goes to a pool, and its result comes back in a Buffer of its own.
+  const room = allowInline ? resultRoom(SIGNATURE_ROOM) : undefined;
   const r = key.handle().sign(alg, isDigest, message, allowInline, room);
   return isPromise(r) ? r : resultIn(room, r);
 }
