@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 
+import { shapes } from '../model/service-model.js';
 import { migrations, schemaVersion } from './schema.js';
 import type { AliasRecord, KeyImportSummary, KeyRecord, MaterialRecord, TagRecord } from './records.js';
 import { deleteMetaValue, setMetaValue } from './durable-ops.js';
@@ -62,6 +63,20 @@ const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v)
 const META_ROWS = 'SELECT name, value FROM meta WHERE substr(name, 1, ?) = ?';
 const dateOf = (ms: number | null): Date | undefined => (ms === null ? undefined : new Date(ms));
 
+const periodLimits = shapes.RotationPeriodInDaysType!;
+/**
+ * A stored rotation period as the rotation arithmetic may use it: a whole number of days within
+ * AWS's limits. EnableKeyRotation stores nothing else, but a store written by an earlier version
+ * (which a caller's getter could trick into storing 0) or edited by hand may hold another value,
+ * and a period of 0 days would make every pass over the schedule (rotateOne, rotationCatchUpFrom)
+ * step a date forward by nothing, forever. Such a period is read as the nearest valid one.
+ */
+function storedPeriod(days: unknown): number | undefined {
+  // None stored, or not a number at all: the default period applies where one is needed.
+  if (typeof days !== 'number' || Number.isNaN(days)) return undefined;
+  return Math.min(Math.max(Math.round(days), periodLimits.min!), periodLimits.max!);
+}
+
 function keyFromRow(r: KeyRow): KeyRecord {
   return {
     seq: r.seq,
@@ -78,7 +93,7 @@ function keyFromRow(r: KeyRow): KeyRecord {
     pendingWindowDays: optional(r.pending_window_days),
     currentMaterialId: optional(r.current_material_id),
     rotationEnabled: r.rotation_enabled !== 0,
-    rotationPeriodDays: optional(r.rotation_period_days),
+    rotationPeriodDays: storedPeriod(r.rotation_period_days),
     nextRotationDate: dateOf(r.next_rotation_date),
     multiRegion: r.multi_region !== 0,
     ...importSummaryOf(r.extra),

@@ -2,6 +2,8 @@
 // opened and when any operation runs. The clock is moved through Kms.open({ clock }).
 import t from 'tap';
 
+import Database from 'better-sqlite3';
+
 import { Kms } from '../../src/index.js';
 import { cleanupLater, tempHome, type Backend } from '../helpers/backends.js';
 import { eachBackend } from '../helpers/kms-fixture.js';
@@ -223,3 +225,28 @@ t.test('a due rotation that failed and succeeds later is not dated before a rota
     'the late automatic rotation is dated no earlier than the material it replaces',
   );
 });
+
+// EnableKeyRotation stores only periods of 90 to 2560 days, but a store written by an earlier
+// version (whose validation a flipping getter could get past) or edited by hand may hold another
+// one. A period of 0 (or less) days never moved the next date past now: opening the store
+// rotated the key without end.
+for (const [stored, read] of [[0, 90], [-30, 90], [5000, 2560]] as const) {
+  eachBackend(`a stored rotation period of ${stored} days is read as ${read}: the key rotates once, not without end`, async (t, _kms, backend) => {
+    const clock = new TestClock(start);
+    const { home, kms, meta } = await rotatingKey(backend, clock, 90);
+    const file = kms.store.db.name;
+    await kms.close();
+    const db = new Database(file);
+    db.prepare('UPDATE keys SET rotation_period_days = ? WHERE key_id = ?').run(stored, meta.KeyId);
+    db.close();
+    clock.advanceDays(100);
+    const reopened = await backend.open({ home, clock: clock.read });
+    t.teardown(() => reopened.close());
+    const rotations = (await reopened.listKeyRotations({ KeyId: meta.KeyId! })).Rotations!;
+    t.equal(rotations.length, 1, 'one rotation, on its date');
+    t.same(rotations[0]!.RotationDate, addDays(start, 90));
+    const status = await reopened.getKeyRotationStatus({ KeyId: meta.KeyId! });
+    t.equal(status.RotationPeriodInDays, read);
+    t.same(status.NextRotationDate, addDays(start, 90 + read), 'the next date one valid period on');
+  });
+}
