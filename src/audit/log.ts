@@ -26,8 +26,13 @@ import type { LinePiece } from './event.js';
 const FLUSH_MS = 1000;
 const MAX_BUFFERED_BYTES = 256 * 1024;
 const CHUNK_BYTES = 64 * 1024;
-/** Written chunks kept for the next lines (256 KiB, what the timer's batch usually holds). */
-const SPARE_CHUNKS = 4;
+/**
+ * Written chunks kept for the next lines (512 KiB). A batch that a full buffer started holds its
+ * 256 KiB and what was appended while its round began: 5 or 6 chunks, all needed again while it
+ * is written. With 4 kept, 64 P-256 signatures in flight on SoftHSM2 made a fresh 64 KiB chunk
+ * (memory to fault in, then to collect) every 280 calls; with 8, none after the first batches.
+ */
+const SPARE_CHUNKS = 8;
 
 /** Whether the file's last byte is not a newline (off the event loop, as every write here). */
 function endsMidLine(fd: number): Promise<boolean> {
