@@ -53,12 +53,14 @@ export function native<T>(p: Promise<T>): Promise<T> {
   return p.catch(rethrowAsAws);
 }
 
+const itself = <T>(value: T): T => value;
+
 /**
  * A native call that may finish at once (a value, or a throw) or later (a promise), with its
  * failure as an AWS error either way. What finished at once costs no promise here.
  */
 export function nativeNow<T>(call: () => T | Promise<T>): T | Promise<T> {
-  return nativeThen(call, (value) => value);
+  return nativeThen(call, itself);
 }
 
 /**
