@@ -105,7 +105,7 @@ async function withWrk({ port, headers, body, seconds, connections }) {
       .join('\n');
     writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n${hdrs}\n`);
     const { stdout } = await run('wrk', ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--latency', '-s', lua, `http://127.0.0.1:${port}/`], {
-      timeout: (seconds + 30) * 1000,
+      timeout: Math.ceil((seconds + 30) * 1000),
     });
     const num = (re) => Number(re.exec(stdout)?.[1]);
     const lat = (p) => {

@@ -32,7 +32,7 @@ export function pkcs11CLoop({ token, algorithm, keyId, seconds, threads }) {
   const args = ['--module', token.module, '--token', token.tokenLabel, '--pin', token.pin, '--algorithm', algorithm, '--seconds', String(seconds), '--threads', String(threads)];
   if (keyId) args.push('--key-id', keyId);
   try {
-    const out = execFileSync(exe, args, { env: { ...process.env, SOFTHSM2_CONF: token.conf }, encoding: 'utf8', timeout: (seconds + 30) * 1000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(exe, args, { env: { ...process.env, SOFTHSM2_CONF: token.conf }, encoding: 'utf8', timeout: Math.ceil((seconds + 30) * 1000), stdio: ['ignore', 'pipe', 'pipe'] });
     const r = JSON.parse(out.trim().split('\n').pop());
     return { opsPerSec: r.opsPerSecond ?? r.opsPerSec, cpuUsPerOp: r.cpuUsPerOp };
   } catch (e) {
@@ -58,7 +58,7 @@ export function pkcs11jsLoop({ token, algorithm, keyId, seconds, concurrency, de
     const out = execFileSync(process.execPath, [script, JSON.stringify(args)], {
       env: { ...process.env, SOFTHSM2_CONF: token.conf },
       encoding: 'utf8',
-      timeout: (seconds + 30) * 1000,
+      timeout: Math.ceil((seconds + 30) * 1000),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const r = JSON.parse(out.trim().split('\n').pop());
