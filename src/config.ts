@@ -154,9 +154,12 @@ export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv =
   const module = options.pkcs11?.module ?? env.EKMS_PKCS11_MODULE;
   let pkcs11: Pkcs11Options | undefined;
   if (options.pkcs11) pkcs11 = withHiddenPin(options.pkcs11);
-  else if (module) {
+  // A token label or PIN in the environment without a module is a token configured in part (a
+  // variable misspelt, or forgotten by a deployment): refused at open (openNativeToken says what
+  // is missing) rather than read as software keys, which the operator did not ask for.
+  else if (module || env.EKMS_PKCS11_TOKEN_LABEL || env.EKMS_PKCS11_PIN || env.EKMS_PKCS11_PIN_FILE) {
     pkcs11 = withHiddenPin({
-      module,
+      module: module ?? '',
       tokenLabel: env.EKMS_PKCS11_TOKEN_LABEL ?? '',
       pin: env.EKMS_PKCS11_PIN,
       pinFile: env.EKMS_PKCS11_PIN_FILE,

@@ -120,6 +120,20 @@ t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
   await fromFile.close();
   process.env.EKMS_PKCS11_PIN_FILE = join(tempHome('ekms-p11-env-pin-'), 'missing');
   await refused(tt, {}, /cannot read the PIN file .*missing/);
+
+  // A token configured in part (the module's variable misspelt or forgotten) is refused, not
+  // taken for software keys that the operator did not ask for.
+  delete process.env.EKMS_PKCS11_MODULE;
+  await refused(tt, {}, /no PKCS#11 module path is configured \(pkcs11.module, EKMS_PKCS11_MODULE\)/);
+  delete process.env.EKMS_PKCS11_PIN_FILE;
+  process.env.EKMS_PKCS11_PIN = userPin;
+  await refused(tt, {}, /no PKCS#11 module path is configured/);
+  delete process.env.EKMS_PKCS11_PIN;
+  await refused(tt, {}, /no PKCS#11 module path is configured/);
+  delete process.env.EKMS_PKCS11_TOKEN_LABEL;
+  const plain = await Kms.open({ home: tempHome('ekms-p11-env-') });
+  tt.equal((await plain.createKey({})).KeyMetadata?.Origin, 'AWS_KMS', 'no EKMS_PKCS11_* variable: software keys');
+  await plain.close();
 });
 
 t.test("the PIN is not in the Kms's configuration once the token is open", async (tt) => {
