@@ -73,6 +73,7 @@ Napi::Function Token::define(Napi::Env env) {
                          InstanceMethod<&Token::connect>("connect"),
                          InstanceMethod<&Token::disconnect>("disconnect"),
                          InstanceMethod<&Token::connected>("connected"),
+                         InstanceMethod<&Token::pinRefused>("pinRefused"),
                          InstanceMethod<&Token::close>("close"),
                      });
 }
@@ -129,8 +130,9 @@ Napi::Value Token::open(const Napi::CallbackInfo& info) {
         if (pinFile) options.pin = readPinFile(*pinFile);
         return p11::Token::open(std::move(options));
       },
-      [this, self, capacity](Napi::Env env, std::shared_ptr<p11::Token>& token) -> Napi::Value {
+      [this, self, capacity, pinFile](Napi::Env env, std::shared_ptr<p11::Token>& token) -> Napi::Value {
         token_ = std::move(token);
+        pinFile_ = pinFile;
         cache_ = std::make_shared<ekms::KeyCache>(capacity);
         stopJobThreadsAtExit();  // after the module's own exit-time teardown was registered
         if (!hookRegistered_ && napi_add_env_cleanup_hook(env, onEnvTeardown, this) == napi_ok) hookRegistered_ = true;
@@ -326,8 +328,10 @@ Napi::Value Token::connect(const Napi::CallbackInfo& info) {
   auto token = opened(info.Env());
   return Task<Empty>::start(
       info.Env(),
-      [token]() {
-        token->connect();
+      [token, pinFile = pinFile_]() {
+        std::optional<ekms::SecretBytes> pin;
+        if (pinFile) pin = readPinFile(*pinFile);
+        token->connect(std::move(pin));
         return Empty{};
       },
       undefinedResult);
@@ -346,6 +350,14 @@ Napi::Value Token::disconnect(const Napi::CallbackInfo& info) {
 
 Napi::Value Token::connected(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), token_ && token_->connected());
+}
+
+// pinRefused() -> string | null: why the token's user PIN is no longer presented (Pkcs11Backend
+// makes the custom key store FAILED then).
+Napi::Value Token::pinRefused(const Napi::CallbackInfo& info) {
+  std::string why = token_ ? token_->pinRefused() : std::string();
+  if (why.empty()) return info.Env().Null();
+  return Napi::String::New(info.Env(), why);
 }
 
 // close() -> Promise<void>: waits for operations in flight, closes the sessions and releases the

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include <napi.h>
 
@@ -58,12 +59,16 @@ class Token final : public Napi::ObjectWrap<Token> {
   Napi::Value connect(const Napi::CallbackInfo& info);
   Napi::Value disconnect(const Napi::CallbackInfo& info);
   Napi::Value connected(const Napi::CallbackInfo& info);
+  Napi::Value pinRefused(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
 
   napi_env env_;
   bool hookRegistered_ = false;
   std::shared_ptr<ekms::pkcs11::Token> token_;
   std::shared_ptr<ekms::KeyCache> cache_;
+  // The PIN file the token was opened with: read again at each connect(), so that a user PIN
+  // changed on the token is taken up by DisconnectCustomKeyStore and ConnectCustomKeyStore.
+  std::optional<std::string> pinFile_;
 };
 
 }  // namespace binding

@@ -11,6 +11,11 @@
 //   AWS. (A version that knows only the first row reads it as DISCONNECTED.)
 // - `custom_key_store_label:<id>` (the token label): which token the id is, so that a store
 //   recorded as not connected opens when that token cannot be logged in to (pkcs11.ts).
+// - `custom_key_store_connections:<id>` (a count): how many ConnectCustomKeyStore calls
+//   succeeded. A process whose own connection failed while the store stays CONNECTED (its PIN
+//   file, its module, its PIN refused by the token) tries again when this changes: when someone
+//   connected the store since, not at every change of the store, each time presenting a PIN that
+//   the token may count towards locking the user out.
 // No row: CONNECTED. A connection that fails while following another process's Connect stays this
 // process's own (it may be this process's PIN file or module): others keep what the store says.
 import type { ConnectionErrorCodeType } from '../model/types.js';
@@ -20,6 +25,7 @@ import type { TokenBackend } from './token.js';
 const disconnectedName = (customKeyStoreId: string): string => `custom_key_store_disconnected:${customKeyStoreId}`;
 const failedName = (customKeyStoreId: string): string => `custom_key_store_failed:${customKeyStoreId}`;
 export const labelName = (customKeyStoreId: string): string => `custom_key_store_label:${customKeyStoreId}`;
+const connectionsName = (customKeyStoreId: string): string => `custom_key_store_connections:${customKeyStoreId}`;
 
 export type RecordedConnection = { state: 'CONNECTED' } | { state: 'DISCONNECTED' } | { state: 'FAILED'; code: ConnectionErrorCodeType };
 
@@ -27,6 +33,15 @@ export type RecordedConnection = { state: 'CONNECTED' } | { state: 'DISCONNECTED
 export interface MetaReader {
   getMeta(name: string): Buffer | undefined;
 }
+
+/** How many connections of the custom key store the store records (custom_key_store_connections). */
+function connections(store: MetaReader, customKeyStoreId: string): number {
+  const n = Number(store.getMeta(connectionsName(customKeyStoreId))?.toString('utf8') ?? 0);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/** The count each token's process saw at its last followConnection. */
+const connectionsSeen = new WeakMap<TokenBackend, number>();
 
 /** What the store records of the custom key store's connection. */
 export function recordedConnection(store: MetaReader, customKeyStoreId: string): RecordedConnection {
@@ -47,6 +62,7 @@ export function recordConnection(store: Store, customKeyStoreId: string, state: 
     if (state.state === 'CONNECTED') {
       store.deleteMeta(disconnectedName(customKeyStoreId));
       store.deleteMeta(failedName(customKeyStoreId));
+      store.setMeta(connectionsName(customKeyStoreId), Buffer.from(String(connections(store, customKeyStoreId) + 1)));
       return true;
     }
     const connected = store.getMeta(disconnectedName(customKeyStoreId)) === undefined;
@@ -61,8 +77,9 @@ export function recordConnection(store: Store, customKeyStoreId: string, state: 
 /**
  * Brings this process's token to the state the store records, when another Kms changed it:
  * disconnects a connected token (FAILED, with the recorded code, when the store failed), connects
- * a disconnected or failed one when the store is connected again (a failure then makes it FAILED
- * here only), and takes DISCONNECTED or FAILED from the record otherwise. Undefined when nothing
+ * a disconnected one when the store is connected again (a failure then makes it FAILED here
+ * only), a failed one only when a connection was recorded since it last looked, and takes
+ * DISCONNECTED or FAILED from the record otherwise. Undefined when nothing
  * is to be waited for. A token this process is connecting or disconnecting is left alone: that
  * call records its own outcome when it ends (a Connect removes the record only once connected, so
  * the record still says disconnected while it logs in).
@@ -70,8 +87,14 @@ export function recordConnection(store: Store, customKeyStoreId: string, state: 
 export function followConnection(store: Store, token: TokenBackend): Promise<void> | undefined {
   const recorded = recordedConnection(store, token.customKeyStoreId);
   const state = token.connectionState;
+  const count = connections(store, token.customKeyStoreId);
+  const connectedSince = connectionsSeen.get(token) !== count;
+  connectionsSeen.set(token, count);
   if (state === 'CONNECTING' || state === 'DISCONNECTING') return undefined;
-  if (recorded.state === 'CONNECTED') return state === 'CONNECTED' ? undefined : token.connect();
+  if (recorded.state === 'CONNECTED') {
+    if (state === 'CONNECTED' || (state === 'FAILED' && !connectedSince)) return undefined;
+    return token.connect();
+  }
   const target = recorded.state;
   const code = recorded.state === 'FAILED' ? recorded.code : undefined;
   if (state === target && token.connectionErrorCode === code) return undefined;

@@ -82,9 +82,12 @@ export interface NativeToken {
   ): Promise<{ materialId: string; legacyMaterialId?: string; publicKey?: Buffer }>;
   /** Renames (or drops) only pending objects a store in `owners` made; another store's count as absent. */
   commitImported(pendingRef: string, finalRef: string, owners: readonly string[]): Promise<boolean>;
+  /** Logs in again (the PIN file, if any, read again), presenting a PIN the token refused once more. */
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   connected(): boolean;
+  /** Why the user PIN is no longer presented to the token (it refused it at a later login), or null. */
+  pinRefused(): string | null;
   close(): Promise<void>;
 }
 
@@ -216,11 +219,27 @@ export class Pkcs11Backend implements TokenBackend {
   }
 
   get connectionState(): ConnectionStateType {
+    this.noticeRefusedPin();
     return this.state;
   }
 
   get connectionErrorCode(): ConnectionErrorCodeType | undefined {
+    this.noticeRefusedPin();
     return this.state === 'FAILED' ? this.errorCode : undefined;
+  }
+
+  /**
+   * A connected store whose token refused the PIN at a later login (its sessions lost: the HSM
+   * restarted, the user PIN changed on it) is FAILED, as a ConnectCustomKeyStore that failed is:
+   * its keys are unavailable, and the PIN is not presented again (each wrong one brings the HSM
+   * closer to locking the user out) until DisconnectCustomKeyStore and ConnectCustomKeyStore.
+   */
+  private noticeRefusedPin(): void {
+    if (this.state !== 'CONNECTED') return;
+    const why = this.native?.pinRefused();
+    if (!why) return;
+    this.state = 'FAILED';
+    this.errorCode = connectionErrorCode(new Error(why));
   }
 
   get label(): string {
@@ -299,6 +318,7 @@ export class Pkcs11Backend implements TokenBackend {
   }
 
   describe(): CustomKeyStoresListEntry {
+    this.noticeRefusedPin();
     const entry: CustomKeyStoresListEntry = {
       CustomKeyStoreId: this.customKeyStoreId,
       CustomKeyStoreName: this.info.label,

@@ -230,6 +230,11 @@ export class KeyRegistry {
         if (m.tokenRef !== undefined) {
           if (!registry.tokenHandles)
             throw new KeyUnavailableException(`${registry.arns.key(record.keyId)} lives on a PKCS#11 token, and this key store was opened without one.`);
+          // Another token is configured: this key's objects are not on it, nor lost.
+          if (record.customKeyStoreId !== undefined && registry.storeConnected?.(record.customKeyStoreId) === undefined)
+            throw new KeyUnavailableException(
+              `${registry.arns.key(record.keyId)} lives in custom key store ${record.customKeyStoreId}, whose PKCS#11 token this key store was not opened with.`,
+            );
           h = registry.tokenHandles(record, m);
         } else {
           h = engine.keyHandle(record.keySpec, record.keyId, materialId, m.wrapped as Uint8Array);

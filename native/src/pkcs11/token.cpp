@@ -143,30 +143,57 @@ CK_SLOT_ID Token::findSlotAfresh(std::shared_ptr<Module>& module, CK_TOKEN_INFO&
 }
 
 void Token::login(const std::shared_ptr<Module>& module, CK_SESSION_HANDLE session) {
+  const std::string token = "PKCS#11 token '" + options_.label + "'";
+  CK_RV rv = CKR_OK;
+  std::string refusedBefore;
+  bool otherPin = false;
   const auto tryLogin = [&] {
     // SoftHSM2 rewrites the token's file at a login: not while another process of the store
     // creates or destroys objects (ObjectsFileLock).
     ObjectsFileLock processes(options_.objectsLockPath);
-    return module->fn()->C_Login(session, CKU_USER, const_cast<CK_UTF8CHAR*>(options_.pin.data()),
-                                 static_cast<CK_ULONG>(options_.pin.size()));
+    // One login at a time, so that a PIN the token refuses is presented once, not by every
+    // thread that needed a session at that moment.
+    std::lock_guard<std::mutex> lock(login_);
+    if (!pinRefused_.empty()) {
+      refusedBefore = pinRefused_;
+      return;
+    }
+    rv = module->fn()->C_Login(session, CKU_USER, const_cast<CK_UTF8CHAR*>(options_.pin.data()),
+                               static_cast<CK_ULONG>(options_.pin.size()));
+    switch (rv) {
+      case CKR_OK:
+        module->rememberLoggedInPin(tokenKey(), options_.pin);
+        break;
+      case CKR_USER_ALREADY_LOGGED_IN:
+        // Another store of this process logged in already; make sure it was with this PIN.
+        otherPin = module->checkLoggedInPin(tokenKey(), options_.pin) == Module::PinCheck::Differs;
+        break;
+      case CKR_PIN_INCORRECT:
+      case CKR_PIN_LEN_RANGE:
+      case CKR_PIN_LOCKED:
+      case CKR_PIN_EXPIRED:
+        pinRefused_ = token + " refused the user PIN (" + rvName(rv) +
+                      "), which is not presented again until the custom key store is disconnected and connected again";
+        refused_.store(true, std::memory_order_release);
+        break;
+      default:
+        break;
+    }
   };
-  CK_RV rv = tryLogin();
+  tryLogin();
   // SoftHSM2 answers CKR_GENERAL_ERROR while another process rewrites the token's file (at its
   // own login); a moment later the login goes through. Not a judgement of the PIN, so trying
   // again counts nothing against it.
-  for (int attempt = 1; rv == CKR_GENERAL_ERROR && attempt < 4; ++attempt) {
+  for (int attempt = 1; rv == CKR_GENERAL_ERROR && refusedBefore.empty() && attempt < 4; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt));
-    rv = tryLogin();
+    tryLogin();
   }
-  const std::string token = "PKCS#11 token '" + options_.label + "'";
+  if (!refusedBefore.empty()) unavailable(refusedBefore);
   switch (rv) {
     case CKR_OK:
-      module->rememberLoggedInPin(tokenKey(), options_.pin);
       return;
     case CKR_USER_ALREADY_LOGGED_IN:
-      // Another store of this process logged in already; make sure it was with this PIN.
-      if (module->checkLoggedInPin(tokenKey(), options_.pin) == Module::PinCheck::Differs)
-        unavailable("the PIN for " + token + " is incorrect (CKR_PIN_INCORRECT)");
+      if (otherPin) unavailable("the PIN for " + token + " is incorrect (CKR_PIN_INCORRECT)");
       return;
     case CKR_PIN_INCORRECT:
     case CKR_PIN_LEN_RANGE:
@@ -181,6 +208,12 @@ void Token::login(const std::shared_ptr<Module>& module, CK_SESSION_HANDLE sessi
       if (isSessionLost(rv)) throw RvError("C_Login", rv);
       unavailable("login to " + token + " failed (" + rvName(rv) + ")");
   }
+}
+
+std::string Token::pinRefused() const {
+  if (!refused_.load(std::memory_order_acquire)) return {};
+  std::lock_guard<std::mutex> lock(login_);
+  return pinRefused_;
 }
 
 CK_SESSION_HANDLE Token::openSession(const std::shared_ptr<Module>& module, CK_SLOT_ID& slot, bool forceLogin) {
@@ -210,9 +243,16 @@ CK_SESSION_HANDLE Token::openSession(const std::shared_ptr<Module>& module, CK_S
   return session;
 }
 
-void Token::connect() {
+void Token::connect(std::optional<SecretBytes> pin) {
   std::lock_guard<std::mutex> life(lifecycle_);
   {
+    std::lock_guard<std::mutex> lock(login_);
+    if (pin) options_.pin = std::move(*pin);
+    pinRefused_.clear();
+    refused_.store(false, std::memory_order_release);
+  }
+  {
+    // Still connected (a refused PIN ended no session of ours): the next session logs in.
     std::lock_guard<std::mutex> lock(mutex_);
     if (connected_) return;
   }

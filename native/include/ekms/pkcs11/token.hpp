@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -86,10 +87,19 @@ class Token {
   Token(const Token&) = delete;
   Token& operator=(const Token&) = delete;
 
-  void connect();
+  // Logs in (when not connected: loads the module, finds the token, opens the first session).
+  // From here on the PIN is presented to the token again, once, even after the token refused
+  // it (pinRefused); `pin`, when given, replaces it (a PIN file read again: the user PIN was
+  // changed on the token).
+  void connect(std::optional<SecretBytes> pin = std::nullopt);
   // Waits for the operations in flight, closes this token's sessions and releases the module.
   void disconnect();
   bool connected() const;
+  // Why the user PIN is no longer presented to the token, or empty. A token that refused the PIN
+  // at a login after the first (sessions lost while running: the HSM restarted, its user PIN
+  // changed) is not asked again with it until connect(): each wrong PIN counts towards the
+  // token locking the user out, for every process that shares the HSM user.
+  std::string pinRefused() const;
 
   const std::string& label() const { return options_.label; }
   TokenInfo info() const;
@@ -166,6 +176,12 @@ class Token {
 
   TokenOptions options_;
   std::mutex lifecycle_;  // serialises connect and disconnect
+
+  // Guards options_.pin and pinRefused_. Taken after ObjectsFileLock, never before: a thread that
+  // holds that lock (runChangingObjects) may open a session and log in.
+  mutable std::mutex login_;
+  std::string pinRefused_;
+  std::atomic<bool> refused_{false};  // !pinRefused_.empty(), read without the lock
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable cv_;
