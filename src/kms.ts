@@ -332,10 +332,12 @@ export class Kms {
     // on, whatever the caller's object says by the time the call ends.
     let request: unknown = input;
     try {
-      const op = this.operationFor(operation);
+      if (this.closed) throw new KMSInternalException('The key store is closed.');
+      // Validated first, as AWS does for every operation: input that breaks the model's
+      // constraints is a ValidationException even for an operation embedded-kms does not offer.
       const valid = validateInput(operation, input);
       request = valid;
-      ran = this.run(op, valid, caller, now);
+      ran = this.run(this.operationFor(operation), valid, caller, now);
     } catch (error) {
       return this.failed(operation, request, caller, now, error);
     }
