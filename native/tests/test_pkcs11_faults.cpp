@@ -164,6 +164,26 @@ TEST(locked_pin_is_a_clear_error) {
   CHECK(faultLog().size() == 1);
 }
 
+TEST(a_pin_refused_after_open_is_not_presented_again_until_connect) {
+  // Open logs in (#1); then sessions lose their login and the token refuses the PIN (#2 on).
+  auto token = open("C_SignInit@1+=CKR_USER_NOT_LOGGED_IN,C_Login@2+=CKR_PIN_INCORRECT");
+  GeneratedTokenKey g = generateTokenKey(token, identity(30), "SIGN_VERIFY", "faults");
+  CHECK(token->pinRefused().empty());
+  const auto logins = [] {
+    std::size_t n = 0;
+    for (const std::string& line : faultLog()) n += line.rfind("C_Login", 0) == 0 ? 1 : 0;
+    return n;
+  };
+  for (int i = 0; i < 5; ++i) CHECK_THROWS_CODE(g.key->sign(ecdsa(), false, std::string("m")), ErrorCode::KeyUnavailable);
+  CHECK(logins() == 1);  // five signatures refused, the PIN presented once
+  CHECK(contains(token->pinRefused(), "CKR_PIN_INCORRECT"));
+  token->connect();  // still connected: the next session presents the PIN again, once
+  CHECK(token->pinRefused().empty());
+  for (int i = 0; i < 3; ++i) CHECK_THROWS_CODE(g.key->sign(ecdsa(), false, std::string("m")), ErrorCode::KeyUnavailable);
+  CHECK(logins() == 2);
+  setenv("EKMS_FAULT_PLAN", "", 1);
+}
+
 TEST(a_session_lost_once_is_replaced_and_the_operation_retried) {
   auto token = open("C_SignInit@1=CKR_SESSION_HANDLE_INVALID");
   GeneratedTokenKey g = generateTokenKey(token, identity(1), "SIGN_VERIFY", "faults");
