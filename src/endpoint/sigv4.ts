@@ -152,12 +152,20 @@ export async function verifySigV4(req: SignedRequest, options: SigV4Options): Pr
   const signedHeaders = auth.signedHeaders!.split(';').map((h) => h.trim().toLowerCase());
   if (!signedHeaders.includes('host')) throw new InvalidSignatureException("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   if (!signedHeaders.includes('x-amz-date')) throw new InvalidSignatureException("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+  // The operation is named by X-Amz-Target: unsigned, a captured request (a DescribeKey) could be
+  // sent again as another operation whose input the body also fits (ScheduleKeyDeletion). Every
+  // SDK and the AWS CLI sign it.
+  if (req.headers['x-amz-target'] !== undefined && !signedHeaders.includes('x-amz-target'))
+    throw new InvalidSignatureException("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
 
   checkClock(signingDate, rawDate!, (options.clock ?? (() => new Date()))());
 
-  // The signer takes a declared payload hash at its word, so check the declaration first.
+  // The signer takes a declared payload hash at its word, so check the declaration first. KMS
+  // signs its bodies: UNSIGNED-PAYLOAD (and S3's STREAMING- forms) would leave the body
+  // unauthenticated, and AWS, hashing the body itself, finds such a signature wrong.
   const declared = req.headers['x-amz-content-sha256'];
-  if (declared !== undefined && declared !== 'UNSIGNED-PAYLOAD') {
+  if (declared !== undefined) {
+    if (declared === 'UNSIGNED-PAYLOAD' || declared.startsWith('STREAMING-')) throw new InvalidSignatureException(MISMATCH);
     const actual = createHash('sha256').update(req.body).digest('hex');
     if (!sameSignature(declared.toLowerCase(), actual))
       throw new InvalidSignatureException("The provided 'x-amz-content-sha256' header does not match what was computed.");

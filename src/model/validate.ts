@@ -115,16 +115,22 @@ function shown(value: unknown, hidden: boolean): string {
   return `'${javaString(value)}' `;
 }
 
-function javaString(value: unknown): string {
+// Lists and objects nested deeper than this are shown as "...": a library caller's value may be
+// nested thousands deep (the endpoint's decoder refuses such JSON before), and rendering it all
+// would overflow the stack, turning a ValidationException into an internal error.
+const MAX_SHOWN_DEPTH = 8;
+
+function javaString(value: unknown, depth = 0): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value instanceof Uint8Array) return `java.nio.HeapByteBuffer[pos=0 lim=${value.byteLength} cap=${value.byteLength}]`;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
-  if (Array.isArray(value)) return `[${value.map(javaString).join(', ')}]`;
+  if (typeof value === 'object' && depth >= MAX_SHOWN_DEPTH) return '...';
+  if (Array.isArray(value)) return `[${value.map((v) => javaString(v, depth + 1)).join(', ')}]`;
   if (typeof value === 'object') {
     return `{${Object.entries(value as Record<string, unknown>)
-      .map(([k, v]) => `${k}=${javaString(v)}`)
+      .map(([k, v]) => `${k}=${javaString(v, depth + 1)}`)
       .join(', ')}}`;
   }
   return typeof value;

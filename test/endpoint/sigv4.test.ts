@@ -189,6 +189,30 @@ t.test('a signed header sent on two lines; a request dated by its Date header al
   tt.equal((await raw(server.url, { headers: { ...lines, 'x-amz-meta-note': ['a', 'c'] }, body })).json?.__type, 'InvalidSignatureException', 'another value fails');
 });
 
+t.test('what the signature must cover: the operation (X-Amz-Target) and the body', async (tt) => {
+  const { kms, server } = await setup(tt);
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const body = JSON.stringify({ KeyId: keyId });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const base = { ...(kmsHeaders(server.url, 'DescribeKey') as Record<string, string>), 'x-amz-date': stamp };
+  const { 'x-amz-target': target, ...rest } = base;
+
+  // Signed without X-Amz-Target, a captured DescribeKey could be sent again as ScheduleKeyDeletion.
+  const unsigned = { ...base, 'x-amz-target': 'TrentService.ScheduleKeyDeletion', authorization: handSigned(rest, stamp, body) };
+  const swapped = await raw(server.url, { headers: unsigned, body });
+  tt.equal(swapped.json?.__type, 'InvalidSignatureException');
+  tt.equal(swapped.json?.message, "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+  tt.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'Enabled', 'the key was not scheduled for deletion');
+  tt.equal((await raw(server.url, { headers: { ...base, authorization: handSigned(base, stamp, body) }, body })).status, 200, 'signed, it passes');
+
+  // UNSIGNED-PAYLOAD (S3's) would leave the body out of the signature.
+  const declared = { ...base, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
+  const canonical = handSigned(declared, stamp, body);
+  const r = await raw(server.url, { headers: { ...declared, authorization: canonical }, body });
+  tt.equal(r.json?.__type, 'InvalidSignatureException', 'refused, even signed over the real body');
+  tt.match(String(r.json?.message), /The request signature we calculated does not match/);
+});
+
 t.test('access keys come from credentials.json and EKMS_ACCESS_KEYS', async (tt) => {
   const home = tempHome();
   writeFileSync(join(home, 'credentials.json'), JSON.stringify({ accessKeys: [{ accessKeyId: 'AKIDFILE', secretAccessKey: 'file-secret' }] }));

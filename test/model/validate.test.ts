@@ -221,3 +221,18 @@ t.test('the copy reads each member once and keeps every map entry as an entry of
   when.setTime(0);
   t.equal((imp.ValidTo as Date).getTime(), 1700000000000, 'a Date is copied');
 });
+
+t.test('a value nested thousands deep is a ValidationException, shown only to a depth', async (t) => {
+  // A library caller can pass any object (the endpoint's decoder refuses such JSON before).
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  t.equal(
+    messageOf(() => validateInput('CreateAlias', { AliasName: deep, TargetKeyId: 'k' })),
+    "1 validation error detected: Value '[[[[[[[[...]]]]]]]]' at 'aliasName' failed to satisfy constraint: Member must be a string",
+  );
+  t.equal(
+    messageOf(() => validateInput('CreateAlias', { AliasName: [[1, { a: 2 }]], TargetKeyId: 'k' })),
+    "1 validation error detected: Value '[[1, {a=2}]]' at 'aliasName' failed to satisfy constraint: Member must be a string",
+    'shallow values are shown whole',
+  );
+});
