@@ -30,6 +30,7 @@ import type { Caller, Operation, OperationContext } from './operations/operation
 import { operationTable } from './operations/table.js';
 import { withErrorMetadata, withMetadata, withPlainBlobs } from './sdk-shape.js';
 import { storeIdentity } from './store/identity.js';
+import { sqliteCode, sqliteMessage } from './store/sqlite-hint.js';
 import { RootKeyChangedError, Store, StoreError } from './store/store.js';
 import { uuid } from './uuid.js';
 import { isPromise } from './promise.js';
@@ -565,16 +566,9 @@ export class Kms {
  * write): a KeyStoreOpenError that names the file and the likely cause, not SQLite's bare words.
  */
 function storeOpenError(err: unknown, dbPath: string): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (err instanceof KeyStoreOpenError || typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
-  const why = code.startsWith('SQLITE_READONLY')
-    ? 'the key store needs to write beside its file (a read-only file system or folder?)'
-    : code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')
-      ? 'is the file system full?'
-      : code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')
-        ? 'the folder must exist, and this user must be able to read and write it'
-        : undefined;
-  return new KeyStoreOpenError(`cannot open the key store ${dbPath}: ${(err as Error).message} (${code})${why ? `; ${why}` : ''}`, { cause: err });
+  const code = sqliteCode(err);
+  if (err instanceof KeyStoreOpenError || code === undefined) return err;
+  return new KeyStoreOpenError(`cannot open the key store ${dbPath}: ${sqliteMessage(err as Error, code)}`, { cause: err });
 }
 
 /** A failure in AWS's vocabulary: anything that is not already an AWS error is an internal one. */

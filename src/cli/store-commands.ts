@@ -14,6 +14,7 @@ import {
   restoreStore,
   rotateRootKey,
 } from '../durability/index.js';
+import { sqliteCode, sqliteMessage } from '../store/sqlite-hint.js';
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 
 export interface StoreCommandContext {
@@ -156,7 +157,15 @@ export async function runStoreCommand(command: string, args: ParsedArgs, ctx: St
     file = args.positionals[0];
   } else if (args.positionals.length > 0) throw new UnknownOptionsError(args.positionals, ' ');
   const home = resolveConfig({ home: args.globals.get('--home') }, ctx.env).home;
-  const out = await spec.run(home, file, flags, ctx);
+  let out: unknown;
+  try {
+    out = await spec.run(home, file, flags, ctx);
+  } catch (err) {
+    // SQLite's own words say little ("disk I/O error" for a full disk): with its code and the likely cause.
+    const code = sqliteCode(err);
+    if (code === undefined) throw err;
+    throw new DurabilityError(sqliteMessage(err as Error, code), { cause: err });
+  }
   ctx.stdout(`${JSON.stringify(out, null, 4)}\n`);
 }
 

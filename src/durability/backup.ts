@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { countKeys, getMetaValue, setMetaValue } from '../store/durable-ops.js';
 import { DurabilityError } from './errors.js';
 import { rootKeyCheckName } from './open-root-key.js';
-import { syncDir } from './root-key-files.js';
+import { sweepTempFiles, syncDir } from './root-key-files.js';
 import { dbPath, hex, homeOf, type StoreTarget } from './target.js';
 
 /** Version of the backup file's conventions (a SQLite store file plus the backup_* meta rows). */
@@ -39,7 +39,11 @@ export async function backupStore(source: StoreTarget, file: string): Promise<Ba
   const target = resolve(file);
   if (!existsSync(dbPath(home))) throw new DurabilityError(`there is no key store in ${home}`);
   if (existsSync(target)) throw new DurabilityError(`${target} exists; a backup never replaces a file`);
-  const tmp = join(dirname(target), `.${basename(target)}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
+  // A backup killed while it copied left its temporary copy (every wrapped key, deleted keys'
+  // too) hidden beside the target: removed now, as its process is gone.
+  const prefix = `.${basename(target)}.tmp.`;
+  sweepTempFiles(dirname(target), (name) => name.startsWith(prefix));
+  const tmp = join(dirname(target), `${prefix}${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
     const db = new Database(dbPath(home), { readonly: true, fileMustExist: true, timeout: 10_000 });
     try {

@@ -96,16 +96,33 @@ function processGone(pid: number): boolean {
 }
 
 /**
+ * Deletes the temporary files `<name>.tmp.<pid>.<random>` (and `-journal` beside them) in `dir`
+ * whose process is gone: a copy killed before it was linked into place, which nothing else
+ * removes. Those of live processes stay (they may still be linked). `matches` picks the names.
+ */
+export function sweepTempFiles(dir: string, matches: (name: string) => boolean): void {
+  for (const name of safeReaddir(dir)) {
+    const m = /\.tmp\.(\d+)\.[0-9a-f]+(-journal)?$/.exec(name);
+    if (m && matches(name) && processGone(Number(m[1]))) removeQuietly(join(dir, name));
+  }
+}
+
+/**
+ * The temporary files of root key writes (a new store's first root key, a rotation's pending
+ * key, a restore's copy) whose process was killed before it linked them in place: root keys
+ * never used, which would otherwise stay in the home for good.
+ */
+export function sweepRootKeyTempFiles(home: string): void {
+  sweepTempFiles(home, (name) => name.startsWith(rootKeyFileName));
+}
+
+/**
  * Deletes pending root keys that the store never committed and whose rotation was abandoned (its
  * process is gone, or it is more than an hour old). Call only inside a write transaction of the
  * store whose check value is `storeCheck`: that lock is what keeps this from racing a commit.
  */
 export function sweepAbandonedPendingKeys(home: string, storeCheck: Uint8Array, now = Date.now()): void {
-  // Temporary files of root key writes whose process was killed before it linked them in place.
-  for (const name of safeReaddir(home)) {
-    const m = /^root\.key.*\.tmp\.(\d+)\.[0-9a-f]+$/.exec(name);
-    if (m && processGone(Number(m[1]))) removeQuietly(join(home, name));
-  }
+  sweepRootKeyTempFiles(home);
   for (const p of pendingRootKeyPaths(home)) {
     const name = p.slice(p.lastIndexOf('/') + 1);
     const pid = Number(name.slice(pendingPrefix.length).split('.')[0]);
