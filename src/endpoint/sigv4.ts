@@ -137,6 +137,10 @@ export async function verifySigV4(req: SignedRequest, options: SigV4Options): Pr
   const [accessKeyId, scopeDate, scopeRegion, scopeService, terminator] = scope as [string, string, string, string, string];
   const secret = options.keys.get(accessKeyId);
   if (secret === undefined) throw new UnrecognizedClientException('The security token included in the request is invalid.');
+  // The endpoint's keys are long-term keys, which take no session token: AWS refuses a request
+  // that carries one (a stale AWS_SESSION_TOKEN beside them), and so does this endpoint, so that
+  // a setup that works here does not fail against AWS.
+  if (req.headers['x-amz-security-token'] !== undefined) throw new UnrecognizedClientException('The security token included in the request is invalid.');
 
   const signingDate = parseAmzDate(rawDate);
   if (!signingDate) throw new IncompleteSignatureException(`X-Amz-Date must be in the ISO-8601 basic format yyyyMMdd'T'HHmmss'Z', got '${rawDate}'.`);

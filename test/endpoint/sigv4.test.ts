@@ -213,6 +213,20 @@ t.test('what the signature must cover: the operation (X-Amz-Target) and the body
   tt.match(String(r.json?.message), /The request signature we calculated does not match/);
 });
 
+t.test('a session token beside a long-term key is refused, as AWS refuses it', async (tt) => {
+  const { server } = await setup(tt);
+  const client = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: { ...good, sessionToken: 'stale-session-token' } });
+  tt.teardown(() => client.destroy());
+  tt.same(await sdkError(client.send(new ListKeysCommand({}))), {
+    name: 'UnrecognizedClientException',
+    message: 'The security token included in the request is invalid.',
+    status: 400,
+  });
+  const plain = new KMSClient({ endpoint: server.url, region: 'us-east-1', credentials: good });
+  tt.teardown(() => plain.destroy());
+  tt.ok((await plain.send(new ListKeysCommand({}))).Keys, 'without it the same key passes');
+});
+
 t.test('access keys come from credentials.json and EKMS_ACCESS_KEYS', async (tt) => {
   const home = tempHome();
   writeFileSync(join(home, 'credentials.json'), JSON.stringify({ accessKeys: [{ accessKeyId: 'AKIDFILE', secretAccessKey: 'file-secret' }] }));
