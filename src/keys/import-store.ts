@@ -174,8 +174,10 @@ export class ImportStore {
   }
 
   /**
-   * Recomputes what DescribeKey reports: the current material's ExpirationModel while it is
-   * imported, and the earliest ValidTo of the key's imported materials (pending rotations aside).
+   * Recomputes what DescribeKey reports while the current material is imported: the earliest
+   * ValidTo of the key's imported materials (pending rotations aside), when one of them expires
+   * (the key goes to PendingImport then, whichever expires), with KEY_MATERIAL_EXPIRES, the only
+   * ExpirationModel the model shows a ValidTo with; else the current material's ExpirationModel.
    */
   updateSummary(keyId: string, currentMaterialId: string | undefined): void {
     const materials = this.materials(keyId).filter((m) => !m.pendingRotation && m.importState === 'IMPORTED');
@@ -187,7 +189,7 @@ export class ImportStore {
     delete extra.expirationModel;
     delete extra.validTo;
     if (current?.expirationModel) {
-      extra.expirationModel = current.expirationModel;
+      extra.expirationModel = expiries.length > 0 ? 'KEY_MATERIAL_EXPIRES' : current.expirationModel;
       if (expiries.length > 0) extra.validTo = Math.min(...expiries);
     }
     this.db.prepare('UPDATE keys SET extra = ? WHERE key_id = ?').run(JSON.stringify(extra), keyId);

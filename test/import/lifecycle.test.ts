@@ -132,7 +132,11 @@ eachBackend('on-demand rotation of a symmetric key with imported material', asyn
   // new material waits; DescribeKey still names the first.
   t.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.CurrentKeyMaterialId, first);
   t.equal(openOutside((await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('x') })).CiphertextBlob!, one).materialId, first);
-  t.same((await kms.listKeyRotations({ KeyId: key.KeyId! })).Rotations, [
+  // The model's IncludeKeyMaterial: material pending rotation is listed with ALL_KEY_MATERIAL only.
+  t.same((await kms.listKeyRotations({ KeyId: key.KeyId! })).Rotations, [], 'no rotation yet');
+  t.same((await kms.listKeyRotations({ KeyId: key.KeyId!, IncludeKeyMaterial: 'ROTATIONS_ONLY' })).Rotations, []);
+  t.same((await kms.listKeyRotations({ KeyId: key.KeyId!, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' })).Rotations, [
+    { KeyId: key.KeyId, KeyMaterialId: first, ImportState: 'IMPORTED', KeyMaterialState: 'CURRENT', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
     { KeyId: key.KeyId, KeyMaterialId: second, KeyMaterialDescription: 'next', ImportState: 'IMPORTED', KeyMaterialState: 'PENDING_ROTATION', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
   ]);
 
@@ -223,4 +227,24 @@ eachBackend('a cancelled deletion leaves an imported key without material Pendin
   await kms.scheduleKeyDeletion({ KeyId: imported.KeyId!, PendingWindowInDays: 7 });
   await kms.cancelKeyDeletion({ KeyId: imported.KeyId! });
   t.equal((await kms.describeKey({ KeyId: imported.KeyId! })).KeyMetadata!.KeyState, 'Disabled', 'with material: Disabled');
+});
+
+eachBackend('a key whose older material expires reports that ValidTo with KEY_MATERIAL_EXPIRES', async (t, _kms, backend) => {
+  // The model: ValidTo is "the earliest time at which any imported key material permanently
+  // associated with this KMS key expires", present only with ExpirationModel KEY_MATERIAL_EXPIRES.
+  const clock = new TestClock(start);
+  const home = tempHome();
+  cleanupLater(home);
+  const kms = await backend.open({ home, clock: clock.read });
+  t.teardown(() => kms.close());
+  const key = await externalKey(kms);
+  const validTo = addDays(start, 5);
+  await importInto(kms, key.KeyId!, randomBytes(32), { validTo });
+  await importInto(kms, key.KeyId!, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' });
+  await kms.rotateKeyOnDemand({ KeyId: key.KeyId! });
+  const meta = (await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!;
+  t.equal(meta.ExpirationModel, 'KEY_MATERIAL_EXPIRES', 'the current material does not expire, the first does');
+  t.same(meta.ValidTo, validTo);
+  clock.now = addDays(start, 6);
+  t.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'PendingImport', 'that expiry takes the key out of use');
 });

@@ -1,5 +1,7 @@
 // ListKeyRotations: the key's materials, oldest first. By default only those made by rotations;
-// with ALL_KEY_MATERIAL the first one too (without rotation date or type, as AWS shows it).
+// with ALL_KEY_MATERIAL the first one too (without rotation date or type, as AWS shows it) and
+// imported material that waits for a rotation (the model's IncludeKeyMaterial: "KMS adds the
+// first key material and any imported key material pending rotation").
 import { InvalidMarkerException } from '../../errors.js';
 import { importedMaterialsOf, isImportedSymmetric, withImportFields } from '../../keys/import-keys.js';
 import { rotationRefusal } from '../../keys/rotation.js';
@@ -27,7 +29,7 @@ export const listKeyRotations = defineOperation('ListKeyRotations', async (ctx, 
   const refused = imported ? undefined : rotationRefusal(key);
   if (refused) throw refused;
   const all = input.IncludeKeyMaterial === 'ALL_KEY_MATERIAL';
-  const entries = key.materials.filter((m) => all || m.rotationType !== undefined || imported?.get(m.materialId)?.pendingRotation);
+  const entries = key.materials.filter((m) => all || m.rotationType !== undefined);
   const limit = input.Limit ?? 100;
   const start = startAfter(entries, input.Marker);
   const page = entries.slice(start, start + limit);
