@@ -149,6 +149,25 @@ Napi::Value importKeyMaterial(const Napi::CallbackInfo& info) {
       });
 }
 
+// importedMaterialIds(keySpec, keyId, material) -> { materialId, legacyMaterialId? }: the ids
+// ImportKeyMaterial gives this material (ekms/import.hpp), so that fixtures recognise the material
+// a key holds, and refuse material that does not fit the key spec before making the key.
+Napi::Value importedMaterialIds(const Napi::CallbackInfo& info) {
+  std::string keySpec = keySpecArg(info, 0, "keySpec");
+  std::string keyId = stringArg(info, 1, "keyId");
+  ekms::SecretBytes material = secretArg(info, 2, "material");
+  ekms::CheckedMaterial checked;
+  try {
+    checked = ekms::checkImportedMaterial(keySpec, keyId, material);
+  } catch (...) {
+    rethrowAsJs(info.Env());
+  }
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("materialId", checked.materialId);
+  if (!checked.legacyMaterialId.empty()) out.Set("legacyMaterialId", checked.legacyMaterialId);
+  return out;
+}
+
 }  // namespace
 
 Napi::Object importExports(Napi::Env env) {
@@ -157,6 +176,7 @@ Napi::Object importExports(Napi::Env env) {
   o.Set("sealImportToken", Napi::Function::New<sealImportToken>(env, "sealImportToken"));
   o.Set("openImportToken", Napi::Function::New<openImportToken>(env, "openImportToken"));
   o.Set("importKeyMaterial", Napi::Function::New<importKeyMaterial>(env, "importKeyMaterial"));
+  o.Set("importedMaterialIds", Napi::Function::New<importedMaterialIds>(env, "importedMaterialIds"));
   return o;
 }
 

@@ -40,6 +40,11 @@ export interface NativeImports {
     encryptedKeyMaterial: Uint8Array,
     knownMaterialIds: readonly string[],
   ): Promise<{ materialId: string; wrapped: Buffer; publicKey?: Buffer }>;
+  /**
+   * The material ids ImportKeyMaterial gives this (unwrapped) material for that key; throws
+   * EKMS_INVALID_INPUT when it does not fit the key spec. For fixtures, whose material is known.
+   */
+  importedMaterialIds(keySpec: string, keyId: string, material: Uint8Array): { materialId: string; legacyMaterialId?: string };
 }
 
 export const nativeImports: NativeImports = (addon as unknown as { imports: NativeImports }).imports;

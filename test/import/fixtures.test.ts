@@ -113,6 +113,34 @@ eachBackend('reopening with the fixtures creates nothing twice and restores lost
   t.equal(Buffer.from((await kms.decrypt({ CiphertextBlob: blob })).Plaintext!).toString(), 'x');
 });
 
+eachBackend('a fixture refused for its material makes no key; a store key whose declared material changed is refused', async (t, _kms, backend) => {
+  const home = tempHome();
+  cleanupLater(home);
+  const write = (name: string, keys: unknown[]) => {
+    const path = join(fx.dir, name);
+    writeFileSync(path, JSON.stringify({ Keys: keys }));
+    return path;
+  };
+  const pem = (key: ReturnType<typeof generateKeyPairSync>['privateKey']) => ({ Pem: key.export({ format: 'pem', type: 'pkcs8' }) as string });
+  const rsaId = '5e6f7081-92a3-4b4c-8d6e-7f8091a2b3c4';
+  // A 2048-bit key declared as RSA_4096: refused, and no key is left to block the corrected file.
+  const wrongSize = write('wrong-size.json', [{ KeyId: rsaId, KeySpec: 'RSA_4096', KeyUsage: 'SIGN_VERIFY', Material: pem(fx.rsa.privateKey) }]);
+  await t.rejects(backend.open({ home, testing: true, fixtures: wrongSize }), /must be a 4096-bit RSA key|4096/);
+  const right = write('right-size.json', [{ KeyId: rsaId, KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', Material: pem(fx.rsa.privateKey) }]);
+  let kms = await backend.open({ home, testing: true, fixtures: right });
+  t.equal((await kms.describeKey({ KeyId: rsaId })).KeyMetadata!.KeySpec, 'RSA_2048', 'the corrected fixture made its key');
+  await kms.close();
+
+  // The same key id declared with other material: the key keeps its material, so the open says so.
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const changed = write('changed.json', [{ KeyId: rsaId, KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', Material: pem(other.privateKey) }]);
+  await t.rejects(backend.open({ home, fixtures: changed }), /holds other key material than the fixture declares/);
+  kms = await backend.open({ home, fixtures: right });
+  t.teardown(() => kms.close());
+  const { PublicKey } = await kms.getPublicKey({ KeyId: rsaId });
+  t.same(Buffer.from(PublicKey!), fx.rsa.publicKey.export({ format: 'der', type: 'spki' }), 'the declared material, as before');
+});
+
 t.test('stores not created for testing refuse fixtures', async (t) => {
   const fds = () => readdirSync('/proc/self/fd').length;
   const before = fds();
@@ -184,8 +212,10 @@ t.test('mistakes in a fixtures file fail the open and name the mistake', async (
     ['twice.json', { Keys: [{ KeyId: ids.aes, Material: aes }, { KeyId: ids.aes, Material: aes }] }, /declared twice/],
     ['no-usage.json', { Keys: [{ KeyId: ids.rsa, KeySpec: 'RSA_2048', Material: aes }] }, /KeyUsage is required/],
     ['unknown-field.json', { Keys: [{ KeyId: ids.aes, Material: aes, Origin: 'AWS_KMS' }] }, /unknown field Origin/],
-    ['short-aes.json', { Keys: [{ KeyId: ids.aes, Material: { Hex: 'abcd' } }] }, /IncorrectKeyMaterialException.*32 bytes/],
-    ['wrong-curve.json', { Keys: [{ KeyId: ids.signer, KeySpec: 'ECC_NIST_P384', KeyUsage: 'SIGN_VERIFY', Material: { Pem: fx.signer.privateKey.export({ format: 'pem', type: 'pkcs8' }) } }] }, /IncorrectKeyMaterialException/],
+    ['short-aes.json', { Keys: [{ KeyId: ids.aes, Material: { Hex: 'abcd' } }] }, /Material: key material for SYMMETRIC_DEFAULT must be 256 bits \(32 bytes\) long, not 2 bytes/],
+    ['wrong-curve.json', { Keys: [{ KeyId: ids.signer, KeySpec: 'ECC_NIST_P384', KeyUsage: 'SIGN_VERIFY', Material: { Pem: fx.signer.privateKey.export({ format: 'pem', type: 'pkcs8' }) } }] }, /Material: key material for ECC_NIST_P384 must be a key on curve P-384/],
+    ['plain-id-multi-region.json', { Keys: [{ KeyId: ids.aes, MultiRegion: true, Material: aes }] }, /MultiRegion true does not fit its KeyId: multi-Region key ids, and only they, start with mrk-/],
+    ['mrk-single-region.json', { Keys: [{ KeyId: ids.ed, KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY', MultiRegion: false, Material: { File: 'ed.der' } }] }, /MultiRegion false does not fit its KeyId/],
     ['pem-for-aes.json', { Keys: [{ KeyId: ids.aes, Material: { PemFile: 'rsa.pem' } }] }, /raw key bytes, not PEM/],
     ['missing-file.json', { Keys: [{ KeyId: ids.aes, Material: { File: 'nope.bin' } }] }, /cannot read nope\.bin/],
     ['aws-alias.json', { Keys: [{ KeyId: ids.aes, Aliases: ['alias/aws/s3'], Material: aes }] }, /alias names/],
