@@ -120,7 +120,9 @@ export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, { valu
   };
   fallback('--output', env.AWS_DEFAULT_OUTPUT ?? values?.get('output'));
   fallback('--cli-binary-format', values?.get('cli_binary_format'));
-  fallback('--cli-timestamp-format', values?.get('cli_timestamp_format'));
+  // `none` is AWS CLI v1's older name for `wire`, still in config files written for it.
+  const timestamps = values?.get('cli_timestamp_format');
+  fallback('--cli-timestamp-format', timestamps === 'none' ? 'wire' : timestamps);
   return { ...args, globals };
 }
 

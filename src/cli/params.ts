@@ -13,6 +13,7 @@ import { pythonBase64 } from './python-base64.js';
 import { shapes, type ShapeDef } from '../model/service-model.js';
 import { UsageError } from './args.js';
 import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
+import { cliTimestampMs } from './timestamp.js';
 
 /**
  * A value the CLI cannot read: exit 252, as the AWS CLI's parameter errors; 255 for those it
@@ -133,7 +134,7 @@ function scalar(flag: string, shapeName: string, text: string): unknown {
     case 'timestamp': {
       const n = Number(text);
       if (text.trim() !== '' && Number.isFinite(n)) return n;
-      const ms = Date.parse(text);
+      const ms = cliTimestampMs(text);
       if (Number.isNaN(ms)) throw new ParamError(`Error parsing parameter '${flag}': Invalid timestamp value: ${text}`);
       return ms / 1000;
     }

@@ -196,6 +196,19 @@ t.test('flags → the wire input', async (tt) => {
     EncryptedKeyMaterial: 'AA==',
     ValidTo: 1893456000,
   });
+  // A timestamp that names no zone is UTC, as botocore reads it, whatever the machine's zone
+  // (Node applies a TZ set at run time); ISO 8601's basic form too.
+  const zone = process.env.TZ;
+  process.env.TZ = 'America/New_York';
+  try {
+    const validTo = (text: string) => (build('ImportKeyMaterial', ['--key-id', 'k', '--import-token', 'AA==', '--encrypted-key-material', 'AA==', '--valid-to', text]) as { ValidTo: number }).ValidTo;
+    for (const text of ['2030-01-01T00:00:00', '2030-01-01 00:00', '2030-01-01', 'Jan 1 2030', '20300101T000000Z', '2030-01-01T05:30:00+05:30', '2030-01-01T05:30:00+0530'])
+      tt.equal(validTo(text), 1893456000, text);
+    tt.equal(validTo('2030-01-01T00:00:00.5Z'), 1893456000.5);
+  } finally {
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  }
 });
 
 t.test('output formats', async (tt) => {
@@ -369,7 +382,8 @@ t.test('values, --query and flags as the AWS CLI reads them', async (tt) => {
 t.test('the output settings of the environment and the profile, as the AWS CLI takes them', async (tt) => {
   const dir = home();
   const config = join(dir, 'aws-config');
-  writeFileSync(config, '[default]\noutput = text\ncli_binary_format = raw-in-base64-out\ncli_timestamp_format = wire\n[profile json]\noutput = json\n');
+  // `none`: AWS CLI v1's older name for `wire`.
+  writeFileSync(config, '[default]\noutput = text\ncli_binary_format = raw-in-base64-out\ncli_timestamp_format = none\n[profile json]\noutput = json\n');
   const env = { AWS_CONFIG_FILE: config };
   const created = await ekms(['create-key', '--home', dir, '--query', 'KeyMetadata.[KeyId,CreationDate]'], env);
   tt.equal(created.code, 0, created.stderr);
