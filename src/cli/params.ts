@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { encodeBase64 } from '../model/codec.js';
 import { pythonBase64 } from './python-base64.js';
 import { shapes, type ShapeDef } from '../model/service-model.js';
-import { UsageError } from './args.js';
+import { UnknownOptionsError, UsageError } from './args.js';
 import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
 import { cliTimestampMs } from './timestamp.js';
 
@@ -221,7 +221,7 @@ export function memberValue(flag: string, shapeName: string, tokens: readonly st
       return scalar(flag, s.member!, loaded.text ?? '');
     });
   }
-  if (tokens.length > 1) throw new ParamError(`Unknown options: ${tokens.slice(1).join(', ')}`);
+  if (tokens.length > 1) throw new UnknownOptionsError(tokens.slice(1));
   const loaded = load(flag, tokens[0]!);
   switch (s.type) {
     case 'blob':

@@ -287,6 +287,10 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   // After the usage, as the AWS CLI prints it: no `error:` before it.
   tt.match(unknownFlag.stderr, /^usage: ekms[\s\S]*\n\nUnknown options: --bogus, x\n$/);
   tt.notMatch(unknownFlag.stderr, /error:/);
+  // So are words left after a flag's value.
+  const extra = await ekms(['describe-key', '--key-id', 'k', 'x', '--home', dir]);
+  tt.equal(extra.code, 252);
+  tt.match(extra.stderr, /^usage: ekms[\s\S]*\n\nUnknown options: x\n$/);
   // A flag given without its value is argparse's refusal: the usage, then `ekms: error:`.
   const noValue = await ekms(['encrypt', '--key-id', '--plaintext', 'aGk=', '--home', dir]);
   tt.equal(noValue.code, 252);
