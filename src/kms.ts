@@ -394,9 +394,8 @@ export class Kms {
     if (this.active === 0) this.idle?.();
   }
 
-  /** The operation of that name; throws when the store is closed or the operation unknown. */
+  /** The operation of that name; UnsupportedOperationException for one embedded-kms does not offer. */
   private operationFor<N extends OperationName>(operation: N): Operation<N> {
-    if (this.closed) throw new KMSInternalException('The key store is closed.');
     const op = operationTable.get(operation) as Operation<N> | undefined;
     if (!op) throw new UnsupportedOperationException(`${operation} is not supported by embedded-kms.`);
     return op;
