@@ -6,6 +6,7 @@
 // observe of AWS's background deletion.
 import { warnObjectsLeftToAnotherStore } from '../backends/objects-left-warning.js';
 import type { TokenBackend } from '../backends/token.js';
+import { sweepImportObjects } from '../backends/token-orphans.js';
 import type { Store } from '../store/store.js';
 import type { KeyRegistry } from './registry.js';
 
@@ -100,6 +101,9 @@ export async function destroyDueKeys(deps: DeletionDeps, onDeleted?: (keyId: str
     // One checkpoint for the sweep: the deleted materials' older copies leave the WAL.
     if (destroyed.length > 0) deps.store.shred();
     await destroyTokenObjects(deps);
+    // The wrapping key pairs GetParametersForImport made on the token for the deleted keys
+    // (their parameters went with the keys), rather than at the next open or import.
+    if (destroyed.length > 0 && deps.token) await sweepImportObjects(deps.store, deps.token, now).catch(() => 0);
   } finally {
     await Promise.all(noted);
   }

@@ -192,3 +192,18 @@ t.test('GetParametersForImport refused by the token (OAEP with SHA-256 on SoftHS
   tt.same(notes(kms), [], 'no note of the wrapping key');
   tt.same((await backendOf(kms).listTokenRefs()).filter((r) => r.startsWith(`${keyId}/`)), [], 'no object');
 });
+
+t.test("a deleted key's wrapping key pairs leave the token with it, not at the next open or import", async (tt) => {
+  let now = Date.now();
+  const kms = await openOnToken({ clock: () => new Date(now) });
+  tt.teardown(() => kms.close());
+  const keyId = (await kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(kms).customKeyStoreId })).KeyMetadata!.KeyId!;
+  await kms.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: algorithm, WrappingKeySpec: 'RSA_2048' });
+  const objects = async () => (await backendOf(kms).listTokenRefs()).filter((r) => r.startsWith(`${keyId}/import-`));
+  tt.equal((await objects()).length, 1, 'the wrapping key is on the token');
+  await kms.scheduleKeyDeletion({ KeyId: keyId, PendingWindowInDays: 7 });
+  now += 8 * 24 * 3600 * 1000;
+  await kms.listKeys({}); // the next call carries out the due deletion
+  await rejects(tt, kms.describeKey({ KeyId: keyId }), 'NotFoundException');
+  tt.same(await objects(), [], 'its wrapping key went with it');
+});
