@@ -248,3 +248,18 @@ eachBackend('a key whose older material expires reports that ValidTo with KEY_MA
   clock.now = addDays(start, 6);
   t.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'PendingImport', 'that expiry takes the key out of use');
 });
+
+eachBackend('a KeyMaterialId on a first import is refused: ImportType is NEW_KEY_MATERIAL by default then', async (t, kms) => {
+  // The model: ImportType "defaults to NEW_KEY_MATERIAL" when no material was ever imported, and
+  // "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL".
+  const key = await externalKey(kms);
+  const material = makeMaterial('SYMMETRIC_DEFAULT').bytes;
+  const refusal = 'You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL.';
+  await rejectsAws(t, importInto(kms, key.KeyId!, material, { keyMaterialId: 'a'.repeat(64) }), 'ValidationException', refusal);
+  await rejectsAws(t, importInto(kms, key.KeyId!, material, { keyMaterialId: 'a'.repeat(64), importType: 'NEW_KEY_MATERIAL' }), 'ValidationException', refusal);
+  t.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'PendingImport', 'nothing was imported');
+  const id = (await importInto(kms, key.KeyId!, material)).KeyMaterialId!;
+  // Once material was imported, the default is EXISTING_KEY_MATERIAL, which takes the id to check.
+  t.equal((await importInto(kms, key.KeyId!, material, { keyMaterialId: id })).KeyMaterialId, id);
+  await rejectsAws(t, importInto(kms, key.KeyId!, material, { keyMaterialId: 'a'.repeat(64) }), 'IncorrectKeyMaterialException');
+});

@@ -46,8 +46,14 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
       if (input[member] !== undefined)
         throw new ValidationException(`${member} is only supported for symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT).`);
   }
-  if (input.ImportType === 'NEW_KEY_MATERIAL' && input.KeyMaterialId !== undefined)
-    throw new ValidationException('You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL.');
+  const imports = new ImportStore(ctx.store);
+  // The model's ImportType: NEW_KEY_MATERIAL when left out and no material was ever imported.
+  const importTypeFor = (materials: readonly ImportedMaterialRecord[]) => input.ImportType ?? (materials.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+  const refuseMaterialId = (materials: readonly ImportedMaterialRecord[]) => {
+    if (input.KeyMaterialId !== undefined && importTypeFor(materials) === 'NEW_KEY_MATERIAL')
+      throw new ValidationException('You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL.');
+  };
+  if (symmetric) refuseMaterialId(imports.materials(keyId));
   const now = ctx.now();
   const expirationModel = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
   const validTo = checkExpiration(expirationModel, input.ValidTo, now);
@@ -59,7 +65,6 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
     throw new ExpiredImportTokenException(
       `The import token expired at ${new Date(token.validToMs).toISOString()}. Use GetParametersForImport to get a new import token and public key.`,
     );
-  const imports = new ImportStore(ctx.store);
   const parameters = imports.parameters(token.wrappingKeyId);
   if (!parameters || parameters.keyId !== keyId) throw invalidToken(key.arn);
 
@@ -75,7 +80,9 @@ export const importKeyMaterial = defineOperation('ImportKeyMaterial', async (ctx
       if (materials.length > 0 && !existing)
         throw new IncorrectKeyMaterialException(`The key material is not the key material that was previously imported into ${key.arn}.`);
     } else {
-      const importType = input.ImportType ?? (materials.length === 0 ? 'NEW_KEY_MATERIAL' : 'EXISTING_KEY_MATERIAL');
+      // Judged again on the materials of the commit: another process may have imported meanwhile.
+      refuseMaterialId(materials);
+      const importType = importTypeFor(materials);
       if (importType === 'NEW_KEY_MATERIAL') {
         if (existing)
           throw new IncorrectKeyMaterialException(
