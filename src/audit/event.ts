@@ -295,12 +295,14 @@ function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unkn
 // holds "' at '" itself would end the match early, leaving the tokens after it: in a request with
 // such a token, every token of the request is masked wherever it still stands (in others, a short
 // token masked everywhere would only garble the text).
-const QUOTED_GRANT_TOKENS = /Value '(?:(?!' at ')[\s\S])*' at '((?:[\w.]+\.)?grantTokens(?:\.\d+)?)'/g;
+// RetireGrant's GrantToken (one token, perhaps given in a list by mistake) is masked the same way.
+const QUOTED_GRANT_TOKENS = /Value '(?:(?!' at ')[\s\S])*' at '((?:[\w.]+\.)?grantTokens?(?:\.\d+)?)'/g;
 function withoutGrantTokens(message: string, input: unknown): string {
-  if (!message.includes('grantTokens')) return message;
+  if (!message.includes('grantToken')) return message;
   let out = message.replace(QUOTED_GRANT_TOKENS, "Value at '$1'");
-  const tokens = (input as { GrantTokens?: unknown } | null | undefined)?.GrantTokens;
-  if (Array.isArray(tokens) && tokens.some((token) => typeof token === 'string' && token.includes("' at '")))
+  const given = input as { GrantTokens?: unknown; GrantToken?: unknown } | null | undefined;
+  const tokens = [given?.GrantTokens, given?.GrantToken].flat();
+  if (tokens.some((token) => typeof token === 'string' && token.includes("' at '")))
     for (const token of tokens) if (typeof token === 'string' && token !== '') out = out.split(token).join('***');
   return out;
 }

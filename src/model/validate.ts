@@ -366,7 +366,10 @@ function compileStructure(s: ShapeDef): Validator {
   }));
   return (value, path, c) => {
     if (!isPlainObject(value)) {
-      c.addType(shown(value, false), path, 'Member must be a structure');
+      // Not shown: a structure may hold secrets (an XKS proxy's credential), and a value of the
+      // wrong type given for it is whatever the caller had at hand, its members in the clear.
+      // Only a library caller gets here (the endpoint's decoder refuses such JSON first).
+      c.addType(shown(value, true), path, 'Member must be a structure');
       return value;
     }
     // The model's members as validated, each read once (inherited ones too: class instances with

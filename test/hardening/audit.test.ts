@@ -404,6 +404,26 @@ t.test('grant tokens stay out of failed calls\' messages in the trail, whatever 
   t.notOk(readFileSync(join(home, 'audit.log'), 'utf8').includes(GrantToken!), 'the grant token is in no line');
 });
 
+t.test("RetireGrant's token and a structure's secrets given with the wrong type stay out of the trail", async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const KeyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const { GrantToken } = await kms.createGrant({ KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:role/app', Operations: ['Decrypt'] });
+  const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  // A list where a string or a structure belongs: the validation message would quote it whole.
+  await t.rejects(kms.retireGrant({ GrantToken: [GrantToken] as never }), { name: 'ValidationException' });
+  const credential = ['AKIAIOSFODNN7EXAMPLE', secret] as never;
+  const thrown = (await kms.createCustomKeyStore({ CustomKeyStoreName: 'x', XksProxyAuthenticationCredential: credential }).catch((e: Error) => e)) as Error;
+  t.equal(thrown.name, 'ValidationException');
+  t.notOk(thrown.message.includes(secret), 'not in the error the caller gets either');
+  await kms.close();
+  const log = readFileSync(join(home, 'audit.log'), 'utf8');
+  t.notOk(log.includes(GrantToken!), 'the grant token is in no line');
+  t.notOk(log.includes(secret), 'the secret access key is in no line');
+  const retire = readEvents(join(home, 'audit.log')).find((e) => e.eventName === 'RetireGrant')!;
+  t.match(retire.errorMessage, /Value at 'grantToken' failed to satisfy constraint: Member must be a string/);
+});
+
 t.test("an endpoint call is logged with the client's User-Agent, as CloudTrail logs it", async (t) => {
   const home = tempHome();
   const kms = await Kms.open({ home });
