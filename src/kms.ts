@@ -91,7 +91,16 @@ export class Kms {
       this.usage.forget(keyId);
       return this.audit?.recordServiceEvent('DeleteKey', this.arns.key(keyId), at);
     };
-    this.rotations.onRotated = (keyId, materialId, at) => this.audit?.recordServiceEvent('RotateKey', this.arns.key(keyId), at, { keyMaterialId: materialId });
+    this.rotations.onRotated = (keyId, previous, current, origin, at) =>
+      this.audit?.recordServiceEvent('RotateKey', this.arns.key(keyId), at, {
+        rotationType: 'AUTOMATIC',
+        keyOrigin: origin,
+        ...(previous !== undefined ? { previousKeyMaterialId: previous } : {}),
+        currentKeyMaterialId: current,
+        keyId,
+      });
+    this.importExpiry.onExpired = (keyId, materialId, at) =>
+      void this.audit?.recordServiceEvent('DeleteExpiredKeyMaterial', this.arns.key(keyId), at, { keyMaterialId: materialId, keyId });
     this.keys.onChangedElsewhere = () => {
       this.connectionCheckDue = true;
     };

@@ -47,9 +47,10 @@ export interface AuditIdentity {
 
 export interface CloudTrailEvent {
   eventVersion: string;
+  /** Service events (AwsServiceEvent) have the account and `invokedBy: 'AWS Internal'` only. */
   userIdentity: {
-    type: 'AWSAccount' | 'IAMUser' | 'AWSService';
-    principalId: string;
+    type?: 'AWSAccount' | 'IAMUser';
+    principalId?: string;
     accountId: string;
     accessKeyId?: string;
     invokedBy?: string;
@@ -64,13 +65,16 @@ export interface CloudTrailEvent {
   responseElements: Record<string, unknown> | null;
   errorCode?: string;
   errorMessage?: string;
-  requestID: string;
+  /** Not in service events. */
+  requestID?: string;
   eventID: string;
   readOnly: boolean;
   resources?: { accountId: string; type: 'AWS::KMS::Key'; ARN: string }[];
   eventType: 'AwsApiCall' | 'AwsServiceEvent';
   managementEvent: true;
   recipientAccountId: string;
+  /** Service events: what happened (RotateKey: rotationType, keyOrigin, the key materials). */
+  serviceEventDetails?: Record<string, unknown>;
   eventCategory: 'Management';
 }
 
@@ -329,6 +333,21 @@ function requestJson(frame: Frame, input: unknown): LinePiece {
 }
 
 /**
+ * A successful management call's responseElements. As CloudTrail has written them since December
+ * 2022, one whose response names no key (EnableKey, TagResource, CreateGrant...) gets the ARN of
+ * the key it acted on as `keyId`.
+ */
+function responseElements(id: AuditIdentity, frame: Frame, call: CallRecord): string {
+  const json = loggableJson(frame.output, call.output);
+  const out = call.output as Record<string, unknown> | undefined;
+  if (out !== null && typeof out === 'object' && (out.KeyId !== undefined || out.KeyMetadata !== undefined)) return json;
+  const arns = keyArns(id, call.input, call.output);
+  if (arns.length !== 1) return json;
+  const keyId = `"keyId":${str(arns[0]!)}`;
+  return json === 'null' || json === '{}' ? `{${keyId}}` : `${json.slice(0, -1)},${keyId}}`;
+}
+
+/**
  * The audit line of one call, in pieces (see LinePiece): a CloudTrail event as JSON, written
  * directly (this runs for every operation, on the hot path of Sign and Encrypt).
  */
@@ -342,7 +361,7 @@ export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
   // As AWS logs them: read-only calls (every cryptographic operation among them) and failed
   // calls have no responseElements; the key they used is in resources.
   const ids =
-    `,"responseElements":${failed || frame.readOnly ? 'null' : loggableJson(frame.output, call.output)},` +
+    `,"responseElements":${failed || frame.readOnly ? 'null' : responseElements(id, frame, call)},` +
     `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId === undefined ? uuid() : str(call.eventId).slice(1, -1)}`;
   if (!failed) return [prefix, requestJson(frame, call.input), ids, closingOf(id, frame, call.input, call.output)];
   const middle = loggableJson(frame.input, call.input) + ids;
@@ -370,28 +389,28 @@ export function cloudTrailEvent(id: AuditIdentity, call: CallRecord): CloudTrail
 /**
  * An action the key store took by itself (CloudTrail's AwsServiceEvent): a scheduled deletion
  * (DeleteKey), an automatic rotation (RotateKey), expired imported material
- * (DeleteExpiredKeyMaterial). Always a key management event.
+ * (DeleteExpiredKeyMaterial). Always a key management event. Shaped as KMS's documented service
+ * events: made by "AWS Internal", no request id, what happened in `serviceEventDetails`.
  */
 export function serviceEvent(id: AuditIdentity, name: string, keyArn: string, time: Date, details: Record<string, unknown> = {}): CloudTrailEvent {
   return {
     eventVersion: EVENT_VERSION,
-    userIdentity: { type: 'AWSService', principalId: 'kms.amazonaws.com', accountId: id.accountId, invokedBy: 'kms.amazonaws.com' },
+    userIdentity: { accountId: id.accountId, invokedBy: 'AWS Internal' },
     eventTime: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     eventSource: 'kms.amazonaws.com',
     eventName: name,
     awsRegion: id.region,
-    sourceIPAddress: 'kms.amazonaws.com',
-    userAgent: 'kms.amazonaws.com',
+    sourceIPAddress: 'AWS Internal',
+    userAgent: 'AWS Internal',
     requestParameters: null,
     responseElements: null,
-    requestID: uuid(),
     eventID: uuid(),
     readOnly: false,
     resources: [{ accountId: KEY_ARN.exec(keyArn)?.[1] ?? id.accountId, type: 'AWS::KMS::Key', ARN: keyArn }],
     eventType: 'AwsServiceEvent',
     managementEvent: true,
     recipientAccountId: id.accountId,
+    ...(Object.keys(details).length ? { serviceEventDetails: details } : {}),
     eventCategory: 'Management',
-    ...(Object.keys(details).length ? { additionalEventData: details } : {}),
   } as CloudTrailEvent;
 }

@@ -12,7 +12,9 @@ const MAX_STRING = 32 * 1024; // key policies are the longest strings (32 KiB)
 const MAX_ITEMS = 1000;
 const MAX_DEPTH = 12;
 
-const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+// CloudTrail's member names: the first letter lowered, unless the first two are capitals (Java's
+// Introspector.decapitalize, whose rule the documented events follow: "AWSAccountId" stays).
+const lowerFirst = (s: string): string => (/^[A-Z]{2}/.test(s) ? s : s.charAt(0).toLowerCase() + s.slice(1));
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date);

@@ -23,6 +23,8 @@ export class ImportExpiry {
   private failedAt: number | undefined;
   /** Told of the first failure after a success (or ever), to be reported. */
   onFailure?: (err: Error) => void;
+  /** Told of each material this process expired, dated when its ValidTo came (the audit trail's DeleteExpiredKeyMaterial). */
+  onExpired?: (keyId: string, materialId: string, at: Date) => void;
 
   constructor(
     private readonly store: Store,
@@ -79,11 +81,13 @@ export class ImportExpiry {
   private expire(keyId: string, materialId: string, now: Date): void {
     let tokenRef: string | undefined;
     let removed = false;
+    let validTo = now;
     const changed = this.store.write(() => {
       // Still due inside the transaction (another process may have reimported or expired it).
       const m = this.imports.material(keyId, materialId);
       if (!m || m.importState !== 'IMPORTED' || m.validTo === undefined || m.validTo.getTime() > now.getTime()) return false;
       tokenRef = this.store.getMaterial(keyId, materialId)?.tokenRef;
+      validTo = m.validTo;
       removed = m.pendingRotation; // forgetImportedMaterial removes such a material's row
       return forgetImportedMaterial(this.store, this.imports, keyId, materialId);
     });
@@ -94,6 +98,7 @@ export class ImportExpiry {
     if (changed) {
       this.keys.invalidate(keyId, { wipe: true });
       this.store.shred();
+      this.onExpired?.(keyId, materialId, validTo);
     }
   }
 }

@@ -132,7 +132,7 @@ export class RotationSchedule {
    * Told of each automatic rotation, with the new key material's id (the audit trail's RotateKey
    * service event): the rotation waits for what it returns.
    */
-  onRotated: ((keyId: string, materialId: string, at: Date) => Promise<void> | undefined) | undefined;
+  onRotated: ((keyId: string, previousMaterialId: string | undefined, materialId: string, origin: string, at: Date) => Promise<void> | undefined) | undefined;
 
   constructor(private readonly deps: RotationDeps) {}
 
@@ -193,9 +193,10 @@ export class RotationSchedule {
       const newest = key.materials.reduce((latest, m) => Math.max(latest, m.createdAt.getTime()), 0);
       const at = new Date(Math.max(key.record.nextRotationDate!.getTime(), newest));
       // Undefined when another process rotated it first (and records the event): read it again.
+      const previous = key.record.currentMaterialId;
       const rotated = await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now, at);
       const materialId = rotated?.record.currentMaterialId;
-      if (materialId !== undefined) await this.onRotated?.(keyId, materialId, at);
+      if (materialId !== undefined) await this.onRotated?.(keyId, previous, materialId, rotated!.record.origin, at);
       key = rotated ?? this.deps.keys.get(keyId);
     }
     return true;

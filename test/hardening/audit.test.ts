@@ -2,6 +2,7 @@
 // no secrets in it, the options that move or disable it, and durability: key management events
 // are on disk when their call returns (checked by SIGKILLing a child process right after).
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,6 +14,7 @@ import { userAgent } from '../../src/version.js';
 import { Kms, NotFoundException } from '../../src/index.js';
 import { raw, kmsHeaders } from '../endpoint/http.js';
 import { tempHome } from '../helpers/backends.js';
+import { importInto } from '../import/helpers.js';
 
 type Event = Record<string, any>;
 
@@ -198,15 +200,59 @@ t.test('what the store does by itself (a deletion whose date came, an automatic 
   const service = events.filter((e) => e.eventType === 'AwsServiceEvent');
   t.same(service.map((e) => e.eventName), ['DeleteKey', 'RotateKey'], 'one event each, in order');
   const [deleted, rotated] = service as [Event, Event];
+  // As KMS's documented service events (CloudTrail's "AWS service events", KMS's ct-rotatekey).
   for (const e of service) {
-    t.same(e.userIdentity, { type: 'AWSService', principalId: 'kms.amazonaws.com', accountId: '111122223333', invokedBy: 'kms.amazonaws.com' });
+    t.same(e.userIdentity, { accountId: '111122223333', invokedBy: 'AWS Internal' });
+    t.equal(e.sourceIPAddress, 'AWS Internal');
+    t.equal(e.userAgent, 'AWS Internal');
+    t.equal(e.requestID, undefined, 'no request made it');
     t.equal(e.readOnly, false);
   }
   t.equal(deleted.eventTime, deletedAt);
   t.same(deleted.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: doomed.Arn }]);
   t.equal(rotated.eventTime, rotatedAt);
   t.same(rotated.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: rotating.Arn }]);
-  t.same(rotated.additionalEventData, { keyMaterialId: material });
+  t.same(rotated.serviceEventDetails, {
+    rotationType: 'AUTOMATIC',
+    keyOrigin: 'AWS_KMS',
+    previousKeyMaterialId: rotating.CurrentKeyMaterialId,
+    currentKeyMaterialId: material,
+    keyId: rotating.KeyId,
+  });
+});
+
+t.test('imported material that expires is a DeleteExpiredKeyMaterial service event, dated at its ValidTo', async (t) => {
+  const home = tempHome('ekms-audit-expiry-');
+  let now = Date.UTC(2030, 0, 1);
+  const kms = await Kms.open({ home, clock: () => new Date(now) });
+  const key = (await kms.createKey({ Origin: 'EXTERNAL' })).KeyMetadata!;
+  const validTo = new Date(Date.UTC(2030, 0, 3));
+  const materialId = (await importInto(kms, key.KeyId!, randomBytes(32), { validTo })).KeyMaterialId!;
+  now = Date.UTC(2030, 0, 5);
+  await kms.listKeys({}); // any call runs what fell due
+  t.equal((await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.KeyState, 'PendingImport');
+  await kms.close();
+  const expired = readEvents(join(home, 'audit.log')).filter((e) => e.eventType === 'AwsServiceEvent');
+  t.same(expired.map((e) => e.eventName), ['DeleteExpiredKeyMaterial']);
+  t.equal(expired[0]!.eventTime, '2030-01-03T00:00:00Z');
+  t.same(expired[0]!.serviceEventDetails, { keyMaterialId: materialId, keyId: key.KeyId });
+  t.same(expired[0]!.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: key.Arn }]);
+});
+
+t.test('management events name the key they acted on (responseElements.keyId), as CloudTrail does since December 2022', async (t) => {
+  const home = tempHome('ekms-audit-keyid-');
+  const kms = await Kms.open({ home });
+  const key = (await kms.createKey({})).KeyMetadata!;
+  await kms.disableKey({ KeyId: key.KeyId! });
+  await kms.enableKey({ KeyId: key.KeyId! });
+  await kms.tagResource({ KeyId: key.KeyId!, Tags: [{ TagKey: 'a', TagValue: 'b' }] });
+  const { GrantId } = await kms.createGrant({ KeyId: key.KeyId!, GranteePrincipal: 'arn:aws:iam::111122223333:role/x', Operations: ['Decrypt'] });
+  await kms.close();
+  const byName = new Map(readEvents(join(home, 'audit.log')).map((e) => [e.eventName, e]));
+  for (const name of ['DisableKey', 'EnableKey', 'TagResource']) t.same(byName.get(name)!.responseElements, { keyId: key.Arn }, name);
+  t.match(byName.get('CreateGrant')!.responseElements, { grantId: GrantId, keyId: key.Arn });
+  // Java's decapitalisation, which CloudTrail's member names follow: AWSAccountId stays.
+  t.equal(byName.get('CreateKey')!.responseElements!.keyMetadata.AWSAccountId, '111122223333');
 });
 
 t.test('a rotated audit log (renamed or removed) is followed by a new file, nothing lost', async (t) => {
