@@ -1,6 +1,7 @@
 // What of a request or response may go into the audit trail: the members of AWS's model, named
-// as CloudTrail names them (lowerCamel), with every blob replaced by its length and every
-// sensitive member (the model's `sensitive` flag: plaintexts, passwords) left out. The walk is
+// as CloudTrail names them (lowerCamel), with every blob left out (CloudTrail omits plaintexts,
+// ciphertexts, messages, signatures and MACs, and so not even their lengths are told) and every
+// sensitive string (the model's `sensitive` flag: passwords) redacted. The walk is
 // driven by the model, never by the value: unknown members are dropped, and a value of the
 // wrong type is described by its type, never copied (a caller may pass a plaintext in an array
 // where a blob belongs, and it must not reach the log either). A string for a blob is its UTF-8
@@ -63,9 +64,9 @@ function json(shapeName: string, value: unknown, depth: number): string | undefi
   if (!s || depth > MAX_DEPTH) return undefined;
   switch (s.type) {
     case 'blob':
-      // A string is taken for its UTF-8 bytes (validate.ts): logged as they are, by length.
-      if (typeof value === 'string') return `{"length":${Buffer.byteLength(value, 'utf8')}}`;
-      return value instanceof Uint8Array ? `{"length":${value.byteLength}}` : invalid(value);
+      // Left out, a string too (validate.ts takes it for its UTF-8 bytes); a value of another
+      // type is described by its type, as everywhere.
+      return typeof value === 'string' || value instanceof Uint8Array ? undefined : invalid(value);
     case 'string':
       if (typeof value !== 'string') return invalid(value);
       if (s.sensitive || isNeverShown(shapeName)) return '"[redacted]"';
@@ -129,8 +130,8 @@ export function loggableJson(shapeName: string | undefined, value: unknown): str
 
 /**
  * What the logged form of a request depends on, when every member it has is a scalar or a blob
- * (Sign, Verify, GenerateMac, Decrypt without a context...): each member's value, a blob's by its
- * length alone. Undefined for any other request (a list, a map, a nested structure, a value of an
+ * (Sign, Verify, GenerateMac, Decrypt without a context...): each member's value, a blob's
+ * presence alone. Undefined for any other request (a list, a map, a nested structure, a value of an
  * unexpected type): its logged form is made afresh each time.
  *
  * Two requests with equal fingerprints (sameFingerprint) log the same JSON: the hot path of the
@@ -160,7 +161,8 @@ export function fingerprintJson(shapeName: string, fingerprint: readonly unknown
     const m = members[i]!;
     const f = fingerprint[i];
     if (f === undefined) continue;
-    const text = m.blob ? `{"length":${f as number}}` : json(m.shape, f, 1);
+    if (m.blob) continue; // never logged (json)
+    const text = json(m.shape, f, 1);
     if (text !== undefined) out += `${out ? ',' : ''}"${m.logged}":${text}`;
   }
   return `{${out}}`;
@@ -181,12 +183,11 @@ export function sameFingerprint(shapeName: string, value: unknown, previous: rea
 const NO_FINGERPRINT = Symbol('no fingerprint');
 
 // A member's part of the fingerprint: absent members are undefined (null is logged as absent
-// too); a blob is its length (all that is logged of it); a primitive is itself. A blob
-// member's length and a number given where a blob belongs would both be numbers: a blob member
-// takes blobs only, and a non-blob member no Uint8Array, so the two never meet in one place.
+// too); a blob is `true` (nothing of it is logged); a primitive is itself. A blob member takes
+// Uint8Arrays only (another value is logged afresh, by its type).
 function fingerprintOf(member: Member, v: unknown): unknown {
   if (v === undefined || v === null) return undefined;
-  if (member.blob) return v instanceof Uint8Array ? v.byteLength : NO_FINGERPRINT;
+  if (member.blob) return v instanceof Uint8Array ? true : NO_FINGERPRINT;
   const t = typeof v;
   return t === 'string' || t === 'number' || t === 'boolean' ? v : NO_FINGERPRINT;
 }
