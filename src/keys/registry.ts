@@ -136,20 +136,27 @@ export class KeyRegistry {
       return undefined;
     }
     const loaded = this.load(record);
-    if (this.cache.size >= this.maxCachedRecords) {
-      // Maps iterate in insertion order: drop the oldest entry.
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(keyId, loaded);
+    this.cacheRecord(keyId, loaded);
     return loaded;
   }
 
   /** Seeds the cache with a handle the engine returned for a new key (no unwrap on first use). */
   remember(record: KeyRecord, materials: MaterialRecord[], handles: Map<string, NativeKeyHandle>): LoadedKey {
     const loaded = this.load(record, materials, handles);
-    this.cache.set(record.keyId, loaded);
+    this.cacheRecord(record.keyId, loaded);
     return loaded;
+  }
+
+  /** Caches a record, dropping the oldest beyond maxCachedRecords (keys made here count too). */
+  private cacheRecord(keyId: string, loaded: LoadedKey): void {
+    this.cache.delete(keyId); // a key cached again is the newest
+    while (this.cache.size >= this.maxCachedRecords) {
+      // Maps iterate in insertion order: drop the oldest entry.
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.cache.delete(oldest);
+    }
+    this.cache.set(keyId, loaded);
   }
 
   /**
