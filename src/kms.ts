@@ -27,6 +27,7 @@ import type { ReloadableEngine } from './durability/native.js';
 import { openStoreRootKey } from './durability/open-root-key.js';
 import type { NativeEngine } from './native/addon.js';
 import type { Caller, Operation, OperationContext } from './operations/operation.js';
+import { settleInTurn } from './operations/inline-budget.js';
 import { operationTable } from './operations/table.js';
 import { withErrorMetadata, withMetadata, withPlainBlobs } from './sdk-shape.js';
 import { storeIdentity } from './store/identity.js';
@@ -349,12 +350,15 @@ export class Kms {
       request = valid;
       ran = this.run(this.operationFor(operation), valid, caller, now);
     } catch (error) {
-      return this.failed(operation, request, caller, now, error);
+      return settleInTurn(() => this.failed(operation, request, caller, now, error));
     }
-    if (!isPromise(ran)) return Promise.resolve(this.succeeded(operation, request, caller, now, ran, metadata));
+    if (!isPromise(ran)) {
+      const output = ran;
+      return Promise.resolve(settleInTurn(() => this.succeeded(operation, request, caller, now, output, metadata)));
+    }
     return ran.then(
-      (output) => this.succeeded(operation, request, caller, now, output, metadata),
-      (error: unknown) => this.failed(operation, request, caller, now, error),
+      (output) => settleInTurn(() => this.succeeded(operation, request, caller, now, output, metadata)),
+      (error: unknown) => settleInTurn(() => this.failed(operation, request, caller, now, error)),
     );
   }
 

@@ -36,9 +36,14 @@ let signsInFlight = 0;
 let signsWaiting = 0;
 let renewing = false;
 
+/** Calls of any kind settled without waiting in one turn before the next must wait for a turn. */
+const SETTLED_PER_TURN = 1024;
+let settledAtOnce = 0;
+
 function renew(): void {
   used = 0;
   signs = 0;
+  settledAtOnce = 0;
   renewing = false;
 }
 
@@ -116,4 +121,20 @@ export function budgetedSign<T>(start: (allowInline: boolean) => T | Promise<T>)
   signsInFlight += 1;
   p.then(settled, settled);
   return p;
+}
+
+/**
+ * Settles a call (its audit line and result): at once, unless too many settled at once in this
+ * turn. A call that finished without waiting for anything (a metadata read such as DescribeKey,
+ * a failure found before any native work, a cryptographic call run inline) settles in the turn
+ * it was made in. Their promises settle at once, so a loop of them would never give the event
+ * loop a turn: the audit trail's lines would pile up in memory unwritten and timers never fire.
+ * After SETTLED_PER_TURN of them in one turn (the cryptographic budget above comes first, for
+ * those), the next ones settle in a later turn. `settle` runs then: a rejection is made only
+ * when its handler can be attached at once.
+ */
+export function settleInTurn<T>(settle: () => T | Promise<T>): T | Promise<T> {
+  renewNextTurn();
+  if (++settledAtOnce <= SETTLED_PER_TURN) return settle();
+  return new Promise<void>((resolve) => setImmediate(resolve)).then(settle);
 }

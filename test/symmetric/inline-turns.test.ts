@@ -1,6 +1,8 @@
 // Small AES/HMAC work on a cached software key settles its promise at once (it runs on the
 // calling thread); a loop of awaited calls must still give the event loop its turns, so timers,
 // I/O and the audit trail's writes are not held up until the loop ends.
+import { statSync } from 'node:fs';
+
 import t, { type Test } from 'tap';
 
 import type { Kms } from '../../src/index.js';
@@ -53,6 +55,26 @@ eachBackend('a loop of awaited Encrypt and GenerateMac calls lets the event loop
   // At most 64 inline calls per turn (src/operations/inline-budget.ts): 2,000 calls give the
   // loop at least 30 turns; a loop that never yielded would give it none.
   t.ok(turned >= Math.floor(calls / 65), `the event loop turned ${turned} times during ${calls} awaited calls`);
+});
+
+eachBackend('a loop of awaited metadata reads and failed calls lets the event loop turn, and the trail is written meanwhile', async (t, kms) => {
+  // They settle at once (no native work): without a turn, the audit lines of such a loop piled
+  // up in memory unwritten (a million calls: about 1 GB) and timers never fired.
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  const missing = '00000000-0000-4000-8000-000000000000';
+  const turns = countTurns();
+  const calls = 6000;
+  for (let i = 0; i < calls; i++) {
+    if (i % 3 === 0) await kms.describeKey({ KeyId: keyId });
+    else if (i % 3 === 1) await kms.describeKey({ KeyId: missing }).catch(() => undefined);
+    else await kms.encrypt({ KeyId: keyId, Plaintext: new Uint8Array(0) }).catch(() => undefined);
+  }
+  const turned = turns.stop();
+  // At most 1,024 calls settled at once per turn (src/operations/inline-budget.ts).
+  t.ok(turned >= Math.floor(calls / 1025), `the event loop turned ${turned} times during ${calls} awaited calls`);
+  // Lines are written once 256 KiB wait (src/audit/log.ts): most of the loop's are on disk already.
+  const written = statSync(kms.config.audit!.path).size;
+  t.ok(written > 1024 * 1024, `${written} bytes of the trail written before the loop's end`);
 });
 
 eachBackend('a loop of awaited P-256, Ed25519 and RSA-2048 Sign/Verify calls lets the event loop turn', async (t, kms, backend) => {
