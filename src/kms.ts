@@ -27,7 +27,7 @@ import type { ReloadableEngine } from './durability/native.js';
 import { openStoreRootKey } from './durability/open-root-key.js';
 import type { NativeEngine } from './native/addon.js';
 import type { Caller, Operation, OperationContext } from './operations/operation.js';
-import { settleInTurn } from './operations/inline-budget.js';
+import { nextTurn, settlesNow } from './operations/inline-budget.js';
 import { operationTable } from './operations/table.js';
 import { withErrorMetadata, withMetadata, withPlainBlobs } from './sdk-shape.js';
 import { storeIdentity } from './store/identity.js';
@@ -350,15 +350,17 @@ export class Kms {
       request = valid;
       ran = this.run(this.operationFor(operation), valid, caller, now);
     } catch (error) {
-      return settleInTurn(() => this.failed(operation, request, caller, now, error));
+      // A rejection is made only once its handler can be attached (a later turn: made then).
+      return settlesNow() ? this.failed(operation, request, caller, now, error) : nextTurn().then(() => this.failed(operation, request, caller, now, error));
     }
     if (!isPromise(ran)) {
       const output = ran;
-      return Promise.resolve(settleInTurn(() => this.succeeded(operation, request, caller, now, output, metadata)));
+      if (settlesNow()) return Promise.resolve(this.succeeded(operation, request, caller, now, output, metadata));
+      return nextTurn().then(() => this.succeeded(operation, request, caller, now, output, metadata));
     }
     return ran.then(
-      (output) => settleInTurn(() => this.succeeded(operation, request, caller, now, output, metadata)),
-      (error: unknown) => settleInTurn(() => this.failed(operation, request, caller, now, error)),
+      (output) => (settlesNow() ? this.succeeded(operation, request, caller, now, output, metadata) : nextTurn().then(() => this.succeeded(operation, request, caller, now, output, metadata))),
+      (error: unknown) => (settlesNow() ? this.failed(operation, request, caller, now, error) : nextTurn().then(() => this.failed(operation, request, caller, now, error))),
     );
   }
 

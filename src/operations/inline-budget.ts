@@ -124,17 +124,20 @@ export function budgetedSign<T>(start: (allowInline: boolean) => T | Promise<T>)
 }
 
 /**
- * Settles a call (its audit line and result): at once, unless too many settled at once in this
- * turn. A call that finished without waiting for anything (a metadata read such as DescribeKey,
- * a failure found before any native work, a cryptographic call run inline) settles in the turn
- * it was made in. Their promises settle at once, so a loop of them would never give the event
- * loop a turn: the audit trail's lines would pile up in memory unwritten and timers never fire.
- * After SETTLED_PER_TURN of them in one turn (the cryptographic budget above comes first, for
- * those), the next ones settle in a later turn. `settle` runs then: a rejection is made only
- * when its handler can be attached at once.
+ * Whether a call may settle now (its audit line and result): true unless too many settled at
+ * once in this turn. A call that finished without waiting for anything (a metadata read such as
+ * DescribeKey, a failure found before any native work, a cryptographic call run inline) settles
+ * in the turn it was made in, so a loop of them would never give the event loop a turn: the
+ * audit trail's lines would pile up in memory unwritten and timers never fire. After
+ * SETTLED_PER_TURN of them in one turn (the cryptographic budget above comes first, for those),
+ * the next ones settle after nextTurn(). A plain counter, no closure: this is on every call's path.
  */
-export function settleInTurn<T>(settle: () => T | Promise<T>): T | Promise<T> {
+export function settlesNow(): boolean {
   renewNextTurn();
-  if (++settledAtOnce <= SETTLED_PER_TURN) return settle();
-  return new Promise<void>((resolve) => setImmediate(resolve)).then(settle);
+  return ++settledAtOnce <= SETTLED_PER_TURN;
+}
+
+/** Resolves in the event loop's next turn. */
+export function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
