@@ -5,12 +5,23 @@
 // shapes against AWS's recorded responses.
 import { randomBytes } from 'node:crypto';
 
-import { tempHome, cleanupLater } from '../helpers/backends.js';
+import type { Kms } from '../../src/index.js';
+import { tempHome, cleanupLater, type Backend } from '../helpers/backends.js';
 import { eachBackend, rejectsAws } from '../helpers/kms-fixture.js';
 import { TestClock, addDays } from '../symmetric/helpers.js';
 import { externalKey, importInto, makeMaterial, openOutside } from './helpers.js';
 
 const start = new Date('2031-06-01T00:00:00.000Z');
+
+/** A fresh store on `backend` whose clock starts at `start`, closed when the test ends. */
+async function clockedStore(t: { teardown(fn: () => unknown): void }, backend: Backend): Promise<{ kms: Kms; clock: TestClock }> {
+  const clock = new TestClock(start);
+  const home = tempHome();
+  cleanupLater(home);
+  const kms = await backend.open({ home, clock: clock.read });
+  t.teardown(() => kms.close());
+  return { kms, clock };
+}
 
 eachBackend('delete and reimport: the key comes back with the same material id', async (t, kms) => {
   const key = await externalKey(kms);
@@ -115,11 +126,7 @@ eachBackend('material expires at ValidTo, on use and at open; reimport revives i
 });
 
 eachBackend('on-demand rotation of a symmetric key with imported material', async (t, _kms, backend) => {
-  const clock = new TestClock(start);
-  const home = tempHome();
-  cleanupLater(home);
-  const kms = await backend.open({ home, clock: clock.read });
-  t.teardown(() => kms.close());
+  const { kms, clock } = await clockedStore(t, backend);
   const key = await externalKey(kms);
   const one = makeMaterial('SYMMETRIC_DEFAULT').bytes;
   const two = makeMaterial('SYMMETRIC_DEFAULT').bytes;
@@ -232,11 +239,7 @@ eachBackend('a cancelled deletion leaves an imported key without material Pendin
 eachBackend('a key whose older material expires reports that ValidTo with KEY_MATERIAL_EXPIRES', async (t, _kms, backend) => {
   // The model: ValidTo is "the earliest time at which any imported key material permanently
   // associated with this KMS key expires", present only with ExpirationModel KEY_MATERIAL_EXPIRES.
-  const clock = new TestClock(start);
-  const home = tempHome();
-  cleanupLater(home);
-  const kms = await backend.open({ home, clock: clock.read });
-  t.teardown(() => kms.close());
+  const { kms, clock } = await clockedStore(t, backend);
   const key = await externalKey(kms);
   const validTo = addDays(start, 5);
   await importInto(kms, key.KeyId!, randomBytes(32), { validTo });

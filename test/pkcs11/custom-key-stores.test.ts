@@ -11,7 +11,7 @@ import { Kms } from '../../src/index.js';
 import { ekms } from '../cli/run.js';
 import { cleanupLater, software, tempHome } from '../helpers/backends.js';
 import { softhsmOptions } from '../helpers/softhsm.js';
-import { backendOf, faultPlan, openOnToken, rejects } from './helpers.js';
+import { backendOf, faultPlan, goodAndStalePin, openOnToken, rejects } from './helpers.js';
 
 t.test('DescribeCustomKeyStores lists the token', async (tt) => {
   const kms = await openOnToken();
@@ -437,14 +437,7 @@ t.test('a store opens without its token only when every custom key store of that
 t.test("a Connect that fails does not undo another process's Connect", async (tt) => {
   // Two processes connect at once, one with a stale PIN: the store is connected, and the failure
   // stays the failing process's own (its PIN file may be at fault).
-  const home = tempHome('ekms-p11-connect-race-');
-  cleanupLater(home);
-  const good = await Kms.open({ home, pkcs11: softhsmOptions() });
-  tt.teardown(() => good.close());
-  const id = backendOf(good).customKeyStoreId;
-  await good.disconnectCustomKeyStore({ CustomKeyStoreId: id });
-  const bad = await Kms.open({ home, pkcs11: { ...softhsmOptions(), pin: '9999' } });
-  tt.teardown(() => bad.close());
+  const { good, bad, id } = await goodAndStalePin(tt, 'ekms-p11-connect-race-');
   await good.connectCustomKeyStore({ CustomKeyStoreId: id });
   // `bad` started its Connect before it saw the store connected: its failure comes last.
   const backend = backendOf(bad);

@@ -58,3 +58,20 @@ export type Checks = Pick<typeof t, 'equal' | 'match' | 'notMatch' | 'fail' | 'o
 export function rejects(tt: Checks, p: Promise<unknown>, name: string, message?: string | RegExp): Promise<void> {
   return rejectsAws(tt as typeof t, p, name, message);
 }
+
+/**
+ * Two processes' Kms on one new store: `good` with the token's PIN, `bad` with a stale one,
+ * opened while the custom key store is disconnected (so it opens without logging in); both
+ * closed when the test ends. The store is left disconnected.
+ */
+export async function goodAndStalePin(tt: Checks, name: string): Promise<{ good: Kms; bad: Kms; id: string }> {
+  const home = tempHome(name);
+  cleanupLater(home);
+  const good = await Kms.open({ home, pkcs11: softhsmOptions() });
+  tt.teardown(() => good.close());
+  const id = backendOf(good).customKeyStoreId;
+  await good.disconnectCustomKeyStore({ CustomKeyStoreId: id });
+  const bad = await Kms.open({ home, pkcs11: { ...softhsmOptions(), pin: '9999' } });
+  tt.teardown(() => bad.close());
+  return { good, bad, id };
+}

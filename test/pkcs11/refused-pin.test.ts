@@ -12,7 +12,7 @@ import t from 'tap';
 import { Kms } from '../../src/index.js';
 import { cleanupLater, tempHome } from '../helpers/backends.js';
 import { softhsmOptions, tokenLabels } from '../helpers/softhsm.js';
-import { backendOf, faultPlan, openOnToken, rejects } from './helpers.js';
+import { backendOf, faultPlan, goodAndStalePin, openOnToken, rejects } from './helpers.js';
 
 const message = Buffer.from('m');
 const sign = (kms: Kms, keyId: string) => kms.sign({ KeyId: keyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' });
@@ -70,14 +70,7 @@ t.test('a process whose Connect failed tries again when the store is connected a
   // Two processes on one store; `bad` has a stale PIN. While `good` keeps the store connected,
   // writes by `good` make `bad` look at the store again: each look used to log in again with the
   // PIN the token refuses.
-  const home = tempHome('ekms-p11-refused-follow-');
-  cleanupLater(home);
-  const good = await Kms.open({ home, pkcs11: softhsmOptions() });
-  tt.teardown(() => good.close());
-  const id = backendOf(good).customKeyStoreId;
-  await good.disconnectCustomKeyStore({ CustomKeyStoreId: id });
-  const bad = await Kms.open({ home, pkcs11: { ...softhsmOptions(), pin: '9999' } });
-  tt.teardown(() => bad.close());
+  const { good, bad, id } = await goodAndStalePin(tt, 'ekms-p11-refused-follow-');
   await bad.connectCustomKeyStore({ CustomKeyStoreId: id });
   tt.match(await entry(bad), { ConnectionState: 'FAILED', ConnectionErrorCode: 'INVALID_CREDENTIALS' });
   const backend = backendOf(bad);
