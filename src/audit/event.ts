@@ -348,10 +348,23 @@ function responseElements(id: AuditIdentity, frame: Frame, call: CallRecord): st
 }
 
 /**
+ * The request as CloudTrail logs it: a Decrypt event "always includes the encryptionAlgorithm
+ * in the requestParameters even if the encryption algorithm wasn't specified in the request"
+ * (KMS developer guide, ct-decrypt); left out, it is the model's default, SYMMETRIC_DEFAULT
+ * (asymmetric ciphertexts need the algorithm named).
+ */
+function decryptAsLogged(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  if ((input as { EncryptionAlgorithm?: unknown }).EncryptionAlgorithm !== undefined) return input;
+  return { ...input, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+}
+
+/**
  * The audit line of one call, in pieces (see LinePiece): a CloudTrail event as JSON, written
  * directly (this runs for every operation, on the hot path of Sign and Encrypt).
  */
-export function eventPieces(id: AuditIdentity, call: CallRecord): LinePiece[] {
+export function eventPieces(id: AuditIdentity, given: CallRecord): LinePiece[] {
+  const call = given.operation === 'Decrypt' ? { ...given, input: decryptAsLogged(given.input) } : given;
   const { caller } = call;
   const userAgent: unknown = caller.userAgent;
   const agent = typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined;

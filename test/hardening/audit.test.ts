@@ -85,6 +85,8 @@ t.test('every operation leaves a CloudTrail-shaped event without secrets', async
   t.equal(dec.responseElements, null, 'Decrypt: no responseElements');
   t.equal(gdk.responseElements, null, 'GenerateDataKey: no responseElements');
   t.same(dec.resources?.[0]?.ARN, arn);
+  // KMS's guide (ct-decrypt): a Decrypt entry always names the algorithm, given or not.
+  t.same(dec.requestParameters, { encryptionContext: { purpose: 'audit' }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }, 'Decrypt logs the defaulted algorithm');
   t.same(gdk.resources?.[0]?.ARN, arn);
   t.equal(notFound.errorCode, 'NotFoundException');
   t.type(notFound.errorMessage, 'string');
