@@ -40,7 +40,6 @@ export function checkPolicyName(name: string | undefined): void {
 const documentKeys = new Set(['Version', 'Id', 'Statement']);
 const versions = new Set(['2008-10-17', '2012-10-17']);
 const statementKeys = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
-const principalTypes = new Set(['AWS', 'Service', 'Federated', 'CanonicalUser']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringOrStrings = (v: unknown): boolean =>
@@ -50,12 +49,34 @@ function malformed(why: string): MalformedPolicyDocumentException {
   return new MalformedPolicyDocumentException(why);
 }
 
+/**
+ * The forms a principal of each type can take. KMS also requires principals to exist, which
+ * cannot be checked here (there is no IAM), but a value that can name no principal is refused as
+ * KMS refuses it: an empty string, a bare word, an ARN of no IAM principal, a wildcard inside an
+ * ARN (IAM matches principal ARNs whole).
+ */
+const principalForms: Record<string, RegExp> = {
+  // "*", an account id, or the ARN of an account's root, a user or role, an assumed role's session
+  // or a federated user.
+  AWS: /^(?:\*|\d{12}|arn:aws[a-z-]*:iam::\d{12}:(?:root|(?:user|role)\/[^*?\s]+)|arn:aws[a-z-]*:sts::\d{12}:(?:assumed-role|federated-user)\/[^*?\s]+)$/,
+  // A service's host name: kms.amazonaws.com, logs.us-west-2.amazonaws.com.
+  Service: /^[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+$/,
+  // An identity provider's host name (accounts.google.com, cognito-identity.amazonaws.com) or
+  // the ARN of an account's SAML or OIDC provider.
+  Federated: /^(?:[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+|arn:aws[a-z-]*:iam::\d{12}:(?:saml-provider|oidc-provider)\/[^*?\s]+)$/i,
+  // An Amazon S3 canonical user id.
+  CanonicalUser: /^[0-9a-f]{64}$/,
+};
+
 function checkPrincipal(p: unknown): void {
   if (p === '*') return;
-  if (!isObject(p) || Object.keys(p).length === 0) throw malformed('Policy contains a statement with one or more invalid principals.');
-  for (const [type, value] of Object.entries(p))
-    if (!principalTypes.has(type) || !isStringOrStrings(value))
-      throw malformed('Policy contains a statement with one or more invalid principals.');
+  const invalid = () => malformed('Policy contains a statement with one or more invalid principals.');
+  if (!isObject(p) || Object.keys(p).length === 0) throw invalid();
+  for (const [type, value] of Object.entries(p)) {
+    const form = Object.hasOwn(principalForms, type) ? principalForms[type] : undefined;
+    if (!form || !isStringOrStrings(value)) throw invalid();
+    for (const one of [value].flat() as string[]) if (!form.test(one)) throw invalid();
+  }
 }
 
 /** Exactly one of Action and NotAction, as a string or a list of strings (null is not absent). */

@@ -77,6 +77,14 @@ eachBackend('malformed policies are refused before anything is stored', async (t
     ['bad effect', policy({ ...root, Effect: 'Maybe' })],
     ['no principal', policy({ Effect: 'Allow', Action: 'kms:*', Resource: '*' })],
     ['bad principal type', policy({ ...root, Principal: { Someone: 'x' } })],
+    // Values that can name no principal (AWS: "one or more invalid principals").
+    ['empty AWS principal', policy({ ...root, Principal: { AWS: '' } })],
+    ['a bare word as AWS principal', policy({ ...root, Principal: { AWS: 'bob' } })],
+    ['an ARN of no IAM principal', policy({ ...root, Principal: { AWS: 'arn:nope' } })],
+    ['a wildcard inside a principal ARN', policy({ ...root, Principal: { AWS: 'arn:aws:iam::111122223333:*' } })],
+    ['a good principal beside a bad one', policy({ ...root, Principal: { AWS: [`arn:aws:iam::${kms.config.accountId}:root`, 'bob'] } })],
+    ['a service that is no host name', policy({ ...root, Principal: { Service: 'kms' } })],
+    ['a canonical user that is no id', policy({ ...root, Principal: { CanonicalUser: 'alice' } })],
     ['action and NotAction both', policy({ ...root, NotAction: 'kms:Decrypt' })],
     ['action of the wrong type', policy({ ...root, Action: 5 })],
     ['resource of the wrong type', policy({ ...root, Resource: [] })],
@@ -90,6 +98,28 @@ eachBackend('malformed policies are refused before anything is stored', async (t
     t.pass(why);
   }
   t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, before, 'the stored policy is unchanged');
+});
+
+eachBackend('principals of every form IAM knows are accepted', async (t: Test, kms) => {
+  const keyId = await newKey(kms);
+  const root = allowRoot(kms.config.accountId);
+  const principals = [
+    '*',
+    { AWS: '*' },
+    { AWS: '111122223333' },
+    { AWS: ['arn:aws:iam::111122223333:root', 'arn:aws:iam::111122223333:role/path/app-role', 'arn:aws:iam::111122223333:user/alice'] },
+    { AWS: 'arn:aws:sts::111122223333:assumed-role/app-role/session-1' },
+    { AWS: 'arn:aws-us-gov:iam::111122223333:root' },
+    { Service: ['kms.amazonaws.com', 'logs.us-west-2.amazonaws.com'] },
+    { Federated: 'cognito-identity.amazonaws.com' },
+    { Federated: 'arn:aws:iam::111122223333:saml-provider/Okta' },
+    { CanonicalUser: 'a'.repeat(64) },
+  ];
+  for (const Principal of principals) {
+    const doc = JSON.stringify({ Version: '2012-10-17', Statement: [root, { ...root, Sid: 'other', Principal }] });
+    await kms.putKeyPolicy({ KeyId: keyId, Policy: doc });
+    t.equal((await kms.getKeyPolicy({ KeyId: keyId })).Policy, doc, JSON.stringify(Principal));
+  }
 });
 
 // Since 18 August 2025 AWS refuses a statement without Action (or NotAction) or Resource, and any
