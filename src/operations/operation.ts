@@ -55,7 +55,17 @@ export function defineOperation<N extends OperationName>(
   return { name, run };
 }
 
-/** For operations with DryRun: every check has passed; stop before doing anything. */
+/**
+ * For operations with DryRun: every check has passed; stop before doing anything. An operation
+ * whose work can itself fail on the caller's input (a ciphertext, signature or MAC that does not
+ * verify, a public key that is no point) calls this after that work instead, and drops its result:
+ * a dry run answers "would have succeeded" only for a request that would have.
+ */
 export function stopIfDryRun(input: { DryRun?: boolean | undefined }): void {
   if (input.DryRun) throw new DryRunOperationException('The request would have succeeded, but the DryRun option is set.');
+}
+
+/** A dry run of Decrypt or ReEncrypt that checks the key only (DryRunModifiers IGNORE_CIPHERTEXT). */
+export function dryRunIgnoresCiphertext(input: { DryRun?: boolean | undefined; DryRunModifiers?: string[] | undefined }): boolean {
+  return input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT');
 }

@@ -93,6 +93,9 @@ eachBackend('DeriveSharedSecret refuses what AWS refuses', async (t, kms) => {
   await rejectsAws(t, kms.deriveSharedSecret({ KeyId: signing.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: p256 }), 'InvalidKeyUsageException', `${signing.Arn} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret.`);
   await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: p384 }), 'ValidationException', '');
   await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: Buffer.from('not a key') }), 'ValidationException', '');
+  // A dry run derives too: an unusable public key fails it as it fails the call; a good one "would have succeeded".
+  await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: p384, DryRun: true }), 'ValidationException', '');
+  await rejectsAws(t, kms.deriveSharedSecret({ KeyId: agree.KeyId!, KeyAgreementAlgorithm: 'ECDH', PublicKey: p256, DryRun: true }), 'DryRunOperationException');
   // P-256's algorithm identifier with the point at infinity (a lone 0x00), which DER decoders
   // take and a token's C_DeriveKey fails on; and a point off the curve (y changed).
   const algorithmId = p256.subarray(2, 2 + 2 + (p256[3] as number));

@@ -97,6 +97,10 @@ eachBackend('Sign refuses what AWS refuses', async (t, kms) => {
   await rejectsAws(t, kms.sign({ KeyId: missing, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' }), 'NotFoundException', `Key '${kms.arns.key(missing)}' does not exist`);
   await rejectsAws(t, kms.verify({ KeyId: ec.KeyId!, Message: msg, Signature: Buffer.from('garbage'), SigningAlgorithm: 'ECDSA_SHA_256' }), 'KMSInvalidSignatureException', '');
   await rejectsAws(t, kms.sign({ KeyId: ec.KeyId!, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }), 'DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+  // A dry run of Verify checks the signature: "would have succeeded" only for one that verifies.
+  const good = (await kms.sign({ KeyId: ec.KeyId!, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' })).Signature!;
+  await rejectsAws(t, kms.verify({ KeyId: ec.KeyId!, Message: msg, Signature: good, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }), 'DryRunOperationException');
+  await rejectsAws(t, kms.verify({ KeyId: ec.KeyId!, Message: msg, Signature: Buffer.from('garbage'), SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true }), 'KMSInvalidSignatureException', '');
   // Keys are found by ARN as well as by id.
   const byArn = await kms.sign({ KeyId: ec.Arn!, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' });
   t.equal(byArn.KeyId, ec.Arn);

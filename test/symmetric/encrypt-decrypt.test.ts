@@ -127,8 +127,13 @@ eachBackend('key states, usages and DryRun', async (t, kms) => {
   const dryRun = 'The request would have succeeded, but the DryRun option is set.';
   await rejectsAws(t, kms.encrypt({ KeyId: meta.KeyId!, Plaintext: Buffer.from('x'), DryRun: true }), 'DryRunOperationException', dryRun);
   await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob, DryRun: true }), 'DryRunOperationException', dryRun);
-  // DryRun reports the error the request would have had.
+  // DryRun reports the error the request would have had: the blob is decrypted, so a changed tag
+  // or the wrong context fails as the call would (the model: only IGNORE_CIPHERTEXT skips it).
   await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob.subarray(1), DryRun: true }), 'InvalidCiphertextException', '');
+  const tampered = Buffer.from(blob);
+  tampered[tampered.length - 1]! ^= 1;
+  await rejectsAws(t, kms.decrypt({ CiphertextBlob: tampered, DryRun: true }), 'InvalidCiphertextException', '');
+  await rejectsAws(t, kms.decrypt({ CiphertextBlob: blob, EncryptionContext: { not: 'given' }, DryRun: true }), 'InvalidCiphertextException', '');
   // IGNORE_CIPHERTEXT checks the key only: any blob, or none, but the key must be named.
   const ignore = { DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT' as const] };
   for (const CiphertextBlob of [undefined, Buffer.from('not a ciphertext')])

@@ -94,6 +94,10 @@ eachBackend('GenerateMac and VerifyMac refuse what AWS refuses', async (t, kms) 
   const dryRun = 'DryRunOperationException: The request would have succeeded, but the DryRun option is set.';
   t.equal(await outcome(kms.generateMac({ KeyId: hmac256.KeyId!, Message: message, MacAlgorithm: 'HMAC_SHA_256', DryRun: true })), dryRun);
   t.equal(await outcome(kms.verifyMac({ KeyId: hmac256.KeyId!, Message: message, MacAlgorithm: 'HMAC_SHA_256', Mac: mac, DryRun: true })), dryRun);
+  // A MAC that does not match fails a dry run as it fails the call.
+  const otherMac = Buffer.from(mac);
+  otherMac[0]! ^= 1;
+  t.equal(await outcome(kms.verifyMac({ KeyId: hmac256.KeyId!, Message: message, MacAlgorithm: 'HMAC_SHA_256', Mac: otherMac, DryRun: true })), 'KMSInvalidMacException: ');
   setKeyState(kms, hmac256.KeyId!, 'Disabled');
   await rejectsAws(t, kms.verifyMac({ KeyId: hmac256.KeyId!, Message: message, MacAlgorithm: 'HMAC_SHA_256', Mac: mac }), 'DisabledException', `${hmac256.Arn} is disabled.`);
 });

@@ -146,6 +146,9 @@ eachBackend('ReEncrypt refuses what AWS refuses', async (t, kms) => {
   );
   const dryRun = 'The request would have succeeded, but the DryRun option is set.';
   await rejectsAws(t, kms.reEncrypt({ CiphertextBlob: blob, DestinationKeyId: destination.KeyId!, DryRun: true }), 'DryRunOperationException', dryRun);
+  // A dry run checks the ciphertext as the call would.
+  await rejectsAws(t, kms.reEncrypt({ CiphertextBlob: bad, DestinationKeyId: destination.KeyId!, DryRun: true }), 'InvalidCiphertextException', '');
+  await rejectsAws(t, kms.reEncrypt({ CiphertextBlob: blob, SourceEncryptionContext: { not: 'given' }, DestinationKeyId: destination.KeyId!, DryRun: true }), 'InvalidCiphertextException', '');
   // IGNORE_CIPHERTEXT: only the keys are checked, so no blob is needed, but the source key is.
   await rejectsAws(
     t,

@@ -11,7 +11,7 @@ export const deriveSharedSecret = defineOperation('DeriveSharedSecret', async (c
   requireUsableFor(key, 'KEY_AGREEMENT', 'DeriveSharedSecret');
   if (input.Recipient !== undefined)
     throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
-  stopIfDryRun(input);
+  // A dry run derives too (an unusable public key fails as the call would), and wipes the secret.
   let secret: Uint8Array;
   try {
     // ECDH costs what an ECDSA signature does: inline for a caller doing one at a time, as Sign.
@@ -21,5 +21,7 @@ export const deriveSharedSecret = defineOperation('DeriveSharedSecret', async (c
     if (err instanceof ValidationException) throw new ValidationException('');
     throw err;
   }
+  if (input.DryRun) secret.fill(0);
+  stopIfDryRun(input);
   return { KeyId: key.arn, SharedSecret: secret, KeyAgreementAlgorithm: input.KeyAgreementAlgorithm, KeyOrigin: key.record.origin };
 });

@@ -8,7 +8,7 @@ import type { EncryptionAlgorithmSpec } from '../../model/types.js';
 import { addon } from '../../native/addon.js';
 import { budgeted, budgetedSign } from '../inline-budget.js';
 import { incorrectKeyMessage, nativeThen } from '../native-errors.js';
-import { defineOperation, stopIfDryRun, type OperationContext } from '../operation.js';
+import { defineOperation, dryRunIgnoresCiphertext, stopIfDryRun, type OperationContext } from '../operation.js';
 import { resultIn, resultRoom } from '../result-buffer.js';
 
 type Context = Record<string, string> | undefined;
@@ -106,7 +106,7 @@ export function decryptionSource(
   keyIdMember: 'KeyId' | 'SourceKeyId',
   algorithm: EncryptionAlgorithmSpec | undefined,
 ): DecryptionTarget {
-  if (input.DryRun === true && (input.DryRunModifiers ?? []).includes('IGNORE_CIPHERTEXT')) {
+  if (dryRunIgnoresCiphertext(input)) {
     if (keyIdParam === undefined) throw new ValidationException(`${keyIdMember} is required when DryRunModifiers includes IGNORE_CIPHERTEXT.`);
     return namedDecryptor(ctx, operation, keyIdParam, algorithm ?? 'SYMMETRIC_DEFAULT');
   }
@@ -149,13 +149,17 @@ export const decrypt = defineOperation('Decrypt', (ctx, input) => {
   if (input.Recipient !== undefined)
     throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
   const target = decryptionSource(ctx, 'Decrypt', input, input.CiphertextBlob, input.KeyId, 'KeyId', input.EncryptionAlgorithm);
-  stopIfDryRun(input);
+  if (dryRunIgnoresCiphertext(input)) stopIfDryRun(input);
   const blob = input.CiphertextBlob as Uint8Array; // present unless the dry run above stopped the call
   // From the addon, in an ArrayBuffer of its own (never a slice of the pool: result-buffer.ts).
   return keyBudgeted(
     target.key,
     (allowInline) => target.key.handle(target.materialId).decrypt(target.algorithm, blob, input.EncryptionContext, allowInline),
     (plaintext) => {
+      // A dry run decrypts (the ciphertext and context are checked as the call would check them),
+      // then wipes the plaintext.
+      if (input.DryRun) plaintext.fill(0);
+      stopIfDryRun(input);
       const out: { KeyId: string; Plaintext: Uint8Array; EncryptionAlgorithm: EncryptionAlgorithmSpec; KeyMaterialId?: string } = {
         KeyId: target.key.arn,
         Plaintext: plaintext,

@@ -29,9 +29,12 @@ export const generateMac = defineOperation('GenerateMac', (ctx, input) => {
 
 export const verifyMac = defineOperation('VerifyMac', (ctx, input) => {
   const key = macKey(ctx, 'VerifyMac', input.KeyId, input.MacAlgorithm);
-  stopIfDryRun(input);
+  // A MAC that does not match is KMSInvalidMacException, under a dry run too (stopIfDryRun).
   return budgeted(
     () => key.handle().verifyMac(input.MacAlgorithm, input.Message, input.Mac, true),
-    () => ({ KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm }),
+    () => {
+      stopIfDryRun(input);
+      return { KeyId: key.arn, MacValid: true, MacAlgorithm: input.MacAlgorithm };
+    },
   );
 });

@@ -5,7 +5,7 @@ import { ValidationException } from '../../errors.js';
 import { oaepLimit } from '../../keys/specs.js';
 import type { EncryptionAlgorithmSpec } from '../../model/types.js';
 import { native } from '../native-errors.js';
-import { defineOperation, stopIfDryRun } from '../operation.js';
+import { defineOperation, dryRunIgnoresCiphertext, stopIfDryRun } from '../operation.js';
 import { checkEncryption, decryptionSource } from './encrypt.js';
 
 const operation = 'ReEncrypt';
@@ -15,7 +15,9 @@ export const reEncrypt = defineOperation('ReEncrypt', async (ctx, input) => {
   const destination = ctx.keys.resolve(input.DestinationKeyId);
   const destinationAlgorithm: EncryptionAlgorithmSpec = input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
   checkEncryption(destination, operation, destinationAlgorithm, input.DestinationEncryptionContext);
-  stopIfDryRun(input);
+  // A dry run re-encrypts too (the source ciphertext is checked, and the plaintext's fit under an
+  // RSA destination), dropping the result; only IGNORE_CIPHERTEXT stops it before.
+  if (dryRunIgnoresCiphertext(input)) stopIfDryRun(input);
 
   let ciphertext: Uint8Array;
   try {
@@ -41,6 +43,7 @@ export const reEncrypt = defineOperation('ReEncrypt', async (ctx, input) => {
       );
     throw err;
   }
+  stopIfDryRun(input);
 
   const out: {
     CiphertextBlob: Uint8Array;

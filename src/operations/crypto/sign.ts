@@ -58,8 +58,11 @@ export const verify = defineOperation('Verify', (ctx, input) => {
   requireUsableFor(key, 'SIGN_VERIFY', 'Verify');
   const alg = input.SigningAlgorithm;
   const isDigest = checkMessage(key, alg, input.MessageType ?? 'RAW', input.Message);
-  stopIfDryRun(input);
-  // A signature that does not match throws KMSInvalidSignatureException, as AWS does.
-  const output = () => ({ KeyId: key.arn, SignatureValid: true, SigningAlgorithm: alg });
+  // A signature that does not match throws KMSInvalidSignatureException, as AWS does; a dry run
+  // checks it too (stopIfDryRun).
+  const output = () => {
+    stopIfDryRun(input);
+    return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: alg };
+  };
   return nativeThen(() => budgetedSign((allowInline) => key.handle().verify(alg, isDigest, input.Message, input.Signature, allowInline)), output);
 });
