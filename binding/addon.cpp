@@ -11,6 +11,7 @@
 #include "ekms/key_spec.hpp"
 #include "ekms/root_key.hpp"
 #include "ekms/secure_heap.hpp"
+#include "ekms/wiping_heap.hpp"
 #include "engine.hpp"
 #include "env_number.hpp"
 #include "import.hpp"
@@ -69,7 +70,7 @@ Napi::Value envSettings(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// secureHeap() -> { enabled, locked, size, used }
+// secureHeap() -> { enabled, locked, size, used, wipesFrees }
 Napi::Value secureHeap(const Napi::CallbackInfo& info) {
   const ekms::SecureHeapStatus s = ekms::secureHeapStatus();
   Napi::Object out = Napi::Object::New(info.Env());
@@ -77,13 +78,16 @@ Napi::Value secureHeap(const Napi::CallbackInfo& info) {
   out.Set("locked", s.locked);
   out.Set("size", static_cast<double>(s.size));
   out.Set("used", static_cast<double>(s.used));
+  out.Set("wipesFrees", ekms::wipeOpensslFrees());
   return out;
 }
 
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  // Once per process (every environment loads this same copy of OpenSSL).
+  // Once per process (every environment loads this same copy of OpenSSL). The wiping functions
+  // first: OpenSSL takes them only before its first allocation (the secure heap's is one).
+  ekms::wipeOpensslFrees();
   ekms::initSecureHeap(secureHeapSetting().used);
   auto* data = new AddonData();
   env.SetInstanceData(data);  // deleted by Node when this environment is torn down

@@ -71,7 +71,8 @@ export interface NativeAddon {
   parseCiphertext(ciphertext: Uint8Array): { keyId: string; materialId: string };
   randomBytes(numberOfBytes: number): Buffer;
   /** OpenSSL's secure heap, where key material lives (locked memory, not in core dumps). */
-  secureHeap(): { enabled: boolean; locked: boolean; size: number; used: number };
+  /** wipesFrees: OpenSSL's ordinary allocations are wiped when freed (native/include/ekms/wiping_heap.hpp). */
+  secureHeap(): { enabled: boolean; locked: boolean; size: number; used: number; wipesFrees: boolean };
   /** What the addon makes of the environment variables it reads itself (binding/env_number.hpp). */
   envSettings(): EnvSetting[];
 }
