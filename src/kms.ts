@@ -149,6 +149,9 @@ export class Kms {
   private static async openStore(config: Config, token: NativeToken | undefined, detached: KeyStoreOpenError | undefined): Promise<Kms> {
     mkdirSync(config.home, { recursive: true, mode: 0o700 });
     const dbPath = join(config.home, 'store.sqlite3');
+    // Before anything is made in the folder: a store.sqlite3 of another program is left alone.
+    if (Store.isForeignDatabase(dbPath))
+      throw new KeyStoreOpenError(`${dbPath} is a SQLite database of another program (it has tables, but not a key store's); embedded-kms leaves it alone. Choose another folder for the key store.`);
     // Finishes a root key rotation another process committed, then refuses a wrong root key.
     const { engine } = openStoreRootKey(config.home, config.keyCacheSize, (message, cause) => new KeyStoreOpenError(message, { cause }));
     const check = engine.checkValue();

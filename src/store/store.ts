@@ -283,6 +283,28 @@ export class Store {
     return rows ?? [];
   }
 
+  /**
+   * Whether the file is another program's SQLite database: it has tables, and no meta table (a
+   * store's schema is made in one transaction, meta with it). Opening it would add the store's
+   * tables to it. False for a missing, empty or unreadable file (Store.open reports those).
+   */
+  static isForeignDatabase(path: string): boolean {
+    let db: Db;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    } catch {
+      return false;
+    }
+    try {
+      const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+      return names.length > 0 && !names.includes('meta');
+    } catch {
+      return false;
+    } finally {
+      db.close();
+    }
+  }
+
   /** Runs `read` on the store's file opened read-only, when it exists and has a meta table. */
   private static peek<T>(path: string, read: (db: Db) => T): T | undefined {
     let db: Db;

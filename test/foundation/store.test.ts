@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import Database from 'better-sqlite3';
 import t from 'tap';
 
 import { Kms, KeyStoreOpenError, type KeySpec, type KeyUsageType } from '../../src/index.js';
@@ -234,4 +235,22 @@ t.test('ListKeys pages with Limit, Marker and Truncated', async (t) => {
   for (const junk of ['ekms1:', 'ekms1:0', 'ekms1:0x1', 'ekms1: 1', 'ekms1:1e3', 'ekms1:-1', 'ekms1:01'])
     await rejectsAws(t, kms.listKeys({ Marker: junk }), 'InvalidMarkerException');
   await rejectsAws(t, kms.listKeys({ Limit: 0 }), 'ValidationException', "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
+});
+
+t.test("another program's SQLite database named store.sqlite3 is left alone", async (t) => {
+  const home = tempHome('ekms-foreign-');
+  const path = join(home, 'store.sqlite3');
+  const db = new Database(path);
+  db.exec('CREATE TABLE app_data (a); INSERT INTO app_data VALUES (1)');
+  db.close();
+  const before = readFileSync(path);
+  await t.rejects(Kms.open({ home, audit: false }), { name: KeyStoreOpenError.name, message: /is a SQLite database of another program/ });
+  t.same(readdirSync(home), ['store.sqlite3'], 'nothing made beside it (no root key)');
+  t.ok(readFileSync(path).equals(before), 'the database is unchanged');
+  // An empty file (a first open that stopped before its schema) is still a store to make.
+  const empty = tempHome('ekms-foreign-');
+  writeFileSync(join(empty, 'store.sqlite3'), '');
+  const kms = await Kms.open({ home: empty, audit: false });
+  await kms.createKey({});
+  await kms.close();
 });
