@@ -148,6 +148,19 @@ function checkOptionTypes(options: KmsOptions): void {
   if (p.pinFile !== undefined && typeof p.pinFile !== 'string') wrong('pkcs11.pinFile', 'the path of a file', p.pinFile, true);
 }
 
+/**
+ * A region name as botocore accepts one (a host label: letters, digits, inner hyphens), with the
+ * AWS CLI's message: a region goes into every ARN a store makes, and is recorded for good.
+ */
+export function checkRegionName(region: string): void {
+  if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(region)) throw new RangeError(`Provided region_name '${region}' doesn't match a supported format.`);
+}
+
+/** An AWS account id: 12 digits (it goes into every ARN, and is recorded for good). */
+function checkAccountId(accountId: string): void {
+  if (!/^\d{12}$/.test(accountId)) throw new RangeError(`The account id '${accountId}' is not an AWS account id (12 digits).`);
+}
+
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {
   warnUnknownOptions(options);
   checkOptionTypes(options);
@@ -166,10 +179,14 @@ export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv =
     });
   }
   const home = resolve(options.home ?? env.EKMS_HOME ?? '.ekms');
+  const region = options.region ?? env.EKMS_REGION ?? 'us-east-1';
+  const accountId = options.accountId ?? env.EKMS_ACCOUNT_ID ?? '111122223333';
+  checkRegionName(region);
+  checkAccountId(accountId);
   return {
     home,
-    region: options.region ?? env.EKMS_REGION ?? 'us-east-1',
-    accountId: options.accountId ?? env.EKMS_ACCOUNT_ID ?? '111122223333',
+    region,
+    accountId,
     regionGiven: (options.region ?? env.EKMS_REGION) !== undefined,
     accountIdGiven: (options.accountId ?? env.EKMS_ACCOUNT_ID) !== undefined,
     pkcs11,

@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import type { RemoteCredentials } from '../client/remote.js';
+import { checkRegionName } from '../config.js';
 import type { ParsedArgs } from './args.js';
 
 /** The profile cannot be used: unknown, or half of a key pair (exit 255, as the AWS CLI's). */
@@ -142,6 +143,11 @@ export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, profile
       keyPair(inCredentialsFile?.has('aws_access_key_id') || inCredentialsFile?.has('aws_secret_access_key') ? 'shared-credentials-file' : 'config-file', ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'], (n) => values?.get(n));
   }
   const region = args.globals.get('--region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? values?.get('region') ?? 'us-east-1';
+  try {
+    checkRegionName(region);
+  } catch (err) {
+    throw new AwsConfigError((err as Error).message);
+  }
   const caBundle = args.globals.get('--ca-bundle') ?? env.AWS_CA_BUNDLE ?? values?.get('ca_bundle');
   return { region, ...(credentials ? { credentials } : {}), ...(caBundle ? { caBundle } : {}) };
 }

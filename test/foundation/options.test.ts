@@ -137,3 +137,13 @@ t.test('EKMS_PORT that is not a port is refused, naming the variable and the val
     await t.rejects(startServer(kms), { message: `invalid port in EKMS_PORT: ${JSON.stringify(v)}` }, v);
   }
 });
+
+t.test('a region or account id that cannot be in an ARN is refused before anything is made', async (t) => {
+  for (const region of ['x y/z', 'not a region!', '', '-us-east-1'])
+    t.throws(() => resolveConfig({ region }, {}), { name: 'RangeError', message: `Provided region_name '${region}' doesn't match a supported format.` }, JSON.stringify(region));
+  t.throws(() => resolveConfig({}, { EKMS_REGION: 'bad region' }), { name: 'RangeError' }, 'EKMS_REGION too');
+  for (const accountId of ['abc', '12345678901', '1234567890123'])
+    t.throws(() => resolveConfig({ accountId }, {}), { name: 'RangeError', message: `The account id '${accountId}' is not an AWS account id (12 digits).` });
+  t.throws(() => resolveConfig({}, { EKMS_ACCOUNT_ID: 'abc' }), { name: 'RangeError' }, 'EKMS_ACCOUNT_ID too');
+  t.equal(resolveConfig({ region: 'eu-central-2', accountId: '000011112222' }, {}).region, 'eu-central-2', 'real ones are taken');
+});
