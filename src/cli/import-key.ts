@@ -111,6 +111,26 @@ function credentials(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteCredential
 }
 
 /** Runs `ekms import-key`; resolves the exit code (0, or 254 for an error response). */
+/**
+ * Refuses, before any key is made, an --alias that CreateAlias would refuse for its name or
+ * because it exists: the key would be made and imported, then left without its alias (and a
+ * second attempt would make a second key).
+ */
+async function checkAliasesFree(call: CallOperation, aliases: readonly string[]): Promise<void> {
+  for (const alias of aliases) {
+    if (!/^alias\/[a-zA-Z0-9/_-]+$/.test(alias) || alias.length > 256 || alias.startsWith('alias/aws/'))
+      throw new ParamError(`argument --alias: '${alias}' is not a name for a new alias (alias/ and then letters, digits, /, _ or -; not alias/aws/); nothing was imported`);
+    const named = await call('DescribeKey', { KeyId: alias }).then(
+      (out) => out.KeyMetadata?.KeyId,
+      (err: unknown) => {
+        if (err instanceof KmsError && err.name === 'NotFoundException') return undefined;
+        throw err;
+      },
+    );
+    if (named !== undefined) throw new ParamError(`argument --alias: ${alias} exists already (it names key ${named}); nothing was imported`);
+  }
+}
+
 export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promise<number> {
   const req = parse(args);
   let bytes: Buffer;
@@ -153,6 +173,7 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
   let step = 'CreateKey';
   let keyId: string | undefined;
   try {
+    await checkAliasesFree(call, req.aliases);
     const created = await call('CreateKey', {
       Origin: 'EXTERNAL',
       KeySpec: req.spec,
@@ -183,6 +204,7 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
         );
         if (scheduled) ctx.stderr(`The key ${keyId} made for the import is scheduled for deletion in 7 days.\n`);
       }
+      if (keyId !== undefined && step === 'CreateAlias') ctx.stderr(`The key ${keyId} was made and its material imported; the aliases after the one refused were not made.\n`);
       return 254;
     }
     throw err;

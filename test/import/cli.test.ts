@@ -92,4 +92,19 @@ t.test('mistakes', async (t) => {
   const noUsage = await ekms(['import-key', '--key-spec', 'ECC_NIST_P256', '--key-file', pem, '--home', home]);
   t.equal(noUsage.code, 254);
   t.match(noUsage.stderr, /ValidationException.*CreateKey/);
+  // An --alias CreateAlias would refuse stops the command before a key is made.
+  const aes = join(home, 'aes.bin');
+  writeFileSync(aes, randomBytes(32));
+  const keysBefore = (await ekms(['list-keys', '--home', home, '--query', 'length(Keys)'])).stdout.trim();
+  const noPrefix = await ekms(['import-key', '--key-spec', 'SYMMETRIC_DEFAULT', '--key-file', aes, '--alias', 'oops', '--home', home]);
+  t.equal(noPrefix.code, 252);
+  t.match(noPrefix.stderr, /--alias: 'oops' is not a name for a new alias.*nothing was imported/);
+  const createdKey = await ekms(['create-key', '--home', home, '--query', 'KeyMetadata.KeyId', '--output', 'text']);
+  t.equal(createdKey.code, 0, createdKey.stderr);
+  const made = createdKey.stdout.trim();
+  t.equal((await ekms(['create-alias', '--alias-name', 'alias/taken', '--target-key-id', made, '--home', home])).code, 0);
+  const taken = await ekms(['import-key', '--key-spec', 'SYMMETRIC_DEFAULT', '--key-file', aes, '--alias', 'alias/taken', '--home', home]);
+  t.equal(taken.code, 252);
+  t.match(taken.stderr, /alias\/taken exists already .*nothing was imported/);
+  t.equal((await ekms(['list-keys', '--home', home, '--query', 'length(Keys)'])).stdout.trim(), String(Number(keysBefore) + 1), 'only the create-key made a key');
 });
