@@ -93,6 +93,11 @@ export async function restoreStore(home: string, file: string, options: RestoreO
       throw new DurabilityError(
         `this backup was made for a different root key: it needs the root key with check value ${hex(wanted)}, and ${source} holds the one with check value ${hex(given)}. Nothing was changed.`,
       );
+    // The home's own root key (one recovered from escrow, say) is not replaced unasked.
+    if (homeRootCheck !== undefined && !homeRootCheck.equals(wanted) && !options.replace)
+      throw new DurabilityError(
+        `${rootPath} holds another root key (check value ${hex(homeRootCheck)}) than the backup's, which restoring would replace; move it away, or replace it (the replace option; ekms restore --replace). Nothing was changed.`,
+      );
   } else if (homeRootCheck !== undefined) {
     source = rootPath;
     if (!homeRootCheck.equals(wanted))

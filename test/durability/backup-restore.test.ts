@@ -131,6 +131,15 @@ t.test('restore refuses a backup made for a different root key, and changes noth
   await t.rejects(restoreStore(b, file), /different root key than the one in/);
   t.ok(readFileSync(join(b, 'store.sqlite3')).equals(before), "b's store is unchanged");
   await t.rejects(restoreStore(target, join(a, 'root.key')), /not an embedded-kms backup/);
+  // A folder with a root key of its own and no store (one recovered from escrow): the backup's
+  // root key, given with --root-key-file, does not replace it unasked.
+  const keyOnly = tempHome();
+  copyFileSync(join(b, 'root.key'), join(keyOnly, 'root.key'));
+  const own = readFileSync(join(keyOnly, 'root.key'));
+  await t.rejects(restoreStore(keyOnly, file, { rootKeyFile: join(a, 'root.key') }), /holds another root key .* than the backup's, which restoring would replace/);
+  t.ok(readFileSync(join(keyOnly, 'root.key')).equals(own), 'its root key is unchanged');
+  await restoreStore(keyOnly, file, { rootKeyFile: join(a, 'root.key'), replace: true });
+  t.ok(readFileSync(join(keyOnly, 'root.key')).equals(readFileSync(join(a, 'root.key'))), 'replaced when asked');
 });
 
 t.test('restoring over a store with keys needs replace, and then brings the backup back', async (t) => {
