@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { RemoteCredentials } from '../client/remote.js';
 import { checkRegionName } from '../config.js';
 import type { ParsedArgs } from './args.js';
+import { OUTPUT_FORMATS } from './output.js';
 
 /** The profile cannot be used: unknown, or half of a key pair (exit 255, as the AWS CLI's). */
 export class AwsConfigError extends Error {
@@ -119,7 +120,11 @@ export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, { valu
   const fallback = (flag: string, value: string | undefined) => {
     if (!globals.has(flag) && value !== undefined && value !== '') globals.set(flag, value);
   };
-  fallback('--output', env.AWS_DEFAULT_OUTPUT ?? values?.get('output'));
+  const output = env.AWS_DEFAULT_OUTPUT ?? values?.get('output');
+  // Not blamed on an --output the user never gave: the AWS CLI's own words for it.
+  if (!globals.has('--output') && output !== undefined && output !== '' && !(OUTPUT_FORMATS as readonly string[]).includes(output))
+    throw new AwsConfigError(`Unknown output type: ${output}`);
+  fallback('--output', output);
   fallback('--cli-binary-format', values?.get('cli_binary_format'));
   // `none` is AWS CLI v1's older name for `wire`, still in config files written for it.
   const timestamps = values?.get('cli_timestamp_format');

@@ -14,7 +14,8 @@ import { decodeOutput, encodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes } from '../model/service-model.js';
 import type { KeySpec, KeyUsageType, Tag } from '../model/types.js';
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
-import { applyQuery, forDisplay, render, type OutputFormat } from './output.js';
+import { withCliSettings } from './aws-config.js';
+import { applyQuery, forDisplay, outputFormat, render } from './output.js';
 import { ParamError } from './params.js';
 
 export interface ImportKeyContext {
@@ -149,8 +150,7 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
     bytes.fill(0);
   }
 
-  const given = args.globals.get('--output');
-  const output: OutputFormat = given === 'text' || given === 'table' || given === 'yaml' || given === 'yaml-stream' ? given : 'json';
+  const output = outputFormat(withCliSettings(args, ctx.env));
   const endpoint = args.globals.get('--endpoint-url');
   let call: CallOperation;
   let close = async () => {};

@@ -101,6 +101,8 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
       io.stdout(serveHelp);
       return EXIT.ok;
     }
+    // `ekms serve 8080` would serve on the default port: every setting is a flag.
+    if (args.positionals.length > 0) throw new UnknownOptionsError(args.positionals, ' ');
     return serve(args, { env: io.env, stdout: io.stdout, stderr: io.stderr, waitForStop: io.waitForStop ?? waitForSignal, openKms: io.openKms ?? openKms });
   }
   if (command === 'import-key') {

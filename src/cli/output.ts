@@ -8,9 +8,20 @@ import { jmespath } from './jmespath.js';
 import { pythonStr } from './python-str.js';
 import { renderTable } from './table.js';
 import { yamlDocument } from './yaml.js';
+import { UsageError, type ParsedArgs } from './args.js';
+
+/** The --output a command line asks for (json when none), refused as the AWS CLI refuses it. */
+export function outputFormat(args: ParsedArgs): OutputFormat {
+  const value = args.globals.get('--output');
+  if (value === undefined) return 'json';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(value))
+    throw new UsageError(`argument --output: Found invalid choice '${value}'; valid choices: ${OUTPUT_FORMATS.join(', ')}`);
+  return value as OutputFormat;
+}
 
 export type TimestampFormat = 'iso8601' | 'wire';
-export type OutputFormat = 'json' | 'text' | 'table' | 'yaml' | 'yaml-stream';
+export const OUTPUT_FORMATS = ['json', 'text', 'table', 'yaml', 'yaml-stream'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');

@@ -10,7 +10,7 @@ import { operations, shapes, type OperationName } from '../model/service-model.j
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { profileOf, remoteSettings, withCliSettings } from './aws-config.js';
 import { abbreviated, flagsOf, kebab, requiredMembers } from './names.js';
-import { applyQuery, asParsed, forDisplay, render, type OutputFormat, type TimestampFormat } from './output.js';
+import { applyQuery, asParsed, forDisplay, outputFormat, render, type TimestampFormat } from './output.js';
 import { firstPageInput, maxItemsWarning, paginate, pagingOf, splitPagingFlags, unpagedFlagsInput } from './paginate.js';
 import { checkParams } from './param-check.js';
 import { generateSkeleton } from './skeleton.js';
@@ -89,7 +89,7 @@ export async function runOperation(op: OperationName, given: ParsedArgs, ctx: Ru
   // The config files are read once: for the output settings and, with --endpoint-url, the credentials.
   const profile = profileOf(given, ctx.env);
   const parsed = withCliSettings(given, ctx.env, profile);
-  const output = choice<OutputFormat>('--output', parsed.globals.get('--output'), ['json', 'text', 'table', 'yaml', 'yaml-stream'], 'json');
+  const output = outputFormat(parsed);
   const tsFormat = choice<TimestampFormat>('--cli-timestamp-format', parsed.globals.get('--cli-timestamp-format'), ['iso8601', 'wire'], 'iso8601');
   choice('--color', parsed.globals.get('--color'), ['on', 'off', 'auto'], 'auto'); // accepted and ignored: no colors are printed
   const query = parsed.globals.get('--query');

@@ -16,6 +16,8 @@ import {
 } from '../durability/index.js';
 import { sqliteCode, sqliteMessage } from '../store/sqlite-hint.js';
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
+import { withCliSettings } from './aws-config.js';
+import { applyQuery, outputFormat, render } from './output.js';
 
 export interface StoreCommandContext {
   env: NodeJS.ProcessEnv;
@@ -150,6 +152,7 @@ export async function runStoreCommand(command: string, args: ParsedArgs, ctx: St
   for (const { flag, values } of args.flags) {
     if (spec.switches.includes(flag) && values.length === 0) flags.set(flag, true);
     else if (spec.values.includes(flag) && values.length === 1) flags.set(flag, values[0] as string);
+    else if (spec.values.includes(flag) && values.length === 0) throw new UsageError(`argument ${flag}: expected one argument`);
     else throw new UnknownOptionsError([flag]);
   }
   if (spec.positional) {
@@ -157,6 +160,10 @@ export async function runStoreCommand(command: string, args: ParsedArgs, ctx: St
     file = args.positionals[0];
   } else if (args.positionals.length > 0) throw new UnknownOptionsError(args.positionals, ' ');
   const home = resolveConfig({ home: args.globals.get('--home') }, ctx.env).home;
+  // --query and --output as for every command (AWS_DEFAULT_OUTPUT and a profile's output too),
+  // checked before the command runs.
+  const output = outputFormat(withCliSettings(args, ctx.env));
+  const query = args.globals.get('--query');
   let out: unknown;
   try {
     out = await spec.run(home, file, flags, ctx);
@@ -166,7 +173,7 @@ export async function runStoreCommand(command: string, args: ParsedArgs, ctx: St
     if (code === undefined) throw err;
     throw new DurabilityError(sqliteMessage(err as Error, code), { cause: err });
   }
-  ctx.stdout(`${JSON.stringify(out, null, 4)}\n`);
+  ctx.stdout(render(applyQuery(out, query), output, query !== undefined, { title: command }));
 }
 
 export { DurabilityError };

@@ -104,3 +104,25 @@ t.test('ekms help lists the key store commands', async (t) => {
   for (const command of ['import-key', 'backup <file>', 'restore <file>', 'rotate-root-key', 'escrow-root-key <file>', 'recover-root-key <file>'])
     t.ok(help.stdout.includes(`       ${command}`), `lists ${command}`);
 });
+
+t.test('store commands take --query and --output as every command does, and refuse what they cannot use', async (t) => {
+  const home = tempHome();
+  t.equal((await run(['create-key', '--home', home])).code, 0);
+  const text = await run(['backup', join(tempHome(), 'b.db'), '--home', home, '--query', 'Keys', '--output', 'text']);
+  t.equal(text.code, 0);
+  t.equal(text.stdout, '1\n', '--query and --output text applied');
+  const bogus = join(tempHome(), 'never.db');
+  const badOutput = await run(['backup', bogus, '--home', home, '--output', 'bogus']);
+  t.equal(badOutput.code, 252);
+  t.match(badOutput.stderr, /argument --output: Found invalid choice 'bogus'/);
+  t.notOk(existsSync(bogus), 'refused before the backup was made');
+  const fromEnv = await run(['backup', bogus, '--home', home], { AWS_DEFAULT_OUTPUT: 'bogus' });
+  t.equal(fromEnv.code, 255);
+  t.match(fromEnv.stderr, /Unknown output type: bogus/, "AWS_DEFAULT_OUTPUT's value is not blamed on --output (the AWS CLI's words)");
+  const noValue = await run(['rotate-root-key', '--home', home, '--keep-previous-root-key-as']);
+  t.equal(noValue.code, 252);
+  t.match(noValue.stderr, /argument --keep-previous-root-key-as: expected one argument/);
+  const stray = await run(['serve', '8080']);
+  t.equal(stray.code, 252, 'serve refuses a word that is no flag (the port is --port)');
+  t.match(stray.stderr, /Unknown options: 8080/);
+});
