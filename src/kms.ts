@@ -1,7 +1,6 @@
 // Kms: an open key store with AWS KMS's API. One camelCase method per KMS operation (as in
 // @aws-sdk/client-kms's aggregated KMS client), `send(command)` for SDK command objects, and
 // `execute(operation, input)` underneath them all, which the endpoint and the CLI use too.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { AuditTrail } from './audit/index.js';
@@ -25,6 +24,7 @@ import { validateInput } from './model/validate.js';
 import { RootKeyFollower } from './durability/follow-root-key.js';
 import type { ReloadableEngine } from './durability/native.js';
 import { openStoreRootKey } from './durability/open-root-key.js';
+import { makeKeyStoreFolder } from './files/key-store-folder.js';
 import type { NativeEngine } from './native/addon.js';
 import type { Caller, Operation, OperationContext } from './operations/operation.js';
 import { nextTurn, settlesNow } from './operations/inline-budget.js';
@@ -147,7 +147,7 @@ export class Kms {
   }
 
   private static async openStore(config: Config, token: NativeToken | undefined, detached: KeyStoreOpenError | undefined): Promise<Kms> {
-    mkdirSync(config.home, { recursive: true, mode: 0o700 });
+    makeKeyStoreFolder(config.home, (message) => new KeyStoreOpenError(message));
     const dbPath = join(config.home, 'store.sqlite3');
     // Before anything is made in the folder: a store.sqlite3 of another program is left alone.
     if (Store.isForeignDatabase(dbPath))

@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
 import { countKeys, getMetaValue, setMetaValue } from '../store/durable-ops.js';
-import { DurabilityError } from './errors.js';
+import { checkNewFile, DurabilityError } from './errors.js';
 import { rootKeyCheckName } from './open-root-key.js';
 import { sweepTempFiles, syncDir } from './root-key-files.js';
 import { dbPath, hex, homeOf, type StoreTarget } from './target.js';
@@ -38,7 +38,7 @@ export async function backupStore(source: StoreTarget, file: string): Promise<Ba
   const home = homeOf(source);
   const target = resolve(file);
   if (!existsSync(dbPath(home))) throw new DurabilityError(`there is no key store in ${home}`);
-  if (existsSync(target)) throw new DurabilityError(`${target} exists; a backup never replaces a file`);
+  checkNewFile(target, 'a backup');
   // A backup killed while it copied left its temporary copy (every wrapped key, deleted keys'
   // too) hidden beside the target: removed now, as its process is gone.
   const prefix = `.${basename(target)}.tmp.`;

@@ -4,11 +4,12 @@
 // cannot be wiped, so callers that care pass a Uint8Array and wipe it themselves afterwards; a
 // string is copied to a buffer that is wiped as soon as the native call has taken its copy.
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { getMetaValue } from '../store/durable-ops.js';
-import { DurabilityError } from './errors.js';
+import { checkNewFile, DurabilityError } from './errors.js';
+import { makeKeyStoreFolder } from '../files/key-store-folder.js';
 import { durability } from './native.js';
 import { rootKeyCheckName } from './open-root-key.js';
 import { finishRootKeyChange, rootKeyPath, syncDir } from './root-key-files.js';
@@ -67,7 +68,7 @@ export async function escrowRootKey(
   const out = resolve(file);
   const workFactor = options.workFactor ?? defaultWorkFactor;
   if (!Number.isInteger(workFactor) || workFactor < 14 || workFactor > 19) throw new DurabilityError('workFactor must be an integer from 14 to 19');
-  if (existsSync(out)) throw new DurabilityError(`${out} exists; an escrow never replaces a file`);
+  checkNewFile(out, 'an escrow');
   const storeCheck = storeCheckOf(home);
   // Escrow the key the store uses: finish a rotation committed but not yet renamed first.
   if (storeCheck !== undefined && !finishRootKeyChange(home, storeCheck))
@@ -103,7 +104,7 @@ export async function recoverRootKey(
   home: string,
 ): Promise<{ rootKeyFile: string; rootKeyCheckValue: string }> {
   home = resolve(home);
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  makeKeyStoreFolder(home, (message) => new DurabilityError(message));
   const target = rootKeyPath(home);
   if (existsSync(target)) throw new DurabilityError(`${target} exists; recovery never replaces a root key file`);
   const expected = storeCheckOf(home);

@@ -21,7 +21,7 @@
 // Otherwise the backup's token keys stay usable, and objects made by the stores this one does
 // not own (`storesNotOwned`) stay on the token when their keys are deleted here.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { countKeys, deleteMetaValue, getMetaValue, integrityCheck, replaceAllRows, setMetaValue } from '../store/durable-ops.js';
@@ -29,6 +29,7 @@ import { adoptedStoreIdsName, parseStoreIds, storeIdHistoryName } from '../store
 import type { Store } from '../store/store.js';
 import { inspectBackup } from './backup.js';
 import { DurabilityError } from './errors.js';
+import { makeKeyStoreFolder } from '../files/key-store-folder.js';
 import { rootKeyCheckName } from './open-root-key.js';
 import {
   checkOfFile,
@@ -77,7 +78,7 @@ export async function restoreStore(home: string, file: string, options: RestoreO
   home = resolve(home);
   const backup = inspectBackup(file);
   const wanted = Buffer.from(backup.rootKeyCheckValue, 'hex');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  makeKeyStoreFolder(home, (message) => new DurabilityError(message));
 
   // Which root key file will be the store's, and is it the backup's?
   const rootPath = rootKeyPath(home);

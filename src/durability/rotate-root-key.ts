@@ -4,11 +4,12 @@
 // safe; root-key-files.ts explains it. Material is unwrapped and re-wrapped only in native code.
 // Outstanding GetParametersForImport parameters are bound to the old root key and are dropped:
 // an import in progress asks for new parameters.
+import { resolve } from 'node:path';
 import { unlinkSync } from 'node:fs';
 
 import { Store } from '../store/store.js';
 import { forgetImportParameters, getMetaValue, rewrapAllMaterials, setMetaValue } from '../store/durable-ops.js';
-import { DurabilityError } from './errors.js';
+import { checkNewFile, DurabilityError } from './errors.js';
 import { durability } from './native.js';
 import { rootKeyCheckName } from './open-root-key.js';
 import {
@@ -60,7 +61,10 @@ function rotate(home: string, store: Store, options: RootKeyRotationOptions): Ro
   const oldCheck = storeCheck(store);
   if (!finishRootKeyChange(home, oldCheck))
     throw new DurabilityError(`the root key in ${rootPath} is not the one this key store uses; nothing was changed`);
-  if (options.keepPreviousRootKeyAs !== undefined) copyFileDurably(rootPath, options.keepPreviousRootKeyAs);
+  if (options.keepPreviousRootKeyAs !== undefined) {
+    checkNewFile(resolve(options.keepPreviousRootKeyAs), 'keeping the previous root key');
+    copyFileDurably(rootPath, options.keepPreviousRootKeyAs);
+  }
 
   const pending = newPendingRootKeyPath(home);
   const newCheck = durability.createRootKeyFile(pending);

@@ -122,6 +122,19 @@ t.test('store commands take --query and --output as every command does, and refu
   const noValue = await run(['rotate-root-key', '--home', home, '--keep-previous-root-key-as']);
   t.equal(noValue.code, 252);
   t.match(noValue.stderr, /argument --keep-previous-root-key-as: expected one argument/);
+  // Paths that cannot be used are said in those words (not mkdir's EEXIST or a temporary file's ENOENT).
+  const noFolder = await run(['backup', join(tempHome(), 'missing', 'b.db'), '--home', home]);
+  t.equal(noFolder.code, 255);
+  t.match(noFolder.stderr, /cannot make .*b\.db: there is no folder .*missing/);
+  const existing = join(tempHome(), 'kept.key');
+  writeFileSync(existing, 'x');
+  const kept = await run(['rotate-root-key', '--home', home, '--keep-previous-root-key-as', existing]);
+  t.equal(kept.code, 255);
+  t.match(kept.stderr, /kept\.key exists; keeping the previous root key never replaces a file/);
+  t.equal(readFileSync(existing, 'utf8'), 'x');
+  const fileHome = await run(['list-keys', '--home', existing]);
+  t.equal(fileHome.code, 255);
+  t.match(fileHome.stderr, /kept\.key is a file, not a folder/);
   const stray = await run(['serve', '8080']);
   t.equal(stray.code, 252, 'serve refuses a word that is no flag (the port is --port)');
   t.match(stray.stderr, /Unknown options: 8080/);
