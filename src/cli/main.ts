@@ -14,12 +14,12 @@ import { AwsConfigError } from './aws-config.js';
 import { PaginationError } from './paginate.js';
 import { operationHelp, topHelp } from './help.js';
 import { importKey, importKeyHelp } from './import-key.js';
-import { operationForCommand } from './names.js';
+import { operationForCommand, similarCommands } from './names.js';
 import { QueryError } from './output.js';
 import { ParamError } from './params.js';
 import { runOperation } from './run-operation.js';
 import { serve, serveHelp } from './serve.js';
-import { DurabilityError, isStoreCommand, runStoreCommand, storeCommandHelp } from './store-commands.js';
+import { DurabilityError, isStoreCommand, runStoreCommand, storeCommandHelp, storeCommandNames } from './store-commands.js';
 import { version } from '../version.js';
 
 export interface CliIO {
@@ -124,7 +124,11 @@ async function dispatch(args: ParsedArgs, io: CliIO): Promise<number> {
   }
   const op = operationForCommand(command);
   if (args.positionals.length > 0) throw new UnknownOptionsError(args.positionals, ' ');
-  if (!op) throw new UsageError(`argument command: Invalid choice '${command}'; run \`ekms help\` for the list of commands`);
+  if (!op) {
+    const near = similarCommands(command, ['serve', 'import-key', ...storeCommandNames]);
+    const hint = near.length > 0 ? `, maybe you meant:\n\n${near.map((c) => `  * ${c}`).join('\n')}\n` : '';
+    throw new UsageError(`argument command: Invalid choice '${command}'; run \`ekms help\` for the list of commands${hint}`);
+  }
   if (args.help || args.switches.has('--help')) {
     io.stdout(operationHelp(op));
     return EXIT.ok;

@@ -19,6 +19,30 @@ export function operationForCommand(command: string): OperationName | undefined 
   return byCommand.get(command);
 }
 
+/** 2·(longest common subsequence) ÷ (both lengths): 1 for equal words, 0 for words sharing nothing. */
+function likeness(a: string, b: string): number {
+  let row = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [0];
+    for (let j = 1; j <= b.length; j++) next[j] = a[i - 1] === b[j - 1] ? row[j - 1]! + 1 : Math.max(row[j]!, next[j - 1]!);
+    row = next;
+  }
+  return (2 * row[b.length]!) / (a.length + b.length);
+}
+
+/**
+ * The commands a mistyped one may have meant, most alike first: as the AWS CLI's "maybe you
+ * meant" (difflib's close matches: at most 3, at least 0.6 alike).
+ */
+export function similarCommands(command: string, others: readonly string[] = []): string[] {
+  return [...byCommand.keys(), ...others]
+    .map((name) => ({ name, score: likeness(command, name) }))
+    .filter((c) => c.score >= 0.6)
+    .sort((x, y) => y.score - x.score)
+    .slice(0, 3)
+    .map((c) => c.name);
+}
+
 export function commandFor(op: OperationName): string {
   return kebab(op);
 }

@@ -139,6 +139,8 @@ export function isStoreCommand(command: string): boolean {
   return Object.hasOwn(commands, command);
 }
 
+export const storeCommandNames: readonly string[] = Object.keys(commands);
+
 export function storeCommandHelp(command: string): string {
   return `usage: ${commands[command]?.usage ?? command}\n`;
 }

@@ -298,6 +298,12 @@ t.test('errors and exit codes as the AWS CLI', async (tt) => {
   const unknownCommand = await ekms(['fly-to-the-moon']);
   tt.equal(unknownCommand.code, 252);
   tt.match(unknownCommand.stderr, /Invalid choice 'fly-to-the-moon'/);
+  tt.notMatch(unknownCommand.stderr, /maybe you meant/, 'nothing alike, nothing suggested');
+  // As the AWS CLI does: the commands a typo may have meant.
+  const typo = await ekms(['describe-kye']);
+  tt.equal(typo.code, 252);
+  tt.match(typo.stderr, /Invalid choice 'describe-kye'.*maybe you meant:\n\n {2}\* describe-key\n/s);
+  tt.match((await ekms(['bakcup'])).stderr, /\* backup/, 'store commands too');
   const none = await ekms([]);
   tt.equal(none.code, 252);
   // The AWS CLI meets a bad base64 value only while converting it, and exits 255.
