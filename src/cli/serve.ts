@@ -4,6 +4,7 @@
 // is the limit of one server, and the store is made for several processes at once.
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 
 import { checkServerConfig, startServer, type AuthMode, type ServerOptions } from '../endpoint/server.js';
 import type { KmsOptions } from '../config.js';
@@ -94,10 +95,19 @@ function serverOptions(args: ParsedArgs): { opts: ServerOptions; workers: number
   }
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (cert !== undefined && key !== undefined) {
+    const read = (flag: string, path: string): Buffer => {
+      try {
+        return readFileSync(path);
+      } catch (err) {
+        throw new UsageError(`argument ${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+    };
+    opts.tls = { cert: read('--tls-cert', cert), key: read('--tls-key', key) };
     try {
-      opts.tls = { cert: readFileSync(cert), key: readFileSync(key) };
+      // OpenSSL's own words ("PEM routines::no start line") name neither the file nor TLS.
+      createSecureContext(opts.tls);
     } catch (err) {
-      throw new UsageError(`cannot read the TLS certificate or key: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new UsageError(`--tls-cert ${cert} and --tls-key ${key} are not a PEM certificate and its private key (${(err as Error).message})`);
     }
   }
   if (allowed.length) opts.allowedHosts = allowed;

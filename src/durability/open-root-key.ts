@@ -1,6 +1,7 @@
 // The root key half of opening a store: finish a root key change another process committed but
 // did not get to rename (root-key-files.ts), then load the root key in native code and check it
 // is the store's. A rotation may commit while we open; then we look again rather than refuse.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { warnIfOthersCanAccess } from '../files/secret-file-mode.js';
@@ -29,7 +30,9 @@ export function openStoreRootKey(
       const why = (err as Error).message;
       throw fail(
         expectedCheck === undefined
-          ? `cannot create the root key of the key store in ${home}: ${why}`
+          ? existsSync(rootPath)
+            ? `cannot read the root key ${rootPath}: ${why}`
+            : `cannot create the root key of the key store in ${home}: ${why}`
           : `the key store in ${home} has keys, but its root key cannot be read: ${why}. Restore root.key from your backup; without it the software keys cannot be used.`,
         err,
       );

@@ -1,6 +1,6 @@
 // --tls-cert/--tls-key: the endpoint serves HTTPS, and the SDK talks to it given the CA.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 
@@ -42,4 +42,17 @@ t.test('HTTPS with a certificate for localhost', async (tt) => {
   const untrusting = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, endpoint: server.url, maxAttempts: 1 });
   tt.teardown(() => untrusting.destroy());
   await tt.rejects(untrusting.send(new ListKeysCommand({})), /self[- ]signed|certificate/i, 'an unknown certificate is refused by the client');
+});
+
+t.test('ekms serve names the TLS file it cannot use', async (tt) => {
+  const { ekms } = await import('../cli/run.js');
+  const dir = tempHome('ekms-tls-');
+  const notPem = join(dir, 'not.pem');
+  writeFileSync(notPem, 'not a certificate');
+  const missing = await ekms(['serve', '--tls-cert', join(dir, 'missing.pem'), '--tls-key', notPem, '--home', dir]);
+  tt.equal(missing.code, 252);
+  tt.match(missing.stderr, /argument --tls-cert: cannot read .*missing\.pem: ENOENT/);
+  const garbage = await ekms(['serve', '--tls-cert', notPem, '--tls-key', notPem, '--home', dir]);
+  tt.equal(garbage.code, 252);
+  tt.match(garbage.stderr, /--tls-cert .*not\.pem and --tls-key .*not\.pem are not a PEM certificate and its private key/);
 });

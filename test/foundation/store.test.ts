@@ -254,3 +254,9 @@ t.test("another program's SQLite database named store.sqlite3 is left alone", as
   await kms.createKey({});
   await kms.close();
 });
+
+t.test('a root key file that is there but cannot be read is not reported as one to create', async (t) => {
+  const home = tempHome('ekms-rootkey-');
+  mkdirSync(join(home, 'root.key'));
+  await t.rejects(Kms.open({ home, audit: false }), { name: KeyStoreOpenError.name, message: /^cannot read the root key .*root\.key: / });
+});
