@@ -111,7 +111,6 @@ function credentials(args: ParsedArgs, env: NodeJS.ProcessEnv): RemoteCredential
   };
 }
 
-/** Runs `ekms import-key`; resolves the exit code (0, or 254 for an error response). */
 /**
  * Refuses, before any key is made, an --alias that CreateAlias would refuse for its name or
  * because it exists: the key would be made and imported, then left without its alias (and a
@@ -132,6 +131,7 @@ async function checkAliasesFree(call: CallOperation, aliases: readonly string[])
   }
 }
 
+/** Runs `ekms import-key`; resolves the exit code (0, or 254 for an error response). */
 export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promise<number> {
   const req = parse(args);
   let bytes: Buffer;
@@ -204,7 +204,7 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
         );
         if (scheduled) ctx.stderr(`The key ${keyId} made for the import is scheduled for deletion in 7 days.\n`);
       }
-      if (keyId !== undefined && step === 'CreateAlias') ctx.stderr(`The key ${keyId} was made and its material imported; the aliases after the one refused were not made.\n`);
+      if (keyId !== undefined && step === 'CreateAlias') ctx.stderr(`The key ${keyId} was made and its material imported; the alias refused, and any after it, were not made.\n`);
       return 254;
     }
     throw err;
