@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 import { RemoteKms, type RemoteCredentials } from '../client/remote.js';
-import type { KmsOptions } from '../config.js';
+import { checkRegionName, type KmsOptions } from '../config.js';
 import { KmsError } from '../errors.js';
 import { importMaterial, keyMaterialFor, KeyMaterialError, type CallOperation } from '../fixtures/material.js';
 import type { Kms } from '../kms.js';
@@ -14,7 +14,7 @@ import { decodeOutput, encodeInput, encodeOutput } from '../model/codec.js';
 import { operations, shapes } from '../model/service-model.js';
 import type { KeySpec, KeyUsageType, Tag } from '../model/types.js';
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
-import { withCliSettings } from './aws-config.js';
+import { AwsConfigError, withCliSettings } from './aws-config.js';
 import { applyQuery, forDisplay, outputFormat, render } from './output.js';
 import { ParamError } from './params.js';
 
@@ -156,9 +156,15 @@ export async function importKey(args: ParsedArgs, ctx: ImportKeyContext): Promis
   let close = async () => {};
   if (endpoint !== undefined) {
     const creds = credentials(args, ctx.env);
+    const region = args.globals.get('--region') ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    try {
+      checkRegionName(region);
+    } catch (err) {
+      throw new AwsConfigError((err as Error).message);
+    }
     const remote = new RemoteKms({
       endpoint,
-      region: args.globals.get('--region') ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      region,
       ...(creds ? { credentials: creds } : {}),
       ...(args.switches.has('--no-verify-ssl') ? { verifyTls: false } : {}),
     });

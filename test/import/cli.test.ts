@@ -107,4 +107,7 @@ t.test('mistakes', async (t) => {
   t.equal(taken.code, 252);
   t.match(taken.stderr, /alias\/taken exists already .*nothing was imported/);
   t.equal((await ekms(['list-keys', '--home', home, '--query', 'length(Keys)'])).stdout.trim(), String(Number(keysBefore) + 1), 'only the create-key made a key');
+  const badRegion = await ekms(['import-key', '--key-spec', 'SYMMETRIC_DEFAULT', '--key-file', aes, '--endpoint-url', 'http://127.0.0.1:9', '--region', 'not a region!']);
+  t.equal(badRegion.code, 255);
+  t.match(badRegion.stderr, /Provided region_name 'not a region!' doesn't match a supported format\./);
 });
