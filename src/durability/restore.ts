@@ -21,7 +21,7 @@
 // Otherwise the backup's token keys stay usable, and objects made by the stores this one does
 // not own (`storesNotOwned`) stay on the token when their keys are deleted here.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { countKeys, deleteMetaValue, getMetaValue, integrityCheck, replaceAllRows, setMetaValue } from '../store/durable-ops.js';
@@ -75,7 +75,24 @@ export interface RestoreResult {
 }
 
 export async function restoreStore(home: string, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
-  home = resolve(home);
+  const folder = resolve(home);
+  const made = !existsSync(folder);
+  try {
+    return await restoreInto(folder, file, options);
+  } catch (err) {
+    // "Nothing was changed": a folder this restore made for the store goes too, if still empty.
+    if (made) {
+      try {
+        rmdirSync(folder); // refused unless empty
+      } catch {
+        // not empty, or gone: left as it is
+      }
+    }
+    throw err;
+  }
+}
+
+async function restoreInto(home: string, file: string, options: RestoreOptions): Promise<RestoreResult> {
   const backup = inspectBackup(file);
   const wanted = Buffer.from(backup.rootKeyCheckValue, 'hex');
   makeKeyStoreFolder(home, (message) => new DurabilityError(message));

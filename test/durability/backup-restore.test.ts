@@ -126,6 +126,7 @@ t.test('restore refuses a backup made for a different root key, and changes noth
   t.match(err.message, /this backup was made for a different root key: it needs the root key with check value [0-9a-f]{32}, and .* holds the one with check value [0-9a-f]{32}\. Nothing was changed\./);
   t.notOk(existsSync(join(target, 'root.key')));
   t.notOk(existsSync(join(target, 'store.sqlite3')));
+  t.notOk(existsSync(target), 'nor the folder the restore would have made');
   // Into b, whose own root key is another one.
   const before = readFileSync(join(b, 'store.sqlite3'));
   await t.rejects(restoreStore(b, file), /different root key than the one in/);
