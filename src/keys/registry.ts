@@ -135,6 +135,8 @@ export class KeyRegistry {
       this.engine.evict(keyId);
       return undefined;
     }
+    // Its imported material deleted, perhaps by another process: wipe what this one had unwrapped.
+    if (record.state === 'PendingImport') this.engine.evict(keyId);
     const loaded = this.load(record);
     this.cacheRecord(keyId, loaded);
     return loaded;

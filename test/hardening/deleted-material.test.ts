@@ -87,3 +87,16 @@ t.test('deleted imported material is in none of the files either', async (t) => 
   t.equal((await kms.describeKey({ KeyId: keyId })).KeyMetadata!.KeyState, 'PendingImport');
   t.same(filesHolding(home, blob), [], 'after DeleteImportedKeyMaterial, in no file (the Kms still open)');
 });
+
+t.test('imported material deleted by another Kms of the store is wiped here at the next use of the key', async (t) => {
+  const { home, kms, keyId } = await importedKey('ekms-shred-other-');
+  t.teardown(() => kms.close());
+  const { CiphertextBlob } = await kms.encrypt({ KeyId: keyId, Plaintext: Buffer.from('x') });
+  const cached = kms.engine.cachedKeys();
+  t.ok(cached >= 1, 'the material is unwrapped here');
+  const other = await Kms.open({ home });
+  await other.deleteImportedKeyMaterial({ KeyId: keyId });
+  await other.close();
+  await t.rejects(kms.decrypt({ CiphertextBlob }), { name: 'KMSInvalidStateException' });
+  t.equal(kms.engine.cachedKeys(), cached - 1, 'and wiped from this process');
+});
