@@ -16,7 +16,7 @@ import { DeletionSchedule } from './keys/deletion.js';
 import { ImportExpiry } from './keys/import-expiry.js';
 import { KeyUsageTracker } from './keys/last-usage.js';
 import { KeyRegistry } from './keys/registry.js';
-import { RotationSchedule } from './keys/rotation.js';
+import { RotationSchedule, type Rotation } from './keys/rotation.js';
 import { lowerCamel } from './model/codec.js';
 import { operationNames, type OperationName } from './model/service-model.js';
 import type { KmsApi, OperationTypes } from './model/types.js';
@@ -92,14 +92,7 @@ export class Kms {
       this.usage.forget(keyId);
       return this.audit?.recordServiceEvent('DeleteKey', this.arns.key(keyId), at);
     };
-    this.rotations.onRotated = (keyId, previous, current, origin, at) =>
-      this.audit?.recordServiceEvent('RotateKey', this.arns.key(keyId), at, {
-        rotationType: 'AUTOMATIC',
-        keyOrigin: origin,
-        ...(previous !== undefined ? { previousKeyMaterialId: previous } : {}),
-        currentKeyMaterialId: current,
-        keyId,
-      });
+    this.rotations.onRotated = (rotation) => this.recordRotation(rotation);
     this.importExpiry.onExpired = (keyId, materialId, at) =>
       void this.audit?.recordServiceEvent('DeleteExpiredKeyMaterial', this.arns.key(keyId), at, { keyMaterialId: materialId, keyId });
     this.keys.onChangedElsewhere = () => {
@@ -563,6 +556,20 @@ export class Kms {
     }
   }
 
+  /**
+   * The RotateKey service event AWS's CloudTrail shows for every rotation: automatic ones (the
+   * schedule) and on-demand ones (after the RotateKeyOnDemand call's own event).
+   */
+  private recordRotation({ keyId, type, origin, previousMaterialId, materialId, at }: Rotation): Promise<void> | undefined {
+    return this.audit?.recordServiceEvent('RotateKey', this.arns.key(keyId), at, {
+      rotationType: type,
+      keyOrigin: origin,
+      ...(previousMaterialId !== undefined ? { previousKeyMaterialId: previousMaterialId } : {}),
+      currentKeyMaterialId: materialId,
+      keyId,
+    });
+  }
+
   private contextFor(caller: Caller): OperationContext {
     return {
       config: this.config,
@@ -573,6 +580,7 @@ export class Kms {
       caller,
       token: this.token,
       usage: this.usage,
+      rotated: (rotation) => this.recordRotation(rotation),
       now: this.config.clock,
     };
   }

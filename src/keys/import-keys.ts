@@ -123,19 +123,20 @@ type ImportStoreLike = Pick<ImportStore, 'material' | 'materials' | 'removeMater
 /**
  * RotateKeyOnDemand of a symmetric key with imported material: the material imported for the
  * rotation (ImportType NEW_KEY_MATERIAL) becomes current; without one, AWS's refusal (recorded).
- * False when another writer changed the key's current material meanwhile.
+ * Returns that material's id, or undefined when another writer changed the key's current material
+ * meanwhile.
  */
-export function rotateToPendingMaterial(deps: { store: Store; keys: KeyRegistry }, key: LoadedKey, now: Date): boolean {
+export function rotateToPendingMaterial(deps: { store: Store; keys: KeyRegistry }, key: LoadedKey, now: Date): string | undefined {
   const imports = new ImportStoreClass(deps.store);
   const { keyId, currentMaterialId } = key.record;
   const done = deps.store.write(() => {
     const pending = imports.materials(keyId).find((m) => m.pendingRotation && m.importState === 'IMPORTED');
     if (!pending) throw new KMSInvalidStateException(`No available key material pending rotation for the key: ${key.arn}.`);
-    if (deps.store.getKey(keyId)?.currentMaterialId !== currentMaterialId) return false;
+    if (deps.store.getKey(keyId)?.currentMaterialId !== currentMaterialId) return undefined;
     imports.completeRotation(keyId, pending.materialId, now);
     deps.store.updateKey(keyId, { currentMaterialId: pending.materialId });
     imports.updateSummary(keyId, pending.materialId);
-    return true;
+    return pending.materialId;
   });
   deps.keys.invalidate(keyId);
   return done;

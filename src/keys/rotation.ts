@@ -62,6 +62,16 @@ export function isRotationDue(record: KeyRecord, now: Date): boolean {
   );
 }
 
+/** A rotation that happened: what the audit trail's RotateKey service event records. */
+export interface Rotation {
+  keyId: string;
+  type: RotationType;
+  origin: string;
+  previousMaterialId: string | undefined;
+  materialId: string;
+  at: Date;
+}
+
 /**
  * Makes a new material for `key` and records it as current in one transaction, provided nobody
  * rotated the key since `key` was read. `rotatedAt` is the rotation's date: now, or for an
@@ -132,7 +142,7 @@ export class RotationSchedule {
    * Told of each automatic rotation, with the new key material's id (the audit trail's RotateKey
    * service event): the rotation waits for what it returns.
    */
-  onRotated: ((keyId: string, previousMaterialId: string | undefined, materialId: string, origin: string, at: Date) => Promise<void> | undefined) | undefined;
+  onRotated: ((rotation: Rotation) => Promise<void> | undefined) | undefined;
 
   constructor(private readonly deps: RotationDeps) {}
 
@@ -196,7 +206,8 @@ export class RotationSchedule {
       const previous = key.record.currentMaterialId;
       const rotated = await rotateKeyMaterial(this.deps, key, 'AUTOMATIC', now, at);
       const materialId = rotated?.record.currentMaterialId;
-      if (materialId !== undefined) await this.onRotated?.(keyId, previous, materialId, rotated!.record.origin, at);
+      if (materialId !== undefined)
+        await this.onRotated?.({ keyId, type: 'AUTOMATIC', origin: rotated!.record.origin, previousMaterialId: previous, materialId, at });
       key = rotated ?? this.deps.keys.get(keyId);
     }
     return true;

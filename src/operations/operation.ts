@@ -7,6 +7,7 @@ import { DryRunOperationException } from '../errors.js';
 import type { Arns } from '../keys/arn.js';
 import type { KeyUsageTracker } from '../keys/last-usage.js';
 import type { KeyRegistry } from '../keys/registry.js';
+import type { Rotation } from '../keys/rotation.js';
 import type { OperationName } from '../model/service-model.js';
 import type { OperationTypes } from '../model/types.js';
 import type { NativeEngine } from '../native/addon.js';
@@ -33,6 +34,8 @@ export interface OperationContext {
   readonly token?: TokenBackend;
   /** Each key's last cryptographic use (GetKeyLastUsage). */
   readonly usage: KeyUsageTracker;
+  /** Told of each rotation an operation makes (the audit trail's RotateKey service event). */
+  rotated(rotation: Rotation): Promise<void> | undefined;
   now(): Date;
 }
 

@@ -223,6 +223,44 @@ t.test('what the store does by itself (a deletion whose date came, an automatic 
   });
 });
 
+t.test('an on-demand rotation is a RotateKey service event too (rotationType ON_DEMAND), beside the RotateKeyOnDemand call', async (t) => {
+  // KMS's ct-rotatekey page shows this second event beside the caller's RotateKeyOnDemand.
+  const home = tempHome('ekms-audit-ondemand-');
+  const kms = await Kms.open({ home });
+  const generated = (await kms.createKey({})).KeyMetadata!;
+  await kms.rotateKeyOnDemand({ KeyId: generated.KeyId! });
+  const generatedNow = (await kms.describeKey({ KeyId: generated.KeyId! })).KeyMetadata!.CurrentKeyMaterialId;
+  // Imported material rotates to the material imported for the rotation.
+  const external = (await kms.createKey({ Origin: 'EXTERNAL' })).KeyMetadata!;
+  const first = (await importInto(kms, external.KeyId!, randomBytes(32))).KeyMaterialId!;
+  const next = (await importInto(kms, external.KeyId!, randomBytes(32), { importType: 'NEW_KEY_MATERIAL' })).KeyMaterialId!;
+  await kms.rotateKeyOnDemand({ KeyId: external.KeyId! });
+  await kms.close();
+  const events = readEvents(join(home, 'audit.log'));
+  const calls = events.filter((e) => e.eventName === 'RotateKeyOnDemand');
+  t.same(calls.map((e) => e.eventType), ['AwsApiCall', 'AwsApiCall'], "the callers' calls");
+  const rotations = events.filter((e) => e.eventName === 'RotateKey');
+  t.same(rotations.map((e) => e.eventType), ['AwsServiceEvent', 'AwsServiceEvent'], 'and one rotation each, made by the service');
+  const [generatedRotation, externalRotation] = rotations as [Event, Event];
+  t.equal(generatedRotation.eventTime, calls[0]!.eventTime, 'dated when the call made it');
+  t.same(generatedRotation.serviceEventDetails, {
+    rotationType: 'ON_DEMAND',
+    keyOrigin: 'AWS_KMS',
+    previousKeyMaterialId: generated.CurrentKeyMaterialId,
+    currentKeyMaterialId: generatedNow,
+    keyId: generated.KeyId,
+  });
+  t.not(generatedNow, generated.CurrentKeyMaterialId, 'the generated key rotated');
+  t.same(generatedRotation.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: generated.Arn }]);
+  t.same(externalRotation.serviceEventDetails, {
+    rotationType: 'ON_DEMAND',
+    keyOrigin: 'EXTERNAL',
+    previousKeyMaterialId: first,
+    currentKeyMaterialId: next,
+    keyId: external.KeyId,
+  });
+});
+
 t.test('imported material that expires is a DeleteExpiredKeyMaterial service event, dated at its ValidTo', async (t) => {
   const home = tempHome('ekms-audit-expiry-');
   let now = Date.UTC(2030, 0, 1);

@@ -15,11 +15,14 @@ export const rotateKeyOnDemand = defineOperation('RotateKeyOnDemand', async (ctx
     throw new LimitExceededException(
       `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${key.arn}`,
     );
-  const rotated = isImportedSymmetric(key.record)
-    ? rotateToPendingMaterial(ctx, key, ctx.now())
-    : await native(rotateKeyMaterial(ctx, key, 'ON_DEMAND', ctx.now()));
+  const at = ctx.now();
+  const materialId = isImportedSymmetric(key.record)
+    ? rotateToPendingMaterial(ctx, key, at)
+    : (await native(rotateKeyMaterial(ctx, key, 'ON_DEMAND', at)))?.record.currentMaterialId;
   // Another process rotated the key between our read and our write: AWS's answer to a rotation
   // already in progress.
-  if (!rotated) throw new ConflictException(`A rotation of ${key.arn} is already in progress.`);
+  if (materialId === undefined) throw new ConflictException(`A rotation of ${key.arn} is already in progress.`);
+  const { keyId, origin, currentMaterialId: previousMaterialId } = key.record;
+  await ctx.rotated({ keyId, type: 'ON_DEMAND', origin, previousMaterialId, materialId, at });
   return { KeyId: key.arn };
 });
