@@ -5,6 +5,7 @@
 // Requests and responses are logged through redact.ts (no plaintexts, no blobs: lengths only).
 
 import { KmsError } from '../errors.js';
+import { parseGrantToken } from '../keys/grants.js';
 import { operations, type OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
 import { fingerprintJson, jsonString as str, loggableJson, sameFingerprint, scalarFingerprint } from './redact.js';
@@ -249,8 +250,30 @@ function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
   if (arns.size === 0 && typeof input === 'object' && input !== null) {
     const i = input as Record<string, unknown>;
     for (const m of ['KeyId', 'TargetKeyId', 'SourceKeyId', 'DestinationKeyId']) add(i[m]);
+    // RetireGrant by token alone: the token names the key.
+    if (arns.size === 0) add(grantTokenNames(i.GrantToken)?.keyId);
   }
   return [...arns];
+}
+
+/** The key and grant a GrantToken member names (RetireGrant), if it is one in CreateGrant's form. */
+function grantTokenNames(token: unknown): { keyId: string; grantId: string } | undefined {
+  if (typeof token !== 'string') return undefined;
+  try {
+    return parseGrantToken(token);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CloudTrail's additionalEventData for a RetireGrant by token, whose request it does not log:
+ * the id of the grant the token names (KMS developer guide, ct-retire-grant).
+ */
+function additionalEventData(call: CallRecord): string {
+  if (call.operation !== 'RetireGrant') return '';
+  const named = grantTokenNames((call.input as { GrantToken?: unknown } | undefined)?.GrantToken);
+  return named === undefined ? '' : `"additionalEventData":{"grantId":${str(named.grantId)}},`;
 }
 
 // A list of ARNs as a cache key, unambiguous whatever the ARNs hold (a value may contain any
@@ -338,13 +361,21 @@ function requestJson(frame: Frame, input: unknown): LinePiece {
  * the key it acted on as `keyId`.
  */
 function responseElements(id: AuditIdentity, frame: Frame, call: CallRecord): string {
-  const json = loggableJson(frame.output, call.output);
+  // CreateGrant's token is left out altogether, as CloudTrail does (ct-creategrant).
+  const output = call.operation === 'CreateGrant' ? withoutGrantToken(call.output) : call.output;
+  const json = loggableJson(frame.output, output);
   const out = call.output as Record<string, unknown> | undefined;
   if (out !== null && typeof out === 'object' && (out.KeyId !== undefined || out.KeyMetadata !== undefined)) return json;
   const arns = keyArns(id, call.input, call.output);
   if (arns.length !== 1) return json;
   const keyId = `"keyId":${str(arns[0]!)}`;
   return json === 'null' || json === '{}' ? `{${keyId}}` : `${json.slice(0, -1)},${keyId}}`;
+}
+
+function withoutGrantToken(output: unknown): unknown {
+  if (typeof output !== 'object' || output === null) return output;
+  const { GrantToken: _token, ...rest } = output as Record<string, unknown>;
+  return rest;
 }
 
 /**
@@ -375,6 +406,7 @@ export function eventPieces(id: AuditIdentity, given: CallRecord): LinePiece[] {
   // calls have no responseElements; the key they used is in resources.
   const ids =
     `,"responseElements":${failed || frame.readOnly ? 'null' : responseElements(id, frame, call)},` +
+    additionalEventData(call) +
     `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId === undefined ? uuid() : str(call.eventId).slice(1, -1)}`;
   if (!failed) return [prefix, requestJson(frame, call.input), ids, closingOf(id, frame, call.input, call.output)];
   const middle = loggableJson(frame.input, call.input) + ids;

@@ -490,6 +490,27 @@ t.test('grant tokens stay out of failed calls\' messages in the trail, whatever 
   t.notOk(readFileSync(join(home, 'audit.log'), 'utf8').includes(GrantToken!), 'the grant token is in no line');
 });
 
+t.test('grant events as CloudTrail logs them: CreateGrant without its token, RetireGrant by token naming its key and grant', async (t) => {
+  // KMS developer guide, ct-creategrant and ct-retire-grant.
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const key = (await kms.createKey({})).KeyMetadata!;
+  const { GrantToken, GrantId } = await kms.createGrant({ KeyId: key.KeyId!, GranteePrincipal: 'arn:aws:iam::111122223333:role/app', Operations: ['Decrypt'] });
+  await kms.retireGrant({ GrantToken: GrantToken! });
+  await t.rejects(kms.retireGrant({ GrantToken: GrantToken! }), { name: 'NotFoundException' });
+  await kms.close();
+  const events = readEvents(join(home, 'audit.log'));
+  const created = events.find((e) => e.eventName === 'CreateGrant')!;
+  t.same(created.responseElements, { grantId: GrantId, keyId: key.Arn }, 'the grant and its key, no token');
+  const [retired, again] = events.filter((e) => e.eventName === 'RetireGrant') as [Event, Event];
+  for (const e of [retired, again]) {
+    t.same(e.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: key.Arn }], 'the key the token names');
+    t.same(e.additionalEventData, { grantId: GrantId }, 'and its grant');
+  }
+  t.equal(again.errorCode, 'NotFoundException');
+  t.notOk(readFileSync(join(home, 'audit.log'), 'utf8').includes(GrantToken!), 'the grant token is in no line');
+});
+
 t.test("RetireGrant's token and a structure's secrets given with the wrong type stay out of the trail", async (t) => {
   const home = tempHome();
   const kms = await Kms.open({ home });
