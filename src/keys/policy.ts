@@ -68,6 +68,14 @@ const principalForms: Record<string, RegExp> = {
   CanonicalUser: /^[0-9a-f]{64}$/,
 };
 
+/**
+ * Whether a grant's GranteePrincipal or RetiringPrincipal can name a principal: an account, an
+ * IAM user or role, an assumed role's session or a federated user (the policy form, without "*").
+ */
+export function isGrantPrincipal(value: string): boolean {
+  return value !== '*' && principalForms.AWS!.test(value);
+}
+
 function checkPrincipal(p: unknown): void {
   if (p === '*') return;
   const invalid = () => malformed('Policy contains a statement with one or more invalid principals.');

@@ -118,6 +118,21 @@ eachBackend('grants: AWS refusals', async (t, kms) => {
   await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, GranteeServicePrincipal: 'logs.us-east-1.amazonaws.com', Operations: ['Decrypt'] }), 'ValidationException');
   await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteeServicePrincipal: 'logs.us-east-1.amazonaws.com', Operations: ['Decrypt'] }), 'ValidationException', /SourceArn/);
   await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: 'not a principal', Operations: ['Decrypt'] }), 'ValidationException', /granteePrincipal/);
+  // Within the model's pattern, but no principal: KMS's InvalidArnException (there is no IAM
+  // here to ask whether one exists; its form is checked).
+  for (const [member, value] of [
+    ['GranteePrincipal', 'x'],
+    ['GranteePrincipal', 'arn:aws:s3:::bucket'],
+    ['GranteePrincipal', 'arn:aws:iam::111122223333:group/G'],
+    ['GranteePrincipal', 'arn:aws:iam::123:role/app'],
+    ['RetiringPrincipal', 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
+  ] as const) {
+    const request = { KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Decrypt' as const], [member]: value };
+    await rejectsAws(t, kms.createGrant(request), 'InvalidArnException', `ARN does not refer to a valid principal: ${value}`);
+  }
+  const another = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  for (const principal of ['111122223333', 'arn:aws:iam::111122223333:root', 'arn:aws:sts::111122223333:assumed-role/app/session', 'arn:aws-cn:iam::111122223333:user/a/b'])
+    t.ok((await kms.createGrant({ KeyId: another, GranteePrincipal: principal, RetiringPrincipal: principal, Operations: ['Decrypt'] })).GrantId, `${principal} is a principal`);
   await rejectsAws(t, kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['CreateKey' as never] }), 'ValidationException', /enum value set/);
   // Key states: a disabled key takes no new grant; its grants can be listed and revoked.
   const granted = await kms.createGrant({ KeyId: sym.KeyId!, GranteePrincipal: user, Operations: ['Decrypt'] });

@@ -3,8 +3,9 @@
 // token), as AWS does; without a Name every call makes a new grant.
 import { isDeepStrictEqual } from 'node:util';
 
-import { NotFoundException, ValidationException } from '../../errors.js';
+import { InvalidArnException, NotFoundException, ValidationException } from '../../errors.js';
 import { checkGrantFitsKey, checkGrantQuota, newGrantId, newGrantToken } from '../../keys/grants.js';
+import { isGrantPrincipal } from '../../keys/policy.js';
 import { checkKeyState } from '../../keys/state.js';
 import type { CreateGrantRequest } from '../../model/types.js';
 import { countGrants, grantsNamed, insertGrant, type GrantRecord } from '../../store/grants.js';
@@ -87,6 +88,10 @@ export const createGrant = defineOperation('CreateGrant', async (ctx, input) => 
   checkGrantRequest(input);
   const key = ctx.keys.resolve(input.KeyId, { aliases: false });
   checkKeyState(key, 'CreateGrant');
+  // KMS resolves the principals (there is no IAM here to ask): a value that can name none is
+  // refused in KMS's words (quoted by AWS Lambda's CreateFunction errors and SDK retry code).
+  for (const principal of [input.GranteePrincipal, input.RetiringPrincipal])
+    if (principal !== undefined && !isGrantPrincipal(principal)) throw new InvalidArnException(`ARN does not refer to a valid principal: ${principal}`);
   checkGrantFitsKey(key.record, key.arn, input.Operations, input.Constraints);
   stopIfDryRun(input);
   const keyId = key.record.keyId;
