@@ -9,6 +9,7 @@ import { pythonStr } from './python-str.js';
 import { renderTable } from './table.js';
 import { yamlDocument } from './yaml.js';
 import { UsageError, type ParsedArgs } from './args.js';
+import { setOwn } from '../own-key.js';
 
 /** The --output a command line asks for (json when none), refused as the AWS CLI refuses it. */
 export function outputFormat(args: ParsedArgs): OutputFormat {
@@ -88,7 +89,7 @@ export function asParsed(shapeName: string | undefined, value: unknown): unknown
     case 'map': {
       if (Array.isArray(value)) return value;
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = asParsed(s.value, v);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, asParsed(s.value, v));
       return out;
     }
     case 'structure': {
@@ -118,7 +119,7 @@ export function forDisplay(shapeName: string | undefined, value: unknown, format
     case 'map': {
       if (typeof value !== 'object') return value;
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = forDisplay(s.value, v, format);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, forDisplay(s.value, v, format));
       return out;
     }
     case 'structure': {

@@ -14,6 +14,7 @@ import { shapes, type ShapeDef } from '../model/service-model.js';
 import { UnknownOptionsError, UsageError } from './args.js';
 import { parseShorthand, ShorthandError, type ShorthandValue } from './shorthand.js';
 import { cliTimestampMs } from './timestamp.js';
+import { setOwn } from '../own-key.js';
 
 /**
  * A value the CLI cannot read: exit 252, as the AWS CLI's parameter errors; 255 for those it
@@ -167,7 +168,7 @@ function coerce(flag: string, shapeName: string, value: unknown, ctx: ParamConte
     case 'map': {
       if (typeof value !== 'object' || Array.isArray(value)) throw new ParamError(`Error parsing parameter '${flag}': expected a map`);
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = coerce(flag, s.value!, v, ctx, json);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) setOwn(out, k, coerce(flag, s.value!, v, ctx, json));
       return out;
     }
     case 'list': {

@@ -18,6 +18,8 @@
 // types of the model. Errors carry the AWS CLI's wording, with the input and a caret under the
 // place where parsing stopped.
 
+import { setOwn } from '../own-key.js';
+
 export class ShorthandError extends Error {
   override readonly name = 'ShorthandError';
 }
@@ -72,7 +74,7 @@ class Parser {
   parse(): Record<string, ShorthandValue> {
     const out: Record<string, ShorthandValue> = {};
     let [key, value] = this.keyval();
-    out[key] = value;
+    setOwn(out, key, value);
     let last = this.i;
     while (!this.atEnd()) {
       this.expect(',', true);
@@ -81,7 +83,7 @@ class Parser {
         throw new ShorthandError(
           `Second instance of key "${key}" encountered for input:\n${location(this.chars, last + 1)}\nThis is often because there is a preceding "," instead of a space.`,
         );
-      out[key] = value;
+      setOwn(out, key, value);
       last = this.i;
     }
     return out;
@@ -213,7 +215,7 @@ class Parser {
         this.expect(',');
         this.skipPadding();
       }
-      out[key] = v;
+      setOwn(out, key, v);
     }
     this.expect('}');
     return out;

@@ -22,6 +22,7 @@
 
 import { operations, shapes, type OperationName, type ShapeDef } from './service-model.js';
 import { SerializationException, UnknownOperationException } from '../errors.js';
+import { setOwn } from '../own-key.js';
 
 // ---------------------------------------------------------------- names
 
@@ -184,7 +185,7 @@ function compileDecoder(name: string): Decoder {
         const out: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
           if (v === null || v === undefined) continue;
-          out[key(k) as string] = value(v);
+          setOwn(out, key(k) as string, value(v));
         }
         return out;
       };
@@ -281,7 +282,7 @@ function compileEncoder(name: string): Encoder {
         value ??= encoderFor(valueName);
         const out: Record<string, unknown> = {};
         for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-          if (x !== undefined && x !== null) out[k] = value(x);
+          if (x !== undefined && x !== null) setOwn(out, k, value(x));
         }
         return out;
       };
