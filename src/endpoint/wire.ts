@@ -99,10 +99,21 @@ export function operationOf(target: string | undefined): OperationName {
   return name as OperationName;
 }
 
+// Fatal: bytes that are not UTF-8 refuse the request, as AWS's JSON front end refuses them
+// (a SerializationException), where a lenient decoding would turn each into U+FFFD, and two
+// different encryption contexts into one. A leading byte order mark is skipped, as Jackson does.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(body: Uint8Array): unknown {
   if (body.byteLength === 0) return {};
+  let text: string;
   try {
-    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    text = utf8.decode(body);
+  } catch {
+    throw new SerializationException('The request body is not valid UTF-8.');
+  }
+  try {
+    return JSON.parse(text);
   } catch {
     // JSON.parse's message quotes the body, which may hold a plaintext: say only what failed.
     throw new SerializationException('The request body is not valid JSON.');

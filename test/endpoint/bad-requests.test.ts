@@ -50,6 +50,19 @@ t.test('bad base64 and wrong JSON types: SerializationException with Coral wordi
   expectError(tt, list, 'SerializationException', 400);
 });
 
+t.test('a body that is not UTF-8: SerializationException (no byte becomes U+FFFD); a byte order mark is skipped', async (tt) => {
+  const encrypt = (context: Buffer) => Buffer.concat([Buffer.from('{"KeyId":"alias/none","Plaintext":"aGk=","EncryptionContext":{"a":"'), context, Buffer.from('"}}')]);
+  for (const bytes of [[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
+    const r = await raw(server.url, { headers: kmsHeaders(server.url, 'Encrypt'), body: encrypt(Buffer.from(bytes)) });
+    expectError(tt, r, 'SerializationException', 400, /^The request body is not valid UTF-8\.$/);
+  }
+  // Well-formed: the request reaches the key lookup.
+  const fine = await raw(server.url, { headers: kmsHeaders(server.url, 'Encrypt'), body: encrypt(Buffer.from('\ufffd é', 'utf8')) });
+  expectError(tt, fine, 'NotFoundException', 400);
+  const bom = await raw(server.url, { headers: kmsHeaders(server.url, 'ListKeys'), body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"Limit":1}')]) });
+  tt.equal(bom.status, 200, 'a leading BOM is not part of the JSON');
+});
+
 t.test('validation reaches the model: ValidationException', async (tt) => {
   const r = await raw(server.url, { headers: kmsHeaders(server.url, 'CreateKey'), body: JSON.stringify({ KeyUsage: 'RANDOM' }) });
   expectError(tt, r, 'ValidationException', 400, /^1 validation error detected: Value 'RANDOM' at 'keyUsage' failed to satisfy constraint: Member must satisfy enum value set: \[/);
