@@ -110,7 +110,21 @@ eachBackend('ReEncrypt between symmetric and RSA keys, both directions, and RSA 
     t,
     kms.reEncrypt({ CiphertextBlob: nodeBlob, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', DestinationKeyId: symmetric.KeyId! }),
     'ValidationException',
-    'KeyId is required when the encryption algorithm is not SYMMETRIC_DEFAULT.',
+    'SourceKeyId is required when the encryption algorithm is not SYMMETRIC_DEFAULT.',
+  );
+  // An encryption context is refused with an asymmetric key on the decrypting side too, where it
+  // would bind nothing (KMS developer guide, encrypt_context).
+  const asymmetric = { CiphertextBlob: nodeBlob, SourceKeyId: rsa2048.KeyId!, SourceEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' as const };
+  await rejectsAws(t, kms.reEncrypt({ ...asymmetric, SourceEncryptionContext: { c: '1' }, DestinationKeyId: symmetric.KeyId! }), 'ValidationException', 'EncryptionContext is not supported with asymmetric KMS keys.');
+  await rejectsAws(
+    t,
+    kms.decrypt({ CiphertextBlob: nodeBlob, KeyId: rsa2048.KeyId!, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256', EncryptionContext: { c: '1' } }),
+    'ValidationException',
+    'EncryptionContext is not supported with asymmetric KMS keys.',
+  );
+  t.ok(
+    Buffer.from((await kms.decrypt({ CiphertextBlob: nodeBlob, KeyId: rsa2048.KeyId!, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256', EncryptionContext: {} })).Plaintext!).equals(message),
+    'an empty context is no context',
   );
   await rejectsAws(
     t,

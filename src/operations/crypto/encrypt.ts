@@ -22,6 +22,15 @@ function requireEncryptionUse(key: LoadedKey, operation: string, alg: Encryption
 /** The checks Encrypt and every operation that encrypts under a key make. */
 export function checkEncryption(key: LoadedKey, operation: string, alg: EncryptionAlgorithmSpec, context: Context): void {
   requireEncryptionUse(key, operation, alg);
+  checkNoAsymmetricContext(alg, context);
+}
+
+/**
+ * "You cannot specify an encryption context in a cryptographic operation with an asymmetric KMS
+ * key" (KMS developer guide, encrypt_context): refused on the decrypting side too, where it would
+ * otherwise be ignored, and a caller led to believe it bound something.
+ */
+function checkNoAsymmetricContext(alg: EncryptionAlgorithmSpec, context: Context): void {
   if (alg !== 'SYMMETRIC_DEFAULT' && context !== undefined && Object.keys(context).length > 0)
     throw new ValidationException('EncryptionContext is not supported with asymmetric KMS keys.');
 }
@@ -38,10 +47,11 @@ export interface DecryptionTarget {
   algorithm: EncryptionAlgorithmSpec;
 }
 
-/** The key a KeyId names, checked as one that may decrypt with `alg`. */
-function namedDecryptor(ctx: OperationContext, operation: string, keyIdParam: string, alg: EncryptionAlgorithmSpec): DecryptionTarget {
+/** The key a KeyId names, checked as one that may decrypt with `alg` (and `context`). */
+function namedDecryptor(ctx: OperationContext, operation: string, keyIdParam: string, alg: EncryptionAlgorithmSpec, context: Context): DecryptionTarget {
   const key = ctx.keys.resolve(keyIdParam);
   requireEncryptionUse(key, operation, alg);
+  checkNoAsymmetricContext(alg, context);
   return { key, algorithm: alg };
 }
 
@@ -49,12 +59,14 @@ function namedDecryptor(ctx: OperationContext, operation: string, keyIdParam: st
  * Finds the key and material that can decrypt a ciphertext: from the blob itself for
  * SYMMETRIC_DEFAULT, from KeyId for RSA. Shared by Decrypt and ReEncrypt.
  */
-export function decryptionTarget(
+function decryptionTarget(
   ctx: OperationContext,
   operation: string,
   ciphertext: Uint8Array,
   keyIdParam: string | undefined,
+  keyIdMember: 'KeyId' | 'SourceKeyId',
   algorithm: EncryptionAlgorithmSpec | undefined,
+  context: Context,
 ): DecryptionTarget {
   const alg = algorithm ?? 'SYMMETRIC_DEFAULT';
   if (alg === 'SYMMETRIC_DEFAULT') {
@@ -86,9 +98,8 @@ export function decryptionTarget(
     if (!key.material(named.materialId)) throw new InvalidCiphertextException('');
     return { key, materialId: named.materialId, algorithm: alg };
   }
-  if (keyIdParam === undefined)
-    throw new ValidationException('KeyId is required when the encryption algorithm is not SYMMETRIC_DEFAULT.');
-  return namedDecryptor(ctx, operation, keyIdParam, alg);
+  if (keyIdParam === undefined) throw new ValidationException(`${keyIdMember} is required when the encryption algorithm is not SYMMETRIC_DEFAULT.`);
+  return namedDecryptor(ctx, operation, keyIdParam, alg, context);
 }
 
 /**
@@ -105,14 +116,15 @@ export function decryptionSource(
   keyIdParam: string | undefined,
   keyIdMember: 'KeyId' | 'SourceKeyId',
   algorithm: EncryptionAlgorithmSpec | undefined,
+  context: Context,
 ): DecryptionTarget {
   if (dryRunIgnoresCiphertext(input)) {
     if (keyIdParam === undefined) throw new ValidationException(`${keyIdMember} is required when DryRunModifiers includes IGNORE_CIPHERTEXT.`);
-    return namedDecryptor(ctx, operation, keyIdParam, algorithm ?? 'SYMMETRIC_DEFAULT');
+    return namedDecryptor(ctx, operation, keyIdParam, algorithm ?? 'SYMMETRIC_DEFAULT', context);
   }
   if (ciphertext === undefined)
     throw new ValidationException("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: Member must not be null");
-  return decryptionTarget(ctx, operation, ciphertext, keyIdParam, algorithm);
+  return decryptionTarget(ctx, operation, ciphertext, keyIdParam, keyIdMember, algorithm, context);
 }
 
 // What a SYMMETRIC_DEFAULT ciphertext adds to its plaintext: version and key id header (2 + 36),
@@ -148,7 +160,7 @@ export const encrypt = defineOperation('Encrypt', (ctx, input) => {
 export const decrypt = defineOperation('Decrypt', (ctx, input) => {
   if (input.Recipient !== undefined)
     throw new ValidationException('Recipient (attested enclaves) is not supported by embedded-kms.');
-  const target = decryptionSource(ctx, 'Decrypt', input, input.CiphertextBlob, input.KeyId, 'KeyId', input.EncryptionAlgorithm);
+  const target = decryptionSource(ctx, 'Decrypt', input, input.CiphertextBlob, input.KeyId, 'KeyId', input.EncryptionAlgorithm, input.EncryptionContext);
   if (dryRunIgnoresCiphertext(input)) stopIfDryRun(input);
   const blob = input.CiphertextBlob as Uint8Array; // present unless the dry run above stopped the call
   // From the addon, in an ArrayBuffer of its own (never a slice of the pool: result-buffer.ts).

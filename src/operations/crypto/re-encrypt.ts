@@ -11,7 +11,7 @@ import { checkEncryption, decryptionSource } from './encrypt.js';
 const operation = 'ReEncrypt';
 
 export const reEncrypt = defineOperation('ReEncrypt', async (ctx, input) => {
-  const source = decryptionSource(ctx, operation, input, input.CiphertextBlob, input.SourceKeyId, 'SourceKeyId', input.SourceEncryptionAlgorithm);
+  const source = decryptionSource(ctx, operation, input, input.CiphertextBlob, input.SourceKeyId, 'SourceKeyId', input.SourceEncryptionAlgorithm, input.SourceEncryptionContext);
   const destination = ctx.keys.resolve(input.DestinationKeyId);
   const destinationAlgorithm: EncryptionAlgorithmSpec = input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT';
   checkEncryption(destination, operation, destinationAlgorithm, input.DestinationEncryptionContext);
