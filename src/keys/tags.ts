@@ -9,11 +9,17 @@ const reservedPrefix = 'aws:';
 const isReserved = (tagKey: string) => tagKey.toLowerCase().startsWith(reservedPrefix);
 const reserved = () => new TagException('Tags beginning with aws: are reserved');
 
+// AWS's tag character set (its "user-defined tag restrictions"): letters, digits and separators
+// of any script, and _ . : / = + - @. KMS refuses anything else as "Invalid tag" (a CreateKey
+// with the value "My & My Team" in CloudTrail, crossplane-contrib/provider-upjet-aws#922).
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
 /** Checks a request's tags; `existingKeys` are the tag keys already on the key (TagResource). */
 export function checkTags(tags: readonly Tag[], existingKeys: readonly string[] = []): void {
   const seen = new Set<string>();
   for (const t of tags) {
     if (isReserved(t.TagKey)) throw reserved();
+    if (!TAG_TEXT.test(t.TagKey) || !TAG_TEXT.test(t.TagValue)) throw new TagException('Invalid tag');
     if (seen.has(t.TagKey)) throw new TagException('Duplicate tag keys');
     seen.add(t.TagKey);
   }

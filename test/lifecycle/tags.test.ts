@@ -103,3 +103,22 @@ eachBackend('ListResourceTags pages', async (t: Test, kms) => {
   await rejectsAws(t, kms.listResourceTags({ KeyId: keyId, Marker: 'ekms1:!!!' }), 'InvalidMarkerException');
   await rejectsAws(t, kms.listResourceTags({ KeyId: '11111111-2222-4333-8444-555555555555' }), 'NotFoundException');
 });
+
+eachBackend("tag text outside AWS's character set is an Invalid tag (letters, digits and spaces of any script, and _ . : / = + - @)", async (t: Test, kms) => {
+  const keyId = await newKey(kms);
+  for (const [key, value] of [
+    ['Owner', 'My & My Team'],
+    ['a#b!', 'x'],
+    ['k', '<script>'],
+    ['tab\there', 'v'],
+    ['k', 'line\nbreak'],
+  ] as const) {
+    await rejectsAws(t, kms.tagResource({ KeyId: keyId, Tags: tags([key, value]) }), 'TagException', 'Invalid tag');
+    await rejectsAws(t, kms.createKey({ Tags: tags([key, value]) }), 'TagException', 'Invalid tag');
+  }
+  t.same(await allTags(kms, keyId), [], 'nothing was tagged');
+  const fine = tags(['Équipe/team:owner@corp', 'Zoë Ünal = 5+3-1_a.b'], ['名前', '値 ２'], ['empty', '']);
+  await kms.tagResource({ KeyId: keyId, Tags: fine });
+  const byKey = (list: Tag[]) => [...list].sort((a, b) => a.TagKey.localeCompare(b.TagKey));
+  t.same(byKey(await allTags(kms, keyId)), byKey(fine));
+});
