@@ -3,11 +3,13 @@
 import { join, resolve } from 'node:path';
 
 export interface Pkcs11Options {
-  /** Path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so). */
+  /** Path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so). Env EKMS_PKCS11_MODULE */
   module: string;
-  /** The token is found by label, never by slot number (slots move). */
+  /** The token is found by label, never by slot number (slots move). Env EKMS_PKCS11_TOKEN_LABEL */
   tokenLabel: string;
+  /** The user PIN, or (pinFile) a file holding it; either takes the place of both variables. Env EKMS_PKCS11_PIN */
   pin?: string;
+  /** Env EKMS_PKCS11_PIN_FILE */
   pinFile?: string;
 }
 
@@ -18,8 +20,8 @@ export interface KmsOptions {
   region?: string;
   /** Account in ARNs. Env EKMS_ACCOUNT_ID, default 111122223333 */
   accountId?: string;
-  /** Keep new keys on a PKCS#11 token. Env EKMS_PKCS11_* */
-  pkcs11?: Pkcs11Options;
+  /** Keep new keys on a PKCS#11 token. Env EKMS_PKCS11_*, each filling in a member left out. */
+  pkcs11?: Partial<Pkcs11Options>;
   /** How many unwrapped keys native memory keeps (least recently used are wiped). */
   keyCacheSize?: number;
   /** The clock, for tests that move time (rotation and deletion deadlines). */
@@ -142,8 +144,9 @@ function checkOptionTypes(options: KmsOptions): void {
   const p = o.pkcs11 as Record<string, unknown> | undefined;
   if (p === undefined) return;
   // No pkcs11 value is shown: a PIN put in the wrong member (pinFile: 918273) is still the PIN.
-  if (typeof p.module !== 'string') wrong('pkcs11.module', 'the path of a PKCS#11 module', p.module, true);
-  if (typeof p.tokenLabel !== 'string') wrong('pkcs11.tokenLabel', "a string (the token's label)", p.tokenLabel, true);
+  // Left out, a member is its variable's (resolveConfig); openNativeToken says what is missing.
+  if (p.module !== undefined && typeof p.module !== 'string') wrong('pkcs11.module', 'the path of a PKCS#11 module', p.module, true);
+  if (p.tokenLabel !== undefined && typeof p.tokenLabel !== 'string') wrong('pkcs11.tokenLabel', "a string (the token's label)", p.tokenLabel, true);
   if (p.pin !== undefined && typeof p.pin !== 'string') wrong('pkcs11.pin', 'a string', p.pin, true);
   if (p.pinFile !== undefined && typeof p.pinFile !== 'string') wrong('pkcs11.pinFile', 'the path of a file', p.pinFile, true);
 }
@@ -164,18 +167,24 @@ function checkAccountId(accountId: string): void {
 export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv = process.env): Config {
   warnUnknownOptions(options);
   checkOptionTypes(options);
-  const module = options.pkcs11?.module ?? env.EKMS_PKCS11_MODULE;
+  const given = options.pkcs11;
+  const module = given?.module ?? env.EKMS_PKCS11_MODULE;
   let pkcs11: Pkcs11Options | undefined;
-  if (options.pkcs11) pkcs11 = withHiddenPin(options.pkcs11);
-  // A token label or PIN in the environment without a module is a token configured in part (a
-  // variable misspelt, or forgotten by a deployment): refused at open (openNativeToken says what
-  // is missing) rather than read as software keys, which the operator did not ask for.
-  else if (module || env.EKMS_PKCS11_TOKEN_LABEL || env.EKMS_PKCS11_PIN || env.EKMS_PKCS11_PIN_FILE) {
+  // Each setting as every other: an option wins over its variable, and a variable fills in an
+  // option left out (a pinFile from the deployment's EKMS_PKCS11_PIN_FILE beside a module and
+  // label in code). The PIN is one setting, given either way: a pin or pinFile option takes the
+  // place of both variables. A token label or PIN in the environment without a module is a token
+  // configured in part (a variable misspelt, or forgotten by a deployment): refused at open
+  // (openNativeToken says what is missing) rather than read as software keys, which the operator
+  // did not ask for.
+  if (given || module || env.EKMS_PKCS11_TOKEN_LABEL || env.EKMS_PKCS11_PIN || env.EKMS_PKCS11_PIN_FILE) {
+    const pinGiven = given?.pin !== undefined || given?.pinFile !== undefined;
     pkcs11 = withHiddenPin({
+      ...given,
       module: module ?? '',
-      tokenLabel: env.EKMS_PKCS11_TOKEN_LABEL ?? '',
-      pin: env.EKMS_PKCS11_PIN,
-      pinFile: env.EKMS_PKCS11_PIN_FILE,
+      tokenLabel: given?.tokenLabel ?? env.EKMS_PKCS11_TOKEN_LABEL ?? '',
+      pin: pinGiven ? given?.pin : env.EKMS_PKCS11_PIN,
+      pinFile: pinGiven ? given?.pinFile : env.EKMS_PKCS11_PIN_FILE,
     });
   }
   const home = resolve(options.home ?? env.EKMS_HOME ?? '.ekms');

@@ -63,13 +63,16 @@ t.test('an option of the wrong type is refused, naming the option and what it ta
     [{ pkcs11: '/usr/lib/softhsm/libsofthsm2.so' }, /option 'pkcs11' must be \{ module, tokenLabel, pin or pinFile \}/],
     // No pkcs11 value is shown, only its type: a PIN of the wrong type, or in the wrong member, is still the PIN.
     [{ pkcs11: { module: 5, tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not number$/],
-    [{ pkcs11: { tokenLabel: 't', pin: '1234' } }, /option 'pkcs11.module' must be the path of a PKCS#11 module, not undefined$/],
     [{ pkcs11: { module: '/m.so', tokenLabel: 5, pin: '1234' } }, /option 'pkcs11.tokenLabel' must be a string \(the token's label\), not number$/],
     [{ pkcs11: { module: '/m.so', tokenLabel: 't', pinFile: 918273 } }, /^Kms\.open: option 'pkcs11\.pinFile' must be the path of a file, not number$/],
     [{ pkcs11: { module: '/m.so', tokenLabel: 't', pin: 918273 } }, /^Kms\.open: option 'pkcs11\.pin' must be a string, not number$/],
   ];
   for (const [options, message] of cases)
     await t.rejects(Kms.open({ home, ...options } as never), { name: 'TypeError', message }, JSON.stringify(options));
+  // A member left out is its variable's (EKMS_PKCS11_MODULE here, unset): what is missing is said at open.
+  t.equal(resolveConfig({ home, pkcs11: { tokenLabel: 't', pin: '1234' } }, {}).pkcs11?.module, '', 'no TypeError');
+  if (process.env.EKMS_PKCS11_MODULE === undefined)
+    await t.rejects(Kms.open({ home, pkcs11: { tokenLabel: 't', pin: '1234' } }), { name: 'KeyStoreOpenError', message: /no PKCS#11 module path is configured \(pkcs11\.module, EKMS_PKCS11_MODULE\)/ });
   t.notOk(existsSync(home), 'nothing was created');
   t.doesNotThrow(() => resolveConfig({ home, keyCacheSize: 0, audit: { path: join(parent, 'a.log') }, clock: () => new Date(), testing: false, fixtures: 'f.json' }, {}), 'the right types pass');
 });

@@ -136,6 +136,33 @@ t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
   await plain.close();
 });
 
+t.test('an option left out is filled in by its variable; a pin or pinFile option takes the place of both PIN variables', async (tt) => {
+  const saved = { ...process.env };
+  tt.teardown(() => {
+    for (const k of ['EKMS_PKCS11_MODULE', 'EKMS_PKCS11_TOKEN_LABEL', 'EKMS_PKCS11_PIN', 'EKMS_PKCS11_PIN_FILE']) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
+  const o = softhsmOptions();
+  const pinFile = join(tempHome('ekms-p11-mixed-pin-'), 'pin');
+  writeFileSync(pinFile, `${userPin}\n`, { mode: 0o600 });
+  const onToken = async (options: KmsOptions, what: string) => {
+    const kms = await Kms.open({ ...options, home: tempHome('ekms-p11-mixed-') });
+    tt.equal((await kms.createKey({})).KeyMetadata?.Origin, 'AWS_CLOUDHSM', what);
+    await kms.close();
+  };
+  // The deployment's PIN file beside a module and label in code.
+  process.env.EKMS_PKCS11_PIN_FILE = pinFile;
+  await onToken({ pkcs11: { module: softhsmModule, tokenLabel: o.tokenLabel } }, 'the PIN from EKMS_PKCS11_PIN_FILE');
+  // The label from the environment, the PIN from the option: the variable's PIN file is not "both".
+  process.env.EKMS_PKCS11_TOKEN_LABEL = o.tokenLabel;
+  await onToken({ pkcs11: { module: softhsmModule, pin: userPin } }, 'the label from EKMS_PKCS11_TOKEN_LABEL, the pin option');
+  // An option wins over its variable.
+  process.env.EKMS_PKCS11_TOKEN_LABEL = 'no-such-token';
+  await onToken({ pkcs11: { module: softhsmModule, tokenLabel: o.tokenLabel } }, 'the tokenLabel option over the variable');
+  delete process.env.EKMS_PKCS11_PIN_FILE;
+  await refused(tt, { pkcs11: { module: softhsmModule, tokenLabel: o.tokenLabel } }, /no PKCS#11 user PIN is configured/);
+});
+
 t.test("the PIN is not in the Kms's configuration once the token is open", async (tt) => {
   const { inspect } = await import('node:util');
   const options = softhsmOptions();
