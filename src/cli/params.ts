@@ -101,6 +101,13 @@ function load(flag: string, token: string): { text?: string; bytes?: Buffer } {
   return { text: token };
 }
 
+/** A shorthand `key@=` value: a file:// file's text; fileb:// bytes cannot be a text member. */
+function paramFileText(flag: string, value: string): string {
+  const loaded = load(flag, value);
+  if (loaded.bytes) throw new ParamError(`Error parsing parameter '${flag}': ${value.split('://')[0]}:// loads bytes, and this value is text; use file://`);
+  return loaded.text ?? '';
+}
+
 function blob(flag: string, loaded: { text?: string; bytes?: Buffer }, ctx: ParamContext): string {
   if (loaded.bytes) return encodeBase64(loaded.bytes);
   const text = loaded.text ?? '';
@@ -196,7 +203,7 @@ function structured(flag: string, shapeName: string, text: string, ctx: ParamCon
   if (t.startsWith('{') || t.startsWith('[')) return coerce(flag, shapeName, parseJson(flag, t), ctx, true);
   let parsed: Record<string, ShorthandValue>;
   try {
-    parsed = parseShorthand(text);
+    parsed = parseShorthand(text, (value) => paramFileText(flag, value));
   } catch (err) {
     if (err instanceof ShorthandError) throw new ParamError(`Error parsing parameter '${flag}': ${err.message}`);
     throw err;
@@ -207,8 +214,12 @@ function structured(flag: string, shapeName: string, text: string, ctx: ParamCon
 /** The wire value of a member given the arguments that followed its flag. */
 export function memberValue(flag: string, shapeName: string, tokens: readonly string[], ctx: ParamContext): unknown {
   const s = shape(shapeName);
-  // argparse's own refusal: the usage, then `ekms: error:` (exit 252), as the AWS CLI prints it.
-  if (tokens.length === 0) throw new UsageError(`argument ${flag}: expected one argument`);
+  if (tokens.length === 0) {
+    // A list flag takes any number of values (the AWS CLI's nargs='*'): none sends an empty list.
+    if (s.type === 'list') return [];
+    // argparse's own refusal: the usage, then `ekms: error:` (exit 252), as the AWS CLI prints it.
+    throw new UsageError(`argument ${flag}: expected one argument`);
+  }
   if (s.type === 'list') {
     const member = shape(s.member!);
     if (tokens.length === 1) {

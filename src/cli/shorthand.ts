@@ -64,10 +64,19 @@ function location(chars: readonly string[], at: number): string {
   return `${shown}\n${' '.repeat(column)}^${rest}`;
 }
 
+/**
+ * What `key@=file://path` makes of its value (the AWS CLI's "file-optional-values"): the file's
+ * text for file:// (the caller reads it, with its errors), the value itself otherwise.
+ */
+export type ParamFileLoader = (value: string) => string;
+
 class Parser {
   private i = 0;
   private readonly chars: string[];
-  constructor(text: string) {
+  constructor(
+    text: string,
+    private readonly loadFile: ParamFileLoader = (v) => v,
+  ) {
     this.chars = Array.from(text); // positions count code points, as the AWS CLI's do
   }
 
@@ -123,8 +132,16 @@ class Parser {
     return m;
   }
 
+  // keyval = key "=" [values] / key "@=" [file-optional-values]
   private keyval(): [string, ShorthandValue] {
     const key = this.key();
+    this.skipPadding();
+    if (this.current() === '@' && this.chars[this.i + 1] === '=') {
+      this.i += 2;
+      this.skipPadding();
+      const value = this.values();
+      return [key, typeof value === 'string' ? this.loadFile(value) : value];
+    }
     this.expect('=', true);
     return [key, this.values()];
   }
@@ -233,7 +250,7 @@ function unescapeBare(raw: string): string {
   return raw.split('\\,').join(',').trimEnd();
 }
 
-/** Parses one shorthand argument (`k=v,k2=v2`). */
-export function parseShorthand(text: string): Record<string, ShorthandValue> {
-  return new Parser(text).parse();
+/** Parses one shorthand argument (`k=v,k2=v2`, `k@=file://path`). */
+export function parseShorthand(text: string, loadFile?: ParamFileLoader): Record<string, ShorthandValue> {
+  return new Parser(text, loadFile).parse();
 }

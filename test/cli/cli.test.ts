@@ -82,6 +82,9 @@ t.test('shorthand syntax', async (tt) => {
   tt.same(parseShorthand('TagKey=purpose,TagValue=test'), { TagKey: 'purpose', TagValue: 'test' });
   tt.same(parseShorthand('a=1,b=x,y,c=z'), { a: '1', b: ['x', 'y'], c: 'z' });
   tt.same(parseShorthand("k=[a,b],n={x=1,y='p,q'},q=\"s=t\""), { k: ['a', 'b'], n: { x: '1', y: 'p,q' }, q: 's=t' });
+  // key@= (the AWS CLI's "file-optional-values"): the value goes through the paramfile loader.
+  const loader = (v: string) => (v.startsWith('file://') ? `<${v.slice(7)}>` : v);
+  tt.same(parseShorthand('a@=file:///x/y,b @= plain,c=file://z', loader), { a: '</x/y>', b: 'plain', c: 'file://z' });
   for (const [input, aws] of awsShorthand) {
     let ours: unknown;
     try {
@@ -185,6 +188,15 @@ t.test('flags → the wire input', async (tt) => {
     EncryptionContext: { purpose: 'test', team: 'a=b' },
   }, 'fileb:// reads raw bytes; map shorthand');
   tt.same(build('Encrypt', ['--key-id', 'k', '--plaintext', 'aGVsbG8=', '--encryption-context', '{"a":"b"}']), { KeyId: 'k', Plaintext: 'aGVsbG8=', EncryptionContext: { a: 'b' } });
+  writeFileSync(join(dir, 'context.txt'), 'from a file');
+  tt.same(
+    build('Encrypt', ['--key-id', 'k', '--plaintext', 'aGVsbG8=', '--encryption-context', `a@=file://${join(dir, 'context.txt')},b=2`]),
+    { KeyId: 'k', Plaintext: 'aGVsbG8=', EncryptionContext: { a: 'from a file', b: '2' } },
+    'key@=file:// loads the text',
+  );
+  // A list flag takes any number of values (argparse's nargs='*'): none is an empty list.
+  tt.same(build('Encrypt', ['--key-id', 'k', '--plaintext', 'aGVsbG8=', '--grant-tokens']), { KeyId: 'k', Plaintext: 'aGVsbG8=', GrantTokens: [] });
+  tt.same(build('TagResource', ['--key-id', 'k', '--tags']), { KeyId: 'k', Tags: [] });
   tt.same(buildInput('Encrypt', parseArgs(['encrypt', '--key-id', 'k', '--plaintext', 'hello', '--cli-binary-format', 'raw-in-base64-out'])), { KeyId: 'k', Plaintext: 'aGVsbG8=' });
   tt.same(build('GenerateRandom', ['--number-of-bytes', '32']), { NumberOfBytes: 32 });
   tt.same(build('DescribeKey', ['--key-id', 'k', '--grant-tokens', 'g1', 'g2']), { KeyId: 'k', GrantTokens: ['g1', 'g2'] });
