@@ -113,9 +113,12 @@ export type Profile = ReturnType<typeof profileOf>;
  * The command line with the AWS CLI's settings from elsewhere as defaults for its global
  * options: the output format from AWS_DEFAULT_OUTPUT or the profile's `output`, and the profile's
  * `cli_binary_format` and `cli_timestamp_format` (scripts written for `aws` rely on them). A
- * profile that neither file has gives none (the endpoint's settings report it, remoteSettings).
+ * profile named (--profile, AWS_DEFAULT_PROFILE, AWS_PROFILE) that neither file has is the AWS
+ * CLI's error, locally too: a misspelt profile would otherwise change the output unnoticed.
  */
-export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, { values }: Profile = profileOf(args, env)): ParsedArgs {
+export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, profile: Profile = profileOf(args, env)): ParsedArgs {
+  requireFound(profile);
+  const { values } = profile;
   const globals = new Map(args.globals);
   const fallback = (flag: string, value: string | undefined) => {
     if (!globals.has(flag) && value !== undefined && value !== '') globals.set(flag, value);
@@ -132,10 +135,14 @@ export function withCliSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, { valu
   return { ...args, globals };
 }
 
+function requireFound({ named, values, profile }: Profile): void {
+  if (named !== undefined && values === undefined) throw new AwsConfigError(`The config profile (${profile}) could not be found`);
+}
+
 /** The settings a command sent to an endpoint uses (`profile`: profileOf's, when already read). */
 export function remoteSettings(args: ParsedArgs, env: NodeJS.ProcessEnv, profile: Profile = profileOf(args, env)): RemoteSettings {
-  const { explicit, named, credentialsFile, values } = profile;
-  if (named !== undefined && values === undefined) throw new AwsConfigError(`The config profile (${profile.profile}) could not be found`);
+  const { explicit, credentialsFile, values } = profile;
+  requireFound(profile);
 
   let credentials: RemoteCredentials | undefined;
   if (!args.switches.has('--no-sign-request')) {

@@ -14,12 +14,15 @@ const reserved = () => new TagException('Tags beginning with aws: are reserved')
 // with the value "My & My Team" in CloudTrail, crossplane-contrib/provider-upjet-aws#922).
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
+/** Whether KMS takes a tag's key and value (their characters; lengths are the model's). */
+export const isValidTag = (t: Tag): boolean => TAG_TEXT.test(t.TagKey) && TAG_TEXT.test(t.TagValue);
+
 /** Checks a request's tags; `existingKeys` are the tag keys already on the key (TagResource). */
 export function checkTags(tags: readonly Tag[], existingKeys: readonly string[] = []): void {
   const seen = new Set<string>();
   for (const t of tags) {
     if (isReserved(t.TagKey)) throw reserved();
-    if (!TAG_TEXT.test(t.TagKey) || !TAG_TEXT.test(t.TagValue)) throw new TagException('Invalid tag');
+    if (!isValidTag(t)) throw new TagException('Invalid tag');
     if (seen.has(t.TagKey)) throw new TagException('Duplicate tag keys');
     seen.add(t.TagKey);
   }

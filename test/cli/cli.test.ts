@@ -420,6 +420,15 @@ t.test('the output settings of the environment and the profile, as the AWS CLI t
   tt.equal(byProfile.stdout, `"${keyId}"\n`, 'the named profile');
   const flag = await ekms(['describe-key', '--key-id', keyId!, '--home', dir, '--query', 'KeyMetadata.KeyId', '--output', 'json'], env);
   tt.equal(flag.stdout, `"${keyId}"\n`, '--output outranks both');
+  // A profile named that neither file has is the AWS CLI's error, without an endpoint too.
+  for (const [args, extra] of [
+    [['--profile', 'nosuch'], {}],
+    [[], { AWS_PROFILE: 'nosuch' }],
+  ] as const) {
+    const missing = await ekms(['list-keys', '--home', dir, ...args], { ...env, ...extra });
+    tt.equal(missing.code, 255, JSON.stringify([args, extra]));
+    tt.equal(missing.stderr, '\nThe config profile (nosuch) could not be found\n');
+  }
 });
 
 t.test('help from the model', async (tt) => {
