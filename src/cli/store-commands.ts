@@ -18,6 +18,7 @@ import { sqliteCode, sqliteMessage } from '../store/sqlite-hint.js';
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { withCliSettings } from './aws-config.js';
 import { applyQuery, outputFormat, render } from './output.js';
+import { ParamError } from './params.js';
 
 export interface StoreCommandContext {
   env: NodeJS.ProcessEnv;
@@ -38,7 +39,12 @@ function passphrase(flags: Map<string, string | true>, env: NodeJS.ProcessEnv): 
   const file = flags.get('--passphrase-file');
   if (typeof file === 'string') {
     // A trailing newline (as `echo` writes it) is not part of the passphrase.
-    const bytes = readFileSync(file);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      throw new ParamError(`Error parsing parameter '--passphrase-file': cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
     let end = bytes.length;
     while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
     const out = Buffer.from(bytes.subarray(0, end));

@@ -95,6 +95,8 @@ t.test(`backup, restore into a new home, rotate the root key, escrow and recover
   t.ok(readFileSync(join(fresh, 'root.key')).equals(readFileSync(join(home, 'root.key'))), 'the recovered root key is the current one');
 
   t.equal((await ekms(['escrow-root-key', escrowFile, '--home', home], {})).code, 252, 'no passphrase is a usage error');
+  const unreadable = await ekms(['escrow-root-key', join(tempHome(), 'other.escrow'), '--passphrase-file', '/nonexistent/pass', '--home', home]);
+  t.same([unreadable.code, unreadable.stderr.trim()], [252, "Error parsing parameter '--passphrase-file': cannot read /nonexistent/pass: ENOENT"], 'a passphrase file it cannot read names the flag');
   t.equal((await ekms(['describe-key', 'extra-word', '--key-id', keyId, '--home', home])).code, 252, 'operations take no positional words');
 });
 
