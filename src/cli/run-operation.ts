@@ -75,10 +75,19 @@ export function buildInput(op: OperationName, args: ParsedArgs): Record<string, 
   return input;
 }
 
+const SKELETON = '--generate-cli-skeleton';
+
+/** Whether `flag` is --generate-cli-skeleton, in full or as a unique prefix among the command's flags and it. */
+function isSkeletonFlag(op: OperationName, flag: string): boolean {
+  if (flag === SKELETON) return true;
+  if (!SKELETON.startsWith(flag) || flagsOf(op).has(flag)) return false;
+  return abbreviated(flag, new Map<string, unknown>([...flagsOf(op), [SKELETON, undefined]])) === SKELETON;
+}
+
 /** Runs the operation and prints its output. AWS errors propagate as KmsError. */
 export async function runOperation(op: OperationName, given: ParsedArgs, ctx: RunContext): Promise<void> {
   // A template for --cli-input-json instead of a call: no required flags, nothing sent.
-  const skeleton = given.flags.find((f) => f.flag === '--generate-cli-skeleton');
+  const skeleton = given.flags.find((f) => isSkeletonFlag(op, f.flag));
   if (skeleton) {
     // Other flags are not read, but an unknown one is argparse's error all the same.
     const flags = flagsOf(op);

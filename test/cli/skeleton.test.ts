@@ -62,3 +62,15 @@ t.test('output and yaml-input are refused as usage errors', async (t) => {
   t.equal(bogus.code, 252);
   t.match(bogus.stderr, "Found invalid choice 'nope'; valid choices: input, output, yaml-input");
 });
+
+t.test('--generate-cli-skeleton may be abbreviated as any flag (argparse), and an ambiguous prefix is refused', async (t) => {
+  const full = await ekms(['list-keys', '--generate-cli-skeleton']);
+  for (const prefix of ['--generate', '--gen']) {
+    const short = await ekms(['list-keys', prefix]);
+    t.same([short.code, short.stdout], [0, full.stdout], prefix);
+  }
+  t.same((await ekms(['encrypt', '--gen', 'input'])).stdout, (await ekms(['encrypt', '--generate-cli-skeleton', 'input'])).stdout, 'with its value');
+  const ambiguous = await ekms(['encrypt', '--g']);
+  t.equal(ambiguous.code, 252);
+  t.match(ambiguous.stderr, /ambiguous option: --g could match --grant-tokens, --generate-cli-skeleton/);
+});
