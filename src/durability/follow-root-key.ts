@@ -11,6 +11,17 @@ import { findRootKeyFile } from './root-key-files.js';
 
 const maxAttempts = 5;
 
+/** How often follow() looks for a root key another process is moving into place (pauses of 1, 2, ... 11 ms: 66 ms in all). */
+const followAttempts = 12;
+
+/**
+ * A pause of `ms` on this thread. follow() runs inside an operation's synchronous start, and only
+ * while another process's rotation is moving files, which takes it milliseconds.
+ */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 export class RootKeyFollower {
   private stale = false;
 
@@ -27,24 +38,44 @@ export class RootKeyFollower {
     this.stale = true;
   }
 
-  /** Call once per operation, after the key registry's refresh. Costs nothing unless marked stale. */
+  /**
+   * Call once per operation, after the key registry's refresh. Costs nothing unless marked stale.
+   * The rotating process may be moving the files meanwhile: its pending file renamed to root.key
+   * between our finding and our reading it, or a further rotation committed. Each such miss is
+   * looked at again, from the store's record, for up to 66 ms; only a root key that
+   * stays missing or unreadable is the caller's error.
+   */
   follow(): void {
     if (!this.stale) return;
     this.stale = false;
-    const current = this.store.getMeta(rootKeyCheckName);
-    const mine = this.store.wrappingRootCheck;
-    if (current === undefined || mine === undefined || current.equals(mine)) return;
-    const path = findRootKeyFile(this.home, current);
-    if (path === undefined)
-      throw new KMSInternalException(
-        `The root key of the key store in ${this.home} was replaced by another process, but the new root key file is not in that folder.`,
-      );
-    const check = this.engine.reloadRootKey(path);
-    if (!check.equals(current)) throw new KMSInternalException('The root key of the key store changed while it was being loaded.');
-    this.store.wrappingRootCheck = check;
-    // Records read before the change hold blobs wrapped under the old root key; handles made
-    // from them earlier keep working, but new ones must come from the re-wrapped blobs.
-    this.dropRecords();
+    for (let attempt = 1; ; attempt++) {
+      const current = this.store.getMeta(rootKeyCheckName);
+      const mine = this.store.wrappingRootCheck;
+      if (current === undefined || mine === undefined || current.equals(mine)) return;
+      let failure: unknown;
+      const path = findRootKeyFile(this.home, current);
+      if (path === undefined) {
+        failure = new KMSInternalException(
+          `The root key of the key store in ${this.home} was replaced by another process, but the new root key file is not in that folder.`,
+        );
+      } else {
+        try {
+          const check = this.engine.reloadRootKey(path);
+          if (check.equals(current)) {
+            this.store.wrappingRootCheck = check;
+            // Records read before the change hold blobs wrapped under the old root key; handles
+            // made from them earlier keep working, but new ones must come from the re-wrapped blobs.
+            this.dropRecords();
+            return;
+          }
+          failure = new KMSInternalException('The root key of the key store changed while it was being loaded.');
+        } catch (err) {
+          failure = err;
+        }
+      }
+      if (attempt >= followAttempts) throw failure;
+      sleepMs(attempt);
+    }
   }
 
   /**

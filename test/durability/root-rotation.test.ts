@@ -1,7 +1,7 @@
 // Root key rotation: every software key re-wrapped under a new root key in one transaction;
 // processes that have the store open follow; an interrupted rotation leaves a store that opens
 // with exactly one of the two keys (the kill test is in root-rotation-kill.test.ts).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { findPrivateKeys } from '../helpers/private-key-scan.js';
 import { checkSampleKeys, makeSampleKeys, storeProblems } from './helpers.js';
 
 const signChild = fileURLToPath(new URL('../fixtures/sign-in-child.mjs', import.meta.url));
+const followerChild = fileURLToPath(new URL('../fixtures/rotation-follower-child.mjs', import.meta.url));
 
 function wrappedBlobs(home: string): Map<string, Buffer> {
   const db = new Database(join(home, 'store.sqlite3'), { readonly: true });
@@ -83,6 +84,32 @@ t.test('an open Kms, here and in another process, follows a rotation made elsewh
   const ok = await kms.verify({ KeyId: ecc, Message: Buffer.from('child'), Signature: Buffer.from(sig, 'base64'), SigningAlgorithm: 'ECDSA_SHA_256' });
   t.equal(ok.SignatureValid, true);
   await kms.close();
+});
+
+t.test('processes encrypting while another rotates back to back never see an error (the files move under them)', async (t) => {
+  // Between finding the new root key's pending file and reading it, the rotating process may
+  // rename it to root.key, or commit a further rotation: the follower looks again.
+  const home = tempHome();
+  const kms = await Kms.open({ home, audit: false });
+  const keyId = (await kms.createKey({})).KeyMetadata!.KeyId!;
+  await kms.close();
+  const stop = join(home, 'stop');
+  const children = [0, 1].map(() => {
+    const child = spawn(process.execPath, [followerChild, home, keyId, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const ready = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const done = new Promise<string>((resolve) => child.on('exit', () => resolve(out)));
+    return { ready, done };
+  });
+  await Promise.all(children.map((c) => c.ready));
+  for (let i = 0; i < 100; i++) await rotateRootKey(home);
+  writeFileSync(stop, '');
+  for (const { done } of children) {
+    const result = JSON.parse((await done).trim().split('\n').pop()!) as { calls: number; errors: string[] };
+    t.ok(result.calls > 0, `${result.calls} calls`);
+    t.same(result.errors, [], 'no call failed');
+  }
 });
 
 t.test('a key made under the old root key and written after the rotation is re-made, not lost', async (t) => {
