@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { warnIfOthersCanAccess } from '../files/secret-file-mode.js';
 import { addon, type NativeEngine } from '../native/addon.js';
 import { Store } from '../store/store.js';
-import { finishRootKeyChange, rootKeyPath, sweepRootKeyTempFiles } from './root-key-files.js';
+import { finishRootKeyChange, rootKeyPath, sweepRestoreCopies, sweepRootKeyTempFiles } from './root-key-files.js';
 
 export const rootKeyCheckName = 'root_key_check';
 
@@ -40,6 +40,7 @@ export function openStoreRootKey(
     if (expectedCheck === undefined || engine.checkValue().equals(expectedCheck)) {
       warnIfOthersCanAccess(rootPath, 'the root key, which unwraps every software key of the store');
       sweepRootKeyTempFiles(home);
+      sweepRestoreCopies(home);
       return { engine, expectedCheck };
     }
     engine.close();

@@ -20,9 +20,9 @@
 //   (`adoptStoreIds`).
 // Otherwise the backup's token keys stay usable, and objects made by the stores this one does
 // not own (`storesNotOwned`) stay on the token when their keys are deleted here.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 import { countKeys, deleteMetaValue, getMetaValue, integrityCheck, replaceAllRows, setMetaValue } from '../store/durable-ops.js';
 import { adoptedStoreIdsName, parseStoreIds, storeIdHistoryName } from '../store/store-ids.js';
@@ -36,8 +36,10 @@ import {
   copyFileDurably,
   finishRootKeyChange,
   newPendingRootKeyPath,
+  restoreCopyPath,
   rootKeyPath,
   sweepAbandonedPendingKeys,
+  sweepRestoreCopies,
 } from './root-key-files.js';
 import { dbPath, hex, openStore, openStoreFile } from './target.js';
 
@@ -116,6 +118,10 @@ async function restoreInto(home: string, file: string, options: RestoreOptions):
       throw new DurabilityError(
         `${rootPath} holds another root key (check value ${hex(homeRootCheck)}) than the backup's, which restoring would replace; move it away, or replace it (the replace option; ekms restore --replace). Nothing was changed.`,
       );
+    if (homeRootCheck === undefined && existsSync(rootPath) && !options.replace)
+      throw new DurabilityError(
+        `${rootPath} is not a readable embedded-kms root key file (damaged, or of another size); move it away, or replace it (the replace option; ekms restore --replace). Nothing was changed.`,
+      );
   } else if (homeRootCheck !== undefined) {
     source = rootPath;
     if (!homeRootCheck.equals(wanted))
@@ -128,7 +134,8 @@ async function restoreInto(home: string, file: string, options: RestoreOptions):
   if (!options.replace) refuseToReplace(home);
 
   // A private copy of the backup, checked and brought to this version's schema.
-  const copy = join(home, `.restore.${process.pid}.${randomBytes(4).toString('hex')}.sqlite3`);
+  sweepRestoreCopies(home);
+  const copy = restoreCopyPath(home);
   // Made 0600 from the start (copyFileSync would give it the backup's mode, for a moment at least).
   writeFileSync(copy, readFileSync(resolve(file)), { mode: 0o600, flag: 'wx' });
   try {
@@ -219,13 +226,20 @@ function install(
   options: RestoreOptions,
 ): RestoreResult {
   // The root key goes in first. A home without one gets it directly; a home whose root key is
-  // another one gets it as a pending file that takes over at the commit (root-key-files.ts).
+  // another one, or a file that is no root key (replaced on request), gets it as a pending file
+  // that takes over at the commit (root-key-files.ts).
   let pending: string | undefined;
-  if (homeRootCheck === undefined) copyFileDurably(source, rootPath);
-  else if (!homeRootCheck.equals(wanted)) {
+  let placed = false;
+  if (homeRootCheck === undefined && !existsSync(rootPath)) {
+    copyFileDurably(source, rootPath);
+    placed = true;
+  } else if (homeRootCheck === undefined || !homeRootCheck.equals(wanted)) {
     pending = newPendingRootKeyPath(home);
     copyFileDurably(source, pending);
   }
+  // A store whose root key is lost (no readable root.key) records another check value: replacing
+  // it is what was asked. Otherwise another check value means a rotation raced this restore.
+  const rootKeyLost = homeRootCheck === undefined && options.replace === true;
   let result: RestoreResult | undefined;
   const store = openStore(home);
   try {
@@ -237,7 +251,7 @@ function install(
         if (pending !== undefined) {
           if (!checkOfFile(pending)?.equals(wanted)) throw new DurabilityError('the root key file being restored disappeared; nothing was changed');
           if (Buffer.isBuffer(current)) sweepAbandonedPendingKeys(home, current);
-        } else if (Buffer.isBuffer(current) && !current.equals(wanted)) {
+        } else if (Buffer.isBuffer(current) && !current.equals(wanted) && !rootKeyLost) {
           throw new DurabilityError('the root key of the store in this folder changed during the restore; nothing was changed');
         }
         const lineage = { backup: lineageOf(store, 'backup'), main: lineageOf(store, 'main') };
@@ -270,13 +284,16 @@ function install(
       }
     }
   } catch (err) {
-    // Only a pending key that never became the store's may go (result is set once committed).
-    if (pending !== undefined && result === undefined)
-      try {
-        unlinkSync(pending);
-      } catch {
-        // Swept, or never made.
-      }
+    // Only a root key that never became the store's may go (result is set once committed): a
+    // pending one, or the one this restore put in a home that had none.
+    if (result === undefined)
+      for (const made of [pending, placed ? rootPath : undefined])
+        if (made !== undefined)
+          try {
+            unlinkSync(made);
+          } catch {
+            // Swept, or never made.
+          }
     throw err;
   } finally {
     store.close();

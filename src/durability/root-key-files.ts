@@ -107,6 +107,23 @@ export function sweepTempFiles(dir: string, matches: (name: string) => boolean):
   }
 }
 
+/** A restore's private copy of the backup in `home` (restore.ts), named for the process making it. */
+export function restoreCopyPath(home: string): string {
+  return join(home, `.restore.${process.pid}.${randomBytes(4).toString('hex')}.sqlite3`);
+}
+
+/**
+ * Deletes the copies of backups (and their -wal, -shm, -journal) that restores killed before they
+ * ended left in `home`: each holds every wrapped key of its backup, under the root key beside
+ * it, and would keep keys deleted since then recoverable. Those of live processes stay.
+ */
+export function sweepRestoreCopies(home: string): void {
+  for (const name of safeReaddir(home)) {
+    const m = /^\.restore\.(\d+)\.[0-9a-f]+\.sqlite3(?:-wal|-shm|-journal)?$/.exec(name);
+    if (m && processGone(Number(m[1]))) removeQuietly(join(home, name));
+  }
+}
+
 /**
  * The temporary files of root key writes (a new store's first root key, a rotation's pending
  * key, a restore's copy) whose process was killed before it linked them in place: root keys

@@ -7,7 +7,7 @@
 // since (the key deleted in the original store) stays Enabled and fails its use with
 // KMSInvalidStateException naming the key and the token (README, "Keys on a token").
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -193,6 +193,66 @@ t.test('an old backup restores with its old root key after a root key rotation',
   await t.rejects(kms.describeKey({ KeyId: newKey }), { name: 'NotFoundException' });
   await kms.close();
   t.same(storeProblems(join(home, 'store.sqlite3')), []);
+});
+
+t.test('restore --replace brings back a home whose root key is lost or damaged (the disaster it is for)', async (t) => {
+  for (const harm of ['lost', 'damaged'] as const) {
+    const home = tempHome();
+    const kms = await Kms.open({ home });
+    const keys = await makeSampleKeys(kms);
+    const file = join(tempHome(), 'backup');
+    await backupStore(kms, file);
+    const oldRoot = join(tempHome(), 'old-root.key');
+    await rotateRootKey(kms, { keepPreviousRootKeyAs: oldRoot });
+    await kms.close();
+    if (harm === 'lost') unlinkSync(join(home, 'root.key'));
+    else writeFileSync(join(home, 'root.key'), readFileSync(oldRoot).subarray(0, 20));
+    if (harm === 'damaged') {
+      // Not unasked: the message says what to do, and nothing changes.
+      await t.rejects(restoreStore(home, file, { rootKeyFile: oldRoot }), /root\.key is not a readable embedded-kms root key file .*replace it .*Nothing was changed/);
+      t.equal(readFileSync(join(home, 'root.key')).length, 20, 'the damaged file is left alone');
+    }
+    await restoreStore(home, file, { rootKeyFile: oldRoot, replace: true });
+    t.ok(readFileSync(join(home, 'root.key')).equals(readFileSync(oldRoot)), `${harm}: root.key is the backup's`);
+    const restored = await Kms.open({ home });
+    t.same(await checkSampleKeys(restored, keys), [], `${harm}: every key works`);
+    await restored.close();
+  }
+});
+
+t.test('a restore that fails puts no root key in a home that had none', async (t) => {
+  // A store without keys, rotated since its backup, its root key lost: without replace the
+  // restore stops inside its transaction (the store records another root key), after it has put
+  // the backup's root key in place; that file goes again.
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  const file = join(tempHome(), 'backup');
+  await backupStore(kms, file);
+  const oldRoot = join(tempHome(), 'old-root.key');
+  await rotateRootKey(kms, { keepPreviousRootKeyAs: oldRoot });
+  await kms.close();
+  unlinkSync(join(home, 'root.key'));
+  await t.rejects(restoreStore(home, file, { rootKeyFile: oldRoot }), /nothing was changed/);
+  t.notOk(existsSync(join(home, 'root.key')), 'no root key left behind');
+});
+
+t.test("a killed restore's copy of the backup is removed by the next open (it holds every wrapped key)", async (t) => {
+  const home = tempHome();
+  const kms = await Kms.open({ home });
+  await kms.createKey({});
+  const file = join(tempHome(), 'backup');
+  await backupStore(kms, file);
+  await kms.close();
+  // As a restore killed mid-way leaves it: named for a process that is gone.
+  const gone = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => gone.on('exit', resolve));
+  const names = ['', '-wal', '-shm'].map((suffix) => `.restore.${gone.pid}.0a1b2c3d.sqlite3${suffix}`);
+  for (const name of names) copyFileSync(file, join(home, name));
+  const mine = `.restore.${process.pid}.0a1b2c3d.sqlite3`; // a live process's: in use
+  copyFileSync(file, join(home, mine));
+  await (await Kms.open({ home })).close();
+  for (const name of names) t.notOk(existsSync(join(home, name)), `${name} removed`);
+  t.ok(existsSync(join(home, mine)), "a live process's copy stays");
 });
 
 t.test('a backup taken while another process writes is consistent', async (t) => {
