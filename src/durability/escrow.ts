@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 
 import { getMetaValue } from '../store/durable-ops.js';
 import { checkNewFile, DurabilityError } from './errors.js';
-import { makeKeyStoreFolder } from '../files/key-store-folder.js';
+import { makeKeyStoreFolder, removingNewFolderOnFailure } from '../files/key-store-folder.js';
 import { durability } from './native.js';
 import { rootKeyCheckName } from './open-root-key.js';
 import { finishRootKeyChange, rootKeyPath, syncDir } from './root-key-files.js';
@@ -103,7 +103,11 @@ export async function recoverRootKey(
   passphrase: string | Uint8Array,
   home: string,
 ): Promise<{ rootKeyFile: string; rootKeyCheckValue: string }> {
-  home = resolve(home);
+  const folder = resolve(home);
+  return removingNewFolderOnFailure(folder, () => recoverInto(file, passphrase, folder));
+}
+
+async function recoverInto(file: string, passphrase: string | Uint8Array, home: string): Promise<{ rootKeyFile: string; rootKeyCheckValue: string }> {
   makeKeyStoreFolder(home, (message) => new DurabilityError(message));
   const target = rootKeyPath(home);
   if (existsSync(target)) throw new DurabilityError(`${target} exists; recovery never replaces a root key file`);

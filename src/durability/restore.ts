@@ -21,7 +21,7 @@
 // Otherwise the backup's token keys stay usable, and objects made by the stores this one does
 // not own (`storesNotOwned`) stay on the token when their keys are deleted here.
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { countKeys, deleteMetaValue, getMetaValue, integrityCheck, replaceAllRows, setMetaValue } from '../store/durable-ops.js';
@@ -29,7 +29,7 @@ import { adoptedStoreIdsName, parseStoreIds, storeIdHistoryName } from '../store
 import type { Store } from '../store/store.js';
 import { inspectBackup } from './backup.js';
 import { DurabilityError } from './errors.js';
-import { makeKeyStoreFolder } from '../files/key-store-folder.js';
+import { makeKeyStoreFolder, removingNewFolderOnFailure } from '../files/key-store-folder.js';
 import { rootKeyCheckName } from './open-root-key.js';
 import {
   checkOfFile,
@@ -78,20 +78,7 @@ export interface RestoreResult {
 
 export async function restoreStore(home: string, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const folder = resolve(home);
-  const made = !existsSync(folder);
-  try {
-    return await restoreInto(folder, file, options);
-  } catch (err) {
-    // "Nothing was changed": a folder this restore made for the store goes too, if still empty.
-    if (made) {
-      try {
-        rmdirSync(folder); // refused unless empty
-      } catch {
-        // not empty, or gone: left as it is
-      }
-    }
-    throw err;
-  }
+  return removingNewFolderOnFailure(folder, () => restoreInto(folder, file, options));
 }
 
 async function restoreInto(home: string, file: string, options: RestoreOptions): Promise<RestoreResult> {

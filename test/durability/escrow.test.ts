@@ -1,6 +1,6 @@
 // Root key escrow: the root key comes back from the escrow file with the right passphrase only,
 // the file holds no root key bytes, and recovery refuses to write a key the store does not use.
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import t from 'tap';
@@ -28,6 +28,9 @@ t.test('a root key escrowed under a passphrase recovers into a home that lost it
   rmSync(join(home, 'root.key'));
   await t.rejects(recoverRootKey(out, 'a long enough escrow passphrasf', home), DurabilityError, 'wrong passphrase refused');
   t.throws(() => statSync(join(home, 'root.key')), 'nothing written on a wrong passphrase');
+  const newFolder = join(tempHome(), 'not-yet');
+  await t.rejects(recoverRootKey(out, 'a long enough escrow passphrasf', newFolder), DurabilityError);
+  t.notOk(existsSync(newFolder), 'a folder the failed recovery made is removed again');
   const recovered = await recoverRootKey(out, Buffer.from(passphrase), home);
   t.equal(recovered.rootKeyCheckValue, escrowed.rootKeyCheckValue);
   t.equal(statSync(join(home, 'root.key')).mode & 0o777, 0o600);
