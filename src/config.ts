@@ -180,7 +180,6 @@ export function resolveConfig(options: KmsOptions = {}, env: NodeJS.ProcessEnv =
   if (given || module || env.EKMS_PKCS11_TOKEN_LABEL || env.EKMS_PKCS11_PIN || env.EKMS_PKCS11_PIN_FILE) {
     const pinGiven = given?.pin !== undefined || given?.pinFile !== undefined;
     pkcs11 = withHiddenPin({
-      ...given,
       module: module ?? '',
       tokenLabel: given?.tokenLabel ?? env.EKMS_PKCS11_TOKEN_LABEL ?? '',
       pin: pinGiven ? given?.pin : env.EKMS_PKCS11_PIN,
