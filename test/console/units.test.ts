@@ -90,6 +90,9 @@ t.test('principal and tag checks', async (tt) => {
   ]);
   const many = Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: '' }));
   tt.match(tagProblems(many, limits)[0].message, /at most 50 tags/);
+  // Lengths in code points, as the service counts them: a character beyond U+FFFF is one.
+  tt.same(tagProblems([{ key: '\u{20000}'.repeat(128), value: '\u{1F600}'.repeat(256) }], limits), [], 'astral characters count once');
+  tt.equal(tagProblems([{ key: '\u{20000}'.repeat(129), value: 'v' }], limits).length, 1, 'one over is refused');
 });
 
 t.test('PEM from the DER GetPublicKey returns', async (tt) => {

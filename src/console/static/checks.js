@@ -23,6 +23,16 @@ export function parsePrincipals(text) {
 }
 
 /**
+ * A text's length as the service counts it against its limits: in code points (Java's
+ * codePointCount), where `.length` counts UTF-16 units and so a character beyond U+FFFF twice.
+ */
+export function textLength(text) {
+  let n = 0;
+  for (const _ of text) n += 1;
+  return n;
+}
+
+/**
  * Problems with a tag list, each as {index, field: 'key' | 'value', message}.
  * @param {{key: string, value: string}[]} tags
  * @param {{TagKeyLength: {Max: number}, TagValueLength: {Max: number}, MaxTagsPerKey: number}} limits
@@ -32,11 +42,11 @@ export function tagProblems(tags, limits) {
   const seen = new Set();
   tags.forEach((t, index) => {
     if (t.key === '') problems.push({ index, field: 'key', message: 'Enter a tag key, or remove the tag.' });
-    else if (t.key.length > limits.TagKeyLength.Max)
+    else if (textLength(t.key) > limits.TagKeyLength.Max)
       problems.push({ index, field: 'key', message: `A tag key has at most ${limits.TagKeyLength.Max} characters.` });
     else if (seen.has(t.key)) problems.push({ index, field: 'key', message: `The tag key "${t.key}" is used twice.` });
     seen.add(t.key);
-    if (t.value.length > limits.TagValueLength.Max)
+    if (textLength(t.value) > limits.TagValueLength.Max)
       problems.push({ index, field: 'value', message: `A tag value has at most ${limits.TagValueLength.Max} characters.` });
   });
   if (tags.length > limits.MaxTagsPerKey) problems.push({ index: limits.MaxTagsPerKey, field: 'key', message: `A key has at most ${limits.MaxTagsPerKey} tags.` });

@@ -12,7 +12,9 @@ function descriptionEditor(key) {
   const edit = h('button', { type: 'button', id: 'edit-description' }, 'Edit description');
   const box = h('div', {}, text, h('div', { class: 'actions' }, edit));
   edit.addEventListener('click', () => {
-    const input = h('textarea', { rows: '3', id: 'description-input', maxlength: String(key.ctx.Limits.DescriptionLength.Max) });
+    // No maxlength: the browser counts UTF-16 units, the service code points (checks.js); the
+    // service's own refusal is shown beside the field.
+    const input = h('textarea', { rows: '3', id: 'description-input' });
     input.value = key.meta.Description ?? '';
     const f = field('Description', input);
     const save = h('button', { type: 'submit', class: 'primary' }, 'Save description');

@@ -1,5 +1,6 @@
 // The wizard's labels step: alias (required, checked as it is typed), description, tags.
 import { aliasField } from './alias-field.js';
+import { textLength } from './checks.js';
 import { field, h, showError, clearError } from './dom.js';
 import { tagsEditor } from './tags-editor.js';
 
@@ -19,8 +20,9 @@ export const labelsStep = {
       async commit() {
         clearError(descriptionField.error, description);
         let ok = true;
-        if (description.value.length > max) {
-          showError(descriptionField.error, `The description has ${description.value.length} characters; at most ${max} are allowed.`, description);
+        const length = textLength(description.value);
+        if (length > max) {
+          showError(descriptionField.error, `The description has ${length} characters; at most ${max} are allowed.`, description);
           ok = false;
         }
         if (!tags.validate()) ok = false;
