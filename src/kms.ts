@@ -338,24 +338,25 @@ export class Kms {
     // The audit trail records the request as validated, once it is: what the operation acted
     // on, whatever the caller's object says by the time the call ends.
     let request: unknown = input;
+    const ctx = this.contextFor(caller);
     try {
       if (this.closed) throw new KMSInternalException('The key store is closed.');
       // Validated first, as AWS does for every operation: input that breaks the model's
       // constraints is a ValidationException even for an operation embedded-kms does not offer.
       const valid = validateInput(operation, input);
       request = valid;
-      ran = this.run(this.operationFor(operation), valid, caller, now);
+      ran = this.run(this.operationFor(operation), valid, ctx, now);
     } catch (error) {
       // A rejection is made only once its handler can be attached (a later turn: made then).
       return settlesNow() ? this.failed(operation, request, caller, now, error) : nextTurn().then(() => this.failed(operation, request, caller, now, error));
     }
     if (!isPromise(ran)) {
       const output = ran;
-      if (settlesNow()) return Promise.resolve(this.succeeded(operation, request, caller, now, output, metadata));
-      return nextTurn().then(() => this.succeeded(operation, request, caller, now, output, metadata));
+      if (settlesNow()) return Promise.resolve(this.succeeded(operation, request, ctx, now, output, metadata));
+      return nextTurn().then(() => this.succeeded(operation, request, ctx, now, output, metadata));
     }
     return ran.then(
-      (output) => (settlesNow() ? this.succeeded(operation, request, caller, now, output, metadata) : nextTurn().then(() => this.succeeded(operation, request, caller, now, output, metadata))),
+      (output) => (settlesNow() ? this.succeeded(operation, request, ctx, now, output, metadata) : nextTurn().then(() => this.succeeded(operation, request, ctx, now, output, metadata))),
       (error: unknown) => (settlesNow() ? this.failed(operation, request, caller, now, error) : nextTurn().then(() => this.failed(operation, request, caller, now, error))),
     );
   }
@@ -365,7 +366,8 @@ export class Kms {
    * nothing to wait for: returned from a reaction, a promise would cost two more turns of the
    * microtask queue before the caller's.
    */
-  private succeeded<T>(operation: OperationName, input: unknown, caller: Caller, now: Date, output: T, metadata: boolean): T | Promise<T> {
+  private succeeded<T>(operation: OperationName, input: unknown, ctx: OperationContext, now: Date, output: T, metadata: boolean): T | Promise<T> {
+    const caller = ctx.caller;
     let durable: Promise<void> | undefined;
     try {
       // A cryptographic use is noted for GetKeyLastUsage with the id of its audit event.
@@ -374,7 +376,7 @@ export class Kms {
         eventId = uuid();
         this.usage.note(operation, output, now, eventId, caller.requestId);
       }
-      durable = this.audit?.record(operation, input, caller, now, { output, eventId });
+      durable = this.audit?.record(operation, input, caller, now, { output, eventId, keyMaterials: ctx.keyMaterials });
     } catch (error) {
       return this.failed(operation, input, caller, now, error);
     }
@@ -417,7 +419,7 @@ export class Kms {
    * The common case (nothing to follow, nothing due) runs the operation at once; anything to
    * wait for first takes the general path (runAfterDue, attempts).
    */
-  private run<N extends OperationName>(op: Operation<N>, valid: Record<string, unknown>, caller: Caller, now: Date): OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']> {
+  private run<N extends OperationName>(op: Operation<N>, valid: Record<string, unknown>, ctx: OperationContext, now: Date): OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']> {
     this.keys.refresh();
     if (this.connectionCheckDue) {
       // Another process may have connected or disconnected the custom key store. Every call
@@ -431,8 +433,8 @@ export class Kms {
         this.following = settled;
       }
     }
-    if (this.following) return this.following.then(() => this.firstAttempt(op, valid, caller, now));
-    return this.firstAttempt(op, valid, caller, now);
+    if (this.following) return this.following.then(() => this.firstAttempt(op, valid, ctx, now));
+    return this.firstAttempt(op, valid, ctx, now);
   }
 
   /**
@@ -441,8 +443,7 @@ export class Kms {
    * adds no wait), then the operation; a failure of any of them after another process rotated
    * the root key runs the call again.
    */
-  private firstAttempt<N extends OperationName>(op: Operation<N>, valid: unknown, caller: Caller, now: Date): OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']> {
-    const ctx = this.contextFor(caller);
+  private firstAttempt<N extends OperationName>(op: Operation<N>, valid: unknown, ctx: OperationContext, now: Date): OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']> {
     try {
       // Another process may have rotated the root key: follow it before anything is unwrapped,
       // and run again a write that raced the rotation (root-key-files.ts, follow-root-key.ts).
@@ -570,6 +571,7 @@ export class Kms {
     });
   }
 
+  /** A new context for each call: an operation notes in it what the audit trail logs (keyMaterials). */
   private contextFor(caller: Caller): OperationContext {
     return {
       config: this.config,

@@ -7,7 +7,7 @@
 import { KmsError } from '../errors.js';
 import { parseGrantToken } from '../keys/grants.js';
 import { operations, type OperationName } from '../model/service-model.js';
-import type { Caller } from '../operations/operation.js';
+import type { Caller, KeyMaterialsUsed } from '../operations/operation.js';
 import { fingerprintJson, jsonString as str, loggableJson, sameFingerprint, scalarFingerprint } from './redact.js';
 import { uuid } from '../uuid.js';
 
@@ -91,6 +91,8 @@ export interface CallRecord {
   time: Date;
   /** The event's id, when the caller made it (GetKeyLastUsage reports it); else a new one. */
   eventId?: string | undefined;
+  /** The key materials a successful call used (its additionalEventData). */
+  keyMaterials?: KeyMaterialsUsed | undefined;
 }
 
 const q = JSON.stringify;
@@ -266,14 +268,28 @@ function grantTokenNames(token: unknown): { keyId: string; grantId: string } | u
   }
 }
 
+const MATERIAL_MEMBERS = ['keyMaterialId', 'destinationKeyMaterialId', 'sourceKeyMaterialId'] as const;
+
 /**
- * CloudTrail's additionalEventData for a RetireGrant by token, whose request it does not log:
- * the id of the grant the token names (KMS developer guide, ct-retire-grant).
+ * CloudTrail's additionalEventData: for a RetireGrant by token, whose request it does not log,
+ * the id of the grant the token names (KMS developer guide, ct-retire-grant); for a successful
+ * call with a symmetric encryption key, the key material it used: `keyMaterialId` (ct-encrypt,
+ * ct-decrypt, ct-generatedatakey...), ReEncrypt's `destinationKeyMaterialId` and
+ * `sourceKeyMaterialId`, in the order of ct-reencrypt.
  */
 function additionalEventData(call: CallRecord): string {
-  if (call.operation !== 'RetireGrant') return '';
-  const named = grantTokenNames((call.input as { GrantToken?: unknown } | undefined)?.GrantToken);
-  return named === undefined ? '' : `"additionalEventData":{"grantId":${str(named.grantId)}},`;
+  if (call.operation === 'RetireGrant') {
+    const named = grantTokenNames((call.input as { GrantToken?: unknown } | undefined)?.GrantToken);
+    return named === undefined ? '' : `"additionalEventData":{"grantId":${str(named.grantId)}},`;
+  }
+  const used = call.keyMaterials;
+  if (used === undefined || call.error !== undefined) return '';
+  let members = '';
+  for (const name of MATERIAL_MEMBERS) {
+    const id = used[name];
+    if (id !== undefined) members += `${members === '' ? '' : ','}"${name}":${str(id)}`;
+  }
+  return members === '' ? '' : `"additionalEventData":{${members}},`;
 }
 
 // A list of ARNs as a cache key, unambiguous whatever the ARNs hold (a value may contain any

@@ -37,6 +37,23 @@ export interface OperationContext {
   /** Told of each rotation an operation makes (the audit trail's RotateKey service event). */
   rotated(rotation: Rotation): Promise<void> | undefined;
   now(): Date;
+  /**
+   * The key materials a successful call used, set by the operation for the audit trail (the
+   * additionalEventData of its event). One context serves one call.
+   */
+  keyMaterials?: KeyMaterialsUsed;
+}
+
+/**
+ * The key materials a cryptographic call used, named as CloudTrail's additionalEventData names
+ * them: `keyMaterialId` (Encrypt, Decrypt, the GenerateDataKey operations), ReEncrypt's
+ * `sourceKeyMaterialId` and `destinationKeyMaterialId`. Only symmetric encryption keys have
+ * material ids (the model's CurrentKeyMaterialId), so only their calls name one.
+ */
+export interface KeyMaterialsUsed {
+  keyMaterialId?: string;
+  sourceKeyMaterialId?: string;
+  destinationKeyMaterialId?: string;
 }
 
 export type Input<N extends OperationName> = OperationTypes[N]['input'];

@@ -13,7 +13,8 @@ import { startServer } from '../../src/endpoint/index.js';
 import { userAgent } from '../../src/version.js';
 import { Kms, NotFoundException } from '../../src/index.js';
 import { raw, kmsHeaders } from '../endpoint/http.js';
-import { tempHome } from '../helpers/backends.js';
+import { backends, tempHome } from '../helpers/backends.js';
+import '../helpers/softhsm.js';
 import { importInto } from '../import/helpers.js';
 
 type Event = Record<string, any>;
@@ -260,6 +261,61 @@ t.test('an on-demand rotation is a RotateKey service event too (rotationType ON_
     keyId: external.KeyId,
   });
 });
+
+for (const backend of backends()) {
+  t.test(`symmetric calls name the key material they used in additionalEventData, as CloudTrail does [${backend.name}]`, async (t) => {
+    // KMS developer guide: ct-encrypt, ct-decrypt, ct-generatedatakey (and its siblings), ct-reencrypt.
+    const kms = await backend.open();
+    const path = kms.audit!.path;
+    const key = (await kms.createKey({})).KeyMetadata!;
+    const other = (await kms.createKey({})).KeyMetadata!;
+    const first = key.CurrentKeyMaterialId!;
+    const { CiphertextBlob: before } = await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('p') });
+    await kms.rotateKeyOnDemand({ KeyId: key.KeyId! });
+    const second = (await kms.describeKey({ KeyId: key.KeyId! })).KeyMetadata!.CurrentKeyMaterialId!;
+    t.not(second, first, 'the key rotated');
+    await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('p') });
+    await kms.decrypt({ CiphertextBlob: before! });
+    await kms.generateDataKey({ KeyId: key.KeyId!, KeySpec: 'AES_256' });
+    await kms.generateDataKeyWithoutPlaintext({ KeyId: key.KeyId!, NumberOfBytes: 16 });
+    await kms.generateDataKeyPair({ KeyId: key.KeyId!, KeyPairSpec: 'ECC_NIST_P256' });
+    await kms.generateDataKeyPairWithoutPlaintext({ KeyId: key.KeyId!, KeyPairSpec: 'ECC_NIST_P256' });
+    await kms.reEncrypt({ CiphertextBlob: before!, DestinationKeyId: other.KeyId! });
+    // Keys without material ids, and failures, name none.
+    const rsa = (await kms.createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })).KeyMetadata!;
+    const { CiphertextBlob: rsaBlob } = await kms.encrypt({ KeyId: rsa.KeyId!, Plaintext: Buffer.from('p'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+    await kms.decrypt({ KeyId: rsa.KeyId!, CiphertextBlob: rsaBlob!, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+    await kms.reEncrypt({ CiphertextBlob: before!, DestinationKeyId: rsa.KeyId!, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+    const signer = (await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata!;
+    await kms.sign({ KeyId: signer.KeyId!, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' });
+    await t.rejects(kms.decrypt({ CiphertextBlob: before!, EncryptionContext: { wrong: 'context' } }), { name: 'InvalidCiphertextException' });
+    await kms.close();
+    const all = readEvents(path);
+    const rotated = all.findIndex((e) => e.eventName === 'RotateKeyOnDemand');
+    const events = all.slice(rotated + 1).filter((e) => e.eventType === 'AwsApiCall' && !['CreateKey', 'DescribeKey'].includes(e.eventName));
+    t.same(
+      events.map((e) => [e.eventName, e.additionalEventData]),
+      [
+        ['Encrypt', { keyMaterialId: second }],
+        ['Decrypt', { keyMaterialId: first }],
+        ['GenerateDataKey', { keyMaterialId: second }],
+        ['GenerateDataKeyWithoutPlaintext', { keyMaterialId: second }],
+        ['GenerateDataKeyPair', { keyMaterialId: second }],
+        ['GenerateDataKeyPairWithoutPlaintext', { keyMaterialId: second }],
+        ['ReEncrypt', { destinationKeyMaterialId: other.CurrentKeyMaterialId, sourceKeyMaterialId: first }],
+        ['Encrypt', undefined],
+        ['Decrypt', undefined],
+        ['ReEncrypt', { sourceKeyMaterialId: first }],
+        ['Sign', undefined],
+        ['Decrypt', undefined],
+      ],
+      'each symmetric use names its material; RSA, signing and failed calls name none',
+    );
+    const text = readFileSync(path, 'utf8');
+    t.ok(text.includes(`"additionalEventData":{"destinationKeyMaterialId":"${other.CurrentKeyMaterialId}","sourceKeyMaterialId":"${first}"}`), "ReEncrypt's members in ct-reencrypt's order");
+    t.equal(events[0]!.responseElements, null, 'read-only events keep a null responseElements');
+  });
+}
 
 t.test('imported material that expires is a DeleteExpiredKeyMaterial service event, dated at its ValidTo', async (t) => {
   const home = tempHome('ekms-audit-expiry-');

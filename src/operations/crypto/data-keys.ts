@@ -52,9 +52,15 @@ function wrappingKey(ctx: OperationContext, operation: string, input: { KeyId: s
   return key;
 }
 
-/** The current material id: the one the handle encrypts with (the ciphertext names it too). */
-function materialIdOf(key: LoadedKey): { KeyMaterialId?: string } {
-  return key.record.currentMaterialId !== undefined ? { KeyMaterialId: key.record.currentMaterialId } : {};
+/**
+ * The response's KeyMaterialId: the current material, the one the handle encrypts with (the
+ * ciphertext names it too). Noted for the audit trail as well (keyMaterialId).
+ */
+function usedMaterial(ctx: OperationContext, key: LoadedKey): { KeyMaterialId?: string } {
+  const id = key.record.currentMaterialId;
+  if (id === undefined) return {};
+  ctx.keyMaterials = { keyMaterialId: id };
+  return { KeyMaterialId: id };
 }
 
 function makeDataKey(ctx: OperationContext, operation: string, input: DataKeyRequest, withPlaintext: boolean) {
@@ -82,7 +88,7 @@ export const generateDataKey = defineOperation('GenerateDataKey', (ctx, input) =
     CiphertextBlob: ciphertext,
     Plaintext: plaintext,
     KeyId: key.arn,
-    ...materialIdOf(key),
+    ...usedMaterial(ctx, key),
   })),
 );
 
@@ -90,7 +96,7 @@ export const generateDataKeyWithoutPlaintext = defineOperation('GenerateDataKeyW
   andThen(makeDataKey(ctx, 'GenerateDataKeyWithoutPlaintext', input, false), ({ key, ciphertext }) => ({
     CiphertextBlob: ciphertext,
     KeyId: key.arn,
-    ...materialIdOf(key),
+    ...usedMaterial(ctx, key),
   })),
 );
 
@@ -114,11 +120,11 @@ export const generateDataKeyPair = defineOperation('GenerateDataKeyPair', async 
     PublicKey: publicKey,
     KeyId: key.arn,
     KeyPairSpec: input.KeyPairSpec,
-    ...materialIdOf(key),
+    ...usedMaterial(ctx, key),
   };
 });
 
 export const generateDataKeyPairWithoutPlaintext = defineOperation('GenerateDataKeyPairWithoutPlaintext', async (ctx, input) => {
   const { key, ciphertext, publicKey } = await makeDataKeyPair(ctx, 'GenerateDataKeyPairWithoutPlaintext', input, false);
-  return { PrivateKeyCiphertextBlob: ciphertext, PublicKey: publicKey, KeyId: key.arn, KeyPairSpec: input.KeyPairSpec, ...materialIdOf(key) };
+  return { PrivateKeyCiphertextBlob: ciphertext, PublicKey: publicKey, KeyId: key.arn, KeyPairSpec: input.KeyPairSpec, ...usedMaterial(ctx, key) };
 });

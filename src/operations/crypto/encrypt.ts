@@ -153,7 +153,12 @@ export const encrypt = defineOperation('Encrypt', (ctx, input) => {
   return keyBudgeted(
     key,
     (allowInline) => key.handle().encrypt(alg, input.Plaintext, input.EncryptionContext, allowInline, (room = allowInline ? resultRoom(input.Plaintext.length + CIPHERTEXT_OVERHEAD) : undefined)),
-    (ciphertext) => ({ CiphertextBlob: resultIn(room, ciphertext), KeyId: key.arn, EncryptionAlgorithm: alg }),
+    (ciphertext) => {
+      // Encrypt's response names no material (the model has no member for it); its event does.
+      const materialId = key.record.currentMaterialId;
+      if (alg === 'SYMMETRIC_DEFAULT' && materialId !== undefined) ctx.keyMaterials = { keyMaterialId: materialId };
+      return { CiphertextBlob: resultIn(room, ciphertext), KeyId: key.arn, EncryptionAlgorithm: alg };
+    },
   );
 });
 
@@ -177,7 +182,10 @@ export const decrypt = defineOperation('Decrypt', (ctx, input) => {
         Plaintext: plaintext,
         EncryptionAlgorithm: target.algorithm,
       };
-      if (target.materialId !== undefined) out.KeyMaterialId = target.materialId;
+      if (target.materialId !== undefined) {
+        out.KeyMaterialId = target.materialId;
+        ctx.keyMaterials = { keyMaterialId: target.materialId };
+      }
       return out;
     },
   );
