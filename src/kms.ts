@@ -376,7 +376,9 @@ export class Kms {
         eventId = uuid();
         this.usage.note(operation, output, now, eventId, caller.requestId);
       }
-      durable = this.audit?.record(operation, input, caller, now, { output, eventId, keyMaterials: ctx.keyMaterials });
+      durable = this.audit?.record(operation, input, caller, now, { output, eventId, additionalEventData: ctx.additionalEventData, actedOnKeyId: ctx.actedOnKeyId });
+      // Appended after the call's own event: both are on disk when the call returns.
+      if (ctx.rotation) durable = this.recordRotation(ctx.rotation) ?? durable;
     } catch (error) {
       return this.failed(operation, input, caller, now, error);
     }
@@ -571,7 +573,7 @@ export class Kms {
     });
   }
 
-  /** A new context for each call: an operation notes in it what the audit trail logs (keyMaterials). */
+  /** A new context for each call: an operation notes in it what the audit trail logs (additionalEventData). */
   private contextFor(caller: Caller): OperationContext {
     return {
       config: this.config,
@@ -582,7 +584,6 @@ export class Kms {
       caller,
       token: this.token,
       usage: this.usage,
-      rotated: (rotation) => this.recordRotation(rotation),
       now: this.config.clock,
     };
   }

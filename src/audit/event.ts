@@ -7,7 +7,7 @@
 import { KmsError } from '../errors.js';
 import { parseGrantToken } from '../keys/grants.js';
 import { operations, type OperationName } from '../model/service-model.js';
-import type { Caller, KeyMaterialsUsed } from '../operations/operation.js';
+import type { AdditionalEventData, Caller } from '../operations/operation.js';
 import { fingerprintJson, jsonString as str, loggableJson, sameFingerprint, scalarFingerprint } from './redact.js';
 import { uuid } from '../uuid.js';
 
@@ -91,8 +91,10 @@ export interface CallRecord {
   time: Date;
   /** The event's id, when the caller made it (GetKeyLastUsage reports it); else a new one. */
   eventId?: string | undefined;
-  /** The key materials a successful call used (its additionalEventData). */
-  keyMaterials?: KeyMaterialsUsed | undefined;
+  /** A successful call's additionalEventData, as its operation noted it. */
+  additionalEventData?: AdditionalEventData | undefined;
+  /** The key a successful call acted on when neither its request nor its response names it. */
+  actedOnKeyId?: string | undefined;
 }
 
 const q = JSON.stringify;
@@ -209,7 +211,8 @@ function frameOf(id: AuditIdentity, operation: string, caller: Caller, agent: st
       `"recipientAccountId":${str(id.accountId)},"eventCategory":"Management"`,
     closings: new Map(),
     readOnly,
-    input: op?.input,
+    // RetireGrant's request is not logged at all, its token even less (ct-retire-grant).
+    input: operation === 'RetireGrant' ? undefined : op?.input,
     output: op?.output,
     request: undefined,
   };
@@ -236,8 +239,12 @@ function arnOf(id: AuditIdentity, v: string): string | null {
   return cached(cacheOf(id).arns, v, make);
 }
 
-/** The key ARNs a request and its response name (aliases are not keys: left out). */
-function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
+/**
+ * The key ARNs a request and its response name, the source key first (ReEncrypt's resources are
+ * "the source KMS key and the destination KMS key, in that order": ct-reencrypt); else the key
+ * the operation noted it acted on.
+ */
+function keyArns(id: AuditIdentity, input: unknown, output: unknown, actedOnKeyId?: string): string[] {
   const arns = new Set<string>();
   const add = (v: unknown) => {
     if (typeof v !== 'string') return;
@@ -246,8 +253,8 @@ function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
   };
   const o = (output ?? {}) as Record<string, unknown>;
   // A response names the key that was used (as an ARN) after aliases were resolved.
-  add(o.KeyId);
   add(o.SourceKeyId);
+  add(o.KeyId);
   add((o.KeyMetadata as Record<string, unknown> | undefined)?.Arn);
   if (arns.size === 0 && typeof input === 'object' && input !== null) {
     const i = input as Record<string, unknown>;
@@ -255,7 +262,32 @@ function keyArns(id: AuditIdentity, input: unknown, output: unknown): string[] {
     // RetireGrant by token alone: the token names the key.
     if (arns.size === 0) add(grantTokenNames(i.GrantToken)?.keyId);
   }
+  if (arns.size === 0) add(actedOnKeyId);
   return [...arns];
+}
+
+/**
+ * The resources of a successful call: its keys, and for the alias operations the alias too, in
+ * the order of AWS's entries (ct-createalias: key, alias; ct-updatealias and ct-deletealias:
+ * alias, key).
+ */
+function resourceArns(id: AuditIdentity, call: CallRecord): string[] {
+  const keys = keyArns(id, call.input, call.output, call.actedOnKeyId);
+  const aliasName = ALIAS_OPERATIONS.has(String(call.operation)) ? (call.input as { AliasName?: unknown } | undefined)?.AliasName : undefined;
+  if (typeof aliasName !== 'string') return keys;
+  const alias = `arn:${id.partition}:kms:${id.region}:${id.accountId}:${aliasName}`;
+  return call.operation === 'CreateAlias' ? [...keys, alias] : [alias, ...keys];
+}
+
+const ALIAS_OPERATIONS = new Set(['CreateAlias', 'UpdateAlias', 'DeleteAlias']);
+
+/** Calls whose entries list their resources even when there are none (ct-listaliases, ct-generaterandom: `"resources": []`). */
+const EMPTY_RESOURCES_LISTED = new Set(['ListAliases', 'GenerateRandom']);
+
+/** The resources member, with its leading comma, or '' when it is left out. */
+function resourcesMember(id: AuditIdentity, operation: string, arns: string[]): string {
+  if (arns.length > 0) return `,"resources":${resourcesOf(id, arns)}`;
+  return EMPTY_RESOURCES_LISTED.has(operation) ? ',"resources":[]' : '';
 }
 
 /** The key and grant a GrantToken member names (RetireGrant), if it is one in CreateGrant's form. */
@@ -268,26 +300,27 @@ function grantTokenNames(token: unknown): { keyId: string; grantId: string } | u
   }
 }
 
-const MATERIAL_MEMBERS = ['keyMaterialId', 'destinationKeyMaterialId', 'sourceKeyMaterialId'] as const;
+/** additionalEventData's members, in the order AWS's entries show them (ct-reencrypt, ct-connect-keystore). */
+const ADDITIONAL_MEMBERS = ['keyMaterialId', 'destinationKeyMaterialId', 'sourceKeyMaterialId', 'customKeyStoreName'] as const;
 
 /**
  * CloudTrail's additionalEventData: for a RetireGrant by token, whose request it does not log,
  * the id of the grant the token names (KMS developer guide, ct-retire-grant); for a successful
- * call with a symmetric encryption key, the key material it used: `keyMaterialId` (ct-encrypt,
- * ct-decrypt, ct-generatedatakey...), ReEncrypt's `destinationKeyMaterialId` and
- * `sourceKeyMaterialId`, in the order of ct-reencrypt.
+ * call, what its operation noted: the key material a call with a symmetric encryption key used
+ * (ct-encrypt, ct-decrypt, ct-generatedatakey..., ct-reencrypt), the custom key store a
+ * connection acted on (ct-connect-keystore).
  */
 function additionalEventData(call: CallRecord): string {
   if (call.operation === 'RetireGrant') {
     const named = grantTokenNames((call.input as { GrantToken?: unknown } | undefined)?.GrantToken);
     return named === undefined ? '' : `"additionalEventData":{"grantId":${str(named.grantId)}},`;
   }
-  const used = call.keyMaterials;
-  if (used === undefined || call.error !== undefined) return '';
+  const noted = call.additionalEventData;
+  if (noted === undefined || call.error !== undefined) return '';
   let members = '';
-  for (const name of MATERIAL_MEMBERS) {
-    const id = used[name];
-    if (id !== undefined) members += `${members === '' ? '' : ','}"${name}":${str(id)}`;
+  for (const name of ADDITIONAL_MEMBERS) {
+    const value = noted[name];
+    if (value !== undefined) members += `${members === '' ? '' : ','}"${name}":${str(value)}`;
   }
   return members === '' ? '' : `"additionalEventData":{${members}},`;
 }
@@ -309,13 +342,13 @@ function resourcesOf(id: AuditIdentity, arns: string[]): string {
  * brace, as bytes, by the resources. The common response (one KeyId, nothing else naming a key)
  * is looked up by that KeyId's ARN without building a list.
  */
-function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unknown): Uint8Array {
-  const o = output as Record<string, unknown> | undefined;
+function closingOf(id: AuditIdentity, frame: Frame, call: CallRecord): Uint8Array {
+  const o = call.output as Record<string, unknown> | undefined;
   const only = o !== undefined && o !== null && typeof o.KeyId === 'string' && o.SourceKeyId === undefined && o.KeyMetadata === undefined ? o.KeyId : undefined;
   let arns: string[] | undefined;
   let key = only === undefined ? null : arnOf(id, only);
   if (key === null) {
-    arns = keyArns(id, input, output);
+    arns = resourceArns(id, call);
     key = arns.length === 1 ? arns[0]! : listKey(arns);
   }
   const found = frame.closings.get(key);
@@ -326,7 +359,7 @@ function closingOf(id: AuditIdentity, frame: Frame, input: unknown, output: unkn
     c.closings = 0;
   }
   const list = arns ?? [key];
-  const closing = utf8(`${frame.tailText}${list.length > 0 ? `,"resources":${resourcesOf(id, list)}` : ''}}`);
+  const closing = utf8(`${frame.tailText}${resourcesMember(id, String(call.operation), list)}}`);
   frame.closings.set(key, closing);
   c.closings += 1;
   return closing;
@@ -377,16 +410,20 @@ function requestJson(frame: Frame, input: unknown): LinePiece {
  * the key it acted on as `keyId`.
  */
 function responseElements(id: AuditIdentity, frame: Frame, call: CallRecord): string {
+  if (NULL_RESPONSE_ELEMENTS.has(String(call.operation))) return 'null';
   // CreateGrant's token is left out altogether, as CloudTrail does (ct-creategrant).
   const output = call.operation === 'CreateGrant' ? withoutGrantToken(call.output) : call.output;
   const json = loggableJson(frame.output, output);
   const out = call.output as Record<string, unknown> | undefined;
   if (out !== null && typeof out === 'object' && (out.KeyId !== undefined || out.KeyMetadata !== undefined)) return json;
-  const arns = keyArns(id, call.input, call.output);
+  const arns = keyArns(id, call.input, call.output, call.actedOnKeyId);
   if (arns.length !== 1) return json;
   const keyId = `"keyId":${str(arns[0]!)}`;
   return json === 'null' || json === '{}' ? `{${keyId}}` : `${json.slice(0, -1)},${keyId}}`;
 }
+
+/** Management calls whose entries have no responseElements (ct-connect-keystore, ct-disconnect-keystore). */
+const NULL_RESPONSE_ELEMENTS = new Set(['ConnectCustomKeyStore', 'DisconnectCustomKeyStore']);
 
 function withoutGrantToken(output: unknown): unknown {
   if (typeof output !== 'object' || output === null) return output;
@@ -401,9 +438,28 @@ function withoutGrantToken(output: unknown): unknown {
  * (asymmetric ciphertexts need the algorithm named).
  */
 function decryptAsLogged(input: unknown): unknown {
+  return withDefaults(input, ['EncryptionAlgorithm']);
+}
+
+/** ReEncrypt's entries name both algorithms the same way (ct-reencrypt). */
+function reEncryptAsLogged(input: unknown): unknown {
+  return withDefaults(input, ['SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm']);
+}
+
+/** The request with SYMMETRIC_DEFAULT for each of `members` it leaves out. */
+function withDefaults(input: unknown, members: readonly string[]): unknown {
   if (typeof input !== 'object' || input === null) return input;
-  if ((input as { EncryptionAlgorithm?: unknown }).EncryptionAlgorithm !== undefined) return input;
-  return { ...input, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+  const given = input as Record<string, unknown>;
+  if (members.every((m) => given[m] !== undefined)) return input;
+  const out: Record<string, unknown> = { ...given };
+  for (const m of members) out[m] ??= 'SYMMETRIC_DEFAULT';
+  return out;
+}
+
+function asLogged(call: CallRecord): CallRecord {
+  if (call.operation === 'Decrypt') return { ...call, input: decryptAsLogged(call.input) };
+  if (call.operation === 'ReEncrypt') return { ...call, input: reEncryptAsLogged(call.input) };
+  return call;
 }
 
 /**
@@ -411,7 +467,7 @@ function decryptAsLogged(input: unknown): unknown {
  * directly (this runs for every operation, on the hot path of Sign and Encrypt).
  */
 export function eventPieces(id: AuditIdentity, given: CallRecord): LinePiece[] {
-  const call = given.operation === 'Decrypt' ? { ...given, input: decryptAsLogged(given.input) } : given;
+  const call = asLogged(given);
   const { caller } = call;
   const userAgent: unknown = caller.userAgent;
   const agent = typeof userAgent === 'string' ? userAgent.slice(0, 512) : undefined;
@@ -424,13 +480,13 @@ export function eventPieces(id: AuditIdentity, given: CallRecord): LinePiece[] {
     `,"responseElements":${failed || frame.readOnly ? 'null' : responseElements(id, frame, call)},` +
     additionalEventData(call) +
     `"requestID":${str(String(caller.requestId))},"eventID":"${call.eventId === undefined ? uuid() : str(call.eventId).slice(1, -1)}`;
-  if (!failed) return [prefix, requestJson(frame, call.input), ids, closingOf(id, frame, call.input, call.output)];
+  if (!failed) return [prefix, requestJson(frame, call.input), ids, closingOf(id, frame, call)];
   const middle = loggableJson(frame.input, call.input) + ids;
   // Only AWS errors' own messages (AWS's wording, written never to hold secrets); anything
   // else is summarised by its AWS type.
   const [code, message] = call.error instanceof KmsError ? [call.error.name, withoutGrantTokens(call.error.message, call.input)] : ['KMSInternalException', 'Internal error'];
   const arns = keyArns(id, call.input, undefined);
-  return [prefix, middle + frame.tailText + `,"errorCode":${q(code)},"errorMessage":${q(message)}` + (arns.length > 0 ? `,"resources":${resourcesOf(id, arns)}` : '') + '}'];
+  return [prefix, middle + frame.tailText + `,"errorCode":${q(code)},"errorMessage":${q(message)}` + resourcesMember(id, String(call.operation), arns) + '}'];
 }
 
 const decoder = new TextDecoder();

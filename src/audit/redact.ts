@@ -52,7 +52,20 @@ const invalid = (v: unknown): string => `{"invalidType":"${typeName(v)}"}`;
 const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
 export const jsonString = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
-const isoOrInvalid = (d: Date): string => (Number.isNaN(d.getTime()) ? invalid(d) : `"${d.toISOString()}"`);
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * A date inside requestParameters or responseElements as CloudTrail writes KMS's: US medium
+ * date and time in UTC, "Aug 10, 2022, 10:38:27 PM" (ct-createkey's creationDate,
+ * ct-importkeymaterial's validTo). Only eventTime is ISO 8601.
+ */
+export function cloudTrailDate(d: Date): string {
+  const h = d.getUTCHours();
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h % 12 === 0 ? 12 : h % 12}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
+}
+
+const dateOrInvalid = (d: Date): string => (Number.isNaN(d.getTime()) ? invalid(d) : `"${cloudTrailDate(d)}"`);
 
 /**
  * The JSON text of a value of a model shape, as it may be logged; undefined when nothing is
@@ -77,8 +90,8 @@ function json(shapeName: string, value: unknown, depth: number): string | undefi
     case 'boolean':
       return typeof value === 'boolean' ? String(value) : invalid(value);
     case 'timestamp':
-      if (value instanceof Date) return isoOrInvalid(value);
-      return typeof value === 'number' && Number.isFinite(value) ? isoOrInvalid(new Date(value * 1000)) : invalid(value);
+      if (value instanceof Date) return dateOrInvalid(value);
+      return typeof value === 'number' && Number.isFinite(value) ? dateOrInvalid(new Date(value * 1000)) : invalid(value);
     case 'list': {
       if (!Array.isArray(value)) return invalid(value);
       const out: string[] = [];

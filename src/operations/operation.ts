@@ -34,26 +34,33 @@ export interface OperationContext {
   readonly token?: TokenBackend;
   /** Each key's last cryptographic use (GetKeyLastUsage). */
   readonly usage: KeyUsageTracker;
-  /** Told of each rotation an operation makes (the audit trail's RotateKey service event). */
-  rotated(rotation: Rotation): Promise<void> | undefined;
+  /**
+   * The rotation a successful call made (RotateKeyOnDemand): the audit trail's RotateKey service
+   * event, written after the call's own event, as AWS's trail shows them (ct-rotatekey).
+   */
+  rotation?: Rotation;
   now(): Date;
   /**
-   * The key materials a successful call used, set by the operation for the audit trail (the
-   * additionalEventData of its event). One context serves one call.
+   * What the audit trail logs of a successful call beyond its request and response, set by the
+   * operation: its event's additionalEventData. One context serves one call.
    */
-  keyMaterials?: KeyMaterialsUsed;
+  additionalEventData?: AdditionalEventData;
+  /** The key a successful call acted on when neither its request nor its response names it (DeleteAlias: the alias's key). */
+  actedOnKeyId?: string;
 }
 
 /**
- * The key materials a cryptographic call used, named as CloudTrail's additionalEventData names
- * them: `keyMaterialId` (Encrypt, Decrypt, the GenerateDataKey operations), ReEncrypt's
- * `sourceKeyMaterialId` and `destinationKeyMaterialId`. Only symmetric encryption keys have
- * material ids (the model's CurrentKeyMaterialId), so only their calls name one.
+ * CloudTrail's additionalEventData members for KMS calls: the key materials a call with a
+ * symmetric encryption key used, `keyMaterialId` (Encrypt, Decrypt, the GenerateDataKey
+ * operations) or ReEncrypt's `destinationKeyMaterialId` and `sourceKeyMaterialId` (only those
+ * keys have material ids: the model's CurrentKeyMaterialId); the custom key store
+ * ConnectCustomKeyStore and DisconnectCustomKeyStore acted on, `customKeyStoreName`.
  */
-export interface KeyMaterialsUsed {
-  keyMaterialId?: string;
-  sourceKeyMaterialId?: string;
-  destinationKeyMaterialId?: string;
+export interface AdditionalEventData {
+  keyMaterialId?: string | undefined;
+  destinationKeyMaterialId?: string | undefined;
+  sourceKeyMaterialId?: string | undefined;
+  customKeyStoreName?: string | undefined;
 }
 
 export type Input<N extends OperationName> = OperationTypes[N]['input'];

@@ -61,8 +61,12 @@ t.test('strings that need escaping, maps, lists, numbers, booleans and timestamp
     tags: [{ tagKey: 'a', tagValue: 'b' }, null, { invalidType: 'number' }],
   });
   const when = new Date(Date.UTC(2030, 0, 2, 3, 4, 5));
-  t.same(parsed('ImportKeyMaterialRequest', { KeyId: 'k', ValidTo: when }), { keyId: 'k', validTo: when.toISOString() });
-  t.same(parsed('ImportKeyMaterialRequest', { ValidTo: when.getTime() / 1000 }), { validTo: when.toISOString() });
+  // As CloudTrail writes KMS's dates inside requests and responses (ct-importkeymaterial's validTo).
+  t.same(parsed('ImportKeyMaterialRequest', { KeyId: 'k', ValidTo: when }), { keyId: 'k', validTo: 'Jan 2, 2030, 3:04:05 AM' });
+  t.same(parsed('ImportKeyMaterialRequest', { ValidTo: when.getTime() / 1000 }), { validTo: 'Jan 2, 2030, 3:04:05 AM' });
+  t.same(parsed('ImportKeyMaterialRequest', { ValidTo: new Date(Date.UTC(2022, 7, 10, 22, 38, 27)) }), { validTo: 'Aug 10, 2022, 10:38:27 PM' });
+  t.same(parsed('ImportKeyMaterialRequest', { ValidTo: new Date(Date.UTC(2025, 11, 31, 0, 0, 9)) }), { validTo: 'Dec 31, 2025, 12:00:09 AM' });
+  t.same(parsed('ImportKeyMaterialRequest', { ValidTo: new Date(Date.UTC(2025, 4, 1, 12, 30, 0)) }), { validTo: 'May 1, 2025, 12:30:00 PM' });
   t.same(parsed('ImportKeyMaterialRequest', { ValidTo: new Date(Number.NaN) }), { validTo: { invalidType: 'object' } });
 });
 

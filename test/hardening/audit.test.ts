@@ -77,7 +77,11 @@ t.test('every operation leaves a CloudTrail-shaped event without secrets', async
   t.equal(create.responseElements.keyMetadata.arn, arn);
   t.same(create.resources, [{ accountId: '444455556666', type: 'AWS::KMS::Key', ARN: arn }]);
   t.same(alias.requestParameters, { aliasName: 'alias/audited', targetKeyId: keyId });
-  t.same(alias.resources, [{ accountId: '444455556666', type: 'AWS::KMS::Key', ARN: arn }]);
+  // ct-createalias: the key, then the alias (both typed AWS::KMS::Key, as AWS's entry has them).
+  t.same(alias.resources, [
+    { accountId: '444455556666', type: 'AWS::KMS::Key', ARN: arn },
+    { accountId: '444455556666', type: 'AWS::KMS::Key', ARN: 'arn:aws:kms:eu-west-3:444455556666:alias/audited' },
+  ]);
   t.equal(enc.readOnly, true);
   t.same(enc.requestParameters, { keyId: 'alias/audited', encryptionContext: { purpose: 'audit' } }, 'no plaintext, not even its length (CloudTrail leaves it out)');
   t.same(enc.resources?.[0]?.ARN, arn, 'the alias resolved to the key in resources');
@@ -243,6 +247,8 @@ t.test('an on-demand rotation is a RotateKey service event too (rotationType ON_
   const rotations = events.filter((e) => e.eventName === 'RotateKey');
   t.same(rotations.map((e) => e.eventType), ['AwsServiceEvent', 'AwsServiceEvent'], 'and one rotation each, made by the service');
   const [generatedRotation, externalRotation] = rotations as [Event, Event];
+  t.equal(events.indexOf(generatedRotation), events.indexOf(calls[0]!) + 1, "right after the call's own event, as AWS's trail has it");
+  t.equal(events.indexOf(externalRotation), events.indexOf(calls[1]!) + 1);
   t.equal(generatedRotation.eventTime, calls[0]!.eventTime, 'dated when the call made it');
   t.same(generatedRotation.serviceEventDetails, {
     rotationType: 'ON_DEMAND',
@@ -316,6 +322,60 @@ for (const backend of backends()) {
     t.equal(events[0]!.responseElements, null, 'read-only events keep a null responseElements');
   });
 }
+
+for (const backend of backends().filter((b) => b.name !== 'software')) {
+  t.test(`connecting and disconnecting a custom key store name it in additionalEventData, with no responseElements [${backend.name}]`, async (t) => {
+    // KMS developer guide, ct-connect-keystore and ct-disconnect-keystore.
+    const kms = await backend.open();
+    const store = (await kms.describeCustomKeyStores({})).CustomKeyStores![0]!;
+    await kms.disconnectCustomKeyStore({ CustomKeyStoreId: store.CustomKeyStoreId! });
+    await kms.connectCustomKeyStore({ CustomKeyStoreId: store.CustomKeyStoreId! });
+    const path = kms.audit!.path;
+    await kms.close();
+    const events = readEvents(path).filter((e) => ['ConnectCustomKeyStore', 'DisconnectCustomKeyStore'].includes(e.eventName));
+    t.same(
+      events.map((e) => [e.eventName, e.responseElements, e.additionalEventData]),
+      [
+        ['DisconnectCustomKeyStore', null, { customKeyStoreName: store.CustomKeyStoreName }],
+        ['ConnectCustomKeyStore', null, { customKeyStoreName: store.CustomKeyStoreName }],
+      ],
+    );
+  });
+}
+
+t.test('alias, ReEncrypt, listing and date members as CloudTrail writes them', async (t) => {
+  // KMS developer guide: ct-updatealias, ct-deletealias, ct-reencrypt, ct-listaliases,
+  // ct-generaterandom, ct-createkey and ct-schedule-key-deletion (dates in US medium form, UTC).
+  const home = tempHome('ekms-audit-shapes-');
+  const kms = await Kms.open({ home, region: 'us-west-2' });
+  const [a, b] = [(await kms.createKey({})).KeyMetadata!, (await kms.createKey({})).KeyMetadata!];
+  await kms.createAlias({ AliasName: 'alias/shapes', TargetKeyId: a.KeyId! });
+  await kms.updateAlias({ AliasName: 'alias/shapes', TargetKeyId: b.KeyId! });
+  await kms.deleteAlias({ AliasName: 'alias/shapes' });
+  const { CiphertextBlob } = await kms.encrypt({ KeyId: a.KeyId!, Plaintext: Buffer.from('p') });
+  await kms.reEncrypt({ CiphertextBlob: CiphertextBlob!, DestinationKeyId: b.KeyId! });
+  await kms.listAliases({});
+  await kms.generateRandom({ NumberOfBytes: 8 });
+  const { DeletionDate } = await kms.scheduleKeyDeletion({ KeyId: b.KeyId!, PendingWindowInDays: 7 });
+  await kms.close();
+  const events = readEvents(join(home, 'audit.log'));
+  const named = (name: string) => events.find((e) => e.eventName === name)!;
+  const resource = (ARN: string) => ({ accountId: '111122223333', type: 'AWS::KMS::Key', ARN });
+  const aliasArn = 'arn:aws:kms:us-west-2:111122223333:alias/shapes';
+  t.same(named('UpdateAlias').resources, [resource(aliasArn), resource(b.Arn!)], 'UpdateAlias: the alias, then its new key');
+  t.same(named('UpdateAlias').responseElements, { keyId: b.Arn });
+  t.same(named('DeleteAlias').resources, [resource(aliasArn), resource(b.Arn!)], 'DeleteAlias: the alias, then the key it named');
+  t.same(named('DeleteAlias').responseElements, { keyId: b.Arn }, 'whose ARN is the responseElements.keyId');
+  const re = named('ReEncrypt');
+  t.same(re.resources, [resource(a.Arn!), resource(b.Arn!)], 'ReEncrypt: the source key, then the destination');
+  t.same(re.requestParameters, { sourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT', destinationKeyId: b.KeyId, destinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }, 'with both algorithms, as Decrypt names its own');
+  t.same(named('ListAliases').resources, [], 'a listing names no resource, in an empty list');
+  t.same(named('GenerateRandom').resources, []);
+  const date = (d: Date) => d.toLocaleString('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', hour12: true }).replace(/\u202f/g, ' ');
+  t.equal(named('ScheduleKeyDeletion').responseElements.deletionDate, date(DeletionDate!), 'deletionDate in US medium form (checked against Intl)');
+  t.equal(events.find((e) => e.eventName === 'CreateKey')!.responseElements.keyMetadata.creationDate, date(a.CreationDate!));
+  t.match(named('ScheduleKeyDeletion').responseElements.deletionDate, /^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2} [AP]M$/);
+});
 
 t.test('imported material that expires is a DeleteExpiredKeyMaterial service event, dated at its ValidTo', async (t) => {
   const home = tempHome('ekms-audit-expiry-');
@@ -454,10 +514,10 @@ t.test('audit resources built from cached parts: no value can pass for a list of
   const odd = cloudTrailEvent(id, { operation: 'Decrypt', input: { KeyId: `${a}\u0000${b}` }, error: new NotFoundException('x'), caller, time });
   t.same(resources(odd), [`${a}\u0000${b}`]);
   const both = cloudTrailEvent(id, { operation: 'ReEncrypt', input: {}, output: { KeyId: a, SourceKeyId: b }, caller, time });
-  t.same(resources(both), [a, b], 'two keys stay two keys');
+  t.same(resources(both), [b, a], 'two keys stay two keys, the source first (ct-reencrypt)');
   const oddAgain = cloudTrailEvent(id, { operation: 'ReEncrypt', input: {}, output: { KeyId: `${a}\u0000${b}` }, caller, time });
   t.same(resources(oddAgain), [`${a}\u0000${b}`], 'and one value stays one');
-  t.same(resources(cloudTrailEvent(id, { operation: 'ReEncrypt', input: {}, output: { KeyId: a, SourceKeyId: b }, caller, time })), [a, b]);
+  t.same(resources(cloudTrailEvent(id, { operation: 'ReEncrypt', input: {}, output: { KeyId: a, SourceKeyId: b }, caller, time })), [b, a]);
 });
 
 t.test('audit caches stay bounded: many callers and keys still give exact lines', async (t) => {
@@ -560,6 +620,7 @@ t.test('grant events as CloudTrail logs them: CreateGrant without its token, Ret
   t.same(created.responseElements, { grantId: GrantId, keyId: key.Arn }, 'the grant and its key, no token');
   const [retired, again] = events.filter((e) => e.eventName === 'RetireGrant') as [Event, Event];
   for (const e of [retired, again]) {
+    t.equal(e.requestParameters, null, 'the request is not logged');
     t.same(e.resources, [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: key.Arn }], 'the key the token names');
     t.same(e.additionalEventData, { grantId: GrantId }, 'and its grant');
   }

@@ -59,7 +59,7 @@ function wrappingKey(ctx: OperationContext, operation: string, input: { KeyId: s
 function usedMaterial(ctx: OperationContext, key: LoadedKey): { KeyMaterialId?: string } {
   const id = key.record.currentMaterialId;
   if (id === undefined) return {};
-  ctx.keyMaterials = { keyMaterialId: id };
+  ctx.additionalEventData = { keyMaterialId: id };
   return { KeyMaterialId: id };
 }
 

@@ -156,7 +156,7 @@ export const encrypt = defineOperation('Encrypt', (ctx, input) => {
     (ciphertext) => {
       // Encrypt's response names no material (the model has no member for it); its event does.
       const materialId = key.record.currentMaterialId;
-      if (alg === 'SYMMETRIC_DEFAULT' && materialId !== undefined) ctx.keyMaterials = { keyMaterialId: materialId };
+      if (alg === 'SYMMETRIC_DEFAULT' && materialId !== undefined) ctx.additionalEventData = { keyMaterialId: materialId };
       return { CiphertextBlob: resultIn(room, ciphertext), KeyId: key.arn, EncryptionAlgorithm: alg };
     },
   );
@@ -184,7 +184,7 @@ export const decrypt = defineOperation('Decrypt', (ctx, input) => {
       };
       if (target.materialId !== undefined) {
         out.KeyMaterialId = target.materialId;
-        ctx.keyMaterials = { keyMaterialId: target.materialId };
+        ctx.additionalEventData = { keyMaterialId: target.materialId };
       }
       return out;
     },

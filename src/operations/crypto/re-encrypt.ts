@@ -64,6 +64,6 @@ export const reEncrypt = defineOperation('ReEncrypt', async (ctx, input) => {
   if (source.materialId !== undefined) out.SourceKeyMaterialId = source.materialId;
   if (destinationAlgorithm === 'SYMMETRIC_DEFAULT' && destination.record.currentMaterialId !== undefined)
     out.DestinationKeyMaterialId = destination.record.currentMaterialId;
-  ctx.keyMaterials = { sourceKeyMaterialId: out.SourceKeyMaterialId, destinationKeyMaterialId: out.DestinationKeyMaterialId };
+  ctx.additionalEventData = { sourceKeyMaterialId: out.SourceKeyMaterialId, destinationKeyMaterialId: out.DestinationKeyMaterialId };
   return out;
 });

@@ -29,6 +29,7 @@ export const connectCustomKeyStore = defineOperation('ConnectCustomKeyStore', as
   } else if (token.connectionState === 'FAILED' && code !== undefined) recordConnection(ctx.store, token.customKeyStoreId, { state: 'FAILED', code }, ctx.now());
   // Its keys are available again: rotations that waited for the connection are due now.
   ctx.keys.onStale?.();
+  ctx.additionalEventData = { customKeyStoreName: token.describe().CustomKeyStoreName };
   return {};
 });
 
@@ -58,5 +59,6 @@ export const disconnectCustomKeyStore = defineOperation('DisconnectCustomKeyStor
   // Recorded first: a process that dies now leaves the store disconnected, as it was asked.
   recordConnection(ctx.store, token.customKeyStoreId, { state: 'DISCONNECTED' }, ctx.now());
   await token.disconnect();
+  ctx.additionalEventData = { customKeyStoreName: token.describe().CustomKeyStoreName };
   return {};
 });

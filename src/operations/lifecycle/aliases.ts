@@ -71,8 +71,14 @@ export const updateAlias = defineOperation('UpdateAlias', async (ctx, input) => 
 
 export const deleteAlias = defineOperation('DeleteAlias', async (ctx, input) => {
   checkAliasName(input.AliasName);
-  if (!ctx.store.write(() => ctx.store.deleteAlias(input.AliasName))) throw notFound(ctx, input.AliasName);
+  // The key it named, for the audit trail (ct-deletealias names it in responseElements.keyId).
+  const keyId = ctx.store.write(() => {
+    const alias = ctx.store.getAlias(input.AliasName);
+    return alias && ctx.store.deleteAlias(input.AliasName) ? alias.keyId : undefined;
+  });
+  if (keyId === undefined) throw notFound(ctx, input.AliasName);
   ctx.keys.forgetAlias(input.AliasName);
+  ctx.actedOnKeyId = keyId;
   return {};
 });
 

@@ -23,6 +23,6 @@ export const rotateKeyOnDemand = defineOperation('RotateKeyOnDemand', async (ctx
   // already in progress.
   if (materialId === undefined) throw new ConflictException(`A rotation of ${key.arn} is already in progress.`);
   const { keyId, origin, currentMaterialId: previousMaterialId } = key.record;
-  await ctx.rotated({ keyId, type: 'ON_DEMAND', origin, previousMaterialId, materialId, at });
+  ctx.rotation = { keyId, type: 'ON_DEMAND', origin, previousMaterialId, materialId, at };
   return { KeyId: key.arn };
 });
