@@ -1,20 +1,19 @@
 // KeyMetadata as AWS returns it (DescribeKey, CreateKey), members in the model's order.
-import { shapes } from '../model/service-model.js';
 import type { CustomerMasterKeySpec, KeyMetadata, KeyState } from '../model/types.js';
 import type { KeyRecord } from '../store/records.js';
 import type { Arns } from './arn.js';
 import { keySpecs } from './specs.js';
 
-const legacySpecs = new Set(shapes.CustomerMasterKeySpec!.enum);
-
 /**
- * The deprecated CustomerMasterKeySpec member: the key spec, for the specs its enum has. AWS
- * stopped adding to that enum (ML-DSA and Ed25519 are only KeySpecs), and a value outside it
- * would break a client that maps enums (the Java and Kotlin SDKs), so keys of those specs have
- * none.
+ * The deprecated CustomerMasterKeySpec member: the key spec, for every spec ("The KeySpec and
+ * CustomerMasterKeySpec fields have the same value", the model's documentation). AWS stopped
+ * adding to that member's enum, yet answers with it for newer specs too: real CreateKey output
+ * for an ML-DSA key carries `"CustomerMasterKeySpec": "ML_DSA_65"` (AWS Security Blog, "How to
+ * create post-quantum signatures using AWS KMS and ML-DSA"). SDKs that map enums keep such a
+ * value as an unknown one.
  */
-export function legacyKeySpec(keySpec: string): { CustomerMasterKeySpec?: CustomerMasterKeySpec } {
-  return legacySpecs.has(keySpec) ? { CustomerMasterKeySpec: keySpec as CustomerMasterKeySpec } : {};
+export function legacyKeySpec(keySpec: string): { CustomerMasterKeySpec: CustomerMasterKeySpec } {
+  return { CustomerMasterKeySpec: keySpec as CustomerMasterKeySpec };
 }
 
 export function algorithmsFor(record: Pick<KeyRecord, 'keySpec' | 'keyUsage'>): Pick<

@@ -63,7 +63,8 @@ eachBackend('Ed25519 signs raw messages; ED25519_PH_SHA_512 as the OpenSSL in us
   t.ok(nodeCheck('ED25519_SHA_512', PublicKey!, message, signed.Signature!), "Node's crypto verifies the Ed25519 signature");
   const raw = ed25519RawPublicKey(PublicKey!);
   t.ok(ed25519Verify(raw, message, signed.Signature!), 'so does the RFC 8032 verifier of the tests');
-  await rejectsAws(t, kms.sign({ KeyId: keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_SHA_512' }), 'ValidationException');
+  await rejectsAws(t, kms.sign({ KeyId: keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ED25519_SHA_512' }), 'ValidationException', 'Message type DIGEST is incompatible with algorithm ED25519_SHA_512.');
+  await rejectsAws(t, kms.verify({ KeyId: keyId, Message: message, Signature: Buffer.alloc(64), SigningAlgorithm: 'ED25519_PH_SHA_512' }), 'ValidationException', 'Message type RAW is incompatible with algorithm ED25519_PH_SHA_512.');
   const digest = createHash('sha512').update(message).digest();
   const [major, minor] = native.opensslVersion().replace('OpenSSL ', '').split('.').map(Number) as [number, number];
   // Software keys sign Ed25519ph where OpenSSL does (3.2 and later: Debian 13, not 12). A token's

@@ -20,11 +20,10 @@ function checkMessage(key: LoadedKey, alg: SigningAlgorithmSpec, type: MessageTy
     if (message.length !== 64) throw new ValidationException('MessageType EXTERNAL_MU requires a 64-byte Message (the μ of FIPS 204 section 6.2).');
     return true;
   }
-  // AWS: ED25519_SHA_512 signs raw messages only; ED25519_PH_SHA_512 signs digests only.
-  if (alg === 'ED25519_SHA_512' && type !== 'RAW')
-    throw new ValidationException('The ED25519_SHA_512 signing algorithm requires MessageType RAW.');
-  if (alg === 'ED25519_PH_SHA_512' && type !== 'DIGEST')
-    throw new ValidationException('The ED25519_PH_SHA_512 signing algorithm requires MessageType DIGEST.');
+  // AWS: ED25519_SHA_512 signs raw messages only; ED25519_PH_SHA_512 signs digests only. The
+  // wording is real KMS's, as measured by floci's maintainers (floci-io/floci#2924, #2930).
+  if ((alg === 'ED25519_SHA_512' && type !== 'RAW') || (alg === 'ED25519_PH_SHA_512' && type !== 'DIGEST'))
+    throw new ValidationException(`Message type ${type} is incompatible with algorithm ${alg}.`);
   if (type === 'DIGEST' && message.length !== digestLength[alg])
     throw new ValidationException(`Digest is invalid length for algorithm ${alg}.`);
   return type === 'DIGEST';
