@@ -437,20 +437,30 @@ function withoutGrantToken(output: unknown): unknown {
  * (KMS developer guide, ct-decrypt); left out, it is the model's default, SYMMETRIC_DEFAULT
  * (asymmetric ciphertexts need the algorithm named).
  */
-function asLogged(call: CallRecord): CallRecord {
-  const members = DEFAULTED_ALGORITHMS[String(call.operation)];
-  const given = call.input as Record<string, unknown> | null | undefined;
-  if (members === undefined || typeof given !== 'object' || given === null || members.every((m) => given[m] !== undefined)) return call;
-  const input: Record<string, unknown> = { ...given };
-  for (const m of members) input[m] ??= 'SYMMETRIC_DEFAULT';
-  return { ...call, input };
+function decryptAsLogged(input: unknown): unknown {
+  return withDefaults(input, ['EncryptionAlgorithm']);
 }
 
-/** The algorithm members logged as SYMMETRIC_DEFAULT when left out; ReEncrypt's entries name both of its own (ct-reencrypt). */
-const DEFAULTED_ALGORITHMS: Partial<Record<string, readonly string[]>> = {
-  Decrypt: ['EncryptionAlgorithm'],
-  ReEncrypt: ['SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm'],
-};
+/** ReEncrypt's entries name both algorithms the same way (ct-reencrypt). */
+function reEncryptAsLogged(input: unknown): unknown {
+  return withDefaults(input, ['SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm']);
+}
+
+/** The request with SYMMETRIC_DEFAULT for each of `members` it leaves out. */
+function withDefaults(input: unknown, members: readonly string[]): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const given = input as Record<string, unknown>;
+  if (members.every((m) => given[m] !== undefined)) return input;
+  const out: Record<string, unknown> = { ...given };
+  for (const m of members) out[m] ??= 'SYMMETRIC_DEFAULT';
+  return out;
+}
+
+function asLogged(call: CallRecord): CallRecord {
+  if (call.operation === 'Decrypt') return { ...call, input: decryptAsLogged(call.input) };
+  if (call.operation === 'ReEncrypt') return { ...call, input: reEncryptAsLogged(call.input) };
+  return call;
+}
 
 /**
  * The audit line of one call, in pieces (see LinePiece): a CloudTrail event as JSON, written

@@ -3,9 +3,9 @@
 // for the record, redact.ts for what is never logged, log.ts for durability.
 import type { Arns } from '../keys/arn.js';
 import type { OperationName } from '../model/service-model.js';
-import type { Caller } from '../operations/operation.js';
+import type { AdditionalEventData, Caller } from '../operations/operation.js';
 import { userAgent } from '../version.js';
-import { eventPieces, isReadOnly, serviceEvent, type AuditIdentity, type CallRecord, type LinePiece } from './event.js';
+import { eventPieces, isReadOnly, serviceEvent, type AuditIdentity, type LinePiece } from './event.js';
 import { AuditLog } from './log.js';
 
 export { cloudTrailEvent, eventLine, isReadOnly, serviceEvent, type CloudTrailEvent } from './event.js';
@@ -36,11 +36,11 @@ export class AuditTrail {
     input: unknown,
     caller: Caller,
     time: Date,
-    outcome: Pick<CallRecord, 'output' | 'error' | 'eventId' | 'additionalEventData' | 'actedOnKeyId'>,
+    outcome: { output?: unknown; error?: unknown; eventId?: string | undefined; additionalEventData?: AdditionalEventData | undefined; actedOnKeyId?: string | undefined },
   ): Promise<void> | undefined {
     let line: LinePiece[];
     try {
-      line = eventPieces(this.id, { operation, input, caller, time, ...outcome });
+      line = eventPieces(this.id, { operation, input, caller, time, output: outcome.output, error: outcome.error, eventId: outcome.eventId, additionalEventData: outcome.additionalEventData, actedOnKeyId: outcome.actedOnKeyId });
     } catch {
       return undefined;
     }
