@@ -453,17 +453,18 @@ export class Kms {
     } catch (err) {
       throw asAws(err);
     }
+    const reloads = this.rootKey.reloads;
     let ran: OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']>;
     try {
       const due = this.dueWork(ctx, now);
-      if (due) return this.runAfterDue(due, op, valid, now, ctx);
+      if (due) return this.runAfterDue(due, op, valid, now, ctx, reloads);
       this.importExpiry.runDue(now);
       ran = op.run(ctx, valid as never) as OperationTypes[N]['output'] | Promise<OperationTypes[N]['output']>;
     } catch (err) {
-      return this.retryOrThrow(err, op, valid, now, ctx);
+      return this.retryOrThrow(err, op, valid, now, ctx, reloads);
     }
     if (!isPromise(ran)) return ran;
-    return ran.then(undefined, (err: unknown) => this.retryOrThrow(err, op, valid, now, ctx));
+    return ran.then(undefined, (err: unknown) => this.retryOrThrow(err, op, valid, now, ctx, reloads));
   }
 
   /**
@@ -509,10 +510,10 @@ export class Kms {
   }
 
   /** After the first attempt failed: the attempts that follow a root key rotation, or the failure. */
-  private retryOrThrow<N extends OperationName>(err: unknown, op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext): Promise<OperationTypes[N]['output']> {
+  private retryOrThrow<N extends OperationName>(err: unknown, op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext, reloads: number): Promise<OperationTypes[N]['output']> {
     let again: boolean;
     try {
-      again = this.rootKey.retryAfter(1);
+      again = this.rootKey.retryAfter(1, err, reloads);
     } catch (followErr) {
       throw asAws(followErr);
     }
@@ -521,11 +522,11 @@ export class Kms {
   }
 
   /** The first attempt once its due work is done; then, as needed, the next ones. */
-  private async runAfterDue<N extends OperationName>(due: Promise<unknown>, op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext): Promise<OperationTypes[N]['output']> {
+  private async runAfterDue<N extends OperationName>(due: Promise<unknown>, op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext, reloads: number): Promise<OperationTypes[N]['output']> {
     try {
       await due;
     } catch (err) {
-      return this.retryOrThrow(err, op, valid, now, ctx);
+      return this.retryOrThrow(err, op, valid, now, ctx, reloads);
     }
     return this.attempts(op, valid, now, ctx, 1, true);
   }
@@ -538,6 +539,7 @@ export class Kms {
   private async attempts<N extends OperationName>(op: Operation<N>, valid: unknown, now: Date, ctx: OperationContext, first: number, dueDone = false): Promise<OperationTypes[N]['output']> {
     try {
       for (let attempt = first; ; attempt++) {
+        const reloads = this.rootKey.reloads;
         try {
           let waited = dueDone;
           if (!dueDone) {
@@ -551,7 +553,7 @@ export class Kms {
           this.importExpiry.runDue(waited ? ctx.now() : now);
           return (await op.run(ctx, valid as never)) as OperationTypes[N]['output'];
         } catch (err) {
-          if (!this.rootKey.retryAfter(attempt)) throw err;
+          if (!this.rootKey.retryAfter(attempt, err, reloads)) throw err;
         }
       }
     } catch (err) {

@@ -2,8 +2,11 @@
 // a backup made under another one). Two guards: after any change made elsewhere, the next
 // operation compares the store's check value with the engine's and reloads the root key from its
 // file; and a write of key material wrapped under the old root key is refused inside its
-// transaction (Store.insertMaterial), after which the operation runs once more on the new key.
+// transaction (Store.insertMaterial), after which the operation runs once more on the new key; and
+// a blob the root key does not open, read after another rotation committed (between this
+// process's following the one before and its reading the blob), runs the operation again too.
 import { KMSInternalException } from '../errors.js';
+import { isUnwrapRefusal } from '../operations/native-errors.js';
 import type { Store } from '../store/store.js';
 import type { ReloadableEngine } from './native.js';
 import { rootKeyCheckName } from './open-root-key.js';
@@ -24,6 +27,8 @@ function sleepMs(ms: number): void {
 
 export class RootKeyFollower {
   private stale = false;
+  /** How many times this process loaded another root key: an attempt notes it when it starts. */
+  reloads = 0;
 
   constructor(
     private readonly home: string,
@@ -63,6 +68,7 @@ export class RootKeyFollower {
           const check = this.engine.reloadRootKey(path);
           if (check.equals(current)) {
             this.store.wrappingRootCheck = check;
+            this.reloads += 1;
             // Records read before the change hold blobs wrapped under the old root key; handles
             // made from them earlier keep working, but new ones must come from the re-wrapped blobs.
             this.dropRecords();
@@ -79,15 +85,25 @@ export class RootKeyFollower {
   }
 
   /**
-   * After attempt `attempt` of an operation failed: true when the failure was a write refused
-   * because another process rotated the root key meanwhile, and the operation should run again
-   * (the new root key is followed first); false to report the failure. A few times only:
-   * rotations back to back can beat the same operation more than once.
+   * After attempt `attempt` of an operation failed with `err`: true when the operation should run
+   * again (the new root key is followed first), false to report the failure. Runs again: a write
+   * refused because another process rotated the root key meanwhile; a key material blob the
+   * engine's root key did not open when this process has loaded another root key since the
+   * attempt began (`reloadsAtStart`), as it does here when the store names one it had not
+   * followed yet — the blob was read after a rotation committed elsewhere, or before one this
+   * process followed. A blob that fails under the store's own root key is reported. A few times
+   * only: rotations back to back can beat the same operation more than once.
    */
-  retryAfter(attempt: number): boolean {
-    if (!this.store.takeRootKeyChange() || attempt === maxAttempts) return false;
+  retryAfter(attempt: number, err: unknown, reloadsAtStart: number): boolean {
+    if (this.store.takeRootKeyChange()) {
+      if (attempt === maxAttempts) return false;
+      this.stale = true;
+      this.follow();
+      return true;
+    }
+    if (!isUnwrapRefusal(err) || attempt === maxAttempts) return false;
     this.stale = true;
     this.follow();
-    return true;
+    return this.reloads !== reloadsAtStart;
   }
 }

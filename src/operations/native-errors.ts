@@ -17,6 +17,18 @@ import { isPromise } from '../promise.js';
 
 export const incorrectKeyMessage = 'The key ID in the request does not identify a CMK that can perform this operation.';
 
+/** The errors of a blob the root key did not open (the retry after a rotation elsewhere looks for these). */
+const unwrapRefusals = new WeakSet<object>();
+
+/**
+ * Whether `err` is a key material blob the engine's root key could not open. Another process may
+ * have rotated the root key between this one's following it and reading the blob: see
+ * RootKeyFollower.retryAfter.
+ */
+export function isUnwrapRefusal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && unwrapRefusals.has(err);
+}
+
 export function fromNative(err: unknown): KmsError {
   if (err instanceof KmsError) return err;
   const message = (err as Error | undefined)?.message ?? String(err);
@@ -41,8 +53,11 @@ export function fromNative(err: unknown): KmsError {
       // KMSInvalidStateException, a client error that SDKs do not retry, where the transient
       // KeyUnavailableException would be retried to no end (model, KMSInvalidStateException).
       return new KMSInvalidStateException(`${message.charAt(0).toUpperCase()}${message.slice(1)}.`);
-    case 'EKMS_INVALID_KEY_BLOB':
-      return new KMSInternalException('The key material of this KMS key cannot be unwrapped with the store\'s root key.');
+    case 'EKMS_INVALID_KEY_BLOB': {
+      const refused = new KMSInternalException('The key material of this KMS key cannot be unwrapped with the store\'s root key.');
+      unwrapRefusals.add(refused);
+      return refused;
+    }
     default:
       return new KMSInternalException(`Internal error: ${message}`);
   }
