@@ -246,6 +246,7 @@ export class Kms {
   private async closeNow(): Promise<void> {
     this.closed = true;
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.importExpiry.settled();
     // Every part is closed even when one before it fails (the unwrapped keys are wiped whatever
     // happens to the token or the audit log); the first failure is then reported.
     let failure: unknown;

@@ -25,6 +25,8 @@ export class ImportExpiry {
   onFailure?: (err: Error) => void;
   /** Told of each material this process expired, dated when its ValidTo came (the audit trail's DeleteExpiredKeyMaterial). */
   onExpired?: (keyId: string, materialId: string, at: Date) => void;
+  /** Destructions of expired materials' token objects still under way (close() waits for them). */
+  private readonly destroying = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -78,6 +80,15 @@ export class ImportExpiry {
     this.earliest = this.imports.earliestExpiry()?.getTime();
   }
 
+  /**
+   * Resolves when the token objects of the materials expired so far are destroyed (or left to the
+   * import sweep): a store closed before then would leave a claimed object and its note for the
+   * orphan sweep, a quarter of an hour later at the earliest.
+   */
+  async settled(): Promise<void> {
+    while (this.destroying.size > 0) await Promise.all(this.destroying);
+  }
+
   private expire(keyId: string, materialId: string, now: Date): void {
     let tokenRef: string | undefined;
     let removed = false;
@@ -93,8 +104,12 @@ export class ImportExpiry {
     });
     // The record no longer names the object; if the token cannot destroy it now, the import
     // sweep (backends/token-orphans.ts) does later, for a material that keeps its row.
-    if (changed && tokenRef !== undefined && this.token)
-      void destroyForgottenMaterial(this.store, this.token, keyId, materialId, now, removed).catch(() => undefined);
+    if (changed && tokenRef !== undefined && this.token) {
+      const destroying: Promise<void> = destroyForgottenMaterial(this.store, this.token, keyId, materialId, now, removed)
+        .catch(() => undefined)
+        .finally(() => this.destroying.delete(destroying));
+      this.destroying.add(destroying);
+    }
     if (changed) {
       this.keys.invalidate(keyId, { wipe: true });
       this.store.shred();
