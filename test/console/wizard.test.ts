@@ -124,6 +124,23 @@ async function run(browser: Browser): Promise<void> {
     await page.getByText('The tags are saved.').waitFor();
     const edited = (await s.kms.listResourceTags({ KeyId: keyId })).Tags ?? [];
     tt.same(edited.map((x) => [x.TagKey, x.TagValue]).sort(), [['env', 'dev'], ['team', 'payments']], 'tags removed and added');
+
+    // Another client fills the key to its 50-tag quota; this page replaces one tag by two, which
+    // the quota refuses: the tag it removed first is put back, and the save changes nothing.
+    await s.kms.tagResource({ KeyId: keyId, Tags: Array.from({ length: 48 }, (_, i) => ({ TagKey: `other-${i}`, TagValue: 'x' })) });
+    const envRow = (await tagsPanel.locator('input.tag-key').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))).indexOf('env') + 1;
+    await tagsPanel.getByRole('button', { name: `Remove tag ${envRow}` }).click();
+    for (const [n, name] of [[2, 'extra-1'], [3, 'extra-2']] as const) {
+      await tagsPanel.getByRole('button', { name: 'Add tag' }).click();
+      await tagsPanel.getByLabel(`Tag key ${n}`, { exact: true }).fill(name);
+      await tagsPanel.getByLabel(`Tag value ${n}`, { exact: true }).fill('y');
+    }
+    await tagsPanel.getByRole('button', { name: 'Save tags' }).click();
+    await tagsPanel.getByText('(TagException)').waitFor();
+    const refused = new Map(((await s.kms.listResourceTags({ KeyId: keyId, Limit: 100 })).Tags ?? []).map((x) => [x.TagKey, x.TagValue]));
+    tt.equal(refused.size, 50, 'still 50 tags');
+    tt.equal(refused.get('env'), 'dev', 'the removed tag is back, with its value');
+    tt.notOk(refused.has('extra-1') || refused.has('extra-2'), 'nothing of the refused save was added');
   });
 
   browserTest('ECC_NIST_P521 SIGN_VERIFY: wizard, public key download, disable and deletion', async (tt) => {

@@ -1,5 +1,7 @@
 // The key's tags, edited as a list and saved as the difference: UntagResource for removed keys,
-// TagResource for new and changed ones.
+// then TagResource for new and changed ones (in that order, so that replacing tags on a key at
+// its 50-tag quota fits). A TagResource refused after the removals puts the removed tags back:
+// a save that fails changes nothing.
 import { kms } from './api.js';
 import { busy, errorSlot, h, panel, showError, unavailable } from './dom.js';
 import { tagsEditor } from './tags-editor.js';
@@ -15,6 +17,24 @@ async function allTags(keyId) {
     marker = page.Truncated ? page.NextMarker : undefined;
   } while (marker);
   return tags;
+}
+
+/**
+ * TagResource of `changed`; if it is refused, `restore` (the tags just removed) is put back and
+ * the refusal passed on. Were the restore to fail too, the refusal says so.
+ */
+async function tagOrRestore(keyId, changed, restore) {
+  try {
+    await kms('TagResource', { KeyId: keyId, Tags: changed.map((t) => ({ TagKey: t.key, TagValue: t.value })) });
+  } catch (err) {
+    if (restore.length === 0) throw err;
+    try {
+      await kms('TagResource', { KeyId: keyId, Tags: restore });
+    } catch (again) {
+      err.message = `${err.message} The tags removed before it could not be put back (${again.message}): reload the page to see the key's tags.`;
+    }
+    throw err;
+  }
 }
 
 export async function tagsSection(key) {
@@ -41,7 +61,7 @@ export async function tagsSection(key) {
     void busy(save, async () => {
       try {
         if (removed.length) await kms('UntagResource', { KeyId: key.meta.KeyId, TagKeys: removed });
-        if (changed.length) await kms('TagResource', { KeyId: key.meta.KeyId, Tags: changed.map((t) => ({ TagKey: t.key, TagValue: t.value })) });
+        if (changed.length) await tagOrRestore(key.meta.KeyId, changed, removed.map((k) => ({ TagKey: k, TagValue: before.get(k) })));
         await key.refresh('The tags are saved.', TITLE);
       } catch (err) {
         showError(editor.error, err);
