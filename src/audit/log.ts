@@ -34,15 +34,39 @@ const CHUNK_BYTES = 64 * 1024;
  */
 const SPARE_CHUNKS = 8;
 
-/** Whether the file's last byte is not a newline (off the event loop, as every write here). */
-function endsMidLine(fd: number): Promise<boolean> {
+/** The file's size and last byte (undefined when empty or unreadable), off the event loop. */
+function tail(fd: number): Promise<{ size: number; last: number | undefined }> {
   return new Promise((resolve) => {
     fstat(fd, (err, st) => {
-      if (err || st.size === 0) return resolve(false);
+      if (err || st.size === 0) return resolve({ size: err ? -1 : 0, last: undefined });
       const last = Buffer.alloc(1);
-      read(fd, last, 0, 1, st.size - 1, (readErr, n) => resolve(!readErr && n === 1 && last[0] !== 0x0a));
+      read(fd, last, 0, 1, st.size - 1, (readErr, n) => resolve({ size: st.size, last: !readErr && n === 1 ? last[0] : undefined }));
     });
   });
+}
+
+/** How often endsMidLine looks again, and for how long a last line must stay unfinished. */
+const LOOK_AGAIN_MS = 2;
+const CUT_SHORT_AFTER_MS = 250;
+
+/**
+ * Whether the file ends in a line cut short: its last byte is not a newline and stays so, the
+ * file not growing, for CUT_SHORT_AFTER_MS. Another process's write in progress ends mid-line
+ * too, for a moment: the kernel grows the file as it copies the data in (and may pause a writer
+ * mid-copy to let the disk catch up, for up to 200 ms), while our own write would wait for it to
+ * finish. Ending that line would leave an empty line after it. So a file that grows, or comes to
+ * end in a newline, is not cut short.
+ * @internal exported for tests
+ */
+export async function endsMidLine(fd: number): Promise<boolean> {
+  const first = await tail(fd);
+  if (first.last === undefined || first.last === 0x0a) return false;
+  for (let waited = 0; waited < CUT_SHORT_AFTER_MS; waited += LOOK_AGAIN_MS) {
+    await new Promise((resolve) => setTimeout(resolve, LOOK_AGAIN_MS));
+    const now = await tail(fd);
+    if (now.size !== first.size || now.last === undefined || now.last === 0x0a) return false;
+  }
+  return true;
 }
 
 // Not from Node's shared pool (Buffer.alloc never is): a batch holds it, and a pooled slice at

@@ -3,11 +3,12 @@
 // are on disk when their call returns (checked by SIGKILLing a child process right after).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import t from 'tap';
 
+import { endsMidLine } from '../../src/audit/log.js';
 import { resolveConfig } from '../../src/config.js';
 import { startServer } from '../../src/endpoint/index.js';
 import { userAgent } from '../../src/version.js';
@@ -450,6 +451,26 @@ t.test('a line cut short by a failed write (this or another process\'s) does not
   t.same(lines.filter((l) => l === half).length, 2, 'each half line stays alone on its line');
   const events = lines.filter((l) => l !== half).map((l) => JSON.parse(l) as Event);
   t.same(events.map((e) => e.eventName), ['CreateKey', 'TagResource'], 'every event after them parses');
+});
+
+t.test('another process\'s write in progress is not taken for a line cut short (no empty line after it)', async (t) => {
+  // The kernel grows the file as it copies a write in, so a look at the file's end while another
+  // process writes a batch finds half a line for a moment. Ending it would leave an empty line
+  // once that write completes (several processes on one store: 15 in 433,000 lines).
+  const home = tempHome('ekms-audit-inflight-');
+  const path = join(home, 'audit.log');
+  writeFileSync(path, '{"eventName":"CreateKey"}\n{"eventName":"Enc', { mode: 0o600 });
+  const fd = openSync(path, 'a+');
+  t.teardown(() => closeSync(fd));
+  const growing = setTimeout(() => appendFileSync(path, 'ry'), 1);
+  const finished = setTimeout(() => appendFileSync(path, 'pt"}\n'), 5);
+  t.equal(await endsMidLine(fd), false, 'a line still growing is another process\'s write in progress');
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  clearTimeout(growing);
+  clearTimeout(finished);
+  t.equal(await endsMidLine(fd), false, 'a file that ends in a newline');
+  appendFileSync(path, '{"eventName":"Cut');
+  t.equal(await endsMidLine(fd), true, 'half a line that stays so is a line cut short');
 });
 
 t.test('a trail sent to a pipe whose reader went away: calls go on, the loss is reported', async (t) => {
