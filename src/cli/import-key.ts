@@ -17,6 +17,7 @@ import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
 import { AwsConfigError, withCliSettings } from './aws-config.js';
 import { applyQuery, forDisplay, outputFormat, render } from './output.js';
 import { ParamError } from './params.js';
+import { cliTimestampMs } from './timestamp.js';
 
 export interface ImportKeyContext {
   env: NodeJS.ProcessEnv;
@@ -95,9 +96,10 @@ function parse(args: ParsedArgs): Request {
   if (customKeyStoreId !== undefined) req.customKeyStoreId = customKeyStoreId;
   const validTo = one.get('--valid-to');
   if (validTo !== undefined) {
-    const d = new Date(validTo);
-    if (Number.isNaN(d.getTime())) throw new ParamError(`Error parsing parameter '--valid-to': not a date: '${validTo}'`);
-    req.validTo = d;
+    // Read as import-key-material's --valid-to is, as the AWS CLI reads it: no zone named is UTC.
+    const ms = cliTimestampMs(validTo);
+    if (Number.isNaN(ms)) throw new ParamError(`Error parsing parameter '--valid-to': not a date: '${validTo}'`);
+    req.validTo = new Date(ms);
   }
   return req;
 }

@@ -48,6 +48,26 @@ t.test('a PEM private key and a raw AES key, into the local store', async (t) =>
   t.same(openOutside(blob, aes).plaintext, Buffer.from('z'), 'encrypts under the raw key of the file');
 });
 
+t.test('--valid-to that names no time zone is UTC, as in import-key-material, whatever the machine\'s zone', async (t) => {
+  const home = tempHome();
+  cleanupLater(home);
+  writeFileSync(join(home, 'aes.bin'), randomBytes(32));
+  const zone = process.env.TZ;
+  process.env.TZ = 'Asia/Tokyo'; // nine hours ahead of UTC: a local reading would be off by that
+  t.teardown(() => {
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  });
+  const day = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10); // within AWS's 365 days
+  const run = await ekms(['import-key', '--key-spec', 'SYMMETRIC_DEFAULT', '--key-file', join(home, 'aes.bin'), '--valid-to', `${day}T00:00:00`, '--home', home, '--query', 'KeyMetadata.KeyId', '--output', 'text']);
+  t.equal(run.code, 0, run.stderr);
+  const kms = await Kms.open({ home, audit: false });
+  t.teardown(() => kms.close());
+  t.same((await kms.describeKey({ KeyId: run.stdout.trim() })).KeyMetadata!.ValidTo, new Date(`${day}T00:00:00Z`));
+  const bad = await ekms(['import-key', '--key-spec', 'SYMMETRIC_DEFAULT', '--key-file', join(home, 'aes.bin'), '--valid-to', 'soon', '--home', home]);
+  t.equal(bad.code, 252, 'not a date: a refused command line');
+});
+
 t.test('RSA PKCS#1 PEM through an endpoint', async (t) => {
   const [backend] = backends();
   const kms = await backend!.open();
