@@ -141,7 +141,7 @@ export class KeyUsageTracker {
     try {
       db = KeyUsageTracker.openFile(path, now, storeId);
     } catch (err) {
-      process.emitWarning(`embedded-kms: cannot use ${path} (${(err as Error).message}); key usage (GetKeyLastUsage) is tracked in memory only`);
+      process.emitWarning(`embedded-kms: cannot use ${path} (${(err as Error).message}); key usage (GetKeyLastUsage) is tracked in memory only`, 'EmbeddedKmsWarning');
       db = KeyUsageTracker.openFile(':memory:', now, storeId);
     }
     this.db = db;
@@ -239,7 +239,7 @@ export class KeyUsageTracker {
       if (this.db.open) this.schedule(); // (close() clears the timer after its own flush)
       if (!this.warned) {
         this.warned = true;
-        process.emitWarning(`embedded-kms: cannot record key usage (GetKeyLastUsage) yet: ${(err as Error).message}`);
+        process.emitWarning(`embedded-kms: cannot record key usage (GetKeyLastUsage) yet: ${(err as Error).message}`, 'EmbeddedKmsWarning');
       }
     }
   }

@@ -142,7 +142,7 @@ t.test('a usage file that cannot be read does not stop the store from opening', 
   await kms.close();
   writeFileSync(join(home, 'key-usage.sqlite3'), Buffer.alloc(8192, 0x5a)); // not a database
   const warnings: string[] = [];
-  const onWarning = (w: Error) => warnings.push(w.message);
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
   process.on('warning', onWarning);
   t.teardown(() => void process.off('warning', onWarning));
   kms = await Kms.open({ home });
@@ -150,7 +150,7 @@ t.test('a usage file that cannot be read does not stop the store from opening', 
   await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('x') });
   t.equal((await kms.getKeyLastUsage({ KeyId: key.KeyId! })).KeyLastUsage?.Operation, 'Encrypt', 'tracked in memory');
   await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
-  t.match(warnings.join('\n'), /key-usage\.sqlite3 .*tracked in memory only/);
+  t.match(warnings.join('\n'), /EmbeddedKmsWarning: embedded-kms: cannot use .*key-usage\.sqlite3 .*tracked in memory only/, 'an EmbeddedKmsWarning, as the package\'s other warnings');
 });
 
 t.test('through the endpoint (SDK) and the CLI', async (t) => {
