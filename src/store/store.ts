@@ -305,11 +305,16 @@ export class Store {
     }
   }
 
-  /** Runs `read` on the store's file opened read-only, when it exists and has a meta table. */
+  /**
+   * Runs `read` on the store's file, when it exists and has a meta table; nothing is written. Not
+   * a read-only connection: the store is in WAL mode, and a read-only connection makes the -wal
+   * and -shm files and cannot remove them, where a connection that may write removes them when
+   * it closes last (so an open refused after a peek leaves the folder as it found it).
+   */
   private static peek<T>(path: string, read: (db: Db) => T): T | undefined {
     let db: Db;
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
+      db = new Database(path, { fileMustExist: true, timeout: 10_000 });
     } catch {
       return undefined;
     }
