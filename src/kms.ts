@@ -10,7 +10,7 @@ import type { TokenBackend } from './backends/token.js';
 import { sweepTokenOrphans } from './backends/token-orphans.js';
 import { resolveConfig, type Config, type KmsOptions } from './config.js';
 import { KMSInternalException, KmsError, UnsupportedOperationException, type ResponseMetadata } from './errors.js';
-import { applyFixtures, testingMetaName } from './fixtures/index.js';
+import { applyFixtures, notForTesting, testingMetaName } from './fixtures/index.js';
 import { Arns } from './keys/arn.js';
 import { DeletionSchedule } from './keys/deletion.js';
 import { ImportExpiry } from './keys/import-expiry.js';
@@ -140,8 +140,15 @@ export class Kms {
   }
 
   private static async openStore(config: Config, token: NativeToken | undefined, detached: KeyStoreOpenError | undefined): Promise<Kms> {
-    makeKeyStoreFolder(config.home, (message) => new KeyStoreOpenError(message));
     const dbPath = join(config.home, 'store.sqlite3');
+    // Fixtures on a store that is not, or would not be, created for testing: refused before
+    // anything is made, so that the refusal does not leave a store that can never take them.
+    if (config.fixtures) {
+      const made = Store.peekMeta(dbPath, rootKeyCheckName) !== undefined;
+      if (made ? Store.peekMeta(dbPath, testingMetaName) === undefined : !config.testing)
+        throw new KeyStoreOpenError(`cannot apply the fixtures file ${config.fixtures}: ${notForTesting(config.home).message}`);
+    }
+    makeKeyStoreFolder(config.home, (message) => new KeyStoreOpenError(message));
     // Before anything is made in the folder: a store.sqlite3 of another program is left alone.
     if (Store.isForeignDatabase(dbPath))
       throw new KeyStoreOpenError(`${dbPath} is a SQLite database of another program (it has tables, but not a key store's); embedded-kms leaves it alone. Choose another folder for the key store.`);

@@ -146,8 +146,13 @@ t.test('stores not created for testing refuse fixtures', async (t) => {
   const before = fds();
   await t.rejects(Kms.open({ home: tempHome(), fixtures: fx.path }), KeyStoreOpenError);
   t.equal(fds(), before, 'the refused open closed what it opened (store, usage file, audit log)');
-  const err = (await Kms.open({ home: tempHome(), fixtures: fx.path, audit: false }).catch((e: unknown) => e)) as Error;
+  const fresh = tempHome();
+  const err = (await Kms.open({ home: fresh, fixtures: fx.path, audit: false }).catch((e: unknown) => e)) as Error;
   t.match(err.message, /not created for testing/);
+  t.same(readdirSync(fresh), [], 'nothing was made: the home can still become a testing store');
+  const testing = await Kms.open({ home: fresh, testing: true, fixtures: fx.path, audit: false });
+  t.equal((await testing.describeKey({ KeyId: 'alias/test/signer' })).KeyMetadata!.KeyId, ids.signer, 'as it does, with its fixtures');
+  await testing.close();
   // A production store stays one: `testing` on a later open does not mark it.
   const home = tempHome();
   const prod = await Kms.open({ home, audit: false });
