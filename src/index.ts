@@ -5,7 +5,7 @@ export * from './errors.js';
 export type * from './model/types.js';
 export type { OperationName } from './model/service-model.js';
 export { operationTable } from './operations/table.js';
-export { addon as native } from './native/addon.js';
+export { publicNative as native } from './native/addon.js';
 export { startServer, EndpointConfigError, type ServerHandle, type ServerOptions } from './endpoint/index.js';
 export { createInProcessHandler, type InProcessHandler } from './client/in-process-handler.js';
 export * from './durability/index.js';

@@ -131,6 +131,21 @@ function defaultFindPrebuilt(root: string): string | undefined {
 
 export const addon: NativeAddon = createRequire(import.meta.url)(locateAddon(packageRoot)) as NativeAddon;
 
+/**
+ * What the package exports of the addon (`native`): facts about the build and the process, nothing
+ * that holds or moves key material. The addon itself also has the engine and the root key
+ * primitives of `ekms rotate-root-key`, `escrow-root-key` and `restore`; exported, they would let
+ * any JavaScript re-wrap the store's keys under a root key of its own and read them (a
+ * RootRewrapper given a destination key file it wrote), which no API of the package may allow.
+ */
+export const publicNative: Readonly<Pick<NativeAddon, 'opensslVersion' | 'mlDsa' | 'secureHeap' | 'parseCiphertext' | 'envSettings'>> = Object.freeze({
+  opensslVersion: () => addon.opensslVersion(),
+  envSettings: () => addon.envSettings(),
+  mlDsa: () => addon.mlDsa(),
+  secureHeap: () => addon.secureHeap(),
+  parseCiphertext: (ciphertext: Uint8Array) => addon.parseCiphertext(ciphertext),
+});
+
 /** An environment variable the addon reads itself, and what it made of the value. */
 export interface EnvSetting {
   name: string;
