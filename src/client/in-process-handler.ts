@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 
 import { processRequest, type ProcessOptions } from '../endpoint/wire.js';
 import type { Kms } from '../kms.js';
+import { ownConcat, ownUtf8 } from '../operations/result-buffer.js';
 
 /** The parts of the SDK's HttpRequest (@smithy/protocol-http) this handler reads. */
 export interface SdkHttpRequest {
@@ -39,14 +40,15 @@ export interface InProcessHandler {
 
 async function bodyBytes(body: unknown): Promise<Uint8Array> {
   if (body === undefined || body === null) return new Uint8Array(0);
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  // Buffers of their own, not the pool's: a body may carry a plaintext (Encrypt's).
+  if (typeof body === 'string') return ownUtf8(body);
   if (body instanceof Uint8Array) return body;
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   if (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
-    const chunks: Buffer[] = [];
-    for await (const c of body as AsyncIterable<string | Uint8Array>) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
-    return Buffer.concat(chunks);
+    const chunks: Uint8Array[] = [];
+    for await (const c of body as AsyncIterable<string | Uint8Array>) chunks.push(typeof c === 'string' ? ownUtf8(c) : c);
+    return ownConcat(chunks);
   }
   throw new TypeError('unsupported request body type');
 }

@@ -3,6 +3,7 @@
 // headers that keep a browser from sniffing, caching, framing or leaking it.
 import { KmsError } from '../errors.js';
 import { errorResponse, type WireResponse } from '../endpoint/wire.js';
+import { ownUtf8 } from '../operations/result-buffer.js';
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
@@ -21,7 +22,7 @@ export function secured(r: WireResponse): WireResponse {
 }
 
 export function jsonResponse(value: unknown, statusCode = 200): WireResponse {
-  const body = Buffer.from(JSON.stringify(value), 'utf8');
+  const body = ownUtf8(JSON.stringify(value));
   return secured({ statusCode, headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
 }
 

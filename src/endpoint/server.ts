@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createConsole } from '../console/index.js';
 import { RequestEntityTooLargeException } from '../errors.js';
 import type { Kms } from '../kms.js';
+import { ownConcat } from '../operations/result-buffer.js';
 import { loadAccessKeys, type AccessKeys } from './access-keys.js';
 import { isLoopbackHost, requestGuard } from './guard.js';
 import { verifySigV4 } from './sigv4.js';
@@ -161,7 +162,8 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!tooLarge) resolve(Buffer.concat(chunks, size));
+      // A Buffer of its own: the body may carry a plaintext (Encrypt), kept out of the pool.
+      if (!tooLarge) resolve(ownConcat(chunks));
     });
     req.on('error', reject);
   });

@@ -11,6 +11,7 @@ import type { Kms } from '../kms.js';
 import { decodeInput, encodeOutput } from '../model/codec.js';
 import { operations, targetPrefix, type OperationName } from '../model/service-model.js';
 import type { Caller } from '../operations/operation.js';
+import { ownUtf8 } from '../operations/result-buffer.js';
 import { uuid } from '../uuid.js';
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -141,7 +142,9 @@ export async function processRequest(kms: Kms, req: WireRequest, options: Proces
     if (req.headers['user-agent'] !== undefined) caller.userAgent = req.headers['user-agent'];
     const output = await kms.execute(op, input as never, caller);
     // Operations without an output shape answer with an empty body, as AWS does.
-    const body = operations[op]!.output ? Buffer.from(JSON.stringify(encodeOutput(op, output)), 'utf8') : Buffer.alloc(0);
+    // A Buffer of its own: the output may be a plaintext (Decrypt, GenerateDataKey...), which the
+    // pool would share with unrelated Buffers of the process.
+    const body = operations[op]!.output ? ownUtf8(JSON.stringify(encodeOutput(op, output))) : Buffer.alloc(0);
     return respond(200, requestId, body);
   } catch (err) {
     if (err instanceof KmsError) return errorResponse(err, requestId);

@@ -19,6 +19,27 @@ export const resultRoom = (bytes: number): Buffer | undefined => (bytes < Buffer
 /** Room for a secret of exactly `bytes` bytes, in an ArrayBuffer of its own that it fills whole. */
 export const secretRoom = (bytes: number): Buffer => Buffer.allocUnsafeSlow(bytes);
 
+/**
+ * `text` in UTF-8, in an ArrayBuffer of its own: for a request or response body that may carry a
+ * plaintext (Buffer.from would put one under 4 KiB in the pool).
+ */
+export function ownUtf8(text: string): Buffer {
+  const out = secretRoom(Buffer.byteLength(text, 'utf8'));
+  out.write(text, 'utf8');
+  return out;
+}
+
+/** `parts` joined in an ArrayBuffer of their own (Buffer.concat would use the pool under 4 KiB). */
+export function ownConcat(parts: readonly Uint8Array[]): Buffer {
+  const out = secretRoom(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** The result: the part of `room` the addon filled, or the Buffer it made. */
 export function resultIn(room: Buffer | undefined, r: number | Buffer): Buffer {
   if (typeof r !== 'number') return r;
