@@ -212,6 +212,9 @@ t.test('mistakes in a fixtures file fail the open and name the mistake', async (
   const aes = { Hex: fx.aes.toString('hex') };
   const cases: [string, unknown, RegExp][] = [
     ['not-json.json', '{', /not valid JSON/],
+    // The mistake right after a key's material: the parsers' messages quote the text around it.
+    ['broken-after-material.json', `{ "Keys": [ { "KeyId": "${ids.aes}", "Material": { "Hex": "${fx.aes.toString('hex')}" x } } ] }`, /^cannot apply the fixtures file .*: not valid JSON( at line 1, column \d+)?$/],
+    ['broken-after-material.yaml', `Keys:\n  - KeyId: ${ids.aes}\n    Material: { Hex: ${fx.aes.toString('hex')}\n`, /: not valid YAML at line \d+, column \d+ \([A-Z_]+\)$/],
     ['no-keys.json', {}, /"Keys" list/],
     ['bad-id.json', { Keys: [{ KeyId: 'not-a-key-id', Material: aes }] }, /KeyId must be a key id/],
     ['twice.json', { Keys: [{ KeyId: ids.aes, Material: aes }, { KeyId: ids.aes, Material: aes }] }, /declared twice/],
@@ -229,7 +232,8 @@ t.test('mistakes in a fixtures file fail the open and name the mistake', async (
     const err = (await open(bad(name, content)).catch((e: unknown) => e)) as Error;
     t.type(err, KeyStoreOpenError, name);
     t.match(err.message, message, name);
-    t.notMatch(err.message, new RegExp(fx.aes.toString('hex')), `${name}: no key material in the message`);
+    // Any part of it: parsers quote a line cut short ("81c772485694…").
+    t.notMatch(err.message, new RegExp(fx.aes.toString('hex').slice(0, 16)), `${name}: no key material in the message`);
   }
   // An alias that already names another key of the store.
   const home = tempHome();
