@@ -44,6 +44,11 @@ export class KeyStoreOpenError extends Error {
   override readonly name = 'KeyStoreOpenError';
 }
 
+/** An open refused over its fixtures file, whether before anything was made or while applying it. */
+function fixturesRefused(path: string, err: unknown): KeyStoreOpenError {
+  return new KeyStoreOpenError(`cannot apply the fixtures file ${path}: ${(err as Error).message}`, { cause: err });
+}
+
 export class Kms {
   readonly config: Config;
   readonly arns: Arns;
@@ -146,7 +151,7 @@ export class Kms {
     if (config.fixtures) {
       const made = Store.peekMeta(dbPath, rootKeyCheckName) !== undefined;
       if (made ? Store.peekMeta(dbPath, testingMetaName) === undefined : !config.testing)
-        throw new KeyStoreOpenError(`cannot apply the fixtures file ${config.fixtures}: ${notForTesting(config.home).message}`);
+        throw fixturesRefused(config.fixtures, notForTesting(config.home));
     }
     makeKeyStoreFolder(config.home, (message) => new KeyStoreOpenError(message));
     // Before anything is made in the folder: a store.sqlite3 of another program is left alone.
@@ -236,7 +241,7 @@ export class Kms {
       try {
         await applyFixtures(this, config.fixtures);
       } catch (err) {
-        throw new KeyStoreOpenError(`cannot apply the fixtures file ${config.fixtures}: ${(err as Error).message}`, { cause: err });
+        throw fixturesRefused(config.fixtures, err);
       }
     }
   }

@@ -95,15 +95,10 @@ export class RootKeyFollower {
    * only: rotations back to back can beat the same operation more than once.
    */
   retryAfter(attempt: number, err: unknown, reloadsAtStart: number): boolean {
-    if (this.store.takeRootKeyChange()) {
-      if (attempt === maxAttempts) return false;
-      this.stale = true;
-      this.follow();
-      return true;
-    }
-    if (!isUnwrapRefusal(err) || attempt === maxAttempts) return false;
+    const writeRefused = this.store.takeRootKeyChange();
+    if (attempt === maxAttempts || (!writeRefused && !isUnwrapRefusal(err))) return false;
     this.stale = true;
     this.follow();
-    return this.reloads !== reloadsAtStart;
+    return writeRefused || this.reloads !== reloadsAtStart;
   }
 }
