@@ -270,12 +270,13 @@ Napi::Value Token::generateWrappingKey(const Napi::CallbackInfo& info) {
   std::string wrappingKeyId = stringArg(info, 1, "wrappingKeyId");
   std::string wrappingKeySpec = stringArg(info, 2, "wrappingKeySpec");
   std::string algorithm = stringArg(info, 3, "algorithm");
-  std::string storeId = stringArg(info, 4, "storeId");
+  std::string keySpec = stringArg(info, 4, "keySpec");
+  std::string storeId = stringArg(info, 5, "storeId");
   auto token = opened(info.Env());
   return Task<p11::TokenWrappingKey>::start(
       info.Env(),
-      [token, keyId, wrappingKeyId, wrappingKeySpec, algorithm, storeId]() {
-        return p11::generateTokenWrappingKey(token, keyId, wrappingKeyId, wrappingKeySpec, algorithm, storeId);
+      [token, keyId, wrappingKeyId, wrappingKeySpec, algorithm, keySpec, storeId]() {
+        return p11::generateTokenWrappingKey(token, keyId, wrappingKeyId, wrappingKeySpec, algorithm, keySpec, storeId);
       },
       [](Napi::Env env, p11::TokenWrappingKey& k) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);

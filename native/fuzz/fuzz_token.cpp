@@ -201,7 +201,7 @@ struct Run {
         break;
       case OP_WRAPPING_KEY:
         wrappingAlgorithm = kWrappingAlgorithms[p % 4];
-        (void)p11::generateTokenWrappingKey(token, fuzz::kKeyId, kWrappingKeyId, kWrappingSpecs[p / 4], wrappingAlgorithm, kStore);
+        (void)p11::generateTokenWrappingKey(token, fuzz::kKeyId, kWrappingKeyId, kWrappingSpecs[p / 4], wrappingAlgorithm, k.spec, kStore);
         break;
       case OP_UNWRAP: {
         kind = &k;

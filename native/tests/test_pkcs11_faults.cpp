@@ -409,8 +409,8 @@ TEST(an_import_through_a_module_that_overstates_a_signature_is_an_error) {
   TokenWrappingKey hmacWrap, ecWrap;
   {
     auto plain = open("");
-    hmacWrap = generateTokenWrappingKey(plain, "faults-14", "w14", "RSA_2048", "RSAES_OAEP_SHA_1", "faults-lie");
-    ecWrap = generateTokenWrappingKey(plain, "faults-15", "w15", "RSA_2048", "RSA_AES_KEY_WRAP_SHA_1", "faults-lie");
+    hmacWrap = generateTokenWrappingKey(plain, "faults-14", "w14", "RSA_2048", "RSAES_OAEP_SHA_1", "HMAC_256", "faults-lie");
+    ecWrap = generateTokenWrappingKey(plain, "faults-15", "w15", "RSA_2048", "RSA_AES_KEY_WRAP_SHA_1", "ECC_NIST_P256", "faults-lie");
   }
   const Bytes hmacMaterial(32, 0x42);
   Pkey ec(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));

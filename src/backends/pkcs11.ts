@@ -69,7 +69,7 @@ export interface NativeToken {
   info(): TokenInfo;
   readAttributes(tokenRef: string): Promise<TokenKeyAttributes>;
   random(numberOfBytes: number): Promise<Buffer>;
-  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, storeId: string): Promise<{ tokenRef: string; publicKey: Buffer }>;
+  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, keySpec: string, storeId: string): Promise<{ tokenRef: string; publicKey: Buffer }>;
   unwrapKeyMaterial(
     keySpec: string,
     keyUsage: string,
@@ -275,8 +275,8 @@ export class Pkcs11Backend implements TokenBackend {
     return (await this.token.destroyKey(material.tokenRef, this.ownership().owners)).othersKept;
   }
 
-  async generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
-    return this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, this.ownership().storeId);
+  async generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, keySpec: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
+    return this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, keySpec, this.ownership().storeId);
   }
 
   async unwrapKeyMaterial(

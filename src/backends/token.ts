@@ -25,9 +25,11 @@ export interface TokenBackend {
   destroyMaterial(key: KeyRecord, material: MaterialRecord): Promise<number>;
   /**
    * GetParametersForImport for a key on this token: the RSA wrapping key pair is made on the
-   * token (its private half can only unwrap); returns its CKA_ID and public key.
+   * token (its private half can only unwrap, into objects that stay on the token where it can
+   * say so: keySpec, the KMS key's, tells; native/include/ekms/pkcs11/token_import.hpp); returns
+   * its CKA_ID and public key.
    */
-  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string): Promise<{ tokenRef: string; publicKey: Uint8Array }>;
+  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, keySpec: string): Promise<{ tokenRef: string; publicKey: Uint8Array }>;
   /**
    * ImportKeyMaterial: unwraps inside the token into an object named pendingRef; returns the
    * material id it computed (and for HMAC material the id the first derivation gave it, which

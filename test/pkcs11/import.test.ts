@@ -384,7 +384,7 @@ t.test('objects of an import cut short by a crash are destroyed when the store i
   const longAgo = new Date(Date.now() - orphanGraceMs - 60_000);
   const wid = randomBytes(32).toString('hex');
   noteTokenCreation(kms.store, keyId, `import-${wid}`, longAgo);
-  const wrapping = await backend.generateWrappingKey(keyId, wid, 'RSA_2048', 'RSAES_OAEP_SHA_1');
+  const wrapping = await backend.generateWrappingKey(keyId, wid, 'RSA_2048', 'RSAES_OAEP_SHA_1', 'SYMMETRIC_DEFAULT');
   noteTokenCreation(kms.store, keyId, 'pending-0123', longAgo);
   const record = kms.store.getKey(keyId)!;
   const unwrapped = await backend.unwrapKeyMaterial(record, wrapping.tokenRef, 'RSAES_OAEP_SHA_1', `${keyId}/pending-0123`, wrapMaterial(randomBytes(32), wrapping.publicKey, 'RSAES_OAEP_SHA_1'));

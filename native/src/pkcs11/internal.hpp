@@ -38,6 +38,11 @@ class AttributeTemplate {
     values_.push_back(toBytes(value));
     return add(type, values_.back().data(), value.size);
   }
+  // An attribute whose value is a template itself (CKA_UNWRAP_TEMPLATE): `inner` must stay alive
+  // and unchanged while this one is used.
+  AttributeTemplate& nested(CK_ATTRIBUTE_TYPE type, AttributeTemplate& inner) {
+    return add(type, inner.data(), inner.size() * sizeof(CK_ATTRIBUTE));
+  }
   CK_ATTRIBUTE* data() { return attrs_.data(); }
   CK_ULONG size() const { return static_cast<CK_ULONG>(attrs_.size()); }
 

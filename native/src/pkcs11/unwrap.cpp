@@ -112,6 +112,8 @@ class Unwrapper {
   // 16. 0 for RSAES_OAEP_*.
   std::size_t aesWrappedLength() const { return u_.aes && encrypted_.size >= k_ + 16 ? encrypted_.size - k_ : 0; }
 
+  const Token& token() const { return token_; }
+
   // C_UnwrapKey of the material into an object made from tmpl; the CK_RV of the step that made
   // the material's object (the steps before it throw).
   CK_RV unwrap(AttributeTemplate& tmpl, CK_OBJECT_HANDLE& out) {
@@ -308,10 +310,12 @@ CK_MECHANISM_TYPE hmacMechanismOf(const KeySpecInfo& spec) {
 // long an unwrapped secret is (SoftHSM2 2.6.1 leaves CKA_VALUE_LEN at 0). Material that came
 // wrapped with AES key wrap with padding (RSA_AES_KEY_WRAP_*) says it itself: the token checked
 // that wrap (RFC 5649's length and padding) when it unwrapped it, and its output is 8 + that
-// many bytes. Otherwise (RSAES_OAEP_*) the token wraps a session copy the same way under a
-// session AES key it makes for the purpose; only the size is asked for (C_WrapKey without an
-// output buffer), so nothing wrapped exists outside the token either. Both objects go at once,
-// or the session does (ObjectGuard), taking its objects with it.
+// many bytes. Otherwise (HMAC material wrapped with RSAES_OAEP_*) the token wraps a session copy
+// the same way under a session AES key it makes for the purpose; only the size is asked for
+// (C_WrapKey without an output buffer), so nothing wrapped exists outside the token either. Both
+// objects go at once, or the session does (ObjectGuard), taking its objects with it. That copy
+// is extractable (C_WrapKey needs it), which is why the wrapping keys of such imports alone get
+// no CKA_UNWRAP_TEMPLATE (generateTokenWrappingKey); AES material needs no copy (aesIs32Bytes).
 std::size_t paddedSecretLength(Session& s, Unwrapper& unwrapper, CK_MECHANISM_TYPE kwp) {
   if (std::size_t wrapped = unwrapper.aesWrappedLength(); wrapped != 0) return wrapped - 8;
   if (kwp == 0)
@@ -355,6 +359,24 @@ bool macTakes(Session& s, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mech, Bytes* m
   return true;
 }
 
+// AES material wrapped with RSAES_OAEP_* on a token that does not say how long it is: AES takes
+// keys of 16, 24 and 32 bytes only (aesMaterialIdOnToken fails on others), and HMAC-SHA-256 none
+// shorter than 32 (CKR_KEY_SIZE_RANGE; SoftHSM2's minimum, as RFC 4868 advises), which leaves 32.
+// The HMAC's key is a session copy that can only sign, sensitive and not extractable as the
+// wrapping key's unwrap template requires.
+bool aesIs32Bytes(Session& s, Unwrapper& unwrapper) {
+  unwrapper.token().require(CKM_SHA256_HMAC, "checking the length of AES key material wrapped with RSAES_OAEP_* on a token that does not report it (CKA_VALUE_LEN)");
+  AttributeTemplate t;
+  t.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET);
+  t.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
+  t.flag(CKA_SIGN, true).flag(CKA_VERIFY, false).flag(CKA_ENCRYPT, false).flag(CKA_DECRYPT, false);
+  CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
+  check(unwrapper.unwrap(t, copy), "C_UnwrapKey");
+  ObjectGuard guard(s, copy);
+  static const uint8_t probe[] = {'l', 'e', 'n', 'g', 't', 'h'};
+  return macTakes(s, copy, CKM_SHA256_HMAC, nullptr, ByteView(probe, sizeof probe));
+}
+
 // Checks the length of imported secret material inside the token and sets its material ids.
 void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, const KeySpecInfo& spec, const std::string& keySpecName,
                         CK_OBJECT_HANDLE key, const std::string& keyId, TokenImported& out) {
@@ -362,6 +384,17 @@ void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, c
   std::size_t lower = 0, upper = 0;  // bounds of the length in bytes
   if (told != 0) {
     lower = upper = told;
+  } else if (spec.family == KeyFamily::Aes && unwrapper.aesWrappedLength() == 0) {
+    std::string id;
+    try {
+      id = aesMaterialIdOnToken(s, key, keyId);
+    } catch (const RvError& e) {
+      if (isSessionLost(e.rv()) || isHandleStale(e.rv())) throw;
+      mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long; AES refused this material");
+    }
+    if (!aesIs32Bytes(s, unwrapper)) mismatch("key material for SYMMETRIC_DEFAULT must be 256 bits (32 bytes) long; this material is 16 or 24 bytes long");
+    out.materialId = id;
+    return;
   } else {
     upper = paddedSecretLength(s, unwrapper, u.kwp);
     lower = upper - 7;
@@ -421,8 +454,11 @@ void checkTokenImportable(const std::string& keySpecName) {
 }
 
 TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, const std::string& keyId, const std::string& wrappingKeyId,
-                                          const std::string& wrappingKeySpec, const std::string& algorithm, const std::string& storeId) {
+                                          const std::string& wrappingKeySpec, const std::string& algorithm, const std::string& keySpecName,
+                                          const std::string& storeId) {
   const int bits = wrappingKeyBits(wrappingKeySpec);
+  // Every unwrap of ours makes a sensitive, non-extractable object but paddedSecretLength's copy.
+  const bool sensitiveUnwrapsOnly = !(keySpec(keySpecName).family == KeyFamily::Hmac && !wrappingAlgorithm(algorithm).aesKeyWrap);
   const Unwrapping u = unwrappingFor(*token, algorithm);
   token->require(CKM_RSA_PKCS_KEY_PAIR_GEN, "an import wrapping key");
   TokenWrappingKey out;
@@ -434,17 +470,30 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
   AttributeTemplate pub;
   pub.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, false).ulong(CKA_MODULUS_BITS, static_cast<CK_ULONG>(bits));
   pub.bytes(CKA_PUBLIC_EXPONENT, ByteView(f4, sizeof f4)).flag(CKA_WRAP, true).flag(CKA_ENCRYPT, false).flag(CKA_VERIFY, false);
-  AttributeTemplate priv;
-  priv.flag(CKA_TOKEN, true).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
-  priv.bytes(CKA_ID, idBytes(out.tokenRef)).bytes(CKA_LABEL, labelView);
-  priv.flag(CKA_UNWRAP, true).flag(CKA_DECRYPT, false).flag(CKA_SIGN, false).flag(CKA_SIGN_RECOVER, false).flag(CKA_DERIVE, false);
+  const auto privateTemplate = [&]() {
+    AttributeTemplate t;
+    t.flag(CKA_TOKEN, true).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
+    t.bytes(CKA_ID, idBytes(out.tokenRef)).bytes(CKA_LABEL, labelView);
+    t.flag(CKA_UNWRAP, true).flag(CKA_DECRYPT, false).flag(CKA_SIGN, false).flag(CKA_SIGN_RECOVER, false).flag(CKA_DERIVE, false);
+    return t;
+  };
+  AttributeTemplate priv = privateTemplate();
+  AttributeTemplate unwrapsInto;
+  unwrapsInto.flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
+  if (sensitiveUnwrapsOnly) priv.nested(CKA_UNWRAP_TEMPLATE, unwrapsInto);
 
   Pkey publicKey = token->runChangingObjects([&](Session& s) {
     destroyById(s, out.tokenRef);
     CK_MECHANISM m{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE hPub = CK_INVALID_HANDLE, hPriv = CK_INVALID_HANDLE;
-    check(s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), priv.data(), priv.size(), &hPub, &hPriv),
-          "C_GenerateKeyPair");
+    CK_RV rv = s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), priv.data(), priv.size(), &hPub, &hPriv);
+    if (sensitiveUnwrapsOnly && (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT)) {
+      // A token without unwrap templates: the key is made without one (README: what a PIN holder
+      // can then do with it while it lasts).
+      AttributeTemplate plain = privateTemplate();
+      rv = s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), plain.data(), plain.size(), &hPub, &hPriv);
+    }
+    check(rv, "C_GenerateKeyPair");
     ObjectGuard guardPub(s, hPub), guardPriv(s, hPriv);
     Bytes modulus = Token::readAttribute(s, hPub, CKA_MODULUS);
     Pkey key = rsaPublicKey(modulus, Token::readAttribute(s, hPub, CKA_PUBLIC_EXPONENT));
@@ -456,7 +505,7 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
                                       : CK_MECHANISM{CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
     Bytes zeros(modulus.size() + (u.rsaAesKeyWrap ? 24 : 0), 0);
     CK_OBJECT_HANDLE junk = CK_INVALID_HANDLE;
-    CK_RV rv = s.fn()->C_UnwrapKey(s.handle(), &pm, hPriv, zeros.data(), static_cast<CK_ULONG>(zeros.size()), probe.data(), probe.size(), &junk);
+    rv = s.fn()->C_UnwrapKey(s.handle(), &pm, hPriv, zeros.data(), static_cast<CK_ULONG>(zeros.size()), probe.data(), probe.size(), &junk);
     if (rv == CKR_OK && junk != CK_INVALID_HANDLE) s.fn()->C_DestroyObject(s.handle(), junk);
     if (paramsRefused(rv)) oaepRefused(*token, u, rv);
     guardPriv.release();
@@ -497,7 +546,13 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
       CK_OBJECT_HANDLE loose = CK_INVALID_HANDLE;
       if (unwrapper.unwrap(any, loose) != CKR_OK) undecryptable();
       ObjectGuard guardLoose(s, loose);
-      if (isSecret(spec)) checkSecretMaterialLength(keySpecName, valueLen(s, loose) != 0 ? valueLen(s, loose) : paddedSecretLength(s, unwrapper, u.kwp));
+      if (isSecret(spec)) {
+        // The length where it can be known without an extractable copy (paddedSecretLength).
+        if (CK_ULONG told = valueLen(s, loose); told != 0) checkSecretMaterialLength(keySpecName, told);
+        if (spec.family == KeyFamily::Hmac || unwrapper.aesWrappedLength() != 0)
+          checkSecretMaterialLength(keySpecName, paddedSecretLength(s, unwrapper, u.kwp));
+        mismatch("key material for " + std::string(spec.name) + " was refused by PKCS#11 token '" + token->label() + "' (" + rvName(rv) + ")");
+      }
       mismatch("key material for " + std::string(spec.name) + " must be a DER-encoded PKCS#8 " +
                (spec.family == KeyFamily::Rsa ? "RSA" : "elliptic curve") + " private key (the token refused it: " + rvName(rv) + ")");
     }

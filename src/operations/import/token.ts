@@ -77,7 +77,7 @@ export async function tokenParametersForImport(
   noteTokenCreation(ctx.store, keyId, `import-${wrappingKeyId}`, now);
   let generated: { publicKey: Uint8Array };
   try {
-    generated = await native(token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm));
+    generated = await native(token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, key.record.keySpec));
   } catch (err) {
     // Refused (SoftHSM2 refuses OAEP with SHA-256), or the token failed. Nothing else will ever
     // store parameters for this wrapping key id, so an object left behind is swept without the

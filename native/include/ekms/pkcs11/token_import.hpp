@@ -53,10 +53,14 @@ struct TokenWrappingKey {
 // Makes the wrapping key pair on the token. Checks first that the token has the mechanisms the
 // wrapping algorithm needs, and afterwards that it accepts its OAEP parameters (a refused hash is
 // found now rather than at ImportKeyMaterial): Unsupported naming the mechanism otherwise, and
-// nothing is left on the token.
+// nothing is left on the token. The private half can unwrap only into sensitive, non-extractable
+// objects (CKA_UNWRAP_TEMPLATE) where the token takes that: while it lasts (24 hours), whoever has
+// the PIN and an import's EncryptedKeyMaterial can then make no copy of the material that leaves
+// the token. Not for HMAC material wrapped with RSAES_OAEP_* (keySpec, algorithm): its length
+// check may need a copy the token can wrap (unwrap.cpp, paddedSecretLength).
 TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, const std::string& keyId,
                                           const std::string& wrappingKeyId, const std::string& wrappingKeySpec,
-                                          const std::string& algorithm, const std::string& storeId);
+                                          const std::string& algorithm, const std::string& keySpec, const std::string& storeId);
 
 struct TokenImported {
   std::string materialId;
