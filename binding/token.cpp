@@ -282,6 +282,7 @@ Napi::Value Token::generateWrappingKey(const Napi::CallbackInfo& info) {
         Napi::Object out = Napi::Object::New(env);
         out.Set("tokenRef", k.tokenRef);
         out.Set("publicKey", toBuffer(env, k.publicKey));
+        out.Set("guarded", Napi::Boolean::New(env, k.guarded));
         return out;
       });
 }

@@ -69,7 +69,7 @@ export interface NativeToken {
   info(): TokenInfo;
   readAttributes(tokenRef: string): Promise<TokenKeyAttributes>;
   random(numberOfBytes: number): Promise<Buffer>;
-  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, keySpec: string, storeId: string): Promise<{ tokenRef: string; publicKey: Buffer }>;
+  generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, keySpec: string, storeId: string): Promise<{ tokenRef: string; publicKey: Buffer; guarded: boolean }>;
   unwrapKeyMaterial(
     keySpec: string,
     keyUsage: string,
@@ -192,6 +192,7 @@ export class Pkcs11Backend implements TokenBackend {
   private readonly reopen: (() => Promise<NativeToken>) | undefined;
   /** Counts disconnections: a connection that one overtook (connect()) must not end CONNECTED. */
   private disconnections = 0;
+  private unguardedWrappingKeyWarned = false;
 
   /**
    * @param native the opened token, or how to open it later for a store that is not connected
@@ -276,7 +277,16 @@ export class Pkcs11Backend implements TokenBackend {
   }
 
   async generateWrappingKey(keyId: string, wrappingKeyId: string, wrappingKeySpec: string, algorithm: string, keySpec: string): Promise<{ tokenRef: string; publicKey: Uint8Array }> {
-    return this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, keySpec, this.ownership().storeId);
+    const made = await this.token.generateWrappingKey(keyId, wrappingKeyId, wrappingKeySpec, algorithm, keySpec, this.ownership().storeId);
+    if (!made.guarded && !this.unguardedWrappingKeyWarned) {
+      // Once per token: the user learns the protection is weaker than the README's default.
+      this.unguardedWrappingKeyWarned = true;
+      process.emitWarning(
+        `PKCS#11 token '${this.label}' refused CKA_MODIFIABLE, CKA_COPYABLE or CKA_UNWRAP_TEMPLATE on an import's wrapping key: it was made without them, and while its parameters are valid whoever has the PIN and the import's EncryptedKeyMaterial can read the imported key material`,
+        'EmbeddedKmsWarning',
+      );
+    }
+    return { tokenRef: made.tokenRef, publicKey: made.publicKey };
   }
 
   async unwrapKeyMaterial(

@@ -1,22 +1,24 @@
 // An import's wrapping key stays on the token while its parameters are valid (24 hours, for a
 // second ImportKeyMaterial with them). Whoever has the PIN and an import's EncryptedKeyMaterial
 // could ask it for a copy of the material that leaves the token (C_UnwrapKey into an extractable
-// or non-sensitive key); its CKA_UNWRAP_TEMPLATE makes the token refuse that, while the import
-// itself, whose every unwrap makes sensitive, non-extractable objects, works. The PIN holder here
-// is pkcs11js on the same SoftHSM2 token, after the store closed (one C_Initialize at a time).
+// or non-sensitive key), or give it CKA_DECRYPT (C_SetAttributeValue, or a copy made with it) and
+// decrypt the material outright. Its CKA_UNWRAP_TEMPLATE, CKA_MODIFIABLE and CKA_COPYABLE make the
+// token refuse all that, while the import itself, whose every unwrap makes sensitive,
+// non-extractable objects, works. The PIN holder here is pkcs11js on the same SoftHSM2 token,
+// after the store closed (one C_Initialize at a time).
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 
 import t, { type Test } from 'tap';
 
-import type { AlgorithmSpec, KeySpec } from '../../src/index.js';
+import type { AlgorithmSpec, KeySpec, Kms } from '../../src/index.js';
 import { softhsmOptions } from '../helpers/softhsm.js';
-import { makeMaterial, wrapMaterial } from '../import/helpers.js';
-import { backendOf, openOnToken } from './helpers.js';
+import { importInto, makeMaterial, openOutside, wrapMaterial } from '../import/helpers.js';
+import { backendOf, faultPlan, openOnToken } from './helpers.js';
 
 type Pkcs11js = typeof import('pkcs11js');
 
-async function importedOnToken(spec: KeySpec, algorithm: AlgorithmSpec): Promise<{ encrypted: Buffer; material: Buffer }> {
+async function importedOnToken(spec: KeySpec, algorithm: AlgorithmSpec): Promise<{ encrypted: Buffer; keyId: string }> {
   const kms = await openOnToken({ audit: false });
   try {
     const usage = spec === 'SYMMETRIC_DEFAULT' ? 'ENCRYPT_DECRYPT' : 'GENERATE_VERIFY_MAC';
@@ -32,7 +34,7 @@ async function importedOnToken(spec: KeySpec, algorithm: AlgorithmSpec): Promise
       const { Plaintext } = await kms.decrypt({ CiphertextBlob: CiphertextBlob! });
       if (!Buffer.from(Plaintext!).equals(plaintext)) throw new Error('the imported key does not decrypt its own ciphertext');
     }
-    return { encrypted: Buffer.from(encrypted), material };
+    return { encrypted: Buffer.from(encrypted), keyId: key.KeyId! };
   } finally {
     await kms.close();
   }
@@ -57,15 +59,59 @@ function pinHolder(tt: Test): { p11: InstanceType<Pkcs11js['PKCS11']>; session: 
   return { p11, session, lib };
 }
 
+t.test('a token that refuses the protections gets the wrapping key without them, and the user is told once', async (tt) => {
+  // The fault module refuses the first C_GenerateKeyPair as a token that does not know one of the
+  // attributes would (CKR_ATTRIBUTE_TYPE_INVALID, 0x12); the second, without them, goes through.
+  const fault = faultPlan('C_GenerateKeyPair@1=0x12');
+  const kms = await openOnToken({ audit: false, pkcs11: { ...softhsmOptions(), module: fault.module } });
+  tt.teardown(() => kms.close());
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => {
+    if (w.name === 'EmbeddedKmsWarning') warnings.push(w.message);
+  };
+  process.on('warning', onWarning);
+  tt.teardown(() => process.off('warning', onWarning));
+  for (let i = 0; i < 2; i++) {
+    const key = (await kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(kms).customKeyStoreId })).KeyMetadata!;
+    const material = randomBytes(32);
+    const id = (await importInto(kms, key.KeyId!, material, { algorithm: 'RSAES_OAEP_SHA_1' })).KeyMaterialId!;
+    tt.ok(id, `import ${i + 1} works`);
+    tt.equal(openOutside((await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('n') })).CiphertextBlob!, material).plaintext.toString(), 'n');
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  tt.equal(fault.log().length, 1, 'the first key pair was refused');
+  tt.equal(warnings.length, 1, 'one warning for the token');
+  tt.match(warnings[0], /refused CKA_MODIFIABLE, CKA_COPYABLE or CKA_UNWRAP_TEMPLATE/);
+});
+
+t.test('AES material wrapped with RSAES_OAEP_SHA_1 on a token without HMAC-SHA-256: the length is still checked', async (tt) => {
+  // Its length is then learnt from a wrappable copy, so that wrapping key gets no unwrap template.
+  process.env.EKMS_FAULT_HIDE_MECHANISMS = '0x251'; // CKM_SHA256_HMAC
+  tt.teardown(() => {
+    delete process.env.EKMS_FAULT_HIDE_MECHANISMS;
+  });
+  const fault = faultPlan('');
+  const kms: Kms = await openOnToken({ audit: false, pkcs11: { ...softhsmOptions(), module: fault.module } });
+  tt.teardown(() => kms.close());
+  const key = (await kms.createKey({ Origin: 'EXTERNAL', CustomKeyStoreId: backendOf(kms).customKeyStoreId })).KeyMetadata!;
+  for (const n of [16, 24, 33])
+    await tt.rejects(importInto(kms, key.KeyId!, randomBytes(n), { algorithm: 'RSAES_OAEP_SHA_1' }), { name: 'IncorrectKeyMaterialException' }, `${n} bytes refused`);
+  const material = randomBytes(32);
+  await importInto(kms, key.KeyId!, material, { algorithm: 'RSAES_OAEP_SHA_1' });
+  tt.equal(openOutside((await kms.encrypt({ KeyId: key.KeyId!, Plaintext: Buffer.from('n') })).CiphertextBlob!, material).plaintext.toString(), 'n', '32 bytes imported');
+});
+
+// Last: pkcs11js initialises the module in this process for good (it does not load again after).
 // SoftHSM2 2.6.1 takes OAEP with SHA-1 only; it has no one-step CKM_RSA_AES_KEY_WRAP.
 t.test('SYMMETRIC_DEFAULT material wrapped with RSAES_OAEP_SHA_1: the lingering wrapping key gives no copy that leaves the token', async (tt) => {
-  const { encrypted } = await importedOnToken('SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1');
+  const { encrypted, keyId } = await importedOnToken('SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1');
   const { p11, session, lib } = pinHolder(tt);
   p11.C_FindObjectsInit(session, [
     { type: lib.CKA_CLASS, value: lib.CKO_PRIVATE_KEY },
     { type: lib.CKA_UNWRAP, value: true },
   ]);
-  const wrappingKeys = p11.C_FindObjects(session, 10);
+  // This key's (CKA_ID: key id, then /import-): the other tests' stay on the same token.
+  const wrappingKeys = p11.C_FindObjects(session, 100).filter((h) => p11.C_GetAttributeValue(session, h, [{ type: lib.CKA_ID }])[0]!.value!.toString().startsWith(`${keyId}/import-`));
   p11.C_FindObjectsFinal(session);
   tt.equal(wrappingKeys.length, 1, 'the import wrapping key is still on the token (its parameters are valid)');
   const oaep = { mechanism: lib.CKM_RSA_PKCS_OAEP, parameter: { type: lib.CK_PARAMS_RSA_OAEP, hashAlg: lib.CKM_SHA_1, mgf: lib.CKG_MGF1_SHA1, source: 1 /* CKZ_DATA_SPECIFIED */ } };
@@ -86,4 +132,9 @@ t.test('SYMMETRIC_DEFAULT material wrapped with RSAES_OAEP_SHA_1: the lingering 
   const kept = p11.C_UnwrapKey(session, oaep, wrappingKeys[0]!, encrypted, secret({ sensitive: true, extractable: false }));
   tt.throws(() => p11.C_GetAttributeValue(session, kept, [{ type: lib.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/, 'and that copy does not reveal its value');
   p11.C_DestroyObject(session, kept);
+  // Nor can the key be made to decrypt (or sign raw, which is the same with RSA) instead.
+  for (const capability of [lib.CKA_DECRYPT, lib.CKA_SIGN])
+    tt.throws(() => p11.C_SetAttributeValue(session, wrappingKeys[0]!, [{ type: capability, value: true }]), `its capability 0x${capability.toString(16)} cannot be set`);
+  tt.throws(() => p11.C_CopyObject(session, wrappingKeys[0]!, [{ type: lib.CKA_TOKEN, value: false }, { type: lib.CKA_DECRYPT, value: true }]), 'nor copied into one that decrypts');
+  tt.throws(() => p11.C_DecryptInit(session, oaep, wrappingKeys[0]!), /CKR_KEY_FUNCTION_NOT_PERMITTED/, 'it still cannot decrypt');
 });

@@ -225,6 +225,8 @@ t.test('the same material again is accepted; other material, misfit material and
   await rejectsAws(tt, importWith(kms, aes.KeyId!, randomBytes(16), 'RSAES_OAEP_SHA_1'), 'IncorrectKeyMaterialException', /32 bytes/);
   const hmac384 = await tokenExternalKey(kms, 'HMAC_384', 'GENERATE_VERIFY_MAC');
   await rejectsAws(tt, importWith(kms, hmac384.KeyId!, randomBytes(32), 'RSA_AES_KEY_WRAP_SHA_1'), 'IncorrectKeyMaterialException', /48 to 128 bytes/);
+  // Empty material (which AES key wrap cannot carry at all) is a wrong length too, as in software.
+  await rejectsAws(tt, importWith(kms, hmac384.KeyId!, Buffer.alloc(0), 'RSAES_OAEP_SHA_1'), 'IncorrectKeyMaterialException', /48 to 128 bytes/);
   // SoftHSM2 does not report an unwrapped secret's length (CKA_VALUE_LEN is 0): lengths that
   // only the token's own checks can tell apart, through either wrapping.
   for (const algorithm of ['RSAES_OAEP_SHA_1', 'RSA_AES_KEY_WRAP_SHA_1'] as const) {

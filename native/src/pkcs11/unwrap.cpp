@@ -338,7 +338,11 @@ std::size_t paddedSecretLength(Session& s, Unwrapper& unwrapper, CK_MECHANISM_TY
   ObjectGuard guardCopy(s, hCopy);
   CK_MECHANISM m{kwp, nullptr, 0};
   CK_ULONG len = 0;
-  check(s.fn()->C_WrapKey(s.handle(), &m, hKek, hCopy, nullptr, &len), "C_WrapKey");
+  const CK_RV rv = s.fn()->C_WrapKey(s.handle(), &m, hKek, hCopy, nullptr, &len);
+  // Empty material: a secret of no bytes, which AES key wrap has nothing to wrap of (SoftHSM2:
+  // CKR_KEY_NOT_WRAPPABLE); the length checks refuse it as any other wrong length.
+  if (rv == CKR_KEY_NOT_WRAPPABLE || rv == CKR_KEY_SIZE_RANGE) return 0;
+  check(rv, "C_WrapKey");
   if (len < 16 || len % 8 != 0) throw Error(ErrorCode::Internal, "the token's AES key wrap with padding gave " + std::to_string(len) + " bytes");
   return len - 8;
 }
@@ -365,7 +369,6 @@ bool macTakes(Session& s, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mech, Bytes* m
 // The HMAC's key is a session copy that can only sign, sensitive and not extractable as the
 // wrapping key's unwrap template requires.
 bool aesIs32Bytes(Session& s, Unwrapper& unwrapper) {
-  unwrapper.token().require(CKM_SHA256_HMAC, "checking the length of AES key material wrapped with RSAES_OAEP_* on a token that does not report it (CKA_VALUE_LEN)");
   AttributeTemplate t;
   t.ulong(CKA_CLASS, CKO_SECRET_KEY).ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET);
   t.flag(CKA_TOKEN, false).flag(CKA_PRIVATE, true).flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
@@ -377,6 +380,14 @@ bool aesIs32Bytes(Session& s, Unwrapper& unwrapper) {
   return macTakes(s, copy, CKM_SHA256_HMAC, nullptr, ByteView(probe, sizeof probe));
 }
 
+// Whether the length check of this material may need paddedSecretLength's extractable copy: for
+// secret material wrapped with RSAES_OAEP_* on a token that does not report CKA_VALUE_LEN (not
+// known before the import), HMAC material always and AES material without CKM_SHA256_HMAC.
+bool needsWrappableCopy(const Token& token, const KeySpecInfo& spec, const Unwrapping& u) {
+  if (u.aes) return false;
+  return spec.family == KeyFamily::Hmac || (spec.family == KeyFamily::Aes && !token.has(CKM_SHA256_HMAC));
+}
+
 // Checks the length of imported secret material inside the token and sets its material ids.
 void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, const KeySpecInfo& spec, const std::string& keySpecName,
                         CK_OBJECT_HANDLE key, const std::string& keyId, TokenImported& out) {
@@ -384,7 +395,7 @@ void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, c
   std::size_t lower = 0, upper = 0;  // bounds of the length in bytes
   if (told != 0) {
     lower = upper = told;
-  } else if (spec.family == KeyFamily::Aes && unwrapper.aesWrappedLength() == 0) {
+  } else if (spec.family == KeyFamily::Aes && unwrapper.aesWrappedLength() == 0 && !needsWrappableCopy(unwrapper.token(), spec, u)) {
     std::string id;
     try {
       id = aesMaterialIdOnToken(s, key, keyId);
@@ -397,7 +408,7 @@ void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, c
     return;
   } else {
     upper = paddedSecretLength(s, unwrapper, u.kwp);
-    lower = upper - 7;
+    lower = upper >= 7 ? upper - 7 : 0;
   }
   // Without CKA_VALUE_LEN the token tells the length to within AES-KWP's padding only: the
   // message says as much as is known, from `lo` to `hi` bytes.
@@ -457,9 +468,9 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
                                           const std::string& wrappingKeySpec, const std::string& algorithm, const std::string& keySpecName,
                                           const std::string& storeId) {
   const int bits = wrappingKeyBits(wrappingKeySpec);
-  // Every unwrap of ours makes a sensitive, non-extractable object but paddedSecretLength's copy.
-  const bool sensitiveUnwrapsOnly = !(keySpec(keySpecName).family == KeyFamily::Hmac && !wrappingAlgorithm(algorithm).aesKeyWrap);
   const Unwrapping u = unwrappingFor(*token, algorithm);
+  // Every unwrap of ours makes a sensitive, non-extractable object but paddedSecretLength's copy.
+  const bool sensitiveUnwrapsOnly = !needsWrappableCopy(*token, keySpec(keySpecName), u);
   token->require(CKM_RSA_PKCS_KEY_PAIR_GEN, "an import wrapping key");
   TokenWrappingKey out;
   out.tokenRef = wrappingTokenRef(keyId, wrappingKeyId);
@@ -477,21 +488,27 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
     t.flag(CKA_UNWRAP, true).flag(CKA_DECRYPT, false).flag(CKA_SIGN, false).flag(CKA_SIGN_RECOVER, false).flag(CKA_DERIVE, false);
     return t;
   };
+  // Guarded: the capabilities above cannot be changed (CKA_MODIFIABLE false: else CKA_DECRYPT
+  // set true decrypts an EncryptedKeyMaterial outright, unwrap template or not) nor copied
+  // into an object with others (CKA_COPYABLE false), and the unwraps make only objects that stay
+  // in the token. A token that refuses these attributes gets the key without them.
   AttributeTemplate priv = privateTemplate();
+  priv.flag(CKA_MODIFIABLE, false).flag(CKA_COPYABLE, false);
   AttributeTemplate unwrapsInto;
   unwrapsInto.flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
   if (sensitiveUnwrapsOnly) priv.nested(CKA_UNWRAP_TEMPLATE, unwrapsInto);
+  out.guarded = true;
 
   Pkey publicKey = token->runChangingObjects([&](Session& s) {
     destroyById(s, out.tokenRef);
     CK_MECHANISM m{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE hPub = CK_INVALID_HANDLE, hPriv = CK_INVALID_HANDLE;
     CK_RV rv = s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), priv.data(), priv.size(), &hPub, &hPriv);
-    if (sensitiveUnwrapsOnly && (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT)) {
-      // A token without unwrap templates: the key is made without one (README: what a PIN holder
-      // can then do with it while it lasts).
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT) {
+      // README: what a PIN holder can do with an unguarded one while it lasts.
       AttributeTemplate plain = privateTemplate();
       rv = s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), plain.data(), plain.size(), &hPub, &hPriv);
+      out.guarded = false;
     }
     check(rv, "C_GenerateKeyPair");
     ObjectGuard guardPub(s, hPub), guardPriv(s, hPriv);
@@ -549,7 +566,7 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
       if (isSecret(spec)) {
         // The length where it can be known without an extractable copy (paddedSecretLength).
         if (CK_ULONG told = valueLen(s, loose); told != 0) checkSecretMaterialLength(keySpecName, told);
-        if (spec.family == KeyFamily::Hmac || unwrapper.aesWrappedLength() != 0)
+        if (unwrapper.aesWrappedLength() != 0 || needsWrappableCopy(*token, spec, u))
           checkSecretMaterialLength(keySpecName, paddedSecretLength(s, unwrapper, u.kwp));
         mismatch("key material for " + std::string(spec.name) + " was refused by PKCS#11 token '" + token->label() + "' (" + rvName(rv) + ")");
       }
