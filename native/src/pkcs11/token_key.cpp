@@ -423,23 +423,27 @@ class TokenKey final : public Key {
   // average above it at once, and signatures go to the pool until fast ones measured there bring
   // it down (about eight). Threads race on them harmlessly: they only steer where the next
   // signature runs.
-  // The first signatures, and the one after a call whose wall time could not tell the token's
-  // time from preemption by the machine's other load, are measured with the thread's usage.
+  // The first signatures, the one after a call whose wall time could not tell the token's time
+  // from preemption by the machine's other load, and every one of a token whose signatures take
+  // longer than kInlineWaitNanos (SoftHSM2's RSA: 0.6 ms, where two system calls are nothing and
+  // preemption is likelier) are measured with the thread's usage.
   bool measurePrecisely() const {
-    return samples_.load(std::memory_order_relaxed) < kInlineMinSamples || measureNext_.load(std::memory_order_relaxed);
+    return samples_.load(std::memory_order_relaxed) < kInlineMinSamples || measureNext_.load(std::memory_order_relaxed) ||
+           signNanos_.load(std::memory_order_relaxed) >= kInlineWaitNanos;
   }
 
   // A call measured by its wall time only, which bounds both its CPU time and its waiting. One
   // shorter than kInlineWaitNanos cannot have waited as long as the calling thread may: it counts
-  // its wall time, and no waiting. One longer than a stall (four budgets) counts as a stall that
-  // waited throughout, as it would if measured (the next signatures go to the pool; preemption
-  // that long is rare). One between cannot tell: nothing is counted, and the next call is
+  // its wall time, and no waiting. One longer than kUnmeasuredStallNanos counts as a stall that
+  // waited throughout, as it would if measured (the next signatures go to the pool): preemption
+  // of a ready thread seldom lasts that long, and a token stalling for shorter stalls the event
+  // loop twice at most. One between cannot tell: nothing is counted, and the next call is
   // measured with the thread's usage, so a token that waits on every call is still caught by
   // every other one, and a loaded machine still does not send a fast token to the pool.
   void measuredByWallTime(uint64_t wall) const {
     if (wall < kInlineWaitNanos)
       measured(wall, 0);
-    else if (wall > 4 * kInlineSignNanos)
+    else if (wall > kUnmeasuredStallNanos)
       measured(wall, wall);
     else
       measureNext_.store(true, std::memory_order_relaxed);
@@ -532,6 +536,7 @@ class TokenKey final : public Key {
   static constexpr uint64_t kInlineSignNanos = 1'000'000;
   static constexpr uint64_t kInlineWaitNanos = 200'000;
   static constexpr uint32_t kInlineMinSamples = 8;
+  static constexpr uint64_t kUnmeasuredStallNanos = 20'000'000;
   mutable std::atomic<uint64_t> signNanos_{0};
   mutable std::atomic<uint64_t> blockedNanos_{0};
   mutable std::atomic<uint32_t> samples_{0};
