@@ -96,6 +96,22 @@ t.test('a fast token that starts waiting a millisecond per signature leaves the 
   t.same(waiting.slice(-6), Array(6).fill('other'), 'and kept them');
 });
 
+t.test('a fast token that waits 10 ms on every third signature leaves the calling thread within a few calls', async (t) => {
+  // A call of the fast token is timed by the wall clock alone; one that took longer than the
+  // calling thread may wait cannot tell waiting from preemption, and counts as waiting: waits
+  // spread between fast calls must not go unnoticed (they did while such a call counted nothing).
+  const waits = Array.from({ length: 12 }, (_, i) => `C_Sign@${61 + 3 * i}=SLEEP:10000`);
+  const { kms, signThreads } = await tokenWith(`${waits.join(',')},C_Sign=CKR_OK`, t);
+  const { keyId, valid } = await p256(kms);
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  while (signThreads().length < 60) await sign(kms, keyId);
+  t.equal(signThreads().slice(-3).join(), 'main,main,main', 'signing on the calling thread before the waits');
+  for (let i = 0; i < 36; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
+  const after = signThreads().slice(60);
+  const waitedOnMain = after.filter((thread, i) => i % 3 === 0 && thread === 'main').length;
+  t.ok(waitedOnMain <= 2, `at most two of the twelve 10 ms waits on the calling thread (${after.join(' ')})`);
+});
+
 t.test('a token computing a quarter of a millisecond per signature (as SoftHSM2 RSA-2048 does, 0.6 ms) signs inline for one caller, on the pool beside another', async (t) => {
   const { kms, signThreads } = await tokenWith('C_Sign=SPIN:250', t);
   const { keyId, valid } = await p256(kms);

@@ -363,21 +363,21 @@ class TokenKey final : public Key {
 
   Bytes signWith(CK_MECHANISM mech, ByteView input, std::size_t maxLen) const {
     // Measured however it ends: a call that failed after a long wait (a token timing out) counts.
-    // By its wall time (a clock read without a system call) unless measurePrecisely() says the
-    // thread's usage is needed too: its two getrusage calls were 3% of a SoftHSM2 P-256 signature
-    // here (system calls are dear on these VMs).
     struct Measure {
       const TokenKey& key;
-      const bool precise = key.measurePrecisely();
       std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-      ThreadUsage usage = precise ? ThreadUsage::now() : ThreadUsage{};
+      ThreadUsage usage = ThreadUsage::now();
       bool ran = false;  // false when nothing reached the token (WouldBlock before a session)
       ~Measure() {
         if (!ran) return;
         const auto wall = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
-        if (!precise) {
-          key.measuredByWallTime(wall);
+        // A call shorter than the calling thread's waiting bound cannot have waited that long:
+        // its wall time is its measure, and the second getrusage is saved (a system call costs
+        // about a microsecond on these VMs: 1.5% of a SoftHSM2 P-256 signature). A longer one
+        // needs it, to tell waiting from preemption; so do the first samples.
+        if (wall < kInlineWaitNanos && key.samples_.load(std::memory_order_relaxed) >= kInlineMinSamples) {
+          key.measured(wall, 0);
           return;
         }
         const ThreadUsage after = ThreadUsage::now();
@@ -423,34 +423,7 @@ class TokenKey final : public Key {
   // average above it at once, and signatures go to the pool until fast ones measured there bring
   // it down (about eight). Threads race on them harmlessly: they only steer where the next
   // signature runs.
-  // The first signatures, the one after a call whose wall time could not tell the token's time
-  // from preemption by the machine's other load, and every one of a token whose signatures take
-  // longer than kInlineWaitNanos (SoftHSM2's RSA: 0.6 ms, where two system calls are nothing and
-  // preemption is likelier) are measured with the thread's usage.
-  bool measurePrecisely() const {
-    return samples_.load(std::memory_order_relaxed) < kInlineMinSamples || measureNext_.load(std::memory_order_relaxed) ||
-           signNanos_.load(std::memory_order_relaxed) >= kInlineWaitNanos;
-  }
-
-  // A call measured by its wall time only, which bounds both its CPU time and its waiting. One
-  // shorter than kInlineWaitNanos cannot have waited as long as the calling thread may: it counts
-  // its wall time, and no waiting. One longer than kUnmeasuredStallNanos counts as a stall that
-  // waited throughout, as it would if measured (the next signatures go to the pool): preemption
-  // of a ready thread seldom lasts that long, and a token stalling for shorter stalls the event
-  // loop twice at most. One between cannot tell: nothing is counted, and the next call is
-  // measured with the thread's usage, so a token that waits on every call is still caught by
-  // every other one, and a loaded machine still does not send a fast token to the pool.
-  void measuredByWallTime(uint64_t wall) const {
-    if (wall < kInlineWaitNanos)
-      measured(wall, 0);
-    else if (wall > kUnmeasuredStallNanos)
-      measured(wall, wall);
-    else
-      measureNext_.store(true, std::memory_order_relaxed);
-  }
-
   void measured(uint64_t nanos, uint64_t blockedNanos) const {
-    measureNext_.store(false, std::memory_order_relaxed);
     const uint64_t ns = std::min<uint64_t>(nanos, 2 * kInlineSignNanos);
     const bool first = samples_.load(std::memory_order_relaxed) == 0;
     const auto average = [first](const std::atomic<uint64_t>& avg, uint64_t sample) {
@@ -536,11 +509,9 @@ class TokenKey final : public Key {
   static constexpr uint64_t kInlineSignNanos = 1'000'000;
   static constexpr uint64_t kInlineWaitNanos = 200'000;
   static constexpr uint32_t kInlineMinSamples = 8;
-  static constexpr uint64_t kUnmeasuredStallNanos = 20'000'000;
   mutable std::atomic<uint64_t> signNanos_{0};
   mutable std::atomic<uint64_t> blockedNanos_{0};
   mutable std::atomic<uint32_t> samples_{0};
-  mutable std::atomic<bool> measureNext_{false};
   mutable std::atomic<bool> oaepSha1Refused_{false};
   mutable std::atomic<bool> oaepOtherRefused_{false};
   const std::vector<std::string> owners_;
