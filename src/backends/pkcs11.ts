@@ -282,7 +282,7 @@ export class Pkcs11Backend implements TokenBackend {
       // Once per token: the user learns the protection is weaker than the README's default.
       this.unguardedWrappingKeyWarned = true;
       process.emitWarning(
-        `PKCS#11 token '${this.label}' refused CKA_MODIFIABLE, CKA_COPYABLE or CKA_UNWRAP_TEMPLATE on an import's wrapping key: it was made without them, and while its parameters are valid whoever has the PIN and the import's EncryptedKeyMaterial can read the imported key material`,
+        `PKCS#11 token '${this.label}' refused CKA_ALLOWED_MECHANISMS and CKA_UNWRAP_TEMPLATE (or CKA_MODIFIABLE and CKA_COPYABLE too) on an import's wrapping key: it was made without them, and while its parameters are valid whoever has the PIN and the import's EncryptedKeyMaterial can read the imported key material`,
         'EmbeddedKmsWarning',
       );
     }

@@ -2,8 +2,8 @@
 // second ImportKeyMaterial with them). Whoever has the PIN and an import's EncryptedKeyMaterial
 // could ask it for a copy of the material that leaves the token (C_UnwrapKey into an extractable
 // or non-sensitive key), or give it CKA_DECRYPT (C_SetAttributeValue, or a copy made with it) and
-// decrypt the material outright. Its CKA_UNWRAP_TEMPLATE, CKA_MODIFIABLE and CKA_COPYABLE make the
-// token refuse all that, while the import itself, whose every unwrap makes sensitive,
+// decrypt the material outright, or unwrap with another mechanism. Its CKA_UNWRAP_TEMPLATE,
+// CKA_MODIFIABLE, CKA_COPYABLE and CKA_ALLOWED_MECHANISMS make the token refuse all that, while the import itself, whose every unwrap makes sensitive,
 // non-extractable objects, works. The PIN holder here is pkcs11js on the same SoftHSM2 token,
 // after the store closed (one C_Initialize at a time).
 import { createRequire } from 'node:module';
@@ -81,7 +81,7 @@ t.test('a token that refuses the protections gets the wrapping key without them,
   await new Promise((resolve) => setImmediate(resolve));
   tt.equal(fault.log().length, 1, 'the first key pair was refused');
   tt.equal(warnings.length, 1, 'one warning for the token');
-  tt.match(warnings[0], /refused CKA_MODIFIABLE, CKA_COPYABLE or CKA_UNWRAP_TEMPLATE/);
+  tt.match(warnings[0], /refused CKA_ALLOWED_MECHANISMS and CKA_UNWRAP_TEMPLATE/);
 });
 
 t.test('AES material wrapped with RSAES_OAEP_SHA_1 on a token without HMAC-SHA-256: the length is still checked', async (tt) => {
@@ -137,4 +137,10 @@ t.test('SYMMETRIC_DEFAULT material wrapped with RSAES_OAEP_SHA_1: the lingering 
     tt.throws(() => p11.C_SetAttributeValue(session, wrappingKeys[0]!, [{ type: capability, value: true }]), `its capability 0x${capability.toString(16)} cannot be set`);
   tt.throws(() => p11.C_CopyObject(session, wrappingKeys[0]!, [{ type: lib.CKA_TOKEN, value: false }, { type: lib.CKA_DECRYPT, value: true }]), 'nor copied into one that decrypts');
   tt.throws(() => p11.C_DecryptInit(session, oaep, wrappingKeys[0]!), /CKR_KEY_FUNCTION_NOT_PERMITTED/, 'it still cannot decrypt');
+  // And it unwraps with its algorithm's mechanism only (CKA_ALLOWED_MECHANISMS): not PKCS#1 v1.5.
+  tt.throws(
+    () => p11.C_UnwrapKey(session, { mechanism: lib.CKM_RSA_PKCS }, wrappingKeys[0]!, encrypted, secret({ sensitive: true, extractable: false })),
+    /CKR_MECHANISM_INVALID/,
+    'nor with CKM_RSA_PKCS',
+  );
 });

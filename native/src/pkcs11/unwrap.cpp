@@ -380,12 +380,24 @@ bool aesIs32Bytes(Session& s, Unwrapper& unwrapper) {
   return macTakes(s, copy, CKM_SHA256_HMAC, nullptr, ByteView(probe, sizeof probe));
 }
 
+// Whether the token's HMAC-SHA-256 refuses keys under 32 bytes, which aesIs32Bytes relies on:
+// its smallest key (CK_MECHANISM_INFO.ulMinKeySize) is 32, in bytes as SoftHSM2 gives it, or 256
+// in bits. A token that does not say so is not relied upon.
+bool hmacSha256RefusesShortKeys(Session& s, const Token& token) {
+  if (!token.has(CKM_SHA256_HMAC)) return false;
+  CK_SESSION_INFO session{};
+  CK_MECHANISM_INFO info{};
+  if (s.fn()->C_GetSessionInfo(s.handle(), &session) != CKR_OK || s.fn()->C_GetMechanismInfo(session.slotID, CKM_SHA256_HMAC, &info) != CKR_OK)
+    return false;
+  return info.ulMinKeySize == 32 || info.ulMinKeySize == 256;
+}
+
 // Whether the length check of this material may need paddedSecretLength's extractable copy: for
 // secret material wrapped with RSAES_OAEP_* on a token that does not report CKA_VALUE_LEN (not
-// known before the import), HMAC material always and AES material without CKM_SHA256_HMAC.
-bool needsWrappableCopy(const Token& token, const KeySpecInfo& spec, const Unwrapping& u) {
+// known before the import), HMAC material always and AES material unless aesIs32Bytes can tell.
+bool needsWrappableCopy(Session& s, const Token& token, const KeySpecInfo& spec, const Unwrapping& u) {
   if (u.aes) return false;
-  return spec.family == KeyFamily::Hmac || (spec.family == KeyFamily::Aes && !token.has(CKM_SHA256_HMAC));
+  return spec.family == KeyFamily::Hmac || (spec.family == KeyFamily::Aes && !hmacSha256RefusesShortKeys(s, token));
 }
 
 // Checks the length of imported secret material inside the token and sets its material ids.
@@ -395,7 +407,7 @@ void checkSecretOnToken(Session& s, Unwrapper& unwrapper, const Unwrapping& u, c
   std::size_t lower = 0, upper = 0;  // bounds of the length in bytes
   if (told != 0) {
     lower = upper = told;
-  } else if (spec.family == KeyFamily::Aes && unwrapper.aesWrappedLength() == 0 && !needsWrappableCopy(unwrapper.token(), spec, u)) {
+  } else if (spec.family == KeyFamily::Aes && unwrapper.aesWrappedLength() == 0 && !needsWrappableCopy(s, unwrapper.token(), spec, u)) {
     std::string id;
     try {
       id = aesMaterialIdOnToken(s, key, keyId);
@@ -469,8 +481,7 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
                                           const std::string& storeId) {
   const int bits = wrappingKeyBits(wrappingKeySpec);
   const Unwrapping u = unwrappingFor(*token, algorithm);
-  // Every unwrap of ours makes a sensitive, non-extractable object but paddedSecretLength's copy.
-  const bool sensitiveUnwrapsOnly = !needsWrappableCopy(*token, keySpec(keySpecName), u);
+  const KeySpecInfo& spec = keySpec(keySpecName);
   token->require(CKM_RSA_PKCS_KEY_PAIR_GEN, "an import wrapping key");
   TokenWrappingKey out;
   out.tokenRef = wrappingTokenRef(keyId, wrappingKeyId);
@@ -489,26 +500,34 @@ TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, c
     return t;
   };
   // Guarded: the capabilities above cannot be changed (CKA_MODIFIABLE false: else CKA_DECRYPT
-  // set true decrypts an EncryptedKeyMaterial outright, unwrap template or not) nor copied
-  // into an object with others (CKA_COPYABLE false), and the unwraps make only objects that stay
-  // in the token. A token that refuses these attributes gets the key without them.
-  AttributeTemplate priv = privateTemplate();
-  priv.flag(CKA_MODIFIABLE, false).flag(CKA_COPYABLE, false);
+  // set true decrypts an EncryptedKeyMaterial outright) nor copied into an object with others
+  // (CKA_COPYABLE false); the key unwraps with its algorithm's one mechanism only
+  // (CKA_ALLOWED_MECHANISMS: else CKM_RSA_PKCS_OAEP unwraps an RSA_AES_KEY_WRAP material's AES key
+  // into an object that unwraps the rest as it is told), and only into objects that stay in the
+  // token (CKA_UNWRAP_TEMPLATE), where every unwrap of ours makes such objects (not
+  // paddedSecretLength's copy: needsWrappableCopy). A token that refuses the last two gets the
+  // first two alone; one that refuses those too, none.
+  const CK_MECHANISM_TYPE allowed[] = {u.rsaAesKeyWrap ? CKM_RSA_AES_KEY_WRAP : CKM_RSA_PKCS_OAEP};
   AttributeTemplate unwrapsInto;
   unwrapsInto.flag(CKA_SENSITIVE, true).flag(CKA_EXTRACTABLE, false);
-  if (sensitiveUnwrapsOnly) priv.nested(CKA_UNWRAP_TEMPLATE, unwrapsInto);
-  out.guarded = true;
 
   Pkey publicKey = token->runChangingObjects([&](Session& s) {
     destroyById(s, out.tokenRef);
+    const bool sensitiveUnwrapsOnly = !needsWrappableCopy(s, *token, spec, u);
     CK_MECHANISM m{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE hPub = CK_INVALID_HANDLE, hPriv = CK_INVALID_HANDLE;
-    CK_RV rv = s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), priv.data(), priv.size(), &hPub, &hPriv);
-    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT) {
-      // README: what a PIN holder can do with an unguarded one while it lasts.
-      AttributeTemplate plain = privateTemplate();
-      rv = s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), plain.data(), plain.size(), &hPub, &hPriv);
-      out.guarded = false;
+    CK_RV rv = CKR_GENERAL_ERROR;
+    for (int protections = 2; protections >= 0; protections--) {
+      AttributeTemplate priv = privateTemplate();
+      if (protections >= 1) priv.flag(CKA_MODIFIABLE, false).flag(CKA_COPYABLE, false);
+      if (protections >= 2) {
+        priv.bytes(CKA_ALLOWED_MECHANISMS, ByteView(reinterpret_cast<const uint8_t*>(allowed), sizeof allowed));
+        if (sensitiveUnwrapsOnly) priv.nested(CKA_UNWRAP_TEMPLATE, unwrapsInto);
+      }
+      rv = s.fn()->C_GenerateKeyPair(s.handle(), &m, pub.data(), pub.size(), priv.data(), priv.size(), &hPub, &hPriv);
+      out.guarded = protections == 2;
+      // README: what a PIN holder can do with a key made with fewer protections while it lasts.
+      if (rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_VALUE_INVALID && rv != CKR_TEMPLATE_INCONSISTENT) break;
     }
     check(rv, "C_GenerateKeyPair");
     ObjectGuard guardPub(s, hPub), guardPriv(s, hPriv);
@@ -566,7 +585,7 @@ TokenImported unwrapIntoToken(const std::shared_ptr<Token>& token, const std::st
       if (isSecret(spec)) {
         // The length where it can be known without an extractable copy (paddedSecretLength).
         if (CK_ULONG told = valueLen(s, loose); told != 0) checkSecretMaterialLength(keySpecName, told);
-        if (unwrapper.aesWrappedLength() != 0 || needsWrappableCopy(*token, spec, u))
+        if (unwrapper.aesWrappedLength() != 0 || needsWrappableCopy(s, *token, spec, u))
           checkSecretMaterialLength(keySpecName, paddedSecretLength(s, unwrapper, u.kwp));
         mismatch("key material for " + std::string(spec.name) + " was refused by PKCS#11 token '" + token->label() + "' (" + rvName(rv) + ")");
       }

@@ -48,19 +48,20 @@ void checkTokenImportable(const std::string& keySpec);
 struct TokenWrappingKey {
   std::string tokenRef;
   Bytes publicKey;  // DER SubjectPublicKeyInfo
-  bool guarded = false;  // made with the protections below (false: the token refused them)
+  bool guarded = false;  // made with every protection below (false: the token refused some)
 };
 
 // Makes the wrapping key pair on the token. Checks first that the token has the mechanisms the
 // wrapping algorithm needs, and afterwards that it accepts its OAEP parameters (a refused hash is
 // found now rather than at ImportKeyMaterial): Unsupported naming the mechanism otherwise, and
-// nothing is left on the token. The private half can only unwrap; its attributes cannot be
-// changed (CKA_MODIFIABLE) nor the object copied (CKA_COPYABLE), and it unwraps only into
-// sensitive, non-extractable objects (CKA_UNWRAP_TEMPLATE), so that while it lasts (24 hours)
-// whoever has the PIN and an import's EncryptedKeyMaterial can make no copy of the material that
-// leaves the token. The template is left out where the length check of the material (keySpec,
-// algorithm) may need a copy the token can wrap (unwrap.cpp, needsWrappableCopy); all three
-// where the token refuses them (guarded false).
+// nothing is left on the token. The private half can only unwrap, with the algorithm's one
+// mechanism (CKA_ALLOWED_MECHANISMS); its attributes cannot be changed (CKA_MODIFIABLE) nor the
+// object copied (CKA_COPYABLE), and it unwraps only into sensitive, non-extractable objects
+// (CKA_UNWRAP_TEMPLATE), so that while it lasts (24 hours) whoever has the PIN and an import's
+// EncryptedKeyMaterial can make no copy of the material that leaves the token. The template is
+// left out where the length check of the material (keySpec, algorithm) may need a copy the token
+// can wrap (unwrap.cpp, needsWrappableCopy); the protections a token refuses are left out
+// (guarded false: the first two at least).
 TokenWrappingKey generateTokenWrappingKey(const std::shared_ptr<Token>& token, const std::string& keyId,
                                           const std::string& wrappingKeyId, const std::string& wrappingKeySpec,
                                           const std::string& algorithm, const std::string& keySpec, const std::string& storeId);
