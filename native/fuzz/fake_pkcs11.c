@@ -233,6 +233,22 @@ static CK_RV f_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_
   return report(list != NULL, n, room, count, n);
 }
 
+// A mechanism's key sizes: the smallest scripted among SoftHSM2's (32, in bytes), the same in
+// bits, and one that says nothing either way.
+static CK_RV f_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info) {
+  (void)slot;
+  (void)type;
+  CK_RV rv = result();
+  if (rv != CKR_OK) return rv;
+  static const CK_ULONG kMinimums[] = {32, 256, 1};
+  uint8_t b = byte();
+  memset(info, 0, sizeof *info);
+  info->ulMinKeySize = kMinimums[b < 2 ? b : 2];
+  info->ulMaxKeySize = 512;
+  info->flags = CKF_SIGN | CKF_VERIFY;
+  return CKR_OK;
+}
+
 static CK_RV f_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify, CK_SESSION_HANDLE_PTR session) {
   (void)slot, (void)flags, (void)app, (void)notify;
   CK_RV rv = result();
@@ -409,6 +425,7 @@ static CK_FUNCTION_LIST g_list = {
     .C_GetSlotList = f_GetSlotList,
     .C_GetTokenInfo = f_GetTokenInfo,
     .C_GetMechanismList = f_GetMechanismList,
+    .C_GetMechanismInfo = f_GetMechanismInfo,
     .C_OpenSession = f_OpenSession,
     .C_CloseSession = f_CloseSession,
     .C_GetSessionInfo = f_GetSessionInfo,
