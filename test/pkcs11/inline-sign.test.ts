@@ -50,6 +50,16 @@ async function untilInline(kms: Kms, keyId: string, signThreads: () => string[])
   return calls;
 }
 
+/**
+ * Eight signatures at once (measured on pool threads), then one at a time until the token has
+ * had `calls` C_Sign calls; the last three must have run on the calling thread (`what`).
+ */
+async function signingInlineAfter(tt: typeof t, kms: Kms, keyId: string, signThreads: () => string[], calls: number, what: string): Promise<void> {
+  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
+  while (signThreads().length < calls) await sign(kms, keyId);
+  tt.equal(signThreads().slice(-3).join(), 'main,main,main', what);
+}
+
 t.test('SoftHSM2 P-256 signatures move to the calling thread once measured cheap, and verify', async (t) => {
   const { kms, signThreads } = await tokenWith('C_Sign=CKR_OK', t);
   const { keyId, valid } = await p256(kms);
@@ -70,9 +80,7 @@ t.test('one stalled signature on the calling thread sends the next ones to the p
   // From the 60th C_Sign on, each takes 30 ms (a token that starts to stall); all are logged.
   const { kms, signThreads } = await tokenWith('C_Sign@60+=SLEEP:30000,C_Sign=CKR_OK', t);
   const { keyId, valid } = await p256(kms);
-  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
-  while (signThreads().length < 59) await sign(kms, keyId);
-  t.equal(signThreads().slice(-3).join(), 'main,main,main', 'signing on the calling thread before the stall');
+  await signingInlineAfter(t, kms, keyId, signThreads, 59, 'signing on the calling thread before the stall');
   for (let i = 0; i < 6; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
   const stalled = signThreads().slice(59);
   t.equal(stalled.length, 6);
@@ -86,9 +94,7 @@ t.test('a fast token that starts waiting a millisecond per signature leaves the 
   // brings the average over the limit of waiting on the calling thread.
   const { kms, signThreads } = await tokenWith('C_Sign@60+=SLEEP:1000,C_Sign=CKR_OK', t);
   const { keyId, valid } = await p256(kms);
-  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
-  while (signThreads().length < 59) await sign(kms, keyId);
-  t.equal(signThreads().slice(-3).join(), 'main,main,main', 'signing on the calling thread before the waits');
+  await signingInlineAfter(t, kms, keyId, signThreads, 59, 'signing on the calling thread before the waits');
   for (let i = 0; i < 16; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
   const waiting = signThreads().slice(59);
   t.equal(waiting.length, 16);
@@ -103,9 +109,7 @@ t.test('a fast token that waits 10 ms on every third signature leaves the callin
   const waits = Array.from({ length: 12 }, (_, i) => `C_Sign@${61 + 3 * i}=SLEEP:10000`);
   const { kms, signThreads } = await tokenWith(`${waits.join(',')},C_Sign=CKR_OK`, t);
   const { keyId, valid } = await p256(kms);
-  await Promise.all(Array.from({ length: 8 }, () => sign(kms, keyId)));
-  while (signThreads().length < 60) await sign(kms, keyId);
-  t.equal(signThreads().slice(-3).join(), 'main,main,main', 'signing on the calling thread before the waits');
+  await signingInlineAfter(t, kms, keyId, signThreads, 60, 'signing on the calling thread before the waits');
   for (let i = 0; i < 36; i++) t.ok(valid((await sign(kms, keyId)).Signature!), `signature ${i} verifies with Node's crypto`);
   const after = signThreads().slice(60);
   const waitedOnMain = after.filter((thread, i) => i % 3 === 0 && thread === 'main').length;

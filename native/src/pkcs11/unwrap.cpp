@@ -310,12 +310,12 @@ CK_MECHANISM_TYPE hmacMechanismOf(const KeySpecInfo& spec) {
 // long an unwrapped secret is (SoftHSM2 2.6.1 leaves CKA_VALUE_LEN at 0). Material that came
 // wrapped with AES key wrap with padding (RSA_AES_KEY_WRAP_*) says it itself: the token checked
 // that wrap (RFC 5649's length and padding) when it unwrapped it, and its output is 8 + that
-// many bytes. Otherwise (HMAC material wrapped with RSAES_OAEP_*) the token wraps a session copy
-// the same way under a session AES key it makes for the purpose; only the size is asked for
-// (C_WrapKey without an output buffer), so nothing wrapped exists outside the token either. Both
-// objects go at once, or the session does (ObjectGuard), taking its objects with it. That copy
-// is extractable (C_WrapKey needs it), which is why the wrapping keys of such imports alone get
-// no CKA_UNWRAP_TEMPLATE (generateTokenWrappingKey); AES material needs no copy (aesIs32Bytes).
+// many bytes. Otherwise (RSAES_OAEP_*: HMAC material, and AES material aesIs32Bytes cannot
+// check) the token wraps a session copy the same way under a session AES key it makes for the
+// purpose; only the size is asked for (C_WrapKey without an output buffer), so nothing wrapped
+// exists outside the token either. Both objects go at once, or the session does (ObjectGuard),
+// taking its objects with it. That copy is extractable (C_WrapKey needs it), which is why the
+// wrapping keys of such imports alone get no CKA_UNWRAP_TEMPLATE (needsWrappableCopy).
 std::size_t paddedSecretLength(Session& s, Unwrapper& unwrapper, CK_MECHANISM_TYPE kwp) {
   if (std::size_t wrapped = unwrapper.aesWrappedLength(); wrapped != 0) return wrapped - 8;
   if (kwp == 0)
