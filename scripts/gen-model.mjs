@@ -19,7 +19,14 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const modelPath = resolve(process.argv[2] ?? resolve(repoRoot, '../shared/reference/kms-service-2.json'));
 const outDir = resolve(repoRoot, 'src/model');
 
-const model = JSON.parse(readFileSync(modelPath, 'utf8'));
+let modelText;
+try {
+  modelText = readFileSync(modelPath, 'utf8');
+} catch (err) {
+  console.error(`gen-model: cannot read AWS's KMS service model at ${modelPath} (${err.code ?? err.message}).\nPass its path: npm run gen:model -- path/to/kms/2014-11-01/service-2.json (botocore's data folder has it)`);
+  process.exit(1);
+}
+const model = JSON.parse(modelText);
 const { operations, shapes, metadata } = model;
 
 const HEADER = (what) =>

@@ -15,6 +15,14 @@ if ((hasPrebuilt || hasLocal) && !process.env.EKMS_BUILD_FROM_SOURCE) process.ex
 
 const cmakeJs = join(root, 'node_modules', '.bin', 'cmake-js');
 const result = spawnSync(existsSync(cmakeJs) ? cmakeJs : 'cmake-js', ['compile'], { cwd: root, stdio: 'inherit' });
+if (result.error?.code === 'ENOENT') {
+  // `npm install /path/to/a/clone` links the folder as it is, without its dependencies.
+  console.error(
+    `\nembedded-kms: cmake-js, which builds the native addon, is not installed in ${root}.\n` +
+      'Run `npm ci` there first (installing a folder does not install its own dependencies).\n',
+  );
+  process.exit(1);
+}
 if (result.status !== 0) {
   console.error(
     '\nembedded-kms: building the native addon failed. It needs cmake, a C++17 compiler and OpenSSL 3 ' +

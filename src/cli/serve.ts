@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 
 import { checkServerConfig, startServer, type AuthMode, type ServerOptions } from '../endpoint/server.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../endpoint/wire.js';
 import type { KmsOptions } from '../config.js';
 import type { Kms } from '../kms.js';
 import { UnknownOptionsError, UsageError, type ParsedArgs } from './args.js';
@@ -40,6 +41,7 @@ export const serveHelp = [
   '                   $EKMS_HOME/credentials.json or EKMS_ACCESS_KEYS=AKID:SECRET,...)',
   '  --tls-cert/--tls-key  PEM files: serve HTTPS',
   '  --allowed-host   another Host name to accept (repeatable)',
+  `  --max-body-bytes the largest request body accepted (default ${DEFAULT_MAX_BODY_BYTES}); larger get 413`,
   '  --no-console     serve the API only, not the key console',
   '  --workers        processes serving the same port and key store (default 1); more than one',
   '                   serves the API only (the console keeps its sessions in one process)',

@@ -453,6 +453,12 @@ t.test('help from the model', async (tt) => {
   tt.equal(version.code, 0);
   tt.equal(version.stdout, `ekms/${packaged} embedded-kms node/${process.version} ${osType()}/${osRelease()}\n`, 'as aws --version: name/version, then the platform');
   tt.match(sign.stdout, /--message  \(Message: blob; required; length 1\.\.4096 bytes/);
+  // Every flag of `ekms serve` is explained in its help, not only named in the usage line.
+  const serveHelp = await ekms(['serve', 'help']);
+  tt.equal(serveHelp.code, 0);
+  for (const flag of ['--host', '--port', '--auth', '--tls-cert', '--tls-key', '--max-body-bytes', '--allowed-host', '--no-console', '--workers'])
+    tt.match(serveHelp.stdout, new RegExp(`^  (--[a-z-]+/)?${flag}(/--[a-z-]+)? `, 'm'), `${flag} explained`);
+  tt.match(serveHelp.stdout, /--max-body-bytes .*\(default 1048576\)/);
 });
 
 t.test('--endpoint-url: through the endpoint, signed with the environment credentials', async (tt) => {

@@ -18,3 +18,20 @@ t.test('with neither, the error names what to install', async (t) => {
   t.throws(() => locateAddon('/pkg', () => false, () => undefined), { message: missingAddonMessage });
   t.match(missingAddonMessage, /apt-get install cmake g\+\+ libssl-dev/);
 });
+
+t.test('installed from a folder whose own dependencies are missing, the install says to run npm ci there', async (t) => {
+  // `npm install /path/to/a/clone` runs the clone's install script without its node_modules:
+  // a copy of the script in a folder with neither a build nor cmake-js stands for that clone.
+  const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const clone = mkdtempSync(join(tmpdir(), 'ekms-install-'));
+  t.teardown(() => rmSync(clone, { recursive: true, force: true }));
+  cpSync(new URL('../../scripts/install.js', import.meta.url), join(clone, 'scripts', 'install.js'));
+  cpSync(new URL('../../package.json', import.meta.url), join(clone, 'package.json'));
+  const run = spawnSync(process.execPath, [join(clone, 'scripts', 'install.js')], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  t.equal(run.status, 1);
+  t.match(run.stderr, /cmake-js, which builds the native addon, is not installed/);
+  t.match(run.stderr, /Run `npm ci` there first/);
+});
