@@ -228,7 +228,12 @@ export class Kms {
     // Keys whose deletion date came while no process had the store open are destroyed first.
     await this.deletions.sweep({ store, keys: this.keys, token: this.token, now: config.clock });
     // Token objects left by a process that died between generating and storing a key.
-    if (this.token) await sweepTokenOrphans(store, this.token, config.clock()).catch(() => 0);
+    // (With them, the wrapping keys of import parameters expired by now: calls look for later ones.)
+    if (this.token) {
+      const now = config.clock();
+      await sweepTokenOrphans(store, this.token, now).catch(() => 0);
+      this.importExpiry.wrappingKeysSweptUntil(now);
+    }
     // A custom key store left disconnected (or FAILED) stays so: after the clean-ups above (which
     // destroy what the store no longer holds), before rotations, which wait for the connection as
     // they do in a running process. A disconnect that fails leaves the token disconnected all the same.

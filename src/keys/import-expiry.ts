@@ -6,15 +6,28 @@
 // An expiry that cannot be recorded (a full disk, a store file removed) is no caller's failure:
 // the material is refused in memory (KeyRegistry.expiredUnrecorded) and the write is tried again
 // a second later, while calls on other keys go on, as with due deletions and rotations.
-import { destroyForgottenMaterial } from '../backends/token-orphans.js';
+//
+// On a token, the RSA wrapping key of GetParametersForImport is a token object that its
+// parameters need for 24 hours; the import sweep destroys it once they expire. Calls look for
+// expired parameters (of any process's imports) at most once a minute, so such a key leaves the
+// token within a minute of its parameters' expiry while the store is in use, not at the next
+// GetParametersForImport, deletion or open.
+import { destroyForgottenMaterial, sweepImportObjects } from '../backends/token-orphans.js';
 import type { TokenBackend } from '../backends/token.js';
 import { RootKeyChangedError, type Store } from '../store/store.js';
 import { forgetImportedMaterial } from './import-keys.js';
 import { ImportStore } from './import-store.js';
 import type { KeyRegistry } from './registry.js';
 
+/** How often calls look for expired import parameters whose wrapping keys are on a token. */
+const WRAPPING_KEY_LOOK_MS = 60_000;
+
 export class ImportExpiry {
   private earliest: number | undefined;
+  /** When calls next look for expired import parameters (the configured clock's milliseconds). */
+  private nextWrappingKeyLook = 0;
+  /** Parameters that expired at or before this were swept (or left to open's sweep). */
+  private wrappingKeysSweptAt = 0;
   private stale = true;
   private readonly imports: ImportStore;
   /** The PKCS#11 token, whose objects of expired materials are destroyed (in the background). */
@@ -48,6 +61,7 @@ export class ImportExpiry {
    * expired or reimported by another process no longer is) and writes again a second later.
    */
   runDue(now: Date): void {
+    if (this.token && now.getTime() >= this.nextWrappingKeyLook) this.sweepExpiredWrappingKeys(now);
     const failing = this.failedAt !== undefined;
     if (!failing && !this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
     const write = !failing || now.getTime() - (this.failedAt as number) >= this.retryMs;
@@ -87,6 +101,31 @@ export class ImportExpiry {
    */
   async settled(): Promise<void> {
     while (this.destroying.size > 0) await Promise.all(this.destroying);
+  }
+
+  /** The import sweep has run at `now` (Kms.open's): calls look for parameters expiring after it. */
+  wrappingKeysSweptUntil(now: Date): void {
+    this.wrappingKeysSweptAt = Math.max(this.wrappingKeysSweptAt, now.getTime());
+  }
+
+  /**
+   * Destroys, in the background (settled() waits for it), the token's wrapping keys whose import
+   * parameters expired since the last look. Never throws: the token may be unreachable (the sweep
+   * then runs again when more parameters expire, or at the next GetParametersForImport or open).
+   */
+  private sweepExpiredWrappingKeys(now: Date): void {
+    this.nextWrappingKeyLook = now.getTime() + WRAPPING_KEY_LOOK_MS;
+    const token = this.token;
+    try {
+      if (token === undefined || !this.imports.parametersExpiredBetween(this.wrappingKeysSweptAt, now)) return;
+    } catch {
+      return; // the store cannot be read now: the next look tries again
+    }
+    this.wrappingKeysSweptAt = now.getTime();
+    const sweeping: Promise<void> = sweepImportObjects(this.store, token, now)
+      .then(() => undefined, () => undefined)
+      .finally(() => this.destroying.delete(sweeping));
+    this.destroying.add(sweeping);
   }
 
   private expire(keyId: string, materialId: string, now: Date): void {

@@ -206,6 +206,11 @@ export class ImportStore {
     ).map((r) => ({ keyId: r.key_id, materialId: r.material_id }));
   }
 
+  /** Whether the parameters of any import expired after `after` and at or before `now`. */
+  parametersExpiredBetween(after: number, now: Date): boolean {
+    return this.db.prepare('SELECT 1 FROM import_parameters WHERE valid_to > ? AND valid_to <= ? LIMIT 1').pluck().get(after, now.getTime()) !== undefined;
+  }
+
   earliestExpiry(): Date | undefined {
     const ms = this.db.prepare("SELECT MIN(valid_to) FROM imported_materials WHERE import_state = 'IMPORTED'").pluck().get() as number | null;
     return ms === null ? undefined : new Date(ms);
