@@ -228,11 +228,11 @@ export class Kms {
     // Keys whose deletion date came while no process had the store open are destroyed first.
     await this.deletions.sweep({ store, keys: this.keys, token: this.token, now: config.clock });
     // Token objects left by a process that died between generating and storing a key.
-    // (With them, the wrapping keys of import parameters expired by now: calls look for later ones.)
+    // (With them, the wrapping keys of expired import parameters: calls look again a minute later.)
     if (this.token) {
       const now = config.clock();
       await sweepTokenOrphans(store, this.token, now).catch(() => 0);
-      this.importExpiry.wrappingKeysSweptUntil(now);
+      this.importExpiry.openedAt(now);
     }
     // A custom key store left disconnected (or FAILED) stays so: after the clean-ups above (which
     // destroy what the store no longer holds), before rotations, which wait for the connection as

@@ -228,6 +228,9 @@ export async function destroyForgottenMaterial(store: Store, token: TokenBackend
   if (unneeded()) await destroyClaimed(store, token, keyId, materialId, now, unneeded);
 }
 
+/** How long a token wrapping key outlives its import parameters (sweepImportObjects). */
+export const wrappingKeyGraceMs = 60_000;
+
 /**
  * Token objects of imports (operations/import/token.ts) that nothing needs any more: wrapping keys
  * whose parameters expired or were deleted with their key, and objects of imported materials
@@ -235,6 +238,9 @@ export async function destroyForgottenMaterial(store: Store, token: TokenBackend
  * Objects with a note are left alone (work in progress; the orphan sweep handles them).
  */
 export async function sweepImportObjects(store: Store, token: TokenBackend, now: Date): Promise<number> {
+  // A wrapping key stays a minute past its parameters' expiry: an ImportKeyMaterial accepted
+  // just before it may still be unwrapping with it.
+  const expiredBy = now.getTime() - wrappingKeyGraceMs;
   const refs = await token.listTokenRefs();
   const noted = store.db.prepare('SELECT 1 FROM token_creations WHERE key_id = ? AND material_id = ?').pluck();
   const parameters = store.db.prepare('SELECT valid_to FROM import_parameters WHERE wrapping_key_id = ? AND key_id = ?').pluck();
@@ -249,7 +255,7 @@ export async function sweepImportObjects(store: Store, token: TokenBackend, now:
       if (name.startsWith('import-')) {
         // A wrapping key's name is its own (random): nobody else can give it to a new object.
         const validTo = parameters.get(name.slice('import-'.length), keyId) as number | undefined;
-        if (validTo === undefined || validTo <= now.getTime()) destroyed += (await token.destroyTokenRef(ref)) > 0 ? 1 : 0;
+        if (validTo === undefined || validTo <= expiredBy) destroyed += (await token.destroyTokenRef(ref)) > 0 ? 1 : 0;
       } else if (forgottenMaterial(store, keyId, name)) {
         // Material of an EXTERNAL key taken away: its record no longer names the object.
         if (await destroyClaimed(store, token, keyId, name, now, () => forgottenMaterial(store, keyId, name))) destroyed++;

@@ -8,11 +8,13 @@
 // a second later, while calls on other keys go on, as with due deletions and rotations.
 //
 // On a token, the RSA wrapping key of GetParametersForImport is a token object that its
-// parameters need for 24 hours; the import sweep destroys it once they expire. Calls look for
-// expired parameters (of any process's imports) at most once a minute, so such a key leaves the
-// token within a minute of its parameters' expiry while the store is in use, not at the next
-// GetParametersForImport, deletion or open.
-import { destroyForgottenMaterial, sweepImportObjects } from '../backends/token-orphans.js';
+// parameters need for 24 hours; the import sweep destroys it a minute after they expire
+// (wrappingKeyGraceMs). Calls look for such parameters (of any process's imports) at most once a
+// minute, the first a minute after open (whose own sweep came first), so the key leaves the token
+// within about two minutes of its parameters' expiry while the store is in use, not at the next
+// GetParametersForImport, deletion or open. A look whose sweep fails (the token disconnected or
+// failing) is made again a minute later.
+import { destroyForgottenMaterial, sweepImportObjects, wrappingKeyGraceMs } from '../backends/token-orphans.js';
 import type { TokenBackend } from '../backends/token.js';
 import { RootKeyChangedError, type Store } from '../store/store.js';
 import { forgetImportedMaterial } from './import-keys.js';
@@ -26,7 +28,7 @@ export class ImportExpiry {
   private earliest: number | undefined;
   /** When calls next look for expired import parameters (the configured clock's milliseconds). */
   private nextWrappingKeyLook = 0;
-  /** Parameters that expired at or before this were swept (or left to open's sweep). */
+  /** The wrapping keys of parameters that expired at or before this (and the grace) are swept. */
   private wrappingKeysSweptAt = 0;
   private stale = true;
   private readonly imports: ImportStore;
@@ -103,9 +105,9 @@ export class ImportExpiry {
     while (this.destroying.size > 0) await Promise.all(this.destroying);
   }
 
-  /** The import sweep has run at `now` (Kms.open's): calls look for parameters expiring after it. */
-  wrappingKeysSweptUntil(now: Date): void {
-    this.wrappingKeysSweptAt = Math.max(this.wrappingKeysSweptAt, now.getTime());
+  /** Kms.open has run the import sweep at `now`: the calls' first look is a minute later. */
+  openedAt(now: Date): void {
+    this.nextWrappingKeyLook = now.getTime() + WRAPPING_KEY_LOOK_MS;
   }
 
   /**
@@ -116,14 +118,20 @@ export class ImportExpiry {
   private sweepExpiredWrappingKeys(now: Date): void {
     this.nextWrappingKeyLook = now.getTime() + WRAPPING_KEY_LOOK_MS;
     const token = this.token;
+    const expiredBy = new Date(now.getTime() - wrappingKeyGraceMs);
     try {
-      if (token === undefined || !this.imports.parametersExpiredBetween(this.wrappingKeysSweptAt, now)) return;
+      if (token === undefined || !this.imports.parametersExpiredBetween(this.wrappingKeysSweptAt, expiredBy)) return;
     } catch {
       return; // the store cannot be read now: the next look tries again
     }
-    this.wrappingKeysSweptAt = now.getTime();
+    // Marked swept only once the sweep could list the token: otherwise the next look sweeps again.
     const sweeping: Promise<void> = sweepImportObjects(this.store, token, now)
-      .then(() => undefined, () => undefined)
+      .then(
+        () => {
+          this.wrappingKeysSweptAt = Math.max(this.wrappingKeysSweptAt, expiredBy.getTime());
+        },
+        () => undefined,
+      )
       .finally(() => this.destroying.delete(sweeping));
     this.destroying.add(sweeping);
   }
