@@ -25,15 +25,16 @@ constexpr napi_type_tag kTokenTag = {0x5e2f246f538c3e21ULL, 0x867527d2b1466d47UL
 
 struct Empty {};
 
-// The PIN file's first line (a trailing newline is not part of the PIN). The message names the
-// file, never its content.
+// The PIN file's first line (a trailing newline is not part of the PIN). The messages name neither
+// the file nor its content: a PIN given where the file's path belongs (pinFile: 918273) is still
+// the PIN, and the caller knows which path it gave.
 ekms::SecretBytes readPinFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ekms::Error(ekms::ErrorCode::KeyUnavailable, "cannot read the PIN file " + path + ": " + std::strerror(errno));
+  if (!in) throw ekms::Error(ekms::ErrorCode::KeyUnavailable, std::string("cannot read the PIN file (pinFile, EKMS_PKCS11_PIN_FILE): ") + std::strerror(errno));
   ekms::SecretBytes pin((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto eol = std::find_if(pin.begin(), pin.end(), [](uint8_t c) { return c == '\n' || c == '\r'; });
   pin.erase(eol, pin.end());
-  if (pin.empty()) throw ekms::Error(ekms::ErrorCode::KeyUnavailable, "the PIN file " + path + " is empty");
+  if (pin.empty()) throw ekms::Error(ekms::ErrorCode::KeyUnavailable, "the PIN file (pinFile, EKMS_PKCS11_PIN_FILE) is empty");
   return pin;
 }
 

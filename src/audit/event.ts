@@ -372,7 +372,9 @@ function closingOf(id: AuditIdentity, frame: Frame, call: CallRecord): Uint8Arra
 // such a token, every token of the request is masked wherever it still stands (in others, a short
 // token masked everywhere would only garble the text).
 // RetireGrant's GrantToken (one token, perhaps given in a list by mistake) is masked the same way.
-const QUOTED_GRANT_TOKENS = /Value '(?:(?!' at ')[\s\S])*' at '((?:[\w.]+\.)?grantTokens?(?:\.\d+)?)'/g;
+// A list's element is quoted at `grantTokens.N.member` (a value of the wrong type given for one:
+// the CreateGrant result where its token belongs, quoted with the token in it).
+const QUOTED_GRANT_TOKENS = /Value '(?:(?!' at ')[\s\S])*' at '((?:[\w.]+\.)?grantTokens?(?:\.\d+)?(?:\.member)?)'/g;
 function withoutGrantTokens(message: string, input: unknown): string {
   if (!message.includes('grantToken')) return message;
   let out = message.replace(QUOTED_GRANT_TOKENS, "Value at '$1'");

@@ -194,7 +194,10 @@ function parseJson(flag: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ParamError(`Error parsing parameter '${flag}': Invalid JSON: ${(err as Error).message.split('\n')[0]}`);
+    // Where, never what: V8 quotes the text around the mistake, which may be a secret read from a
+    // file:// argument (an XKS proxy's credential).
+    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new ParamError(`Error parsing parameter '${flag}': Invalid JSON${position === undefined ? '' : ` at character ${Number(position) + 1}`}`);
   }
 }
 

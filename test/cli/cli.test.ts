@@ -158,6 +158,11 @@ t.test('--cli-input-yaml, and --cli-input-json refusals', async (tt) => {
   tt.equal(refused(['--cli-input-yaml', yaml, '--cli-input-json', '{}']), 'Only one --cli-input- parameter may be specified.');
   // --cli-input-json's refusals, in the AWS CLI's words (botocore's for missing members).
   tt.equal(refused(['--cli-input-json', '{bad']), "Error parsing parameter 'cli-input-json': Invalid JSON received.");
+  // A parameter's JSON is refused by where it breaks, never by quoting it (a file:// argument may
+  // hold a secret: an XKS proxy's credential).
+  const required = ['--key-id', 'k', '--plaintext', 'eA=='];
+  tt.equal(refused([...required, '--encryption-context', '{"purpose": SECRETVALUE}']), "Error parsing parameter '--encryption-context': Invalid JSON");
+  tt.match(refused([...required, '--encryption-context', '{"a": "b",}']), /^Error parsing parameter '--encryption-context': Invalid JSON( at character 11)?$/);
   tt.equal(refused(['--cli-input-json', '[1]']), "Error parsing parameter '--cli-input-json': Invalid type: expecting map, received <class 'list'>");
   tt.equal(refused(['--cli-input-json', '{}']), 'Parameter validation failed:\nMissing required parameter in input: "KeyId"\nMissing required parameter in input: "Plaintext"');
   tt.match(refused([]), /^the following arguments are required: --key-id, --plaintext$/, "without one, argparse's words");

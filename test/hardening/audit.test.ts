@@ -617,14 +617,23 @@ t.test('grant tokens stay out of failed calls\' messages in the trail, whatever 
     ["x' at 'grantTokens' y", GrantToken!, ...Array(9).fill('z')], // and stands before the real token
   ];
   for (const GrantTokens of lists) await t.rejects(kms.decrypt({ CiphertextBlob, GrantTokens }), { name: 'ValidationException' });
+  // An element of the wrong type is quoted at its own path (grantTokens.1.member): the CreateGrant
+  // result where its token belongs, the token in a list or a structure, a String object.
+  const grant = await kms.createGrant({ KeyId, GranteePrincipal: 'arn:aws:iam::111122223333:role/app', Operations: ['Decrypt'] });
+  const elements = [grant, [grant.GrantToken], { token: grant.GrantToken }, new String(grant.GrantToken)];
+  for (const element of elements) await t.rejects(kms.decrypt({ CiphertextBlob, GrantTokens: [element] as never }), { name: 'ValidationException' });
   await kms.close();
   const failed = readEvents(join(home, 'audit.log')).filter((e) => e.eventName === 'Decrypt');
-  t.equal(failed.length, 3);
-  for (const e of failed) {
+  t.equal(failed.length, 3 + elements.length);
+  for (const e of failed.slice(0, 3)) {
     t.equal(e.errorCode, 'ValidationException');
     t.match(e.errorMessage, /at 'grantTokens' failed to satisfy constraint/, 'the message still says what was wrong');
   }
-  t.notOk(readFileSync(join(home, 'audit.log'), 'utf8').includes(GrantToken!), 'the grant token is in no line');
+  for (const e of failed.slice(3)) t.match(e.errorMessage, /^1 validation error detected: Value at 'grantTokens\.1\.member' failed to satisfy constraint: Member must be a string$/);
+  const log = readFileSync(join(home, 'audit.log'), 'utf8');
+  t.notOk(log.includes(GrantToken!), 'the grant token is in no line');
+  t.notOk(log.includes(grant.GrantToken!), "nor the token of the result given whole");
+  t.notOk(log.includes(grant.GrantToken!.slice(0, 3).split('').map((c, i) => `${i}=${c}`).join(', ')), 'nor a String object\'s characters');
 });
 
 t.test('grant events as CloudTrail logs them: CreateGrant without its token, RetireGrant by token naming its key and grant', async (t) => {

@@ -69,7 +69,7 @@ t.test('no PIN, or both PIN and PIN file', async (tt) => {
   await refused(tt, { pkcs11: { ...softhsmOptions(), pinFile: '/tmp/x' } }, /either as pin or as pinFile/);
 });
 
-t.test('the PIN from a file, read natively; a missing file is named', async (tt) => {
+t.test('the PIN from a file, read natively; a missing or empty file is refused without repeating what was given', async (tt) => {
   const dir = tempHome('ekms-p11-pin-');
   const pinFile = join(dir, 'pin');
   writeFileSync(pinFile, `${userPin}\n`, { mode: 0o600 });
@@ -78,7 +78,14 @@ t.test('the PIN from a file, read natively; a missing file is named', async (tt)
   const created = await kms.createKey({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
   tt.equal(created.KeyMetadata?.Origin, 'AWS_CLOUDHSM');
   await kms.close();
-  await refused(tt, { pkcs11: { ...options, pinFile: join(dir, 'missing') } }, /cannot read the PIN file .*missing/);
+  await refused(tt, { pkcs11: { ...options, pinFile: join(dir, 'missing') } }, /^cannot open the PKCS#11 token: cannot read the PIN file \(pinFile, EKMS_PKCS11_PIN_FILE\): No such file or directory$/);
+  // A PIN given where its file's path belongs is not repeated: neither in the message nor in its cause.
+  const home = join(tempHome('ekms-p11-open-'), 'store');
+  const err = (await Kms.open({ home, pkcs11: { ...options, pinFile: '55SECRETPIN55' } }).then((kms) => kms.close(), (e: unknown) => e)) as Error;
+  tt.match(err, { name: 'KeyStoreOpenError', message: /cannot read the PIN file/ });
+  tt.notMatch(`${err.message} ${(err.cause as Error | undefined)?.message} ${err.stack}`, /55SECRETPIN55/, 'the value given is not in the error');
+  writeFileSync(join(dir, 'empty'), '', { mode: 0o600 });
+  await refused(tt, { pkcs11: { ...options, pinFile: join(dir, 'empty') } }, /^cannot open the PKCS#11 token: the PIN file \(pinFile, EKMS_PKCS11_PIN_FILE\) is empty$/);
 });
 
 t.test('a PIN file that others can read is said, and used', async (tt) => {
@@ -119,7 +126,7 @@ t.test('the environment configures the token (EKMS_PKCS11_*)', async (tt) => {
   tt.equal((await fromFile.createKey({})).KeyMetadata?.Origin, 'AWS_CLOUDHSM', 'the PIN file logged in');
   await fromFile.close();
   process.env.EKMS_PKCS11_PIN_FILE = join(tempHome('ekms-p11-env-pin-'), 'missing');
-  await refused(tt, {}, /cannot read the PIN file .*missing/);
+  await refused(tt, {}, /cannot read the PIN file \(pinFile, EKMS_PKCS11_PIN_FILE\): No such file/);
 
   // A token configured in part (the module's variable misspelt or forgotten) is refused, not
   // taken for software keys that the operator did not ask for.
