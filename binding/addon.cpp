@@ -1,6 +1,9 @@
 // The addon's entry point: registers Engine and KeyHandle and the few stateless functions.
 #include <napi.h>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <cstdlib>
 
 #include "addon_data.hpp"
@@ -82,6 +85,17 @@ Napi::Value secureHeap(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// For the ekms command's own process (bin/ekms.js), never for a host that loads the library: no
+// core file, and no ptrace by other processes of the same user. Plaintexts and the PKCS#11 PIN's
+// copy for re-login live on ordinary heaps (key material is in the secure heap, which core files
+// leave out), and a core file lands in the working directory on many machines.
+Napi::Value forbidCoreDumps(const Napi::CallbackInfo& info) {
+  const rlimit none{0, 0};
+  const bool limited = setrlimit(RLIMIT_CORE, &none) == 0;
+  const bool undumpable = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+  return Napi::Boolean::New(info.Env(), limited && undumpable);
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -102,6 +116,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("randomBytes", Napi::Function::New<randomBytes>(env, "randomBytes"));
   exports.Set("secureHeap", Napi::Function::New<secureHeap>(env, "secureHeap"));
   exports.Set("envSettings", Napi::Function::New<envSettings>(env, "envSettings"));
+  exports.Set("forbidCoreDumps", Napi::Function::New<forbidCoreDumps>(env, "forbidCoreDumps"));
   exports.Set("durability", durabilityExports(env));
   exports.Set("imports", importExports(env));
   return exports;

@@ -75,6 +75,8 @@ export interface NativeAddon {
   secureHeap(): { enabled: boolean; locked: boolean; size: number; used: number; wipesFrees: boolean };
   /** What the addon makes of the environment variables it reads itself (binding/env_number.hpp). */
   envSettings(): EnvSetting[];
+  /** No core file and no ptrace for this process (the ekms command's own); true when both took. */
+  forbidCoreDumps(): boolean;
 }
 
 /** Error codes the addon attaches to its errors (`err.code`). */

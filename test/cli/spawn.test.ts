@@ -3,7 +3,7 @@
 // the machine has one. With --workers: serve-workers.test.ts; listings beside the AWS CLI's:
 // aws-cli-listings.test.ts (both left out of the other Node majors' selection, which runs this).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import t from 'tap';
@@ -88,4 +88,22 @@ t.test('the AWS CLI against ekms serve --auth sigv4', { skip: awsVersion ? false
   tt.match(bad.stderr, /An error occurred \(InvalidSignatureException\) when calling the ListKeys operation: The request signature we calculated/);
   const missing = spawnSync('aws', ['kms', 'describe-key', '--key-id', 'alias/none', '--endpoint-url', url], { env, encoding: 'utf8' });
   tt.match(missing.stderr, /An error occurred \(NotFoundException\) when calling the DescribeKey operation/);
+});
+
+t.test("the command's processes make no core file and cannot be traced, unless EKMS_ALLOW_CORE_DUMPS=1", async (tt) => {
+  // What /proc says of a running `ekms serve`: its core file size limit (the dumpable flag shows
+  // only to the process itself, or in /proc's ownership, which root cannot tell apart).
+  const coreLimit = (pid: number) => /^Max core file size\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.slice(1, 3);
+  for (const [env, expected] of [
+    [{}, ['0', '0']],
+    [{ EKMS_ALLOW_CORE_DUMPS: '1' }, coreLimit(process.pid)],
+  ] as const) {
+    const { child } = await startServe(['--no-console', '--home', home()], env);
+    try {
+      tt.same(coreLimit(child.pid!), expected, JSON.stringify(env));
+    } finally {
+      child.kill('SIGTERM');
+      await exitOf(child);
+    }
+  }
 });
