@@ -63,7 +63,7 @@ export class ImportExpiry {
    * expired or reimported by another process no longer is) and writes again a second later.
    */
   runDue(now: Date): void {
-    if (this.token && now.getTime() >= this.nextWrappingKeyLook) this.sweepExpiredWrappingKeys(now);
+    if (this.token && now.getTime() >= this.nextWrappingKeyLook) this.sweepExpiredWrappingKeys(this.token, now);
     const failing = this.failedAt !== undefined;
     if (!failing && !this.stale && (this.earliest === undefined || now.getTime() < this.earliest)) return;
     const write = !failing || now.getTime() - (this.failedAt as number) >= this.retryMs;
@@ -112,21 +112,20 @@ export class ImportExpiry {
 
   /**
    * Destroys, in the background (settled() waits for it), the token's wrapping keys whose import
-   * parameters expired since the last look. Never throws: the token may be unreachable (the sweep
-   * then runs again when more parameters expire, or at the next GetParametersForImport or open).
+   * parameters expired, past the grace, since the last sweep that could list the token. Never
+   * throws: a token that cannot be reached now is swept at the next look.
    */
-  private sweepExpiredWrappingKeys(now: Date): void {
+  private sweepExpiredWrappingKeys(token: TokenBackend, now: Date): void {
     this.nextWrappingKeyLook = now.getTime() + WRAPPING_KEY_LOOK_MS;
-    const token = this.token;
     const expiredBy = new Date(now.getTime() - wrappingKeyGraceMs);
     try {
-      if (token === undefined || !this.imports.parametersExpiredBetween(this.wrappingKeysSweptAt, expiredBy)) return;
+      if (!this.imports.parametersExpiredBetween(this.wrappingKeysSweptAt, expiredBy)) return;
     } catch {
       return; // the store cannot be read now: the next look tries again
     }
-    // Marked swept only once the sweep could list the token: otherwise the next look sweeps again.
     const sweeping: Promise<void> = sweepImportObjects(this.store, token, now)
       .then(
+        // Marked swept only once the sweep could list the token.
         () => {
           this.wrappingKeysSweptAt = Math.max(this.wrappingKeysSweptAt, expiredBy.getTime());
         },

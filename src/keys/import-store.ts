@@ -206,9 +206,9 @@ export class ImportStore {
     ).map((r) => ({ keyId: r.key_id, materialId: r.material_id }));
   }
 
-  /** Whether the parameters of any import expired after `after` and at or before `now`. */
-  parametersExpiredBetween(after: number, now: Date): boolean {
-    return this.db.prepare('SELECT 1 FROM import_parameters WHERE valid_to > ? AND valid_to <= ? LIMIT 1').pluck().get(after, now.getTime()) !== undefined;
+  /** Whether the parameters of any import expired after `after` (milliseconds) and by `until`. */
+  parametersExpiredBetween(after: number, until: Date): boolean {
+    return this.db.prepare('SELECT 1 FROM import_parameters WHERE valid_to > ? AND valid_to <= ? LIMIT 1').pluck().get(after, until.getTime()) !== undefined;
   }
 
   earliestExpiry(): Date | undefined {
